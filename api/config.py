@@ -1,0 +1,81 @@
+"""Settings read from the environment (and an optional `.env` file)."""
+
+from datetime import timedelta
+from functools import lru_cache
+from typing import Literal, Self
+from zoneinfo import ZoneInfo
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PLACEHOLDER_SECRETS = frozenset({"", "change-me", "changeme", "secret", "dev-secret-change-me"})
+DEV_JWT_SECRET = "dev-secret-change-me"
+MIN_PROD_SECRET_LENGTH = 32
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore")
+
+    env: Literal["dev", "prod"] = "dev"
+    database_url: str = "sqlite+aiosqlite:///./data/pioneer.db"
+    port: int = 8000
+
+    jwt_secret: SecretStr = SecretStr(DEV_JWT_SECRET)
+    access_token_minutes: int = Field(default=120, ge=1)
+    refresh_token_days: int = Field(default=30, ge=1)
+    binding_ticket_minutes: int = Field(default=10, ge=1)
+    invite_code_days: int = Field(default=7, ge=1)
+
+    wechat_app_id: str = ""
+    wechat_app_secret: SecretStr = SecretStr("")
+    wechat_api_base: str = "https://api.weixin.qq.com"
+    wecom_api_base: str = "https://qyapi.weixin.qq.com"
+    wechat_timeout_seconds: float = Field(default=5.0, gt=0)
+    wechat_busy_retries: int = Field(default=2, ge=0)
+    wechat_retry_backoff_seconds: float = Field(default=0.2, ge=0)
+
+    timezone: str = "Asia/Shanghai"
+
+    @model_validator(mode="after")
+    def _refuse_unsafe_production(self) -> Self:
+        if self.env != "prod":
+            return self
+        secret = self.jwt_secret.get_secret_value()
+        if secret in PLACEHOLDER_SECRETS or len(secret) < MIN_PROD_SECRET_LENGTH:
+            raise ValueError(
+                "JWT_SECRET must be set to a random value of at least "
+                f"{MIN_PROD_SECRET_LENGTH} characters when ENV=prod"
+            )
+        if not self.wechat_app_id or not self.wechat_app_secret.get_secret_value():
+            raise ValueError("WECHAT_APP_ID and WECHAT_APP_SECRET are required when ENV=prod")
+        return self
+
+    @property
+    def dev_login_enabled(self) -> bool:
+        """The fake WeChat login exists only in dev, and only without real credentials."""
+        return self.env == "dev" and not self.wechat_app_id
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    @property
+    def access_token_ttl(self) -> timedelta:
+        return timedelta(minutes=self.access_token_minutes)
+
+    @property
+    def refresh_token_ttl(self) -> timedelta:
+        return timedelta(days=self.refresh_token_days)
+
+    @property
+    def binding_ticket_ttl(self) -> timedelta:
+        return timedelta(minutes=self.binding_ticket_minutes)
+
+    @property
+    def invite_code_ttl(self) -> timedelta:
+        return timedelta(days=self.invite_code_days)
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,62 @@
+"""Annotated dependency aliases shared by the routers."""
+
+from typing import Annotated
+
+from fastapi import Depends, Query, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import BaseModel
+
+from api.access import Principal
+from api.config import Settings
+from api.db import SessionDep
+from api.errors import NotAuthenticated
+from api.services import auth as auth_service
+from api.wechat.client import WeChatClient
+
+bearer = HTTPBearer(auto_error=False, description="登录后获得的 access_token")
+
+
+def get_app_settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+def get_wechat(request: Request) -> WeChatClient:
+    client: WeChatClient = request.app.state.wechat
+    return client
+
+
+SettingsDep = Annotated[Settings, Depends(get_app_settings)]
+WeChatDep = Annotated[WeChatClient, Depends(get_wechat)]
+
+
+async def get_principal(
+    session: SessionDep,
+    settings: SettingsDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+) -> Principal:
+    if credentials is None or credentials.scheme.lower() != "bearer":
+        raise NotAuthenticated()
+    return await auth_service.load_principal(session, settings, credentials.credentials)
+
+
+CurrentPrincipal = Annotated[Principal, Depends(get_principal)]
+
+
+class PageParams(BaseModel):
+    page: int
+    size: int
+
+    @property
+    def offset(self) -> int:
+        return (self.page - 1) * self.size
+
+
+def get_page(
+    page: Annotated[int, Query(ge=1, description="页码，从 1 开始")] = 1,
+    size: Annotated[int, Query(ge=1, le=100, description="每页条数，最多 100")] = 20,
+) -> PageParams:
+    return PageParams(page=page, size=size)
+
+
+PageDep = Annotated[PageParams, Depends(get_page)]

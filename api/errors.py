@@ -1,0 +1,192 @@
+"""Domain errors: each carries a stable machine `code`, a Chinese `message` and its HTTP status.
+
+One handler in `api.main` renders every error as `{code, message, detail}`.
+"""
+
+from typing import Any, ClassVar
+
+from pydantic import BaseModel, Field
+
+
+class ErrorBody(BaseModel):
+    """The one error shape of the API."""
+
+    code: str = Field(description="稳定的机器可读错误码")
+    message: str = Field(description="可直接展示给用户的中文提示")
+    detail: Any = Field(default=None, description="补充信息，例如出错的字段或行")
+
+
+class AppError(Exception):
+    code: ClassVar[str] = "error"
+    status: ClassVar[int] = 400
+    message: ClassVar[str] = "请求有误"
+
+    def __init__(self, message: str | None = None, *, detail: Any = None) -> None:
+        self.text = message or self.message
+        self.detail = detail
+        super().__init__(self.text)
+
+    def body(self) -> ErrorBody:
+        return ErrorBody(code=self.code, message=self.text, detail=self.detail)
+
+
+def error_catalogue() -> list[type[AppError]]:
+    """Every concrete error, for the OpenAPI description."""
+    found: list[type[AppError]] = []
+    pending = list(AppError.__subclasses__())
+    while pending:
+        cls = pending.pop(0)
+        found.append(cls)
+        pending.extend(cls.__subclasses__())
+    return sorted(found, key=lambda c: (c.status, c.code))
+
+
+# --- generic -------------------------------------------------------------------------------
+
+
+class ValidationFailed(AppError):
+    code, status, message = "validation_error", 422, "请求参数有误，请检查后重试"
+
+
+class NotFound(AppError):
+    code, status, message = "not_found", 404, "请求的内容不存在"
+
+
+class MethodNotAllowed(AppError):
+    code, status, message = "method_not_allowed", 405, "不支持该请求方式"
+
+
+class Conflict(AppError):
+    code, status, message = "conflict", 409, "数据已被修改，请刷新后重试"
+
+
+class PayloadTooLarge(AppError):
+    code, status, message = "payload_too_large", 413, "上传的文件过大"
+
+
+class InternalError(AppError):
+    code, status, message = "internal_error", 500, "服务器开小差了，请稍后重试"
+
+
+class ServiceUnavailable(AppError):
+    code, status, message = "service_unavailable", 503, "服务暂不可用，请稍后重试"
+
+
+# --- authentication and access -------------------------------------------------------------
+
+
+class NotAuthenticated(AppError):
+    code, status, message = "not_authenticated", 401, "请先登录"
+
+
+class InvalidToken(AppError):
+    code, status, message = "invalid_token", 401, "登录状态无效，请重新登录"
+
+
+class TokenExpired(AppError):
+    code, status, message = "token_expired", 401, "登录已过期，请重新登录"
+
+
+class InvalidRefreshToken(AppError):
+    code, status, message = "invalid_refresh_token", 401, "登录凭证已失效，请重新登录"
+
+
+class InvalidBindingTicket(AppError):
+    code, status, message = "invalid_binding_ticket", 401, "绑定已超时，请重新进入小程序"
+
+
+class Forbidden(AppError):
+    code, status, message = "forbidden", 403, "您没有权限进行此操作"
+
+
+class MemberInactive(AppError):
+    code, status, message = "member_inactive", 403, "您的组织关系已转出，无法登录"
+
+
+class DevLoginDisabled(AppError):
+    code, status, message = "dev_login_disabled", 404, "开发登录未启用"
+
+
+# --- binding -------------------------------------------------------------------------------
+
+
+class RosterMemberNotFound(AppError):
+    code, status, message = "roster_member_not_found", 404, "花名册中没有该手机号，请联系支部核对"
+
+
+class InviteCodeInvalid(AppError):
+    code, status, message = "invite_code_invalid", 400, "邀请码无效、已使用或已过期"
+
+
+class WeChatAlreadyBound(AppError):
+    code, status, message = "wechat_already_bound", 409, "该微信号已绑定党员，不能重复绑定"
+
+
+class MemberAlreadyBound(AppError):
+    code, status, message = (
+        "member_already_bound",
+        409,
+        "该党员已绑定其他微信号，如需更换请联系支部",
+    )
+
+
+# --- WeChat --------------------------------------------------------------------------------
+
+
+class WeChatCodeInvalid(AppError):
+    code, status, message = "wechat_code_invalid", 400, "微信登录凭证无效或已使用，请重新登录"
+
+
+class WeChatUserBlocked(AppError):
+    code, status, message = "wechat_user_blocked", 403, "微信账号存在风险，暂时无法登录"
+
+
+class WeChatRateLimited(AppError):
+    code, status, message = "wechat_rate_limited", 429, "操作太频繁，请稍后再试"
+
+
+class WeChatError(AppError):
+    code, status, message = "wechat_error", 502, "微信服务返回错误，请稍后重试"
+
+
+class WeChatBusy(AppError):
+    code, status, message = "wechat_busy", 503, "微信服务繁忙，请稍后重试"
+
+
+# --- organisation and roster -----------------------------------------------------------------
+
+
+class UnitNotFound(NotFound):
+    code, message = "unit_not_found", "组织不存在或不在您的管辖范围内"
+
+
+class MemberNotFound(NotFound):
+    code, message = "member_not_found", "党员不存在或不在您的管辖范围内"
+
+
+class InvalidParentUnit(AppError):
+    code, status, message = "invalid_parent_unit", 400, "上级组织类型不允许添加该类组织"
+
+
+class PhoneTaken(AppError):
+    code, status, message = "phone_taken", 409, "该手机号已登记为其他党员"
+
+
+class RosterInvalid(AppError):
+    code, status, message = "roster_invalid", 422, "花名册有错误，未导入任何数据"
+
+
+class RosterUnreadable(AppError):
+    code, status, message = "roster_unreadable", 400, "无法读取该文件，请上传 .xlsx 格式的花名册"
+
+
+class WeChatUnavailable(AppError):
+    code, status, message = "wechat_unavailable", 503, "暂时无法连接微信服务，请稍后重试"
+
+
+class UnitNameTaken(AppError):
+    code, status, message = "unit_name_taken", 409, "同一上级组织下已有同名组织"
+
+
+class RoleNotAllowedHere(AppError):
+    code, status, message = "role_not_allowed_here", 400, "该职务不能设在这一类组织上"

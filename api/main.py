@@ -1,0 +1,130 @@
+"""The application factory: settings, lifespan resources, error rendering, routers."""
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import httpx
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from sqlalchemy.exc import IntegrityError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from api.config import Settings, get_settings
+from api.db import create_engine, create_sessionmaker
+from api.errors import (
+    AppError,
+    Conflict,
+    ErrorBody,
+    InternalError,
+    MethodNotAllowed,
+    NotFound,
+    ValidationFailed,
+    error_catalogue,
+)
+from api.routers import auth, health, members, org, roster
+from api.wechat.client import WeChatClient
+
+API_PREFIX = "/api/v1"
+log = logging.getLogger("api")
+
+
+def create_app(settings: Settings | None = None, http: httpx.AsyncClient | None = None) -> FastAPI:
+    """Build the app; tests pass their own settings and an httpx client wired to a fake WeChat."""
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        engine = create_engine(settings.database_url)
+        client = http or httpx.AsyncClient()
+        app.state.engine = engine
+        app.state.sessionmaker = create_sessionmaker(engine)
+        app.state.wechat = WeChatClient(settings, client)
+        try:
+            yield
+        finally:
+            if http is None:
+                await client.aclose()
+            await engine.dispose()
+
+    app = FastAPI(
+        title="先锋积分 · Pioneer Points API",
+        version="1.0.0",
+        description=_description(),
+        lifespan=lifespan,
+        responses={"4XX": {"model": ErrorBody, "description": "错误（见上方错误码表）"}},
+    )
+    app.state.settings = settings
+    _install_error_handlers(app)
+    app.include_router(health.router)
+    for module in (auth, members, org, roster):
+        app.include_router(module.router, prefix=API_PREFIX)
+    return app
+
+
+def _description() -> str:
+    rows = "\n".join(
+        f"| `{error.code}` | {error.status} | {error.message} |" for error in error_catalogue()
+    )
+    return (
+        "党员积分制管理小程序的后端接口。所有错误都以 `{code, message, detail}` 返回，"
+        "`message` 可直接展示给用户。\n\n| code | HTTP | message |\n| --- | --- | --- |\n" + rows
+    )
+
+
+def _render(error: AppError) -> JSONResponse:
+    return JSONResponse(status_code=error.status, content=error.body().model_dump(mode="json"))
+
+
+def _install_error_handlers(app: FastAPI) -> None:
+    async def on_app_error(_request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, AppError)
+        return _render(exc)
+
+    async def on_validation(_request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, RequestValidationError)
+        problems = [_problem(error) for error in exc.errors()]
+        fields = "、".join(dict.fromkeys(p["field"] for p in problems if p["field"]))
+        message = f"请求参数有误：{fields}" if fields else ValidationFailed.message
+        return _render(ValidationFailed(message, detail=problems))
+
+    async def on_http(_request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, StarletteHTTPException)
+        if exc.status_code == 404:
+            return _render(NotFound())
+        if exc.status_code == 405:
+            return _render(MethodNotAllowed())
+        return JSONResponse(
+            status_code=exc.status_code,
+            content=ErrorBody(
+                code="http_error", message="请求有误", detail=exc.detail
+            ).model_dump(),
+        )
+
+    async def on_integrity(_request: Request, exc: Exception) -> JSONResponse:
+        log.warning("integrity error turned into 409: %s", exc)
+        return _render(Conflict())
+
+    async def on_unexpected(_request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unhandled error", exc_info=exc)
+        return _render(InternalError())
+
+    app.add_exception_handler(AppError, on_app_error)
+    app.add_exception_handler(RequestValidationError, on_validation)
+    app.add_exception_handler(StarletteHTTPException, on_http)
+    app.add_exception_handler(IntegrityError, on_integrity)
+    app.add_exception_handler(Exception, on_unexpected)
+
+
+def _problem(error: Any) -> dict[str, str]:
+    location = [str(part) for part in error.get("loc", ()) if part not in ("body", "query", "path")]
+    return {
+        "field": ".".join(location),
+        "type": error.get("type", ""),
+        "reason": error.get("msg", ""),
+    }
+
+
+app = create_app()

@@ -1,0 +1,53 @@
+"""WeChat accounts, invite codes and refresh tokens."""
+
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlmodel import Field, SQLModel
+
+from api.models.base import utc_column
+
+
+class WeChatAccount(SQLModel, table=True):
+    """One mini-program user. `member_id` is unique: one WeChat account ↔ one member.
+
+    `session_key` stays here and is never sent to a client.
+    """
+
+    __tablename__ = "wechat_account"
+
+    id: int | None = Field(default=None, primary_key=True)
+    openid: str = Field(sa_type=sa.String(64), unique=True)
+    unionid: str | None = Field(default=None, sa_type=sa.String(64), index=True)
+    session_key: str = Field(sa_type=sa.String(64))
+    member_id: int | None = Field(default=None, foreign_key="member.id", unique=True)
+    bound_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
+    created_at: datetime = Field(sa_column=utc_column(default_now=True))
+    last_login_at: datetime = Field(sa_column=utc_column(default_now=True))
+
+
+class InviteCode(SQLModel, table=True):
+    """A single-use code a branch issues so a member can bind without the phone check."""
+
+    __tablename__ = "invite_code"
+
+    id: int | None = Field(default=None, primary_key=True)
+    code: str = Field(sa_type=sa.String(16), unique=True)
+    member_id: int = Field(foreign_key="member.id", index=True)
+    issued_by: int = Field(foreign_key="member.id")
+    expires_at: datetime = Field(sa_column=utc_column())
+    used_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
+    created_at: datetime = Field(sa_column=utc_column(default_now=True))
+
+
+class RefreshToken(SQLModel, table=True):
+    """An opaque, single-use refresh token; only its SHA-256 is stored."""
+
+    __tablename__ = "refresh_token"
+
+    id: int | None = Field(default=None, primary_key=True)
+    member_id: int = Field(foreign_key="member.id", index=True)
+    token_hash: str = Field(sa_type=sa.String(64), unique=True)
+    expires_at: datetime = Field(sa_column=utc_column())
+    used_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
+    created_at: datetime = Field(sa_column=utc_column(default_now=True))

@@ -1,0 +1,55 @@
+"""Member shapes."""
+
+from datetime import date, datetime
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from api.models.org import MemberStatus, PoliticalStatus, Role
+
+
+class MemberPublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    unit_id: int
+    name: str
+    phone: str
+    political_status: PoliticalStatus
+    category: str | None
+    exempt: bool
+    status: MemberStatus
+    joined_on: date | None
+    left_on: date | None
+
+
+class RoleOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    member_id: int
+    unit_id: int
+    role: Role
+
+
+class MeOut(BaseModel):
+    member: MemberPublic
+    roles: list[RoleOut]
+
+
+class MemberUpdate(BaseModel):
+    """Fields a branch secretary or admin may change; omitted fields stay as they are."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str | None = Field(default=None, min_length=1, max_length=50)
+    political_status: PoliticalStatus | None = None
+    category: str | None = Field(default=None, max_length=16)
+    exempt: bool | None = Field(default=None, description="免于评分（丧失学习或表达能力等）")
+    unit_id: int | None = Field(default=None, description="调入本管辖范围内的另一组织")
+    transferred_out_on: date | None = Field(default=None, description="组织关系转出日期")
+
+
+class InviteCodeOut(BaseModel):
+    code: str
+    member_id: int
+    expires_at: datetime

@@ -1,0 +1,1 @@
+"""Use cases per domain. They take the session, `flush()`, never commit, and raise `AppError`."""

@@ -1,0 +1,255 @@
+"""WeChat login, binding to a roster member, refresh, and the dev-mode login."""
+
+from dataclasses import dataclass
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from api.access import Grant, Principal
+from api.config import Settings
+from api.errors import (
+    DevLoginDisabled,
+    InvalidBindingTicket,
+    InvalidRefreshToken,
+    InvalidToken,
+    InviteCodeInvalid,
+    MemberAlreadyBound,
+    MemberInactive,
+    RosterMemberNotFound,
+    WeChatAlreadyBound,
+)
+from api.models import (
+    InviteCode,
+    Member,
+    MemberStatus,
+    OrgUnit,
+    RefreshToken,
+    Role,
+    RoleAssignment,
+    WeChatAccount,
+    utcnow,
+)
+from api.security import IssuedToken, hash_token, issue_jwt, new_refresh_token, read_jwt
+from api.wechat.client import WeChatClient
+
+
+@dataclass(frozen=True)
+class TokenPair:
+    access: IssuedToken
+    refresh: IssuedToken
+    member: Member
+
+
+@dataclass(frozen=True)
+class LoginOutcome:
+    """Either a bound member's tokens or, for an unbound WeChat user, a binding ticket."""
+
+    tokens: TokenPair | None = None
+    binding_ticket: IssuedToken | None = None
+
+
+async def login_with_wechat(
+    session: AsyncSession, wechat: WeChatClient, settings: Settings, js_code: str
+) -> LoginOutcome:
+    wx = await wechat.code_to_session(js_code)
+    account = await session.scalar(select(WeChatAccount).where(WeChatAccount.openid == wx.openid))
+    now = utcnow()
+    if account is None:
+        account = WeChatAccount(openid=wx.openid, unionid=wx.unionid, session_key=wx.session_key)
+        session.add(account)
+    else:
+        account.session_key = wx.session_key
+        account.unionid = wx.unionid or account.unionid
+        account.last_login_at = now
+    await session.flush()
+    if account.member_id is None:
+        assert account.id is not None
+        ticket = issue_jwt(
+            settings.jwt_secret.get_secret_value(),
+            str(account.id),
+            "bind",
+            settings.binding_ticket_ttl,
+        )
+        return LoginOutcome(binding_ticket=ticket)
+    member = await _active_member(session, account.member_id)
+    return LoginOutcome(tokens=await issue_tokens(session, settings, member))
+
+
+async def bind_by_phone(
+    session: AsyncSession,
+    wechat: WeChatClient,
+    settings: Settings,
+    ticket: str,
+    phone_code: str,
+) -> TokenPair:
+    account = await _unbound_account(session, settings, ticket)
+    phone = await wechat.phone_number(phone_code)
+    member = await session.scalar(select(Member).where(Member.phone == phone))
+    if member is None:
+        raise RosterMemberNotFound()
+    return await _bind(session, settings, account, member)
+
+
+async def bind_by_invite(
+    session: AsyncSession, settings: Settings, ticket: str, code: str
+) -> TokenPair:
+    account = await _unbound_account(session, settings, ticket)
+    invite = await session.scalar(select(InviteCode).where(InviteCode.code == code.strip().upper()))
+    now = utcnow()
+    if invite is None or invite.used_at is not None or invite.expires_at <= now:
+        raise InviteCodeInvalid()
+    claimed = await session.execute(
+        update(InviteCode)
+        .where(InviteCode.id == invite.id, InviteCode.used_at.is_(None))  # type: ignore[union-attr]
+        .values(used_at=now)
+    )
+    if claimed.rowcount != 1:  # type: ignore[attr-defined]
+        raise InviteCodeInvalid()
+    member = await session.get(Member, invite.member_id)
+    assert member is not None
+    return await _bind(session, settings, account, member)
+
+
+async def refresh(session: AsyncSession, settings: Settings, token: str) -> TokenPair:
+    row = await session.scalar(
+        select(RefreshToken).where(RefreshToken.token_hash == hash_token(token))
+    )
+    now = utcnow()
+    if row is None or row.used_at is not None or row.expires_at <= now:
+        raise InvalidRefreshToken()
+    spent = await session.execute(
+        update(RefreshToken)
+        .where(RefreshToken.id == row.id, RefreshToken.used_at.is_(None))  # type: ignore[union-attr]
+        .values(used_at=now)
+    )
+    if spent.rowcount != 1:  # type: ignore[attr-defined]
+        raise InvalidRefreshToken()
+    member = await _active_member(session, row.member_id)
+    return await issue_tokens(session, settings, member)
+
+
+async def dev_login(session: AsyncSession, settings: Settings, phone: str) -> TokenPair:
+    if not settings.dev_login_enabled:
+        raise DevLoginDisabled()
+    member = await session.scalar(select(Member).where(Member.phone == phone))
+    if member is None:
+        raise RosterMemberNotFound()
+    _require_active(member)
+    return await issue_tokens(session, settings, member)
+
+
+async def dev_accounts(
+    session: AsyncSession, settings: Settings, limit: int = 200
+) -> list[tuple[Member, str, list[str]]]:
+    """Demo members with their unit name and roles, for picking whom to act as."""
+    if not settings.dev_login_enabled:
+        raise DevLoginDisabled()
+    rows = await session.execute(
+        select(Member, OrgUnit.name)
+        .join(OrgUnit, OrgUnit.id == Member.unit_id)  # type: ignore[arg-type]
+        .where(Member.status == MemberStatus.active)
+        .order_by(Member.id)
+        .limit(limit)
+    )
+    roles: dict[int | None, list[str]] = {}
+    for assignment in await session.scalars(select(RoleAssignment).order_by(RoleAssignment.id)):
+        roles.setdefault(assignment.member_id, []).append(assignment.role)
+    return [(member, unit, roles.get(member.id, [])) for member, unit in rows.tuples()]
+
+
+async def issue_tokens(session: AsyncSession, settings: Settings, member: Member) -> TokenPair:
+    assert member.id is not None
+    access = issue_jwt(
+        settings.jwt_secret.get_secret_value(), str(member.id), "access", settings.access_token_ttl
+    )
+    refresh_value = new_refresh_token()
+    expires_at = utcnow() + settings.refresh_token_ttl
+    session.add(
+        RefreshToken(
+            member_id=member.id, token_hash=hash_token(refresh_value), expires_at=expires_at
+        )
+    )
+    await session.flush()
+    return TokenPair(access, IssuedToken(refresh_value, expires_at), member)
+
+
+async def load_principal(session: AsyncSession, settings: Settings, token: str) -> Principal:
+    subject = read_jwt(settings.jwt_secret.get_secret_value(), token, "access")
+    if not subject.isdigit():
+        raise InvalidToken()
+    row = (
+        await session.execute(
+            select(Member, OrgUnit.path)
+            .join(OrgUnit, OrgUnit.id == Member.unit_id)  # type: ignore[arg-type]
+            .where(Member.id == int(subject))
+        )
+    ).first()
+    if row is None:
+        raise InvalidToken()
+    member, unit_path = row
+    _require_active(member)
+    grants = (
+        await session.execute(
+            select(RoleAssignment.role, RoleAssignment.unit_id, OrgUnit.path)
+            .join(OrgUnit, OrgUnit.id == RoleAssignment.unit_id)  # type: ignore[arg-type]
+            .where(RoleAssignment.member_id == member.id)
+        )
+    ).all()
+    assert member.id is not None
+    return Principal(
+        member_id=member.id,
+        unit_path=unit_path,
+        grants=tuple(Grant(Role(role), unit_id, path) for role, unit_id, path in grants),
+    )
+
+
+async def _unbound_account(session: AsyncSession, settings: Settings, ticket: str) -> WeChatAccount:
+    subject = read_jwt(
+        settings.jwt_secret.get_secret_value(),
+        ticket,
+        "bind",
+        invalid=InvalidBindingTicket,
+        expired=InvalidBindingTicket,
+    )
+    account = await session.get(WeChatAccount, int(subject)) if subject.isdigit() else None
+    if account is None:
+        raise InvalidBindingTicket()
+    if account.member_id is not None:
+        raise WeChatAlreadyBound()
+    return account
+
+
+async def _bind(
+    session: AsyncSession, settings: Settings, account: WeChatAccount, member: Member
+) -> TokenPair:
+    _require_active(member)
+    taken = await session.scalar(
+        select(WeChatAccount.id).where(WeChatAccount.member_id == member.id)
+    )
+    if taken is not None:
+        raise MemberAlreadyBound()
+    try:
+        bound = await session.execute(
+            update(WeChatAccount)
+            .where(WeChatAccount.id == account.id, WeChatAccount.member_id.is_(None))  # type: ignore[union-attr]
+            .values(member_id=member.id, bound_at=utcnow())
+        )
+    except IntegrityError as exc:
+        raise MemberAlreadyBound() from exc
+    if bound.rowcount != 1:  # type: ignore[attr-defined]
+        raise WeChatAlreadyBound()
+    return await issue_tokens(session, settings, member)
+
+
+async def _active_member(session: AsyncSession, member_id: int) -> Member:
+    member = await session.get(Member, member_id)
+    if member is None:
+        raise InvalidToken()
+    _require_active(member)
+    return member
+
+
+def _require_active(member: Member) -> None:
+    if member.status != MemberStatus.active:
+        raise MemberInactive()

@@ -1,0 +1,85 @@
+"""A demo township for `make run`: two village branches and an office branch, every role."""
+
+from dataclasses import dataclass
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from api.models import Member, OrgUnit, PoliticalStatus, Role, RoleAssignment, UnitKind
+from api.services.org import add_unit
+
+
+@dataclass(frozen=True)
+class DemoPerson:
+    name: str
+    phone: str
+    unit: str
+    status: PoliticalStatus = PoliticalStatus.full
+    category: str | None = "B"
+    role: Role | None = None
+    role_unit: str | None = None
+
+
+TOWN = "红旗镇党委"
+BRANCHES = {
+    "东村党支部": ("东村第一党小组", "东村第二党小组"),
+    "西村党支部": ("西村第一党小组", "西村第二党小组"),
+    "镇机关党支部": (),
+}
+PEOPLE = (
+    DemoPerson("周建国", "13800000001", TOWN, category=None, role=Role.committee_admin),
+    DemoPerson("李红梅", "13800000002", "东村党支部", category="A", role=Role.branch_secretary),
+    DemoPerson("王志强", "13800000003", "东村党支部", category="A", role=Role.branch_committee),
+    DemoPerson("张秀英", "13800000004", "东村第一党小组", category="A", role=Role.group_leader),
+    DemoPerson("刘德华", "13800000005", "东村第一党小组"),
+    DemoPerson("陈静", "13800000006", "东村第一党小组", status=PoliticalStatus.probationary),
+    DemoPerson("杨光", "13800000007", "东村第一党小组", status=PoliticalStatus.activist),
+    DemoPerson("赵丽", "13800000008", "东村第二党小组", role=Role.group_leader),
+    DemoPerson("黄海", "13800000009", "东村第二党小组", category="C"),
+    DemoPerson("吴桂兰", "13800000010", "东村第二党小组", category="D"),
+    DemoPerson("孙国庆", "13800000011", "西村党支部", category="A", role=Role.branch_secretary),
+    DemoPerson("马小军", "13800000012", "西村党支部", category="A", role=Role.branch_committee),
+    DemoPerson("朱文", "13800000013", "西村第一党小组", role=Role.group_leader),
+    DemoPerson("胡美玲", "13800000014", "西村第一党小组"),
+    DemoPerson("郭强", "13800000015", "西村第一党小组", category="C"),
+    DemoPerson("林芳", "13800000016", "西村第二党小组", role=Role.group_leader),
+    DemoPerson("何勇", "13800000017", "西村第二党小组", status=PoliticalStatus.probationary),
+    DemoPerson("高原", "13800000018", "西村第二党小组", category="D"),
+    DemoPerson("罗斌", "13800000019", "镇机关党支部", category="A", role=Role.branch_secretary),
+    DemoPerson("梁晓燕", "13800000020", "镇机关党支部", category="A"),
+    DemoPerson("宋涛", "13800000021", "镇机关党支部", status=PoliticalStatus.activist),
+)
+
+
+async def database_is_empty(session: AsyncSession) -> bool:
+    return not await session.scalar(select(func.count()).select_from(OrgUnit))
+
+
+async def demo_is_loaded(session: AsyncSession) -> bool:
+    found = await session.scalar(select(OrgUnit.id).where(OrgUnit.name == TOWN))
+    return found is not None
+
+
+async def load_demo(session: AsyncSession) -> None:
+    """Create the demo township; the caller checks the database is empty first."""
+    town = await add_unit(session, UnitKind.committee, TOWN)
+    units = {TOWN: town}
+    for branch_name, groups in BRANCHES.items():
+        branch = await add_unit(session, UnitKind.branch, branch_name, town)
+        units[branch_name] = branch
+        for group_name in groups:
+            units[group_name] = await add_unit(session, UnitKind.group, group_name, branch)
+    for person in PEOPLE:
+        member = Member(
+            name=person.name,
+            phone=person.phone,
+            unit_id=units[person.unit].id,
+            political_status=person.status,
+            category=person.category,
+        )
+        session.add(member)
+        await session.flush()
+        if person.role is not None:
+            unit = units[person.role_unit or person.unit]
+            session.add(RoleAssignment(member_id=member.id, unit_id=unit.id, role=person.role))
+    await session.flush()

@@ -1,0 +1,160 @@
+"""An async client for the WeChat server APIs the service calls, over one shared httpx client.
+
+Every WeChat API answers HTTP 200 with `errcode`/`errmsg`; a non-zero `errcode` is an error and is
+turned into an `AppError` the mini-program can show. Busy answers (-1) are retried a few times; an
+access token WeChat calls stale is reloaded once through `stable_token` (normal mode, which never
+invalidates the token other workers hold).
+"""
+
+import asyncio
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+from api.config import Settings
+from api.errors import (
+    AppError,
+    WeChatBusy,
+    WeChatCodeInvalid,
+    WeChatError,
+    WeChatRateLimited,
+    WeChatUnavailable,
+    WeChatUserBlocked,
+)
+
+BUSY = -1
+STALE_TOKEN_CODES = frozenset({40001, 40014, 42001})
+ERRORS_BY_CODE: dict[int, type[AppError]] = {
+    40029: WeChatCodeInvalid,
+    40163: WeChatCodeInvalid,  # code already used
+    45011: WeChatRateLimited,
+    45009: WeChatRateLimited,
+    40226: WeChatUserBlocked,
+}
+TOKEN_REFRESH_MARGIN_SECONDS = 300
+
+
+@dataclass(frozen=True)
+class WeChatSession:
+    openid: str
+    session_key: str
+    unionid: str | None
+
+
+class WeChatCallFailed(Exception):
+    def __init__(self, errcode: int, errmsg: str) -> None:
+        super().__init__(f"{errcode}: {errmsg}")
+        self.errcode = errcode
+        self.errmsg = errmsg
+
+    def as_app_error(self) -> AppError:
+        error = ERRORS_BY_CODE.get(
+            self.errcode, WeChatBusy if self.errcode == BUSY else WeChatError
+        )
+        return error(detail={"errcode": self.errcode, "errmsg": self.errmsg})
+
+
+class WeChatClient:
+    def __init__(self, settings: Settings, http: httpx.AsyncClient) -> None:
+        self._settings = settings
+        self._http = http
+        self._base = settings.wechat_api_base.rstrip("/")
+        self._token: str | None = None
+        self._token_expires_at = 0.0
+        self._token_lock = asyncio.Lock()
+
+    async def code_to_session(self, js_code: str) -> WeChatSession:
+        """`wx.login` code → openid and session_key (the code works once, for 5 minutes)."""
+        params = {
+            "appid": self._settings.wechat_app_id,
+            "secret": self._settings.wechat_app_secret.get_secret_value(),
+            "js_code": js_code,
+            "grant_type": "authorization_code",
+        }
+        body = await self._call("GET", "/sns/jscode2session", params=params)
+        openid, session_key = body.get("openid"), body.get("session_key")
+        if not isinstance(openid, str) or not isinstance(session_key, str):
+            raise WeChatError(detail={"reason": "code2Session answered without openid"})
+        unionid = body.get("unionid")
+        return WeChatSession(openid, session_key, unionid if isinstance(unionid, str) else None)
+
+    async def phone_number(self, phone_code: str) -> str:
+        """`getPhoneNumber` code → the bare phone number (no country code)."""
+        body = await self._call_with_token(
+            "POST", "/wxa/business/getuserphonenumber", json={"code": phone_code}
+        )
+        info = body.get("phone_info") or {}
+        phone = info.get("purePhoneNumber") or info.get("phoneNumber")
+        if not phone:
+            raise WeChatError(detail={"reason": "getuserphonenumber answered without a number"})
+        return str(phone)
+
+    async def access_token(self) -> str:
+        async with self._token_lock:
+            if self._token and time.monotonic() < self._token_expires_at:
+                return self._token
+            body = await self._call(
+                "POST",
+                "/cgi-bin/stable_token",
+                json={
+                    "grant_type": "client_credential",
+                    "appid": self._settings.wechat_app_id,
+                    "secret": self._settings.wechat_app_secret.get_secret_value(),
+                    "force_refresh": False,
+                },
+            )
+            token, expires_in = body.get("access_token"), body.get("expires_in", 7200)
+            if not isinstance(token, str):
+                raise WeChatError(detail={"reason": "stable_token answered without a token"})
+            lifetime = max(int(expires_in) - TOKEN_REFRESH_MARGIN_SECONDS, 60)
+            self._token, self._token_expires_at = token, time.monotonic() + lifetime
+            return token
+
+    def forget_access_token(self) -> None:
+        self._token = None
+
+    async def _call_with_token(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
+        for attempt in range(2):
+            token = await self.access_token()
+            try:
+                return await self._call(method, path, params={"access_token": token}, **kwargs)
+            except AppError as error:
+                errcode = (error.detail or {}).get("errcode")
+                if attempt == 0 and errcode in STALE_TOKEN_CODES:
+                    self.forget_access_token()
+                    continue
+                raise
+        raise AssertionError("unreachable")
+
+    async def _call(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
+        retries = self._settings.wechat_busy_retries
+        for attempt in range(retries + 1):
+            try:
+                return await self._request(method, path, **kwargs)
+            except WeChatCallFailed as failure:
+                if failure.errcode == BUSY and attempt < retries:
+                    await asyncio.sleep(self._settings.wechat_retry_backoff_seconds * (attempt + 1))
+                    continue
+                raise failure.as_app_error() from failure
+        raise AssertionError("unreachable")
+
+    async def _request(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
+        try:
+            response = await self._http.request(
+                method, self._base + path, timeout=self._settings.wechat_timeout_seconds, **kwargs
+            )
+            if response.status_code >= 500:
+                raise WeChatUnavailable(detail={"status": response.status_code})
+            body = response.json()
+        except httpx.HTTPError as exc:
+            raise WeChatUnavailable(detail={"reason": type(exc).__name__}) from exc
+        except ValueError as exc:
+            raise WeChatError(detail={"reason": "answer is not JSON"}) from exc
+        if not isinstance(body, dict):
+            raise WeChatError(detail={"reason": "answer is not a JSON object"})
+        errcode = body.get("errcode", 0)
+        if errcode:
+            raise WeChatCallFailed(int(errcode), str(body.get("errmsg", "")))
+        return body
