@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from sqlalchemy import ColumnElement, false, or_
-from sqlalchemy.orm import InstrumentedAttribute
+from sqlalchemy.orm import Mapped
 
 from api.errors import Forbidden
 from api.models.org import Role
@@ -78,7 +78,7 @@ class Principal:
         return {g.role for g in self.grants}
 
 
-def within(path_column: InstrumentedAttribute[str], roots: Iterable[str]) -> ColumnElement[bool]:
+def within(path_column: Mapped[str], roots: Iterable[str]) -> ColumnElement[bool]:
     """SQL condition: the row's unit path lies in one of the subtrees (false for none)."""
     conditions = [path_column.startswith(root, autoescape=True) for root in roots]
     return or_(*conditions) if conditions else false()

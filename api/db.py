@@ -7,10 +7,10 @@ land.
 
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, cast
 
 from fastapi import Depends, Request
-from sqlalchemy import event
+from sqlalchemy import CursorResult, Executable, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -62,6 +62,12 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
             await session.rollback()
             raise
         await session.commit()
+
+
+async def affected_rows(session: AsyncSession, statement: Executable) -> int:
+    """Run a compare-and-set UPDATE/DELETE and say how many rows it changed."""
+    result = cast(CursorResult[Any], await session.execute(statement))
+    return result.rowcount
 
 
 SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]

@@ -1,7 +1,7 @@
 """SQLModel tables. Importing this package registers every table on `SQLModel.metadata`."""
 
 from api.models.auth import InviteCode, RefreshToken, WeChatAccount
-from api.models.base import utcnow
+from api.models.base import id_of, utcnow
 from api.models.org import (
     Member,
     MemberStatus,
@@ -23,5 +23,6 @@ __all__ = [
     "RoleAssignment",
     "UnitKind",
     "WeChatAccount",
+    "id_of",
     "utcnow",
 ]

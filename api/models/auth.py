@@ -5,7 +5,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
-from api.models.base import utc_column
+from api.models.base import utc_column, utcnow
 
 
 class WeChatAccount(SQLModel, table=True):
@@ -22,8 +22,8 @@ class WeChatAccount(SQLModel, table=True):
     session_key: str = Field(sa_type=sa.String(64))
     member_id: int | None = Field(default=None, foreign_key="member.id", unique=True)
     bound_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
-    created_at: datetime = Field(sa_column=utc_column(default_now=True))
-    last_login_at: datetime = Field(sa_column=utc_column(default_now=True))
+    created_at: datetime = Field(default_factory=utcnow, sa_column=utc_column())
+    last_login_at: datetime = Field(default_factory=utcnow, sa_column=utc_column())
 
 
 class InviteCode(SQLModel, table=True):
@@ -37,7 +37,7 @@ class InviteCode(SQLModel, table=True):
     issued_by: int = Field(foreign_key="member.id")
     expires_at: datetime = Field(sa_column=utc_column())
     used_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
-    created_at: datetime = Field(sa_column=utc_column(default_now=True))
+    created_at: datetime = Field(default_factory=utcnow, sa_column=utc_column())
 
 
 class RefreshToken(SQLModel, table=True):
@@ -50,4 +50,4 @@ class RefreshToken(SQLModel, table=True):
     token_hash: str = Field(sa_type=sa.String(64), unique=True)
     expires_at: datetime = Field(sa_column=utc_column())
     used_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
-    created_at: datetime = Field(sa_column=utc_column(default_now=True))
+    created_at: datetime = Field(default_factory=utcnow, sa_column=utc_column())

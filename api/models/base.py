@@ -1,7 +1,7 @@
 """Shared column types and the metadata naming convention."""
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Dialect
@@ -15,6 +15,17 @@ NAMING_CONVENTION = {
     "pk": "pk_%(table_name)s",
 }
 SQLModel.metadata.naming_convention = NAMING_CONVENTION
+
+
+class HasId(Protocol):
+    id: int | None
+
+
+def id_of(row: HasId) -> int:
+    """The primary key of a flushed row."""
+    if row.id is None:
+        raise ValueError(f"{type(row).__name__} has not been flushed yet")
+    return row.id
 
 
 def utcnow() -> datetime:
@@ -37,7 +48,7 @@ class UTCDateTime(sa.TypeDecorator[datetime]):
             raise ValueError("naive datetime given for a UTC column")
         return value.astimezone(UTC)
 
-    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
         if value is None:
             return None
         if value.tzinfo is None:
@@ -45,6 +56,6 @@ class UTCDateTime(sa.TypeDecorator[datetime]):
         return value.astimezone(UTC)
 
 
-def utc_column(*, nullable: bool = False, default_now: bool = False) -> Any:
-    """A `UTCDateTime` column, optionally defaulting to now."""
-    return sa.Column(UTCDateTime(), nullable=nullable, default=utcnow if default_now else None)
+def utc_column(*, nullable: bool = False) -> Any:
+    """A `UTCDateTime` column (each table needs its own Column object)."""
+    return sa.Column(UTCDateTime(), nullable=nullable)

@@ -6,7 +6,7 @@ from enum import StrEnum
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
-from api.models.base import utc_column
+from api.models.base import utc_column, utcnow
 
 
 class UnitKind(StrEnum):
@@ -47,7 +47,7 @@ class OrgUnit(SQLModel, table=True):
     name: str = Field(sa_type=sa.String(100))
     # Materialised path of ids, "/1/4/9/": a subtree is a prefix match.
     path: str = Field(default="", sa_type=sa.String(400))
-    created_at: datetime = Field(sa_column=utc_column(default_now=True))
+    created_at: datetime = Field(default_factory=utcnow, sa_column=utc_column())
 
     __table_args__ = (
         sa.UniqueConstraint("parent_id", "name"),
@@ -70,8 +70,8 @@ class Member(SQLModel, table=True):
     status: str = Field(default=MemberStatus.active, sa_type=sa.String(16))
     joined_on: date | None = None
     left_on: date | None = None
-    created_at: datetime = Field(sa_column=utc_column(default_now=True))
-    updated_at: datetime = Field(sa_column=utc_column(default_now=True))
+    created_at: datetime = Field(default_factory=utcnow, sa_column=utc_column())
+    updated_at: datetime = Field(default_factory=utcnow, sa_column=utc_column())
 
     __table_args__ = (
         sa.CheckConstraint(
@@ -88,7 +88,7 @@ class RoleAssignment(SQLModel, table=True):
     member_id: int = Field(foreign_key="member.id", index=True)
     unit_id: int = Field(foreign_key="org_unit.id", index=True)
     role: str = Field(sa_type=sa.String(24))
-    created_at: datetime = Field(sa_column=utc_column(default_now=True))
+    created_at: datetime = Field(default_factory=utcnow, sa_column=utc_column())
 
     __table_args__ = (
         sa.UniqueConstraint("member_id", "unit_id", "role"),

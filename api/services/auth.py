@@ -2,12 +2,14 @@
 
 from dataclasses import dataclass
 
-from sqlalchemy import select, update
+from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col, select
 
 from api.access import Grant, Principal
 from api.config import Settings
+from api.db import affected_rows
 from api.errors import (
     DevLoginDisabled,
     InvalidBindingTicket,
@@ -53,7 +55,9 @@ async def login_with_wechat(
     session: AsyncSession, wechat: WeChatClient, settings: Settings, js_code: str
 ) -> LoginOutcome:
     wx = await wechat.code_to_session(js_code)
-    account = await session.scalar(select(WeChatAccount).where(WeChatAccount.openid == wx.openid))
+    account = await session.scalar(
+        select(WeChatAccount).where(col(WeChatAccount.openid) == wx.openid)
+    )
     now = utcnow()
     if account is None:
         account = WeChatAccount(openid=wx.openid, unionid=wx.unionid, session_key=wx.session_key)
@@ -85,7 +89,7 @@ async def bind_by_phone(
 ) -> TokenPair:
     account = await _unbound_account(session, settings, ticket)
     phone = await wechat.phone_number(phone_code)
-    member = await session.scalar(select(Member).where(Member.phone == phone))
+    member = await session.scalar(select(Member).where(col(Member.phone) == phone))
     if member is None:
         raise RosterMemberNotFound()
     return await _bind(session, settings, account, member)
@@ -95,16 +99,19 @@ async def bind_by_invite(
     session: AsyncSession, settings: Settings, ticket: str, code: str
 ) -> TokenPair:
     account = await _unbound_account(session, settings, ticket)
-    invite = await session.scalar(select(InviteCode).where(InviteCode.code == code.strip().upper()))
+    invite = await session.scalar(
+        select(InviteCode).where(col(InviteCode.code) == code.strip().upper())
+    )
     now = utcnow()
     if invite is None or invite.used_at is not None or invite.expires_at <= now:
         raise InviteCodeInvalid()
-    claimed = await session.execute(
+    claimed = await affected_rows(
+        session,
         update(InviteCode)
-        .where(InviteCode.id == invite.id, InviteCode.used_at.is_(None))  # type: ignore[union-attr]
-        .values(used_at=now)
+        .where(col(InviteCode.id) == invite.id, col(InviteCode.used_at).is_(None))
+        .values(used_at=now),
     )
-    if claimed.rowcount != 1:  # type: ignore[attr-defined]
+    if claimed != 1:
         raise InviteCodeInvalid()
     member = await session.get(Member, invite.member_id)
     assert member is not None
@@ -113,17 +120,18 @@ async def bind_by_invite(
 
 async def refresh(session: AsyncSession, settings: Settings, token: str) -> TokenPair:
     row = await session.scalar(
-        select(RefreshToken).where(RefreshToken.token_hash == hash_token(token))
+        select(RefreshToken).where(col(RefreshToken.token_hash) == hash_token(token))
     )
     now = utcnow()
     if row is None or row.used_at is not None or row.expires_at <= now:
         raise InvalidRefreshToken()
-    spent = await session.execute(
+    spent = await affected_rows(
+        session,
         update(RefreshToken)
-        .where(RefreshToken.id == row.id, RefreshToken.used_at.is_(None))  # type: ignore[union-attr]
-        .values(used_at=now)
+        .where(col(RefreshToken.id) == row.id, col(RefreshToken.used_at).is_(None))
+        .values(used_at=now),
     )
-    if spent.rowcount != 1:  # type: ignore[attr-defined]
+    if spent != 1:
         raise InvalidRefreshToken()
     member = await _active_member(session, row.member_id)
     return await issue_tokens(session, settings, member)
@@ -132,7 +140,7 @@ async def refresh(session: AsyncSession, settings: Settings, token: str) -> Toke
 async def dev_login(session: AsyncSession, settings: Settings, phone: str) -> TokenPair:
     if not settings.dev_login_enabled:
         raise DevLoginDisabled()
-    member = await session.scalar(select(Member).where(Member.phone == phone))
+    member = await session.scalar(select(Member).where(col(Member.phone) == phone))
     if member is None:
         raise RosterMemberNotFound()
     _require_active(member)
@@ -146,16 +154,18 @@ async def dev_accounts(
     if not settings.dev_login_enabled:
         raise DevLoginDisabled()
     rows = await session.execute(
-        select(Member, OrgUnit.name)
-        .join(OrgUnit, OrgUnit.id == Member.unit_id)  # type: ignore[arg-type]
-        .where(Member.status == MemberStatus.active)
-        .order_by(Member.id)
+        select(Member, col(OrgUnit.name))
+        .join(OrgUnit, col(OrgUnit.id) == col(Member.unit_id))
+        .where(col(Member.status) == MemberStatus.active)
+        .order_by(col(Member.id))
         .limit(limit)
     )
     roles: dict[int | None, list[str]] = {}
-    for assignment in await session.scalars(select(RoleAssignment).order_by(RoleAssignment.id)):
+    for assignment in await session.scalars(
+        select(RoleAssignment).order_by(col(RoleAssignment.id))
+    ):
         roles.setdefault(assignment.member_id, []).append(assignment.role)
-    return [(member, unit, roles.get(member.id, [])) for member, unit in rows.tuples()]
+    return [(member, unit, roles.get(member.id, [])) for member, unit in rows]
 
 
 async def issue_tokens(session: AsyncSession, settings: Settings, member: Member) -> TokenPair:
@@ -180,9 +190,9 @@ async def load_principal(session: AsyncSession, settings: Settings, token: str) 
         raise InvalidToken()
     row = (
         await session.execute(
-            select(Member, OrgUnit.path)
-            .join(OrgUnit, OrgUnit.id == Member.unit_id)  # type: ignore[arg-type]
-            .where(Member.id == int(subject))
+            select(Member, col(OrgUnit.path))
+            .join(OrgUnit, col(OrgUnit.id) == col(Member.unit_id))
+            .where(col(Member.id) == int(subject))
         )
     ).first()
     if row is None:
@@ -191,9 +201,9 @@ async def load_principal(session: AsyncSession, settings: Settings, token: str) 
     _require_active(member)
     grants = (
         await session.execute(
-            select(RoleAssignment.role, RoleAssignment.unit_id, OrgUnit.path)
-            .join(OrgUnit, OrgUnit.id == RoleAssignment.unit_id)  # type: ignore[arg-type]
-            .where(RoleAssignment.member_id == member.id)
+            select(col(RoleAssignment.role), col(RoleAssignment.unit_id), col(OrgUnit.path))
+            .join(OrgUnit, col(OrgUnit.id) == col(RoleAssignment.unit_id))
+            .where(col(RoleAssignment.member_id) == member.id)
         )
     ).all()
     assert member.id is not None
@@ -225,19 +235,20 @@ async def _bind(
 ) -> TokenPair:
     _require_active(member)
     taken = await session.scalar(
-        select(WeChatAccount.id).where(WeChatAccount.member_id == member.id)
+        select(col(WeChatAccount.id)).where(col(WeChatAccount.member_id) == member.id)
     )
     if taken is not None:
         raise MemberAlreadyBound()
     try:
-        bound = await session.execute(
+        bound = await affected_rows(
+            session,
             update(WeChatAccount)
-            .where(WeChatAccount.id == account.id, WeChatAccount.member_id.is_(None))  # type: ignore[union-attr]
-            .values(member_id=member.id, bound_at=utcnow())
+            .where(col(WeChatAccount.id) == account.id, col(WeChatAccount.member_id).is_(None))
+            .values(member_id=member.id, bound_at=utcnow()),
         )
     except IntegrityError as exc:
         raise MemberAlreadyBound() from exc
-    if bound.rowcount != 1:  # type: ignore[attr-defined]
+    if bound != 1:
         raise WeChatAlreadyBound()
     return await issue_tokens(session, settings, member)
 

@@ -2,10 +2,11 @@
 
 from dataclasses import dataclass
 
-from sqlalchemy import func, select
+from sqlalchemy import func
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col, select
 
-from api.models import Member, OrgUnit, PoliticalStatus, Role, RoleAssignment, UnitKind
+from api.models import Member, OrgUnit, PoliticalStatus, Role, RoleAssignment, UnitKind, id_of
 from api.services.org import add_unit
 
 
@@ -56,7 +57,7 @@ async def database_is_empty(session: AsyncSession) -> bool:
 
 
 async def demo_is_loaded(session: AsyncSession) -> bool:
-    found = await session.scalar(select(OrgUnit.id).where(OrgUnit.name == TOWN))
+    found = await session.scalar(select(col(OrgUnit.id)).where(col(OrgUnit.name) == TOWN))
     return found is not None
 
 
@@ -73,7 +74,7 @@ async def load_demo(session: AsyncSession) -> None:
         member = Member(
             name=person.name,
             phone=person.phone,
-            unit_id=units[person.unit].id,
+            unit_id=id_of(units[person.unit]),
             political_status=person.status,
             category=person.category,
         )
@@ -81,5 +82,7 @@ async def load_demo(session: AsyncSession) -> None:
         await session.flush()
         if person.role is not None:
             unit = units[person.role_unit or person.unit]
-            session.add(RoleAssignment(member_id=member.id, unit_id=unit.id, role=person.role))
+            session.add(
+                RoleAssignment(member_id=id_of(member), unit_id=id_of(unit), role=person.role)
+            )
     await session.flush()

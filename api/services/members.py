@@ -1,13 +1,14 @@
 """Members: reading within scope, updates by the branch, invite codes."""
 
-from sqlalchemy import func, select
+from sqlalchemy import func
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col, select
 
 from api.access import Action, Principal, within
 from api.config import Settings
 from api.deps import PageParams
 from api.errors import MemberNotFound, UnitNotFound
-from api.models import InviteCode, Member, MemberStatus, OrgUnit, RoleAssignment, utcnow
+from api.models import InviteCode, Member, MemberStatus, OrgUnit, RoleAssignment, id_of, utcnow
 from api.schemas.members import MemberUpdate
 from api.security import new_invite_code
 
@@ -18,19 +19,19 @@ async def member_for(
     """The member, if the principal may do `action` to them; a member may read themself."""
     row = (
         await session.execute(
-            select(Member, OrgUnit.path)
-            .join(OrgUnit, OrgUnit.id == Member.unit_id)  # type: ignore[arg-type]
-            .where(Member.id == member_id)
+            select(Member, col(OrgUnit.path))
+            .join(OrgUnit, col(OrgUnit.id) == col(Member.unit_id))
+            .where(col(Member.id) == member_id)
         )
     ).first()
     if row is None:
         raise MemberNotFound()
     member, path = row
-    if member.id == principal.member_id and action == Action.read_members:
-        return member
-    if not principal.can(Action.read_members, path):
+    is_self = member.id == principal.member_id
+    if not (is_self or principal.can(Action.read_members, path)):
         raise MemberNotFound()
-    principal.require(action, path)
+    if not (is_self and action == Action.read_members):
+        principal.require(action, path)
     return member
 
 
@@ -46,14 +47,14 @@ async def list_members(
         raise UnitNotFound()
     query = (
         select(Member)
-        .join(OrgUnit, OrgUnit.id == Member.unit_id)  # type: ignore[arg-type]
-        .where(within(OrgUnit.path, [unit.path]))  # type: ignore[arg-type]
+        .join(OrgUnit, col(OrgUnit.id) == col(Member.unit_id))
+        .where(within(col(OrgUnit.path), [unit.path]))
     )
     if status is not None:
-        query = query.where(Member.status == status)
+        query = query.where(col(Member.status) == status)
     total = await session.scalar(select(func.count()).select_from(query.subquery()))
     rows = await session.scalars(
-        query.order_by(OrgUnit.path, Member.id).offset(page.offset).limit(page.size)
+        query.order_by(col(OrgUnit.path), col(Member.id)).offset(page.offset).limit(page.size)
     )
     return list(rows), total or 0
 
@@ -61,8 +62,8 @@ async def list_members(
 async def roles_of(session: AsyncSession, member_id: int) -> list[RoleAssignment]:
     rows = await session.scalars(
         select(RoleAssignment)
-        .where(RoleAssignment.member_id == member_id)
-        .order_by(RoleAssignment.id)
+        .where(col(RoleAssignment.member_id) == member_id)
+        .order_by(col(RoleAssignment.id))
     )
     return list(rows)
 
@@ -76,7 +77,7 @@ async def update_member(
         target = await session.get(OrgUnit, fields.pop("unit_id"))
         if target is None or not principal.can(Action.manage_members, target.path):
             raise UnitNotFound()
-        member.unit_id = target.id  # type: ignore[assignment]
+        member.unit_id = id_of(target)
     left_on = fields.pop("transferred_out_on", None)
     if left_on is not None:
         member.status = MemberStatus.transferred_out

@@ -1,7 +1,8 @@
 """The organisation tree and role assignments."""
 
-from sqlalchemy import func, select
+from sqlalchemy import func
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col, select
 
 from api.access import Action, Principal, within
 from api.deps import PageParams
@@ -42,10 +43,14 @@ async def unit_for(
 async def list_units(
     session: AsyncSession, principal: Principal, page: PageParams
 ) -> tuple[list[OrgUnit], int]:
-    scope = within(OrgUnit.path, principal.scope_paths(Action.read_org))  # type: ignore[arg-type]
+    scope = within(col(OrgUnit.path), principal.scope_paths(Action.read_org))
     total = await session.scalar(select(func.count()).select_from(OrgUnit).where(scope))
     rows = await session.scalars(
-        select(OrgUnit).where(scope).order_by(OrgUnit.path).offset(page.offset).limit(page.size)
+        select(OrgUnit)
+        .where(scope)
+        .order_by(col(OrgUnit.path))
+        .offset(page.offset)
+        .limit(page.size)
     )
     return list(rows), total or 0
 
@@ -54,7 +59,9 @@ async def create_unit(session: AsyncSession, parent: OrgUnit, kind: UnitKind, na
     if kind not in CHILD_KINDS[UnitKind(parent.kind)]:
         raise InvalidParentUnit()
     taken = await session.scalar(
-        select(OrgUnit.id).where(OrgUnit.parent_id == parent.id, OrgUnit.name == name)
+        select(col(OrgUnit.id)).where(
+            col(OrgUnit.parent_id) == parent.id, col(OrgUnit.name) == name
+        )
     )
     if taken is not None:
         raise UnitNameTaken()
@@ -90,9 +97,9 @@ async def grant_role(
 ) -> RoleAssignment:
     existing = await session.scalar(
         select(RoleAssignment).where(
-            RoleAssignment.member_id == member.id,
-            RoleAssignment.unit_id == unit.id,
-            RoleAssignment.role == role,
+            col(RoleAssignment.member_id) == member.id,
+            col(RoleAssignment.unit_id) == unit.id,
+            col(RoleAssignment.role) == role,
         )
     )
     if existing is not None:

@@ -12,8 +12,9 @@ from typing import Any
 from zipfile import BadZipFile
 
 from openpyxl import Workbook, load_workbook
-from sqlalchemy import delete, select
+from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col, select
 
 from api.access import within
 from api.errors import RosterInvalid, RosterUnreadable
@@ -25,6 +26,7 @@ from api.models import (
     Role,
     RoleAssignment,
     UnitKind,
+    id_of,
 )
 from api.models.base import utcnow
 from api.schemas.roster import RosterImportOut, RosterRowError
@@ -236,8 +238,8 @@ def _phone(value: Any) -> str:
 async def _branches_by_name(session: AsyncSession, root: OrgUnit) -> dict[str, list[OrgUnit]]:
     rows = await session.scalars(
         select(OrgUnit).where(
-            OrgUnit.kind == UnitKind.branch,
-            within(OrgUnit.path, [root.path]),  # type: ignore[arg-type]
+            col(OrgUnit.kind) == UnitKind.branch,
+            within(col(OrgUnit.path), [root.path]),
         )
     )
     found: dict[str, list[OrgUnit]] = {}
@@ -250,11 +252,11 @@ async def _members_by_phone(
     session: AsyncSession, phones: list[str]
 ) -> dict[str, tuple[Member, str]]:
     rows = await session.execute(
-        select(Member, OrgUnit.path)
-        .join(OrgUnit, OrgUnit.id == Member.unit_id)  # type: ignore[arg-type]
-        .where(Member.phone.in_(phones))  # type: ignore[attr-defined]
+        select(Member, col(OrgUnit.path))
+        .join(OrgUnit, col(OrgUnit.id) == col(Member.unit_id))
+        .where(col(Member.phone).in_(phones))
     )
-    return {member.phone: (member, path) for member, path in rows.tuples()}
+    return {member.phone: (member, path) for member, path in rows}
 
 
 async def _apply(
@@ -268,13 +270,15 @@ async def _apply(
         unit = groups[(row.branch.id, row.group_name)] if row.group_name else row.branch
         member = existing.get(row.phone)
         if member is None:
-            member = Member(phone=row.phone, name=row.name, unit_id=unit.id, political_status="")
+            member = Member(
+                phone=row.phone, name=row.name, unit_id=id_of(unit), political_status=""
+            )
             session.add(member)
             created += 1
         else:
             updated += 1
         member.name = row.name
-        member.unit_id = unit.id  # type: ignore[assignment]
+        member.unit_id = id_of(unit)
         member.political_status = row.political_status
         member.category = row.category
         member.status = MemberStatus.active
@@ -292,8 +296,8 @@ async def _ensure_groups(
     branch_ids = {row.branch.id for row in rows}
     existing = await session.scalars(
         select(OrgUnit).where(
-            OrgUnit.kind == UnitKind.group,
-            OrgUnit.parent_id.in_(branch_ids),  # type: ignore[union-attr]
+            col(OrgUnit.kind) == UnitKind.group,
+            col(OrgUnit.parent_id).in_(branch_ids),
         )
     )
     groups = {(unit.parent_id, unit.name): unit for unit in existing}
@@ -314,12 +318,12 @@ async def _sync_roles(
     groups: dict[tuple[int | None, str], OrgUnit],
 ) -> None:
     """The 职务 column is the truth for the imported members' branch and group roles in `root`."""
-    units_in_root = select(OrgUnit.id).where(within(OrgUnit.path, [root.path]))  # type: ignore[arg-type]
+    units_in_root = select(col(OrgUnit.id)).where(within(col(OrgUnit.path), [root.path]))
     await session.execute(
         delete(RoleAssignment).where(
-            RoleAssignment.member_id.in_([m.id for m in members.values()]),  # type: ignore[attr-defined]
-            RoleAssignment.role.in_(IMPORTED_ROLES),  # type: ignore[attr-defined]
-            RoleAssignment.unit_id.in_(units_in_root),  # type: ignore[attr-defined]
+            col(RoleAssignment.member_id).in_([m.id for m in members.values()]),
+            col(RoleAssignment.role).in_(IMPORTED_ROLES),
+            col(RoleAssignment.unit_id).in_(units_in_root),
         )
     )
     for row in rows:

@@ -1,0 +1,80 @@
+"""Production refuses unsafe settings, and the dev login never runs there."""
+
+import httpx
+import pytest
+from pydantic import ValidationError
+
+from api.config import DEV_JWT_SECRET, Settings
+from tests.conftest import Org, make_settings, running_app
+from tests.fakes.wechat import FakeWeChat
+
+STRONG = "x" * 48
+
+
+def test_prod_refuses_the_placeholder_jwt_secret() -> None:
+    with pytest.raises(ValidationError, match="JWT_SECRET"):
+        Settings(env="prod", jwt_secret=DEV_JWT_SECRET, wechat_app_id="wx", wechat_app_secret="s")
+
+
+def test_prod_refuses_a_short_jwt_secret() -> None:
+    with pytest.raises(ValidationError, match="JWT_SECRET"):
+        Settings(env="prod", jwt_secret="short", wechat_app_id="wx", wechat_app_secret="s")
+
+
+def test_prod_requires_wechat_credentials() -> None:
+    with pytest.raises(ValidationError, match="WECHAT_APP_ID"):
+        Settings(env="prod", jwt_secret=STRONG)
+
+
+def test_prod_reads_its_settings_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ENV", "prod")
+    monkeypatch.setenv("JWT_SECRET", "change-me")
+    monkeypatch.setenv("WECHAT_APP_ID", "wx")
+    monkeypatch.setenv("WECHAT_APP_SECRET", "s")
+    with pytest.raises(ValidationError):
+        Settings()
+
+
+def test_dev_login_is_only_for_dev_without_wechat_credentials() -> None:
+    assert Settings(env="dev").dev_login_enabled
+    assert not Settings(env="dev", wechat_app_id="wx").dev_login_enabled
+    prod = Settings(env="prod", jwt_secret=STRONG, wechat_app_id="wx", wechat_app_secret="s")
+    assert not prod.dev_login_enabled
+
+
+async def test_dev_login_acts_as_a_demo_member(
+    database_url: str, wechat: FakeWeChat, org: Org
+) -> None:
+    settings = make_settings(database_url, wechat_app_id="", wechat_app_secret="")
+    async with running_app(settings, wechat) as app:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+            accounts = await client.get("/api/v1/auth/dev/accounts")
+            assert accounts.status_code == 200
+            assert {"name": "admin", "phone": "13900000001"}.items() <= accounts.json()[0].items()
+            login = await client.post("/api/v1/auth/dev/login", json={"phone": "13900000002"})
+            assert login.status_code == 200
+            token = login.json()["access_token"]
+            me = await client.get("/api/v1/me", headers={"Authorization": f"Bearer {token}"})
+            assert me.json()["roles"][0]["role"] == "branch_secretary"
+
+
+async def test_dev_login_cannot_be_used_in_prod(
+    database_url: str, wechat: FakeWeChat, org: Org
+) -> None:
+    settings = make_settings(database_url, env="prod")
+    async with running_app(settings, wechat) as app:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+            login = await client.post("/api/v1/auth/dev/login", json={"phone": "13900000002"})
+            assert login.status_code == 404
+            assert login.json()["code"] == "dev_login_disabled"
+            accounts = await client.get("/api/v1/auth/dev/accounts")
+            assert accounts.status_code == 404
+
+
+async def test_dev_login_is_off_when_wechat_is_configured(
+    client: httpx.AsyncClient, org: Org
+) -> None:
+    response = await client.post("/api/v1/auth/dev/login", json={"phone": "13900000002"})
+    assert response.status_code == 404
