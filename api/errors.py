@@ -190,3 +190,11 @@ class UnitNameTaken(AppError):
 
 class RoleNotAllowedHere(AppError):
     code, status, message = "role_not_allowed_here", 400, "该职务不能设在这一类组织上"
+
+
+class WeChatNotConfigured(AppError):
+    code, status, message = (
+        "wechat_not_configured",
+        503,
+        "未配置微信小程序 AppID，开发环境请使用开发登录",
+    )

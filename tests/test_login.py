@@ -1,5 +1,6 @@
 """WeChat login and binding through the API, against the fake WeChat server."""
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 
 import httpx
@@ -284,3 +285,20 @@ async def test_empty_login_code_is_a_validation_error(client: httpx.AsyncClient)
     body = response.json()
     assert body["code"] == "validation_error"
     assert "code" in body["message"]
+
+
+async def test_concurrent_bindings_of_one_member_let_exactly_one_through(
+    client: httpx.AsyncClient, wechat: FakeWeChat, org: Org
+) -> None:
+    tickets = [await _ticket(client, wechat, f"c{i}", f"openid-{i}") for i in range(5)]
+    for i in range(5):
+        wechat.add_phone(f"p{i}", "13900000005")
+    responses = await asyncio.gather(
+        *(
+            client.post(BIND_PHONE, json={"binding_ticket": t, "phone_code": f"p{i}"})
+            for i, t in enumerate(tickets)
+        )
+    )
+    statuses = sorted(r.status_code for r in responses)
+    assert statuses == [200, 409, 409, 409, 409]
+    assert {r.json()["code"] for r in responses if r.status_code == 409} == {"member_already_bound"}

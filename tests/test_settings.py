@@ -78,3 +78,16 @@ async def test_dev_login_is_off_when_wechat_is_configured(
 ) -> None:
     response = await client.post("/api/v1/auth/dev/login", json={"phone": "13900000002"})
     assert response.status_code == 404
+
+
+async def test_wechat_login_without_credentials_says_so(
+    database_url: str, wechat: FakeWeChat
+) -> None:
+    settings = make_settings(database_url, wechat_app_id="", wechat_app_secret="")
+    async with running_app(settings, wechat) as app:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+            response = await client.post("/api/v1/auth/wechat/login", json={"code": "c1"})
+    assert response.status_code == 503
+    assert response.json()["code"] == "wechat_not_configured"
+    assert wechat.calls["jscode2session"] == 0

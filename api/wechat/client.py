@@ -19,6 +19,7 @@ from api.errors import (
     WeChatBusy,
     WeChatCodeInvalid,
     WeChatError,
+    WeChatNotConfigured,
     WeChatRateLimited,
     WeChatUnavailable,
     WeChatUserBlocked,
@@ -129,6 +130,8 @@ class WeChatClient:
         raise AssertionError("unreachable")
 
     async def _call(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
+        if not self._settings.wechat_app_id:
+            raise WeChatNotConfigured()
         retries = self._settings.wechat_busy_retries
         for attempt in range(retries + 1):
             try:

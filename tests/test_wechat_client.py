@@ -1,0 +1,51 @@
+"""The WeChat client on its own: transport faults, token caching, malformed answers."""
+
+import httpx
+import pytest
+
+from api.config import Settings
+from api.errors import WeChatError, WeChatUnavailable
+from api.wechat.client import WeChatClient
+from tests.conftest import make_settings
+from tests.fakes.wechat import FakeWeChat
+
+
+@pytest.fixture
+def config() -> Settings:
+    return make_settings("sqlite+aiosqlite:///:memory:")
+
+
+async def test_network_failure_is_wechat_unavailable(config: Settings) -> None:
+    def refuse(request: httpx.Request) -> httpx.Response:
+        raise httpx.ConnectTimeout("timed out", request=request)
+
+    async with httpx.AsyncClient(transport=httpx.MockTransport(refuse)) as http:
+        with pytest.raises(WeChatUnavailable):
+            await WeChatClient(config, http).code_to_session("c1")
+
+
+async def test_server_error_status_is_wechat_unavailable(config: Settings) -> None:
+    async with httpx.AsyncClient(
+        transport=httpx.MockTransport(lambda _: httpx.Response(502, text="Bad Gateway"))
+    ) as http:
+        with pytest.raises(WeChatUnavailable):
+            await WeChatClient(config, http).code_to_session("c1")
+
+
+async def test_answer_that_is_not_json_is_a_wechat_error(config: Settings) -> None:
+    async with httpx.AsyncClient(
+        transport=httpx.MockTransport(lambda _: httpx.Response(200, text="<html>"))
+    ) as http:
+        with pytest.raises(WeChatError):
+            await WeChatClient(config, http).code_to_session("c1")
+
+
+async def test_access_token_is_fetched_once_and_reused(config: Settings) -> None:
+    fake = FakeWeChat()
+    fake.add_phone("p1", "13900000001")
+    fake.add_phone("p2", "13900000002")
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=fake.app())) as http:
+        client = WeChatClient(config, http)
+        assert await client.phone_number("p1") == "13900000001"
+        assert await client.phone_number("p2") == "13900000002"
+    assert fake.calls["stable_token"] == 1
