@@ -12,12 +12,15 @@ from typing import Annotated, Any, cast
 from fastapi import Depends, Request
 from sqlalchemy import CursorResult, Executable, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
     async_sessionmaker,
     create_async_engine,
 )
+
+from api.errors import Conflict, ServiceUnavailable
 
 SQLITE_BUSY_TIMEOUT_MS = 5000
 
@@ -61,7 +64,12 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
         except BaseException:
             await session.rollback()
             raise
-        await session.commit()
+        try:
+            await session.commit()
+        except IntegrityError as exc:
+            raise Conflict() from exc
+        except DBAPIError as exc:
+            raise ServiceUnavailable("数据保存失败，请稍后重试") from exc
 
 
 async def affected_rows(session: AsyncSession, statement: Executable) -> int:

@@ -1,4 +1,14 @@
 import httpx
+import pytest
+from fastapi import FastAPI
+from sqlalchemy import func
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlmodel import select
+
+from api.db import create_engine
+from api.models import InviteCode
+from tests.conftest import Org
 
 
 async def test_healthz_answers_ok(client: httpx.AsyncClient) -> None:
@@ -25,3 +35,37 @@ async def test_unknown_route_gets_the_error_shape(client: httpx.AsyncClient) -> 
     response = await client.get("/api/v1/nothing-here")
     assert response.status_code == 404
     assert response.json() == {"code": "not_found", "message": "请求的内容不存在", "detail": None}
+
+
+async def test_readyz_is_503_when_the_database_is_unreachable(
+    client: httpx.AsyncClient, app: FastAPI
+) -> None:
+    working = app.state.engine
+    app.state.engine = create_engine("postgresql+asyncpg://nobody@127.0.0.1:1/none")
+    try:
+        response = await client.get("/readyz")
+    finally:
+        await app.state.engine.dispose()
+        app.state.engine = working
+    assert response.status_code == 503
+    assert response.json()["code"] == "service_unavailable"
+
+
+async def test_a_failed_commit_is_reported_and_nothing_is_kept(
+    client: httpx.AsyncClient,
+    org: Org,
+    monkeypatch: pytest.MonkeyPatch,
+    sessionmaker: async_sessionmaker[AsyncSession],
+) -> None:
+    async def refuse(self: AsyncSession) -> None:
+        raise OperationalError("COMMIT", {}, Exception("disk I/O error"))
+
+    monkeypatch.setattr(AsyncSession, "commit", refuse)
+    response = await client.post(
+        f"/api/v1/members/{org.id('member_a1')}/invite-codes", headers=org.headers("secretary_a")
+    )
+    monkeypatch.undo()
+    assert response.status_code == 503
+    assert response.json()["code"] == "service_unavailable"
+    async with sessionmaker() as session:
+        assert await session.scalar(select(func.count()).select_from(InviteCode)) == 0

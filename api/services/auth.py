@@ -30,6 +30,7 @@ from api.models import (
     Role,
     RoleAssignment,
     WeChatAccount,
+    id_of,
     utcnow,
 )
 from api.security import IssuedToken, hash_token, issue_jwt, new_refresh_token, read_jwt
@@ -68,10 +69,9 @@ async def login_with_wechat(
         account.last_login_at = now
     await session.flush()
     if account.member_id is None:
-        assert account.id is not None
         ticket = issue_jwt(
             settings.jwt_secret.get_secret_value(),
-            str(account.id),
+            str(id_of(account)),
             "bind",
             settings.binding_ticket_ttl,
         )
@@ -169,15 +169,15 @@ async def dev_accounts(
 
 
 async def issue_tokens(session: AsyncSession, settings: Settings, member: Member) -> TokenPair:
-    assert member.id is not None
+    member_id = id_of(member)
     access = issue_jwt(
-        settings.jwt_secret.get_secret_value(), str(member.id), "access", settings.access_token_ttl
+        settings.jwt_secret.get_secret_value(), str(member_id), "access", settings.access_token_ttl
     )
     refresh_value = new_refresh_token()
     expires_at = utcnow() + settings.refresh_token_ttl
     session.add(
         RefreshToken(
-            member_id=member.id, token_hash=hash_token(refresh_value), expires_at=expires_at
+            member_id=member_id, token_hash=hash_token(refresh_value), expires_at=expires_at
         )
     )
     await session.flush()
@@ -206,9 +206,8 @@ async def load_principal(session: AsyncSession, settings: Settings, token: str) 
             .where(col(RoleAssignment.member_id) == member.id)
         )
     ).all()
-    assert member.id is not None
     return Principal(
-        member_id=member.id,
+        member_id=id_of(member),
         unit_path=unit_path,
         grants=tuple(Grant(Role(role), unit_id, path) for role, unit_id, path in grants),
     )

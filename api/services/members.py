@@ -93,10 +93,9 @@ async def issue_invite(
     session: AsyncSession, principal: Principal, settings: Settings, member_id: int
 ) -> InviteCode:
     member = await member_for(session, principal, member_id, Action.issue_invites)
-    assert member.id is not None
     invite = InviteCode(
         code=new_invite_code(),
-        member_id=member.id,
+        member_id=id_of(member),
         issued_by=principal.member_id,
         expires_at=utcnow() + settings.invite_code_ttl,
     )

@@ -13,7 +13,7 @@ from api.errors import (
     UnitNameTaken,
     UnitNotFound,
 )
-from api.models import Member, OrgUnit, Role, RoleAssignment, UnitKind
+from api.models import Member, OrgUnit, Role, RoleAssignment, UnitKind, id_of
 from api.services.members import member_for
 
 CHILD_KINDS: dict[UnitKind, frozenset[UnitKind]] = {
@@ -104,8 +104,7 @@ async def grant_role(
     )
     if existing is not None:
         return existing
-    assert member.id is not None and unit.id is not None
-    assignment = RoleAssignment(member_id=member.id, unit_id=unit.id, role=role)
+    assignment = RoleAssignment(member_id=id_of(member), unit_id=id_of(unit), role=role)
     session.add(assignment)
     await session.flush()
     return assignment

@@ -327,12 +327,10 @@ async def _sync_roles(
         )
     )
     for row in rows:
-        member_id = members[row.phone].id
-        assert member_id is not None
+        member_id = id_of(members[row.phone])
         for role in row.roles:
             unit = (
                 groups[(row.branch.id, row.group_name)] if role == Role.group_leader else row.branch
             )
-            assert unit.id is not None
-            session.add(RoleAssignment(member_id=member_id, unit_id=unit.id, role=role))
+            session.add(RoleAssignment(member_id=member_id, unit_id=id_of(unit), role=role))
     await session.flush()
