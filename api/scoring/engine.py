@@ -1,0 +1,241 @@
+"""计算一期积分: ``compute_period`` turns a period's inputs into one result per subject.
+
+Pure and deterministic: no I/O, results sorted by subject id, independent of input order.
+"""
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from decimal import Decimal
+
+from api.scoring.inputs import Entry, EvaluationResult, PriorResult, ScoringInputError, Subject
+from api.scoring.outcomes import (
+    assign_tier,
+    award_stars,
+    trigger_item_actions,
+    trigger_streaks,
+    trigger_thresholds,
+)
+from api.scoring.periods import Period, period_from_key
+from api.scoring.points import tally
+from api.scoring.ranking import rank_all
+from api.scoring.results import DerivationStep, StepKind, SubjectResult
+from api.scoring.scheme import Accumulation, ComponentKind, Scheme, ScoringMode
+from api.scoring.work import Work, fmt
+
+_COMPONENT_NAMES = {
+    ComponentKind.DAILY: "日常积分",
+    ComponentKind.SELF: "自评",
+    ComponentKind.MUTUAL: "互评",
+    ComponentKind.COMMITTEE: "组织评定",
+    ComponentKind.FINAL: "总评",
+}
+
+History = dict[Period, PriorResult]
+
+
+def compute_period(
+    scheme: Scheme,
+    period: Period,
+    subjects: Iterable[Subject],
+    entries: Iterable[Entry] = (),
+    evaluations: Iterable[EvaluationResult] = (),
+    history: Iterable[PriorResult] = (),
+) -> list[SubjectResult]:
+    """Score every subject for ``period``.
+
+    ``entries`` are the ledger entries attributed to the period; ``evaluations`` one aggregated
+    score per subject and evaluation kind (kinds the scheme does not weight are not used);
+    ``history`` the stored results of earlier periods (for carry-over, stars, thresholds and
+    streaks). Raises ``ScoringInputError`` for inconsistent inputs; entries the scheme cannot
+    score (unknown or inapplicable item, points out of range) are reported as ignored.
+    """
+    if period.length is not scheme.period:
+        raise ScoringInputError(f"the scheme is scored per {scheme.period}, not {period.length}")
+    roster = _index_subjects(subjects)
+    ledger = _index_entries(roster, entries)
+    scores = _index_evaluations(roster, evaluations)
+    histories = _index_history(scheme, period, history)
+    results: list[SubjectResult] = []
+    works: list[Work] = []
+    for subject in sorted(roster.values(), key=lambda subject: subject.id):
+        if subject.exempt:
+            results.append(_exempt(subject, period))
+            continue
+        earlier = histories.get(subject.id, {})
+        works.append(
+            _score(scheme, period, subject, ledger[subject.id], scores[subject.id], earlier)
+        )
+    rank_all(scheme, works)
+    for work in works:
+        earlier = histories.get(work.subject.id, {})
+        _conclude(scheme, period, work, earlier)
+        results.append(work.freeze())
+    return sorted(results, key=lambda result: result.subject_id)
+
+
+def _score(
+    scheme: Scheme,
+    period: Period,
+    subject: Subject,
+    entries: Sequence[Entry],
+    evaluations: dict[ComponentKind, Decimal],
+    earlier: History,
+) -> Work:
+    work = Work(subject=subject, period_key=period.key)
+    tally(scheme, work, entries, _start(scheme, period, work, earlier))
+    _combine(scheme, work, evaluations)
+    assign_tier(scheme, work)
+    award_stars(scheme, work, _same_year(period, earlier).values())
+    return work
+
+
+def _conclude(scheme: Scheme, period: Period, work: Work, earlier: History) -> None:
+    trigger_thresholds(scheme, work, _same_year(period, earlier).values())
+    trigger_item_actions(scheme, work)
+    trigger_streaks(scheme, period, work, earlier)
+
+
+def _start(scheme: Scheme, period: Period, work: Work, earlier: History) -> Decimal:
+    """The base, or in a carry-over scheme the latest earlier cumulative value of the year."""
+    base = scheme.scoring.base
+    if scheme.accumulation is Accumulation.RESET:
+        work.step(StepKind.START, f"基础分 {fmt(base)}(每期清零重计)", base)
+        return base
+    carried = [
+        (key, prior.cumulative)
+        for key, prior in _same_year(period, earlier).items()
+        if prior.cumulative is not None
+    ]
+    if not carried:
+        work.step(StepKind.START, f"本年首次计分,从 {fmt(base)} 起", base)
+        return base
+    key, value = max(carried)
+    noun = "累计记分" if scheme.scoring.mode is ScoringMode.DEMERIT else "累计积分"
+    work.step(StepKind.START, f"承接 {key.key} 的{noun} {fmt(value)}", value)
+    return value
+
+
+def _combine(scheme: Scheme, work: Work, evaluations: dict[ComponentKind, Decimal]) -> None:
+    """总分: the points alone, or the weighted sum of the components."""
+    if not scheme.components:
+        work.total = work.points
+        work.step(StepKind.TOTAL, f"总分 {fmt(work.total)}", work.total)
+        return
+    total = Decimal(0)
+    for component in scheme.components:
+        name = _COMPONENT_NAMES[component.kind]
+        if component.kind is ComponentKind.DAILY:
+            value = work.points
+        elif component.kind in evaluations:
+            value = evaluations[component.kind]
+        else:
+            value = Decimal(0)
+            work.missing_evaluations.append(component.kind)
+            name = f"{name}(未评,按 0 计)"
+        part = value * component.weight
+        work.components[component.kind] = value
+        work.step(
+            StepKind.COMPONENT,
+            f"{name} {fmt(value)} × {fmt(component.weight)} = {fmt(part)}",
+            part,
+            rule=component.kind,
+        )
+        total += part
+    work.total = total
+    work.step(StepKind.TOTAL, f"加权总分 {fmt(total)}", total)
+
+
+def _exempt(subject: Subject, period: Period) -> SubjectResult:
+    step = DerivationStep(kind=StepKind.EXEMPT, detail="不纳入本期积分(免于考核),不排名、不定档")
+    return SubjectResult(
+        subject_id=subject.id, period_key=period.key, exempt=True, derivation=(step,)
+    )
+
+
+def _same_year(period: Period, earlier: History) -> History:
+    return {key: prior for key, prior in earlier.items() if key.year == period.year}
+
+
+def _index_subjects(subjects: Iterable[Subject]) -> dict[str, Subject]:
+    roster: dict[str, Subject] = {}
+    for subject in subjects:
+        if subject.id in roster:
+            raise ScoringInputError(f"subject {subject.id!r} is given twice")
+        roster[subject.id] = subject
+    return roster
+
+
+def _index_entries(
+    roster: dict[str, Subject], entries: Iterable[Entry]
+) -> defaultdict[str, list[Entry]]:
+    by_id: dict[str, Entry] = {}
+    for entry in entries:
+        if entry.id in by_id:
+            raise ScoringInputError(f"entry {entry.id!r} is given twice")
+        if entry.subject_id not in roster:
+            raise ScoringInputError(
+                f"entry {entry.id!r} is for unknown subject {entry.subject_id!r}"
+            )
+        by_id[entry.id] = entry
+    _check_reversals(by_id)
+    ledger: defaultdict[str, list[Entry]] = defaultdict(list)
+    for entry in by_id.values():
+        ledger[entry.subject_id].append(entry)
+    return ledger
+
+
+def _check_reversals(by_id: dict[str, Entry]) -> None:
+    """A reversal negates exactly one entry of the same subject and item, once."""
+    reversed_ids: set[str] = set()
+    for entry in by_id.values():
+        if entry.reverses is None:
+            continue
+        if entry.reverses in reversed_ids:
+            raise ScoringInputError(f"entry {entry.reverses!r} is reversed twice")
+        reversed_ids.add(entry.reverses)
+        original = by_id.get(entry.reverses)
+        if original is None:
+            continue
+        if original.is_reversal:
+            raise ScoringInputError(f"reversal {entry.id!r} reverses another reversal")
+        same = (original.subject_id, original.item_code, -original.points)
+        if (entry.subject_id, entry.item_code, entry.points) != same:
+            raise ScoringInputError(
+                f"reversal {entry.id!r} must have the subject, item and negated points of "
+                f"{original.id!r}"
+            )
+
+
+def _index_evaluations(
+    roster: dict[str, Subject], evaluations: Iterable[EvaluationResult]
+) -> defaultdict[str, dict[ComponentKind, Decimal]]:
+    scores: defaultdict[str, dict[ComponentKind, Decimal]] = defaultdict(dict)
+    for evaluation in evaluations:
+        if evaluation.subject_id not in roster:
+            raise ScoringInputError(f"evaluation for unknown subject {evaluation.subject_id!r}")
+        if evaluation.kind in scores[evaluation.subject_id]:
+            raise ScoringInputError(
+                f"two {evaluation.kind} evaluations for subject {evaluation.subject_id!r}"
+            )
+        scores[evaluation.subject_id][evaluation.kind] = evaluation.score
+    return scores
+
+
+def _index_history(
+    scheme: Scheme, period: Period, history: Iterable[PriorResult]
+) -> dict[str, History]:
+    """Earlier results per subject, keyed by their period."""
+    indexed: defaultdict[str, History] = defaultdict(dict)
+    for prior in history:
+        try:
+            key = period_from_key(scheme.period, prior.period_key)
+        except ValueError as error:
+            raise ScoringInputError(f"history: {error}") from error
+        if key >= period:
+            raise ScoringInputError(f"history: {prior.period_key} is not before {period.key}")
+        if key in indexed[prior.subject_id]:
+            raise ScoringInputError(
+                f"history: two results of {prior.subject_id!r} for {prior.period_key}"
+            )
+        indexed[prior.subject_id][key] = prior
+    return indexed

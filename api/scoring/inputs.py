@@ -1,0 +1,92 @@
+"""What the engine is given for one period: subjects, ledger entries, evaluations, history.
+
+Sign convention for entries: ``points`` is the *magnitude* of one occurrence of the item,
+never negative (a 扣分 of 2 is ``2``, a 加分 of 3 is ``3``, a veto carries ``0``); the item's
+kind gives the direction. A reversal (撤销, e.g. after an upheld appeal) is a new entry with
+``reverses`` set to the reversed entry's id and ``points`` equal to minus that entry's points,
+so a plain sum over the ledger nets to zero. The caller passes the entries attributed to the
+period; a reversal whose original was in an earlier period is checked against the item only.
+"""
+
+from decimal import Decimal
+from typing import Self
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from api.scoring.scheme import ComponentKind, ListColor, PoliticalStatus, RankScope
+
+
+class ScoringInputError(ValueError):
+    """The inputs are inconsistent (duplicate ids, a broken reversal, an unknown subject)."""
+
+
+class InputModel(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Subject(InputModel):
+    """A member or a branch being scored. Exempt subjects (不纳入积分) are not ranked or tiered."""
+
+    id: str = Field(min_length=1)
+    name: str
+    category: str | None = None
+    political_status: PoliticalStatus | None = None
+    group_id: str | None = None
+    branch_id: str | None = None
+    exempt: bool = False
+
+
+class Entry(InputModel):
+    """One ledger entry; see the module docstring for the sign convention."""
+
+    id: str = Field(min_length=1)
+    subject_id: str
+    item_code: str
+    points: Decimal
+    reverses: str | None = None
+
+    @model_validator(mode="after")
+    def _check_sign(self) -> Self:
+        if self.reverses is None and self.points < 0:
+            raise ValueError(f"entry {self.id!r}: points are a magnitude, never negative")
+        if self.reverses is not None and self.points > 0:
+            raise ValueError(f"entry {self.id!r}: a reversal carries minus the reversed points")
+        if self.reverses == self.id:
+            raise ValueError(f"entry {self.id!r}: an entry cannot reverse itself")
+        return self
+
+    @property
+    def is_reversal(self) -> bool:
+        return self.reverses is not None
+
+
+class EvaluationResult(InputModel):
+    """The aggregated score of one evaluation kind (自评/互评/商评/总评) for one subject."""
+
+    subject_id: str
+    kind: ComponentKind
+    score: Decimal
+
+    @model_validator(mode="after")
+    def _check_kind(self) -> Self:
+        if self.kind is ComponentKind.DAILY:
+            raise ValueError("evaluation kind: daily points come from entries, not evaluations")
+        return self
+
+
+class PriorResult(InputModel):
+    """A subject's stored result of an earlier period (see ``SubjectResult.to_prior``)."""
+
+    subject_id: str
+    period_key: str
+    exempt: bool = False
+    total: Decimal | None = None
+    cumulative: Decimal | None = None
+    item_totals: dict[str, Decimal] = Field(default_factory=dict)
+    group_totals: dict[str, Decimal] = Field(default_factory=dict)
+    tier: str | None = None
+    list_color: ListColor | None = None
+    flags: tuple[str, ...] = ()
+    ranks: dict[RankScope, int] = Field(default_factory=dict)
+    stars: int | None = None
+    actions: tuple[str, ...] = ()

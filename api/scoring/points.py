@@ -1,0 +1,197 @@
+"""From ledger entries to a subject's points for the period (日常积分 / 累计记分)."""
+
+from collections import defaultdict
+from collections.abc import Sequence
+from decimal import Decimal
+
+from api.scoring.inputs import Entry, Subject
+from api.scoring.results import IgnoredEntry, StepKind
+from api.scoring.scheme import Item, ItemKind, Scheme, ScoringMode
+from api.scoring.work import Work, fmt
+
+_ZERO = Decimal(0)
+_VERBS = {
+    (ScoringMode.ADDITIVE, ItemKind.BONUS): "加分",
+    (ScoringMode.ADDITIVE, ItemKind.DEDUCTION): "扣分",
+    (ScoringMode.DEMERIT, ItemKind.BONUS): "奖励销分",
+    (ScoringMode.DEMERIT, ItemKind.DEDUCTION): "记分",
+}
+
+
+def tally(scheme: Scheme, work: Work, entries: Sequence[Entry], start: Decimal) -> None:
+    """Fill ``work`` with item totals, group totals, veto and points from ``start``."""
+    accepted = _accept(scheme, work, entries)
+    _mark_veto(work, accepted)
+    scored = [(entry, item) for entry, item in accepted if item.kind is not ItemKind.VETO]
+    contributions = _contributions(scheme, work, scored)
+    if scheme.scoring.mode is ScoringMode.ADDITIVE:
+        _additive(scheme, work, start, contributions)
+    else:
+        _demerit(scheme, work, start, contributions)
+
+
+def _accept(scheme: Scheme, work: Work, entries: Sequence[Entry]) -> list[tuple[Entry, Item]]:
+    """Entries the scheme can score; the others are reported as ignored with the reason."""
+    accepted: list[tuple[Entry, Item]] = []
+    ignored_ids: set[str] = set()
+    ordered = sorted(entries, key=lambda entry: (entry.is_reversal, entry.id))
+    for entry in ordered:
+        item = scheme.item(entry.item_code)
+        reason: str | None
+        if item is None:
+            reason = f"方案中没有事项 {entry.item_code}"
+        else:
+            reason = _refusal(item, entry, work.subject, ignored_ids)
+            if reason is None:
+                accepted.append((entry, item))
+                continue
+        ignored_ids.add(entry.id)
+        _ignore(work, entry, reason)
+    return accepted
+
+
+def _refusal(item: Item, entry: Entry, subject: Subject, ignored: set[str]) -> str | None:
+    if entry.reverses is not None and entry.reverses in ignored:
+        return f"所撤销的记录 {entry.reverses} 未计分"
+    if item.categories and subject.category not in item.categories:
+        return f"事项「{item.name}」不适用于类别 {subject.category or '未分类'}"
+    if item.statuses and subject.political_status not in item.statuses:
+        return f"事项「{item.name}」不适用于该政治面貌"
+    if not item.accepts(abs(entry.points)):
+        return f"分值 {fmt(entry.points)} 不符合事项「{item.name}」的规定"
+    return None
+
+
+def _ignore(work: Work, entry: Entry, reason: str) -> None:
+    work.ignored.append(IgnoredEntry(entry_id=entry.id, reason=reason))
+    work.step(
+        StepKind.IGNORED, f"未计分:{reason}", entry_ids=(entry.id,), item_code=entry.item_code
+    )
+
+
+def _mark_veto(work: Work, accepted: list[tuple[Entry, Item]]) -> None:
+    vetoes = [(entry, item) for entry, item in accepted if item.kind is ItemKind.VETO]
+    reversed_ids = {entry.reverses for entry, _ in vetoes if entry.reverses is not None}
+    standing = [(e, i) for e, i in vetoes if not e.is_reversal and e.id not in reversed_ids]
+    for entry, item in standing:
+        work.step(
+            StepKind.VETO,
+            f"触犯「{item.name}」,一票否决",
+            entry_ids=(entry.id,),
+            item_code=item.code,
+        )
+    work.veto_entry_ids = tuple(entry.id for entry, _ in standing)
+    work.veto_items = frozenset(item.code for _, item in standing)
+
+
+def _contributions(
+    scheme: Scheme, work: Work, scored: list[tuple[Entry, Item]]
+) -> dict[ItemKind, Decimal]:
+    """Item totals (capped per item, then per group), summed by item kind."""
+    by_item: dict[str, list[Entry]] = defaultdict(list)
+    items: dict[str, Item] = {}
+    for entry, item in scored:
+        by_item[item.code].append(entry)
+        items[item.code] = item
+    group_sums: defaultdict[str | None, defaultdict[ItemKind, Decimal]]
+    group_sums = defaultdict(lambda: defaultdict(Decimal))
+    for code in sorted(by_item):
+        item = items[code]
+        total = _item_total(scheme, work, item, by_item[code])
+        work.item_totals[code] = total
+        group_sums[item.group][item.kind] += total
+    sums: dict[ItemKind, Decimal] = {ItemKind.BONUS: _ZERO, ItemKind.DEDUCTION: _ZERO}
+    for group_code in sorted(group_sums, key=lambda code: code or ""):
+        capped = _cap_group(scheme, work, group_code, group_sums[group_code])
+        for kind, value in capped.items():
+            sums[kind] += value
+    return sums
+
+
+def _item_total(scheme: Scheme, work: Work, item: Item, entries: list[Entry]) -> Decimal:
+    verb = _VERBS[(scheme.scoring.mode, item.kind)]
+    for entry in entries:
+        if entry.reverses is None:
+            detail = f"「{item.name}」{verb} {fmt(entry.points)}"
+        else:
+            detail = f"撤销记录 {entry.reverses}:「{item.name}」{verb} {fmt(entry.points)}"
+        work.step(StepKind.ENTRY, detail, entry.points, entry_ids=(entry.id,), item_code=item.code)
+    total = sum((entry.points for entry in entries), _ZERO)
+    ids = tuple(entry.id for entry in entries)
+    work.step(
+        StepKind.ITEM_TOTAL,
+        f"「{item.name}」本期合计 {fmt(total)}",
+        total,
+        entry_ids=ids,
+        item_code=item.code,
+    )
+    if item.cap_per_period is not None and total > item.cap_per_period:
+        total = item.cap_per_period
+        work.step(
+            StepKind.ITEM_CAP,
+            f"「{item.name}」每期上限 {fmt(total)},按 {fmt(total)} 计",
+            total,
+            entry_ids=ids,
+            item_code=item.code,
+        )
+    return total
+
+
+def _cap_group(
+    scheme: Scheme, work: Work, group_code: str | None, sums: dict[ItemKind, Decimal]
+) -> dict[ItemKind, Decimal]:
+    """A group's subtotal (bonuses − deductions, or demerits − offsets) capped at its maximum."""
+    if group_code is None:
+        return sums
+    group = next(group for group in scheme.groups if group.code == group_code)
+    positive, negative = (
+        (ItemKind.BONUS, ItemKind.DEDUCTION)
+        if scheme.scoring.mode is ScoringMode.ADDITIVE
+        else (ItemKind.DEDUCTION, ItemKind.BONUS)
+    )
+    subtotal = sums[positive] - sums[negative]
+    detail = f"{group.name}小计 {fmt(subtotal)}"
+    work.step(StepKind.GROUP_TOTAL, detail, subtotal, rule=group.code)
+    if group.max_points is not None and subtotal > group.max_points:
+        work.step(
+            StepKind.GROUP_CAP,
+            f"{group.name}小计 {fmt(subtotal)} 超过满分 {fmt(group.max_points)},按满分计",
+            group.max_points,
+            rule=group.code,
+        )
+        subtotal = group.max_points
+    work.group_totals[group.code] = subtotal
+    return {positive: max(subtotal, _ZERO), negative: max(-subtotal, _ZERO)}
+
+
+def _additive(scheme: Scheme, work: Work, start: Decimal, sums: dict[ItemKind, Decimal]) -> None:
+    points = start + sums[ItemKind.BONUS] - sums[ItemKind.DEDUCTION]
+    bonuses, deductions = sums[ItemKind.BONUS], sums[ItemKind.DEDUCTION]
+    detail = f"{fmt(start)} + 加分 {fmt(bonuses)} - 扣分 {fmt(deductions)} = {fmt(points)}"
+    work.step(StepKind.POINTS, detail, points)
+    bounds = scheme.scoring
+    if bounds.minimum is not None and points < bounds.minimum:
+        points = bounds.minimum
+        work.step(StepKind.CLAMP, f"不低于最低分 {fmt(points)}", points)
+    if bounds.maximum is not None and points > bounds.maximum:
+        points = bounds.maximum
+        work.step(StepKind.CLAMP, f"不超过满分 {fmt(points)}", points)
+    work.points = points
+
+
+def _demerit(scheme: Scheme, work: Work, start: Decimal, sums: dict[ItemKind, Decimal]) -> None:
+    demerits, offsets = sums[ItemKind.DEDUCTION], sums[ItemKind.BONUS]
+    points = start + demerits - offsets
+    work.step(
+        StepKind.POINTS,
+        f"累计 {fmt(start)} + 本期记分 {fmt(demerits)} - 奖励销分 {fmt(offsets)} = {fmt(points)}",
+        points,
+    )
+    if points < 0:
+        points = _ZERO
+        work.step(StepKind.CLAMP, "销分只抵消已记分数,不低于 0", points)
+    maximum = scheme.scoring.maximum
+    if maximum is not None and points > maximum:
+        points = maximum
+        work.step(StepKind.CLAMP, f"记满 {fmt(points)} 分为止", points)
+    work.points = points

@@ -1,0 +1,117 @@
+"""What the engine returns per subject, with the derivation of every number (积分明细)."""
+
+from decimal import Decimal
+from enum import StrEnum
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from api.scoring.inputs import PriorResult
+from api.scoring.scheme import ComponentKind, ListColor, RankScope
+
+
+class StepKind(StrEnum):
+    EXEMPT = "exempt"
+    START = "start"
+    ENTRY = "entry"
+    IGNORED = "ignored"
+    ITEM_TOTAL = "item_total"
+    ITEM_CAP = "item_cap"
+    GROUP_TOTAL = "group_total"
+    GROUP_CAP = "group_cap"
+    POINTS = "points"
+    CLAMP = "clamp"
+    VETO = "veto"
+    COMPONENT = "component"
+    TOTAL = "total"
+    TIER = "tier"
+    STARS = "stars"
+    RANK = "rank"
+    FLAG = "flag"
+    PRIZE = "prize"
+    ACTION = "action"
+
+
+class ActionSource(StrEnum):
+    THRESHOLD = "threshold"
+    STREAK = "streak"
+    ITEM = "item"
+
+
+class ResultModel(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class DerivationStep(ResultModel):
+    """One line of a score's explanation: what rule, which entries, and the resulting number."""
+
+    kind: StepKind
+    detail: str
+    value: Decimal | None = None
+    entry_ids: tuple[str, ...] = ()
+    item_code: str | None = None
+    rule: str | None = None
+
+
+class TriggeredAction(ResultModel):
+    code: str
+    label: str
+    source: ActionSource
+
+
+class IgnoredEntry(ResultModel):
+    entry_id: str
+    reason: str
+
+
+class SubjectResult(ResultModel):
+    """A subject's result for one period.
+
+    ``points`` is the 日常积分 (or accumulated 记分 in a demerit scheme) and is what carries
+    over; ``total`` is the final score after weighting. ``cycle_stars`` / ``cycle_flags`` add
+    this period's stars to the earlier ones of the same year.
+    """
+
+    subject_id: str
+    period_key: str
+    exempt: bool = False
+    points: Decimal | None = None
+    item_totals: dict[str, Decimal] = Field(default_factory=dict)
+    group_totals: dict[str, Decimal] = Field(default_factory=dict)
+    components: dict[ComponentKind, Decimal] = Field(default_factory=dict)
+    missing_evaluations: tuple[ComponentKind, ...] = ()
+    total: Decimal | None = None
+    vetoed: bool = False
+    tier: str | None = None
+    tier_label: str | None = None
+    list_color: ListColor | None = None
+    money: Decimal | None = None
+    member_money: Decimal | None = None
+    coefficient: Decimal | None = None
+    coefficient_pay: Decimal | None = None
+    stars: int | None = None
+    cycle_stars: int | None = None
+    cycle_flags: int | None = None
+    ranks: dict[RankScope, int] = Field(default_factory=dict)
+    flags: tuple[str, ...] = ()
+    prize: Decimal | None = None
+    actions: tuple[TriggeredAction, ...] = ()
+    ignored_entries: tuple[IgnoredEntry, ...] = ()
+    derivation: tuple[DerivationStep, ...] = ()
+
+    def to_prior(self) -> PriorResult:
+        """The part of this result that later periods need (streaks, carry-over, stars)."""
+        return PriorResult(
+            subject_id=self.subject_id,
+            period_key=self.period_key,
+            exempt=self.exempt,
+            total=self.total,
+            cumulative=self.points,
+            item_totals=self.item_totals,
+            group_totals=self.group_totals,
+            tier=self.tier,
+            list_color=self.list_color,
+            flags=self.flags,
+            ranks=self.ranks,
+            stars=self.stars,
+            actions=tuple(action.code for action in self.actions),
+        )
