@@ -23,6 +23,11 @@ class Action(StrEnum):
     issue_invites = "issue_invites"
     import_roster = "import_roster"
     assign_roles = "assign_roles"
+    read_results = "read_results"
+    manage_schemes = "manage_schemes"
+    close_periods = "close_periods"
+    reopen_periods = "reopen_periods"
+    adjust_points = "adjust_points"
 
 
 LEADERS = frozenset({Role.group_leader, Role.branch_committee, Role.branch_secretary})
@@ -36,6 +41,11 @@ PERMISSIONS: dict[Action, frozenset[Role]] = {
     Action.import_roster: frozenset({Role.branch_secretary, Role.committee_admin}),
     Action.manage_org: frozenset({Role.committee_admin}),
     Action.assign_roles: frozenset({Role.committee_admin}),
+    Action.read_results: LEADERS | {Role.committee_admin},
+    Action.manage_schemes: frozenset({Role.committee_admin}),
+    Action.close_periods: frozenset({Role.branch_secretary, Role.committee_admin}),
+    Action.reopen_periods: frozenset({Role.committee_admin}),
+    Action.adjust_points: frozenset({Role.committee_admin}),
 }
 
 
@@ -73,6 +83,10 @@ class Principal:
     def require(self, action: Action, unit_path: str) -> None:
         if not self.can(action, unit_path):
             raise Forbidden()
+
+    def sees(self, unit_path: str) -> bool:
+        """Leaders see their subtree; everyone sees the units above them (own branch, town)."""
+        return self.unit_path.startswith(unit_path) or self.can(Action.read_org, unit_path)
 
     def roles(self) -> set[Role]:
         return {g.role for g in self.grants}

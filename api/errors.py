@@ -198,3 +198,70 @@ class WeChatNotConfigured(AppError):
         503,
         "未配置微信小程序 AppID，开发环境请使用开发登录",
     )
+
+
+# --- schemes, periods and the ledger ---------------------------------------------------------
+
+
+class SchemeInvalid(AppError):
+    code, status, message = "scheme_invalid", 422, "积分方案有误，请按提示修改"
+
+
+class SchemeNotFound(NotFound):
+    code, message = "scheme_not_found", "未找到适用的积分方案"
+
+
+class PresetNotFound(NotFound):
+    code, message = "preset_not_found", "没有这个方案预设"
+
+
+class SchemeExists(AppError):
+    code, status, message = "scheme_exists", 409, "该组织已有同类积分方案，请修改现有方案"
+
+
+class PeriodNotFound(NotFound):
+    code, message = "period_not_found", "考核期不存在或不在您的管辖范围内"
+
+
+class PeriodClosed(AppError):
+    code, status, message = "period_closed", 409, "该考核期已结算，不能再记分"
+
+
+class PeriodStateConflict(AppError):
+    code, status, message = "period_state_conflict", 409, "考核期状态已变化，请刷新后重试"
+
+
+class ResultsNotPublished(AppError):
+    code, status, message = "results_not_published", 403, "该期结果尚未公示"
+
+
+class ItemNotInScheme(AppError):
+    code, status, message = "item_not_in_scheme", 400, "该积分事项不在适用的方案中"
+
+
+class PointsOutOfRange(AppError):
+    code, status, message = "points_out_of_range", 400, "分值超出该事项允许的范围"
+
+
+class SubjectKindMismatch(AppError):
+    code, status, message = "subject_kind_mismatch", 400, "该方案的考核对象不是这一类"
+
+
+class EntryNotFound(NotFound):
+    code, message = "entry_not_found", "积分记录不存在或不在您的管辖范围内"
+
+
+class EntryAlreadyReversed(AppError):
+    code, status, message = "entry_already_reversed", 409, "该积分记录已被冲正"
+
+
+class PeriodMismatch(AppError):
+    code, status, message = "period_mismatch", 400, "方案的考核周期与该考核期不一致"
+
+
+class ScoringFailed(AppError):
+    code, status, message = "scoring_failed", 409, "积分数据不一致，无法计算，请联系管理员"
+
+
+class FutureDate(AppError):
+    code, status, message = "future_date", 400, "发生日期不能晚于今天"

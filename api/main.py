@@ -24,7 +24,7 @@ from api.errors import (
     ValidationFailed,
     error_catalogue,
 )
-from api.routers import auth, health, members, org, roster
+from api.routers import auth, health, ledger, members, org, periods, roster, schemes
 from api.wechat.client import WeChatClient
 
 API_PREFIX = "/api/v1"
@@ -59,7 +59,7 @@ def create_app(settings: Settings | None = None, http: httpx.AsyncClient | None 
     app.state.settings = settings
     _install_error_handlers(app)
     app.include_router(health.router)
-    for module in (auth, members, org, roster):
+    for module in (auth, members, org, roster, schemes, periods, ledger):
         app.include_router(module.router, prefix=API_PREFIX)
     return app
 

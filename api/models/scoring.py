@@ -1,0 +1,160 @@
+"""Schemes and their versions, periods, the append-only ledger, period snapshots, the audit log."""
+
+from datetime import date, datetime
+from decimal import Decimal
+from enum import StrEnum
+from typing import Any
+
+import sqlalchemy as sa
+from sqlmodel import Field, SQLModel
+
+from api.models.base import utc_column, utcnow
+
+POINTS = sa.Numeric(12, 2)
+
+
+class PeriodStatus(StrEnum):
+    open = "open"
+    closed = "closed"  # 已结算
+    published = "published"  # 已公示
+
+
+class EntrySource(StrEnum):
+    claim = "claim"  # 党员申报，审核通过
+    deduction = "deduction"  # 支委记分
+    evaluation = "evaluation"
+    assessment = "assessment"  # 党委给支部打分
+    adjustment = "adjustment"  # 管理员手工调整
+    reversal = "reversal"  # 冲正
+
+
+class SchemeRecord(SQLModel, table=True):
+    """The scheme attached to a unit; its subtree inherits it unless a lower unit has its own."""
+
+    __tablename__ = "scheme"
+
+    id: int | None = Field(default=None, primary_key=True)
+    unit_id: int = Field(foreign_key="org_unit.id")
+    subject_kind: str = Field(sa_type=sa.String(16))
+    current_version: int = 1
+    created_at: datetime = Field(default_factory=utcnow, sa_column=utc_column())
+
+    __table_args__ = (
+        sa.UniqueConstraint("unit_id", "subject_kind"),
+        sa.CheckConstraint("subject_kind IN ('member', 'branch')", name="subject_kind"),
+    )
+
+
+class SchemeVersion(SQLModel, table=True):
+    """One immutable version of a scheme's definition (the `Scheme` model as JSON)."""
+
+    __tablename__ = "scheme_version"
+
+    id: int | None = Field(default=None, primary_key=True)
+    scheme_id: int = Field(foreign_key="scheme.id", index=True)
+    version: int
+    definition: dict[str, Any] = Field(sa_type=sa.JSON)
+    created_by: int | None = Field(default=None, foreign_key="member.id")
+    created_at: datetime = Field(default_factory=utcnow, sa_column=utc_column())
+
+    __table_args__ = (sa.UniqueConstraint("scheme_id", "version"),)
+
+
+class PeriodRecord(SQLModel, table=True):
+    """A scoring period of one scheme, cut in Asia/Shanghai and stored as UTC bounds."""
+
+    __tablename__ = "period"
+
+    id: int | None = Field(default=None, primary_key=True)
+    scheme_id: int = Field(foreign_key="scheme.id", index=True)
+    key: str = Field(sa_type=sa.String(16))
+    starts_at: datetime = Field(sa_column=utc_column())
+    ends_at: datetime = Field(sa_column=utc_column())
+    status: str = Field(default=PeriodStatus.open, sa_type=sa.String(16))
+    # Which close produced the current snapshot; bumped by every close.
+    close_count: int = 0
+    scheme_version_id: int | None = Field(default=None, foreign_key="scheme_version.id")
+    closed_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
+    closed_by: int | None = Field(default=None, foreign_key="member.id")
+    published_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
+    published_by: int | None = Field(default=None, foreign_key="member.id")
+
+    __table_args__ = (
+        sa.UniqueConstraint("scheme_id", "key"),
+        sa.CheckConstraint("status IN ('open', 'closed', 'published')", name="status"),
+    )
+
+
+class ScoreEntry(SQLModel, table=True):
+    """积分台账: one append-only ledger row. The database refuses UPDATE and DELETE.
+
+    `points` is the magnitude of one occurrence (the item's kind gives its direction); a reversal
+    carries minus the reversed entry's points and points at it through `reverses_id`.
+    """
+
+    __tablename__ = "score_entry"
+
+    id: int | None = Field(default=None, primary_key=True)
+    period_id: int = Field(foreign_key="period.id", index=True)
+    member_id: int | None = Field(default=None, foreign_key="member.id", index=True)
+    branch_id: int | None = Field(default=None, foreign_key="org_unit.id", index=True)
+    item_code: str = Field(sa_type=sa.String(64))
+    points: Decimal = Field(sa_type=POINTS)
+    source: str = Field(sa_type=sa.String(16))
+    reverses_id: int | None = Field(default=None, foreign_key="score_entry.id", unique=True)
+    actor_id: int | None = Field(default=None, foreign_key="member.id")
+    reason: str = Field(sa_type=sa.Text)
+    evidence: list[str] = Field(default_factory=list, sa_type=sa.JSON)
+    occurred_on: date
+    created_at: datetime = Field(default_factory=utcnow, sa_column=utc_column())
+
+    __table_args__ = (
+        sa.CheckConstraint(
+            "(member_id IS NULL) <> (branch_id IS NULL)", name="exactly_one_subject"
+        ),
+        sa.CheckConstraint(
+            "source IN ('claim', 'deduction', 'evaluation', 'assessment', 'adjustment', "
+            "'reversal')",
+            name="source",
+        ),
+        sa.CheckConstraint(
+            "(reverses_id IS NULL AND points >= 0) OR (reverses_id IS NOT NULL AND points <= 0)",
+            name="reversal_sign",
+        ),
+    )
+
+
+class PeriodResult(SQLModel, table=True):
+    """One subject's result in one close of a period: an immutable snapshot row."""
+
+    __tablename__ = "period_result"
+
+    id: int | None = Field(default=None, primary_key=True)
+    period_id: int = Field(foreign_key="period.id")
+    close_no: int
+    member_id: int | None = Field(default=None, foreign_key="member.id", index=True)
+    branch_id: int | None = Field(default=None, foreign_key="org_unit.id")
+    unit_path: str = Field(sa_type=sa.String(400))
+    total: Decimal | None = Field(default=None, sa_type=POINTS)
+    tier: str | None = Field(default=None, sa_type=sa.String(64))
+    result: dict[str, Any] = Field(sa_type=sa.JSON)
+    # What later periods need from this one (carry-over, streaks, stars): `PriorResult` as JSON.
+    prior: dict[str, Any] = Field(sa_type=sa.JSON)
+    created_at: datetime = Field(default_factory=utcnow, sa_column=utc_column())
+
+    __table_args__ = (sa.Index("ix_period_result_period_id_close_no", "period_id", "close_no"),)
+
+
+class AuditRecord(SQLModel, table=True):
+    """Who did what, when and why, for the actions that need a trace (reopen, scheme edits)."""
+
+    __tablename__ = "audit_log"
+
+    id: int | None = Field(default=None, primary_key=True)
+    actor_id: int | None = Field(default=None, foreign_key="member.id")
+    action: str = Field(sa_type=sa.String(32))
+    target_type: str = Field(sa_type=sa.String(32))
+    target_id: int
+    reason: str | None = Field(default=None, sa_type=sa.Text)
+    data: dict[str, Any] = Field(default_factory=dict, sa_type=sa.JSON)
+    created_at: datetime = Field(default_factory=utcnow, sa_column=utc_column())

@@ -1,0 +1,63 @@
+"""The ledger: manual adjustments, branch assessments, reversals, a member's entries."""
+
+from fastapi import APIRouter
+
+from api.db import SessionDep
+from api.deps import CurrentPrincipal, PageDep
+from api.models import EntrySource, utcnow
+from api.schemas.common import Page
+from api.schemas.ledger import EntryIn, EntryOut, ReverseIn
+from api.services import ledger as service
+
+router = APIRouter(tags=["ledger"])
+
+
+def _new(body: EntryIn, source: EntrySource) -> service.NewEntry:
+    return service.NewEntry(
+        item_code=body.item_code,
+        points=body.points,
+        occurred_on=body.occurred_on,
+        reason=body.reason,
+        source=source,
+        evidence=tuple(body.evidence),
+    )
+
+
+@router.post(
+    "/members/{member_id}/adjustments", status_code=201, summary="手工调整党员积分（须填原因）"
+)
+async def adjust(
+    member_id: int, body: EntryIn, principal: CurrentPrincipal, session: SessionDep
+) -> EntryOut:
+    entry = await service.adjust_member(
+        session, principal, member_id, _new(body, EntrySource.adjustment), utcnow()
+    )
+    return EntryOut.model_validate(entry)
+
+
+@router.post("/org/units/{unit_id}/assessments", status_code=201, summary="给支部考核打分")
+async def assess(
+    unit_id: int, body: EntryIn, principal: CurrentPrincipal, session: SessionDep
+) -> EntryOut:
+    entry = await service.assess_branch(
+        session, principal, unit_id, _new(body, EntrySource.assessment), utcnow()
+    )
+    return EntryOut.model_validate(entry)
+
+
+@router.post("/entries/{entry_id}/reversal", status_code=201, summary="冲正一条积分记录")
+async def reverse(
+    entry_id: int, body: ReverseIn, principal: CurrentPrincipal, session: SessionDep
+) -> EntryOut:
+    entry = await service.reverse_entry(session, principal, entry_id, body.reason)
+    return EntryOut.model_validate(entry)
+
+
+@router.get("/members/{member_id}/entries", summary="党员的积分台账（每一分的来龙去脉）")
+async def entries(
+    member_id: int, principal: CurrentPrincipal, session: SessionDep, page: PageDep
+) -> Page[EntryOut]:
+    rows, total = await service.member_entries(
+        session, principal, member_id, page.offset, page.size
+    )
+    return Page.of([EntryOut.model_validate(e) for e in rows], total, page)

@@ -1,0 +1,114 @@
+"""Periods: live score, close, publish, reopen, results, what-if."""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from api.access import Action
+from api.db import SessionDep
+from api.deps import CurrentPrincipal, PageDep
+from api.models import PeriodResult, utcnow
+from api.schemas.common import Page
+from api.schemas.periods import (
+    ChangeOut,
+    CloseOut,
+    LiveScoreOut,
+    PeriodOut,
+    ReopenIn,
+    ResultOut,
+    WhatIfIn,
+    WhatIfOut,
+)
+from api.services import periods as service
+from api.services.ledger import today_in_shanghai
+from api.services.schemes import from_request
+
+router = APIRouter(tags=["periods"])
+
+
+def _result(row: PeriodResult) -> ResultOut:
+    return ResultOut(
+        member_id=row.member_id,
+        branch_id=row.branch_id,
+        total=row.total,
+        tier=row.tier,
+        result=row.result,
+    )
+
+
+@router.get("/members/{member_id}/score", summary="党员本期实时积分及完整推导")
+async def live_score(
+    member_id: int, principal: CurrentPrincipal, session: SessionDep
+) -> LiveScoreOut:
+    live = await service.live_score(session, principal, member_id, today_in_shanghai(utcnow()))
+    return LiveScoreOut(
+        period_key=live.period.key,
+        period_status=live.status,
+        scheme=live.scheme.name,
+        result=live.result.model_dump(mode="json"),
+    )
+
+
+@router.get("/periods/{period_id}", summary="考核期")
+async def get_period(period_id: int, principal: CurrentPrincipal, session: SessionDep) -> PeriodOut:
+    period, _ = await service.period_for(session, principal, period_id, Action.read_results)
+    return PeriodOut.model_validate(period)
+
+
+@router.post("/periods/{period_id}/close", summary="结算考核期（生成不可更改的结果快照）")
+async def close(period_id: int, principal: CurrentPrincipal, session: SessionDep) -> CloseOut:
+    period, subjects = await service.close(session, principal, period_id)
+    return CloseOut(period=PeriodOut.model_validate(period), subjects=subjects)
+
+
+@router.post("/periods/{period_id}/publish", summary="公示考核结果")
+async def publish(period_id: int, principal: CurrentPrincipal, session: SessionDep) -> PeriodOut:
+    return PeriodOut.model_validate(await service.publish(session, principal, period_id))
+
+
+@router.post(
+    "/periods/{period_id}/reopen", summary="重新打开已结算的考核期（党委管理员，须填原因）"
+)
+async def reopen(
+    period_id: int, body: ReopenIn, principal: CurrentPrincipal, session: SessionDep
+) -> PeriodOut:
+    period = await service.reopen(session, principal, period_id, body.reason)
+    return PeriodOut.model_validate(period)
+
+
+@router.get("/periods/{period_id}/results", summary="考核结果与排名（按组织范围）")
+async def results(
+    period_id: int,
+    principal: CurrentPrincipal,
+    session: SessionDep,
+    page: PageDep,
+    unit_id: Annotated[int | None, Query(description="组织范围，默认方案所属组织")] = None,
+) -> Page[ResultOut]:
+    period, scope = await service.period_for(session, principal, period_id, Action.read_results)
+    rows, total = await service.results(
+        session, principal, period, scope, unit_id, page.offset, page.size
+    )
+    return Page.of([_result(r) for r in rows], total, page)
+
+
+@router.get("/periods/{period_id}/results/members/{member_id}", summary="党员该期结果及推导")
+async def member_result(
+    period_id: int, member_id: int, principal: CurrentPrincipal, session: SessionDep
+) -> ResultOut:
+    period, _ = await service.period_for(session, principal, period_id, Action.read_results)
+    row = await service.member_result(session, principal, period, member_id)
+    return _result(row)
+
+
+@router.post("/periods/{period_id}/what-if", summary="试算：用草案方案重算已结算的考核期，不写入")
+async def what_if(
+    period_id: int, body: WhatIfIn, principal: CurrentPrincipal, session: SessionDep
+) -> WhatIfOut:
+    period, scope = await service.period_for(session, principal, period_id, Action.manage_schemes)
+    draft = from_request(body.preset, body.definition)
+    changes, subjects = await service.what_if(session, period, scope, draft)
+    return WhatIfOut(
+        period_key=period.key,
+        subjects=subjects,
+        changed=[ChangeOut(**vars(c)) for c in changes],
+    )

@@ -1,0 +1,46 @@
+"""Ledger entry shapes."""
+
+from datetime import date, datetime
+from decimal import Decimal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class EntryIn(BaseModel):
+    """A manual adjustment (调整) or a branch assessment score (支部考核)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    item_code: str = Field(min_length=1, max_length=64)
+    points: Decimal | None = Field(
+        default=None,
+        ge=0,
+        max_digits=10,
+        decimal_places=2,
+        description="分值（固定分值事项可省略）",
+    )
+    occurred_on: date = Field(description="发生日期（按北京时间）")
+    reason: str = Field(min_length=2, max_length=500, description="原因，必填")
+    evidence: list[str] = Field(default_factory=list, max_length=9, description="证据链接")
+
+
+class ReverseIn(BaseModel):
+    reason: str = Field(min_length=2, max_length=500, description="冲正原因，必填")
+
+
+class EntryOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    period_id: int
+    member_id: int | None
+    branch_id: int | None
+    item_code: str
+    points: Decimal
+    source: str
+    reverses_id: int | None
+    actor_id: int | None
+    reason: str
+    evidence: list[str]
+    occurred_on: date
+    created_at: datetime

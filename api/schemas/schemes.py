@@ -1,0 +1,37 @@
+"""Scheme shapes."""
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+
+class SchemeIn(BaseModel):
+    """A preset by slug, or a full definition (see `api.scoring.scheme.Scheme`)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    preset: str | None = Field(default=None, description="预设方案，如 nitun、heyang")
+    definition: dict[str, Any] | None = Field(default=None, description="完整的方案定义")
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> "SchemeIn":
+        if (self.preset is None) == (self.definition is None):
+            raise ValueError("preset 与 definition 须且只能给出一个")
+        return self
+
+
+class SchemeOut(BaseModel):
+    id: int
+    unit_id: int
+    subject_kind: str
+    version: int
+    created_at: datetime
+    definition: dict[str, Any]
+
+
+class PresetOut(BaseModel):
+    slug: str
+    name: str
+    subject_kind: str
+    period: str

@@ -1,0 +1,279 @@
+"""The append-only ledger: recording entries into open periods, and reversing them."""
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+
+from sqlalchemy import func
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col, select
+
+from api.access import Action, Principal
+from api.errors import (
+    EntryAlreadyReversed,
+    EntryNotFound,
+    FutureDate,
+    ItemNotInScheme,
+    PeriodClosed,
+    PointsOutOfRange,
+    SubjectKindMismatch,
+)
+from api.models import (
+    EntrySource,
+    Member,
+    OrgUnit,
+    PeriodRecord,
+    PeriodStatus,
+    SchemeRecord,
+    ScoreEntry,
+    UnitKind,
+    id_of,
+)
+from api.scoring import Period, Scheme, period_containing
+from api.scoring.periods import SHANGHAI
+from api.scoring.scheme import Item, ItemKind, SubjectKind
+from api.services.members import member_for
+from api.services.org import unit_for
+from api.services.schemes import current_version, in_force, parse_scheme
+
+
+@dataclass(frozen=True)
+class Subject:
+    """Whom an entry is for: a member or a branch (exactly one)."""
+
+    member_id: int | None = None
+    branch_id: int | None = None
+
+
+@dataclass(frozen=True)
+class NewEntry:
+    item_code: str
+    points: Decimal | None
+    occurred_on: date
+    reason: str
+    source: EntrySource
+    evidence: tuple[str, ...] = ()
+
+
+async def ensure_period(
+    session: AsyncSession, record: SchemeRecord, period: Period
+) -> PeriodRecord:
+    """The period row of `record` for `period`, created open on first use (race-safe)."""
+    values = {
+        "scheme_id": id_of(record),
+        "key": period.key,
+        "starts_at": period.start,
+        "ends_at": period.end,
+        "status": PeriodStatus.open,
+        "close_count": 0,
+    }
+    dialect = session.get_bind().dialect.name
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    await session.execute(
+        insert(PeriodRecord)
+        .values(**values)
+        .on_conflict_do_nothing(index_elements=["scheme_id", "key"])
+    )
+    row = await session.scalar(
+        select(PeriodRecord).where(
+            col(PeriodRecord.scheme_id) == record.id, col(PeriodRecord.key) == period.key
+        )
+    )
+    assert row is not None
+    return row
+
+
+def checked_points(scheme: Scheme, item_code: str, points: Decimal | None) -> Decimal:
+    """The magnitude to record for one occurrence of the item, checked against the scheme."""
+    item = next((i for i in scheme.items if i.code == item_code), None)
+    if item is None:
+        raise ItemNotInScheme(detail={"item_code": item_code})
+    if item.kind is ItemKind.VETO:
+        return Decimal(0)
+    if item.points is not None:
+        if points is not None and points != item.points:
+            raise PointsOutOfRange(f"该事项固定为 {item.points} 分", detail=_range(item))
+        return item.points
+    if points is None or not _within(item, points):
+        raise PointsOutOfRange(detail=_range(item))
+    return points
+
+
+def _within(item: Item, points: Decimal) -> bool:
+    low = item.min_points if item.min_points is not None else Decimal(0)
+    high = item.max_points
+    return points >= low and (high is None or points <= high)
+
+
+def _range(item: Item) -> dict[str, str | None]:
+    return {
+        "item_code": item.code,
+        "points": str(item.points) if item.points is not None else None,
+        "min_points": str(item.min_points) if item.min_points is not None else None,
+        "max_points": str(item.max_points) if item.max_points is not None else None,
+    }
+
+
+async def append_entry(
+    session: AsyncSession,
+    scheme_record: SchemeRecord,
+    scheme: Scheme,
+    subject: Subject,
+    new: NewEntry,
+    actor_id: int | None,
+    today: date,
+) -> ScoreEntry:
+    """Append one entry to the period its date falls in; that period must be open."""
+    if new.occurred_on > today:
+        raise FutureDate()
+    points = checked_points(scheme, new.item_code, new.points)
+    period = await ensure_period(
+        session, scheme_record, period_containing(scheme.period, new.occurred_on)
+    )
+    if period.status != PeriodStatus.open:
+        raise PeriodClosed(detail={"period": period.key})
+    entry = ScoreEntry(
+        period_id=id_of(period),
+        member_id=subject.member_id,
+        branch_id=subject.branch_id,
+        item_code=new.item_code,
+        points=points,
+        source=new.source,
+        actor_id=actor_id,
+        reason=new.reason,
+        evidence=list(new.evidence),
+        occurred_on=new.occurred_on,
+    )
+    return await _append(session, entry, period.key)
+
+
+async def reverse(
+    session: AsyncSession, original: ScoreEntry, actor_id: int, reason: str
+) -> ScoreEntry:
+    """冲正: a new entry in the original's period that cancels it; the original stays."""
+    if original.reverses_id is not None:
+        raise EntryAlreadyReversed("冲正记录不能再被冲正")
+    taken = await session.scalar(
+        select(ScoreEntry.id).where(col(ScoreEntry.reverses_id) == original.id)
+    )
+    if taken is not None:
+        raise EntryAlreadyReversed()
+    period = await session.get(PeriodRecord, original.period_id)
+    assert period is not None
+    if period.status != PeriodStatus.open:
+        raise PeriodClosed(
+            "该考核期已结算，请先由党委管理员重新打开", detail={"period": period.key}
+        )
+    reversal = ScoreEntry(
+        period_id=original.period_id,
+        member_id=original.member_id,
+        branch_id=original.branch_id,
+        item_code=original.item_code,
+        points=-original.points,
+        source=EntrySource.reversal,
+        reverses_id=id_of(original),
+        actor_id=actor_id,
+        reason=reason,
+        evidence=[],
+        occurred_on=original.occurred_on,
+    )
+    try:
+        return await _append(session, reversal, period.key)
+    except IntegrityError as exc:
+        raise EntryAlreadyReversed() from exc
+
+
+async def _append(session: AsyncSession, entry: ScoreEntry, period_key: str) -> ScoreEntry:
+    session.add(entry)
+    try:
+        await session.flush()
+    except IntegrityError as exc:
+        if "not open" in str(exc.orig):
+            raise PeriodClosed(detail={"period": period_key}) from exc
+        raise
+    return entry
+
+
+def today_in_shanghai(now: datetime) -> date:
+    """Dates of events are calendar dates in Asia/Shanghai."""
+    return now.astimezone(SHANGHAI).date()
+
+
+# --- use cases ---------------------------------------------------------------------------------
+
+
+async def adjust_member(
+    session: AsyncSession, principal: Principal, member_id: int, new: NewEntry, now: datetime
+) -> ScoreEntry:
+    """管理员手工调整: an entry for a member, with a reason, by an admin over the member."""
+    member = await member_for(session, principal, member_id, Action.adjust_points)
+    unit = await session.get(OrgUnit, member.unit_id)
+    assert unit is not None
+    scheme_record, _ = await in_force(session, unit, SubjectKind.MEMBER)
+    scheme = parse_scheme((await current_version(session, scheme_record)).definition)
+    subject = Subject(member_id=id_of(member))
+    return await append_entry(
+        session, scheme_record, scheme, subject, new, principal.member_id, today_in_shanghai(now)
+    )
+
+
+async def assess_branch(
+    session: AsyncSession, principal: Principal, branch_id: int, new: NewEntry, now: datetime
+) -> ScoreEntry:
+    """支部考核: the committee scores a branch under a branch-subject scheme."""
+    branch = await unit_for(session, principal, branch_id, Action.read_org)
+    if branch.kind != UnitKind.branch:
+        raise SubjectKindMismatch("只能给支部打分")
+    scheme_record, owner = await in_force(session, branch, SubjectKind.BRANCH)
+    if owner.id == branch.id:
+        raise SubjectKindMismatch("支部考核方案须设在上级党委")
+    principal.require(Action.adjust_points, owner.path)
+    scheme = parse_scheme((await current_version(session, scheme_record)).definition)
+    subject = Subject(branch_id=id_of(branch))
+    return await append_entry(
+        session, scheme_record, scheme, subject, new, principal.member_id, today_in_shanghai(now)
+    )
+
+
+async def reverse_entry(
+    session: AsyncSession, principal: Principal, entry_id: int, reason: str
+) -> ScoreEntry:
+    original = await session.get(ScoreEntry, entry_id)
+    if original is None:
+        raise EntryNotFound()
+    path = await _subject_path(session, original)
+    if not principal.can(Action.read_results, path):
+        raise EntryNotFound()
+    principal.require(Action.adjust_points, path)
+    return await reverse(session, original, principal.member_id, reason)
+
+
+async def member_entries(
+    session: AsyncSession, principal: Principal, member_id: int, offset: int, limit: int
+) -> tuple[list[ScoreEntry], int]:
+    """A member's ledger, newest first: every point with who, when, why and evidence."""
+    await member_for(session, principal, member_id, Action.read_members)
+    condition = col(ScoreEntry.member_id) == member_id
+    total = await session.scalar(select(func.count()).select_from(ScoreEntry).where(condition))
+    rows = await session.scalars(
+        select(ScoreEntry)
+        .where(condition)
+        .order_by(col(ScoreEntry.occurred_on).desc(), col(ScoreEntry.id).desc())
+        .offset(offset)
+        .limit(limit)
+    )
+    return list(rows), total or 0
+
+
+async def _subject_path(session: AsyncSession, entry: ScoreEntry) -> str:
+    if entry.branch_id is not None:
+        unit = await session.get(OrgUnit, entry.branch_id)
+    else:
+        member = await session.get(Member, entry.member_id)
+        assert member is not None
+        unit = await session.get(OrgUnit, member.unit_id)
+    assert unit is not None
+    return unit.path

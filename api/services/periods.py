@@ -1,0 +1,539 @@
+"""Periods: live scores, close (snapshot), publish (公示), reopen, results, what-if.
+
+The engine (`api.scoring`) does the arithmetic; this module loads its inputs in a fixed number
+of queries per period — never one per member — and stores its outputs.
+"""
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import func, insert, or_, update
+from sqlalchemy import select as sa_select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col, select
+
+from api.access import Action, Principal, within
+from api.db import affected_rows
+from api.errors import (
+    MemberNotFound,
+    PeriodMismatch,
+    PeriodNotFound,
+    PeriodStateConflict,
+    ResultsNotPublished,
+    ScoringFailed,
+    UnitNotFound,
+)
+from api.models import (
+    AuditRecord,
+    Member,
+    MemberStatus,
+    OrgUnit,
+    PeriodRecord,
+    PeriodResult,
+    PeriodStatus,
+    SchemeRecord,
+    SchemeVersion,
+    ScoreEntry,
+    UnitKind,
+    id_of,
+    utcnow,
+)
+from api.scoring import (
+    Entry,
+    Period,
+    PriorResult,
+    Scheme,
+    ScoringInputError,
+    Subject,
+    SubjectResult,
+    compute_period,
+    period_containing,
+    period_from_key,
+)
+from api.scoring.scheme import PeriodLength, ScoringMode, SubjectKind
+from api.services.members import member_for
+from api.services.schemes import current_version, in_force, parse_scheme
+
+HISTORY_YEARS = 2
+
+
+@dataclass(frozen=True)
+class Scope:
+    """A scheme in force over the subtree of its owner unit."""
+
+    record: SchemeRecord
+    owner: OrgUnit
+    scheme: Scheme
+    version: SchemeVersion
+
+
+@dataclass(frozen=True)
+class Inputs:
+    subjects: list[Subject]
+    entries: list[Entry]
+    history: list[PriorResult]
+    paths: dict[str, str]
+
+
+async def scope_of(session: AsyncSession, record: SchemeRecord) -> Scope:
+    owner = await session.get(OrgUnit, record.unit_id)
+    assert owner is not None
+    version = await current_version(session, record)
+    return Scope(record, owner, parse_scheme(version.definition), version)
+
+
+def engine_period(scheme: Scheme, period: PeriodRecord) -> Period:
+    return period_from_key(PeriodLength(scheme.period), period.key)
+
+
+async def load_inputs(
+    session: AsyncSession, scope: Scope, period: Period, period_id: int | None
+) -> Inputs:
+    """Subjects, the period's entries and earlier results, in a handful of queries."""
+    units = await _units_in_force(session, scope)
+    entries = await _entries(session, period_id) if period_id is not None else []
+    if scope.scheme.subject_kind is SubjectKind.BRANCH:
+        subjects, paths = _branch_subjects(units)
+    else:
+        subjects, paths = await _member_subjects(session, units, period, entries)
+    history = await _history(session, scope.record, scope.scheme, period)
+    return Inputs(subjects, entries, history, paths)
+
+
+def compute(scheme: Scheme, period: Period, inputs: Inputs) -> list[SubjectResult]:
+    try:
+        return compute_period(scheme, period, inputs.subjects, inputs.entries, (), inputs.history)
+    except ScoringInputError as exc:
+        raise ScoringFailed(detail={"reason": str(exc)}) from exc
+
+
+async def _units_in_force(session: AsyncSession, scope: Scope) -> dict[int, OrgUnit]:
+    """Units under the owner, less the subtrees whose own scheme of this kind takes over."""
+    units = {
+        id_of(unit): unit
+        for unit in await session.scalars(
+            select(OrgUnit).where(within(col(OrgUnit.path), [scope.owner.path]))
+        )
+    }
+    overriding = await session.scalars(
+        select(SchemeRecord.unit_id).where(
+            col(SchemeRecord.unit_id).in_(units),
+            col(SchemeRecord.unit_id) != scope.owner.id,
+            col(SchemeRecord.subject_kind) == scope.record.subject_kind,
+        )
+    )
+    cut = [units[unit_id].path for unit_id in overriding]
+    return {
+        unit_id: unit
+        for unit_id, unit in units.items()
+        if not any(unit.path.startswith(root) for root in cut)
+    }
+
+
+def _branch_subjects(units: dict[int, OrgUnit]) -> tuple[list[Subject], dict[str, str]]:
+    branches = [unit for unit in units.values() if unit.kind == UnitKind.branch]
+    subjects = [Subject(id=str(b.id), name=b.name, branch_id=str(b.id)) for b in branches]
+    return subjects, {str(b.id): b.path for b in branches}
+
+
+async def _member_subjects(
+    session: AsyncSession, units: dict[int, OrgUnit], period: Period, entries: Sequence[Entry]
+) -> tuple[list[Subject], dict[str, str]]:
+    """Members in force during the period, plus anyone the period's entries name."""
+    named = {int(entry.subject_id) for entry in entries}
+    in_period = or_(
+        col(Member.status) == MemberStatus.active,
+        col(Member.left_on) >= period.start.date(),
+    )
+    members = list(
+        await session.scalars(
+            select(Member).where(
+                or_(col(Member.unit_id).in_(units) & in_period, col(Member.id).in_(named))
+            )
+        )
+    )
+    subjects: list[Subject] = []
+    paths: dict[str, str] = {}
+    extra_units = {m.unit_id for m in members if m.unit_id not in units}
+    if extra_units:
+        units = units | {
+            id_of(u): u
+            for u in await session.scalars(select(OrgUnit).where(col(OrgUnit.id).in_(extra_units)))
+        }
+    for member in members:
+        unit = units[member.unit_id]
+        group_id, branch_id = _group_and_branch(unit)
+        subjects.append(
+            Subject(
+                id=str(member.id),
+                name=member.name,
+                category=member.category,
+                political_status=member.political_status,
+                group_id=group_id,
+                branch_id=branch_id,
+                exempt=member.exempt,
+            )
+        )
+        paths[str(member.id)] = unit.path
+    return subjects, paths
+
+
+def _group_and_branch(unit: OrgUnit) -> tuple[str | None, str | None]:
+    if unit.kind == UnitKind.group:
+        return str(unit.id), str(unit.parent_id)
+    if unit.kind == UnitKind.branch:
+        return None, str(unit.id)
+    return None, None
+
+
+async def _entries(session: AsyncSession, period_id: int) -> list[Entry]:
+    rows = await session.execute(
+        sa_select(
+            col(ScoreEntry.id),
+            col(ScoreEntry.member_id),
+            col(ScoreEntry.branch_id),
+            col(ScoreEntry.item_code),
+            col(ScoreEntry.points),
+            col(ScoreEntry.reverses_id),
+        ).where(col(ScoreEntry.period_id) == period_id)
+    )
+    return [
+        Entry(
+            id=str(entry_id),
+            subject_id=str(member_id if member_id is not None else branch_id),
+            item_code=item_code,
+            points=Decimal(points),
+            reverses=str(reverses_id) if reverses_id is not None else None,
+        )
+        for entry_id, member_id, branch_id, item_code, points, reverses_id in rows
+    ]
+
+
+async def _history(
+    session: AsyncSession, record: SchemeRecord, scheme: Scheme, period: Period
+) -> list[PriorResult]:
+    """The current snapshots of this scheme's earlier closed periods (two years back)."""
+    earlier = await session.scalars(
+        select(PeriodRecord).where(
+            col(PeriodRecord.scheme_id) == record.id,
+            col(PeriodRecord.status) != PeriodStatus.open,
+            col(PeriodRecord.starts_at) < period.start,
+            col(PeriodRecord.starts_at) >= period.start.replace(year=period.year - HISTORY_YEARS),
+        )
+    )
+    closes = {(id_of(p), p.close_count) for p in earlier}
+    if not closes:
+        return []
+    rows = await session.scalars(
+        select(PeriodResult.prior).where(
+            or_(
+                *(
+                    (col(PeriodResult.period_id) == pid) & (col(PeriodResult.close_no) == no)
+                    for pid, no in closes
+                )
+            )
+        )
+    )
+    return [PriorResult.model_validate(prior) for prior in rows]
+
+
+# --- reading, closing, publishing, reopening --------------------------------------------------
+
+
+async def period_for(
+    session: AsyncSession, principal: Principal, period_id: int, action: Action
+) -> tuple[PeriodRecord, Scope]:
+    period = await session.get(PeriodRecord, period_id)
+    if period is None:
+        raise PeriodNotFound()
+    record = await session.get(SchemeRecord, period.scheme_id)
+    assert record is not None
+    scope = await scope_of(session, record)
+    if not principal.sees(scope.owner.path):
+        raise PeriodNotFound()
+    if action != Action.read_results:
+        principal.require(action, scope.owner.path)
+    return period, scope
+
+
+async def close(
+    session: AsyncSession, principal: Principal, period_id: int
+) -> tuple[PeriodRecord, int]:
+    """结算: compute with the version in force and store the snapshot, once."""
+    period, scope = await period_for(session, principal, period_id, Action.close_periods)
+    now = utcnow()
+    changed = await affected_rows(
+        session,
+        update(PeriodRecord)
+        .where(col(PeriodRecord.id) == period.id, col(PeriodRecord.status) == PeriodStatus.open)
+        .values(
+            status=PeriodStatus.closed,
+            close_count=col(PeriodRecord.close_count) + 1,
+            closed_at=now,
+            closed_by=principal.member_id,
+            scheme_version_id=scope.version.id,
+        ),
+    )
+    if changed != 1:
+        raise PeriodStateConflict("该考核期已结算或已公示")
+    await session.refresh(period)
+    target = engine_period(scope.scheme, period)
+    inputs = await load_inputs(session, scope, target, id_of(period))
+    results = compute(scope.scheme, target, inputs)
+    await _store_snapshot(session, period, scope.scheme, results, inputs.paths)
+    _audit(session, principal, "period_close", period, None, {"subjects": len(results)})
+    await session.flush()
+    return period, len(results)
+
+
+async def _store_snapshot(
+    session: AsyncSession,
+    period: PeriodRecord,
+    scheme: Scheme,
+    results: list[SubjectResult],
+    paths: dict[str, str],
+) -> None:
+    is_member = scheme.subject_kind is SubjectKind.MEMBER
+    rows = [
+        {
+            "period_id": period.id,
+            "close_no": period.close_count,
+            "member_id": int(r.subject_id) if is_member else None,
+            "branch_id": None if is_member else int(r.subject_id),
+            "unit_path": paths[r.subject_id],
+            "total": r.total,
+            "tier": r.tier,
+            "result": r.model_dump(mode="json"),
+            "prior": r.to_prior().model_dump(mode="json"),
+            "created_at": period.closed_at,
+        }
+        for r in results
+    ]
+    if rows:
+        await session.execute(insert(PeriodResult), rows)
+
+
+async def publish(session: AsyncSession, principal: Principal, period_id: int) -> PeriodRecord:
+    """公示: the closed snapshot becomes visible to members; it never changes afterwards."""
+    period, _ = await period_for(session, principal, period_id, Action.close_periods)
+    changed = await affected_rows(
+        session,
+        update(PeriodRecord)
+        .where(col(PeriodRecord.id) == period.id, col(PeriodRecord.status) == PeriodStatus.closed)
+        .values(
+            status=PeriodStatus.published, published_at=utcnow(), published_by=principal.member_id
+        ),
+    )
+    if changed != 1:
+        raise PeriodStateConflict("只有已结算、未公示的考核期可以公示")
+    _audit(session, principal, "period_publish", period, None, {})
+    await session.flush()
+    await session.refresh(period)
+    return period
+
+
+async def reopen(
+    session: AsyncSession, principal: Principal, period_id: int, reason: str
+) -> PeriodRecord:
+    """重新打开: only an admin, with a reason; the old snapshot stays on record."""
+    period, _ = await period_for(session, principal, period_id, Action.reopen_periods)
+    changed = await affected_rows(
+        session,
+        update(PeriodRecord)
+        .where(
+            col(PeriodRecord.id) == period.id,
+            col(PeriodRecord.status).in_([PeriodStatus.closed, PeriodStatus.published]),
+        )
+        .values(status=PeriodStatus.open, published_at=None, published_by=None),
+    )
+    if changed != 1:
+        raise PeriodStateConflict("该考核期尚未结算")
+    _audit(session, principal, "period_reopen", period, reason, {"close_no": period.close_count})
+    await session.flush()
+    await session.refresh(period)
+    return period
+
+
+def _audit(
+    session: AsyncSession,
+    principal: Principal,
+    action: str,
+    period: PeriodRecord,
+    reason: str | None,
+    data: dict[str, Any],
+) -> None:
+    session.add(
+        AuditRecord(
+            actor_id=principal.member_id,
+            action=action,
+            target_type="period",
+            target_id=id_of(period),
+            reason=reason,
+            data={"key": period.key, **data},
+        )
+    )
+
+
+async def results(
+    session: AsyncSession,
+    principal: Principal,
+    period: PeriodRecord,
+    scope: Scope,
+    unit_id: int | None,
+    offset: int,
+    limit: int,
+) -> tuple[list[PeriodResult], int]:
+    """The snapshot rows under a unit (default: the whole scheme), best first.
+
+    Leaders see their subtree once closed; members see the units above them once published.
+    """
+    unit = scope.owner if unit_id is None else await session.get(OrgUnit, unit_id)
+    if unit is None:
+        raise UnitNotFound()
+    if not (unit.path.startswith(scope.owner.path) and principal.sees(unit.path)):
+        raise UnitNotFound()
+    if period.status == PeriodStatus.open:
+        raise PeriodStateConflict("该考核期尚未结算")
+    published = period.status == PeriodStatus.published
+    if not (published or principal.can(Action.read_results, unit.path)):
+        raise ResultsNotPublished()
+    condition = (
+        (col(PeriodResult.period_id) == period.id)
+        & (col(PeriodResult.close_no) == period.close_count)
+        & within(col(PeriodResult.unit_path), [unit.path])
+    )
+    total = await session.scalar(select(func.count()).select_from(PeriodResult).where(condition))
+    best_first = (
+        col(PeriodResult.total).asc()
+        if scope.scheme.scoring.mode is ScoringMode.DEMERIT
+        else col(PeriodResult.total).desc()
+    )
+    rows = await session.scalars(
+        select(PeriodResult)
+        .where(condition)
+        .order_by(best_first.nulls_last(), col(PeriodResult.id))
+        .offset(offset)
+        .limit(limit)
+    )
+    return list(rows), total or 0
+
+
+async def member_result(
+    session: AsyncSession, principal: Principal, period: PeriodRecord, member_id: int
+) -> PeriodResult:
+    """One member's stored result with its derivation: their own once published."""
+    await member_for(session, principal, member_id, Action.read_members)
+    if period.status == PeriodStatus.open:
+        raise PeriodStateConflict("该考核期尚未结算")
+    leader = principal.can(Action.read_results, principal.unit_path)
+    own = member_id == principal.member_id
+    if own and not leader and period.status != PeriodStatus.published:
+        raise ResultsNotPublished()
+    row = await session.scalar(
+        select(PeriodResult).where(
+            col(PeriodResult.period_id) == period.id,
+            col(PeriodResult.close_no) == period.close_count,
+            col(PeriodResult.member_id) == member_id,
+        )
+    )
+    if row is None:
+        raise MemberNotFound("该党员不在本期考核结果中")
+    return row
+
+
+@dataclass(frozen=True)
+class Change:
+    subject_id: str
+    name: str
+    total_before: Decimal | None
+    total_after: Decimal | None
+    tier_before: str | None
+    tier_after: str | None
+    ranks_before: dict[str, int]
+    ranks_after: dict[str, int]
+
+
+async def what_if(
+    session: AsyncSession, period: PeriodRecord, scope: Scope, draft: Scheme
+) -> tuple[list[Change], int]:
+    """Re-run a draft scheme over a closed period; nothing is written."""
+    if period.status == PeriodStatus.open:
+        raise PeriodStateConflict("只能对已结算的考核期试算")
+    if draft.period != scope.scheme.period or draft.subject_kind != scope.scheme.subject_kind:
+        raise PeriodMismatch()
+    target = engine_period(scope.scheme, period)
+    inputs = await load_inputs(session, scope, target, id_of(period))
+    after = {r.subject_id: r for r in compute(draft, target, inputs)}
+    names = {s.id: s.name for s in inputs.subjects}
+    snapshot = await session.scalars(
+        select(PeriodResult.result).where(
+            col(PeriodResult.period_id) == period.id,
+            col(PeriodResult.close_no) == period.close_count,
+        )
+    )
+    before = {r.subject_id: r for r in (SubjectResult.model_validate(s) for s in snapshot)}
+    changes = [
+        _change(subject_id, names.get(subject_id, ""), before.get(subject_id), result)
+        for subject_id, result in sorted(after.items())
+    ]
+    moved = [c for c in changes if _moved(c)]
+    return moved, len(after)
+
+
+def _change(
+    subject_id: str, name: str, before: SubjectResult | None, after: SubjectResult
+) -> Change:
+    return Change(
+        subject_id=subject_id,
+        name=name,
+        total_before=before.total if before else None,
+        total_after=after.total,
+        tier_before=before.tier_label or before.tier if before else None,
+        tier_after=after.tier_label or after.tier,
+        ranks_before={k.value: v for k, v in before.ranks.items()} if before else {},
+        ranks_after={k.value: v for k, v in after.ranks.items()},
+    )
+
+
+def _moved(change: Change) -> bool:
+    return (
+        change.tier_before != change.tier_after
+        or change.ranks_before != change.ranks_after
+        or change.total_before != change.total_after
+    )
+
+
+def current_period(scheme: Scheme, today: date) -> Period:
+    return period_containing(PeriodLength(scheme.period), today)
+
+
+@dataclass(frozen=True)
+class LiveScore:
+    period: Period
+    status: PeriodStatus
+    scheme: Scheme
+    result: SubjectResult
+
+
+async def live_score(
+    session: AsyncSession, principal: Principal, member_id: int, today: date
+) -> LiveScore:
+    """The member's score in the period running today, computed now with its derivation."""
+    member = await member_for(session, principal, member_id, Action.read_members)
+    unit = await session.get(OrgUnit, member.unit_id)
+    assert unit is not None
+    record, _ = await in_force(session, unit, SubjectKind.MEMBER)
+    scope = await scope_of(session, record)
+    target = current_period(scope.scheme, today)
+    row = await session.scalar(
+        select(PeriodRecord).where(
+            col(PeriodRecord.scheme_id) == record.id, col(PeriodRecord.key) == target.key
+        )
+    )
+    inputs = await load_inputs(session, scope, target, row.id if row else None)
+    mine = next(r for r in compute(scope.scheme, target, inputs) if r.subject_id == str(member_id))
+    status = PeriodStatus(row.status) if row else PeriodStatus.open
+    return LiveScore(target, status, scope.scheme, mine)

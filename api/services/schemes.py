@@ -1,0 +1,176 @@
+"""Schemes: attach a preset or a custom definition to a unit, version it, find the one in force."""
+
+from typing import Any
+
+from pydantic import ValidationError
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col, select
+
+from api.access import Action, Principal
+from api.errors import (
+    PresetNotFound,
+    SchemeExists,
+    SchemeInvalid,
+    SchemeNotFound,
+    SubjectKindMismatch,
+    UnitNotFound,
+)
+from api.models import AuditRecord, OrgUnit, PeriodRecord, SchemeRecord, SchemeVersion, id_of
+from api.scoring import Scheme
+from api.scoring.presets import PRESETS
+from api.scoring.scheme import SubjectKind
+from api.services.org import unit_for
+
+
+def parse_scheme(definition: dict[str, Any]) -> Scheme:
+    """Validate a definition; every problem comes back with the field it concerns."""
+    try:
+        return Scheme.model_validate(definition)
+    except ValidationError as exc:
+        problems = [
+            {"field": ".".join(str(p) for p in error["loc"]) or "scheme", "reason": error["msg"]}
+            for error in exc.errors()
+        ]
+        fields = "、".join(dict.fromkeys(p["field"] for p in problems))
+        raise SchemeInvalid(f"积分方案有误：{fields}", detail=problems) from exc
+
+
+def preset(slug: str) -> Scheme:
+    scheme = PRESETS.get(slug)
+    if scheme is None:
+        raise PresetNotFound()
+    return scheme
+
+
+async def attach(
+    session: AsyncSession, unit: OrgUnit, scheme: Scheme, actor_id: int | None
+) -> tuple[SchemeRecord, SchemeVersion]:
+    taken = await session.scalar(
+        select(SchemeRecord.id).where(
+            col(SchemeRecord.unit_id) == unit.id,
+            col(SchemeRecord.subject_kind) == scheme.subject_kind,
+        )
+    )
+    if taken is not None:
+        raise SchemeExists()
+    record = SchemeRecord(unit_id=id_of(unit), subject_kind=scheme.subject_kind, current_version=0)
+    session.add(record)
+    await session.flush()
+    return record, await add_version(session, record, scheme, actor_id)
+
+
+async def add_version(
+    session: AsyncSession, record: SchemeRecord, scheme: Scheme, actor_id: int | None
+) -> SchemeVersion:
+    """Store `scheme` as the next version; earlier versions stay as they were."""
+    number = record.current_version + 1
+    definition = scheme.model_copy(update={"version": number}).model_dump(mode="json")
+    version = SchemeVersion(
+        scheme_id=id_of(record), version=number, definition=definition, created_by=actor_id
+    )
+    record.current_version = number
+    session.add(version)
+    session.add(
+        AuditRecord(
+            actor_id=actor_id,
+            action="scheme_version",
+            target_type="scheme",
+            target_id=id_of(record),
+            data={"version": number, "slug": scheme.slug},
+        )
+    )
+    await session.flush()
+    return version
+
+
+async def current_version(session: AsyncSession, record: SchemeRecord) -> SchemeVersion:
+    version = await session.scalar(
+        select(SchemeVersion).where(
+            col(SchemeVersion.scheme_id) == record.id,
+            col(SchemeVersion.version) == record.current_version,
+        )
+    )
+    if version is None:
+        raise SchemeNotFound()
+    return version
+
+
+async def in_force(
+    session: AsyncSession, unit: OrgUnit, subject_kind: SubjectKind
+) -> tuple[SchemeRecord, OrgUnit]:
+    """The scheme of `unit` or of its nearest ancestor that has one, with the owning unit."""
+    ancestor_ids = [int(part) for part in unit.path.strip("/").split("/")]
+    rows = await session.execute(
+        select(SchemeRecord, OrgUnit)
+        .join(OrgUnit, col(OrgUnit.id) == col(SchemeRecord.unit_id))
+        .where(
+            col(SchemeRecord.unit_id).in_(ancestor_ids),
+            col(SchemeRecord.subject_kind) == subject_kind,
+        )
+    )
+    found = sorted(rows.all(), key=lambda row: len(row[1].path), reverse=True)
+    if not found:
+        raise SchemeNotFound()
+    record, owner = found[0]
+    return record, owner
+
+
+# --- use cases ---------------------------------------------------------------------------------
+
+
+def from_request(preset_slug: str | None, definition: dict[str, Any] | None) -> Scheme:
+    if preset_slug is not None:
+        return preset(preset_slug)
+    assert definition is not None
+    return parse_scheme(definition)
+
+
+async def attach_to_unit(
+    session: AsyncSession, principal: Principal, unit_id: int, scheme: Scheme
+) -> tuple[SchemeRecord, SchemeVersion]:
+    unit = await unit_for(session, principal, unit_id, Action.manage_schemes)
+    return await attach(session, unit, scheme, principal.member_id)
+
+
+async def scheme_for(
+    session: AsyncSession, principal: Principal, scheme_id: int, action: Action
+) -> tuple[SchemeRecord, OrgUnit]:
+    record = await session.get(SchemeRecord, scheme_id)
+    owner = await session.get(OrgUnit, record.unit_id) if record else None
+    if record is None or owner is None or not principal.sees(owner.path):
+        raise SchemeNotFound()
+    if action != Action.read_org:
+        principal.require(action, owner.path)
+    return record, owner
+
+
+async def revise(
+    session: AsyncSession, principal: Principal, scheme_id: int, scheme: Scheme
+) -> tuple[SchemeRecord, SchemeVersion]:
+    """A new version; periods already closed keep the version they were closed with."""
+    record, _ = await scheme_for(session, principal, scheme_id, Action.manage_schemes)
+    if scheme.subject_kind != record.subject_kind:
+        raise SubjectKindMismatch("不能改变方案的考核对象")
+    return record, await add_version(session, record, scheme, principal.member_id)
+
+
+async def in_force_for(
+    session: AsyncSession, principal: Principal, unit_id: int, subject_kind: SubjectKind
+) -> tuple[SchemeRecord, SchemeVersion]:
+    unit = await session.get(OrgUnit, unit_id)
+    if unit is None or not principal.sees(unit.path):
+        raise UnitNotFound()
+    record, _ = await in_force(session, unit, subject_kind)
+    return record, await current_version(session, record)
+
+
+async def periods_of(
+    session: AsyncSession, principal: Principal, scheme_id: int
+) -> list[PeriodRecord]:
+    record, _ = await scheme_for(session, principal, scheme_id, Action.read_org)
+    rows = await session.scalars(
+        select(PeriodRecord)
+        .where(col(PeriodRecord.scheme_id) == record.id)
+        .order_by(col(PeriodRecord.starts_at).desc())
+    )
+    return list(rows)
