@@ -43,7 +43,7 @@ def _accept(scheme: Scheme, work: Work, entries: Sequence[Entry]) -> list[tuple[
         else:
             reason = _refusal(item, entry, work.subject, ignored_ids)
             if reason is None:
-                accepted.append((entry, item))
+                accepted.append((_valued(entry, item), item))
                 continue
         ignored_ids.add(entry.id)
         _ignore(work, entry, reason)
@@ -57,9 +57,21 @@ def _refusal(item: Item, entry: Entry, subject: Subject, ignored: set[str]) -> s
         return f"事项「{item.name}」不适用于类别 {subject.category or '未分类'}"
     if item.statuses and subject.political_status not in item.statuses:
         return f"事项「{item.name}」不适用于该政治面貌"
-    if not item.accepts(abs(entry.points)):
+    if item.points is None and not item.accepts(abs(entry.points)):
         return f"分值 {fmt(entry.points)} 不符合事项「{item.name}」的规定"
     return None
+
+
+def _valued(entry: Entry, item: Item) -> Entry:
+    """An entry of a fixed-points item is one occurrence, worth what the scheme in use says.
+
+    So a new scheme version, or a what-if draft, re-values those entries; entries of items with
+    an allowed range keep the points that were recorded.
+    """
+    if item.points is None or item.kind is ItemKind.VETO:
+        return entry
+    value = -item.points if entry.is_reversal else item.points
+    return entry if entry.points == value else entry.model_copy(update={"points": value})
 
 
 def _ignore(work: Work, entry: Entry, reason: str) -> None:

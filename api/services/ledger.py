@@ -39,6 +39,8 @@ from api.services.members import member_for
 from api.services.org import unit_for
 from api.services.schemes import current_version, in_force, parse_scheme
 
+CENT = Decimal("0.01")
+
 
 @dataclass(frozen=True)
 class Subject:
@@ -129,7 +131,7 @@ async def append_entry(
     """Append one entry to the period its date falls in; that period must be open."""
     if new.occurred_on > today:
         raise FutureDate()
-    points = checked_points(scheme, new.item_code, new.points)
+    points = checked_points(scheme, new.item_code, new.points).quantize(CENT)
     period = await ensure_period(
         session, scheme_record, period_containing(scheme.period, new.occurred_on)
     )

@@ -60,6 +60,11 @@ from api.services.schemes import current_version, in_force, parse_scheme
 HISTORY_YEARS = 2
 
 
+def plain(value: Decimal) -> Decimal:
+    """2.00 → 2 and 2.50 → 2.5, so results read as the scheme writes its numbers."""
+    return value.quantize(Decimal(1)) if value == value.to_integral_value() else value.normalize()
+
+
 @dataclass(frozen=True)
 class Scope:
     """A scheme in force over the subtree of its owner unit."""
@@ -205,7 +210,7 @@ async def _entries(session: AsyncSession, period_id: int) -> list[Entry]:
             id=str(entry_id),
             subject_id=str(member_id if member_id is not None else branch_id),
             item_code=item_code,
-            points=Decimal(points),
+            points=plain(Decimal(points)),
             reverses=str(reverses_id) if reverses_id is not None else None,
         )
         for entry_id, member_id, branch_id, item_code, points, reverses_id in rows

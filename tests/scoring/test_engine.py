@@ -120,9 +120,17 @@ def test_an_unknown_item_is_ignored_and_reported() -> None:
 
 def test_points_outside_an_items_range_are_ignored() -> None:
     ledger = Ledger()
-    result = run(LUTOU, "2024-06", [member("m1")], [ledger.add("m1", "forest_fire", 4)])["m1"]
+    entry = ledger.add("m1", "lead_to_prosperity", 50)
+    result = run(LUTOU, "2024-06", [member("m1")], [entry])["m1"]
     assert result.total == D(60)
     assert "不符合" in result.ignored_entries[0].reason
+
+
+def test_a_fixed_items_entry_is_worth_the_points_of_the_scheme_in_use() -> None:
+    ledger = Ledger()
+    result = run(LUTOU, "2024-06", [member("m1")], [ledger.add("m1", "forest_fire", 4)])["m1"]
+    assert result.total == D(65)
+    assert result.ignored_entries == ()
 
 
 def test_the_derivation_names_each_entry_and_the_resulting_numbers() -> None:

@@ -1,0 +1,446 @@
+"""Schemes, the ledger and periods through the API: inheritance, close, publish, reopen, what-if."""
+
+from datetime import date, timedelta
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import func
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlmodel import col, select
+
+from api.models import AuditRecord, PeriodResult
+from api.models.base import utcnow
+from api.scoring.presets import PRESETS
+from api.services.ledger import today_in_shanghai
+from tests.conftest import Org
+
+TODAY = today_in_shanghai(utcnow())
+
+
+async def attach(
+    client: httpx.AsyncClient, org: Org, unit: str, preset: str, who: str = "admin"
+) -> httpx.Response:
+    return await client.post(
+        f"/api/v1/org/units/{org.unit_id(unit)}/schemes",
+        json={"preset": preset},
+        headers=org.headers(who),
+    )
+
+
+async def adjust(
+    client: httpx.AsyncClient,
+    org: Org,
+    member: str,
+    item: str,
+    points: str | None = None,
+    who: str = "admin",
+    **extra: Any,
+) -> httpx.Response:
+    body: dict[str, Any] = {
+        "item_code": item,
+        "occurred_on": TODAY.isoformat(),
+        "reason": "参加村庄清洁行动",
+        **extra,
+    }
+    if points is not None:
+        body["points"] = points
+    return await client.post(
+        f"/api/v1/members/{org.id(member)}/adjustments", json=body, headers=org.headers(who)
+    )
+
+
+async def score(client: httpx.AsyncClient, org: Org, member: str, who: str) -> httpx.Response:
+    return await client.get(f"/api/v1/members/{org.id(member)}/score", headers=org.headers(who))
+
+
+@pytest.fixture
+async def lutou(client: httpx.AsyncClient, org: Org) -> int:
+    response = await attach(client, org, "town", "lutou")
+    assert response.status_code == 201, response.text
+    return int(response.json()["id"])
+
+
+async def current_period(client: httpx.AsyncClient, org: Org, scheme_id: int) -> dict[str, Any]:
+    periods = await client.get(f"/api/v1/schemes/{scheme_id}/periods", headers=org.headers("admin"))
+    assert periods.status_code == 200, periods.text
+    period: dict[str, Any] = periods.json()[0]
+    return period
+
+
+async def test_presets_are_listed(client: httpx.AsyncClient, org: Org) -> None:
+    response = await client.get("/api/v1/schemes/presets", headers=org.headers("member_a1"))
+    assert {p["slug"] for p in response.json()} == set(PRESETS)
+
+
+async def test_only_an_admin_over_the_unit_attaches_a_scheme(
+    client: httpx.AsyncClient, org: Org
+) -> None:
+    assert (await attach(client, org, "branch_a", "lutou", who="secretary_a")).status_code == 403
+    assert (await attach(client, org, "town", "lutou", who="secretary_a")).status_code == 404
+    assert (await attach(client, org, "town", "lutou", who="admin2")).status_code == 404
+    assert (await attach(client, org, "town", "lutou")).status_code == 201
+    again = await attach(client, org, "town", "nitun")
+    assert again.status_code == 409
+    assert again.json()["code"] == "scheme_exists"
+
+
+async def test_an_invalid_definition_is_refused_naming_the_field(
+    client: httpx.AsyncClient, org: Org
+) -> None:
+    definition = PRESETS["university"].model_dump(mode="json")
+    definition["components"][0]["weight"] = "0.9"
+    response = await client.post(
+        f"/api/v1/org/units/{org.unit_id('town')}/schemes",
+        json={"definition": definition},
+        headers=org.headers("admin"),
+    )
+    assert response.status_code == 422
+    body = response.json()
+    assert body["code"] == "scheme_invalid"
+    assert "weights" in body["detail"][0]["reason"]
+
+
+async def test_unknown_preset_is_a_404(client: httpx.AsyncClient, org: Org) -> None:
+    response = await attach(client, org, "town", "atlantis")
+    assert response.status_code == 404
+    assert response.json()["code"] == "preset_not_found"
+
+
+async def test_a_unit_inherits_the_nearest_scheme(
+    client: httpx.AsyncClient, org: Org, lutou: int
+) -> None:
+    assert (await attach(client, org, "branch_b", "heyang")).status_code == 201
+    a1 = await client.get(
+        f"/api/v1/org/units/{org.unit_id('group_a1')}/schemes/member",
+        headers=org.headers("member_a1"),
+    )
+    assert a1.json()["definition"]["slug"] == "lutou"
+    b1 = await client.get(
+        f"/api/v1/org/units/{org.unit_id('group_b1')}/schemes/member",
+        headers=org.headers("member_b1"),
+    )
+    assert b1.json()["definition"]["slug"] == "heyang"
+    outside = await client.get(
+        f"/api/v1/org/units/{org.unit_id('branch_c')}/schemes/member",
+        headers=org.headers("member_a1"),
+    )
+    assert outside.status_code == 404
+
+
+async def test_adjustment_shows_in_the_live_score_with_its_derivation(
+    client: httpx.AsyncClient, org: Org, lutou: int
+) -> None:
+    created = await adjust(client, org, "member_a1", "village_cleaning")
+    assert created.status_code == 201, created.text
+    entry = created.json()
+    assert (entry["points"], entry["source"]) == ("2.00", "adjustment")
+    live = await score(client, org, "member_a1", who="member_a1")
+    assert live.status_code == 200
+    body = live.json()
+    assert body["period_key"] == f"{TODAY.year}-{TODAY.month:02d}"
+    assert body["result"]["total"] == "62"
+    steps = body["result"]["derivation"]
+    assert any(str(entry["id"]) in step["entry_ids"] for step in steps)
+    neighbour = await score(client, org, "member_a1", who="member_a1b")
+    assert neighbour.status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("item", "points", "extra", "status", "code"),
+    [
+        ("no_such_item", None, {}, 400, "item_not_in_scheme"),
+        ("lead_to_prosperity", "50", {}, 400, "points_out_of_range"),
+        ("village_cleaning", "3", {}, 400, "points_out_of_range"),
+        ("village_cleaning", None, {"reason": ""}, 422, "validation_error"),
+        (
+            "village_cleaning",
+            None,
+            {"occurred_on": (TODAY + timedelta(days=2)).isoformat()},
+            400,
+            "future_date",
+        ),
+    ],
+)
+async def test_bad_adjustments_get_clear_errors(
+    client: httpx.AsyncClient,
+    org: Org,
+    lutou: int,
+    item: str,
+    points: str | None,
+    extra: dict[str, Any],
+    status: int,
+    code: str,
+) -> None:
+    response = await adjust(client, org, "member_a1", item, points, **extra)
+    assert response.status_code == status, response.text
+    assert response.json()["code"] == code
+
+
+async def test_only_admins_adjust_points(client: httpx.AsyncClient, org: Org, lutou: int) -> None:
+    assert (
+        await adjust(client, org, "member_a1", "village_cleaning", who="secretary_a")
+    ).status_code == 403
+    assert (
+        await adjust(client, org, "member_a1", "village_cleaning", who="admin2")
+    ).status_code == 404
+    assert (
+        await adjust(client, org, "member_a1", "village_cleaning", who="member_a1")
+    ).status_code == 403
+
+
+async def test_close_publish_and_who_sees_what(
+    client: httpx.AsyncClient, org: Org, lutou: int
+) -> None:
+    assert (await adjust(client, org, "member_a1", "village_cleaning")).status_code == 201
+    period = await current_period(client, org, lutou)
+    url = f"/api/v1/periods/{period['id']}"
+
+    assert (
+        await client.post(f"{url}/close", headers=org.headers("secretary_a"))
+    ).status_code == 403
+    closed = await client.post(f"{url}/close", headers=org.headers("admin"))
+    assert closed.status_code == 200, closed.text
+    assert closed.json()["subjects"] == 10
+    again = await client.post(f"{url}/close", headers=org.headers("admin"))
+    assert again.status_code == 409
+    assert again.json()["code"] == "period_state_conflict"
+
+    late = await adjust(client, org, "member_a1", "village_cleaning")
+    assert late.status_code == 409
+    assert late.json()["code"] == "period_closed"
+
+    hidden = await client.get(f"{url}/results", headers=org.headers("member_a1"))
+    assert hidden.status_code == 403
+    assert hidden.json()["code"] == "results_not_published"
+    leader = await client.get(
+        f"{url}/results",
+        params={"unit_id": org.unit_id("group_a1")},
+        headers=org.headers("leader_a1"),
+    )
+    assert leader.status_code == 200
+    assert leader.json()["items"][0]["member_id"] == org.id("member_a1")
+    assert leader.json()["total"] == 3
+
+    published = await client.post(f"{url}/publish", headers=org.headers("admin"))
+    assert published.json()["status"] == "published"
+    board = await client.get(f"{url}/results", headers=org.headers("member_a1"))
+    assert board.status_code == 200
+    top = board.json()["items"][0]
+    assert (top["member_id"], top["total"]) == (org.id("member_a1"), "62.00")
+    mine = await client.get(
+        f"{url}/results/members/{org.id('member_a1')}", headers=org.headers("member_a1")
+    )
+    assert mine.json()["result"]["derivation"]
+    other = await client.get(
+        f"{url}/results/members/{org.id('member_a2')}", headers=org.headers("member_a1")
+    )
+    assert other.status_code == 404
+
+
+async def test_reopen_needs_an_admin_and_a_reason_and_keeps_the_old_snapshot(
+    client: httpx.AsyncClient,
+    org: Org,
+    lutou: int,
+    sessionmaker: async_sessionmaker[AsyncSession],
+) -> None:
+    assert (await adjust(client, org, "member_a1", "village_cleaning")).status_code == 201
+    period = await current_period(client, org, lutou)
+    url = f"/api/v1/periods/{period['id']}"
+    assert (await client.post(f"{url}/close", headers=org.headers("admin"))).status_code == 200
+
+    no_reason = await client.post(f"{url}/reopen", json={}, headers=org.headers("admin"))
+    assert no_reason.status_code == 422
+    by_secretary = await client.post(
+        f"{url}/reopen", json={"reason": "漏记一项"}, headers=org.headers("secretary_a")
+    )
+    assert by_secretary.status_code == 403
+    reopened = await client.post(
+        f"{url}/reopen", json={"reason": "漏记一项加分"}, headers=org.headers("admin")
+    )
+    assert reopened.status_code == 200
+    assert reopened.json()["status"] == "open"
+
+    assert (await adjust(client, org, "member_a1", "village_cleaning")).status_code == 201
+    closed = await client.post(f"{url}/close", headers=org.headers("admin"))
+    assert closed.json()["period"]["close_count"] == 2
+    async with sessionmaker() as session:
+        snapshots = await session.scalars(
+            select(PeriodResult.close_no).where(col(PeriodResult.member_id) == org.id("member_a1"))
+        )
+        assert sorted(snapshots) == [1, 2]
+        audit = await session.scalar(
+            select(AuditRecord).where(col(AuditRecord.action) == "period_reopen")
+        )
+        assert audit is not None
+        assert (audit.reason, audit.actor_id) == ("漏记一项加分", org.id("admin"))
+    latest = await client.get(
+        f"{url}/results/members/{org.id('member_a1')}", headers=org.headers("admin")
+    )
+    assert latest.json()["total"] == "64.00"
+
+
+async def test_a_reversal_cancels_an_entry_once_and_keeps_both_rows(
+    client: httpx.AsyncClient, org: Org, lutou: int
+) -> None:
+    entry = (await adjust(client, org, "member_a1", "negative_conduct", "4")).json()
+    assert (await score(client, org, "member_a1", "admin")).json()["result"]["total"] == "56"
+    url = f"/api/v1/entries/{entry['id']}/reversal"
+    reversed_ = await client.post(url, json={"reason": "申诉成立"}, headers=org.headers("admin"))
+    assert reversed_.status_code == 201, reversed_.text
+    assert (reversed_.json()["points"], reversed_.json()["reverses_id"]) == ("-4.00", entry["id"])
+    twice = await client.post(url, json={"reason": "再次冲正"}, headers=org.headers("admin"))
+    assert twice.status_code == 409
+    assert twice.json()["code"] == "entry_already_reversed"
+    assert (await score(client, org, "member_a1", "admin")).json()["result"]["total"] == "60"
+    ledger = await client.get(
+        f"/api/v1/members/{org.id('member_a1')}/entries", headers=org.headers("member_a1")
+    )
+    assert ledger.json()["total"] == 2
+    reasons = {e["reason"] for e in ledger.json()["items"]}
+    assert reasons == {"参加村庄清洁行动", "申诉成立"}
+    outsider = await client.post(url, json={"reason": "越权"}, headers=org.headers("admin2"))
+    assert outsider.status_code == 404
+
+
+async def test_what_if_reports_who_moves_and_writes_nothing(
+    client: httpx.AsyncClient,
+    org: Org,
+    lutou: int,
+    sessionmaker: async_sessionmaker[AsyncSession],
+) -> None:
+    assert (await adjust(client, org, "member_a1", "village_cleaning")).status_code == 201
+    assert (await adjust(client, org, "member_a2", "negative_conduct", "8")).status_code == 201
+    period = await current_period(client, org, lutou)
+    url = f"/api/v1/periods/{period['id']}"
+    assert (await client.post(f"{url}/close", headers=org.headers("admin"))).status_code == 200
+    async with sessionmaker() as session:
+        before = await session.scalar(select(func.count()).select_from(PeriodResult))
+
+    draft = PRESETS["lutou"].model_dump(mode="json")
+    draft["items"] = [
+        {**item, "points": "10"} if item["code"] == "village_cleaning" else item
+        for item in draft["items"]
+    ]
+    for item in draft["items"]:
+        if item["code"] == "village_cleaning":
+            item["cap_per_period"] = "20"
+    response = await client.post(
+        f"{url}/what-if", json={"definition": draft}, headers=org.headers("admin")
+    )
+    assert response.status_code == 200, response.text
+    changed = {c["subject_id"]: c for c in response.json()["changed"]}
+    assert set(changed) == {str(org.id("member_a1"))}
+    assert (
+        changed[str(org.id("member_a1"))]["total_before"],
+        changed[str(org.id("member_a1"))]["total_after"],
+    ) == ("62", "70")
+    async with sessionmaker() as session:
+        assert await session.scalar(select(func.count()).select_from(PeriodResult)) == before
+    member = await client.post(
+        f"{url}/what-if", json={"preset": "lutou"}, headers=org.headers("member_a1")
+    )
+    assert member.status_code == 403
+
+
+async def test_what_if_refuses_a_draft_of_another_period_length(
+    client: httpx.AsyncClient, org: Org, lutou: int
+) -> None:
+    assert (await adjust(client, org, "member_a1", "village_cleaning")).status_code == 201
+    period = await current_period(client, org, lutou)
+    url = f"/api/v1/periods/{period['id']}"
+    await client.post(f"{url}/close", headers=org.headers("admin"))
+    response = await client.post(
+        f"{url}/what-if", json={"preset": "nitun"}, headers=org.headers("admin")
+    )
+    assert response.status_code == 400
+    assert response.json()["code"] == "period_mismatch"
+
+
+async def test_a_lower_units_own_scheme_takes_its_members_out_of_the_town_close(
+    client: httpx.AsyncClient, org: Org, lutou: int
+) -> None:
+    assert (await attach(client, org, "branch_b", "heyang")).status_code == 201
+    assert (await adjust(client, org, "member_a1", "village_cleaning")).status_code == 201
+    period = await current_period(client, org, lutou)
+    closed = await client.post(
+        f"/api/v1/periods/{period['id']}/close", headers=org.headers("admin")
+    )
+    assert closed.json()["subjects"] == 8
+
+
+async def test_branches_are_assessed_and_ranked_with_prizes(
+    client: httpx.AsyncClient, org: Org
+) -> None:
+    response = await attach(client, org, "town", "yongxi")
+    assert response.status_code == 201
+    scheme_id = response.json()["id"]
+    scores = {"branch_a": ("party_building", "20"), "branch_b": ("party_building", "12")}
+    for branch, (item, points) in scores.items():
+        for code, value in (
+            (item, points),
+            ("poverty_alleviation", "15"),
+            ("family_planning", "10"),
+            ("social_governance", "10"),
+            ("work_safety", "10"),
+            ("civil_affairs", "10"),
+            ("village_stationed", "10"),
+            ("sanitation", "5"),
+            ("finance_tax", "5"),
+            ("clean_governance", "5"),
+        ):
+            created = await client.post(
+                f"/api/v1/org/units/{org.unit_id(branch)}/assessments",
+                json={
+                    "item_code": code,
+                    "points": value,
+                    "occurred_on": TODAY.isoformat(),
+                    "reason": "季度考核",
+                },
+                headers=org.headers("admin"),
+            )
+            assert created.status_code == 201, created.text
+    by_secretary = await client.post(
+        f"/api/v1/org/units/{org.unit_id('branch_a')}/assessments",
+        json={
+            "item_code": "sanitation",
+            "points": "5",
+            "occurred_on": TODAY.isoformat(),
+            "reason": "自评",
+        },
+        headers=org.headers("secretary_a"),
+    )
+    assert by_secretary.status_code == 403
+    period = await current_period(client, org, scheme_id)
+    url = f"/api/v1/periods/{period['id']}"
+    closed = await client.post(f"{url}/close", headers=org.headers("admin"))
+    assert closed.json()["subjects"] == 2
+    results = (await client.get(f"{url}/results", headers=org.headers("admin"))).json()["items"]
+    first, second = results
+    assert (first["branch_id"], first["total"]) == (org.unit_id("branch_a"), "100.00")
+    assert first["result"]["prize"] == "600"
+    assert "red_flag" in first["result"]["flags"]
+    assert (second["total"], second["result"]["prize"]) == ("92.00", "250")
+
+
+async def test_a_member_scheme_cannot_take_branch_assessments(
+    client: httpx.AsyncClient, org: Org, lutou: int
+) -> None:
+    response = await client.post(
+        f"/api/v1/org/units/{org.unit_id('branch_a')}/assessments",
+        json={
+            "item_code": "sanitation",
+            "points": "5",
+            "occurred_on": TODAY.isoformat(),
+            "reason": "季度考核",
+        },
+        headers=org.headers("admin"),
+    )
+    assert response.status_code == 404
+    assert response.json()["code"] == "scheme_not_found"
+
+
+def test_today_is_cut_in_shanghai() -> None:
+    from datetime import UTC, datetime
+
+    assert today_in_shanghai(datetime(2026, 3, 31, 16, 30, tzinfo=UTC)) == date(2026, 4, 1)
