@@ -33,7 +33,7 @@ test: $(VENV)/.installed-dev
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy api tests
+	$(BIN)/mypy api tests bench
 
 clean:
 	rm -rf $(VENV) data

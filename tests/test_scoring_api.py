@@ -444,3 +444,46 @@ def test_today_is_cut_in_shanghai() -> None:
     from datetime import UTC, datetime
 
     assert today_in_shanghai(datetime(2026, 3, 31, 16, 30, tzinfo=UTC)) == date(2026, 4, 1)
+
+
+async def test_a_revision_is_a_new_version_and_a_closed_period_keeps_its_version(
+    client: httpx.AsyncClient, org: Org, lutou: int
+) -> None:
+    assert (await adjust(client, org, "member_a1", "village_cleaning")).status_code == 201
+    period = await current_period(client, org, lutou)
+    url = f"/api/v1/periods/{period['id']}"
+    await client.post(f"{url}/close", headers=org.headers("admin"))
+    draft = PRESETS["lutou"].model_dump(mode="json")
+    draft["scoring"]["base"] = "70"
+    revised = await client.put(
+        f"/api/v1/schemes/{lutou}", json={"definition": draft}, headers=org.headers("admin")
+    )
+    assert revised.status_code == 200, revised.text
+    assert revised.json()["version"] == 2
+    kept = await client.get(
+        f"{url}/results/members/{org.id('member_a1')}", headers=org.headers("admin")
+    )
+    assert kept.json()["total"] == "62.00"
+    live = await score(client, org, "member_a2", "admin")
+    assert live.json()["result"]["total"] == "70"
+    other_kind = await client.put(
+        f"/api/v1/schemes/{lutou}", json={"preset": "yongxi"}, headers=org.headers("admin")
+    )
+    assert other_kind.status_code == 400
+    assert other_kind.json()["code"] == "subject_kind_mismatch"
+    by_secretary = await client.put(
+        f"/api/v1/schemes/{lutou}", json={"preset": "lutou"}, headers=org.headers("secretary_a")
+    )
+    assert by_secretary.status_code == 403
+
+
+async def test_scheme_body_needs_exactly_one_of_preset_and_definition(
+    client: httpx.AsyncClient, org: Org
+) -> None:
+    response = await client.post(
+        f"/api/v1/org/units/{org.unit_id('town')}/schemes",
+        json={},
+        headers=org.headers("admin"),
+    )
+    assert response.status_code == 422
+    assert response.json()["code"] == "validation_error"

@@ -1,5 +1,6 @@
 """Periods: live score, close, publish, reopen, results, what-if."""
 
+import json
 from typing import Annotated
 
 from fastapi import APIRouter, Query
@@ -45,7 +46,7 @@ async def live_score(
         period_key=live.period.key,
         period_status=live.status,
         scheme=live.scheme.name,
-        result=live.result.model_dump(mode="json"),
+        result=json.loads(live.result.to_json()),
     )
 
 

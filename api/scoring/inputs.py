@@ -6,6 +6,10 @@ kind gives the direction. A reversal (撤销, e.g. after an upheld appeal) is a 
 ``reverses`` set to the reversed entry's id and ``points`` equal to minus that entry's points,
 so a plain sum over the ledger nets to zero. The caller passes the entries attributed to the
 period; a reversal whose original was in an earlier period is checked against the item only.
+
+An entry may also be a *tally* of several ledger rows of one subject and item (``count``
+occurrences net of reversals, ``points`` their net sum, ``ledger_ids`` the rows), which is how
+a period of millions of rows is scored without an object per row.
 """
 
 from decimal import Decimal
@@ -44,9 +48,13 @@ class Entry(InputModel):
     item_code: str
     points: Decimal
     reverses: str | None = None
+    count: int = Field(default=1, ge=0)
+    ledger_ids: tuple[str, ...] = ()
 
     @model_validator(mode="after")
     def _check_sign(self) -> Self:
+        if self.count != 1 and self.reverses is not None:
+            raise ValueError(f"entry {self.id!r}: a tally is already net of its reversals")
         if self.reverses is None and self.points < 0:
             raise ValueError(f"entry {self.id!r}: points are a magnitude, never negative")
         if self.reverses is not None and self.points > 0:
@@ -58,6 +66,11 @@ class Entry(InputModel):
     @property
     def is_reversal(self) -> bool:
         return self.reverses is not None
+
+    @property
+    def rows(self) -> tuple[str, ...]:
+        """The ledger rows this entry stands for."""
+        return self.ledger_ids or (self.id,)
 
 
 class EvaluationResult(InputModel):

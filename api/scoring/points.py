@@ -57,9 +57,18 @@ def _refusal(item: Item, entry: Entry, subject: Subject, ignored: set[str]) -> s
         return f"事项「{item.name}」不适用于类别 {subject.category or '未分类'}"
     if item.statuses and subject.political_status not in item.statuses:
         return f"事项「{item.name}」不适用于该政治面貌"
-    if item.points is None and not item.accepts(abs(entry.points)):
+    if item.points is None and not _in_range(item, entry):
         return f"分值 {fmt(entry.points)} 不符合事项「{item.name}」的规定"
     return None
+
+
+def _in_range(item: Item, entry: Entry) -> bool:
+    """Each occurrence within the item's range (for a tally: its sum within count × range)."""
+    if item.kind is ItemKind.VETO:
+        return entry.points == 0
+    assert item.min_points is not None and item.max_points is not None
+    count = 1 if entry.is_reversal else entry.count
+    return item.min_points * count <= abs(entry.points) <= item.max_points * count
 
 
 def _valued(entry: Entry, item: Item) -> Entry:
@@ -70,7 +79,7 @@ def _valued(entry: Entry, item: Item) -> Entry:
     """
     if item.points is None or item.kind is ItemKind.VETO:
         return entry
-    value = -item.points if entry.is_reversal else item.points
+    value = -item.points if entry.is_reversal else item.points * entry.count
     return entry if entry.points == value else entry.model_copy(update={"points": value})
 
 
@@ -84,12 +93,14 @@ def _ignore(work: Work, entry: Entry, reason: str) -> None:
 def _mark_veto(work: Work, accepted: list[tuple[Entry, Item]]) -> None:
     vetoes = [(entry, item) for entry, item in accepted if item.kind is ItemKind.VETO]
     reversed_ids = {entry.reverses for entry, _ in vetoes if entry.reverses is not None}
-    standing = [(e, i) for e, i in vetoes if not e.is_reversal and e.id not in reversed_ids]
+    standing = [
+        (e, i) for e, i in vetoes if not e.is_reversal and e.id not in reversed_ids and e.count
+    ]
     for entry, item in standing:
         work.step(
             StepKind.VETO,
             f"触犯「{item.name}」,一票否决",
-            entry_ids=(entry.id,),
+            entry_ids=entry.rows,
             item_code=item.code,
         )
     work.veto_entry_ids = tuple(entry.id for entry, _ in standing)
@@ -123,13 +134,15 @@ def _contributions(
 def _item_total(scheme: Scheme, work: Work, item: Item, entries: list[Entry]) -> Decimal:
     verb = _VERBS[(scheme.scoring.mode, item.kind)]
     for entry in entries:
-        if entry.reverses is None:
+        if entry.reverses is not None:
+            detail = f"撤销记录 {entry.reverses}:「{item.name}」{verb} {fmt(entry.points)}"
+        elif entry.count == 1:
             detail = f"「{item.name}」{verb} {fmt(entry.points)}"
         else:
-            detail = f"撤销记录 {entry.reverses}:「{item.name}」{verb} {fmt(entry.points)}"
-        work.step(StepKind.ENTRY, detail, entry.points, entry_ids=(entry.id,), item_code=item.code)
+            detail = f"「{item.name}」{entry.count} 次,{verb} {fmt(entry.points)}"
+        work.step(StepKind.ENTRY, detail, entry.points, entry_ids=entry.rows, item_code=item.code)
     total = sum((entry.points for entry in entries), _ZERO)
-    ids = tuple(entry.id for entry in entries)
+    ids = tuple(row for entry in entries for row in entry.rows)
     work.step(
         StepKind.ITEM_TOTAL,
         f"「{item.name}」本期合计 {fmt(total)}",

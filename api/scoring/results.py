@@ -1,9 +1,10 @@
 """What the engine returns per subject, with the derivation of every number (积分明细)."""
 
+import json
+from dataclasses import dataclass, field, fields
 from decimal import Decimal
 from enum import StrEnum
-
-from pydantic import BaseModel, ConfigDict, Field
+from typing import Any
 
 from api.scoring.inputs import PriorResult
 from api.scoring.scheme import ComponentKind, ListColor, RankScope
@@ -37,11 +38,13 @@ class ActionSource(StrEnum):
     ITEM = "item"
 
 
-class ResultModel(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+# Results are plain frozen dataclasses rather than validated models: the engine builds them
+# from values it has already checked, and a period of 100 000 subjects must not pay for
+# validating them again. `to_json` is their one serialised form (Decimals as strings).
 
 
-class DerivationStep(ResultModel):
+@dataclass(frozen=True, slots=True)
+class DerivationStep:
     """One line of a score's explanation: what rule, which entries, and the resulting number."""
 
     kind: StepKind
@@ -52,18 +55,21 @@ class DerivationStep(ResultModel):
     rule: str | None = None
 
 
-class TriggeredAction(ResultModel):
+@dataclass(frozen=True, slots=True)
+class TriggeredAction:
     code: str
     label: str
     source: ActionSource
 
 
-class IgnoredEntry(ResultModel):
+@dataclass(frozen=True, slots=True)
+class IgnoredEntry:
     entry_id: str
     reason: str
 
 
-class SubjectResult(ResultModel):
+@dataclass(frozen=True, slots=True)
+class SubjectResult:
     """A subject's result for one period.
 
     ``points`` is the 日常积分 (or accumulated 记分 in a demerit scheme) and is what carries
@@ -75,9 +81,9 @@ class SubjectResult(ResultModel):
     period_key: str
     exempt: bool = False
     points: Decimal | None = None
-    item_totals: dict[str, Decimal] = Field(default_factory=dict)
-    group_totals: dict[str, Decimal] = Field(default_factory=dict)
-    components: dict[ComponentKind, Decimal] = Field(default_factory=dict)
+    item_totals: dict[str, Decimal] = field(default_factory=dict)
+    group_totals: dict[str, Decimal] = field(default_factory=dict)
+    components: dict[ComponentKind, Decimal] = field(default_factory=dict)
     missing_evaluations: tuple[ComponentKind, ...] = ()
     total: Decimal | None = None
     vetoed: bool = False
@@ -91,27 +97,66 @@ class SubjectResult(ResultModel):
     stars: int | None = None
     cycle_stars: int | None = None
     cycle_flags: int | None = None
-    ranks: dict[RankScope, int] = Field(default_factory=dict)
+    ranks: dict[RankScope, int] = field(default_factory=dict)
     flags: tuple[str, ...] = ()
     prize: Decimal | None = None
     actions: tuple[TriggeredAction, ...] = ()
     ignored_entries: tuple[IgnoredEntry, ...] = ()
     derivation: tuple[DerivationStep, ...] = ()
 
+    def to_json(self) -> str:
+        """The result as JSON text: numbers as exact decimal strings, enums as their values."""
+        data = {name: getattr(self, name) for name in _SCALARS}
+        data["actions"] = [_fields(action, _ACTION) for action in self.actions]
+        data["ignored_entries"] = [_fields(entry, _IGNORED) for entry in self.ignored_entries]
+        data["derivation"] = [_fields(step, _STEP) for step in self.derivation]
+        return _dumps(data)
+
+    def prior_json(self) -> str:
+        """`to_prior()` as JSON text, built without a detour through the model."""
+        return _dumps(self._prior_fields())
+
     def to_prior(self) -> PriorResult:
         """The part of this result that later periods need (streaks, carry-over, stars)."""
-        return PriorResult(
-            subject_id=self.subject_id,
-            period_key=self.period_key,
-            exempt=self.exempt,
-            total=self.total,
-            cumulative=self.points,
-            item_totals=self.item_totals,
-            group_totals=self.group_totals,
-            tier=self.tier,
-            list_color=self.list_color,
-            flags=self.flags,
-            ranks=self.ranks,
-            stars=self.stars,
-            actions=tuple(action.code for action in self.actions),
-        )
+        return PriorResult.model_validate(self._prior_fields())
+
+    def _prior_fields(self) -> dict[str, Any]:
+        return {
+            "subject_id": self.subject_id,
+            "period_key": self.period_key,
+            "exempt": self.exempt,
+            "total": self.total,
+            "cumulative": self.points,
+            "item_totals": self.item_totals,
+            "group_totals": self.group_totals,
+            "tier": self.tier,
+            "list_color": self.list_color,
+            "flags": self.flags,
+            "ranks": self.ranks,
+            "stars": self.stars,
+            "actions": [action.code for action in self.actions],
+        }
+
+
+_STEP = tuple(f.name for f in fields(DerivationStep))
+_ACTION = tuple(f.name for f in fields(TriggeredAction))
+_IGNORED = tuple(f.name for f in fields(IgnoredEntry))
+_SCALARS = tuple(
+    f.name
+    for f in fields(SubjectResult)
+    if f.name not in {"actions", "ignored_entries", "derivation"}
+)
+
+
+def _fields(item: Any, names: tuple[str, ...]) -> dict[str, Any]:
+    return {name: getattr(item, name) for name in names}
+
+
+def _decimal(value: object) -> str:
+    if isinstance(value, Decimal):
+        return str(value)
+    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
+
+
+def _dumps(data: dict[str, Any]) -> str:
+    return json.dumps(data, default=_decimal, ensure_ascii=False, separators=(",", ":"))

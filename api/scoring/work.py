@@ -2,6 +2,7 @@
 
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import Any
 
 from api.scoring.inputs import Subject
 from api.scoring.results import (
@@ -41,7 +42,8 @@ class Work:
     prize: Decimal | None = None
     actions: list[TriggeredAction] = field(default_factory=list)
     ignored: list[IgnoredEntry] = field(default_factory=list)
-    steps: list[DerivationStep] = field(default_factory=list)
+    # Plain dicts while working; `freeze` validates the whole result once (fast, in Rust).
+    steps: list[dict[str, Any]] = field(default_factory=list)
 
     def step(
         self,
@@ -54,14 +56,14 @@ class Work:
         rule: str | None = None,
     ) -> None:
         self.steps.append(
-            DerivationStep(
-                kind=kind,
-                detail=detail,
-                value=value,
-                entry_ids=entry_ids,
-                item_code=item_code,
-                rule=rule,
-            )
+            {
+                "kind": kind,
+                "detail": detail,
+                "value": value,
+                "entry_ids": entry_ids,
+                "item_code": item_code,
+                "rule": rule,
+            }
         )
 
     @property
@@ -97,7 +99,7 @@ class Work:
             prize=self.prize,
             actions=tuple(self.actions),
             ignored_entries=tuple(self.ignored),
-            derivation=tuple(self.steps),
+            derivation=tuple(DerivationStep(**step) for step in self.steps),
         )
 
 

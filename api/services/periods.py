@@ -10,7 +10,8 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import func, insert, or_, update
+from pydantic import TypeAdapter
+from sqlalchemy import String, bindparam, case, cast, func, or_, text, update
 from sqlalchemy import select as sa_select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
@@ -41,6 +42,8 @@ from api.models import (
     id_of,
     utcnow,
 )
+from api.models.base import UTCDateTime
+from api.models.scoring import POINTS
 from api.scoring import (
     Entry,
     Period,
@@ -58,6 +61,7 @@ from api.services.members import member_for
 from api.services.schemes import current_version, in_force, parse_scheme
 
 HISTORY_YEARS = 2
+ENTRIES = TypeAdapter(list[Entry])
 
 
 def plain(value: Decimal) -> Decimal:
@@ -195,26 +199,36 @@ def _group_and_branch(unit: OrgUnit) -> tuple[str | None, str | None]:
 
 
 async def _entries(session: AsyncSession, period_id: int) -> list[Entry]:
+    """The period's ledger as one tally per subject and item, summed by the database.
+
+    Reversals are netted here (each cancels one occurrence), and every tally keeps the ids of
+    its ledger rows, so the derivation still names each entry.
+    """
+    is_pg = session.get_bind().dialect.name == "postgresql"
+    row_id = col(ScoreEntry.id)
+    ids = func.string_agg(cast(row_id, String), ",") if is_pg else func.group_concat(row_id, ",")
+    occurrences = func.sum(case((col(ScoreEntry.reverses_id).is_(None), 1), else_=-1))
+    subject = func.coalesce(col(ScoreEntry.member_id), col(ScoreEntry.branch_id))
     rows = await session.execute(
         sa_select(
-            col(ScoreEntry.id),
-            col(ScoreEntry.member_id),
-            col(ScoreEntry.branch_id),
-            col(ScoreEntry.item_code),
-            col(ScoreEntry.points),
-            col(ScoreEntry.reverses_id),
-        ).where(col(ScoreEntry.period_id) == period_id)
-    )
-    return [
-        Entry(
-            id=str(entry_id),
-            subject_id=str(member_id if member_id is not None else branch_id),
-            item_code=item_code,
-            points=plain(Decimal(points)),
-            reverses=str(reverses_id) if reverses_id is not None else None,
+            subject, col(ScoreEntry.item_code), func.sum(col(ScoreEntry.points)), occurrences, ids
         )
-        for entry_id, member_id, branch_id, item_code, points, reverses_id in rows
-    ]
+        .where(col(ScoreEntry.period_id) == period_id)
+        .group_by(subject, col(ScoreEntry.item_code))
+    )
+    return ENTRIES.validate_python(
+        [
+            {
+                "id": f"{subject_id}:{item_code}",
+                "subject_id": str(subject_id),
+                "item_code": item_code,
+                "points": plain(Decimal(points)),
+                "count": count,
+                "ledger_ids": sorted(row_ids.split(","), key=int),
+            }
+            for subject_id, item_code, points, count, row_ids in rows
+        ]
+    )
 
 
 async def _history(
@@ -294,6 +308,20 @@ async def close(
     return period, len(results)
 
 
+SNAPSHOT_COLUMNS = (
+    "period_id",
+    "close_no",
+    "member_id",
+    "branch_id",
+    "unit_path",
+    "total",
+    "tier",
+    "result",
+    "prior",
+    "created_at",
+)
+
+
 async def _store_snapshot(
     session: AsyncSession,
     period: PeriodRecord,
@@ -301,24 +329,38 @@ async def _store_snapshot(
     results: list[SubjectResult],
     paths: dict[str, str],
 ) -> None:
+    """One immutable row per subject; PostgreSQL takes them by COPY, in this transaction."""
     is_member = scheme.subject_kind is SubjectKind.MEMBER
     rows = [
-        {
-            "period_id": period.id,
-            "close_no": period.close_count,
-            "member_id": int(r.subject_id) if is_member else None,
-            "branch_id": None if is_member else int(r.subject_id),
-            "unit_path": paths[r.subject_id],
-            "total": r.total,
-            "tier": r.tier,
-            "result": r.model_dump(mode="json"),
-            "prior": r.to_prior().model_dump(mode="json"),
-            "created_at": period.closed_at,
-        }
+        (
+            period.id,
+            period.close_count,
+            int(r.subject_id) if is_member else None,
+            None if is_member else int(r.subject_id),
+            paths[r.subject_id],
+            r.total,
+            r.tier,
+            r.to_json(),
+            r.prior_json(),
+            period.closed_at,
+        )
         for r in results
     ]
-    if rows:
-        await session.execute(insert(PeriodResult), rows)
+    connection = await session.connection()
+    if connection.dialect.name == "postgresql":
+        raw = await connection.get_raw_connection()
+        driver = raw.driver_connection
+        assert driver is not None
+        await driver.copy_records_to_table("period_result", records=rows, columns=SNAPSHOT_COLUMNS)
+    elif rows:
+        names = ", ".join(SNAPSHOT_COLUMNS)
+        values = ", ".join(f":{name}" for name in SNAPSHOT_COLUMNS)
+        statement = text(f"INSERT INTO period_result ({names}) VALUES ({values})").bindparams(
+            bindparam("total", type_=POINTS), bindparam("created_at", type_=UTCDateTime())
+        )
+        await session.execute(
+            statement, [dict(zip(SNAPSHOT_COLUMNS, row, strict=True)) for row in rows]
+        )
 
 
 async def publish(session: AsyncSession, principal: Principal, period_id: int) -> PeriodRecord:
@@ -479,7 +521,7 @@ async def what_if(
             col(PeriodResult.close_no) == period.close_count,
         )
     )
-    before = {r.subject_id: r for r in (SubjectResult.model_validate(s) for s in snapshot)}
+    before = {stored["subject_id"]: stored for stored in snapshot}
     changes = [
         _change(subject_id, names.get(subject_id, ""), before.get(subject_id), result)
         for subject_id, result in sorted(after.items())
@@ -489,17 +531,20 @@ async def what_if(
 
 
 def _change(
-    subject_id: str, name: str, before: SubjectResult | None, after: SubjectResult
+    subject_id: str, name: str, before: dict[str, Any] | None, after: SubjectResult
 ) -> Change:
+    """`before` is the stored JSON of the snapshot, `after` the draft's fresh result."""
+    stored = before or {}
+    total = stored.get("total")
     return Change(
         subject_id=subject_id,
         name=name,
-        total_before=before.total if before else None,
+        total_before=Decimal(total) if total is not None else None,
         total_after=after.total,
-        tier_before=before.tier_label or before.tier if before else None,
+        tier_before=stored.get("tier_label") or stored.get("tier"),
         tier_after=after.tier_label or after.tier,
-        ranks_before={k.value: v for k, v in before.ranks.items()} if before else {},
-        ranks_after={k.value: v for k, v in after.ranks.items()},
+        ranks_before=stored.get("ranks", {}),
+        ranks_after={scope.value: rank for scope, rank in after.ranks.items()},
     )
 
 
