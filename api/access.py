@@ -28,6 +28,7 @@ class Action(StrEnum):
     close_periods = "close_periods"
     reopen_periods = "reopen_periods"
     adjust_points = "adjust_points"
+    record_deductions = "record_deductions"
 
 
 LEADERS = frozenset({Role.group_leader, Role.branch_committee, Role.branch_secretary})
@@ -46,6 +47,7 @@ PERMISSIONS: dict[Action, frozenset[Role]] = {
     Action.close_periods: frozenset({Role.branch_secretary, Role.committee_admin}),
     Action.reopen_periods: frozenset({Role.committee_admin}),
     Action.adjust_points: frozenset({Role.committee_admin}),
+    Action.record_deductions: BRANCH_OFFICERS,
 }
 
 

@@ -35,6 +35,8 @@ class Settings(BaseSettings):
     wechat_retry_backoff_seconds: float = Field(default=0.2, ge=0)
 
     timezone: str = "Asia/Shanghai"
+    appeal_window_days: int = Field(default=7, ge=1)
+    photo_dir: str = "./data/photos"
 
     @model_validator(mode="after")
     def _refuse_unsafe_production(self) -> Self:

@@ -265,3 +265,70 @@ class ScoringFailed(AppError):
 
 class FutureDate(AppError):
     code, status, message = "future_date", 400, "发生日期不能晚于今天"
+
+
+# --- claims, deductions, appeals, photos ----------------------------------------------------
+
+
+class ItemNotDeclarable(AppError):
+    code, status, message = "item_not_declarable", 400, "该事项不能由党员自行申报"
+
+
+class ItemNotApplicable(AppError):
+    code, status, message = "item_not_applicable", 400, "该事项不适用于您的类别或政治面貌"
+
+
+class EvidenceRequired(AppError):
+    code, status, message = "evidence_required", 400, "该事项须上传照片等证明材料"
+
+
+class PhotoNotFound(NotFound):
+    code, message = "photo_not_found", "照片不存在"
+
+
+class CapReached(AppError):
+    code, status, message = "cap_reached", 409, "本期该事项的积分已达上限"
+
+
+class IdempotencyConflict(AppError):
+    code, status, message = "idempotency_conflict", 409, "该请求编号已用于另一条申报"
+
+
+class ClaimNotFound(NotFound):
+    code, message = "claim_not_found", "申报不存在或不在您的管辖范围内"
+
+
+class ClaimStateConflict(AppError):
+    code, status, message = "claim_state_conflict", 409, "该申报已被处理，请刷新后查看"
+
+
+class NotYourTurn(AppError):
+    code, status, message = "not_your_turn", 403, "该申报当前不由您审核"
+
+
+class ReasonRequired(AppError):
+    code, status, message = "reason_required", 422, "驳回须填写原因"
+
+
+class NotADeduction(AppError):
+    code, status, message = "not_a_deduction", 400, "只能选择扣分或否决事项"
+
+
+class AppealNotAllowed(AppError):
+    code, status, message = "appeal_not_allowed", 400, "只能对本人的扣分记录提出申诉"
+
+
+class AppealWindowClosed(AppError):
+    code, status, message = "appeal_window_closed", 409, "已超过申诉期限"
+
+
+class AppealExists(AppError):
+    code, status, message = "appeal_exists", 409, "该记录已有待处理的申诉"
+
+
+class AppealNotFound(NotFound):
+    code, message = "appeal_not_found", "申诉不存在或不在您的管辖范围内"
+
+
+class NoticeNotFound(NotFound):
+    code, message = "notice_not_found", "通知不存在"

@@ -24,7 +24,20 @@ from api.errors import (
     ValidationFailed,
     error_catalogue,
 )
-from api.routers import auth, health, ledger, members, org, periods, roster, schemes
+from api.routers import (
+    appeals,
+    auth,
+    claims,
+    deductions,
+    health,
+    ledger,
+    members,
+    notices,
+    org,
+    periods,
+    roster,
+    schemes,
+)
 from api.wechat.client import WeChatClient
 
 API_PREFIX = "/api/v1"
@@ -59,7 +72,8 @@ def create_app(settings: Settings | None = None, http: httpx.AsyncClient | None 
     app.state.settings = settings
     _install_error_handlers(app)
     app.include_router(health.router)
-    for module in (auth, members, org, roster, schemes, periods, ledger):
+    domains = (auth, members, org, roster, schemes, periods, ledger)
+    for module in (*domains, claims, deductions, appeals, notices):
         app.include_router(module.router, prefix=API_PREFIX)
     return app
 

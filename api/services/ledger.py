@@ -207,15 +207,20 @@ def today_in_shanghai(now: datetime) -> date:
 # --- use cases ---------------------------------------------------------------------------------
 
 
+async def member_scheme(session: AsyncSession, member: Member) -> tuple[SchemeRecord, Scheme]:
+    """The member scheme in force for the member's unit, at its current version."""
+    unit = await session.get(OrgUnit, member.unit_id)
+    assert unit is not None
+    scheme_record, _ = await in_force(session, unit, SubjectKind.MEMBER)
+    return scheme_record, parse_scheme((await current_version(session, scheme_record)).definition)
+
+
 async def adjust_member(
     session: AsyncSession, principal: Principal, member_id: int, new: NewEntry, now: datetime
 ) -> ScoreEntry:
     """管理员手工调整: an entry for a member, with a reason, by an admin over the member."""
     member = await member_for(session, principal, member_id, Action.adjust_points)
-    unit = await session.get(OrgUnit, member.unit_id)
-    assert unit is not None
-    scheme_record, _ = await in_force(session, unit, SubjectKind.MEMBER)
-    scheme = parse_scheme((await current_version(session, scheme_record)).definition)
+    scheme_record, scheme = await member_scheme(session, member)
     subject = Subject(member_id=id_of(member))
     return await append_entry(
         session, scheme_record, scheme, subject, new, principal.member_id, today_in_shanghai(now)

@@ -11,7 +11,7 @@ from decimal import Decimal
 from typing import Any
 
 from pydantic import TypeAdapter
-from sqlalchemy import String, bindparam, case, cast, func, or_, text, update
+from sqlalchemy import String, bindparam, case, cast, func, or_, text, true, update
 from sqlalchemy import select as sa_select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
@@ -107,7 +107,7 @@ async def load_inputs(
     if scope.scheme.subject_kind is SubjectKind.BRANCH:
         subjects, paths = _branch_subjects(units)
     else:
-        subjects, paths = await _member_subjects(session, units, period, entries)
+        subjects, paths = await _member_subjects(session, scope, units, period, entries)
     history = await _history(session, scope.record, scope.scheme, period)
     return Inputs(subjects, entries, history, paths)
 
@@ -128,8 +128,10 @@ async def _units_in_force(session: AsyncSession, scope: Scope) -> dict[int, OrgU
         )
     }
     overriding = await session.scalars(
-        select(SchemeRecord.unit_id).where(
-            col(SchemeRecord.unit_id).in_(units),
+        select(SchemeRecord.unit_id)
+        .join(OrgUnit, col(OrgUnit.id) == col(SchemeRecord.unit_id))
+        .where(
+            within(col(OrgUnit.path), [scope.owner.path]),
             col(SchemeRecord.unit_id) != scope.owner.id,
             col(SchemeRecord.subject_kind) == scope.record.subject_kind,
         )
@@ -149,29 +151,35 @@ def _branch_subjects(units: dict[int, OrgUnit]) -> tuple[list[Subject], dict[str
 
 
 async def _member_subjects(
-    session: AsyncSession, units: dict[int, OrgUnit], period: Period, entries: Sequence[Entry]
+    session: AsyncSession,
+    scope: Scope,
+    units: dict[int, OrgUnit],
+    period: Period,
+    entries: Sequence[Entry],
 ) -> tuple[list[Subject], dict[str, str]]:
     """Members in force during the period, plus anyone the period's entries name."""
-    named = {int(entry.subject_id) for entry in entries}
     in_period = or_(
         col(Member.status) == MemberStatus.active,
         col(Member.left_on) >= period.start.date(),
     )
-    members = list(
-        await session.scalars(
-            select(Member).where(
-                or_(col(Member.unit_id).in_(units) & in_period, col(Member.id).in_(named))
-            )
-        )
+    under_owner = await session.scalars(
+        select(Member)
+        .join(OrgUnit, col(OrgUnit.id) == col(Member.unit_id))
+        .where(within(col(OrgUnit.path), [scope.owner.path]), in_period)
     )
-    subjects: list[Subject] = []
-    paths: dict[str, str] = {}
+    members = [m for m in under_owner if m.unit_id in units]
+    # Someone who moved away or left keeps the entries of this period: score them here too.
+    missing = {int(entry.subject_id) for entry in entries} - {id_of(m) for m in members}
+    if missing:
+        members += list(await session.scalars(select(Member).where(col(Member.id).in_(missing))))
     extra_units = {m.unit_id for m in members if m.unit_id not in units}
     if extra_units:
         units = units | {
             id_of(u): u
             for u in await session.scalars(select(OrgUnit).where(col(OrgUnit.id).in_(extra_units)))
         }
+    subjects: list[Subject] = []
+    paths: dict[str, str] = {}
     for member in members:
         unit = units[member.unit_id]
         group_id, branch_id = _group_and_branch(unit)
@@ -198,7 +206,9 @@ def _group_and_branch(unit: OrgUnit) -> tuple[str | None, str | None]:
     return None, None
 
 
-async def _entries(session: AsyncSession, period_id: int) -> list[Entry]:
+async def _entries(
+    session: AsyncSession, period_id: int, member_id: int | None = None
+) -> list[Entry]:
     """The period's ledger as one tally per subject and item, summed by the database.
 
     Reversals are netted here (each cancels one occurrence), and every tally keeps the ids of
@@ -213,7 +223,10 @@ async def _entries(session: AsyncSession, period_id: int) -> list[Entry]:
         sa_select(
             subject, col(ScoreEntry.item_code), func.sum(col(ScoreEntry.points)), occurrences, ids
         )
-        .where(col(ScoreEntry.period_id) == period_id)
+        .where(
+            col(ScoreEntry.period_id) == period_id,
+            true() if member_id is None else col(ScoreEntry.member_id) == member_id,
+        )
         .group_by(subject, col(ScoreEntry.item_code))
     )
     return ENTRIES.validate_python(
@@ -232,7 +245,11 @@ async def _entries(session: AsyncSession, period_id: int) -> list[Entry]:
 
 
 async def _history(
-    session: AsyncSession, record: SchemeRecord, scheme: Scheme, period: Period
+    session: AsyncSession,
+    record: SchemeRecord,
+    scheme: Scheme,
+    period: Period,
+    member_id: int | None = None,
 ) -> list[PriorResult]:
     """The current snapshots of this scheme's earlier closed periods (two years back)."""
     earlier = await session.scalars(
@@ -253,7 +270,8 @@ async def _history(
                     (col(PeriodResult.period_id) == pid) & (col(PeriodResult.close_no) == no)
                     for pid, no in closes
                 )
-            )
+            ),
+            true() if member_id is None else col(PeriodResult.member_id) == member_id,
         )
     )
     return [PriorResult.model_validate(prior) for prior in rows]
@@ -587,3 +605,32 @@ async def live_score(
     mine = next(r for r in compute(scope.scheme, target, inputs) if r.subject_id == str(member_id))
     status = PeriodStatus(row.status) if row else PeriodStatus.open
     return LiveScore(target, status, scope.scheme, mine)
+
+
+async def standing(
+    session: AsyncSession,
+    record: SchemeRecord,
+    scheme: Scheme,
+    member: Member,
+    period: PeriodRecord,
+) -> SubjectResult:
+    """One member's result so far in a period, computed for them alone (no ranks).
+
+    Used where a number must be shown at once, e.g. the running total on a 告知卡.
+    """
+    target = engine_period(scheme, period)
+    unit = await session.get(OrgUnit, member.unit_id)
+    assert unit is not None
+    group_id, branch_id = _group_and_branch(unit)
+    subject = Subject(
+        id=str(member.id),
+        name=member.name,
+        category=member.category,
+        political_status=member.political_status,
+        group_id=group_id,
+        branch_id=branch_id,
+    )
+    entries = await _entries(session, id_of(period), id_of(member))
+    history = await _history(session, record, scheme, target, id_of(member))
+    inputs = Inputs([subject], entries, history, {str(member.id): unit.path})
+    return compute(scheme, target, inputs)[0]

@@ -1,0 +1,167 @@
+"""The weekly workflow: evidence photos, claims and their review trail, notices, appeals."""
+
+from datetime import date, datetime
+from decimal import Decimal
+from enum import StrEnum
+from typing import Any
+
+import sqlalchemy as sa
+from sqlmodel import Field, SQLModel
+
+from api.models.base import utc_column, utcnow
+from api.models.scoring import POINTS
+
+
+class ClaimStatus(StrEnum):
+    pending = "pending"  # waiting for the reviewer of `step`
+    approved = "approved"
+    rejected = "rejected"
+    withdrawn = "withdrawn"
+
+
+class NoticeKind(StrEnum):
+    deduction_card = "deduction_card"  # 记分告知卡
+    threshold = "threshold"  # 累计记分达到阈值
+    claim_result = "claim_result"
+    appeal_filed = "appeal_filed"
+    appeal_result = "appeal_result"
+
+
+class AppealStatus(StrEnum):
+    open = "open"
+    upheld = "upheld"  # 维持
+    revoked = "revoked"  # 撤销记分
+
+
+class Photo(SQLModel, table=True):
+    """An evidence photo, stored once by the hash of its cleaned bytes."""
+
+    __tablename__ = "photo"
+
+    id: int | None = Field(default=None, primary_key=True)
+    sha256: str = Field(sa_type=sa.String(64), unique=True)
+    storage_key: str = Field(sa_type=sa.String(200))
+    content_type: str = Field(sa_type=sa.String(32))
+    size: int
+    width: int
+    height: int
+    uploaded_by: int = Field(foreign_key="member.id")
+    created_at: datetime = Field(default_factory=utcnow, sa_column=utc_column())
+
+
+class Claim(SQLModel, table=True):
+    """党员自主申报: what a member says they did, on its way through the review steps."""
+
+    __tablename__ = "claim"
+
+    id: int | None = Field(default=None, primary_key=True)
+    member_id: int = Field(foreign_key="member.id", index=True)
+    scheme_id: int = Field(foreign_key="scheme.id")
+    item_code: str = Field(sa_type=sa.String(64))
+    points: Decimal = Field(sa_type=POINTS)
+    occurred_on: date
+    description: str = Field(sa_type=sa.Text)
+    idempotency_key: str = Field(sa_type=sa.String(64))
+    status: str = Field(default=ClaimStatus.pending, sa_type=sa.String(16))
+    # The review steps this claim needs (decided at submission) and where it stands.
+    steps: list[str] = Field(sa_type=sa.JSON)
+    step: int = 0
+    entry_id: int | None = Field(default=None, foreign_key="score_entry.id")
+    created_at: datetime = Field(default_factory=utcnow, sa_column=utc_column())
+    updated_at: datetime = Field(default_factory=utcnow, sa_column=utc_column())
+
+    __table_args__ = (
+        sa.UniqueConstraint("member_id", "idempotency_key"),
+        sa.CheckConstraint(
+            "status IN ('pending', 'approved', 'rejected', 'withdrawn')", name="status"
+        ),
+    )
+
+
+class ClaimPhoto(SQLModel, table=True):
+    __tablename__ = "claim_photo"
+
+    claim_id: int = Field(foreign_key="claim.id", primary_key=True)
+    photo_id: int = Field(foreign_key="photo.id", primary_key=True, index=True)
+    position: int
+
+
+class ClaimEvent(SQLModel, table=True):
+    """Every transition of a claim: who, when, from → to, why."""
+
+    __tablename__ = "claim_event"
+
+    id: int | None = Field(default=None, primary_key=True)
+    claim_id: int = Field(foreign_key="claim.id", index=True)
+    actor_id: int = Field(foreign_key="member.id")
+    from_status: str = Field(sa_type=sa.String(32))
+    to_status: str = Field(sa_type=sa.String(32))
+    reason: str | None = Field(default=None, sa_type=sa.Text)
+    created_at: datetime = Field(default_factory=utcnow, sa_column=utc_column())
+
+
+class Notice(SQLModel, table=True):
+    """A message to one member, written in the same transaction as its cause.
+
+    The in-app inbox reads these rows; delivery through WeChat is added on top of them.
+    """
+
+    __tablename__ = "notice"
+
+    id: int | None = Field(default=None, primary_key=True)
+    member_id: int = Field(foreign_key="member.id", index=True)
+    kind: str = Field(sa_type=sa.String(32))
+    title: str = Field(sa_type=sa.String(100))
+    data: dict[str, Any] = Field(default_factory=dict, sa_type=sa.JSON)
+    read_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
+    created_at: datetime = Field(default_factory=utcnow, sa_column=utc_column())
+
+
+class CommitteeAction(SQLModel, table=True):
+    """A consequence the committee must carry out (提醒, 警示谈话, 不合格党员处置).
+
+    Once per threshold per member per cycle: the unique constraint makes a retry harmless.
+    """
+
+    __tablename__ = "committee_action"
+
+    id: int | None = Field(default=None, primary_key=True)
+    member_id: int = Field(foreign_key="member.id", index=True)
+    scheme_id: int = Field(foreign_key="scheme.id")
+    cycle: int
+    action_code: str = Field(sa_type=sa.String(64))
+    label: str = Field(sa_type=sa.String(200))
+    entry_id: int = Field(foreign_key="score_entry.id")
+    done_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
+    created_at: datetime = Field(default_factory=utcnow, sa_column=utc_column())
+
+    __table_args__ = (sa.UniqueConstraint("member_id", "scheme_id", "cycle", "action_code"),)
+
+
+class Appeal(SQLModel, table=True):
+    """申诉 against one ledger entry; at most one open appeal per entry."""
+
+    __tablename__ = "appeal"
+
+    id: int | None = Field(default=None, primary_key=True)
+    entry_id: int = Field(foreign_key="score_entry.id", index=True)
+    member_id: int = Field(foreign_key="member.id", index=True)
+    reason: str = Field(sa_type=sa.Text)
+    evidence: list[int] = Field(default_factory=list, sa_type=sa.JSON)
+    status: str = Field(default=AppealStatus.open, sa_type=sa.String(16))
+    decided_by: int | None = Field(default=None, foreign_key="member.id")
+    decision_reason: str | None = Field(default=None, sa_type=sa.Text)
+    decided_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
+    reversal_id: int | None = Field(default=None, foreign_key="score_entry.id")
+    created_at: datetime = Field(default_factory=utcnow, sa_column=utc_column())
+
+    __table_args__ = (
+        sa.CheckConstraint("status IN ('open', 'upheld', 'revoked')", name="status"),
+        sa.Index(
+            "uq_appeal_open_entry",
+            "entry_id",
+            unique=True,
+            sqlite_where=sa.text("status = 'open'"),
+            postgresql_where=sa.text("status = 'open'"),
+        ),
+    )

@@ -1,0 +1,159 @@
+"""党员自主申报 and its review: declarable items, submit, withdraw, inbox, decisions."""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Header, Response
+
+from api.db import SessionDep
+from api.deps import CurrentPrincipal, PageDep
+from api.models import Claim, ClaimStatus, Member, id_of, utcnow
+from api.schemas.claims import (
+    BatchDecisionIn,
+    BatchItemOut,
+    ClaimDetailOut,
+    ClaimEventOut,
+    ClaimIn,
+    ClaimOut,
+    DecisionIn,
+    DeclarableItemOut,
+    DeclarableItemsOut,
+)
+from api.schemas.common import Page
+from api.services import claims as service
+
+router = APIRouter(prefix="/claims", tags=["claims"])
+IdempotencyKey = Annotated[
+    str,
+    Header(
+        alias="Idempotency-Key",
+        min_length=8,
+        max_length=64,
+        description="客户端为每次申报生成的唯一编号；重试时原样带上，不会重复申报",
+    ),
+]
+
+
+async def _out(session: SessionDep, claims: list[Claim]) -> list[ClaimOut]:
+    ids = [id_of(c) for c in claims]
+    photos = await service.photos_of(session, ids)
+    reused = await service.reused_photos(session, ids)
+    return [
+        ClaimOut(
+            id=id_of(c),
+            member_id=c.member_id,
+            item_code=c.item_code,
+            points=c.points,
+            occurred_on=c.occurred_on,
+            description=c.description,
+            status=c.status,
+            steps=c.steps,
+            current_step=c.steps[c.step] if c.status == ClaimStatus.pending else None,
+            entry_id=c.entry_id,
+            photo_ids=photos.get(id_of(c), []),
+            reused_photo_claims=sorted(reused.get(id_of(c), [])),
+            created_at=c.created_at,
+        )
+        for c in claims
+    ]
+
+
+@router.get("/declarable-items", summary="我可以申报的积分事项")
+async def declarable_items(principal: CurrentPrincipal, session: SessionDep) -> DeclarableItemsOut:
+    member = await session.get(Member, principal.member_id)
+    assert member is not None
+    scheme, items = await service.declarable_items(session, member)
+    return DeclarableItemsOut(
+        scheme=scheme.name,
+        period=scheme.period,
+        items=[
+            DeclarableItemOut(
+                code=i.code,
+                name=i.name,
+                kind=i.kind,
+                points=i.points,
+                min_points=i.min_points,
+                max_points=i.max_points,
+                cap_per_period=i.cap_per_period,
+                evidence_required=i.evidence_required,
+                approval_steps=[str(s) for s in (i.approval_steps or service.DEFAULT_STEPS)],
+            )
+            for i in items
+        ],
+    )
+
+
+@router.post(
+    "",
+    status_code=201,
+    summary="提交申报（带 Idempotency-Key，重试返回第一次的申报）",
+    responses={200: {"description": "重试：返回已存在的申报"}},
+)
+async def submit(
+    body: ClaimIn,
+    key: IdempotencyKey,
+    principal: CurrentPrincipal,
+    session: SessionDep,
+    response: Response,
+) -> ClaimOut:
+    claim, created = await service.submit(
+        session,
+        principal,
+        body.item_code,
+        body.occurred_on,
+        body.description,
+        body.points,
+        body.photo_ids,
+        key,
+        utcnow(),
+    )
+    if not created:
+        response.status_code = 200
+    return (await _out(session, [claim]))[0]
+
+
+@router.get("/mine", summary="我的申报及状态")
+async def mine(principal: CurrentPrincipal, session: SessionDep, page: PageDep) -> Page[ClaimOut]:
+    claims, total = await service.my_claims(session, principal, page.offset, page.size)
+    return Page.of(await _out(session, claims), total, page)
+
+
+@router.get("/review-inbox", summary="待我审核的申报")
+async def review_inbox(principal: CurrentPrincipal, session: SessionDep) -> list[ClaimOut]:
+    return await _out(session, await service.review_inbox(session, principal))
+
+
+@router.get("/{claim_id}", summary="申报详情与审核记录")
+async def detail(claim_id: int, principal: CurrentPrincipal, session: SessionDep) -> ClaimDetailOut:
+    claim, _ = await service.claim_for(session, principal, claim_id)
+    out = (await _out(session, [claim]))[0]
+    events = await service.events_of(session, claim_id)
+    return ClaimDetailOut(
+        **out.model_dump(), events=[ClaimEventOut.model_validate(e) for e in events]
+    )
+
+
+@router.post("/{claim_id}/withdraw", summary="撤回待审核的申报")
+async def withdraw(claim_id: int, principal: CurrentPrincipal, session: SessionDep) -> ClaimOut:
+    claim = await service.withdraw(session, principal, claim_id)
+    return (await _out(session, [claim]))[0]
+
+
+@router.post("/{claim_id}/decision", summary="审核：通过或驳回（驳回须填原因）")
+async def decide(
+    claim_id: int, body: DecisionIn, principal: CurrentPrincipal, session: SessionDep
+) -> ClaimOut:
+    claim = await service.decide(session, principal, claim_id, body.decision, body.reason, utcnow())
+    return (await _out(session, [claim]))[0]
+
+
+@router.post(
+    "/decisions",
+    summary="批量审核（已被处理或不归您审核的会被跳过；任何一条出错则整批不生效）",
+)
+async def decide_batch(
+    body: BatchDecisionIn, principal: CurrentPrincipal, session: SessionDep
+) -> list[BatchItemOut]:
+    outcomes = await service.decide_batch(
+        session, principal, body.claim_ids, body.decision, body.reason, utcnow()
+    )
+    return [BatchItemOut(**vars(o)) for o in outcomes]

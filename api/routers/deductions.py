@@ -1,0 +1,34 @@
+"""支委记分 with its 记分告知卡."""
+
+from fastapi import APIRouter
+
+from api.db import SessionDep
+from api.deps import CurrentPrincipal, SettingsDep
+from api.models import EntrySource, utcnow
+from api.schemas.deductions import DeductionIn, DeductionOut
+from api.schemas.ledger import EntryOut
+from api.services import deductions as service
+from api.services.ledger import NewEntry
+
+router = APIRouter(tags=["deductions"])
+
+
+@router.post(
+    "/members/{member_id}/deductions",
+    status_code=201,
+    summary="记分（扣分）：同时生成记分告知卡，达到阈值时提醒党委",
+)
+async def record(
+    member_id: int,
+    body: DeductionIn,
+    principal: CurrentPrincipal,
+    session: SessionDep,
+    settings: SettingsDep,
+) -> DeductionOut:
+    new = NewEntry(
+        body.item_code, body.points, body.occurred_on, body.reason, EntrySource.deduction
+    )
+    deduction = await service.record(
+        session, principal, settings, member_id, new, body.photo_ids, utcnow()
+    )
+    return DeductionOut(entry=EntryOut.model_validate(deduction.entry), card=deduction.card)

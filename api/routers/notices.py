@@ -1,0 +1,42 @@
+"""The member's in-app inbox."""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Response
+
+from api.db import SessionDep
+from api.deps import CurrentPrincipal, PageDep
+from api.schemas.notices import InboxOut, NoticeOut
+from api.services import notices as service
+
+router = APIRouter(tags=["notices"])
+
+
+@router.get("/me/notices", summary="我的通知（告知卡、审核结果、申诉结果等）")
+async def inbox(
+    principal: CurrentPrincipal,
+    session: SessionDep,
+    page: PageDep,
+    unread: Annotated[bool, Query(description="只看未读")] = False,
+) -> InboxOut:
+    rows, total, unread_count = await service.inbox(
+        session, principal, unread, page.offset, page.size
+    )
+    return InboxOut(
+        items=[NoticeOut.model_validate(n) for n in rows],
+        total=total,
+        page=page.page,
+        size=page.size,
+        unread=unread_count,
+    )
+
+
+@router.post("/me/notices/{notice_id}/read", summary="标记为已读")
+async def read(notice_id: int, principal: CurrentPrincipal, session: SessionDep) -> NoticeOut:
+    return NoticeOut.model_validate(await service.mark_read(session, principal, notice_id))
+
+
+@router.post("/me/notices/read-all", status_code=204, summary="全部标记为已读")
+async def read_all(principal: CurrentPrincipal, session: SessionDep) -> Response:
+    await service.mark_all_read(session, principal)
+    return Response(status_code=204)

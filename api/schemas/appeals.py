@@ -1,0 +1,36 @@
+"""Appeal shapes."""
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class AppealIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    reason: str = Field(min_length=2, max_length=1000, description="申诉理由")
+    photo_ids: list[int] = Field(default_factory=list, max_length=9)
+
+
+class AppealDecisionIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    outcome: Literal["uphold", "revoke"] = Field(description="uphold 维持记分 / revoke 撤销记分")
+    reason: str = Field(min_length=2, max_length=500)
+
+
+class AppealOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    entry_id: int
+    member_id: int
+    reason: str
+    evidence: list[int]
+    status: str
+    decided_by: int | None
+    decision_reason: str | None
+    decided_at: datetime | None
+    reversal_id: int | None
+    created_at: datetime

@@ -1,0 +1,86 @@
+"""Claim shapes."""
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class DeclarableItemOut(BaseModel):
+    code: str
+    name: str
+    kind: str
+    points: Decimal | None
+    min_points: Decimal | None
+    max_points: Decimal | None
+    cap_per_period: Decimal | None
+    evidence_required: bool
+    approval_steps: list[str]
+
+
+class DeclarableItemsOut(BaseModel):
+    scheme: str
+    period: str
+    items: list[DeclarableItemOut]
+
+
+class ClaimIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    item_code: str = Field(min_length=1, max_length=64)
+    occurred_on: date = Field(description="发生日期（北京时间）")
+    description: str = Field(min_length=2, max_length=1000, description="做了什么")
+    points: Decimal | None = Field(
+        default=None, ge=0, max_digits=10, decimal_places=2, description="分值区间事项须填写"
+    )
+    photo_ids: list[int] = Field(default_factory=list, max_length=9, description="最多 9 张")
+
+
+class ClaimEventOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    actor_id: int
+    from_status: str
+    to_status: str
+    reason: str | None
+    created_at: datetime
+
+
+class ClaimOut(BaseModel):
+    id: int
+    member_id: int
+    item_code: str
+    points: Decimal
+    occurred_on: date
+    description: str
+    status: str
+    steps: list[str]
+    current_step: str | None = Field(description="待谁审核；已办结为空")
+    entry_id: int | None
+    photo_ids: list[int]
+    reused_photo_claims: list[int] = Field(description="使用了相同照片的其他申报（供审核人留意）")
+    created_at: datetime
+
+
+class ClaimDetailOut(ClaimOut):
+    events: list[ClaimEventOut]
+
+
+class DecisionIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    decision: Literal["approve", "reject"]
+    reason: str | None = Field(default=None, max_length=500, description="驳回时必填")
+
+
+class BatchDecisionIn(DecisionIn):
+    claim_ids: list[int] = Field(min_length=1, max_length=100)
+
+
+class BatchItemOut(BaseModel):
+    claim_id: int
+    ok: bool
+    status: str | None = None
+    code: str | None = None
+    message: str | None = None

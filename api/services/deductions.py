@@ -1,0 +1,160 @@
+"""支委记分: a deduction, its 记分告知卡, and the threshold actions it may trigger."""
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col, select
+
+from api.access import Action, Principal
+from api.config import Settings
+from api.errors import NotADeduction, PhotoNotFound
+from api.models import (
+    CommitteeAction,
+    Member,
+    NoticeKind,
+    PeriodRecord,
+    Photo,
+    SchemeRecord,
+    ScoreEntry,
+    id_of,
+)
+from api.scoring import Scheme, SubjectResult
+from api.scoring.scheme import ItemKind
+from api.services import periods
+from api.services.ledger import NewEntry, Subject, append_entry, member_scheme, today_in_shanghai
+from api.services.members import member_for
+from api.services.notices import notify
+
+
+@dataclass(frozen=True)
+class Deduction:
+    entry: ScoreEntry
+    card: dict[str, Any]
+
+
+async def record(
+    session: AsyncSession,
+    principal: Principal,
+    settings: Settings,
+    member_id: int,
+    new: NewEntry,
+    photo_ids: list[int],
+    now: datetime,
+) -> Deduction:
+    """Write the entry, the member's 告知卡 and any threshold action, in one transaction."""
+    member = await member_for(session, principal, member_id, Action.record_deductions)
+    scheme_record, scheme = await member_scheme(session, member)
+    item = scheme.item(new.item_code)
+    if item is not None and item.kind is ItemKind.BONUS:
+        raise NotADeduction()
+    evidence = await evidence_links(session, photo_ids)
+    entry = await append_entry(
+        session,
+        scheme_record,
+        scheme,
+        Subject(member_id=id_of(member)),
+        NewEntry(new.item_code, new.points, new.occurred_on, new.reason, new.source, evidence),
+        principal.member_id,
+        today_in_shanghai(now),
+    )
+    period = await session.get(PeriodRecord, entry.period_id)
+    assert period is not None
+    result = await periods.standing(session, scheme_record, scheme, member, period)
+    deadline = now + timedelta(days=settings.appeal_window_days)
+    card = score_card(scheme, entry, result, deadline)
+    notify(session, id_of(member), NoticeKind.deduction_card, "记分告知卡", card)
+    await _threshold_actions(session, scheme_record, scheme, member, entry, result, period)
+    await session.flush()
+    return Deduction(entry, card)
+
+
+async def evidence_links(session: AsyncSession, photo_ids: list[int]) -> tuple[str, ...]:
+    if not photo_ids:
+        return ()
+    found = set(await session.scalars(select(Photo.id).where(col(Photo.id).in_(photo_ids))))
+    missing = [pid for pid in photo_ids if pid not in found]
+    if missing:
+        raise PhotoNotFound(detail={"photo_ids": missing})
+    return tuple(f"photo:{pid}" for pid in photo_ids)
+
+
+def score_card(
+    scheme: Scheme, entry: ScoreEntry, result: SubjectResult, deadline: datetime
+) -> dict[str, Any]:
+    """记分告知卡: item, points, reason, running total, next threshold, appeal deadline."""
+    item = scheme.item(entry.item_code)
+    running = result.points
+    upcoming = next((t for t in scheme.thresholds if running is not None and t.at > running), None)
+    return {
+        "entry_id": entry.id,
+        "item_code": entry.item_code,
+        "item_name": item.name if item else entry.item_code,
+        "points": str(entry.points),
+        "reason": entry.reason,
+        "occurred_on": entry.occurred_on.isoformat(),
+        "period": result.period_key,
+        "running_points": str(running) if running is not None else None,
+        "running_total": str(result.total) if result.total is not None else None,
+        "next_threshold": (
+            {
+                "at": str(upcoming.at),
+                "remaining": str(upcoming.at - running),
+                "consequence": upcoming.action.label,
+            }
+            if upcoming is not None and running is not None
+            else None
+        ),
+        "appeal_deadline": deadline.isoformat(),
+    }
+
+
+async def _threshold_actions(
+    session: AsyncSession,
+    scheme_record: SchemeRecord,
+    scheme: Scheme,
+    member: Member,
+    entry: ScoreEntry,
+    result: SubjectResult,
+    period: PeriodRecord,
+) -> None:
+    """Each threshold reached this cycle becomes one committee action and one notice, once."""
+    if result.points is None:
+        return
+    cycle = int(period.key[:4])
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    for threshold in scheme.thresholds:
+        if result.points < threshold.at:
+            continue
+        created = await session.execute(
+            insert(CommitteeAction)
+            .values(
+                member_id=id_of(member),
+                scheme_id=id_of(scheme_record),
+                cycle=cycle,
+                action_code=threshold.action.code,
+                label=threshold.action.label,
+                entry_id=id_of(entry),
+                created_at=entry.created_at,
+            )
+            .on_conflict_do_nothing(
+                index_elements=["member_id", "scheme_id", "cycle", "action_code"]
+            )
+            .returning(col(CommitteeAction.id))
+        )
+        if created.scalar_one_or_none() is not None:
+            notify(
+                session,
+                id_of(member),
+                NoticeKind.threshold,
+                f"累计记分达到 {threshold.at} 分",
+                {
+                    "at": str(threshold.at),
+                    "points": str(result.points),
+                    "consequence": threshold.action.label,
+                    "entry_id": entry.id,
+                },
+            )

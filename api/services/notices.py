@@ -1,0 +1,57 @@
+"""The in-app inbox: notices written in the same transaction as their cause."""
+
+from typing import Any
+
+from sqlalchemy import func, update
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col, select
+
+from api.access import Principal
+from api.errors import NoticeNotFound
+from api.models import Notice, NoticeKind, utcnow
+
+
+def notify(
+    session: AsyncSession, member_id: int, kind: NoticeKind, title: str, data: dict[str, Any]
+) -> Notice:
+    """Queue a notice on the caller's transaction: it exists exactly when its cause does."""
+    notice = Notice(member_id=member_id, kind=kind, title=title, data=data)
+    session.add(notice)
+    return notice
+
+
+async def inbox(
+    session: AsyncSession, principal: Principal, unread_only: bool, offset: int, limit: int
+) -> tuple[list[Notice], int, int]:
+    """The member's notices, newest first, with the total and the unread count."""
+    mine = col(Notice.member_id) == principal.member_id
+    unread = mine & col(Notice.read_at).is_(None)
+    condition = unread if unread_only else mine
+    total = await session.scalar(select(func.count()).select_from(Notice).where(condition))
+    unread_count = await session.scalar(select(func.count()).select_from(Notice).where(unread))
+    rows = await session.scalars(
+        select(Notice)
+        .where(condition)
+        .order_by(col(Notice.created_at).desc(), col(Notice.id).desc())
+        .offset(offset)
+        .limit(limit)
+    )
+    return list(rows), total or 0, unread_count or 0
+
+
+async def mark_read(session: AsyncSession, principal: Principal, notice_id: int) -> Notice:
+    notice = await session.get(Notice, notice_id)
+    if notice is None or notice.member_id != principal.member_id:
+        raise NoticeNotFound()
+    if notice.read_at is None:
+        notice.read_at = utcnow()
+        await session.flush()
+    return notice
+
+
+async def mark_all_read(session: AsyncSession, principal: Principal) -> None:
+    await session.execute(
+        update(Notice)
+        .where(col(Notice.member_id) == principal.member_id, col(Notice.read_at).is_(None))
+        .values(read_at=utcnow())
+    )

@@ -1,0 +1,282 @@
+"""党员自主申报 through the API: idempotent submission, the review chain, caps, denials."""
+
+import asyncio
+
+import httpx
+import pytest
+from sqlalchemy import func
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlmodel import col, select
+
+from api.models import Claim, Notice, ScoreEntry
+from tests.conftest import Org
+from tests.workflow import attach, decide, file_claim, photo
+
+Maker = async_sessionmaker[AsyncSession]
+
+
+@pytest.fixture
+async def lutou(client: httpx.AsyncClient, org: Org) -> int:
+    return await attach(client, org, "lutou")
+
+
+@pytest.fixture
+async def pic(sessionmaker: Maker, org: Org, lutou: int) -> int:
+    return await photo(sessionmaker, org, "member_a1", "a")
+
+
+async def count(sessionmaker: Maker, model: type, *where: object) -> int:
+    async with sessionmaker() as session:
+        query = select(func.count()).select_from(model)
+        for condition in where:
+            query = query.where(condition)  # type: ignore[arg-type]
+        return await session.scalar(query) or 0
+
+
+async def test_member_lists_the_items_they_may_declare(
+    client: httpx.AsyncClient, org: Org, lutou: int
+) -> None:
+    response = await client.get("/api/v1/claims/declarable-items", headers=org.headers("member_a1"))
+    assert response.status_code == 200
+    items = {i["code"]: i for i in response.json()["items"]}
+    assert "village_cleaning" in items
+    assert "theme_day_absent" not in items
+    assert "cadre_duty" not in items  # category A only; member_a1 is B
+    assert items["village_cleaning"]["approval_steps"] == ["group_leader", "branch_assembly"]
+    assert items["village_cleaning"]["evidence_required"] is True
+
+
+async def test_a_retried_submission_returns_the_first_claim(
+    client: httpx.AsyncClient, org: Org, pic: int, sessionmaker: Maker
+) -> None:
+    first = await file_claim(client, org, "member_a1", "key-00000001", [pic])
+    assert first.status_code == 201, first.text
+    again = await file_claim(client, org, "member_a1", "key-00000001", [pic])
+    assert again.status_code == 200
+    assert again.json()["id"] == first.json()["id"]
+    assert await count(sessionmaker, Claim) == 1
+    other = await file_claim(client, org, "member_a1", "key-00000001", [pic], item="forest_fire")
+    assert other.status_code == 409
+    assert other.json()["code"] == "idempotency_conflict"
+
+
+async def test_concurrent_retries_with_one_key_make_one_claim(
+    client: httpx.AsyncClient, org: Org, pic: int, sessionmaker: Maker
+) -> None:
+    responses = await asyncio.gather(
+        *(file_claim(client, org, "member_a1", "key-concurrent", [pic]) for _ in range(20))
+    )
+    assert {r.status_code for r in responses} <= {200, 201}
+    assert len({r.json()["id"] for r in responses}) == 1
+    assert await count(sessionmaker, Claim) == 1
+
+
+@pytest.mark.parametrize(
+    ("item", "photos", "extra", "status", "code"),
+    [
+        ("village_cleaning", False, {}, 400, "evidence_required"),
+        ("theme_day_absent", True, {}, 400, "item_not_declarable"),
+        ("cadre_duty", True, {}, 400, "item_not_applicable"),
+        ("no_such", True, {}, 400, "item_not_in_scheme"),
+        ("village_cleaning", True, {"occurred_on": "2099-01-01"}, 400, "future_date"),
+        ("village_cleaning", True, {"description": ""}, 422, "validation_error"),
+        ("village_cleaning", True, {"photo_ids": [999999]}, 404, "photo_not_found"),
+    ],
+)
+async def test_bad_submissions_get_clear_errors(
+    client: httpx.AsyncClient,
+    org: Org,
+    pic: int,
+    item: str,
+    photos: bool,
+    extra: dict[str, object],
+    status: int,
+    code: str,
+) -> None:
+    extra = dict(extra)
+    photo_ids = extra.pop("photo_ids", [pic] if photos else [])
+    assert isinstance(photo_ids, list)
+    response = await file_claim(
+        client, org, "member_a1", "key-bad-0001", photo_ids, item=item, **extra
+    )
+    assert response.status_code == status, response.text
+    assert response.json()["code"] == code
+
+
+async def test_the_idempotency_key_is_required(
+    client: httpx.AsyncClient, org: Org, pic: int
+) -> None:
+    response = await client.post(
+        "/api/v1/claims",
+        json={"item_code": "village_cleaning", "occurred_on": "2026-11-01", "description": "清洁"},
+        headers=org.headers("member_a1"),
+    )
+    assert response.status_code == 422
+
+
+async def test_leader_confirms_then_the_assembly_approves_into_one_entry(
+    client: httpx.AsyncClient, org: Org, pic: int, sessionmaker: Maker
+) -> None:
+    claim = (await file_claim(client, org, "member_a1", "key-chain-01", [pic])).json()
+    assert claim["current_step"] == "group_leader"
+
+    async def inbox(who: str) -> list[int]:
+        response = await client.get("/api/v1/claims/review-inbox", headers=org.headers(who))
+        return [c["id"] for c in response.json()]
+
+    assert await inbox("leader_a1") == [claim["id"]]
+    assert await inbox("leader_a2") == []
+    assert await inbox("secretary_a") == []
+    early = await decide(client, org, "secretary_a", claim["id"])
+    assert early.status_code == 403
+    assert early.json()["code"] == "not_your_turn"
+
+    confirmed = await decide(client, org, "leader_a1", claim["id"])
+    assert confirmed.json()["current_step"] == "branch_assembly"
+    assert await inbox("secretary_a") == [claim["id"]]
+    twice = await decide(client, org, "leader_a1", claim["id"])
+    assert twice.status_code == 403
+
+    approved = await decide(client, org, "secretary_a", claim["id"], reason="党员大会评定通过")
+    assert approved.status_code == 200
+    body = approved.json()
+    assert (body["status"], body["current_step"]) == ("approved", None)
+    assert body["entry_id"] is not None
+    assert await count(sessionmaker, ScoreEntry) == 1
+    repeat = await decide(client, org, "secretary_a", claim["id"])
+    assert repeat.status_code == 409
+    assert await count(sessionmaker, ScoreEntry) == 1
+
+    detail = await client.get(f"/api/v1/claims/{claim['id']}", headers=org.headers("member_a1"))
+    events = [(e["from_status"], e["to_status"]) for e in detail.json()["events"]]
+    assert events == [
+        ("", "pending"),
+        ("pending:group_leader", "pending:branch_assembly"),
+        ("pending:branch_assembly", "approved"),
+    ]
+    score = await client.get(
+        f"/api/v1/members/{org.id('member_a1')}/score", headers=org.headers("member_a1")
+    )
+    assert score.json()["result"]["total"] == "62"
+    assert await count(sessionmaker, Notice, col(Notice.kind) == "claim_result") == 1
+
+
+async def test_concurrent_final_approvals_write_exactly_one_entry(
+    client: httpx.AsyncClient, org: Org, pic: int, sessionmaker: Maker
+) -> None:
+    claim = (await file_claim(client, org, "member_a1", "key-race-001", [pic])).json()
+    assert (await decide(client, org, "leader_a1", claim["id"])).status_code == 200
+    responses = await asyncio.gather(
+        *(decide(client, org, "secretary_a", claim["id"]) for _ in range(20))
+    )
+    assert sorted({r.status_code for r in responses}) in ([200, 409], [200])
+    assert [r.status_code for r in responses].count(200) == 1
+    assert await count(sessionmaker, ScoreEntry) == 1
+
+
+async def test_rejection_needs_a_reason_and_tells_the_member(
+    client: httpx.AsyncClient, org: Org, pic: int, sessionmaker: Maker
+) -> None:
+    claim = (await file_claim(client, org, "member_a1", "key-reject-1", [pic])).json()
+    no_reason = await decide(client, org, "leader_a1", claim["id"], "reject")
+    assert no_reason.status_code == 422
+    assert no_reason.json()["code"] == "reason_required"
+    rejected = await decide(client, org, "leader_a1", claim["id"], "reject", "照片与事项不符")
+    assert rejected.json()["status"] == "rejected"
+    notices = await client.get("/api/v1/me/notices", headers=org.headers("member_a1"))
+    assert notices.json()["items"][0]["data"]["reason"] == "照片与事项不符"
+    assert notices.json()["unread"] == 1
+
+
+async def test_a_member_withdraws_only_their_own_pending_claim(
+    client: httpx.AsyncClient, org: Org, pic: int
+) -> None:
+    claim = (await file_claim(client, org, "member_a1", "key-withdr-1", [pic])).json()
+    url = f"/api/v1/claims/{claim['id']}/withdraw"
+    assert (await client.post(url, headers=org.headers("member_a1b"))).status_code == 404
+    assert (await client.post(url, headers=org.headers("leader_a1"))).status_code == 404
+    withdrawn = await client.post(url, headers=org.headers("member_a1"))
+    assert withdrawn.json()["status"] == "withdrawn"
+    late = await decide(client, org, "leader_a1", claim["id"])
+    assert late.status_code == 409
+    assert late.json()["code"] == "claim_state_conflict"
+
+
+async def test_nobody_reviews_their_own_claim(
+    client: httpx.AsyncClient, org: Org, sessionmaker: Maker, lutou: int
+) -> None:
+    own = await photo(sessionmaker, org, "leader_a1", "b")
+    claim = (await file_claim(client, org, "leader_a1", "key-leader-1", [own])).json()
+    assert claim["steps"] == ["branch_assembly"]
+    response = await decide(client, org, "leader_a1", claim["id"])
+    assert response.status_code == 403
+    inbox = await client.get("/api/v1/claims/review-inbox", headers=org.headers("secretary_a"))
+    assert [c["id"] for c in inbox.json()] == [claim["id"]]
+
+
+async def test_claims_are_invisible_outside_scope(
+    client: httpx.AsyncClient, org: Org, pic: int
+) -> None:
+    claim = (await file_claim(client, org, "member_a1", "key-scope-01", [pic])).json()
+    for who in ("member_a1b", "leader_a2", "secretary_b", "admin2"):
+        response = await client.get(f"/api/v1/claims/{claim['id']}", headers=org.headers(who))
+        assert response.status_code == 404, who
+        assert (await decide(client, org, who, claim["id"])).status_code == 404, who
+
+
+async def test_the_same_photo_in_two_claims_is_flagged_to_the_reviewer(
+    client: httpx.AsyncClient, org: Org, pic: int
+) -> None:
+    first = (await file_claim(client, org, "member_a1", "key-photo-01", [pic])).json()
+    second = (
+        await file_claim(client, org, "member_a1b", "key-photo-02", [pic], item="forest_fire")
+    ).json()
+    inbox = await client.get("/api/v1/claims/review-inbox", headers=org.headers("leader_a1"))
+    flags = {c["id"]: c["reused_photo_claims"] for c in inbox.json()}
+    assert flags == {first["id"]: [second["id"]], second["id"]: [first["id"]]}
+
+
+async def test_the_periods_cap_stops_further_claims(
+    client: httpx.AsyncClient, org: Org, pic: int
+) -> None:
+    for n in range(3):
+        claim = (await file_claim(client, org, "member_a1", f"key-cap-0{n}", [pic])).json()
+        assert (await decide(client, org, "leader_a1", claim["id"])).status_code == 200
+        assert (await decide(client, org, "secretary_a", claim["id"])).status_code == 200
+    capped = await file_claim(client, org, "member_a1", "key-cap-09", [pic])
+    assert capped.status_code == 409
+    assert capped.json()["code"] == "cap_reached"
+
+
+async def test_approval_into_a_closed_period_is_refused(
+    client: httpx.AsyncClient, org: Org, pic: int, lutou: int
+) -> None:
+    claim = (await file_claim(client, org, "member_a1", "key-closed-1", [pic])).json()
+    assert (await decide(client, org, "leader_a1", claim["id"])).status_code == 200
+    periods = await client.get(f"/api/v1/schemes/{lutou}/periods", headers=org.headers("admin"))
+    period_id = periods.json()[0]["id"]
+    closed = await client.post(f"/api/v1/periods/{period_id}/close", headers=org.headers("admin"))
+    assert closed.status_code == 200
+    refused = await decide(client, org, "secretary_a", claim["id"])
+    assert refused.status_code == 409
+    assert refused.json()["code"] == "period_closed"
+    still = await client.get(f"/api/v1/claims/{claim['id']}", headers=org.headers("member_a1"))
+    assert still.json()["status"] == "pending"
+
+
+async def test_batch_confirmation_skips_what_is_not_the_leaders(
+    client: httpx.AsyncClient, org: Org, pic: int
+) -> None:
+    ids = []
+    for n, who in enumerate(("member_a1", "member_a1b", "member_a2")):
+        claim = (await file_claim(client, org, who, f"key-batch-0{n}", [pic])).json()
+        ids.append(claim["id"])
+    response = await client.post(
+        "/api/v1/claims/decisions",
+        json={"claim_ids": ids, "decision": "approve"},
+        headers=org.headers("leader_a1"),
+    )
+    assert response.status_code == 200, response.text
+    outcomes = {o["claim_id"]: o for o in response.json()}
+    assert outcomes[ids[0]]["ok"] and outcomes[ids[1]]["ok"]
+    assert outcomes[ids[2]]["code"] == "claim_not_found"

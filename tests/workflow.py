@@ -1,0 +1,78 @@
+"""Shared steps for the workflow tests: attach a scheme, make a photo row, file a claim."""
+
+from typing import Any
+
+import httpx
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from api.models import Photo, id_of, utcnow
+from api.services.ledger import today_in_shanghai
+from tests.conftest import Org
+
+TODAY = today_in_shanghai(utcnow())
+
+
+async def attach(client: httpx.AsyncClient, org: Org, preset: str, unit: str = "town") -> int:
+    response = await client.post(
+        f"/api/v1/org/units/{org.unit_id(unit)}/schemes",
+        json={"preset": preset},
+        headers=org.headers("admin"),
+    )
+    assert response.status_code == 201, response.text
+    return int(response.json()["id"])
+
+
+async def photo(
+    sessionmaker: async_sessionmaker[AsyncSession], org: Org, name: str, tag: str
+) -> int:
+    async with sessionmaker() as session:
+        row = Photo(
+            sha256=tag.ljust(64, "0"),
+            storage_key=f"{tag}.jpg",
+            content_type="image/jpeg",
+            size=10,
+            width=1,
+            height=1,
+            uploaded_by=org.id(name),
+        )
+        session.add(row)
+        await session.commit()
+        return id_of(row)
+
+
+async def file_claim(
+    client: httpx.AsyncClient,
+    org: Org,
+    who: str,
+    key: str,
+    photo_ids: list[int],
+    item: str = "village_cleaning",
+    **extra: Any,
+) -> httpx.Response:
+    body: dict[str, Any] = {
+        "item_code": item,
+        "occurred_on": TODAY.isoformat(),
+        "description": "参加村庄清洁行动，清理垃圾两车",
+        "photo_ids": photo_ids,
+        **extra,
+    }
+    return await client.post(
+        "/api/v1/claims",
+        json=body,
+        headers={**org.headers(who), "Idempotency-Key": key},
+    )
+
+
+async def decide(
+    client: httpx.AsyncClient,
+    org: Org,
+    who: str,
+    claim_id: int,
+    decision: str = "approve",
+    reason: str | None = None,
+) -> httpx.Response:
+    return await client.post(
+        f"/api/v1/claims/{claim_id}/decision",
+        json={"decision": decision, "reason": reason},
+        headers=org.headers(who),
+    )
