@@ -35,9 +35,11 @@ from api.routers import (
     notices,
     org,
     periods,
+    photos,
     roster,
     schemes,
 )
+from api.storage import LocalPhotoStore
 from api.wechat.client import WeChatClient
 
 API_PREFIX = "/api/v1"
@@ -55,6 +57,7 @@ def create_app(settings: Settings | None = None, http: httpx.AsyncClient | None 
         app.state.engine = engine
         app.state.sessionmaker = create_sessionmaker(engine)
         app.state.wechat = WeChatClient(settings, client)
+        app.state.photos = LocalPhotoStore(settings.photo_dir)
         try:
             yield
         finally:
@@ -73,7 +76,7 @@ def create_app(settings: Settings | None = None, http: httpx.AsyncClient | None 
     _install_error_handlers(app)
     app.include_router(health.router)
     domains = (auth, members, org, roster, schemes, periods, ledger)
-    for module in (*domains, claims, deductions, appeals, notices):
+    for module in (*domains, photos, claims, deductions, appeals, notices):
         app.include_router(module.router, prefix=API_PREFIX)
     return app
 

@@ -1,0 +1,60 @@
+"""Evidence photo upload and download."""
+
+from typing import Annotated
+
+from fastapi import APIRouter, File, Request, Response, UploadFile
+from pydantic import BaseModel, Field
+
+from api.db import SessionDep
+from api.deps import CurrentPrincipal
+from api.photos import MAX_UPLOAD_BYTES, PhotoTooLarge
+from api.services import photos as service
+from api.storage import PhotoStore
+
+router = APIRouter(prefix="/photos", tags=["photos"])
+
+
+class PhotoOut(BaseModel):
+    id: int
+    sha256: str
+    content_type: str
+    width: int
+    height: int
+    size: int
+    used_in_claims: int = Field(description="已被多少条申报使用（大于 0 说明是重复证据）")
+
+
+def _store(request: Request) -> PhotoStore:
+    store: PhotoStore = request.app.state.photos
+    return store
+
+
+@router.post("", status_code=201, summary="上传证明照片（去除位置等元数据后按内容存储）")
+async def upload(
+    file: Annotated[UploadFile, File(description="JPEG、PNG 或 WebP，不超过 10 MB")],
+    request: Request,
+    principal: CurrentPrincipal,
+    session: SessionDep,
+) -> PhotoOut:
+    data = await file.read(MAX_UPLOAD_BYTES + 1)
+    if len(data) > MAX_UPLOAD_BYTES:
+        raise PhotoTooLarge()
+    photo, uses = await service.upload(session, _store(request), principal, data)
+    return PhotoOut(
+        id=photo.id or 0,
+        sha256=photo.sha256,
+        content_type=photo.content_type,
+        width=photo.width,
+        height=photo.height,
+        size=photo.size,
+        used_in_claims=uses,
+    )
+
+
+@router.get("/{photo_id}", summary="查看照片", response_class=Response)
+async def download(
+    photo_id: int, request: Request, principal: CurrentPrincipal, session: SessionDep
+) -> Response:
+    photo = await service.readable(session, principal, photo_id)
+    content = await _store(request).get(photo.storage_key)
+    return Response(content=content, media_type=photo.content_type)
