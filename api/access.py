@@ -29,6 +29,7 @@ class Action(StrEnum):
     reopen_periods = "reopen_periods"
     adjust_points = "adjust_points"
     record_deductions = "record_deductions"
+    manage_branch_work = "manage_branch_work"
 
 
 LEADERS = frozenset({Role.group_leader, Role.branch_committee, Role.branch_secretary})
@@ -48,6 +49,7 @@ PERMISSIONS: dict[Action, frozenset[Role]] = {
     Action.reopen_periods: frozenset({Role.committee_admin}),
     Action.adjust_points: frozenset({Role.committee_admin}),
     Action.record_deductions: BRANCH_OFFICERS,
+    Action.manage_branch_work: BRANCH_OFFICERS,
 }
 
 

@@ -332,3 +332,27 @@ class AppealNotFound(NotFound):
 
 class NoticeNotFound(NotFound):
     code, message = "notice_not_found", "通知不存在"
+
+
+class WishNotFound(NotFound):
+    code, message = "wish_not_found", "微心愿不存在或不在您的支部"
+
+
+class WishStateConflict(AppError):
+    code, status, message = "wish_state_conflict", 409, "该微心愿状态已变化，请刷新后查看"
+
+
+class NotABranch(AppError):
+    code, status, message = "not_a_branch", 400, "请选择一个党支部"
+
+
+class AlreadySettled(AppError):
+    code, status, message = "already_settled", 409, "该支部本年度的微心愿已结算"
+
+
+class CommitmentNotFound(NotFound):
+    code, message = "commitment_not_found", "承诺不存在或不在您的支部"
+
+
+class CommitmentStateConflict(AppError):
+    code, status, message = "commitment_state_conflict", 409, "该承诺状态已变化，请刷新后查看"

@@ -28,6 +28,7 @@ from api.routers import (
     appeals,
     auth,
     claims,
+    commitments,
     deductions,
     health,
     ledger,
@@ -38,6 +39,7 @@ from api.routers import (
     photos,
     roster,
     schemes,
+    wishes,
 )
 from api.storage import LocalPhotoStore
 from api.wechat.client import WeChatClient
@@ -76,7 +78,8 @@ def create_app(settings: Settings | None = None, http: httpx.AsyncClient | None 
     _install_error_handlers(app)
     app.include_router(health.router)
     domains = (auth, members, org, roster, schemes, periods, ledger)
-    for module in (*domains, photos, claims, deductions, appeals, notices):
+    workflow = (photos, claims, deductions, appeals, notices, wishes, commitments)
+    for module in (*domains, *workflow):
         app.include_router(module.router, prefix=API_PREFIX)
     return app
 

@@ -165,3 +165,90 @@ class Appeal(SQLModel, table=True):
             postgresql_where=sa.text("status = 'open'"),
         ),
     )
+
+
+class WishStatus(StrEnum):
+    open = "open"  # published, waiting for a member
+    claimed = "claimed"
+    completed = "completed"  # the member reported it done
+    confirmed = "confirmed"  # the branch confirmed it
+    cancelled = "cancelled"
+
+
+class MicroWish(SQLModel, table=True):
+    """微心愿: a resident's small wish, published by a branch for a member to fulfil.
+
+    `contact` is the resident's phone or address: shown only to the branch and the member
+    who took the wish on.
+    """
+
+    __tablename__ = "micro_wish"
+
+    id: int | None = Field(default=None, primary_key=True)
+    branch_id: int = Field(foreign_key="org_unit.id", index=True)
+    title: str = Field(sa_type=sa.String(100))
+    description: str = Field(sa_type=sa.Text)
+    location: str = Field(sa_type=sa.String(200))
+    contact: str = Field(sa_type=sa.String(100))
+    item_code: str | None = Field(default=None, sa_type=sa.String(64))
+    status: str = Field(default=WishStatus.open, sa_type=sa.String(16))
+    claimed_by: int | None = Field(default=None, foreign_key="member.id", index=True)
+    claimed_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
+    completion_note: str | None = Field(default=None, sa_type=sa.Text)
+    evidence: list[int] = Field(default_factory=list, sa_type=sa.JSON)
+    completed_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
+    confirmed_by: int | None = Field(default=None, foreign_key="member.id")
+    confirmed_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
+    entry_id: int | None = Field(default=None, foreign_key="score_entry.id")
+    created_by: int = Field(foreign_key="member.id")
+    created_at: datetime = Field(default_factory=utcnow, sa_column=utc_column())
+
+    __table_args__ = (
+        sa.CheckConstraint(
+            "status IN ('open', 'claimed', 'completed', 'confirmed', 'cancelled')", name="status"
+        ),
+    )
+
+
+class WishYearEnd(SQLModel, table=True):
+    """The year-end settlement of required micro-wishes, done once per branch and year."""
+
+    __tablename__ = "wish_year_end"
+
+    branch_id: int = Field(foreign_key="org_unit.id", primary_key=True)
+    year: int = Field(primary_key=True)
+    required: int
+    item_code: str = Field(sa_type=sa.String(64))
+    settled_by: int = Field(foreign_key="member.id")
+    created_at: datetime = Field(default_factory=utcnow, sa_column=utc_column())
+
+
+class CommitmentStatus(StrEnum):
+    pending = "pending"
+    approved = "approved"
+    rejected = "rejected"
+
+
+class Commitment(SQLModel, table=True):
+    """亮承诺: a public commitment for a period, approved by the branch, reported and rated."""
+
+    __tablename__ = "commitment"
+
+    id: int | None = Field(default=None, primary_key=True)
+    member_id: int = Field(foreign_key="member.id", index=True)
+    branch_id: int = Field(foreign_key="org_unit.id", index=True)
+    period_key: str = Field(sa_type=sa.String(16))
+    text: str = Field(sa_type=sa.Text)
+    status: str = Field(default=CommitmentStatus.pending, sa_type=sa.String(16))
+    decided_by: int | None = Field(default=None, foreign_key="member.id")
+    decision_reason: str | None = Field(default=None, sa_type=sa.Text)
+    report: str | None = Field(default=None, sa_type=sa.Text)
+    reported_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
+    rating: Decimal | None = Field(default=None, sa_type=POINTS)
+    rating_comment: str | None = Field(default=None, sa_type=sa.Text)
+    rated_by: int | None = Field(default=None, foreign_key="member.id")
+    created_at: datetime = Field(default_factory=utcnow, sa_column=utc_column())
+
+    __table_args__ = (
+        sa.CheckConstraint("status IN ('pending', 'approved', 'rejected')", name="status"),
+    )

@@ -45,20 +45,35 @@ async def record(
     photo_ids: list[int],
     now: datetime,
 ) -> Deduction:
-    """Write the entry, the member's 告知卡 and any threshold action, in one transaction."""
+    """A committee member's deduction for a member in their branch."""
     member = await member_for(session, principal, member_id, Action.record_deductions)
+    evidence = await evidence_links(session, photo_ids)
+    with_evidence = NewEntry(
+        new.item_code, new.points, new.occurred_on, new.reason, new.source, evidence
+    )
+    return await apply(session, settings, member, with_evidence, principal.member_id, now)
+
+
+async def apply(
+    session: AsyncSession,
+    settings: Settings,
+    member: Member,
+    new: NewEntry,
+    actor_id: int,
+    now: datetime,
+) -> Deduction:
+    """Write the entry, the member's 告知卡 and any threshold action, in one transaction."""
     scheme_record, scheme = await member_scheme(session, member)
     item = scheme.item(new.item_code)
     if item is not None and item.kind is ItemKind.BONUS:
         raise NotADeduction()
-    evidence = await evidence_links(session, photo_ids)
     entry = await append_entry(
         session,
         scheme_record,
         scheme,
         Subject(member_id=id_of(member)),
-        NewEntry(new.item_code, new.points, new.occurred_on, new.reason, new.source, evidence),
-        principal.member_id,
+        new,
+        actor_id,
         today_in_shanghai(now),
     )
     period = await session.get(PeriodRecord, entry.period_id)

@@ -1,0 +1,98 @@
+"""微心愿: publish, list, take on, complete, confirm, cancel, year-end settlement."""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from api.access import Principal
+from api.db import SessionDep
+from api.deps import CurrentPrincipal, SettingsDep
+from api.models import MicroWish, WishStatus, id_of, utcnow
+from api.schemas.wishes import CompleteIn, ShortfallOut, WishIn, WishOut, YearEndIn
+from api.services import wishes as service
+
+router = APIRouter(tags=["micro-wishes"])
+
+
+def _out(wish: MicroWish, principal: Principal, officer: bool) -> WishOut:
+    return WishOut(
+        id=id_of(wish),
+        branch_id=wish.branch_id,
+        title=wish.title,
+        description=wish.description,
+        location=wish.location,
+        contact=wish.contact if service.contact_visible(principal, wish, officer) else None,
+        item_code=wish.item_code,
+        status=wish.status,
+        claimed_by=wish.claimed_by,
+        completion_note=wish.completion_note,
+        evidence=wish.evidence,
+        entry_id=wish.entry_id,
+        created_at=wish.created_at,
+    )
+
+
+@router.post("/org/units/{branch_id}/micro-wishes", status_code=201, summary="发布微心愿")
+async def publish(
+    branch_id: int, body: WishIn, principal: CurrentPrincipal, session: SessionDep
+) -> WishOut:
+    wish = await service.publish(session, principal, branch_id, body.model_dump())
+    return _out(wish, principal, True)
+
+
+@router.get("/org/units/{branch_id}/micro-wishes", summary="本支部的微心愿")
+async def listing(
+    branch_id: int,
+    principal: CurrentPrincipal,
+    session: SessionDep,
+    status: Annotated[WishStatus | None, Query()] = None,
+) -> list[WishOut]:
+    wishes, officer = await service.listing(session, principal, branch_id, status)
+    return [_out(w, principal, officer) for w in wishes]
+
+
+@router.post("/micro-wishes/{wish_id}/take", summary="认领微心愿")
+async def take(wish_id: int, principal: CurrentPrincipal, session: SessionDep) -> WishOut:
+    return _out(await service.take(session, principal, wish_id), principal, False)
+
+
+@router.post("/micro-wishes/{wish_id}/complete", summary="报告完成（附照片）")
+async def complete(
+    wish_id: int, body: CompleteIn, principal: CurrentPrincipal, session: SessionDep
+) -> WishOut:
+    wish = await service.complete(session, principal, wish_id, body.note, body.photo_ids)
+    return _out(wish, principal, False)
+
+
+@router.post("/micro-wishes/{wish_id}/confirm", summary="支部确认完成（按方案计分）")
+async def confirm(wish_id: int, principal: CurrentPrincipal, session: SessionDep) -> WishOut:
+    return _out(await service.confirm(session, principal, wish_id, utcnow()), principal, True)
+
+
+@router.post("/micro-wishes/{wish_id}/cancel", summary="取消微心愿")
+async def cancel(wish_id: int, principal: CurrentPrincipal, session: SessionDep) -> WishOut:
+    return _out(await service.cancel(session, principal, wish_id), principal, True)
+
+
+@router.post(
+    "/org/units/{branch_id}/micro-wishes/year-end",
+    summary="年终结算：未完成规定数量的，每少一个按方案扣分（每年只能结算一次）",
+)
+async def settle_year(
+    branch_id: int,
+    body: YearEndIn,
+    principal: CurrentPrincipal,
+    session: SessionDep,
+    settings: SettingsDep,
+) -> list[ShortfallOut]:
+    short = await service.settle_year(
+        session,
+        principal,
+        settings,
+        branch_id,
+        body.year,
+        body.required,
+        body.item_code,
+        utcnow(),
+    )
+    return [ShortfallOut(member_id=id_of(m), name=m.name, missing=n) for m, n in short]

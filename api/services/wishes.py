@@ -1,0 +1,272 @@
+"""微心愿: a branch publishes residents' wishes; a member takes one on, completes it with
+evidence, the branch confirms and the scheme's points follow; at year end, missing
+completions against a required count can become deductions.
+"""
+
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import func, update
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col, select
+
+from api.access import Action, Principal, within
+from api.config import Settings
+from api.db import affected_rows
+from api.errors import (
+    AlreadySettled,
+    ItemNotInScheme,
+    NotADeduction,
+    NotYourTurn,
+    WishNotFound,
+    WishStateConflict,
+)
+from api.models import (
+    EntrySource,
+    Member,
+    MemberStatus,
+    MicroWish,
+    NoticeKind,
+    OrgUnit,
+    WishStatus,
+    WishYearEnd,
+    id_of,
+    utcnow,
+)
+from api.scoring.periods import SHANGHAI
+from api.scoring.scheme import ItemKind, SubjectKind
+from api.services import deductions
+from api.services.branch_work import member_of, officiates, visible_branch
+from api.services.deductions import evidence_links
+from api.services.ledger import NewEntry, Subject, append_entry, member_scheme, today_in_shanghai
+from api.services.notices import notify
+from api.services.schemes import current_version, in_force, parse_scheme
+
+
+async def publish(
+    session: AsyncSession, principal: Principal, branch_id: int, fields: dict[str, Any]
+) -> MicroWish:
+    branch = await visible_branch(session, principal, branch_id)
+    principal.require(Action.manage_branch_work, branch.path)
+    item_code = fields.get("item_code")
+    if item_code is not None:
+        record, _ = await in_force(session, branch, SubjectKind.MEMBER)
+        scheme = parse_scheme((await current_version(session, record)).definition)
+        item = scheme.item(item_code)
+        if item is None or item.kind is not ItemKind.BONUS:
+            raise ItemNotInScheme("微心愿只能对应方案中的加分事项", detail={"item_code": item_code})
+    wish = MicroWish(branch_id=id_of(branch), created_by=principal.member_id, **fields)
+    session.add(wish)
+    await session.flush()
+    return wish
+
+
+async def listing(
+    session: AsyncSession, principal: Principal, branch_id: int, status: WishStatus | None
+) -> tuple[list[MicroWish], bool]:
+    """The branch's wishes; the second value says whether contacts may be shown to everyone."""
+    branch = await visible_branch(session, principal, branch_id)
+    query = select(MicroWish).where(col(MicroWish.branch_id) == branch.id)
+    if status is not None:
+        query = query.where(col(MicroWish.status) == status)
+    rows = await session.scalars(query.order_by(col(MicroWish.id).desc()))
+    return list(rows), officiates(principal, branch)
+
+
+def contact_visible(principal: Principal, wish: MicroWish, officer: bool) -> bool:
+    return officer or wish.claimed_by == principal.member_id
+
+
+async def _wish(
+    session: AsyncSession, principal: Principal, wish_id: int
+) -> tuple[MicroWish, OrgUnit]:
+    wish = await session.get(MicroWish, wish_id)
+    branch = await session.get(OrgUnit, wish.branch_id) if wish else None
+    if wish is None or branch is None or not principal.sees(branch.path):
+        raise WishNotFound()
+    return wish, branch
+
+
+async def _move(
+    session: AsyncSession, wish: MicroWish, expected: WishStatus, values: dict[str, Any]
+) -> None:
+    changed = await affected_rows(
+        session,
+        update(MicroWish)
+        .where(col(MicroWish.id) == wish.id, col(MicroWish.status) == expected)
+        .values(**values),
+    )
+    if changed != 1:
+        raise WishStateConflict()
+    await session.refresh(wish)
+
+
+async def take(session: AsyncSession, principal: Principal, wish_id: int) -> MicroWish:
+    """认领: a member of the branch takes an open wish on."""
+    wish, branch = await _wish(session, principal, wish_id)
+    if not member_of(principal, branch):
+        raise NotYourTurn("只有本支部党员可以认领")
+    await _move(
+        session,
+        wish,
+        WishStatus.open,
+        {"status": WishStatus.claimed, "claimed_by": principal.member_id, "claimed_at": utcnow()},
+    )
+    return wish
+
+
+async def complete(
+    session: AsyncSession, principal: Principal, wish_id: int, note: str, photo_ids: list[int]
+) -> MicroWish:
+    wish, _ = await _wish(session, principal, wish_id)
+    if wish.claimed_by != principal.member_id:
+        raise NotYourTurn("只有认领人可以报告完成")
+    await evidence_links(session, photo_ids)
+    await _move(
+        session,
+        wish,
+        WishStatus.claimed,
+        {
+            "status": WishStatus.completed,
+            "completion_note": note,
+            "evidence": photo_ids,
+            "completed_at": utcnow(),
+        },
+    )
+    return wish
+
+
+async def confirm(
+    session: AsyncSession, principal: Principal, wish_id: int, now: datetime
+) -> MicroWish:
+    """The branch confirms a completion; the wish's scheme item, if any, becomes points."""
+    wish, branch = await _wish(session, principal, wish_id)
+    principal.require(Action.manage_branch_work, branch.path)
+    if wish.claimed_by == principal.member_id:
+        raise NotYourTurn("不能确认自己完成的微心愿")
+    await _move(
+        session,
+        wish,
+        WishStatus.completed,
+        {"status": WishStatus.confirmed, "confirmed_by": principal.member_id, "confirmed_at": now},
+    )
+    assert wish.claimed_by is not None
+    if wish.item_code is not None:
+        member = await session.get(Member, wish.claimed_by)
+        assert member is not None
+        record, scheme = await member_scheme(session, member)
+        entry = await append_entry(
+            session,
+            record,
+            scheme,
+            Subject(member_id=wish.claimed_by),
+            NewEntry(
+                wish.item_code,
+                None,
+                today_in_shanghai(now),
+                f"完成微心愿：{wish.title}",
+                EntrySource.claim,
+                tuple(f"photo:{pid}" for pid in wish.evidence),
+            ),
+            principal.member_id,
+            today_in_shanghai(now),
+        )
+        await session.execute(
+            update(MicroWish).where(col(MicroWish.id) == wish.id).values(entry_id=entry.id)
+        )
+        await session.refresh(wish)
+    notify(
+        session,
+        wish.claimed_by,
+        NoticeKind.claim_result,
+        "微心愿完成已确认",
+        {"wish_id": wish.id, "title": wish.title, "entry_id": wish.entry_id},
+    )
+    return wish
+
+
+async def cancel(session: AsyncSession, principal: Principal, wish_id: int) -> MicroWish:
+    wish, branch = await _wish(session, principal, wish_id)
+    principal.require(Action.manage_branch_work, branch.path)
+    status = WishStatus(wish.status)
+    if status not in (WishStatus.open, WishStatus.claimed):
+        raise WishStateConflict("已完成的微心愿不能取消")
+    await _move(session, wish, status, {"status": WishStatus.cancelled})
+    return wish
+
+
+async def settle_year(
+    session: AsyncSession,
+    principal: Principal,
+    settings: Settings,
+    branch_id: int,
+    year: int,
+    required: int,
+    item_code: str,
+    now: datetime,
+) -> list[tuple[Member, int]]:
+    """Each member short of `required` confirmed wishes in `year` gets one deduction per miss.
+
+    Done once per branch and year (a retry is refused); returns who was short and by how much.
+    """
+    branch = await visible_branch(session, principal, branch_id)
+    principal.require(Action.record_deductions, branch.path)
+    record, _ = await in_force(session, branch, SubjectKind.MEMBER)
+    scheme = parse_scheme((await current_version(session, record)).definition)
+    item = scheme.item(item_code)
+    if item is None:
+        raise ItemNotInScheme(detail={"item_code": item_code})
+    if item.kind is ItemKind.BONUS:
+        raise NotADeduction()
+    if await session.get(WishYearEnd, (branch.id, year)) is not None:
+        raise AlreadySettled()
+    session.add(
+        WishYearEnd(
+            branch_id=id_of(branch),
+            year=year,
+            required=required,
+            item_code=item_code,
+            settled_by=principal.member_id,
+        )
+    )
+    short = await _short_of(session, branch, year, required)
+    on = min(date(year, 12, 31), today_in_shanghai(now))
+    for member, missing in short:
+        for _ in range(missing):
+            new = NewEntry(
+                item_code,
+                None,
+                on,
+                f"{year} 年度微心愿未完成（要求 {required} 个）",
+                EntrySource.deduction,
+            )
+            await deductions.apply(session, settings, member, new, principal.member_id, now)
+    await session.flush()
+    return short
+
+
+async def _short_of(
+    session: AsyncSession, branch: OrgUnit, year: int, required: int
+) -> list[tuple[Member, int]]:
+    done = (
+        select(MicroWish.claimed_by, func.count().label("done"))
+        .where(
+            col(MicroWish.status) == WishStatus.confirmed,
+            col(MicroWish.confirmed_at) >= datetime(year, 1, 1, tzinfo=SHANGHAI),
+            col(MicroWish.confirmed_at) < datetime(year + 1, 1, 1, tzinfo=SHANGHAI),
+        )
+        .group_by(col(MicroWish.claimed_by))
+        .subquery()
+    )
+    rows = await session.execute(
+        select(Member, func.coalesce(done.c.done, 0))
+        .join(OrgUnit, col(OrgUnit.id) == col(Member.unit_id))
+        .outerjoin(done, done.c.claimed_by == col(Member.id))
+        .where(within(col(OrgUnit.path), [branch.path]), col(Member.status) == MemberStatus.active)
+        .order_by(col(Member.id))
+    )
+    return [
+        (member, required - count)
+        for member, count in rows
+        if count < required and not member.exempt
+    ]
