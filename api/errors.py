@@ -356,3 +356,7 @@ class CommitmentNotFound(NotFound):
 
 class CommitmentStateConflict(AppError):
     code, status, message = "commitment_state_conflict", 409, "该承诺状态已变化，请刷新后查看"
+
+
+class ActionNotFound(NotFound):
+    code, message = "action_not_found", "待办不存在或不在您的管辖范围内"

@@ -30,6 +30,7 @@ from api.routers import (
     claims,
     commitments,
     deductions,
+    follow_up,
     health,
     ledger,
     members,
@@ -78,7 +79,7 @@ def create_app(settings: Settings | None = None, http: httpx.AsyncClient | None 
     _install_error_handlers(app)
     app.include_router(health.router)
     domains = (auth, members, org, roster, schemes, periods, ledger)
-    workflow = (photos, claims, deductions, appeals, notices, wishes, commitments)
+    workflow = (photos, claims, deductions, appeals, follow_up, notices, wishes, commitments)
     for module in (*domains, *workflow):
         app.include_router(module.router, prefix=API_PREFIX)
     return app

@@ -241,3 +241,42 @@ async def test_notices_are_private_and_can_be_marked_read(
         "/api/v1/me/notices", params={"unread": True}, headers=org.headers("member_a1")
     )
     assert (unread.json()["total"], unread.json()["unread"]) == (0, 0)
+
+
+async def test_the_committee_lists_and_closes_its_follow_ups(
+    client: httpx.AsyncClient, org: Org, heyang: int
+) -> None:
+    entry = (await deduct(client, org, "meeting_absent")).json()["entry"]
+    await client.post(
+        f"/api/v1/entries/{entry['id']}/appeals",
+        json={"reason": "有请假条"},
+        headers=org.headers("member_a1"),
+    )
+    url = f"/api/v1/org/units/{org.unit_id('branch_a')}"
+    actions = await client.get(
+        f"{url}/committee-actions", params={"open": True}, headers=org.headers("secretary_a")
+    )
+    assert [a["action_code"] for a in actions.json()] == ["reminder"]
+    appeals = await client.get(
+        f"{url}/appeals", params={"status": "open"}, headers=org.headers("committee_a")
+    )
+    assert [a["entry_id"] for a in appeals.json()] == [entry["id"]]
+    for who in ("leader_a1", "member_a1"):
+        denied = await client.get(f"{url}/committee-actions", headers=org.headers(who))
+        assert denied.status_code in (403, 404), who
+    assert (
+        await client.get(f"{url}/appeals", headers=org.headers("secretary_b"))
+    ).status_code == 404
+    action_id = actions.json()[0]["id"]
+    outsider = await client.post(
+        f"/api/v1/committee-actions/{action_id}/done", headers=org.headers("secretary_b")
+    )
+    assert outsider.status_code == 404
+    done = await client.post(
+        f"/api/v1/committee-actions/{action_id}/done", headers=org.headers("secretary_a")
+    )
+    assert done.json()["done_at"] is not None
+    still_open = await client.get(
+        f"{url}/committee-actions", params={"open": True}, headers=org.headers("secretary_a")
+    )
+    assert still_open.json() == []

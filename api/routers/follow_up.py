@@ -1,0 +1,58 @@
+"""The committee's follow-up lists: threshold actions and appeals in its scope."""
+
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+from pydantic import BaseModel, ConfigDict
+
+from api.db import SessionDep
+from api.deps import CurrentPrincipal
+from api.models import AppealStatus
+from api.schemas.appeals import AppealOut
+from api.services import follow_up as service
+
+router = APIRouter(tags=["follow-up"])
+
+
+class CommitteeActionOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    member_id: int
+    cycle: int
+    action_code: str
+    label: str
+    entry_id: int
+    done_at: datetime | None
+    created_at: datetime
+
+
+@router.get("/org/units/{unit_id}/committee-actions", summary="阈值触发的待办（提醒、谈话等）")
+async def actions(
+    unit_id: int,
+    principal: CurrentPrincipal,
+    session: SessionDep,
+    open_only: Annotated[bool, Query(alias="open", description="只看未办结")] = False,
+) -> list[CommitteeActionOut]:
+    rows = await service.actions(session, principal, unit_id, open_only)
+    return [CommitteeActionOut.model_validate(a) for a in rows]
+
+
+@router.post("/committee-actions/{action_id}/done", summary="标记待办已办结")
+async def done(
+    action_id: int, principal: CurrentPrincipal, session: SessionDep
+) -> CommitteeActionOut:
+    action = await service.mark_done(session, principal, action_id)
+    return CommitteeActionOut.model_validate(action)
+
+
+@router.get("/org/units/{unit_id}/appeals", summary="管辖范围内的申诉")
+async def appeals(
+    unit_id: int,
+    principal: CurrentPrincipal,
+    session: SessionDep,
+    status: Annotated[AppealStatus | None, Query()] = None,
+) -> list[AppealOut]:
+    rows = await service.appeals(session, principal, unit_id, status)
+    return [AppealOut.model_validate(a) for a in rows]
