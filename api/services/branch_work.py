@@ -1,9 +1,11 @@
 """Shared by micro-wishes and commitments: which branch a member belongs to, who officiates."""
 
+from typing import Protocol, TypeVar
+
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.access import Action, Principal
-from api.errors import NotABranch, UnitNotFound
+from api.errors import AppError, NotABranch, UnitNotFound
 from api.models import Member, OrgUnit, UnitKind
 
 
@@ -36,3 +38,25 @@ def officiates(principal: Principal, branch: OrgUnit) -> bool:
 
 def member_of(principal: Principal, branch: OrgUnit) -> bool:
     return principal.unit_path.startswith(branch.path)
+
+
+class BranchOwned(Protocol):
+    branch_id: int
+
+
+Owned = TypeVar("Owned", bound=BranchOwned)
+
+
+async def in_visible_branch(
+    session: AsyncSession,
+    principal: Principal,
+    model: type[Owned],
+    row_id: int,
+    not_found: type[AppError],
+) -> tuple[Owned, OrgUnit]:
+    """A row that belongs to a branch, if the principal belongs to or officiates over it."""
+    row = await session.get(model, row_id)
+    branch = await session.get(OrgUnit, row.branch_id) if row is not None else None
+    if row is None or branch is None or not principal.sees(branch.path):
+        raise not_found()
+    return row, branch

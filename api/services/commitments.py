@@ -21,7 +21,7 @@ from api.models import (
     id_of,
     utcnow,
 )
-from api.services.branch_work import branch_of, officiates, visible_branch
+from api.services.branch_work import branch_of, in_visible_branch, officiates, visible_branch
 from api.services.ledger import member_scheme, today_in_shanghai
 from api.services.notices import notify
 from api.services.periods import current_period
@@ -64,11 +64,9 @@ async def listing(
 async def _commitment(
     session: AsyncSession, principal: Principal, commitment_id: int
 ) -> tuple[Commitment, OrgUnit]:
-    commitment = await session.get(Commitment, commitment_id)
-    branch = await session.get(OrgUnit, commitment.branch_id) if commitment else None
-    if commitment is None or branch is None or not principal.sees(branch.path):
-        raise CommitmentNotFound()
-    return commitment, branch
+    return await in_visible_branch(
+        session, principal, Commitment, commitment_id, CommitmentNotFound
+    )
 
 
 async def _set(

@@ -36,7 +36,12 @@ from api.models import (
 from api.scoring.periods import SHANGHAI
 from api.scoring.scheme import ItemKind, SubjectKind
 from api.services import deductions
-from api.services.branch_work import member_of, officiates, visible_branch
+from api.services.branch_work import (
+    in_visible_branch,
+    member_of,
+    officiates,
+    visible_branch,
+)
 from api.services.deductions import evidence_links
 from api.services.ledger import NewEntry, Subject, append_entry, member_scheme, today_in_shanghai
 from api.services.notices import notify
@@ -80,11 +85,7 @@ def contact_visible(principal: Principal, wish: MicroWish, officer: bool) -> boo
 async def _wish(
     session: AsyncSession, principal: Principal, wish_id: int
 ) -> tuple[MicroWish, OrgUnit]:
-    wish = await session.get(MicroWish, wish_id)
-    branch = await session.get(OrgUnit, wish.branch_id) if wish else None
-    if wish is None or branch is None or not principal.sees(branch.path):
-        raise WishNotFound()
-    return wish, branch
+    return await in_visible_branch(session, principal, MicroWish, wish_id, WishNotFound)
 
 
 async def _move(
