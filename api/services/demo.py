@@ -6,8 +6,21 @@ from sqlalchemy import func
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
-from api.models import Member, OrgUnit, PoliticalStatus, Role, RoleAssignment, UnitKind, id_of
+from api.models import (
+    EntrySource,
+    Member,
+    OrgUnit,
+    PoliticalStatus,
+    Role,
+    RoleAssignment,
+    UnitKind,
+    id_of,
+    utcnow,
+)
+from api.scoring.presets import PRESETS
+from api.services.ledger import NewEntry, Subject, append_entry, today_in_shanghai
 from api.services.org import add_unit
+from api.services.schemes import attach
 
 
 @dataclass(frozen=True)
@@ -86,3 +99,31 @@ async def load_demo(session: AsyncSession) -> None:
                 RoleAssignment(member_id=id_of(member), unit_id=id_of(unit), role=person.role)
             )
     await session.flush()
+    await _demo_scores(session, town)
+
+
+DEMO_ENTRIES = (
+    ("13800000005", "village_cleaning", "参加村庄环境整治", EntrySource.adjustment),
+    ("13800000005", "flood_fighting", "参加防汛值守", EntrySource.adjustment),
+    ("13800000009", "dues_late", "未按时交纳党费", EntrySource.deduction),
+)
+
+
+async def _demo_scores(session: AsyncSession, town: OrgUnit) -> None:
+    """The 路头村 preset on the town and a few entries this month, so scores have content."""
+    record, _ = await attach(session, town, PRESETS["lutou"], None)
+    scheme = PRESETS["lutou"]
+    today = today_in_shanghai(utcnow())
+    admin = await session.scalar(select(Member.id).where(col(Member.phone) == PEOPLE[0].phone))
+    for phone, item, reason, source in DEMO_ENTRIES:
+        member_id = await session.scalar(select(Member.id).where(col(Member.phone) == phone))
+        assert member_id is not None
+        await append_entry(
+            session,
+            record,
+            scheme,
+            Subject(member_id=member_id),
+            NewEntry(item, None, today, reason, source),
+            admin,
+            today,
+        )
