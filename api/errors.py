@@ -360,3 +360,42 @@ class CommitmentStateConflict(AppError):
 
 class ActionNotFound(NotFound):
     code, message = "action_not_found", "待办不存在或不在您的管辖范围内"
+
+
+# --- evaluation rounds -------------------------------------------------------------------------
+
+
+class EvaluationNotInScheme(AppError):
+    code, status, message = "evaluation_not_in_scheme", 400, "该方案没有设置评议"
+
+
+class RoundExists(AppError):
+    code, status, message = "round_exists", 409, "该支部本期已有评议"
+
+
+class RoundNotFound(NotFound):
+    code, message = "round_not_found", "评议不存在或不在您的支部"
+
+
+class RoundStateConflict(AppError):
+    code, status, message = "round_state_conflict", 409, "评议当前阶段不接受该操作"
+
+
+class RoundDeadlinePassed(AppError):
+    code, status, message = "round_deadline_passed", 409, "评议已截止，不能再提交"
+
+
+class RatingNotAllowed(AppError):
+    code, status, message = "rating_not_allowed", 403, "您不能对该党员进行这项评分"
+
+
+class ScoreOutOfScale(AppError):
+    code, status, message = "score_out_of_scale", 400, "分数超出评分范围"
+
+
+class TextRequired(AppError):
+    code, status, message = (
+        "text_required",
+        422,
+        "请填写说明（自评须写成绩与不足，调整总评须写原因）",
+    )

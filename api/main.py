@@ -30,6 +30,7 @@ from api.routers import (
     claims,
     commitments,
     deductions,
+    evaluations,
     follow_up,
     health,
     ledger,
@@ -46,6 +47,24 @@ from api.storage import LocalPhotoStore
 from api.wechat.client import WeChatClient
 
 API_PREFIX = "/api/v1"
+ROUTED_DOMAINS = (
+    auth,
+    members,
+    org,
+    roster,
+    schemes,
+    periods,
+    ledger,
+    photos,
+    claims,
+    deductions,
+    appeals,
+    follow_up,
+    notices,
+    wishes,
+    commitments,
+    evaluations,
+)
 log = logging.getLogger("api")
 
 
@@ -78,9 +97,7 @@ def create_app(settings: Settings | None = None, http: httpx.AsyncClient | None 
     app.state.settings = settings
     _install_error_handlers(app)
     app.include_router(health.router)
-    domains = (auth, members, org, roster, schemes, periods, ledger)
-    workflow = (photos, claims, deductions, appeals, follow_up, notices, wishes, commitments)
-    for module in (*domains, *workflow):
+    for module in ROUTED_DOMAINS:
         app.include_router(module.router, prefix=API_PREFIX)
     return app
 

@@ -2,6 +2,12 @@
 
 from api.models.auth import InviteCode, RefreshToken, WeChatAccount
 from api.models.base import id_of, utcnow
+from api.models.evaluation import (
+    EvaluationResultRecord,
+    EvaluationRound,
+    EvaluationScore,
+    RoundStatus,
+)
 from api.models.org import (
     Member,
     MemberStatus,
@@ -51,6 +57,9 @@ __all__ = [
     "CommitmentStatus",
     "CommitteeAction",
     "EntrySource",
+    "EvaluationResultRecord",
+    "EvaluationRound",
+    "EvaluationScore",
     "InviteCode",
     "Member",
     "MemberStatus",
@@ -66,6 +75,7 @@ __all__ = [
     "RefreshToken",
     "Role",
     "RoleAssignment",
+    "RoundStatus",
     "SchemeRecord",
     "SchemeVersion",
     "ScoreEntry",

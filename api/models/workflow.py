@@ -25,6 +25,7 @@ class NoticeKind(StrEnum):
     claim_result = "claim_result"
     appeal_filed = "appeal_filed"
     appeal_result = "appeal_result"
+    evaluation_reminder = "evaluation_reminder"
 
 
 class AppealStatus(StrEnum):

@@ -260,6 +260,18 @@ class Component(SchemeModel):
     weight: Weight
 
 
+class Evaluation(SchemeModel):
+    """评议 rules: who rates whom, on what scale, and how mutual ratings are aggregated."""
+
+    scale_max: PositiveDecimal = Decimal(100)
+    mutual_scope: Literal["branch", "group"] = "branch"
+    aggregate: Literal["trimmed_mean", "mean"] = "trimmed_mean"
+    trim_from: int = Field(default=5, ge=3, description="drop highest and lowest from this many")
+    reveal_raters: bool = False
+    rate_commitments: bool = False
+    reminder_hours: int = Field(default=24, ge=1)
+
+
 class TotalCondition(SchemeModel):
     measure: Literal["total"] = "total"
     op: Comparison
@@ -540,6 +552,7 @@ class Scheme(SchemeModel):
     groups: tuple[ItemGroup, ...] = ()
     items: tuple[Item, ...] = Field(min_length=1)
     components: tuple[Component, ...] = ()
+    evaluation: Evaluation = Field(default_factory=Evaluation)
     tiering: Tiering | None = None
     stars: Stars | None = None
     thresholds: tuple[Threshold, ...] = ()

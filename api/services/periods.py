@@ -5,7 +5,7 @@ of queries per period — never one per member — and stores its outputs.
 """
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -29,12 +29,15 @@ from api.errors import (
 )
 from api.models import (
     AuditRecord,
+    EvaluationResultRecord,
+    EvaluationRound,
     Member,
     MemberStatus,
     OrgUnit,
     PeriodRecord,
     PeriodResult,
     PeriodStatus,
+    RoundStatus,
     SchemeRecord,
     SchemeVersion,
     ScoreEntry,
@@ -46,6 +49,7 @@ from api.models.base import UTCDateTime
 from api.models.scoring import POINTS
 from api.scoring import (
     Entry,
+    EvaluationResult,
     Period,
     PriorResult,
     Scheme,
@@ -56,7 +60,7 @@ from api.scoring import (
     period_containing,
     period_from_key,
 )
-from api.scoring.scheme import PeriodLength, ScoringMode, SubjectKind
+from api.scoring.scheme import ComponentKind, PeriodLength, ScoringMode, SubjectKind
 from api.services.members import member_for
 from api.services.schemes import current_version, in_force, parse_scheme
 
@@ -85,6 +89,7 @@ class Inputs:
     entries: list[Entry]
     history: list[PriorResult]
     paths: dict[str, str]
+    evaluations: list[EvaluationResult] = field(default_factory=list)
 
 
 async def scope_of(session: AsyncSession, record: SchemeRecord) -> Scope:
@@ -109,12 +114,40 @@ async def load_inputs(
     else:
         subjects, paths = await _member_subjects(session, scope, units, period, entries)
     history = await _history(session, scope.record, scope.scheme, period)
-    return Inputs(subjects, entries, history, paths)
+    known = {subject.id for subject in subjects}
+    evaluations = [
+        e for e in await _evaluations(session, scope.record, period) if e.subject_id in known
+    ]
+    return Inputs(subjects, entries, history, paths, evaluations)
+
+
+async def _evaluations(
+    session: AsyncSession, record: SchemeRecord, period: Period, member_id: int | None = None
+) -> list[EvaluationResult]:
+    """Results of the closed 评议 rounds of this scheme and period (latest round wins)."""
+    rows = await session.execute(
+        select(EvaluationResultRecord)
+        .join(EvaluationRound, col(EvaluationRound.id) == col(EvaluationResultRecord.round_id))
+        .where(
+            col(EvaluationRound.scheme_id) == record.id,
+            col(EvaluationRound.period_key) == period.key,
+            col(EvaluationRound.status) == RoundStatus.closed,
+            true() if member_id is None else col(EvaluationResultRecord.member_id) == member_id,
+        )
+        .order_by(col(EvaluationResultRecord.round_id))
+    )
+    latest = {(r.member_id, r.kind): r.score for r in rows.scalars()}
+    return [
+        EvaluationResult(subject_id=str(member), kind=ComponentKind(kind), score=score)
+        for (member, kind), score in sorted(latest.items())
+    ]
 
 
 def compute(scheme: Scheme, period: Period, inputs: Inputs) -> list[SubjectResult]:
     try:
-        return compute_period(scheme, period, inputs.subjects, inputs.entries, (), inputs.history)
+        return compute_period(
+            scheme, period, inputs.subjects, inputs.entries, inputs.evaluations, inputs.history
+        )
     except ScoringInputError as exc:
         raise ScoringFailed(detail={"reason": str(exc)}) from exc
 
@@ -632,5 +665,6 @@ async def standing(
     )
     entries = await _entries(session, id_of(period), id_of(member))
     history = await _history(session, record, scheme, target, id_of(member))
-    inputs = Inputs([subject], entries, history, {str(member.id): unit.path})
+    evaluations = await _evaluations(session, record, target, id_of(member))
+    inputs = Inputs([subject], entries, history, {str(member.id): unit.path}, evaluations)
     return compute(scheme, target, inputs)[0]
