@@ -95,6 +95,14 @@ def mutual_score(rater: str, subject: str) -> str:
 async def test_a_full_round_from_opening_to_the_period_score(
     client: httpx.AsyncClient, org: Org, scheme: int, sessionmaker: Maker
 ) -> None:
+    commitment = await client.post(
+        "/api/v1/commitments", json={"text": "帮扶两户困难群众"}, headers=org.headers("member_a1")
+    )
+    await client.post(
+        f"/api/v1/commitments/{commitment.json()['id']}/decision",
+        json={"decision": "approve"},
+        headers=org.headers("secretary_a"),
+    )
     url = f"/api/v1/org/units/{org.unit_id('branch_a')}/evaluation-rounds"
     deadline = (utcnow() + timedelta(hours=2)).isoformat()
     by_member = await client.post(
@@ -188,6 +196,8 @@ async def test_a_full_round_from_opening_to_the_period_score(
     trimmed = sum(received[1:-1], Decimal(0)) / len(received[1:-1])
     assert Decimal(a1["scores"]["mutual"]) == trimmed.quantize(Decimal("0.01"))
     assert (a1["scores"]["committee"], a1["proposed_final"]) == ("87.50", "87.50")
+    assert a1["points"] == str(PRESETS["xuanhua"].scoring.base)
+    assert [c["text"] for c in a1["commitments"]] == ["帮扶两户困难群众"]
 
     # 总评
     assert (await advance(client, org, round_id, "final")).status_code == 200

@@ -8,6 +8,7 @@ from api.models import id_of, utcnow
 from api.schemas.evaluations import (
     AdvanceIn,
     AggregateOut,
+    CommitmentBrief,
     FlagOut,
     MyResultOut,
     OverviewOut,
@@ -75,6 +76,11 @@ async def overview(round_id: int, principal: CurrentPrincipal, session: SessionD
                 scores=r.scores,
                 ratings=r.ratings,
                 proposed_final=service.proposed_final(r),
+                points=view.points.get(r.member_id),
+                commitments=[
+                    CommitmentBrief(text=c.text, report=c.report, rating=c.rating)
+                    for c in view.commitments.get(r.member_id, [])
+                ],
             )
             for r in view.results
         ],

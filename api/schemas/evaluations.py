@@ -58,12 +58,20 @@ class RawScoreOut(ScoreOut):
     rater_id: int
 
 
+class CommitmentBrief(BaseModel):
+    text: str
+    report: str | None
+    rating: Decimal | None
+
+
 class AggregateOut(BaseModel):
     member_id: int
     name: str
     scores: dict[str, Decimal]
     ratings: dict[str, int]
     proposed_final: Decimal | None
+    points: Decimal | None = Field(description="本期日常积分")
+    commitments: list[CommitmentBrief] = Field(description="本期已公开的承诺及履诺评价")
 
 
 class FlagOut(BaseModel):

@@ -78,7 +78,9 @@ async def apply(
     )
     period = await session.get(PeriodRecord, entry.period_id)
     assert period is not None
-    result = await periods.standing(session, scheme_record, scheme, member, period)
+    target = periods.engine_period(scheme, period)
+    standings = await periods.standings(session, scheme_record, scheme, [member], target)
+    result = standings[id_of(member)]
     deadline = now + timedelta(days=settings.appeal_window_days)
     card = score_card(scheme, entry, result, deadline)
     notify(session, id_of(member), NoticeKind.deduction_card, "记分告知卡", card)

@@ -31,6 +31,8 @@ from api.errors import (
 )
 from api.models import (
     AuditRecord,
+    Commitment,
+    CommitmentStatus,
     EvaluationResultRecord,
     EvaluationRound,
     EvaluationScore,
@@ -44,9 +46,10 @@ from api.models import (
     id_of,
 )
 from api.models.evaluation import ROUND_ORDER
-from api.scoring import Scheme
+from api.scoring import Scheme, period_from_key
 from api.scoring.evaluation import Flag, Rating, aggregate, suspicious
-from api.scoring.scheme import ComponentKind, SubjectKind
+from api.scoring.scheme import ComponentKind, PeriodLength, SubjectKind
+from api.services import periods
 from api.services.branch_work import in_visible_branch, visible_branch
 from api.services.ledger import today_in_shanghai
 from api.services.notices import notify
@@ -351,6 +354,8 @@ class Overview:
     results: list[MemberAggregate]
     flags: list[Flag]
     raw: list[EvaluationScore] | None
+    points: dict[int, Decimal | None]
+    commitments: dict[int, list[Commitment]]
 
 
 async def overview(session: AsyncSession, principal: Principal, round_id: int) -> Overview:
@@ -362,10 +367,26 @@ async def overview(session: AsyncSession, principal: Principal, round_id: int) -
     mutual = [
         Rating(s.rater_id, s.subject_id, s.score) for s in scores if s.kind == ComponentKind.MUTUAL
     ]
+    members = await _members(session, branch)
+    record = await session.get(SchemeRecord, evaluation_round.scheme_id)
+    assert record is not None
+    target = period_from_key(PeriodLength(scheme.period), evaluation_round.period_key)
+    standings = await periods.standings(session, record, scheme, [m for m, _ in members], target)
+    commitments: defaultdict[int, list[Commitment]] = defaultdict(list)
+    for commitment in await session.scalars(
+        select(Commitment).where(
+            col(Commitment.branch_id) == branch.id,
+            col(Commitment.period_key) == evaluation_round.period_key,
+            col(Commitment.status) == CommitmentStatus.approved,
+        )
+    ):
+        commitments[commitment.member_id].append(commitment)
     return Overview(
-        _aggregates(scheme, await _members(session, branch), scores),
+        _aggregates(scheme, members, scores),
         suspicious(mutual, scheme.evaluation.scale_max),
         scores if scheme.evaluation.reveal_raters else None,
+        {member_id: result.points for member_id, result in standings.items()},
+        dict(commitments),
     )
 
 

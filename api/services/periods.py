@@ -122,7 +122,10 @@ async def load_inputs(
 
 
 async def _evaluations(
-    session: AsyncSession, record: SchemeRecord, period: Period, member_id: int | None = None
+    session: AsyncSession,
+    record: SchemeRecord,
+    period: Period,
+    members: Sequence[int] | None = None,
 ) -> list[EvaluationResult]:
     """Results of the closed 评议 rounds of this scheme and period (latest round wins)."""
     rows = await session.execute(
@@ -132,7 +135,7 @@ async def _evaluations(
             col(EvaluationRound.scheme_id) == record.id,
             col(EvaluationRound.period_key) == period.key,
             col(EvaluationRound.status) == RoundStatus.closed,
-            true() if member_id is None else col(EvaluationResultRecord.member_id) == member_id,
+            true() if members is None else col(EvaluationResultRecord.member_id).in_(members),
         )
         .order_by(col(EvaluationResultRecord.round_id))
     )
@@ -240,7 +243,7 @@ def _group_and_branch(unit: OrgUnit) -> tuple[str | None, str | None]:
 
 
 async def _entries(
-    session: AsyncSession, period_id: int, member_id: int | None = None
+    session: AsyncSession, period_id: int, members: Sequence[int] | None = None
 ) -> list[Entry]:
     """The period's ledger as one tally per subject and item, summed by the database.
 
@@ -258,7 +261,7 @@ async def _entries(
         )
         .where(
             col(ScoreEntry.period_id) == period_id,
-            true() if member_id is None else col(ScoreEntry.member_id) == member_id,
+            true() if members is None else col(ScoreEntry.member_id).in_(members),
         )
         .group_by(subject, col(ScoreEntry.item_code))
     )
@@ -282,7 +285,7 @@ async def _history(
     record: SchemeRecord,
     scheme: Scheme,
     period: Period,
-    member_id: int | None = None,
+    members: Sequence[int] | None = None,
 ) -> list[PriorResult]:
     """The current snapshots of this scheme's earlier closed periods (two years back)."""
     earlier = await session.scalars(
@@ -304,7 +307,7 @@ async def _history(
                     for pid, no in closes
                 )
             ),
-            true() if member_id is None else col(PeriodResult.member_id) == member_id,
+            true() if members is None else col(PeriodResult.member_id).in_(members),
         )
     )
     return [PriorResult.model_validate(prior) for prior in rows]
@@ -640,31 +643,46 @@ async def live_score(
     return LiveScore(target, status, scope.scheme, mine)
 
 
-async def standing(
+async def standings(
     session: AsyncSession,
     record: SchemeRecord,
     scheme: Scheme,
-    member: Member,
-    period: PeriodRecord,
-) -> SubjectResult:
-    """One member's result so far in a period, computed for them alone (no ranks).
+    members: Sequence[Member],
+    target: Period,
+) -> dict[int, SubjectResult]:
+    """Some members' results so far in a period, computed for them alone (no ranks).
 
-    Used where a number must be shown at once, e.g. the running total on a 告知卡.
+    Used where numbers must be shown at once: the running total on a 告知卡, the points the
+    committee sees while it evaluates.
     """
-    target = engine_period(scheme, period)
-    unit = await session.get(OrgUnit, member.unit_id)
-    assert unit is not None
-    group_id, branch_id = _group_and_branch(unit)
-    subject = Subject(
-        id=str(member.id),
-        name=member.name,
-        category=member.category,
-        political_status=member.political_status,
-        group_id=group_id,
-        branch_id=branch_id,
+    period = await session.scalar(
+        select(PeriodRecord).where(
+            col(PeriodRecord.scheme_id) == record.id, col(PeriodRecord.key) == target.key
+        )
     )
-    entries = await _entries(session, id_of(period), id_of(member))
-    history = await _history(session, record, scheme, target, id_of(member))
-    evaluations = await _evaluations(session, record, target, id_of(member))
-    inputs = Inputs([subject], entries, history, {str(member.id): unit.path}, evaluations)
-    return compute(scheme, target, inputs)[0]
+    units = {
+        id_of(u): u
+        for u in await session.scalars(
+            select(OrgUnit).where(col(OrgUnit.id).in_({m.unit_id for m in members}))
+        )
+    }
+    ids = [id_of(m) for m in members]
+    subjects = []
+    for member in members:
+        group_id, branch_id = _group_and_branch(units[member.unit_id])
+        subjects.append(
+            Subject(
+                id=str(member.id),
+                name=member.name,
+                category=member.category,
+                political_status=member.political_status,
+                group_id=group_id,
+                branch_id=branch_id,
+            )
+        )
+    entries = await _entries(session, id_of(period), ids) if period is not None else []
+    history = await _history(session, record, scheme, target, ids)
+    evaluations = await _evaluations(session, record, target, ids)
+    paths = {str(m.id): units[m.unit_id].path for m in members}
+    inputs = Inputs(subjects, entries, history, paths, evaluations)
+    return {int(r.subject_id): r for r in compute(scheme, target, inputs)}
