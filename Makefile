@@ -24,7 +24,10 @@ migrate: $(VENV)/.installed
 demo: migrate
 	$(BIN)/python -m api.cli seed-demo
 
+# The outbox worker runs beside the server and stops with it.
 run: demo
+	$(BIN)/python -m api.worker & worker=$$!; \
+	trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
 	PORT=$(PORT) $(BIN)/uvicorn api.main:app --host $(HOST) --port $(PORT)
 
 test: $(VENV)/.installed-dev

@@ -30,6 +30,7 @@ class Action(StrEnum):
     adjust_points = "adjust_points"
     record_deductions = "record_deductions"
     manage_branch_work = "manage_branch_work"
+    manage_delivery = "manage_delivery"
 
 
 LEADERS = frozenset({Role.group_leader, Role.branch_committee, Role.branch_secretary})
@@ -50,6 +51,7 @@ PERMISSIONS: dict[Action, frozenset[Role]] = {
     Action.adjust_points: frozenset({Role.committee_admin}),
     Action.record_deductions: BRANCH_OFFICERS,
     Action.manage_branch_work: BRANCH_OFFICERS,
+    Action.manage_delivery: frozenset({Role.committee_admin}),
 }
 
 

@@ -34,6 +34,15 @@ class Settings(BaseSettings):
     wechat_busy_retries: int = Field(default=2, ge=0)
     wechat_retry_backoff_seconds: float = Field(default=0.2, ge=0)
 
+    wechat_callback_token: SecretStr = SecretStr("")
+    wechat_encoding_aes_key: SecretStr = SecretStr("")
+    miniprogram_state: Literal["developer", "trial", "formal"] = "formal"
+    service_app_id: str = ""
+    service_app_secret: SecretStr = SecretStr("")
+    delivery_max_attempts: int = Field(default=6, ge=1)
+    delivery_backoff_seconds: float = Field(default=5.0, ge=0)
+    delivery_lease_seconds: int = Field(default=60, ge=1)
+
     timezone: str = "Asia/Shanghai"
     appeal_window_days: int = Field(default=7, ge=1)
     photo_dir: str = "./data/photos"

@@ -399,3 +399,19 @@ class TextRequired(AppError):
         422,
         "请填写说明（自评须写成绩与不足，调整总评须写原因）",
     )
+
+
+class DeliveryNotFound(NotFound):
+    code, message = "delivery_not_found", "投递记录不存在"
+
+
+class TemplateInvalid(AppError):
+    code, status, message = "template_invalid", 422, "模板字段配置有误"
+
+
+class CallbackRefused(AppError):
+    code, status, message = "callback_refused", 403, "签名校验失败"
+
+
+class CallbackMalformed(AppError):
+    code, status, message = "callback_malformed", 400, "推送内容无法解析"

@@ -27,6 +27,7 @@ from api.errors import (
 from api.routers import (
     appeals,
     auth,
+    callbacks,
     claims,
     commitments,
     deductions,
@@ -41,6 +42,7 @@ from api.routers import (
     photos,
     roster,
     schemes,
+    templates,
     wishes,
 )
 from api.storage import LocalPhotoStore
@@ -64,6 +66,8 @@ ROUTED_DOMAINS = (
     wishes,
     commitments,
     evaluations,
+    templates,
+    callbacks,
 )
 log = logging.getLogger("api")
 

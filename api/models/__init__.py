@@ -2,6 +2,16 @@
 
 from api.models.auth import InviteCode, RefreshToken, WeChatAccount
 from api.models.base import id_of, utcnow
+from api.models.delivery import (
+    CallbackEvent,
+    Channel,
+    Delivery,
+    DeliveryStatus,
+    NoticeTemplate,
+    ServiceFollower,
+    StoredToken,
+    SubscriptionQuota,
+)
 from api.models.evaluation import (
     EvaluationResultRecord,
     EvaluationRound,
@@ -49,6 +59,8 @@ __all__ = [
     "Appeal",
     "AppealStatus",
     "AuditRecord",
+    "CallbackEvent",
+    "Channel",
     "Claim",
     "ClaimEvent",
     "ClaimPhoto",
@@ -56,6 +68,8 @@ __all__ = [
     "Commitment",
     "CommitmentStatus",
     "CommitteeAction",
+    "Delivery",
+    "DeliveryStatus",
     "EntrySource",
     "EvaluationResultRecord",
     "EvaluationRound",
@@ -66,6 +80,7 @@ __all__ = [
     "MicroWish",
     "Notice",
     "NoticeKind",
+    "NoticeTemplate",
     "OrgUnit",
     "PeriodRecord",
     "PeriodResult",
@@ -79,6 +94,9 @@ __all__ = [
     "SchemeRecord",
     "SchemeVersion",
     "ScoreEntry",
+    "ServiceFollower",
+    "StoredToken",
+    "SubscriptionQuota",
     "UnitKind",
     "WeChatAccount",
     "WishStatus",

@@ -23,7 +23,16 @@ async def inbox(
         session, principal, unread, page.offset, page.size
     )
     return InboxOut(
-        items=[NoticeOut.model_validate(n) for n in rows],
+        items=[
+            NoticeOut.model_validate(n).model_copy(
+                update={
+                    "delivery_status": d.status if d else None,
+                    "delivery_channel": d.channel if d else None,
+                    "delivery_reason": d.reason if d else None,
+                }
+            )
+            for n, d in rows
+        ],
         total=total,
         page=page.page,
         size=page.size,

@@ -8,7 +8,7 @@ from sqlmodel import col, select
 
 from api.access import Principal
 from api.errors import NoticeNotFound
-from api.models import Notice, NoticeKind, utcnow
+from api.models import Delivery, Notice, NoticeKind, utcnow
 
 
 def notify(
@@ -22,21 +22,22 @@ def notify(
 
 async def inbox(
     session: AsyncSession, principal: Principal, unread_only: bool, offset: int, limit: int
-) -> tuple[list[Notice], int, int]:
+) -> tuple[list[tuple[Notice, Delivery | None]], int, int]:
     """The member's notices, newest first, with the total and the unread count."""
     mine = col(Notice.member_id) == principal.member_id
     unread = mine & col(Notice.read_at).is_(None)
     condition = unread if unread_only else mine
     total = await session.scalar(select(func.count()).select_from(Notice).where(condition))
     unread_count = await session.scalar(select(func.count()).select_from(Notice).where(unread))
-    rows = await session.scalars(
-        select(Notice)
+    rows = await session.execute(
+        select(Notice, Delivery)
+        .outerjoin(Delivery, col(Delivery.notice_id) == col(Notice.id))
         .where(condition)
         .order_by(col(Notice.created_at).desc(), col(Notice.id).desc())
         .offset(offset)
         .limit(limit)
     )
-    return list(rows), total or 0, unread_count or 0
+    return [(notice, delivery) for notice, delivery in rows], total or 0, unread_count or 0
 
 
 async def mark_read(session: AsyncSession, principal: Principal, notice_id: int) -> Notice:

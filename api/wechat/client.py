@@ -58,9 +58,21 @@ class WeChatCallFailed(Exception):
 
 
 class WeChatClient:
-    def __init__(self, settings: Settings, http: httpx.AsyncClient) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        http: httpx.AsyncClient,
+        app_id: str | None = None,
+        app_secret: str | None = None,
+    ) -> None:
+        """The mini-program's client by default; pass the service account's credentials for
+        a client that sends service-account template messages with its own token."""
         self._settings = settings
         self._http = http
+        self._app_id = settings.wechat_app_id if app_id is None else app_id
+        self._app_secret = (
+            settings.wechat_app_secret.get_secret_value() if app_secret is None else app_secret
+        )
         self._base = settings.wechat_api_base.rstrip("/")
         self._token: str | None = None
         self._token_expires_at = 0.0
@@ -69,8 +81,8 @@ class WeChatClient:
     async def code_to_session(self, js_code: str) -> WeChatSession:
         """`wx.login` code → openid and session_key (the code works once, for 5 minutes)."""
         params = {
-            "appid": self._settings.wechat_app_id,
-            "secret": self._settings.wechat_app_secret.get_secret_value(),
+            "appid": self._app_id,
+            "secret": self._app_secret,
             "js_code": js_code,
             "grant_type": "authorization_code",
         }
@@ -101,8 +113,8 @@ class WeChatClient:
                 "/cgi-bin/stable_token",
                 json={
                     "grant_type": "client_credential",
-                    "appid": self._settings.wechat_app_id,
-                    "secret": self._settings.wechat_app_secret.get_secret_value(),
+                    "appid": self._app_id,
+                    "secret": self._app_secret,
                     "force_refresh": False,
                 },
             )
@@ -112,6 +124,49 @@ class WeChatClient:
             lifetime = max(int(expires_in) - TOKEN_REFRESH_MARGIN_SECONDS, 60)
             self._token, self._token_expires_at = token, time.monotonic() + lifetime
             return token
+
+    async def send_subscribe(
+        self, openid: str, template_id: str, page: str, data: dict[str, Any], state: str
+    ) -> str | None:
+        """小程序订阅消息; returns WeChat's msgid when it gives one."""
+        body = await self._call_with_token(
+            "POST",
+            "/cgi-bin/message/subscribe/send",
+            json={
+                "touser": openid,
+                "template_id": template_id,
+                "page": page,
+                "miniprogram_state": state,
+                "lang": "zh_CN",
+                "data": data,
+            },
+        )
+        msgid = body.get("msgid")
+        return str(msgid) if msgid is not None else None
+
+    async def send_template(
+        self,
+        openid: str,
+        template_id: str,
+        mini_app_id: str,
+        page: str,
+        data: dict[str, Any],
+        client_msg_id: str,
+    ) -> str | None:
+        """服务号模板消息 opening the mini-program; `client_msg_id` makes a resend a no-op."""
+        body = await self._call_with_token(
+            "POST",
+            "/cgi-bin/message/template/send",
+            json={
+                "touser": openid,
+                "template_id": template_id,
+                "miniprogram": {"appid": mini_app_id, "pagepath": page},
+                "client_msg_id": client_msg_id,
+                "data": data,
+            },
+        )
+        msgid = body.get("msgid")
+        return str(msgid) if msgid is not None else None
 
     def forget_access_token(self) -> None:
         self._token = None
@@ -130,7 +185,7 @@ class WeChatClient:
         raise AssertionError("unreachable")
 
     async def _call(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
-        if not self._settings.wechat_app_id:
+        if not self._app_id:
             raise WeChatNotConfigured()
         retries = self._settings.wechat_busy_retries
         for attempt in range(retries + 1):

@@ -13,6 +13,10 @@ from fastapi.responses import JSONResponse
 
 APP_ID = "wx-test-app"
 APP_SECRET = "test-app-secret"
+SERVICE_APP_ID = "wx-test-service"
+SERVICE_APP_SECRET = "test-service-secret"
+CREDENTIALS = {APP_ID: APP_SECRET, SERVICE_APP_ID: SERVICE_APP_SECRET}
+HTTP_502 = 502  # scripted as an errcode: answer with HTTP 502 instead of JSON
 STALE = {"errcode": 40001, "errmsg": "invalid credential, access_token is invalid or not latest"}
 
 
@@ -25,6 +29,8 @@ class FakeWeChat:
     calls: Counter[str] = field(default_factory=Counter)
     valid_tokens: set[str] = field(default_factory=set)
     session_keys: dict[str, str] = field(default_factory=dict)
+    sent: list[dict[str, Any]] = field(default_factory=list)
+    token_apps: dict[str, str] = field(default_factory=dict)
     _serial: "itertools.count[int]" = field(default_factory=itertools.count)
 
     def add_login(self, code: str, openid: str, unionid: str | None = None) -> None:
@@ -71,12 +77,13 @@ class FakeWeChat:
         async def stable_token(request: Request) -> JSONResponse:
             self.calls["stable_token"] = self.calls["stable_token"] + 1
             body = await request.json()
-            if body.get("appid") != APP_ID or body.get("secret") != APP_SECRET:
+            if CREDENTIALS.get(body.get("appid", "")) != body.get("secret"):
                 return JSONResponse({"errcode": 40013, "errmsg": "invalid appid"})
             if failure := self._scripted("stable_token"):
                 return JSONResponse(failure)
             token = f"ACCESS{next(self._serial)}"
             self.valid_tokens.add(token)
+            self.token_apps[token] = body["appid"]
             return JSONResponse({"access_token": token, "expires_in": 7200})
 
         @app.post("/wxa/business/getuserphonenumber")
@@ -103,7 +110,37 @@ class FakeWeChat:
                 }
             )
 
+        @app.post("/cgi-bin/message/subscribe/send")
+        async def subscribe_send(request: Request) -> JSONResponse:
+            return await self._send(request, "subscribe_send", APP_ID)
+
+        @app.post("/cgi-bin/message/template/send")
+        async def template_send(request: Request) -> JSONResponse:
+            return await self._send(request, "template_send", SERVICE_APP_ID)
+
         return app
+
+    async def _send(self, request: Request, api: str, app_id: str) -> JSONResponse:
+        """Both send APIs: the caller's own token, scripted faults, and WeChat's limits."""
+        self.calls[api] = self.calls[api] + 1
+        token = request.query_params.get("access_token", "")
+        if token not in self.valid_tokens or self.token_apps.get(token) != app_id:
+            return JSONResponse(STALE)
+        if failure := self._scripted(api):
+            if failure["errcode"] == HTTP_502:
+                return JSONResponse({"message": "bad gateway"}, status_code=502)
+            return JSONResponse(failure)
+        body = await request.json()
+        for key, item in body.get("data", {}).items():
+            if key.startswith("thing") and len(item["value"]) > 20:
+                return JSONResponse({"errcode": 47003, "errmsg": f"argument invalid! data.{key}"})
+        if api == "template_send":
+            repeated = [s for s in self.sent if s.get("client_msg_id") == body["client_msg_id"]]
+            if repeated:
+                return JSONResponse({"errcode": 0, "errmsg": "ok", "msgid": repeated[0]["msgid"]})
+        msgid = next(self._serial)
+        self.sent.append({**body, "api": api, "msgid": msgid})
+        return JSONResponse({"errcode": 0, "errmsg": "ok", "msgid": msgid})
 
     def _scripted(self, api: str) -> dict[str, Any] | None:
         queue = self.failures[api]

@@ -1,0 +1,135 @@
+"""WeChat delivery: templates per notice kind, the outbox, subscription quota, callbacks."""
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.engine import Connection
+from sqlalchemy.orm import Mapper
+from sqlmodel import Field, SQLModel
+
+from api.models.base import utc_column, utcnow
+from api.models.workflow import Notice
+
+
+class Channel(StrEnum):
+    subscribe = "subscribe"  # 小程序订阅消息
+    service = "service"  # 服务号模板消息
+    inbox = "inbox"  # 站内信 only
+
+
+class DeliveryStatus(StrEnum):
+    pending = "pending"
+    sending = "sending"  # claimed by a worker until `locked_until`
+    sent = "sent"
+    inbox_only = "inbox_only"  # no WeChat channel could take it; the reason is recorded
+    dead = "dead"  # gave up after the retries; an admin can retry it
+
+
+class NoticeTemplate(SQLModel, table=True):
+    """Which WeChat template carries a notice kind on a channel, and how our fields fill it."""
+
+    __tablename__ = "notice_template"
+
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str = Field(sa_type=sa.String(32))
+    channel: str = Field(sa_type=sa.String(16))
+    template_id: str = Field(sa_type=sa.String(128))
+    page: str = Field(sa_type=sa.String(256))
+    # {"thing1": "item_name", "number2": "points", …}: template key → field of the notice data
+    fields: dict[str, str] = Field(sa_type=sa.JSON)
+    updated_at: datetime = Field(default_factory=utcnow, sa_column=utc_column())
+
+    __table_args__ = (sa.UniqueConstraint("kind", "channel"),)
+
+
+class Delivery(SQLModel, table=True):
+    """One notice on its way to WeChat: written with the notice, sent by the worker."""
+
+    __tablename__ = "delivery"
+
+    id: int | None = Field(default=None, primary_key=True)
+    notice_id: int = Field(foreign_key="notice.id", unique=True)
+    member_id: int = Field(foreign_key="member.id", index=True)
+    status: str = Field(default=DeliveryStatus.pending, sa_type=sa.String(16))
+    channel: str | None = Field(default=None, sa_type=sa.String(16))
+    attempts: int = 0
+    next_attempt_at: datetime = Field(default_factory=utcnow, sa_column=utc_column())
+    locked_until: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
+    msgid: str | None = Field(default=None, sa_type=sa.String(64))
+    errcode: int | None = None
+    reason: str | None = Field(default=None, sa_type=sa.Text)
+    sent_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
+    created_at: datetime = Field(default_factory=utcnow, sa_column=utc_column())
+
+    __table_args__ = (
+        sa.Index("ix_delivery_due", "status", "next_attempt_at"),
+        sa.CheckConstraint(
+            "status IN ('pending', 'sending', 'sent', 'inbox_only', 'dead')", name="status"
+        ),
+    )
+
+
+class SubscriptionQuota(SQLModel, table=True):
+    """一次性订阅: each accept grants one send of that template; the backend counts."""
+
+    __tablename__ = "subscription_quota"
+
+    member_id: int = Field(foreign_key="member.id", primary_key=True)
+    template_id: str = Field(sa_type=sa.String(128), primary_key=True)
+    remaining: int = 0
+    updated_at: datetime = Field(default_factory=utcnow, sa_column=utc_column())
+
+    __table_args__ = (sa.CheckConstraint("remaining >= 0", name="remaining"),)
+
+
+class ServiceFollower(SQLModel, table=True):
+    """A service-account (服务号) follower, matched to members through the unionid."""
+
+    __tablename__ = "service_follower"
+
+    openid: str = Field(sa_type=sa.String(64), primary_key=True)
+    unionid: str | None = Field(default=None, sa_type=sa.String(64), index=True)
+    following: bool = True
+    updated_at: datetime = Field(default_factory=utcnow, sa_column=utc_column())
+
+
+class CallbackEvent(SQLModel, table=True):
+    """A push from WeChat, kept once: WeChat retries a push it thinks we missed."""
+
+    __tablename__ = "callback_event"
+
+    id: int | None = Field(default=None, primary_key=True)
+    dedupe_key: str = Field(sa_type=sa.String(200), unique=True)
+    event: str = Field(sa_type=sa.String(64))
+    payload: dict[str, Any] = Field(sa_type=sa.JSON)
+    created_at: datetime = Field(default_factory=utcnow, sa_column=utc_column())
+
+
+class StoredToken(SQLModel, table=True):
+    """The access token shared by every process, with its expiry."""
+
+    __tablename__ = "stored_token"
+
+    name: str = Field(sa_type=sa.String(64), primary_key=True)
+    token: str = Field(sa_type=sa.String(512))
+    expires_at: datetime = Field(sa_column=utc_column())
+
+
+def _queue_delivery(_mapper: Mapper[Any], connection: Connection, notice: Notice) -> None:
+    """Outbox: a notice row and its delivery row are inserted by the same flush."""
+    connection.execute(
+        sa.insert(Delivery).values(
+            notice_id=notice.id,
+            member_id=notice.member_id,
+            status=DeliveryStatus.pending,
+            attempts=0,
+            next_attempt_at=notice.created_at,
+            created_at=notice.created_at,
+        )
+    )
+
+
+event.listen(Notice, "after_insert", _queue_delivery)

@@ -1,0 +1,44 @@
+"""The one endpoint WeChat pushes to: URL check, then events (plain or safe mode, XML or JSON)."""
+
+from typing import Annotated
+
+from fastapi import APIRouter, BackgroundTasks, Query, Request
+from fastapi.responses import PlainTextResponse
+
+from api.db import SessionDep
+from api.deps import SettingsDep
+from api.models import CallbackEvent
+from api.services import callbacks as service
+
+router = APIRouter(prefix="/wechat/callback", tags=["wechat"])
+
+
+@router.get("", summary="微信服务器配置校验", response_class=PlainTextResponse)
+async def verify(
+    settings: SettingsDep,
+    signature: Annotated[str, Query()],
+    timestamp: Annotated[str, Query()],
+    nonce: Annotated[str, Query()],
+    echostr: Annotated[str, Query()],
+) -> PlainTextResponse:
+    service.verify_url(settings, signature, timestamp, nonce)
+    return PlainTextResponse(echostr)
+
+
+async def _apply_later(request: Request, event_id: int) -> None:
+    async with request.app.state.sessionmaker() as session:
+        event = await session.get(CallbackEvent, event_id)
+        if event is not None:
+            await service.apply(session, event.payload)
+            await session.commit()
+
+
+@router.post("", summary="接收微信消息推送", response_class=PlainTextResponse)
+async def receive(
+    request: Request, session: SessionDep, settings: SettingsDep, tasks: BackgroundTasks
+) -> PlainTextResponse:
+    message = service.parse(settings, await request.body(), dict(request.query_params))
+    event_id = await service.store(session, message)
+    if event_id is not None:
+        tasks.add_task(_apply_later, request, event_id)
+    return PlainTextResponse("success")

@@ -1,0 +1,64 @@
+"""The worker process: `python -m api.worker` sends the outbox to WeChat.
+
+Several workers may run at once: each claims its own batch (on PostgreSQL with
+`FOR UPDATE SKIP LOCKED`) and a worker that dies leaves its batch to the others once its lease
+runs out.
+"""
+
+import asyncio
+import contextlib
+import logging
+import signal
+
+import httpx
+
+from api.config import Settings, get_settings
+from api.db import create_engine, create_sessionmaker
+from api.services.delivery import Senders, run_once
+from api.wechat.client import WeChatClient
+
+log = logging.getLogger("api.worker")
+IDLE_SECONDS = 1.0
+
+
+def senders(settings: Settings, http: httpx.AsyncClient) -> Senders:
+    service = None
+    if settings.service_app_id:
+        service = WeChatClient(
+            settings, http, settings.service_app_id, settings.service_app_secret.get_secret_value()
+        )
+    return Senders(WeChatClient(settings, http), service)
+
+
+async def serve(settings: Settings, stop: asyncio.Event) -> None:
+    engine = create_engine(settings.database_url)
+    sessionmaker = create_sessionmaker(engine)
+    async with httpx.AsyncClient() as http:
+        channels = senders(settings, http)
+        while not stop.is_set():
+            try:
+                done = await run_once(sessionmaker, channels, settings)
+            except Exception:
+                log.exception("delivery batch failed; retrying after a pause")
+                done = 0
+            if not done:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), IDLE_SECONDS)
+    await engine.dispose()
+
+
+def main() -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    stop = asyncio.Event()
+
+    async def run() -> None:
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, stop.set)
+        await serve(get_settings(), stop)
+
+    asyncio.run(run())
+
+
+if __name__ == "__main__":
+    main()

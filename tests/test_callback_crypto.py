@@ -1,0 +1,47 @@
+"""Safe-mode pushes: the official WeChat test vector decrypts; a wrong signature is refused."""
+
+import pytest
+
+from api.config import Settings
+from api.errors import CallbackRefused
+from api.services.callbacks import parse
+from tests.conftest import make_settings
+
+# WeChat's published test vector (shared/docs/WECHAT.md, shared/docs/wechat_vector.txt).
+ENCRYPT = "hyzAe4OzmOMbd6TvGdIOO6uBmdJoD0Fk53REIHvxYtJlE2B655HuD0m8KUePWB3+LrPXo87wzQ1QLvbeUgmBM4x6F8PGHQHFVAFmOD2LdJF9FrXpbUAh0B5GIItb52sn896wVsMSHGuPE328HnRGBcrS7C41IzDWyWNlZkyyXwon8T332jisa+h6tEDYsVticbSnyU8dKOIbgU6ux5VTjg3yt+WGzjlpKn6NPhRjpA912xMezR4kw6KWwMrCVKSVCZciVGCgavjIQ6X8tCOp3yZbGpy0VxpAe+77TszTfRd5RJSVO/HTnifJpXgCSUdUue1v6h0EIBYYI1BD1DlD+C0CR8e6OewpusjZ4uBl9FyJvnhvQl+q5rv1ixrcpCumEPo5MJSgM9ehVsNPfUM669WuMyVWQLCzpu9GhglF2PE="  # noqa: E501
+QUERY = {
+    "encrypt_type": "aes",
+    "timestamp": "1409735669",
+    "nonce": "1320562132",
+    "msg_signature": "5d197aaffba7e9b25a30732f161a50dee96bd5fa",
+}
+
+
+def vector_settings() -> Settings:
+    return make_settings(
+        "sqlite+aiosqlite:///:memory:",
+        wechat_app_id="wx2c2769f8efd9abc2",
+        wechat_callback_token="spamtest",
+        wechat_encoding_aes_key="abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG",
+    )
+
+
+def body() -> bytes:
+    xml = f"<xml><ToUserName>toUser</ToUserName><Encrypt><![CDATA[{ENCRYPT}]]></Encrypt></xml>"
+    return xml.encode()
+
+
+def test_the_official_vector_decrypts_to_its_text_message() -> None:
+    message = parse(vector_settings(), body(), QUERY)
+    assert message["MsgType"] == "text"
+    assert message["Content"] == "abcdteT"
+
+
+def test_a_wrong_message_signature_is_refused() -> None:
+    with pytest.raises(CallbackRefused):
+        parse(vector_settings(), body(), {**QUERY, "msg_signature": "0" * 40})
+
+
+def test_the_same_vector_works_in_json_format() -> None:
+    json_body = ('{"ToUserName": "toUser", "Encrypt": "' + ENCRYPT + '"}').encode()
+    assert parse(vector_settings(), json_body, QUERY)["Content"] == "abcdteT"

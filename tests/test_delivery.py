@@ -1,0 +1,370 @@
+"""WeChat delivery through the fake server: channels, quota, fallbacks, retries, dead letters."""
+
+import asyncio
+import hashlib
+import json
+from collections.abc import AsyncIterator
+from datetime import timedelta
+
+import httpx
+import pytest
+from sqlalchemy import func, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlmodel import col, select
+
+from api.config import Settings
+from api.models import (
+    Delivery,
+    ServiceFollower,
+    SubscriptionQuota,
+    WeChatAccount,
+    utcnow,
+)
+from api.services.delivery import Senders, run_once
+from api.wechat.client import WeChatClient
+from tests.conftest import Org, make_settings
+from tests.fakes.wechat import HTTP_502, SERVICE_APP_ID, SERVICE_APP_SECRET, FakeWeChat
+from tests.workflow import TODAY, attach
+
+Maker = async_sessionmaker[AsyncSession]
+CALLBACK_TOKEN = "callback-token"
+SUBSCRIBE_FIELDS = {
+    "thing1": "item_name",
+    "number2": "points",
+    "thing3": "reason",
+    "time4": "appeal_deadline",
+}
+
+
+@pytest.fixture
+def settings(database_url: str, tmp_path: object) -> Settings:
+    return make_settings(
+        database_url,
+        service_app_id=SERVICE_APP_ID,
+        service_app_secret=SERVICE_APP_SECRET,
+        wechat_callback_token=CALLBACK_TOKEN,
+        delivery_backoff_seconds=0,
+        delivery_max_attempts=3,
+    )
+
+
+@pytest.fixture
+async def senders(settings: Settings, wechat: FakeWeChat) -> AsyncIterator[Senders]:
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=wechat.app())) as http:
+        yield Senders(
+            WeChatClient(settings, http),
+            WeChatClient(settings, http, SERVICE_APP_ID, SERVICE_APP_SECRET),
+        )
+
+
+@pytest.fixture
+async def ready(client: httpx.AsyncClient, org: Org, sessionmaker: Maker) -> None:
+    """合阳 scheme, member_a1 bound to WeChat, templates for the deduction card."""
+    await attach(client, org, "heyang")
+    async with sessionmaker() as session:
+        session.add(
+            WeChatAccount(
+                openid="o-a1", unionid="u-a1", session_key="k", member_id=org.id("member_a1")
+            )
+        )
+        await session.commit()
+    for channel, template_id in (("subscribe", "T-DED"), ("service", "S-DED")):
+        response = await client.put(
+            f"/api/v1/notice-templates/deduction_card/{channel}",
+            json={
+                "template_id": template_id,
+                "page": "pages/deduction",
+                "fields": SUBSCRIBE_FIELDS,
+            },
+            headers=org.headers("admin"),
+        )
+        assert response.status_code == 200, response.text
+
+
+def signed(query: dict[str, str]) -> dict[str, str]:
+    parts = sorted([CALLBACK_TOKEN, query["timestamp"], query["nonce"]])
+    return {**query, "signature": hashlib.sha1("".join(parts).encode()).hexdigest()}
+
+
+async def accept(
+    client: httpx.AsyncClient, openid: str, template_id: str, at: int
+) -> httpx.Response:
+    push = {
+        "ToUserName": "gh_test",
+        "FromUserName": openid,
+        "CreateTime": at,
+        "MsgType": "event",
+        "Event": "subscribe_msg_popup_event",
+        "List": {"TemplateId": template_id, "SubscribeStatusString": "accept", "PopupScene": "0"},
+    }
+    return await client.post(
+        "/api/v1/wechat/callback",
+        params=signed({"timestamp": str(at), "nonce": "n1"}),
+        content=json.dumps(push),
+    )
+
+
+async def deduct(client: httpx.AsyncClient, org: Org, item: str = "meeting_leave") -> None:
+    response = await client.post(
+        f"/api/v1/members/{org.id('member_a1')}/deductions",
+        json={"item_code": item, "occurred_on": TODAY.isoformat(), "reason": "请假未参加支部大会"},
+        headers=org.headers("secretary_a"),
+    )
+    assert response.status_code == 201, response.text
+
+
+async def deliveries(sessionmaker: Maker) -> list[Delivery]:
+    async with sessionmaker() as session:
+        return list(await session.scalars(select(Delivery).order_by(col(Delivery.id))))
+
+
+async def test_a_deduction_card_arrives_as_a_subscribe_message_and_uses_the_quota(
+    client: httpx.AsyncClient,
+    org: Org,
+    ready: None,
+    senders: Senders,
+    settings: Settings,
+    sessionmaker: Maker,
+    wechat: FakeWeChat,
+) -> None:
+    assert (await accept(client, "o-a1", "T-DED", 1700000001)).text == "success"
+    await deduct(client, org)
+    assert await run_once(sessionmaker, senders, settings) == 1
+    [delivery] = await deliveries(sessionmaker)
+    assert (delivery.status, delivery.channel) == ("sent", "subscribe")
+    [sent] = wechat.sent
+    assert (sent["touser"], sent["template_id"]) == ("o-a1", "T-DED")
+    assert sent["page"].startswith("pages/deduction?entry_id=")
+    assert sent["data"]["thing1"]["value"] == "“三会一课”请假"
+    assert sent["data"]["number2"]["value"] == "2.00"
+    async with sessionmaker() as session:
+        quota = await session.get(SubscriptionQuota, (org.id("member_a1"), "T-DED"))
+        assert quota is not None and quota.remaining == 0
+    inbox = await client.get("/api/v1/me/notices", headers=org.headers("member_a1"))
+    assert inbox.json()["items"][0]["delivery_channel"] == "subscribe"
+
+
+async def test_a_retried_push_counts_once(
+    client: httpx.AsyncClient, org: Org, ready: None, sessionmaker: Maker
+) -> None:
+    for _ in range(3):
+        assert (await accept(client, "o-a1", "T-DED", 1700000002)).status_code == 200
+    async with sessionmaker() as session:
+        quota = await session.get(SubscriptionQuota, (org.id("member_a1"), "T-DED"))
+        assert quota is not None and quota.remaining == 1
+
+
+async def test_a_forged_push_is_refused(client: httpx.AsyncClient, org: Org, ready: None) -> None:
+    response = await client.post(
+        "/api/v1/wechat/callback",
+        params={"timestamp": "1", "nonce": "n", "signature": "0" * 40},
+        content=json.dumps({"FromUserName": "o-a1", "Event": "subscribe_msg_popup_event"}),
+    )
+    assert response.status_code == 403
+    assert response.json()["code"] == "callback_refused"
+
+
+async def test_without_quota_the_service_account_takes_it_with_the_delivery_id(
+    client: httpx.AsyncClient,
+    org: Org,
+    ready: None,
+    senders: Senders,
+    settings: Settings,
+    sessionmaker: Maker,
+    wechat: FakeWeChat,
+) -> None:
+    async with sessionmaker() as session:
+        session.add(ServiceFollower(openid="s-a1", unionid="u-a1"))
+        await session.commit()
+    await deduct(client, org)
+    await run_once(sessionmaker, senders, settings)
+    [delivery] = await deliveries(sessionmaker)
+    assert (delivery.status, delivery.channel) == ("sent", "service")
+    [sent] = wechat.sent
+    assert (sent["touser"], sent["client_msg_id"]) == ("s-a1", str(delivery.id))
+    assert sent["miniprogram"]["pagepath"].startswith("pages/deduction?")
+
+
+async def test_43101_falls_back_and_resets_the_quota(
+    client: httpx.AsyncClient,
+    org: Org,
+    ready: None,
+    senders: Senders,
+    settings: Settings,
+    sessionmaker: Maker,
+    wechat: FakeWeChat,
+) -> None:
+    await accept(client, "o-a1", "T-DED", 1700000003)
+    await accept(client, "o-a1", "T-DED", 1700000004)
+    async with sessionmaker() as session:
+        session.add(ServiceFollower(openid="s-a1", unionid="u-a1"))
+        await session.commit()
+    wechat.fail("subscribe_send", 43101, "user refuse to accept the msg")
+    await deduct(client, org)
+    await run_once(sessionmaker, senders, settings)
+    [delivery] = await deliveries(sessionmaker)
+    assert delivery.channel == "service"
+    async with sessionmaker() as session:
+        quota = await session.get(SubscriptionQuota, (org.id("member_a1"), "T-DED"))
+        assert quota is not None and quota.remaining == 0
+
+
+async def test_no_channel_means_inbox_only_with_the_reason(
+    client: httpx.AsyncClient,
+    org: Org,
+    ready: None,
+    senders: Senders,
+    settings: Settings,
+    sessionmaker: Maker,
+) -> None:
+    await deduct(client, org)
+    await run_once(sessionmaker, senders, settings)
+    [delivery] = await deliveries(sessionmaker)
+    assert delivery.status == "inbox_only"
+    assert delivery.reason == "订阅次数已用完；未关注服务号"
+    inbox = await client.get("/api/v1/me/notices", headers=org.headers("member_a1"))
+    assert inbox.json()["items"][0]["delivery_reason"] == "订阅次数已用完；未关注服务号"
+
+
+async def test_a_stale_token_is_reloaded_once_and_the_send_succeeds(
+    client: httpx.AsyncClient,
+    org: Org,
+    ready: None,
+    senders: Senders,
+    settings: Settings,
+    sessionmaker: Maker,
+    wechat: FakeWeChat,
+) -> None:
+    await accept(client, "o-a1", "T-DED", 1700000005)
+    await deduct(client, org)
+    await senders.mini.access_token()
+    wechat.expire_tokens()
+    await run_once(sessionmaker, senders, settings)
+    [delivery] = await deliveries(sessionmaker)
+    assert delivery.status == "sent"
+    assert wechat.calls["stable_token"] == 2
+
+
+async def test_45009_backs_off_then_delivers(
+    client: httpx.AsyncClient,
+    org: Org,
+    ready: None,
+    senders: Senders,
+    settings: Settings,
+    sessionmaker: Maker,
+    wechat: FakeWeChat,
+) -> None:
+    await accept(client, "o-a1", "T-DED", 1700000006)
+    wechat.fail("subscribe_send", 45009, "reach max api daily quota limit")
+    await deduct(client, org)
+    await run_once(sessionmaker, senders, settings)
+    [delivery] = await deliveries(sessionmaker)
+    assert (delivery.status, delivery.attempts, delivery.errcode) == ("pending", 1, 45009)
+    await run_once(sessionmaker, senders, settings)
+    [delivery] = await deliveries(sessionmaker)
+    assert (delivery.status, delivery.channel) == ("sent", "subscribe")
+    assert len(wechat.sent) == 1
+
+
+async def test_repeated_faults_end_in_a_dead_letter_an_admin_can_retry(
+    client: httpx.AsyncClient,
+    org: Org,
+    ready: None,
+    senders: Senders,
+    settings: Settings,
+    sessionmaker: Maker,
+    wechat: FakeWeChat,
+) -> None:
+    await accept(client, "o-a1", "T-DED", 1700000007)
+    wechat.fail("subscribe_send", HTTP_502, times=3)
+    await deduct(client, org)
+    for _ in range(3):
+        await run_once(sessionmaker, senders, settings)
+    [delivery] = await deliveries(sessionmaker)
+    assert (delivery.status, delivery.attempts) == ("dead", 3)
+    assert delivery.reason
+    dead = await client.get("/api/v1/deliveries/dead", headers=org.headers("admin"))
+    assert [d["id"] for d in dead.json()] == [delivery.id]
+    denied = await client.get("/api/v1/deliveries/dead", headers=org.headers("secretary_a"))
+    assert denied.status_code == 403
+    retried = await client.post(
+        f"/api/v1/deliveries/{delivery.id}/retry", headers=org.headers("admin")
+    )
+    assert retried.json()["status"] == "pending"
+    await run_once(sessionmaker, senders, settings)
+    [delivery] = await deliveries(sessionmaker)
+    assert delivery.status == "sent"
+
+
+async def test_two_workers_at_once_send_each_notice_once(
+    client: httpx.AsyncClient,
+    org: Org,
+    ready: None,
+    senders: Senders,
+    settings: Settings,
+    sessionmaker: Maker,
+    wechat: FakeWeChat,
+) -> None:
+    async with sessionmaker() as session:
+        session.add(ServiceFollower(openid="s-a1", unionid="u-a1"))
+        await session.commit()
+    for _ in range(12):
+        await deduct(client, org)
+    await asyncio.gather(*(run_once(sessionmaker, senders, settings, limit=5) for _ in range(4)))
+    while await run_once(sessionmaker, senders, settings, limit=5):
+        pass
+    rows = await deliveries(sessionmaker)
+    sent_ids = sorted(s["client_msg_id"] for s in wechat.sent)
+    assert len(sent_ids) == len(set(sent_ids)) == 12
+    assert sorted(str(d.id) for d in rows if d.status == "sent") == sent_ids
+    assert {d.status for d in rows} == {"sent", "inbox_only"}  # threshold notices: no template
+
+
+async def test_a_worker_that_died_leaves_its_batch_to_the_next_one(
+    client: httpx.AsyncClient,
+    org: Org,
+    ready: None,
+    senders: Senders,
+    settings: Settings,
+    sessionmaker: Maker,
+) -> None:
+    async with sessionmaker() as session:
+        session.add(ServiceFollower(openid="s-a1", unionid="u-a1"))
+        await session.commit()
+    await deduct(client, org)
+    async with sessionmaker() as session:
+        await session.execute(
+            update(Delivery).values(status="sending", locked_until=utcnow() - timedelta(seconds=1))
+        )
+        await session.commit()
+    assert await run_once(sessionmaker, senders, settings) == 1
+    async with sessionmaker() as session:
+        statuses = await session.scalar(
+            select(func.count()).select_from(Delivery).where(col(Delivery.status) == "sent")
+        )
+    assert statuses == 1
+
+
+async def test_templates_are_set_by_admins_with_typed_keys(
+    client: httpx.AsyncClient, org: Org
+) -> None:
+    url = "/api/v1/notice-templates/claim_result/subscribe"
+    body = {"template_id": "T-CLAIM", "page": "pages/claim", "fields": {"first": "title"}}
+    bad = await client.put(url, json=body, headers=org.headers("admin"))
+    assert bad.status_code == 422
+    assert bad.json()["code"] == "template_invalid"
+    body["fields"] = {"phrase1": "status"}
+    assert (await client.put(url, json=body, headers=org.headers("secretary_a"))).status_code == 403
+    assert (await client.put(url, json=body, headers=org.headers("admin"))).status_code == 200
+
+
+async def test_the_url_check_echoes_with_a_valid_signature(
+    client: httpx.AsyncClient, org: Org
+) -> None:
+    params = signed({"timestamp": "1714036504", "nonce": "1514711492"})
+    ok = await client.get("/api/v1/wechat/callback", params={**params, "echostr": "hello"})
+    assert ok.text == "hello"
+    forged = await client.get(
+        "/api/v1/wechat/callback", params={**params, "signature": "f" * 40, "echostr": "x"}
+    )
+    assert forged.status_code == 403
