@@ -14,11 +14,14 @@ import httpx
 
 from api.config import Settings, get_settings
 from api.db import create_engine, create_sessionmaker
+from api.models import utcnow
+from api.services import schedules
 from api.services.delivery import Senders, run_once
 from api.wechat.client import WeChatClient
 
 log = logging.getLogger("api.worker")
 IDLE_SECONDS = 1.0
+SCHEDULE_EVERY = 60.0
 
 
 def senders(settings: Settings, http: httpx.AsyncClient) -> Senders:
@@ -35,8 +38,15 @@ async def serve(settings: Settings, stop: asyncio.Event) -> None:
     sessionmaker = create_sessionmaker(engine)
     async with httpx.AsyncClient() as http:
         channels = senders(settings, http)
+        next_schedule = 0.0
+        loop = asyncio.get_running_loop()
         while not stop.is_set():
             try:
+                if loop.time() >= next_schedule:
+                    async with sessionmaker() as session:
+                        await schedules.run_due(session, utcnow())
+                        await session.commit()
+                    next_schedule = loop.time() + SCHEDULE_EVERY
                 done = await run_once(sessionmaker, channels, settings)
             except Exception:
                 log.exception("delivery batch failed; retrying after a pause")

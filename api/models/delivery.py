@@ -133,3 +133,13 @@ def _queue_delivery(_mapper: Mapper[Any], connection: Connection, notice: Notice
 
 
 event.listen(Notice, "after_insert", _queue_delivery)
+
+
+class JobRun(SQLModel, table=True):
+    """A scheduled job that ran for one key (e.g. a scheme's month): the key makes it once."""
+
+    __tablename__ = "job_run"
+
+    job: str = Field(sa_type=sa.String(32), primary_key=True)
+    key: str = Field(sa_type=sa.String(64), primary_key=True)
+    created_at: datetime = Field(default_factory=utcnow, sa_column=utc_column())

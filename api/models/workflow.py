@@ -26,6 +26,9 @@ class NoticeKind(StrEnum):
     appeal_filed = "appeal_filed"
     appeal_result = "appeal_result"
     evaluation_reminder = "evaluation_reminder"
+    monthly_score = "monthly_score"  # 月度积分与排名
+    period_result = "period_result"
+    period_reminder = "period_reminder"  # 考核期已结束，请结算
 
 
 class AppealStatus(StrEnum):

@@ -272,6 +272,12 @@ class Evaluation(SchemeModel):
     reminder_hours: int = Field(default=24, ge=1)
 
 
+class Schedule(SchemeModel):
+    """When the service pushes on its own: the monthly score-and-rank notice day (合阳: 25th)."""
+
+    monthly_notice_day: int = Field(default=1, ge=1, le=28)
+
+
 class TotalCondition(SchemeModel):
     measure: Literal["total"] = "total"
     op: Comparison
@@ -553,6 +559,7 @@ class Scheme(SchemeModel):
     items: tuple[Item, ...] = Field(min_length=1)
     components: tuple[Component, ...] = ()
     evaluation: Evaluation = Field(default_factory=Evaluation)
+    schedule: Schedule = Field(default_factory=Schedule)
     tiering: Tiering | None = None
     stars: Stars | None = None
     thresholds: tuple[Threshold, ...] = ()

@@ -454,6 +454,14 @@ async def remind(
     """Once per round, within the scheme's window before the deadline: remind who is missing."""
     evaluation_round, branch = await round_for(session, principal, round_id)
     principal.require(Action.manage_branch_work, branch.path)
+    return await send_reminders(session, evaluation_round, branch, now)
+
+
+async def send_reminders(
+    session: AsyncSession, evaluation_round: EvaluationRound, branch: OrgUnit, now: datetime
+) -> list[int]:
+    """The reminder itself, also run by the scheduler; a second call is refused."""
+    round_id = id_of(evaluation_round)
     scheme = await _scheme(session, evaluation_round.scheme_id)
     window = evaluation_round.deadline.timestamp() - scheme.evaluation.reminder_hours * 3600
     if evaluation_round.status != RoundStatus.collecting or not window <= now.timestamp():

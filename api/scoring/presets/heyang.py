@@ -19,6 +19,7 @@ SCHEME = Scheme.model_validate(
         "period": "month",
         "accumulation": "carry_over",
         "scoring": {"mode": "demerit", "maximum": "12"},
+        "schedule": {"monthly_notice_day": 25},
         "groups": [
             {"code": "political_life", "name": "严肃党内政治生活"},
             {"code": "political_rules", "name": "政治意识和规矩意识"},

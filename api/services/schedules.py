@@ -1,0 +1,144 @@
+"""Scheduled pushes, run by the worker: each job runs once per key, however many workers run it.
+
+- the monthly score-and-rank notice of every member scheme, on the scheme's day (合阳: 25th);
+- evaluation reminders inside each round's window before its deadline;
+- a reminder to the scheme's admins when a period has ended but is still open.
+"""
+
+from datetime import datetime, timedelta
+
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col, select
+
+from api.errors import RoundStateConflict
+from api.models import (
+    EvaluationRound,
+    JobRun,
+    NoticeKind,
+    OrgUnit,
+    PeriodRecord,
+    PeriodStatus,
+    RoleAssignment,
+    RoundStatus,
+    SchemeRecord,
+    utcnow,
+)
+from api.scoring.scheme import SubjectKind
+from api.services import evaluations, periods
+from api.services.ledger import today_in_shanghai
+from api.services.notices import notify
+
+CLOSE_GRACE = timedelta(days=1)
+
+
+async def claim_job(session: AsyncSession, job: str, key: str) -> bool:
+    """True for the first caller only: the (job, key) row is the run's record."""
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    created = await session.execute(
+        insert(JobRun)
+        .values(job=job, key=key, created_at=utcnow())
+        .on_conflict_do_nothing(index_elements=["job", "key"])
+        .returning(col(JobRun.job))
+    )
+    return created.scalar_one_or_none() is not None
+
+
+async def run_due(session: AsyncSession, now: datetime) -> int:
+    """Run whatever is due; returns how many jobs ran. The caller commits."""
+    ran = 0
+    for record in await session.scalars(select(SchemeRecord)):
+        ran += await _monthly_scores(session, record, now)
+        ran += await _close_reminders(session, record, now)
+    ran += await _evaluation_reminders(session, now)
+    return ran
+
+
+async def _monthly_scores(session: AsyncSession, record: SchemeRecord, now: datetime) -> int:
+    if record.subject_kind != SubjectKind.MEMBER:
+        return 0
+    scope = await periods.scope_of(session, record)
+    today = today_in_shanghai(now)
+    if today.day < scope.scheme.schedule.monthly_notice_day:
+        return 0
+    if not await claim_job(session, "monthly_score", f"{record.id}:{today:%Y-%m}"):
+        return 0
+    target = periods.current_period(scope.scheme, today)
+    row = await session.scalar(
+        select(PeriodRecord).where(
+            col(PeriodRecord.scheme_id) == record.id, col(PeriodRecord.key) == target.key
+        )
+    )
+    inputs = await periods.load_inputs(session, scope, target, row.id if row else None)
+    primary = scope.scheme.ranking.primary if scope.scheme.ranking else None
+    for result in periods.compute(scope.scheme, target, inputs):
+        if result.exempt:
+            continue
+        notify(
+            session,
+            int(result.subject_id),
+            NoticeKind.monthly_score,
+            f"{today:%Y年%m月}积分",
+            {
+                "period": target.key,
+                "total": str(result.total) if result.total is not None else None,
+                "rank": result.ranks.get(primary) if primary else None,
+                "tier": result.tier_label or result.tier,
+            },
+        )
+    return 1
+
+
+async def _close_reminders(session: AsyncSession, record: SchemeRecord, now: datetime) -> int:
+    ended = await session.scalars(
+        select(PeriodRecord).where(
+            col(PeriodRecord.scheme_id) == record.id,
+            col(PeriodRecord.status) == PeriodStatus.open,
+            col(PeriodRecord.ends_at) <= now - CLOSE_GRACE,
+        )
+    )
+    ran = 0
+    for period in ended:
+        if not await claim_job(session, "close_reminder", f"{period.id}:{period.close_count}"):
+            continue
+        owner = await session.get(OrgUnit, record.unit_id)
+        assert owner is not None
+        admins = await session.scalars(
+            select(RoleAssignment.member_id).where(
+                col(RoleAssignment.unit_id).in_(
+                    [int(part) for part in owner.path.strip("/").split("/")]
+                ),
+                col(RoleAssignment.role) == "committee_admin",
+            )
+        )
+        for admin in set(admins):
+            notify(
+                session,
+                admin,
+                NoticeKind.period_reminder,
+                f"考核期 {period.key} 已结束，请结算",
+                {"period_id": period.id, "period": period.key},
+            )
+        ran += 1
+    return ran
+
+
+async def _evaluation_reminders(session: AsyncSession, now: datetime) -> int:
+    rounds = await session.scalars(
+        select(EvaluationRound).where(
+            col(EvaluationRound.status) == RoundStatus.collecting,
+            col(EvaluationRound.reminded_at).is_(None),
+            col(EvaluationRound.deadline) > now,
+        )
+    )
+    ran = 0
+    for evaluation_round in list(rounds):
+        branch = await session.get(OrgUnit, evaluation_round.branch_id)
+        assert branch is not None
+        try:
+            await evaluations.send_reminders(session, evaluation_round, branch, now)
+        except RoundStateConflict:
+            continue  # not yet inside the reminder window, or reminded by someone else
+        ran += 1
+    return ran
