@@ -47,6 +47,7 @@ from api.routers import (
 )
 from api.storage import LocalPhotoStore
 from api.wechat.client import WeChatClient
+from api.wechat.tokens import DatabaseTokenStore
 
 API_PREFIX = "/api/v1"
 ROUTED_DOMAINS = (
@@ -82,7 +83,8 @@ def create_app(settings: Settings | None = None, http: httpx.AsyncClient | None 
         client = http or httpx.AsyncClient()
         app.state.engine = engine
         app.state.sessionmaker = create_sessionmaker(engine)
-        app.state.wechat = WeChatClient(settings, client)
+        tokens = DatabaseTokenStore(app.state.sessionmaker)
+        app.state.wechat = WeChatClient(settings, client, store=tokens)
         app.state.photos = LocalPhotoStore(settings.photo_dir)
         try:
             yield

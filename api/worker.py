@@ -18,26 +18,26 @@ from api.models import utcnow
 from api.services import schedules
 from api.services.delivery import Senders, run_once
 from api.wechat.client import WeChatClient
+from api.wechat.tokens import DatabaseTokenStore, TokenStore
 
 log = logging.getLogger("api.worker")
 IDLE_SECONDS = 1.0
 SCHEDULE_EVERY = 60.0
 
 
-def senders(settings: Settings, http: httpx.AsyncClient) -> Senders:
+def senders(settings: Settings, http: httpx.AsyncClient, tokens: TokenStore) -> Senders:
     service = None
     if settings.service_app_id:
-        service = WeChatClient(
-            settings, http, settings.service_app_id, settings.service_app_secret.get_secret_value()
-        )
-    return Senders(WeChatClient(settings, http), service)
+        secret = settings.service_app_secret.get_secret_value()
+        service = WeChatClient(settings, http, settings.service_app_id, secret, tokens)
+    return Senders(WeChatClient(settings, http, store=tokens), service)
 
 
 async def serve(settings: Settings, stop: asyncio.Event) -> None:
     engine = create_engine(settings.database_url)
     sessionmaker = create_sessionmaker(engine)
     async with httpx.AsyncClient() as http:
-        channels = senders(settings, http)
+        channels = senders(settings, http, DatabaseTokenStore(sessionmaker))
         next_schedule = 0.0
         loop = asyncio.get_running_loop()
         while not stop.is_set():

@@ -224,6 +224,9 @@ async def test_close_publish_and_who_sees_what(
 
     published = await client.post(f"{url}/publish", headers=org.headers("admin"))
     assert published.json()["status"] == "published"
+    told = await client.get("/api/v1/me/notices", headers=org.headers("member_a1"))
+    assert told.json()["items"][0]["kind"] == "period_result"
+    assert told.json()["items"][0]["data"]["total"] == "62.00"
     board = await client.get(f"{url}/results", headers=org.headers("member_a1"))
     assert board.status_code == 200
     top = board.json()["items"][0]

@@ -2,10 +2,12 @@
 
 import httpx
 import pytest
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from api.config import Settings
 from api.errors import WeChatError, WeChatUnavailable
 from api.wechat.client import WeChatClient
+from api.wechat.tokens import DatabaseTokenStore
 from tests.conftest import make_settings
 from tests.fakes.wechat import FakeWeChat
 
@@ -49,3 +51,23 @@ async def test_access_token_is_fetched_once_and_reused(config: Settings) -> None
         assert await client.phone_number("p1") == "13900000001"
         assert await client.phone_number("p2") == "13900000002"
     assert fake.calls["stable_token"] == 1
+
+
+async def test_workers_share_one_stored_token_and_drop_it_when_stale(
+    settings: Settings, sessionmaker: async_sessionmaker[AsyncSession]
+) -> None:
+    fake = FakeWeChat()
+    for n in range(3):
+        fake.add_phone(f"p{n}", f"1390000000{n}")
+    store = DatabaseTokenStore(sessionmaker)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=fake.app())) as http:
+        first, second = (
+            WeChatClient(settings, http, store=store),
+            WeChatClient(settings, http, store=store),
+        )
+        await first.phone_number("p0")
+        await second.phone_number("p1")
+        assert fake.calls["stable_token"] == 1
+        fake.expire_tokens()
+        await second.phone_number("p2")
+    assert fake.calls["stable_token"] == 2

@@ -33,6 +33,7 @@ from api.models import (
     EvaluationRound,
     Member,
     MemberStatus,
+    NoticeKind,
     OrgUnit,
     PeriodRecord,
     PeriodResult,
@@ -62,6 +63,7 @@ from api.scoring import (
 )
 from api.scoring.scheme import ComponentKind, PeriodLength, ScoringMode, SubjectKind
 from api.services.members import member_for
+from api.services.notices import notify
 from api.services.schemes import current_version, in_force, parse_scheme
 
 HISTORY_YEARS = 2
@@ -431,9 +433,37 @@ async def publish(session: AsyncSession, principal: Principal, period_id: int) -
     if changed != 1:
         raise PeriodStateConflict("只有已结算、未公示的考核期可以公示")
     _audit(session, principal, "period_publish", period, None, {})
+    await _tell_results(session, period)
     await session.flush()
     await session.refresh(period)
     return period
+
+
+async def _tell_results(session: AsyncSession, period: PeriodRecord) -> None:
+    """Each member of a published period gets their result as a notice (and its delivery)."""
+    rows = await session.execute(
+        sa_select(
+            col(PeriodResult.member_id), col(PeriodResult.total), col(PeriodResult.tier)
+        ).where(
+            col(PeriodResult.period_id) == period.id,
+            col(PeriodResult.close_no) == period.close_count,
+            col(PeriodResult.member_id).is_not(None),
+        )
+    )
+    for member_id, total, tier in rows:
+        assert member_id is not None
+        notify(
+            session,
+            member_id,
+            NoticeKind.period_result,
+            f"{period.key} 考核结果已公示",
+            {
+                "period_id": period.id,
+                "period": period.key,
+                "total": str(total) if total is not None else None,
+                "tier": tier,
+            },
+        )
 
 
 async def reopen(

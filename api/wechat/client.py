@@ -9,6 +9,7 @@ invalidates the token other workers hold).
 import asyncio
 import time
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -24,6 +25,7 @@ from api.errors import (
     WeChatUnavailable,
     WeChatUserBlocked,
 )
+from api.wechat.tokens import TokenStore
 
 BUSY = -1
 STALE_TOKEN_CODES = frozenset({40001, 40014, 42001})
@@ -64,6 +66,7 @@ class WeChatClient:
         http: httpx.AsyncClient,
         app_id: str | None = None,
         app_secret: str | None = None,
+        store: TokenStore | None = None,
     ) -> None:
         """The mini-program's client by default; pass the service account's credentials for
         a client that sends service-account template messages with its own token."""
@@ -77,6 +80,7 @@ class WeChatClient:
         self._token: str | None = None
         self._token_expires_at = 0.0
         self._token_lock = asyncio.Lock()
+        self._store = store
 
     async def code_to_session(self, js_code: str) -> WeChatSession:
         """`wx.login` code → openid and session_key (the code works once, for 5 minutes)."""
@@ -108,22 +112,31 @@ class WeChatClient:
         async with self._token_lock:
             if self._token and time.monotonic() < self._token_expires_at:
                 return self._token
-            body = await self._call(
-                "POST",
-                "/cgi-bin/stable_token",
-                json={
-                    "grant_type": "client_credential",
-                    "appid": self._app_id,
-                    "secret": self._app_secret,
-                    "force_refresh": False,
-                },
-            )
-            token, expires_in = body.get("access_token"), body.get("expires_in", 7200)
-            if not isinstance(token, str):
-                raise WeChatError(detail={"reason": "stable_token answered without a token"})
-            lifetime = max(int(expires_in) - TOKEN_REFRESH_MARGIN_SECONDS, 60)
+            if self._store is None:
+                token, expires_in = await self._stable_token()
+            else:
+                token, expires_at = await self._store.token(self._app_id, self._stable_token)
+                expires_in = int((expires_at - datetime.now(UTC)).total_seconds())
+            lifetime = max(expires_in - TOKEN_REFRESH_MARGIN_SECONDS, 60)
             self._token, self._token_expires_at = token, time.monotonic() + lifetime
             return token
+
+    async def _stable_token(self) -> tuple[str, int]:
+        """`stable_token` in normal mode; never `force_refresh`, which breaks other holders."""
+        body = await self._call(
+            "POST",
+            "/cgi-bin/stable_token",
+            json={
+                "grant_type": "client_credential",
+                "appid": self._app_id,
+                "secret": self._app_secret,
+                "force_refresh": False,
+            },
+        )
+        token, expires_in = body.get("access_token"), body.get("expires_in", 7200)
+        if not isinstance(token, str):
+            raise WeChatError(detail={"reason": "stable_token answered without a token"})
+        return token, int(expires_in)
 
     async def send_subscribe(
         self, openid: str, template_id: str, page: str, data: dict[str, Any], state: str
@@ -168,8 +181,10 @@ class WeChatClient:
         msgid = body.get("msgid")
         return str(msgid) if msgid is not None else None
 
-    def forget_access_token(self) -> None:
-        self._token = None
+    async def forget_access_token(self) -> None:
+        stale, self._token = self._token, None
+        if self._store is not None and stale is not None:
+            await self._store.forget(self._app_id, stale)
 
     async def _call_with_token(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
         for attempt in range(2):
@@ -179,7 +194,7 @@ class WeChatClient:
             except AppError as error:
                 errcode = (error.detail or {}).get("errcode")
                 if attempt == 0 and errcode in STALE_TOKEN_CODES:
-                    self.forget_access_token()
+                    await self.forget_access_token()
                     continue
                 raise
         raise AssertionError("unreachable")
