@@ -42,6 +42,7 @@ class Settings(BaseSettings):
     delivery_max_attempts: int = Field(default=6, ge=1)
     delivery_backoff_seconds: float = Field(default=5.0, ge=0)
     delivery_lease_seconds: int = Field(default=60, ge=1)
+    delivery_rate_per_second: float = Field(default=0, ge=0, description="0: no limit")
 
     timezone: str = "Asia/Shanghai"
     appeal_window_days: int = Field(default=7, ge=1)

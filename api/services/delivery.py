@@ -6,7 +6,8 @@ follows it; else the in-app inbox only, with the reason recorded. Retryable fail
 timeouts, 45009) are retried with backoff and dead-lettered after the last attempt.
 """
 
-from dataclasses import dataclass
+import asyncio
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -37,10 +38,30 @@ TRANSIENT = frozenset({"wechat_unavailable", "wechat_busy"})
 QUOTA_GONE = 43101
 
 
+class RateLimiter:
+    """Spaces sends to at most `rate` per second in this process (0: no limit)."""
+
+    def __init__(self, rate: float) -> None:
+        self._interval = 1 / rate if rate > 0 else 0.0
+        self._next = 0.0
+        self._lock = asyncio.Lock()
+
+    async def wait(self) -> None:
+        if not self._interval:
+            return
+        async with self._lock:
+            loop = asyncio.get_running_loop()
+            delay = self._next - loop.time()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            self._next = max(self._next, loop.time()) + self._interval
+
+
 @dataclass(frozen=True)
 class Senders:
     mini: WeChatClient
     service: WeChatClient | None
+    limiter: RateLimiter = field(default_factory=lambda: RateLimiter(0))
 
 
 async def claim(session: AsyncSession, now: datetime, limit: int, lease: timedelta) -> list[int]:
@@ -292,6 +313,7 @@ async def run_once(
         async with sessionmaker() as session:
             delivery = await session.get(Delivery, delivery_id)
             assert delivery is not None
+            await senders.limiter.wait()
             outcome = await deliver(session, senders, settings, delivery)
             await record(session, settings, delivery, outcome, utcnow())
             await session.commit()

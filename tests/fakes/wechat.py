@@ -4,6 +4,7 @@ Tests register login and phone codes, script failures, and read what was called.
 """
 
 import itertools
+import time
 from collections import Counter, defaultdict, deque
 from dataclasses import dataclass, field
 from typing import Any
@@ -30,6 +31,10 @@ class FakeWeChat:
     valid_tokens: set[str] = field(default_factory=set)
     session_keys: dict[str, str] = field(default_factory=dict)
     sent: list[dict[str, Any]] = field(default_factory=list)
+    # Sends per second the fake accepts before answering 45009, like WeChat's frequency limits.
+    rate_limit: float | None = None
+    attempts: list[str] = field(default_factory=list)
+    _window: deque[float] = field(default_factory=deque)
     token_apps: dict[str, str] = field(default_factory=dict)
     _serial: "itertools.count[int]" = field(default_factory=itertools.count)
 
@@ -118,11 +123,19 @@ class FakeWeChat:
         async def template_send(request: Request) -> JSONResponse:
             return await self._send(request, "template_send", SERVICE_APP_ID)
 
+        @app.get("/_log")
+        async def log() -> JSONResponse:
+            """For benchmarks in another process: what was accepted, and every attempt."""
+            ids = [s.get("client_msg_id") for s in self.sent]
+            return JSONResponse({"sent": ids, "attempts": self.attempts})
+
         return app
 
     async def _send(self, request: Request, api: str, app_id: str) -> JSONResponse:
         """Both send APIs: the caller's own token, scripted faults, and WeChat's limits."""
         self.calls[api] = self.calls[api] + 1
+        if self._over_rate():
+            return JSONResponse({"errcode": 45009, "errmsg": "reach max api frequency limit"})
         token = request.query_params.get("access_token", "")
         if token not in self.valid_tokens or self.token_apps.get(token) != app_id:
             return JSONResponse(STALE)
@@ -135,12 +148,24 @@ class FakeWeChat:
             if key.startswith("thing") and len(item["value"]) > 20:
                 return JSONResponse({"errcode": 47003, "errmsg": f"argument invalid! data.{key}"})
         if api == "template_send":
+            self.attempts.append(body["client_msg_id"])
             repeated = [s for s in self.sent if s.get("client_msg_id") == body["client_msg_id"]]
             if repeated:
                 return JSONResponse({"errcode": 0, "errmsg": "ok", "msgid": repeated[0]["msgid"]})
         msgid = next(self._serial)
         self.sent.append({**body, "api": api, "msgid": msgid})
         return JSONResponse({"errcode": 0, "errmsg": "ok", "msgid": msgid})
+
+    def _over_rate(self) -> bool:
+        if self.rate_limit is None:
+            return False
+        now = time.monotonic()
+        while self._window and self._window[0] <= now - 1:
+            self._window.popleft()
+        if len(self._window) >= self.rate_limit:
+            return True
+        self._window.append(now)
+        return False
 
     def _scripted(self, api: str) -> dict[str, Any] | None:
         queue = self.failures[api]
