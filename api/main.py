@@ -85,6 +85,17 @@ def create_app(settings: Settings | None = None, http: httpx.AsyncClient | None 
         app.state.sessionmaker = create_sessionmaker(engine)
         tokens = DatabaseTokenStore(app.state.sessionmaker)
         app.state.wechat = WeChatClient(settings, client, store=tokens)
+        app.state.service_wechat = (
+            WeChatClient(
+                settings,
+                client,
+                settings.service_app_id,
+                settings.service_app_secret.get_secret_value(),
+                tokens,
+            )
+            if settings.service_app_id
+            else None
+        )
         app.state.photos = LocalPhotoStore(settings.photo_dir)
         try:
             yield

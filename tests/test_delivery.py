@@ -368,3 +368,55 @@ async def test_the_url_check_echoes_with_a_valid_signature(
         "/api/v1/wechat/callback", params={**params, "signature": "f" * 40, "echostr": "x"}
     )
     assert forged.status_code == 403
+
+
+async def test_a_new_service_follower_is_matched_by_unionid_and_reached(
+    client: httpx.AsyncClient,
+    org: Org,
+    ready: None,
+    senders: Senders,
+    settings: Settings,
+    sessionmaker: Maker,
+    wechat: FakeWeChat,
+) -> None:
+    wechat.followers["s-a1"] = "u-a1"
+    push = {
+        "ToUserName": "gh_service",
+        "FromUserName": "s-a1",
+        "CreateTime": 1700000100,
+        "MsgType": "event",
+        "Event": "subscribe",
+    }
+    response = await client.post(
+        "/api/v1/wechat/callback",
+        params=signed({"timestamp": "1700000100", "nonce": "n2"}),
+        content=json.dumps(push),
+    )
+    assert response.text == "success"
+    async with sessionmaker() as session:
+        follower = await session.get(ServiceFollower, "s-a1")
+        assert follower is not None and follower.unionid == "u-a1"
+    await deduct(client, org)
+    await run_once(sessionmaker, senders, settings)
+    [delivery] = await deliveries(sessionmaker)
+    assert delivery.channel == "service"
+
+
+async def test_a_reported_refusal_stops_sends_but_a_reported_accept_adds_nothing(
+    client: httpx.AsyncClient, org: Org, ready: None
+) -> None:
+    await accept(client, "o-a1", "T-DED", 1700000200)
+    url = "/api/v1/me/subscriptions"
+    assert (await client.get(url, headers=org.headers("member_a1"))).json() == {"T-DED": 1}
+    reported = await client.post(
+        url, json={"results": {"T-DED": "accept"}}, headers=org.headers("member_a1")
+    )
+    assert reported.json() == {"T-DED": 1}
+    refused = await client.post(
+        url, json={"results": {"T-DED": "reject"}}, headers=org.headers("member_a1")
+    )
+    assert refused.json() == {"T-DED": 0}
+    bad = await client.post(
+        url, json={"results": {"T-DED": "maybe"}}, headers=org.headers("member_a1")
+    )
+    assert bad.status_code == 422

@@ -86,3 +86,30 @@ async def test_evaluation_reminders_wait_for_their_window_and_go_once(
     reminded = await notices(sessionmaker, "evaluation_reminder")
     branch_a_members = 7
     assert len(reminded) == branch_a_members
+
+
+async def test_the_quarterly_summary_goes_to_the_level_above_once(
+    client: httpx.AsyncClient, org: Org, sessionmaker: Maker
+) -> None:
+    await attach(client, org, "heyang", unit="branch_a")
+    for day, item in (("2026-08-15", "meeting_absent"), ("2026-09-02", "volunteer_service")):
+        body = {"item_code": item, "occurred_on": day, "reason": "三季度记录"}
+        response = await client.post(
+            f"/api/v1/members/{org.id('member_a1')}/adjustments",
+            json=body,
+            headers=org.headers("admin"),
+        )
+        assert response.status_code == 201, response.text
+    now = datetime(2026, 11, 21, 2, tzinfo=UTC)
+    await run(sessionmaker, now)
+    await run(sessionmaker, now)
+    [summary] = await notices(sessionmaker, "quarterly_summary")
+    assert summary.member_id == org.id("admin")
+    assert summary.data == {
+        "unit_id": org.unit_id("branch_a"),
+        "unit": "甲村党支部",
+        "period": "2026-Q3",
+        "bonus_points": "2.00",
+        "deduction_points": "6.00",
+        "members_with_entries": 1,
+    }

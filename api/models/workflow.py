@@ -29,6 +29,7 @@ class NoticeKind(StrEnum):
     monthly_score = "monthly_score"  # 月度积分与排名
     period_result = "period_result"
     period_reminder = "period_reminder"  # 考核期已结束，请结算
+    quarterly_summary = "quarterly_summary"  # 汇总公示卡, to the level above
 
 
 class AppealStatus(StrEnum):

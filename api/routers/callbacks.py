@@ -29,7 +29,9 @@ async def _apply_later(request: Request, event_id: int) -> None:
     async with request.app.state.sessionmaker() as session:
         event = await session.get(CallbackEvent, event_id)
         if event is not None:
-            await service.apply(session, event.payload)
+            service_account = request.app.state.service_wechat
+            lookup = service_account.follower_unionid if service_account else None
+            await service.apply(session, event.payload, lookup)
             await session.commit()
 
 

@@ -5,6 +5,7 @@ thinks we missed) and applied after the reply.
 """
 
 import json
+from collections.abc import Awaitable, Callable
 from typing import Any
 from xml.parsers.expat import ExpatError
 
@@ -113,7 +114,12 @@ def _items(value: Any) -> list[dict[str, Any]]:
     return [value] if isinstance(value, dict) else list(value)
 
 
-async def apply(session: AsyncSession, message: dict[str, Any]) -> None:
+UnionLookup = Callable[[str], Awaitable[str | None]]
+
+
+async def apply(
+    session: AsyncSession, message: dict[str, Any], lookup: UnionLookup | None = None
+) -> None:
     event = message.get("Event")
     sender = str(message.get("FromUserName", ""))
     if event == "subscribe_msg_popup_event":
@@ -131,7 +137,10 @@ async def apply(session: AsyncSession, message: dict[str, Any]) -> None:
         status = str(message.get("Status", ""))
         await _receipt(session, str(message.get("MsgID")), "0" if status == "success" else status)
     elif event in ("subscribe", "unsubscribe"):
-        await _follow(session, sender, message.get("UnionId"), event == "subscribe")
+        unionid = message.get("UnionId")
+        if event == "subscribe" and not unionid and lookup is not None:
+            unionid = await lookup(sender)
+        await _follow(session, sender, unionid, event == "subscribe")
 
 
 async def _member_of(session: AsyncSession, openid: str) -> int | None:

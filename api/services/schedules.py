@@ -2,11 +2,15 @@
 
 - the monthly score-and-rank notice of every member scheme, on the scheme's day (合阳: 25th);
 - evaluation reminders inside each round's window before its deadline;
-- a reminder to the scheme's admins when a period has ended but is still open.
+- a reminder to the scheme's admins when a period has ended but is still open;
+- the quarterly summary (汇总公示卡) of a scheme to the admins of the level above it.
 """
 
 from datetime import datetime, timedelta
+from decimal import Decimal
 
+from sqlalchemy import func
+from sqlalchemy import select as sa_select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -23,9 +27,11 @@ from api.models import (
     RoleAssignment,
     RoundStatus,
     SchemeRecord,
+    ScoreEntry,
     utcnow,
 )
-from api.scoring.scheme import SubjectKind
+from api.scoring import period_containing
+from api.scoring.scheme import ItemKind, PeriodLength, SubjectKind
 from api.services import evaluations, periods
 from api.services.ledger import today_in_shanghai
 from api.services.notices import notify
@@ -51,6 +57,7 @@ async def run_due(session: AsyncSession, now: datetime) -> int:
     for record in await session.scalars(select(SchemeRecord)):
         ran += await _monthly_scores(session, record, now)
         ran += await _close_reminders(session, record, now)
+        ran += await _quarterly_summary(session, record, now)
     ran += await _evaluation_reminders(session, now)
     return ran
 
@@ -142,3 +149,57 @@ async def _evaluation_reminders(session: AsyncSession, now: datetime) -> int:
             continue  # not yet inside the reminder window, or reminded by someone else
         ran += 1
     return ran
+
+
+async def _quarterly_summary(session: AsyncSession, record: SchemeRecord, now: datetime) -> int:
+    """Last quarter's figures of a scheme, once, to the admins of the owner's parent unit."""
+    owner = await session.get(OrgUnit, record.unit_id)
+    if record.subject_kind != SubjectKind.MEMBER or owner is None or owner.parent_id is None:
+        return 0
+    quarter = period_containing(PeriodLength.QUARTER, today_in_shanghai(now)).previous()
+    if not await claim_job(session, "quarterly_summary", f"{record.id}:{quarter.key}"):
+        return 0
+    scope = await periods.scope_of(session, record)
+    in_quarter = (
+        sa_select(col(ScoreEntry.item_code), col(ScoreEntry.points), col(ScoreEntry.member_id))
+        .join(PeriodRecord, col(PeriodRecord.id) == col(ScoreEntry.period_id))
+        .where(
+            col(PeriodRecord.scheme_id) == record.id,
+            col(PeriodRecord.starts_at) >= quarter.start,
+            col(PeriodRecord.starts_at) < quarter.end,
+        )
+        .subquery()
+    )
+    by_item = await session.execute(
+        sa_select(in_quarter.c.item_code, func.sum(in_quarter.c.points)).group_by(
+            in_quarter.c.item_code
+        )
+    )
+    members = await session.scalar(sa_select(func.count(func.distinct(in_quarter.c.member_id))))
+    totals = {ItemKind.BONUS: Decimal(0), ItemKind.DEDUCTION: Decimal(0)}
+    for item_code, points in by_item:
+        item = scope.scheme.item(item_code)
+        if item is not None and item.kind in totals:
+            totals[item.kind] += points
+    admins = await session.scalars(
+        select(RoleAssignment.member_id).where(
+            col(RoleAssignment.unit_id) == owner.parent_id,
+            col(RoleAssignment.role) == "committee_admin",
+        )
+    )
+    for admin in set(admins):
+        notify(
+            session,
+            admin,
+            NoticeKind.quarterly_summary,
+            f"{owner.name} {quarter.key} 积分汇总",
+            {
+                "unit_id": owner.id,
+                "unit": owner.name,
+                "period": quarter.key,
+                "bonus_points": str(totals[ItemKind.BONUS]),
+                "deduction_points": str(totals[ItemKind.DEDUCTION]),
+                "members_with_entries": members or 0,
+            },
+        )
+    return 1

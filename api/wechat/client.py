@@ -181,16 +181,32 @@ class WeChatClient:
         msgid = body.get("msgid")
         return str(msgid) if msgid is not None else None
 
+    async def follower_unionid(self, openid: str) -> str | None:
+        """服务号 user/info: the follower's unionid (present when both apps share an Open
+        Platform account)."""
+        body = await self._call_with_token(
+            "GET", "/cgi-bin/user/info", params_extra={"openid": openid, "lang": "zh_CN"}
+        )
+        unionid = body.get("unionid")
+        return str(unionid) if unionid else None
+
     async def forget_access_token(self) -> None:
         stale, self._token = self._token, None
         if self._store is not None and stale is not None:
             await self._store.forget(self._app_id, stale)
 
-    async def _call_with_token(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
+    async def _call_with_token(
+        self,
+        method: str,
+        path: str,
+        params_extra: dict[str, str] | None = None,
+        **kwargs: Any,
+    ) -> dict[str, Any]:
         for attempt in range(2):
             token = await self.access_token()
+            params = {"access_token": token, **(params_extra or {})}
             try:
-                return await self._call(method, path, params={"access_token": token}, **kwargs)
+                return await self._call(method, path, params=params, **kwargs)
             except AppError as error:
                 errcode = (error.detail or {}).get("errcode")
                 if attempt == 0 and errcode in STALE_TOKEN_CODES:

@@ -31,6 +31,7 @@ class FakeWeChat:
     valid_tokens: set[str] = field(default_factory=set)
     session_keys: dict[str, str] = field(default_factory=dict)
     sent: list[dict[str, Any]] = field(default_factory=list)
+    followers: dict[str, str] = field(default_factory=dict)  # service openid → unionid
     # Sends per second the fake accepts before answering 45009, like WeChat's frequency limits.
     rate_limit: float | None = None
     attempts: list[str] = field(default_factory=list)
@@ -122,6 +123,18 @@ class FakeWeChat:
         @app.post("/cgi-bin/message/template/send")
         async def template_send(request: Request) -> JSONResponse:
             return await self._send(request, "template_send", SERVICE_APP_ID)
+
+        @app.get("/cgi-bin/user/info")
+        async def user_info(request: Request) -> JSONResponse:
+            token = request.query_params.get("access_token", "")
+            if token not in self.valid_tokens or self.token_apps.get(token) != SERVICE_APP_ID:
+                return JSONResponse(STALE)
+            openid = request.query_params.get("openid", "")
+            if openid not in self.followers:
+                return JSONResponse({"errcode": 40003, "errmsg": "invalid openid"})
+            return JSONResponse(
+                {"subscribe": 1, "openid": openid, "unionid": self.followers[openid]}
+            )
 
         @app.get("/_log")
         async def log() -> JSONResponse:
