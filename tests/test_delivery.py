@@ -5,6 +5,7 @@ import hashlib
 import json
 from collections.abc import AsyncIterator
 from datetime import timedelta
+from typing import Any
 
 import httpx
 import pytest
@@ -15,6 +16,7 @@ from sqlmodel import col, select
 from api.config import Settings
 from api.models import (
     Delivery,
+    Notice,
     ServiceFollower,
     SubscriptionQuota,
     WeChatAccount,
@@ -420,3 +422,139 @@ async def test_a_reported_refusal_stops_sends_but_a_reported_accept_adds_nothing
         url, json={"results": {"T-DED": "maybe"}}, headers=org.headers("member_a1")
     )
     assert bad.status_code == 422
+
+
+class TimesOutOnce(httpx.AsyncBaseTransport):
+    """The first send times out on the wire; everything else reaches the fake."""
+
+    def __init__(self, inner: httpx.AsyncBaseTransport) -> None:
+        self.inner = inner
+        self.timed_out = False
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("/subscribe/send") and not self.timed_out:
+            self.timed_out = True
+            raise httpx.ReadTimeout("timed out", request=request)
+        return await self.inner.handle_async_request(request)
+
+
+async def test_a_timeout_is_retried_and_then_delivered(
+    client: httpx.AsyncClient,
+    org: Org,
+    ready: None,
+    settings: Settings,
+    sessionmaker: Maker,
+    wechat: FakeWeChat,
+) -> None:
+    await accept(client, "o-a1", "T-DED", 1700000300)
+    await deduct(client, org)
+    transport = TimesOutOnce(httpx.ASGITransport(app=wechat.app()))
+    async with httpx.AsyncClient(transport=transport) as http:
+        senders = Senders(WeChatClient(settings, http), None)
+        await run_once(sessionmaker, senders, settings)
+        [delivery] = await deliveries(sessionmaker)
+        assert (delivery.status, delivery.attempts) == ("pending", 1)
+        await run_once(sessionmaker, senders, settings)
+    [delivery] = await deliveries(sessionmaker)
+    assert (delivery.status, delivery.channel) == ("sent", "subscribe")
+    async with sessionmaker() as session:
+        quota = await session.get(SubscriptionQuota, (org.id("member_a1"), "T-DED"))
+        assert quota is not None and quota.remaining == 0
+
+
+async def test_47003_falls_through_with_the_field_named(
+    client: httpx.AsyncClient,
+    org: Org,
+    ready: None,
+    senders: Senders,
+    settings: Settings,
+    sessionmaker: Maker,
+    wechat: FakeWeChat,
+) -> None:
+    await accept(client, "o-a1", "T-DED", 1700000400)
+    wechat.fail("subscribe_send", 47003, "argument invalid! data.thing3.value")
+    await deduct(client, org)
+    await run_once(sessionmaker, senders, settings)
+    [delivery] = await deliveries(sessionmaker)
+    assert (delivery.status, delivery.errcode) == ("inbox_only", None)
+    assert "微信返回 47003" in (delivery.reason or "")
+
+
+async def test_a_failed_receipt_is_kept_on_the_delivery(
+    client: httpx.AsyncClient,
+    org: Org,
+    ready: None,
+    senders: Senders,
+    settings: Settings,
+    sessionmaker: Maker,
+) -> None:
+    await accept(client, "o-a1", "T-DED", 1700000500)
+    await deduct(client, org)
+    await run_once(sessionmaker, senders, settings)
+    [delivery] = await deliveries(sessionmaker)
+    push = {
+        "FromUserName": "o-a1",
+        "CreateTime": 1700000501,
+        "MsgType": "event",
+        "Event": "subscribe_msg_sent_event",
+        "List": {"TemplateId": "T-DED", "MsgID": delivery.msgid, "ErrorCode": 20001},
+    }
+    await client.post(
+        "/api/v1/wechat/callback",
+        params=signed({"timestamp": "1700000501", "nonce": "n3"}),
+        content=json.dumps(push),
+    )
+    [delivery] = await deliveries(sessionmaker)
+    assert delivery.reason == "微信回执：20001"
+
+
+KIND_SAMPLES: dict[str, tuple[dict[str, str], dict[str, Any]]] = {
+    "deduction_card": (
+        {"thing1": "item_name", "number2": "points"},
+        {"item_name": "缺席", "points": "6"},
+    ),
+    "threshold": (
+        {"number1": "at", "thing2": "consequence"},
+        {"at": "9", "consequence": "警示谈话"},
+    ),
+    "claim_result": (
+        {"thing1": "title", "phrase2": "status"},
+        {"title": "申报", "status": "已通过"},
+    ),
+    "appeal_result": ({"thing1": "reason"}, {"reason": "核实已请假"}),
+    "evaluation_reminder": ({"time1": "deadline"}, {"deadline": "2026-11-30T10:00:00+00:00"}),
+    "monthly_score": ({"number1": "total", "number2": "rank"}, {"total": "87.5", "rank": 3}),
+    "period_result": (
+        {"character_string1": "period", "number2": "total"},
+        {"period": "2026-Q3", "total": "88"},
+    ),
+}
+
+
+@pytest.mark.parametrize("kind", sorted(KIND_SAMPLES))
+async def test_each_notice_kind_arrives_with_valid_data(
+    client: httpx.AsyncClient,
+    org: Org,
+    ready: None,
+    senders: Senders,
+    settings: Settings,
+    sessionmaker: Maker,
+    wechat: FakeWeChat,
+    kind: str,
+) -> None:
+    fields, data = KIND_SAMPLES[kind]
+    await client.put(
+        f"/api/v1/notice-templates/{kind}/subscribe",
+        json={"template_id": f"T-{kind}", "page": f"pages/{kind}", "fields": fields},
+        headers=org.headers("admin"),
+    )
+    await accept(client, "o-a1", f"T-{kind}", 1700000600)
+    async with sessionmaker() as session:
+        session.add(Notice(member_id=org.id("member_a1"), kind=kind, title=kind, data=data))
+        await session.commit()
+    await run_once(sessionmaker, senders, settings)
+    [delivery] = await deliveries(sessionmaker)
+    assert (delivery.status, delivery.channel) == ("sent", "subscribe")
+    [sent] = wechat.sent
+    assert sent["template_id"] == f"T-{kind}"
+    assert set(sent["data"]) == set(fields)
