@@ -5,12 +5,14 @@ returns and before the response is sent, so a client never sees success for a ch
 land.
 """
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Annotated, Any, cast
 
 from fastapi import Depends, Request
 from sqlalchemy import CursorResult, Executable, event
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import (
@@ -70,6 +72,11 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
             raise Conflict() from exc
         except DBAPIError as exc:
             raise ServiceUnavailable("数据保存失败，请稍后重试") from exc
+
+
+def insert_for(session: AsyncSession) -> Callable[..., Any]:
+    """The INSERT construct of the session's database, which has ON CONFLICT for upserts."""
+    return pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
 
 
 async def affected_rows(session: AsyncSession, statement: Executable) -> int:

@@ -6,14 +6,12 @@ Revoking writes a reversal entry (never an edit), and both sides get a notice.
 from datetime import datetime, timedelta
 
 from sqlalchemy import update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
 from api.access import Action, Principal
 from api.config import Settings
-from api.db import affected_rows
+from api.db import affected_rows, insert_for
 from api.errors import (
     AppealExists,
     AppealNotAllowed,
@@ -56,7 +54,7 @@ async def file(
     if now > entry.created_at + timedelta(days=settings.appeal_window_days):
         raise AppealWindowClosed(detail={"days": settings.appeal_window_days})
     await evidence_links(session, photo_ids)
-    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    insert = insert_for(session)
     created = await session.execute(
         insert(Appeal)
         .values(

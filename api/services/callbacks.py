@@ -11,8 +11,6 @@ from xml.parsers.expat import ExpatError
 
 import xmltodict
 from sqlalchemy import update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 from wechatpy.crypto import WeChatCrypto
@@ -20,6 +18,7 @@ from wechatpy.exceptions import InvalidAppIdException, InvalidSignatureException
 from wechatpy.utils import check_signature
 
 from api.config import Settings
+from api.db import insert_for
 from api.errors import CallbackMalformed, CallbackRefused
 from api.models import (
     CallbackEvent,
@@ -90,7 +89,7 @@ def dedupe_key(message: dict[str, Any]) -> str:
 
 async def store(session: AsyncSession, message: dict[str, Any]) -> int | None:
     """Keep the push once; returns its id, or None for a retry of one already kept."""
-    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    insert = insert_for(session)
     created = await session.execute(
         insert(CallbackEvent)
         .values(
@@ -154,7 +153,7 @@ async def _add_quota(session: AsyncSession, openid: str, template_id: str) -> No
     member_id = await _member_of(session, openid)
     if member_id is None:
         return
-    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    insert = insert_for(session)
     statement = insert(SubscriptionQuota).values(
         member_id=member_id, template_id=template_id, remaining=1, updated_at=utcnow()
     )

@@ -12,13 +12,11 @@ from decimal import Decimal
 from typing import Literal
 
 from sqlalchemy import func, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
 from api.access import Principal, within
-from api.db import affected_rows
+from api.db import affected_rows, insert_for
 from api.errors import (
     CapReached,
     ClaimNotFound,
@@ -185,7 +183,7 @@ async def _by_key(session: AsyncSession, member_id: int, key: str) -> Claim | No
 
 async def _insert_once(session: AsyncSession, values: dict[str, object]) -> int | None:
     """INSERT … ON CONFLICT DO NOTHING: a concurrent retry waits, then finds the first claim."""
-    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    insert = insert_for(session)
     created = await session.execute(
         insert(Claim)
         .values(**values)

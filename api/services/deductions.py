@@ -4,13 +4,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
 from api.access import Action, Principal
 from api.config import Settings
+from api.db import insert_for
 from api.errors import NotADeduction, PhotoNotFound
 from api.models import (
     CommitteeAction,
@@ -142,7 +141,7 @@ async def _threshold_actions(
     if result.points is None:
         return
     cycle = int(period.key[:4])
-    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    insert = insert_for(session)
     for threshold in scheme.thresholds:
         if result.points < threshold.at:
             continue

@@ -12,13 +12,11 @@ from datetime import datetime
 from decimal import Decimal
 
 from sqlalchemy import update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
 from api.access import Action, Principal, within
-from api.db import affected_rows
+from api.db import affected_rows, insert_for
 from api.errors import (
     EvaluationNotInScheme,
     RatingNotAllowed,
@@ -261,7 +259,7 @@ async def _upsert(
     now: datetime,
 ) -> EvaluationScore:
     """A rating may be changed until the stage ends; a retry changes nothing."""
-    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    insert = insert_for(session)
     statement = insert(EvaluationScore).values(
         round_id=round_id,
         kind=kind.value,

@@ -5,13 +5,12 @@ from datetime import date, datetime
 from decimal import Decimal
 
 from sqlalchemy import func
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
 from api.access import Action, Principal
+from api.db import insert_for
 from api.errors import (
     EntryAlreadyReversed,
     EntryNotFound,
@@ -72,8 +71,7 @@ async def ensure_period(
         "status": PeriodStatus.open,
         "close_count": 0,
     }
-    dialect = session.get_bind().dialect.name
-    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    insert = insert_for(session)
     await session.execute(
         insert(PeriodRecord)
         .values(**values)

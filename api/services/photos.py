@@ -2,12 +2,11 @@
 
 from anyio import to_thread
 from sqlalchemy import func
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
 from api.access import Action, Principal
+from api.db import insert_for
 from api.errors import PhotoNotFound
 from api.models import Claim, ClaimPhoto, Member, OrgUnit, Photo, utcnow
 from api.photos import process_photo
@@ -21,7 +20,7 @@ async def upload(
     processed = await to_thread.run_sync(process_photo, data)
     key = photo_key(processed.sha256, processed.extension)
     await store.put(key, processed.content, processed.content_type)
-    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    insert = insert_for(session)
     await session.execute(
         insert(Photo)
         .values(

@@ -11,11 +11,10 @@ from decimal import Decimal
 
 from sqlalchemy import func
 from sqlalchemy import select as sa_select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
+from api.db import insert_for
 from api.errors import RoundStateConflict
 from api.models import (
     EvaluationRound,
@@ -41,7 +40,7 @@ CLOSE_GRACE = timedelta(days=1)
 
 async def claim_job(session: AsyncSession, job: str, key: str) -> bool:
     """True for the first caller only: the (job, key) row is the run's record."""
-    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    insert = insert_for(session)
     created = await session.execute(
         insert(JobRun)
         .values(job=job, key=key, created_at=utcnow())
