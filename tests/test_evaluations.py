@@ -242,3 +242,32 @@ async def test_a_scheme_without_evaluation_cannot_open_a_round(
     )
     assert response.status_code == 400
     assert response.json()["code"] == "evaluation_not_in_scheme"
+
+
+async def test_commitments_are_shown_only_where_the_scheme_rates_them(
+    client: httpx.AsyncClient, org: Org
+) -> None:
+    await client.post(
+        f"/api/v1/org/units/{org.unit_id('town')}/schemes",
+        json={"preset": "nitun"},
+        headers=org.headers("admin"),
+    )
+    filed = await client.post(
+        "/api/v1/commitments", json={"text": "义务清扫街道"}, headers=org.headers("member_a1")
+    )
+    await client.post(
+        f"/api/v1/commitments/{filed.json()['id']}/decision",
+        json={"decision": "approve"},
+        headers=org.headers("secretary_a"),
+    )
+    opened = await client.post(
+        f"/api/v1/org/units/{org.unit_id('branch_a')}/evaluation-rounds",
+        json={"deadline": (utcnow() + timedelta(days=1)).isoformat()},
+        headers=org.headers("secretary_a"),
+    )
+    overview = await client.get(
+        f"/api/v1/evaluation-rounds/{opened.json()['id']}/overview",
+        headers=org.headers("secretary_a"),
+    )
+    a1 = next(r for r in overview.json()["results"] if r["member_id"] == org.id("member_a1"))
+    assert a1["commitments"] == []

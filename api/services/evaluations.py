@@ -370,7 +370,25 @@ async def overview(session: AsyncSession, principal: Principal, round_id: int) -
     assert record is not None
     target = period_from_key(PeriodLength(scheme.period), evaluation_round.period_key)
     standings = await periods.standings(session, record, scheme, [m for m, _ in members], target)
-    commitments: defaultdict[int, list[Commitment]] = defaultdict(list)
+    commitments = (
+        await _commitments(session, evaluation_round, branch)
+        if scheme.evaluation.rate_commitments
+        else {}
+    )
+    return Overview(
+        _aggregates(scheme, members, scores),
+        suspicious(mutual, scheme.evaluation.scale_max),
+        scores if scheme.evaluation.reveal_raters else None,
+        {member_id: result.points for member_id, result in standings.items()},
+        commitments,
+    )
+
+
+async def _commitments(
+    session: AsyncSession, evaluation_round: EvaluationRound, branch: OrgUnit
+) -> dict[int, list[Commitment]]:
+    """The branch's approved 亮承诺 of the round's period, by member."""
+    found: defaultdict[int, list[Commitment]] = defaultdict(list)
     for commitment in await session.scalars(
         select(Commitment).where(
             col(Commitment.branch_id) == branch.id,
@@ -378,14 +396,8 @@ async def overview(session: AsyncSession, principal: Principal, round_id: int) -
             col(Commitment.status) == CommitmentStatus.approved,
         )
     ):
-        commitments[commitment.member_id].append(commitment)
-    return Overview(
-        _aggregates(scheme, members, scores),
-        suspicious(mutual, scheme.evaluation.scale_max),
-        scores if scheme.evaluation.reveal_raters else None,
-        {member_id: result.points for member_id, result in standings.items()},
-        dict(commitments),
-    )
+        found[commitment.member_id].append(commitment)
+    return dict(found)
 
 
 async def my_result(

@@ -90,6 +90,7 @@ SCHEME = Scheme.model_validate(
             {"kind": "mutual", "weight": "0.3"},
             {"kind": "committee", "weight": "0.3"},
         ],
+        "evaluation": {"rate_commitments": True},
         "stars": {
             "bands": [
                 {"min": "90", "stars": 3},
