@@ -35,6 +35,7 @@ from api.routers import (
     follow_up,
     health,
     ledger,
+    meetings,
     members,
     notices,
     org,
@@ -67,6 +68,7 @@ ROUTED_DOMAINS = (
     wishes,
     commitments,
     evaluations,
+    meetings,
     templates,
     callbacks,
 )

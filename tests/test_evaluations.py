@@ -183,6 +183,21 @@ async def test_a_full_round_from_opening_to_the_period_score(
                 response = await rate(client, org, round_id, committee, "committee", subject, score)
                 assert response.status_code == 200, response.text
 
+    meeting = {
+        "held_on": utcnow().date().isoformat(),
+        "kind": "支部党员大会",
+        "title": "学习党章",
+        "attendance": {str(org.id("member_a1")): "present", str(org.id("member_a2")): "leave"},
+    }
+    meetings_url = f"/api/v1/org/units/{org.unit_id('branch_a')}/meetings"
+    by_member = await client.post(meetings_url, json=meeting, headers=org.headers("member_a1"))
+    assert by_member.status_code == 403
+    stranger = {**meeting, "attendance": {str(org.id("member_b1")): "present"}}
+    refused = await client.post(meetings_url, json=stranger, headers=org.headers("secretary_a"))
+    assert refused.status_code == 403
+    recorded = await client.post(meetings_url, json=meeting, headers=org.headers("secretary_a"))
+    assert recorded.status_code == 201, recorded.text
+
     overview_url = f"/api/v1/evaluation-rounds/{round_id}/overview"
     assert (await client.get(overview_url, headers=org.headers("member_a1"))).status_code == 403
     overview = (await client.get(overview_url, headers=org.headers("secretary_a"))).json()
@@ -198,6 +213,9 @@ async def test_a_full_round_from_opening_to_the_period_score(
     assert (a1["scores"]["committee"], a1["proposed_final"]) == ("87.50", "87.50")
     assert a1["points"] == str(PRESETS["xuanhua"].scoring.base)
     assert [c["text"] for c in a1["commitments"]] == ["帮扶两户困难群众"]
+    assert a1["attendance"] == {"present": 1}
+    a2 = next(r for r in overview["results"] if r["member_id"] == org.id("member_a2"))
+    assert a2["attendance"] == {"leave": 1}
 
     # 总评
     assert (await advance(client, org, round_id, "final")).status_code == 200

@@ -41,6 +41,7 @@ from api.models.scoring import (
 from api.models.workflow import (
     Appeal,
     AppealStatus,
+    Attendance,
     Claim,
     ClaimEvent,
     ClaimPhoto,
@@ -48,6 +49,8 @@ from api.models.workflow import (
     Commitment,
     CommitmentStatus,
     CommitteeAction,
+    Meeting,
+    MeetingAttendance,
     MicroWish,
     Notice,
     NoticeKind,
@@ -59,6 +62,7 @@ from api.models.workflow import (
 __all__ = [
     "Appeal",
     "AppealStatus",
+    "Attendance",
     "AuditRecord",
     "CallbackEvent",
     "Channel",
@@ -77,6 +81,8 @@ __all__ = [
     "EvaluationScore",
     "InviteCode",
     "JobRun",
+    "Meeting",
+    "MeetingAttendance",
     "Member",
     "MemberStatus",
     "MicroWish",

@@ -77,6 +77,7 @@ async def overview(round_id: int, principal: CurrentPrincipal, session: SessionD
                 ratings=r.ratings,
                 proposed_final=service.proposed_final(r),
                 points=view.points.get(r.member_id),
+                attendance=view.attendance.get(r.member_id, {}),
                 commitments=[
                     CommitmentBrief(text=c.text, report=c.report, rating=c.rating)
                     for c in view.commitments.get(r.member_id, [])

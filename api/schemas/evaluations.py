@@ -72,6 +72,7 @@ class AggregateOut(BaseModel):
     proposed_final: Decimal | None
     points: Decimal | None = Field(description="本期日常积分")
     commitments: list[CommitmentBrief] = Field(description="本期已公开的承诺及履诺评价")
+    attendance: dict[str, int] = Field(description="本期组织生活出席：present/leave/absent 次数")
 
 
 class FlagOut(BaseModel):

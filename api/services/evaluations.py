@@ -47,7 +47,7 @@ from api.models.evaluation import ROUND_ORDER
 from api.scoring import Scheme, period_from_key
 from api.scoring.evaluation import Flag, Rating, aggregate, suspicious
 from api.scoring.scheme import ComponentKind, PeriodLength, SubjectKind
-from api.services import periods
+from api.services import meetings, periods
 from api.services.branch_work import in_visible_branch, visible_branch
 from api.services.ledger import today_in_shanghai
 from api.services.notices import notify
@@ -354,6 +354,7 @@ class Overview:
     raw: list[EvaluationScore] | None
     points: dict[int, Decimal | None]
     commitments: dict[int, list[Commitment]]
+    attendance: dict[int, dict[str, int]]
 
 
 async def overview(session: AsyncSession, principal: Principal, round_id: int) -> Overview:
@@ -375,12 +376,16 @@ async def overview(session: AsyncSession, principal: Principal, round_id: int) -
         if scheme.evaluation.rate_commitments
         else {}
     )
+    attendance = await meetings.summary(
+        session, [id_of(m) for m, _ in members], target.start.date(), target.end.date()
+    )
     return Overview(
         _aggregates(scheme, members, scores),
         suspicious(mutual, scheme.evaluation.scale_max),
         scores if scheme.evaluation.reveal_raters else None,
         {member_id: result.points for member_id, result in standings.items()},
         commitments,
+        attendance,
     )
 
 
