@@ -1,31 +1,17 @@
 """The committee's follow-up lists: threshold actions and appeals in its scope."""
 
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query
-from pydantic import BaseModel, ConfigDict
 
 from api.db import SessionDep
 from api.deps import CurrentPrincipal
 from api.models import AppealStatus
 from api.schemas.appeals import AppealOut
+from api.schemas.follow_up import CommitteeActionOut
 from api.services import follow_up as service
 
 router = APIRouter(tags=["follow-up"])
-
-
-class CommitteeActionOut(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
-    id: int
-    member_id: int
-    cycle: int
-    action_code: str
-    label: str
-    entry_id: int
-    done_at: datetime | None
-    created_at: datetime
 
 
 @router.get("/org/units/{unit_id}/committee-actions", summary="阈值触发的待办（提醒、谈话等）")

@@ -3,11 +3,10 @@
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
-from pydantic import BaseModel, ConfigDict, Field
 
 from api.db import SessionDep
 from api.deps import CurrentPrincipal, PageDep
-from api.schemas.notices import InboxOut, NoticeOut
+from api.schemas.notices import InboxOut, NoticeOut, SubscriptionReport
 from api.services import notices as service
 from api.services import subscriptions
 
@@ -51,14 +50,6 @@ async def read(notice_id: int, principal: CurrentPrincipal, session: SessionDep)
 async def read_all(principal: CurrentPrincipal, session: SessionDep) -> Response:
     await service.mark_all_read(session, principal)
     return Response(status_code=204)
-
-
-class SubscriptionReport(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    results: dict[str, subscriptions.Report] = Field(
-        description="wx.requestSubscribeMessage 的结果：模板 ID → accept/reject/ban/filter"
-    )
 
 
 @router.get("/me/subscriptions", summary="我的订阅消息剩余次数（每个模板）")

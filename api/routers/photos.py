@@ -3,25 +3,15 @@
 from typing import Annotated
 
 from fastapi import APIRouter, File, Request, Response, UploadFile
-from pydantic import BaseModel, Field
 
 from api.db import SessionDep
 from api.deps import CurrentPrincipal
 from api.photos import MAX_UPLOAD_BYTES, PhotoTooLarge
+from api.schemas.photos import PhotoOut
 from api.services import photos as service
 from api.storage import PhotoStore
 
 router = APIRouter(prefix="/photos", tags=["photos"])
-
-
-class PhotoOut(BaseModel):
-    id: int
-    sha256: str
-    content_type: str
-    width: int
-    height: int
-    size: int
-    used_in_claims: int = Field(description="已被多少条申报使用（大于 0 说明是重复证据）")
 
 
 def _store(request: Request) -> PhotoStore:

@@ -1,51 +1,14 @@
 """Delivery administration: WeChat templates per notice kind, dead letters and their retry."""
 
-from datetime import datetime
-
 from fastapi import APIRouter
-from pydantic import BaseModel, ConfigDict, Field
 
 from api.db import SessionDep
 from api.deps import CurrentPrincipal
 from api.models import Channel, NoticeKind
+from api.schemas.templates import DeliveryOut, TemplateIn, TemplateOut
 from api.services import templates as service
 
 router = APIRouter(tags=["delivery"])
-
-
-class TemplateIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    template_id: str = Field(min_length=1, max_length=128)
-    page: str = Field(min_length=1, max_length=256, description="点开消息进入的小程序页面")
-    fields: dict[str, str] = Field(
-        min_length=1, description='模板字段 → 通知数据字段，如 {"thing1": "item_name"}'
-    )
-
-
-class TemplateOut(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
-    kind: str
-    channel: str
-    template_id: str
-    page: str
-    fields: dict[str, str]
-    updated_at: datetime
-
-
-class DeliveryOut(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
-    id: int
-    notice_id: int
-    member_id: int
-    status: str
-    channel: str | None
-    attempts: int
-    errcode: int | None
-    reason: str | None
-    sent_at: datetime | None
 
 
 @router.put("/notice-templates/{kind}/{channel}", summary="设置某类通知在某渠道使用的模板")

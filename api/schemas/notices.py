@@ -1,11 +1,13 @@
 """Notice shapes."""
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.schemas.common import Page
+
+SubscriptionResult = Literal["accept", "reject", "ban", "filter"]
 
 
 class NoticeOut(BaseModel):
@@ -26,3 +28,11 @@ class NoticeOut(BaseModel):
 
 class InboxOut(Page[NoticeOut]):
     unread: int
+
+
+class SubscriptionReport(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    results: dict[str, SubscriptionResult] = Field(
+        description="wx.requestSubscribeMessage 的结果：模板 ID → accept/reject/ban/filter"
+    )

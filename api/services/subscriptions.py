@@ -5,16 +5,13 @@ report from the mini-program can only lower the quota (a reject stops sends at o
 raises it, so a report and its event are never counted twice.
 """
 
-from typing import Literal
-
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
 from api.access import Principal
 from api.models import SubscriptionQuota, utcnow
-
-Report = Literal["accept", "reject", "ban", "filter"]
+from api.schemas.notices import SubscriptionResult
 
 
 async def quota(session: AsyncSession, principal: Principal) -> dict[str, int]:
@@ -25,7 +22,7 @@ async def quota(session: AsyncSession, principal: Principal) -> dict[str, int]:
 
 
 async def report(
-    session: AsyncSession, principal: Principal, results: dict[str, Report]
+    session: AsyncSession, principal: Principal, results: dict[str, SubscriptionResult]
 ) -> dict[str, int]:
     refused = [template for template, result in results.items() if result != "accept"]
     if refused:
