@@ -1,4 +1,4 @@
-"""Follow up shapes."""
+"""Committee follow-up shapes."""
 
 from datetime import datetime
 

@@ -1,4 +1,4 @@
-"""Meetings shapes."""
+"""Organisation-life meeting shapes."""
 
 from datetime import date, datetime
 

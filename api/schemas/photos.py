@@ -1,4 +1,4 @@
-"""Photos shapes."""
+"""Evidence photo shapes."""
 
 from pydantic import BaseModel, Field
 

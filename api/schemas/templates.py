@@ -1,4 +1,4 @@
-"""Templates shapes."""
+"""Notice template and delivery shapes."""
 
 from datetime import datetime
 
