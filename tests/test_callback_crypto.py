@@ -1,5 +1,8 @@
 """Safe-mode pushes: the official WeChat test vector decrypts; a wrong signature is refused."""
 
+import hashlib
+
+import httpx
 import pytest
 
 from api.config import Settings
@@ -45,3 +48,15 @@ def test_a_wrong_message_signature_is_refused() -> None:
 def test_the_same_vector_works_in_json_format() -> None:
     json_body = ('{"ToUserName": "toUser", "Encrypt": "' + ENCRYPT + '"}').encode()
     assert parse(vector_settings(), json_body, QUERY)["Content"] == "abcdteT"
+
+
+async def test_pushes_are_refused_while_no_callback_token_is_configured(
+    client: httpx.AsyncClient,
+) -> None:
+    # The default test settings have no callback token: an empty token must not verify anything.
+    signature = hashlib.sha1("".join(sorted(["", "1", "n"])).encode()).hexdigest()
+    response = await client.get(
+        "/api/v1/wechat/callback",
+        params={"timestamp": "1", "nonce": "n", "signature": signature, "echostr": "x"},
+    )
+    assert response.status_code == 403

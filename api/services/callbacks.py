@@ -31,10 +31,12 @@ from api.models import (
 
 
 def verify_url(settings: Settings, signature: str, timestamp: str, nonce: str) -> None:
+    """An unset token verifies nothing: pushes are refused until one is configured."""
+    token = settings.wechat_callback_token.get_secret_value()
+    if not token:
+        raise CallbackRefused("未配置消息推送 Token，拒绝接收推送")
     try:
-        check_signature(
-            settings.wechat_callback_token.get_secret_value(), signature, timestamp, nonce
-        )
+        check_signature(token, signature, timestamp, nonce)
     except InvalidSignatureException as exc:
         raise CallbackRefused() from exc
 
@@ -46,6 +48,8 @@ def parse(
 ) -> dict[str, Any]:
     """The push as a dict, after checking its signature (and decrypting it in safe mode)."""
     token = settings.wechat_callback_token.get_secret_value()
+    if not token:
+        raise CallbackRefused("未配置消息推送 Token，拒绝接收推送")
     message = _decode(body)
     if query.get("encrypt_type") == "aes":
         crypto = WeChatCrypto(
