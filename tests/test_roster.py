@@ -3,6 +3,7 @@
 from collections.abc import Sequence
 from io import BytesIO
 from pathlib import Path
+from zipfile import ZIP_DEFLATED, ZipFile
 
 import httpx
 import pytest
@@ -205,3 +206,14 @@ async def test_cli_import_is_all_or_nothing_too(
         assert await count_members(sessionmaker) == len(org.members) + 3
     finally:
         get_settings.cache_clear()
+
+
+async def test_a_zip_bomb_disguised_as_a_roster_is_refused(
+    client: httpx.AsyncClient, org: Org
+) -> None:
+    buffer = BytesIO()
+    with ZipFile(buffer, "w", ZIP_DEFLATED) as archive:
+        archive.writestr("xl/sharedStrings.xml", b"0" * (60 * 1024 * 1024))
+    response = await upload(client, org, buffer.getvalue())
+    assert response.status_code == 400
+    assert response.json()["code"] == "roster_unreadable"

@@ -9,7 +9,7 @@ import re
 from dataclasses import dataclass, field
 from io import BytesIO
 from typing import Any
-from zipfile import BadZipFile
+from zipfile import BadZipFile, ZipFile
 
 from openpyxl import Workbook, load_workbook
 from sqlalchemy import delete
@@ -33,6 +33,7 @@ from api.schemas.roster import RosterImportOut, RosterRowError
 from api.services.org import add_unit
 
 MAX_ROWS = 5000
+MAX_UNPACKED_BYTES = 50 * 1024 * 1024
 REQUIRED_COLUMNS = ("姓名", "手机号", "支部", "党小组", "政治面貌")
 OPTIONAL_COLUMNS = ("类别", "职务")
 COLUMNS = REQUIRED_COLUMNS + OPTIONAL_COLUMNS
@@ -119,7 +120,19 @@ async def import_roster(session: AsyncSession, root: OrgUnit, content: bytes) ->
     return await _apply(session, root, rows, {p: m for p, (m, _) in existing.items()})
 
 
+def _check_unpacked_size(content: bytes) -> None:
+    """An .xlsx is a zip: refuse one that would unpack to far more than any roster (zip bomb)."""
+    try:
+        with ZipFile(BytesIO(content)) as archive:
+            unpacked = sum(member.file_size for member in archive.infolist())
+    except BadZipFile as exc:
+        raise RosterUnreadable() from exc
+    if unpacked > MAX_UNPACKED_BYTES:
+        raise RosterUnreadable("文件解压后过大，请确认上传的是花名册")
+
+
 def _read_sheet(content: bytes) -> list[tuple[int, dict[str, Any]]]:
+    _check_unpacked_size(content)
     try:
         workbook = load_workbook(BytesIO(content), read_only=True, data_only=True)
     except (BadZipFile, KeyError, ValueError, OSError) as exc:
