@@ -30,9 +30,9 @@ from api.models import (
     id_of,
     utcnow,
 )
-from api.services.deductions import evidence_links
 from api.services.ledger import reverse
 from api.services.notices import notify
+from api.services.photos import evidence_links
 
 CONTESTABLE = frozenset({EntrySource.deduction, EntrySource.adjustment})
 

@@ -28,7 +28,6 @@ from api.errors import (
     ItemNotDeclarable,
     ItemNotInScheme,
     NotYourTurn,
-    PhotoNotFound,
     ReasonRequired,
 )
 from api.models import (
@@ -40,7 +39,6 @@ from api.models import (
     Member,
     NoticeKind,
     OrgUnit,
-    Photo,
     Role,
     SchemeRecord,
     ScoreEntry,
@@ -61,6 +59,7 @@ from api.services.ledger import (
     today_in_shanghai,
 )
 from api.services.notices import notify
+from api.services.photos import evidence_links, photo_links
 from api.services.schemes import current_version, parse_scheme
 
 DEFAULT_STEPS = (ApprovalStep.BRANCH_COMMITTEE,)
@@ -132,7 +131,7 @@ async def submit(
         raise EvidenceRequired()
     value = checked_points(scheme, item_code, points).quantize(CENT)
     await _check_cap(session, scheme_record, scheme, item, id_of(member), occurred_on)
-    await _check_photos(session, photo_ids)
+    await evidence_links(session, photo_ids)
     unit = await session.get(OrgUnit, member.unit_id)
     assert unit is not None
     claim_id = await _insert_once(
@@ -191,15 +190,6 @@ async def _insert_once(session: AsyncSession, values: dict[str, object]) -> int 
         .returning(col(Claim.id))
     )
     return created.scalar_one_or_none()
-
-
-async def _check_photos(session: AsyncSession, photo_ids: Sequence[int]) -> None:
-    if not photo_ids:
-        return
-    found = set(await session.scalars(select(Photo.id).where(col(Photo.id).in_(photo_ids))))
-    missing = [pid for pid in photo_ids if pid not in found]
-    if missing:
-        raise PhotoNotFound(detail={"photo_ids": missing})
 
 
 async def _check_cap(
@@ -377,6 +367,7 @@ async def _approve(
         raise ItemNotInScheme(detail={"item_code": claim.item_code})
     await _check_cap(session, scheme_record, scheme, item, claim.member_id, claim.occurred_on)
     await _move(session, claim, principal, ClaimStatus.approved, claim.step, reason)
+    photos = (await photos_of(session, [id_of(claim)])).get(id_of(claim), [])
     entry = await append_entry(
         session,
         scheme_record,
@@ -388,10 +379,7 @@ async def _approve(
             claim.occurred_on,
             claim.description,
             EntrySource.claim,
-            tuple(
-                f"photo:{pid}"
-                for pid in (await photos_of(session, [id_of(claim)])).get(id_of(claim), [])
-            ),
+            photo_links(photos),
         ),
         principal.member_id,
         today_in_shanghai(now),

@@ -5,18 +5,17 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlmodel import col, select
+from sqlmodel import col
 
 from api.access import Action, Principal
 from api.config import Settings
 from api.db import insert_for
-from api.errors import NotADeduction, PhotoNotFound
+from api.errors import NotADeduction
 from api.models import (
     CommitteeAction,
     Member,
     NoticeKind,
     PeriodRecord,
-    Photo,
     SchemeRecord,
     ScoreEntry,
     id_of,
@@ -27,6 +26,7 @@ from api.services import periods
 from api.services.ledger import NewEntry, Subject, append_entry, member_scheme, today_in_shanghai
 from api.services.members import member_for
 from api.services.notices import notify
+from api.services.photos import evidence_links
 
 
 @dataclass(frozen=True)
@@ -86,16 +86,6 @@ async def apply(
     await _threshold_actions(session, scheme_record, scheme, member, entry, result, period)
     await session.flush()
     return Deduction(entry, card)
-
-
-async def evidence_links(session: AsyncSession, photo_ids: list[int]) -> tuple[str, ...]:
-    if not photo_ids:
-        return ()
-    found = set(await session.scalars(select(Photo.id).where(col(Photo.id).in_(photo_ids))))
-    missing = [pid for pid in photo_ids if pid not in found]
-    if missing:
-        raise PhotoNotFound(detail={"photo_ids": missing})
-    return tuple(f"photo:{pid}" for pid in photo_ids)
 
 
 def score_card(

@@ -220,20 +220,22 @@ async def _member_subjects(
     paths: dict[str, str] = {}
     for member in members:
         unit = units[member.unit_id]
-        group_id, branch_id = _group_and_branch(unit)
-        subjects.append(
-            Subject(
-                id=str(member.id),
-                name=member.name,
-                category=member.category,
-                political_status=member.political_status,
-                group_id=group_id,
-                branch_id=branch_id,
-                exempt=member.exempt,
-            )
-        )
+        subjects.append(_subject(member, unit, exempt=member.exempt))
         paths[str(member.id)] = unit.path
     return subjects, paths
+
+
+def _subject(member: Member, unit: OrgUnit, exempt: bool) -> Subject:
+    group_id, branch_id = _group_and_branch(unit)
+    return Subject(
+        id=str(member.id),
+        name=member.name,
+        category=member.category,
+        political_status=member.political_status,
+        group_id=group_id,
+        branch_id=branch_id,
+        exempt=exempt,
+    )
 
 
 def _group_and_branch(unit: OrgUnit) -> tuple[str | None, str | None]:
@@ -699,17 +701,8 @@ async def standings(
     ids = [id_of(m) for m in members]
     subjects = []
     for member in members:
-        group_id, branch_id = _group_and_branch(units[member.unit_id])
-        subjects.append(
-            Subject(
-                id=str(member.id),
-                name=member.name,
-                category=member.category,
-                political_status=member.political_status,
-                group_id=group_id,
-                branch_id=branch_id,
-            )
-        )
+        # Computed even for an exempt member: a 告知卡 still shows their running points.
+        subjects.append(_subject(member, units[member.unit_id], exempt=False))
     entries = await _entries(session, id_of(period), ids) if period is not None else []
     history = await _history(session, record, scheme, target, ids)
     evaluations = await _evaluations(session, record, target, ids)

@@ -1,5 +1,7 @@
 """Evidence photos: cleaned, stored once by content hash, readable by those who review them."""
 
+from collections.abc import Sequence
+
 from anyio import to_thread
 from sqlalchemy import func
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -11,6 +13,22 @@ from api.errors import PhotoNotFound
 from api.models import Claim, ClaimPhoto, Member, OrgUnit, Photo, utcnow
 from api.photos import process_photo
 from api.storage import PhotoStore, photo_key
+
+
+def photo_links(photo_ids: Sequence[int]) -> tuple[str, ...]:
+    """How evidence photos are referred to on ledger entries."""
+    return tuple(f"photo:{pid}" for pid in photo_ids)
+
+
+async def evidence_links(session: AsyncSession, photo_ids: Sequence[int]) -> tuple[str, ...]:
+    """The links of existing photos; any unknown id is a clear 404."""
+    if not photo_ids:
+        return ()
+    found = set(await session.scalars(select(Photo.id).where(col(Photo.id).in_(photo_ids))))
+    missing = [pid for pid in photo_ids if pid not in found]
+    if missing:
+        raise PhotoNotFound(detail={"photo_ids": missing})
+    return photo_links(photo_ids)
 
 
 async def upload(

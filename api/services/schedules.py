@@ -104,13 +104,17 @@ async def _close_reminders(session: AsyncSession, record: SchemeRecord, now: dat
             col(PeriodRecord.ends_at) <= now - CLOSE_GRACE,
         )
     )
-    ran = 0
-    for period in ended:
-        if not await claim_job(session, "close_reminder", f"{period.id}:{period.close_count}"):
-            continue
-        owner = await session.get(OrgUnit, record.unit_id)
-        assert owner is not None
-        admins = await session.scalars(
+    due = [
+        period
+        for period in ended
+        if await claim_job(session, "close_reminder", f"{period.id}:{period.close_count}")
+    ]
+    if not due:
+        return 0
+    owner = await session.get(OrgUnit, record.unit_id)
+    assert owner is not None
+    admins = set(
+        await session.scalars(
             select(RoleAssignment.member_id).where(
                 col(RoleAssignment.unit_id).in_(
                     [int(part) for part in owner.path.strip("/").split("/")]
@@ -118,7 +122,9 @@ async def _close_reminders(session: AsyncSession, record: SchemeRecord, now: dat
                 col(RoleAssignment.role) == "committee_admin",
             )
         )
-        for admin in set(admins):
+    )
+    for period in due:
+        for admin in admins:
             notify(
                 session,
                 admin,
@@ -126,8 +132,7 @@ async def _close_reminders(session: AsyncSession, record: SchemeRecord, now: dat
                 f"考核期 {period.key} 已结束，请结算",
                 {"period_id": period.id, "period": period.key},
             )
-        ran += 1
-    return ran
+    return len(due)
 
 
 async def _evaluation_reminders(session: AsyncSession, now: datetime) -> int:

@@ -42,9 +42,9 @@ from api.services.branch_work import (
     officiates,
     visible_branch,
 )
-from api.services.deductions import evidence_links
 from api.services.ledger import NewEntry, Subject, append_entry, member_scheme, today_in_shanghai
 from api.services.notices import notify
+from api.services.photos import evidence_links, photo_links
 from api.services.schemes import current_version, in_force, parse_scheme
 
 
@@ -167,7 +167,7 @@ async def confirm(
                 today_in_shanghai(now),
                 f"完成微心愿：{wish.title}",
                 EntrySource.claim,
-                tuple(f"photo:{pid}" for pid in wish.evidence),
+                photo_links(wish.evidence),
             ),
             principal.member_id,
             today_in_shanghai(now),
