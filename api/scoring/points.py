@@ -2,6 +2,7 @@
 
 from collections import defaultdict
 from collections.abc import Sequence
+from dataclasses import replace
 from decimal import Decimal
 
 from api.scoring.inputs import Entry, Subject
@@ -80,7 +81,7 @@ def _valued(entry: Entry, item: Item) -> Entry:
     if item.points is None or item.kind is ItemKind.VETO:
         return entry
     value = -item.points if entry.is_reversal else item.points * entry.count
-    return entry if entry.points == value else entry.model_copy(update={"points": value})
+    return entry if entry.points == value else replace(entry, points=value)
 
 
 def _ignore(work: Work, entry: Entry, reason: str) -> None:
@@ -142,7 +143,7 @@ def _item_total(scheme: Scheme, work: Work, item: Item, entries: list[Entry]) ->
             detail = f"「{item.name}」{entry.count} 次,{verb} {fmt(entry.points)}"
         work.step(StepKind.ENTRY, detail, entry.points, entry_ids=entry.rows, item_code=item.code)
     total = sum((entry.points for entry in entries), _ZERO)
-    ids = tuple(row for entry in entries for row in entry.rows)
+    ids = entries[0].rows if len(entries) == 1 else tuple(r for e in entries for r in e.rows)
     work.step(
         StepKind.ITEM_TOTAL,
         f"「{item.name}」本期合计 {fmt(total)}",

@@ -1,10 +1,11 @@
 """What the engine returns per subject, with the derivation of every number (积分明细)."""
 
-import json
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from decimal import Decimal
 from enum import StrEnum
 from typing import Any
+
+import orjson
 
 from api.scoring.inputs import PriorResult
 from api.scoring.scheme import ComponentKind, ListColor, RankScope
@@ -106,11 +107,7 @@ class SubjectResult:
 
     def to_json(self) -> str:
         """The result as JSON text: numbers as exact decimal strings, enums as their values."""
-        data = {name: getattr(self, name) for name in _SCALARS}
-        data["actions"] = [_fields(action, _ACTION) for action in self.actions]
-        data["ignored_entries"] = [_fields(entry, _IGNORED) for entry in self.ignored_entries]
-        data["derivation"] = [_fields(step, _STEP) for step in self.derivation]
-        return _dumps(data)
+        return _dumps(self)
 
     def prior_json(self) -> str:
         """`to_prior()` as JSON text, built without a detour through the model."""
@@ -138,25 +135,13 @@ class SubjectResult:
         }
 
 
-_STEP = tuple(f.name for f in fields(DerivationStep))
-_ACTION = tuple(f.name for f in fields(TriggeredAction))
-_IGNORED = tuple(f.name for f in fields(IgnoredEntry))
-_SCALARS = tuple(
-    f.name
-    for f in fields(SubjectResult)
-    if f.name not in {"actions", "ignored_entries", "derivation"}
-)
-
-
-def _fields(item: Any, names: tuple[str, ...]) -> dict[str, Any]:
-    return {name: getattr(item, name) for name in names}
-
-
 def _decimal(value: object) -> str:
     if isinstance(value, Decimal):
         return str(value)
     raise TypeError(f"{type(value).__name__} is not JSON serialisable")
 
 
-def _dumps(data: dict[str, Any]) -> str:
-    return json.dumps(data, default=_decimal, ensure_ascii=False, separators=(",", ":"))
+def _dumps(data: object) -> str:
+    # orjson writes dataclasses, enums and enum-keyed dicts natively; Decimals go through
+    # `_decimal` so they stay exact strings.
+    return orjson.dumps(data, default=_decimal, option=orjson.OPT_NON_STR_KEYS).decode()

@@ -2,7 +2,6 @@
 
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any
 
 from api.scoring.inputs import Subject
 from api.scoring.results import (
@@ -42,8 +41,7 @@ class Work:
     prize: Decimal | None = None
     actions: list[TriggeredAction] = field(default_factory=list)
     ignored: list[IgnoredEntry] = field(default_factory=list)
-    # Plain dicts while working; `freeze` validates the whole result once (fast, in Rust).
-    steps: list[dict[str, Any]] = field(default_factory=list)
+    steps: list[DerivationStep] = field(default_factory=list)
 
     def step(
         self,
@@ -55,16 +53,7 @@ class Work:
         item_code: str | None = None,
         rule: str | None = None,
     ) -> None:
-        self.steps.append(
-            {
-                "kind": kind,
-                "detail": detail,
-                "value": value,
-                "entry_ids": entry_ids,
-                "item_code": item_code,
-                "rule": rule,
-            }
-        )
+        self.steps.append(DerivationStep(kind, detail, value, entry_ids, item_code, rule))
 
     @property
     def vetoed(self) -> bool:
@@ -99,7 +88,7 @@ class Work:
             prize=self.prize,
             actions=tuple(self.actions),
             ignored_entries=tuple(self.ignored),
-            derivation=tuple(DerivationStep(**step) for step in self.steps),
+            derivation=tuple(self.steps),
         )
 
 

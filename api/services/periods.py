@@ -10,8 +10,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from pydantic import TypeAdapter
-from sqlalchemy import String, bindparam, case, cast, func, or_, text, true, update
+from sqlalchemy import bindparam, case, func, or_, text, true, update
 from sqlalchemy import select as sa_select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
@@ -67,7 +66,6 @@ from api.services.notices import notify
 from api.services.schemes import current_version, in_force, parse_scheme
 
 HISTORY_YEARS = 2
-ENTRIES = TypeAdapter(list[Entry])
 
 
 def plain(value: Decimal) -> Decimal:
@@ -256,7 +254,7 @@ async def _entries(
     """
     is_pg = session.get_bind().dialect.name == "postgresql"
     row_id = col(ScoreEntry.id)
-    ids = func.string_agg(cast(row_id, String), ",") if is_pg else func.group_concat(row_id, ",")
+    ids = func.array_agg(row_id) if is_pg else func.group_concat(row_id, ",")
     occurrences = func.sum(case((col(ScoreEntry.reverses_id).is_(None), 1), else_=-1))
     subject = func.coalesce(col(ScoreEntry.member_id), col(ScoreEntry.branch_id))
     rows = await session.execute(
@@ -269,19 +267,16 @@ async def _entries(
         )
         .group_by(subject, col(ScoreEntry.item_code))
     )
-    return ENTRIES.validate_python(
-        [
-            {
-                "id": f"{subject_id}:{item_code}",
-                "subject_id": str(subject_id),
-                "item_code": item_code,
-                "points": plain(Decimal(points)),
-                "count": count,
-                "ledger_ids": sorted(row_ids.split(","), key=int),
-            }
-            for subject_id, item_code, points, count, row_ids in rows
-        ]
-    )
+    return [
+        Entry.tally(
+            subject_id=str(subject_id),
+            item_code=item_code,
+            points=plain(Decimal(points)),
+            count=count,
+            ledger_ids=sorted(row_ids if is_pg else map(int, row_ids.split(","))),
+        )
+        for subject_id, item_code, points, count, row_ids in rows
+    ]
 
 
 async def _history(

@@ -1,6 +1,7 @@
 """Engine behaviour common to every scheme: reversals, inputs, derivation, ties, caps."""
 
 import json
+from dataclasses import replace
 from decimal import Decimal
 from typing import Any
 
@@ -52,7 +53,7 @@ def test_a_reversal_cancels_the_entry_it_reverses() -> None:
 def test_a_reversal_must_mirror_its_original(change: dict[str, Any], message: str) -> None:
     ledger = Ledger()
     original = ledger.add("m1", "forest_fire", 5)
-    broken = ledger.reverse(original).model_copy(update=change)
+    broken = replace(ledger.reverse(original), **change)
     with pytest.raises(ScoringInputError, match=message):
         run(LUTOU, "2024-06", [member("m1")], [original, broken])
 
