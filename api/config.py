@@ -43,6 +43,11 @@ class Settings(BaseSettings):
     delivery_backoff_seconds: float = Field(default=5.0, ge=0)
     delivery_lease_seconds: int = Field(default=60, ge=1)
     delivery_rate_per_second: float = Field(default=0, ge=0, description="0: no limit")
+    # Encrypts secrets we must keep (WeCom robot webhook keys); required in production.
+    data_key: SecretStr = SecretStr("")
+    robot_posts_per_minute: int = Field(default=20, ge=1, description="WeCom: 20/min per robot")
+    robot_max_attempts: int = Field(default=8, ge=1)
+    app_page_base: str = Field(default="", description="link to the mini-program's 公示 page")
 
     timezone: str = "Asia/Shanghai"
     appeal_window_days: int = Field(default=7, ge=1)
@@ -60,6 +65,11 @@ class Settings(BaseSettings):
             )
         if not self.wechat_app_id or not self.wechat_app_secret.get_secret_value():
             raise ValueError("WECHAT_APP_ID and WECHAT_APP_SECRET are required when ENV=prod")
+        if len(self.data_key.get_secret_value()) < MIN_PROD_SECRET_LENGTH:
+            raise ValueError(
+                f"DATA_KEY must be a random value of at least {MIN_PROD_SECRET_LENGTH} characters "
+                "when ENV=prod (it encrypts the group robots' webhook keys)"
+            )
         return self
 
     @property

@@ -415,3 +415,30 @@ class CallbackRefused(AppError):
 
 class CallbackMalformed(AppError):
     code, status, message = "callback_malformed", 400, "推送内容无法解析"
+
+
+# --- publication --------------------------------------------------------------------------------
+
+
+class BoardNotFound(NotFound):
+    code, message = "board_not_found", "该组织在本期没有公示榜"
+
+
+class RobotNotConfigured(NotFound):
+    code, message = "robot_not_configured", "本支部尚未配置群机器人"
+
+
+class RobotKeyInvalid(AppError):
+    code, status, message = "robot_key_invalid", 422, "群机器人 Webhook 地址或 key 格式不正确"
+
+
+class PosterPageOutOfRange(AppError):
+    code, status, message = "poster_page_out_of_range", 422, "海报页码超出范围"
+
+
+class PosterUnavailable(AppError):
+    code, status, message = "poster_unavailable", 503, "服务器未安装中文字体，暂时无法生成海报"
+
+
+class ExportPeriodInvalid(AppError):
+    code, status, message = "export_period_invalid", 422, "导出的时间范围有误"

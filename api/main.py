@@ -41,6 +41,7 @@ from api.routers import (
     org,
     periods,
     photos,
+    publication,
     roster,
     schemes,
     templates,
@@ -71,6 +72,7 @@ ROUTED_DOMAINS = (
     meetings,
     templates,
     callbacks,
+    publication,
 )
 log = logging.getLogger("api")
 

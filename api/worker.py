@@ -1,4 +1,4 @@
-"""The worker process: `python -m api.worker` sends the outbox to WeChat.
+"""The worker process: `python -m api.worker` sends the outbox to WeChat and the branch robots.
 
 Several workers may run at once: each claims its own batch (on PostgreSQL with
 `FOR UPDATE SKIP LOCKED`) and a worker that dies leaves its batch to the others once its lease
@@ -15,10 +15,11 @@ import httpx
 from api.config import Settings, get_settings
 from api.db import create_engine, create_sessionmaker
 from api.models import utcnow
-from api.services import schedules
+from api.services import robots, schedules
 from api.services.delivery import RateLimiter, Senders, run_once
 from api.wechat.client import WeChatClient
 from api.wechat.tokens import DatabaseTokenStore, TokenStore
+from api.wechat.wecom import RobotClient
 
 log = logging.getLogger("api.worker")
 IDLE_SECONDS = 1.0
@@ -39,6 +40,7 @@ async def serve(settings: Settings, stop: asyncio.Event) -> None:
     sessionmaker = create_sessionmaker(engine)
     async with httpx.AsyncClient() as http:
         channels = senders(settings, http, DatabaseTokenStore(sessionmaker))
+        robot_client = RobotClient(settings, http)
         next_schedule = 0.0
         loop = asyncio.get_running_loop()
         while not stop.is_set():
@@ -49,6 +51,7 @@ async def serve(settings: Settings, stop: asyncio.Event) -> None:
                         await session.commit()
                     next_schedule = loop.time() + SCHEDULE_EVERY
                 done = await run_once(sessionmaker, channels, settings)
+                done += await robots.run_once(sessionmaker, robot_client, settings)
             except Exception:
                 log.exception("delivery batch failed; retrying after a pause")
                 done = 0

@@ -38,8 +38,15 @@ def test_prod_reads_its_settings_from_the_environment(monkeypatch: pytest.Monkey
 def test_dev_login_is_only_for_dev_without_wechat_credentials() -> None:
     assert Settings(env="dev").dev_login_enabled
     assert not Settings(env="dev", wechat_app_id="wx").dev_login_enabled
-    prod = Settings(env="prod", jwt_secret=STRONG, wechat_app_id="wx", wechat_app_secret="s")
+    prod = Settings(
+        env="prod", jwt_secret=STRONG, wechat_app_id="wx", wechat_app_secret="s", data_key=STRONG
+    )
     assert not prod.dev_login_enabled
+
+
+def test_prod_requires_a_data_key_for_the_robot_webhook_keys() -> None:
+    with pytest.raises(ValidationError, match="DATA_KEY"):
+        Settings(env="prod", jwt_secret=STRONG, wechat_app_id="wx", wechat_app_secret="s")
 
 
 async def test_dev_login_acts_as_a_demo_member(
@@ -62,7 +69,7 @@ async def test_dev_login_acts_as_a_demo_member(
 async def test_dev_login_cannot_be_used_in_prod(
     database_url: str, wechat: FakeWeChat, org: Org
 ) -> None:
-    settings = make_settings(database_url, env="prod")
+    settings = make_settings(database_url, env="prod", data_key=STRONG)
     async with running_app(settings, wechat) as app:
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:

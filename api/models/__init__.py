@@ -28,6 +28,14 @@ from api.models.org import (
     RoleAssignment,
     UnitKind,
 )
+from api.models.publication import (
+    BranchRobot,
+    PostKind,
+    PostStatus,
+    Publication,
+    RobotPost,
+    RobotStatus,
+)
 from api.models.scoring import (
     AuditRecord,
     EntrySource,
@@ -64,6 +72,7 @@ __all__ = [
     "AppealStatus",
     "Attendance",
     "AuditRecord",
+    "BranchRobot",
     "CallbackEvent",
     "Channel",
     "Claim",
@@ -95,7 +104,12 @@ __all__ = [
     "PeriodStatus",
     "Photo",
     "PoliticalStatus",
+    "PostKind",
+    "PostStatus",
+    "Publication",
     "RefreshToken",
+    "RobotPost",
+    "RobotStatus",
     "Role",
     "RoleAssignment",
     "RoundStatus",

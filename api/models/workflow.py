@@ -30,6 +30,7 @@ class NoticeKind(StrEnum):
     period_result = "period_result"
     period_reminder = "period_reminder"  # 考核期已结束，请结算
     quarterly_summary = "quarterly_summary"  # 汇总公示卡, to the level above
+    robot_failed = "robot_failed"  # 群机器人推送失败 (e.g. the webhook key is invalid)
 
 
 class AppealStatus(StrEnum):

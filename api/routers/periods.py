@@ -21,6 +21,7 @@ from api.schemas.periods import (
     WhatIfOut,
 )
 from api.services import periods as service
+from api.services import publication
 from api.services.ledger import today_in_shanghai
 from api.services.schemes import from_request
 
@@ -64,7 +65,8 @@ async def close(period_id: int, principal: CurrentPrincipal, session: SessionDep
 
 @router.post("/periods/{period_id}/publish", summary="公示考核结果")
 async def publish(period_id: int, principal: CurrentPrincipal, session: SessionDep) -> PeriodOut:
-    return PeriodOut.model_validate(await service.publish(session, principal, period_id))
+    period = await publication.publish(session, principal, period_id)
+    return PeriodOut.model_validate(period)
 
 
 @router.post(

@@ -61,6 +61,21 @@ class Period:
                 return f"{self.year}"
 
     @property
+    def label(self) -> str:
+        """The period as a notice names it: 2026年10月, 2026年第三季度, 2026年上半年."""
+        match self.length:
+            case PeriodLength.MONTH:
+                return f"{self.year}年{self.index}月"
+            case PeriodLength.TWO_MONTHS:
+                return f"{self.year}年{self.index * 2 - 1}—{self.index * 2}月"
+            case PeriodLength.QUARTER:
+                return f"{self.year}年第{'一二三四'[self.index - 1]}季度"
+            case PeriodLength.HALF_YEAR:
+                return f"{self.year}年{'上下'[self.index - 1]}半年"
+            case PeriodLength.YEAR:
+                return f"{self.year}年度"
+
+    @property
     def start(self) -> datetime:
         month = (self.index - 1) * _MONTHS[self.length] + 1
         return datetime(self.year, month, 1, tzinfo=SHANGHAI)

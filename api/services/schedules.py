@@ -27,11 +27,12 @@ from api.models import (
     RoundStatus,
     SchemeRecord,
     ScoreEntry,
+    id_of,
     utcnow,
 )
 from api.scoring import period_containing
 from api.scoring.scheme import ItemKind, PeriodLength, SubjectKind
-from api.services import evaluations, periods
+from api.services import evaluations, periods, robots
 from api.services.ledger import today_in_shanghai
 from api.services.notices import notify
 
@@ -70,6 +71,9 @@ async def _monthly_scores(session: AsyncSession, record: SchemeRecord, now: date
         return 0
     if not await claim_job(session, "monthly_score", f"{record.id}:{today:%Y-%m}"):
         return 0
+    # The branch chat groups get the latest published ranking again, once a month.
+    latest = await robots.latest_publications(session, id_of(record))
+    await robots.enqueue(session, latest, f"monthly:{today:%Y-%m}")
     target = periods.current_period(scope.scheme, today)
     row = await session.scalar(
         select(PeriodRecord).where(

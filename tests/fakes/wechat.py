@@ -3,9 +3,12 @@
 Tests register login and phone codes, script failures, and read what was called.
 """
 
+import base64
+import hashlib
 import itertools
 import time
 from collections import Counter, defaultdict, deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -37,6 +40,13 @@ class FakeWeChat:
     attempts: list[str] = field(default_factory=list)
     _window: deque[float] = field(default_factory=deque)
     token_apps: dict[str, str] = field(default_factory=dict)
+    # WeCom group robots: valid webhook keys, what they received, 20 a minute per robot on the
+    # fake's own clock (a test may replace it to play a minute out quickly).
+    robot_keys: set[str] = field(default_factory=set)
+    robot_messages: list[dict[str, Any]] = field(default_factory=list)
+    robot_limit: int = 20
+    robot_clock: Callable[[], float] = time.monotonic
+    _robot_windows: dict[str, deque[float]] = field(default_factory=lambda: defaultdict(deque))
     _serial: "itertools.count[int]" = field(default_factory=itertools.count)
 
     def add_login(self, code: str, openid: str, unionid: str | None = None) -> None:
@@ -136,6 +146,10 @@ class FakeWeChat:
                 {"subscribe": 1, "openid": openid, "unionid": self.followers[openid]}
             )
 
+        @app.post("/cgi-bin/webhook/send")
+        async def webhook_send(request: Request) -> JSONResponse:
+            return JSONResponse(await self._robot(request))
+
         @app.get("/_log")
         async def log() -> JSONResponse:
             """For benchmarks in another process: what was accepted, and every attempt."""
@@ -168,6 +182,30 @@ class FakeWeChat:
         msgid = next(self._serial)
         self.sent.append({**body, "api": api, "msgid": msgid})
         return JSONResponse({"errcode": 0, "errmsg": "ok", "msgid": msgid})
+
+    async def _robot(self, request: Request) -> dict[str, Any]:
+        self.calls["webhook"] += 1
+        key = request.query_params.get("key", "")
+        if key not in self.robot_keys:
+            return {"errcode": 93000, "errmsg": "invalid webhook url"}
+        now = self.robot_clock()
+        window = self._robot_windows[key]
+        while window and window[0] <= now - 60:
+            window.popleft()
+        if len(window) >= self.robot_limit:
+            return {"errcode": 45009, "errmsg": "api freq out of limit"}
+        if failure := self._scripted("webhook"):
+            return failure
+        body = await request.json()
+        if body.get("msgtype") == "image":
+            raw = base64.b64decode(body["image"]["base64"])
+            if hashlib.md5(raw).hexdigest() != body["image"]["md5"]:
+                return {"errcode": 40009, "errmsg": "invalid image md5"}
+        if body.get("msgtype") == "markdown" and len(body["markdown"]["content"].encode()) > 4096:
+            return {"errcode": 40058, "errmsg": "markdown.content exceed max length 4096"}
+        window.append(now)
+        self.robot_messages.append({"key": key, "at": now, **body})
+        return {"errcode": 0, "errmsg": "ok"}
 
     def _over_rate(self) -> bool:
         if self.rate_limit is None:

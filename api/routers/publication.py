@@ -1,0 +1,214 @@
+"""Publication: 公示榜 (board), ranking poster, Excel exports, the branch group robot."""
+
+import asyncio
+from typing import Annotated
+
+from fastapi import APIRouter, Header, Query, Response
+from fastapi.responses import FileResponse
+from starlette.background import BackgroundTask
+
+from api.access import Action
+from api.db import SessionDep
+from api.deps import CurrentPrincipal, PageDep, SettingsDep
+from api.errors import PosterPageOutOfRange, PosterUnavailable, UnitNotFound
+from api.publication.board import Board
+from api.publication.fonts import FontMissing
+from api.publication.poster import render_poster
+from api.schemas.common import Page
+from api.schemas.publication import (
+    BoardOut,
+    BoardSummaryOut,
+    PostIn,
+    PostOut,
+    QueuedOut,
+    RobotIn,
+    RobotOut,
+)
+from api.services import exports, periods, publication, robots
+from api.services.exports import XLSX, Export
+
+router = APIRouter(tags=["publication"])
+PosterPage = Annotated[int | None, Query(ge=1, le=100, description="分页海报的页码（每页 top 人）")]
+PosterTop = Annotated[int, Query(ge=5, le=100, description="海报列出的人数（或每页人数）")]
+PostKey = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        min_length=8,
+        max_length=64,
+        description="同一次推送请求重试时原样带上，不会重复推送",
+    ),
+]
+
+
+def _xlsx(export: Export) -> FileResponse:
+    """Stream the finished workbook, then delete it."""
+    return FileResponse(
+        export.path,
+        media_type=XLSX,
+        filename=export.filename,
+        background=BackgroundTask(export.path.unlink, missing_ok=True),
+    )
+
+
+@router.get("/periods/{period_id}/boards", summary="本期公示榜列表（您可见的组织）")
+async def boards(
+    period_id: int, principal: CurrentPrincipal, session: SessionDep
+) -> list[BoardSummaryOut]:
+    period, scope = await periods.period_for(session, principal, period_id, Action.read_results)
+    visible = await publication.visible_unit(session, principal, scope.owner.id or 0)
+    rows = await publication.boards_under(session, period, visible)
+    summaries = []
+    for row in rows:
+        if not principal.sees(row.unit_path):
+            continue
+        board = Board.from_json(row.board)
+        summaries.append(
+            BoardSummaryOut(
+                unit_id=board.unit_id,
+                unit_name=board.unit_name,
+                scored=len(board.scored),
+                average=board.average,
+            )
+        )
+    return summaries
+
+
+@router.get("/periods/{period_id}/boards/{unit_id}", summary="公示榜：公示时的排名与结果（只读）")
+async def board(
+    period_id: int, unit_id: int, principal: CurrentPrincipal, session: SessionDep
+) -> BoardOut:
+    period, scope = await periods.period_for(session, principal, period_id, Action.read_results)
+    unit = await publication.visible_unit(session, principal, unit_id)
+    found = await publication.board_of(session, principal, period, scope, unit)
+    return BoardOut.model_validate(found.to_json())
+
+
+@router.get(
+    "/periods/{period_id}/boards/{unit_id}/poster.png",
+    summary="排名海报（PNG，可保存后转发到微信群）",
+    response_class=Response,
+    responses={200: {"content": {"image/png": {}}}},
+)
+async def poster(
+    period_id: int,
+    unit_id: int,
+    principal: CurrentPrincipal,
+    session: SessionDep,
+    page: PosterPage = None,
+    top: PosterTop = 30,
+) -> Response:
+    period, scope = await periods.period_for(session, principal, period_id, Action.read_results)
+    unit = await publication.visible_unit(session, principal, unit_id)
+    found = await publication.board_of(session, principal, period, scope, unit)
+    try:
+        png = await asyncio.to_thread(render_poster, found, top=top, page=page)
+    except FontMissing as exc:
+        raise PosterUnavailable() from exc
+    except ValueError as exc:
+        raise PosterPageOutOfRange(detail={"page": page}) from exc
+    return Response(png, media_type="image/png")
+
+
+@router.get(
+    "/periods/{period_id}/exports/ranking.xlsx",
+    summary="导出公示表（Excel）",
+    response_class=FileResponse,
+)
+async def ranking_export(
+    period_id: int,
+    principal: CurrentPrincipal,
+    session: SessionDep,
+    unit_id: Annotated[int | None, Query(description="组织范围，默认方案所属组织")] = None,
+) -> FileResponse:
+    period, scope = await periods.period_for(session, principal, period_id, Action.read_results)
+    unit = await publication.visible_unit(session, principal, unit_id or scope.owner.id or 0)
+    if not unit.path.startswith(scope.owner.path):
+        raise UnitNotFound()
+    return _xlsx(await exports.ranking(session, principal, period, scope, unit))
+
+
+@router.get(
+    "/periods/{period_id}/exports/assessment.xlsx",
+    summary="导出支部考核表（成庄矿、涌溪等支部考核方案）",
+    response_class=FileResponse,
+)
+async def assessment_export(
+    period_id: int, principal: CurrentPrincipal, session: SessionDep
+) -> FileResponse:
+    period, scope = await periods.period_for(session, principal, period_id, Action.read_results)
+    return _xlsx(await exports.assessment(session, principal, period, scope))
+
+
+@router.get(
+    "/org/units/{unit_id}/exports/quarterly-summary.xlsx",
+    summary="导出季度汇总公示卡（报上级党委）",
+    response_class=FileResponse,
+)
+async def quarterly_summary(
+    unit_id: int,
+    principal: CurrentPrincipal,
+    session: SessionDep,
+    quarter: Annotated[str, Query(description="季度，如 2026-Q3", max_length=7)],
+) -> FileResponse:
+    unit = await publication.visible_unit(session, principal, unit_id)
+    return _xlsx(await exports.quarterly_summary(session, principal, unit, quarter))
+
+
+@router.get(
+    "/members/{member_id}/exports/card.xlsx",
+    summary="导出一人一卡（全年逐月明细，含理由与审批人）",
+    response_class=FileResponse,
+)
+async def member_card(
+    member_id: int,
+    principal: CurrentPrincipal,
+    session: SessionDep,
+    year: Annotated[int, Query(ge=2000, le=2100, description="年份")],
+) -> FileResponse:
+    return _xlsx(await exports.member_card(session, principal, member_id, year))
+
+
+@router.put("/org/units/{branch_id}/robot", summary="配置支部企业微信群机器人（key 加密保存）")
+async def configure_robot(
+    branch_id: int,
+    body: RobotIn,
+    principal: CurrentPrincipal,
+    session: SessionDep,
+    settings: SettingsDep,
+) -> RobotOut:
+    robot = await robots.configure(session, settings, principal, branch_id, body.key, body.top_n)
+    return RobotOut.model_validate(robot)
+
+
+@router.get("/org/units/{branch_id}/robot", summary="支部群机器人状态（不含 key）")
+async def get_robot(branch_id: int, principal: CurrentPrincipal, session: SessionDep) -> RobotOut:
+    return RobotOut.model_validate(await robots.robot_of(session, principal, branch_id))
+
+
+@router.delete("/org/units/{branch_id}/robot", summary="删除支部群机器人", status_code=204)
+async def delete_robot(branch_id: int, principal: CurrentPrincipal, session: SessionDep) -> None:
+    await robots.remove(session, principal, branch_id)
+
+
+@router.post(
+    "/org/units/{branch_id}/robot/posts", summary="立即推送某期公示排名到支部群（排队发送）"
+)
+async def post_now(
+    branch_id: int,
+    body: PostIn,
+    principal: CurrentPrincipal,
+    session: SessionDep,
+    key: PostKey = None,
+) -> QueuedOut:
+    request_key = key or robots.fresh_key()
+    queued = await robots.post_now(session, principal, branch_id, body.period_id, request_key)
+    return QueuedOut(queued=queued)
+
+
+@router.get("/org/units/{branch_id}/robot/posts", summary="支部群机器人推送记录")
+async def robot_posts(
+    branch_id: int, principal: CurrentPrincipal, session: SessionDep, page: PageDep
+) -> Page[PostOut]:
+    rows, total = await robots.posts_of(session, principal, branch_id, page.offset, page.size)
+    return Page.of([PostOut.model_validate(row) for row in rows], total, page)

@@ -1,0 +1,93 @@
+"""Publication: the 公示 board, the branch group robot and its posts."""
+
+from datetime import datetime
+from decimal import Decimal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class BoardRowOut(BaseModel):
+    rank: int | None = Field(description="本组织内排名；免于考核者为空")
+    subject_id: int
+    name: str
+    group: str | None = Field(description="党小组")
+    total: Decimal | None
+    tier_label: str | None = Field(description="档次/类别")
+    list_color: str | None = Field(description="red 红榜 / yellow 黄榜")
+    stars: int | None = Field(description="本期红星")
+    cycle_flags: int | None = Field(description="本年红旗")
+    flags: list[str] = Field(description="标记，如 末位、低于平均")
+    money: Decimal | None
+    exempt: bool
+
+
+class TierCountOut(BaseModel):
+    label: str
+    count: int
+
+
+class BoardOut(BaseModel):
+    """公示榜: exactly what was published (names and numbers as of publication)."""
+
+    unit_id: int
+    unit_name: str
+    scheme_name: str
+    period_key: str
+    period_label: str
+    published_on: str
+    subject_kind: str
+    descending: bool = Field(description="true: 分数越高越好；false: 记分制，越少越好")
+    average: Decimal | None
+    tiers: list[TierCountOut]
+    rows: list[BoardRowOut]
+
+
+class BoardSummaryOut(BaseModel):
+    unit_id: int
+    unit_name: str
+    scored: int
+    average: Decimal | None
+
+
+class RobotIn(BaseModel):
+    key: str = Field(
+        min_length=16,
+        max_length=300,
+        description="企业微信群机器人的 Webhook 地址或其中的 key（保密，只写不读）",
+    )
+    top_n: int = Field(default=10, ge=1, le=50, description="群消息列出前几名")
+
+
+class RobotOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    branch_id: int
+    key_hint: str = Field(description="key 的末四位，用于核对；完整 key 不会返回")
+    status: str = Field(description="active 正常 / invalid_key key 已失效（93000）")
+    top_n: int
+    failure: str | None
+    updated_at: datetime
+
+
+class PostIn(BaseModel):
+    period_id: int = Field(description="已公示的考核期")
+
+
+class QueuedOut(BaseModel):
+    queued: int = Field(description="新排队的消息数（同一请求重试为 0）")
+
+
+class PostOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    publication_id: int
+    kind: str
+    trigger: str
+    status: str
+    attempts: int
+    errcode: int | None
+    reason: str | None
+    md5: str | None
+    sent_at: datetime | None
+    created_at: datetime

@@ -1,0 +1,484 @@
+"""Excel exports (Chinese headers, numbers as numbers), written row by row to a temporary file.
+
+openpyxl's write-only workbook keeps no rows in memory, and the rows come from the database as
+a stream, so a county's 公示表 costs the same memory as a branch's. The router streams the
+file and deletes it.
+
+- 公示表: a period's ranking with tiers, lists and stars, from the published boards;
+- 汇总公示卡: a quarter's points and demerits per member and period (合阳, for the level above);
+- 一人一卡: one member's year, every entry with its reason and who approved it (路头村);
+- 考核表: the branch-assessment results of a branch scheme (成庄矿, 涌溪).
+"""
+
+import asyncio
+import tempfile
+from collections.abc import AsyncIterator, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
+from openpyxl.styles import Alignment, Font, PatternFill
+from openpyxl.worksheet._write_only import WriteOnlyWorksheet
+from sqlalchemy import func
+from sqlalchemy import select as sa_select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col, select
+
+from api.access import Action, Principal, within
+from api.errors import ExportPeriodInvalid, PeriodStateConflict, ResultsNotPublished
+from api.models import (
+    EntrySource,
+    Member,
+    OrgUnit,
+    PeriodRecord,
+    PeriodResult,
+    PeriodStatus,
+    Publication,
+    ScoreEntry,
+    UnitKind,
+    id_of,
+    utcnow,
+)
+from api.publication.board import LIST_LABELS, Board
+from api.scoring import Scheme, period_from_key
+from api.scoring.periods import SHANGHAI
+from api.scoring.scheme import ItemKind, PeriodLength, ScoringMode, SubjectKind
+from api.services.members import member_for
+from api.services.periods import Scope, engine_period, plain, scope_of
+from api.services.publication import build_boards
+from api.services.schemes import in_force
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+SOURCES = {
+    EntrySource.claim: "个人申报",
+    EntrySource.deduction: "扣分登记",
+    EntrySource.evaluation: "民主评议",
+    EntrySource.assessment: "支部考评",
+    EntrySource.adjustment: "手工调整",
+    EntrySource.reversal: "冲正",
+}
+_TITLE = Font(bold=True, size=14)
+_HEAD = Font(bold=True)
+_HEAD_FILL = PatternFill("solid", fgColor="F2DCDB")
+
+
+@dataclass(frozen=True)
+class Export:
+    path: Path
+    filename: str
+
+
+class Sheet:
+    """A write-only sheet with a title line, a note line and a header row."""
+
+    def __init__(
+        self, book: Workbook, title: str, note: str, headers: Sequence[str], widths: Sequence[int]
+    ) -> None:
+        self.sheet: WriteOnlyWorksheet = book.create_sheet(title[:31])
+        for index, width in enumerate(widths):
+            self.sheet.column_dimensions[chr(ord("A") + index)].width = width
+        self.sheet.append([self._cell(title, _TITLE)])
+        self.sheet.append([note])
+        self.sheet.append([self._cell(header, _HEAD, _HEAD_FILL) for header in headers])
+
+    def _cell(self, value: Any, font: Font, fill: PatternFill | None = None) -> Any:
+        cell = WriteOnlyCell(self.sheet, value=value)
+        cell.font = font
+        cell.alignment = Alignment(vertical="center")
+        if fill is not None:
+            cell.fill = fill
+        return cell
+
+    def row(self, values: Iterable[Any]) -> None:
+        self.sheet.append([_number(value) for value in values])
+
+
+def _number(value: Any) -> Any:
+    """Decimals as numbers Excel can sum (exact within a spreadsheet's precision)."""
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    return value
+
+
+async def _save(book: Workbook, filename: str) -> Export:
+    """Finish the workbook in a thread (zipping is CPU work); the router sends and deletes it."""
+    handle = tempfile.NamedTemporaryFile(prefix="pioneer-", suffix=".xlsx", delete=False)  # noqa: SIM115
+    handle.close()
+    await asyncio.to_thread(book.save, handle.name)
+    return Export(Path(handle.name), filename)
+
+
+# --- 公示表 ------------------------------------------------------------------------------------
+
+
+async def ranking(
+    session: AsyncSession, principal: Principal, period: PeriodRecord, scope: Scope, unit: OrgUnit
+) -> Export:
+    """The period's boards inside `unit`: published ones, or a leader's preview of a close."""
+    if period.status == PeriodStatus.open:
+        raise PeriodStateConflict("该考核期尚未结算")
+    published = period.status == PeriodStatus.published
+    if not (published or principal.can(Action.read_results, unit.path)):
+        raise ResultsNotPublished()
+    descending = scope.scheme.scoring.mode is not ScoringMode.DEMERIT
+    book = Workbook(write_only=True)
+    label = engine_period(scope.scheme, period).label
+    note = "已公示" if published else "已结算，尚未公示（预览）"
+    sheet = Sheet(
+        book,
+        f"{label}公示表",
+        f"{scope.scheme.name} · {unit.name} · {note}",
+        [
+            "支部",
+            "排名",
+            "姓名" if scope.scheme.subject_kind is SubjectKind.MEMBER else "单位",
+            "党小组",
+            "得分" if descending else "累计记分",
+            "档次",
+            "红黄榜",
+            "本期红星",
+            "本年红旗",
+            "标记",
+            "金额（元）",
+        ],
+        [18, 6, 12, 14, 10, 10, 8, 9, 9, 14, 10],
+    )
+    async for board in _boards(session, period, scope, unit, published):
+        for row in board.rows:
+            sheet.row(
+                [
+                    board.unit_name,
+                    row.rank,
+                    row.name,
+                    row.group,
+                    row.total,
+                    "免于考核" if row.exempt else row.tier_label,
+                    LIST_LABELS.get(row.list_color or ""),
+                    row.stars,
+                    row.cycle_flags,
+                    "、".join(row.flags) or None,
+                    row.money,
+                ]
+            )
+    return await _save(book, f"{period.key}-{unit.name}-公示表.xlsx")
+
+
+async def _boards(
+    session: AsyncSession, period: PeriodRecord, scope: Scope, unit: OrgUnit, published: bool
+) -> AsyncIterator[Board]:
+    if not published:
+        for board, path in await build_boards(session, period, scope, utcnow()):
+            if path.startswith(unit.path):
+                yield board
+        return
+    stream = await session.stream_scalars(
+        select(Publication.board)
+        .where(
+            col(Publication.period_id) == period.id,
+            col(Publication.close_no) == period.close_count,
+            within(col(Publication.unit_path), [unit.path]),
+        )
+        .order_by(col(Publication.unit_path))
+    )
+    async for data in stream:
+        yield Board.from_json(data)
+
+
+# --- 汇总公示卡 ---------------------------------------------------------------------------------
+
+
+def quarter_bounds(key: str) -> tuple[datetime, datetime, str]:
+    try:
+        quarter = period_from_key(PeriodLength.QUARTER, key)
+    except ValueError as exc:
+        raise ExportPeriodInvalid("季度格式应为 2026-Q3", detail={"quarter": key}) from exc
+    return quarter.start, quarter.end, quarter.label
+
+
+async def quarterly_summary(
+    session: AsyncSession, principal: Principal, unit: OrgUnit, quarter_key: str
+) -> Export:
+    """汇总公示卡: each member's bonus and deduction points per period of the quarter."""
+    principal.require(Action.read_results, unit.path)
+    start, end, label = quarter_bounds(quarter_key)
+    record, _ = await in_force(session, unit, SubjectKind.MEMBER)
+    scheme = (await scope_of(session, record)).scheme
+    periods = list(
+        await session.scalars(
+            select(PeriodRecord)
+            .where(
+                col(PeriodRecord.scheme_id) == record.id,
+                col(PeriodRecord.starts_at) >= start,
+                col(PeriodRecord.starts_at) < end,
+            )
+            .order_by(col(PeriodRecord.starts_at))
+        )
+    )
+    plus, minus = _directions(scheme)
+    labels = [engine_period(scheme, period).label for period in periods]
+    headers = ["支部", "党小组", "姓名"]
+    for period_label in labels:
+        headers += [f"{period_label}{plus}", f"{period_label}{minus}"]
+    headers += [f"季度{plus}", f"季度{minus}", "季度净分" if plus == "加分" else "季度净记分"]
+    book = Workbook(write_only=True)
+    sheet = Sheet(
+        book,
+        f"{label}汇总公示卡",
+        f"{scheme.name} · {unit.name}",
+        headers,
+        [16, 14, 10, *([10] * (2 * len(labels) + 3))],
+    )
+    sums = await _period_sums(session, unit, [id_of(p) for p in periods], scheme)
+    units = await _names_of_units(session, unit)
+    members = await session.stream(
+        sa_select(col(Member.id), col(Member.name), col(Member.unit_id))
+        .join(OrgUnit, col(OrgUnit.id) == col(Member.unit_id))
+        .where(within(col(OrgUnit.path), [unit.path]))
+        .order_by(col(OrgUnit.path), col(Member.id))
+    )
+    async for found_id, name, unit_id in members:
+        member_id: int = found_id or 0
+        branch, group = _branch_and_group(units, unit_id)
+        values: list[Any] = [branch, group, name]
+        total_plus = total_minus = Decimal(0)
+        for period in periods:
+            up, down = sums.get((member_id, id_of(period)), (Decimal(0), Decimal(0)))
+            total_plus, total_minus = total_plus + up, total_minus + down
+            values += [up, down]
+        net = total_plus - total_minus if plus == "加分" else total_minus - total_plus
+        sheet.row([*values, total_plus, total_minus, net])
+    return await _save(book, f"{quarter_key}-{unit.name}-汇总公示卡.xlsx")
+
+
+def _directions(scheme: Scheme) -> tuple[str, str]:
+    """Column words for the two directions: 加分/扣分, or 销分/记分 in a demerit scheme."""
+    return ("销分", "记分") if scheme.scoring.mode is ScoringMode.DEMERIT else ("加分", "扣分")
+
+
+async def _period_sums(
+    session: AsyncSession, unit: OrgUnit, period_ids: list[int], scheme: Scheme
+) -> dict[tuple[int, int], tuple[Decimal, Decimal]]:
+    """(member, period) → (bonus points, deduction points), reversals netted."""
+    if not period_ids:
+        return {}
+    rows = await session.execute(
+        sa_select(
+            col(ScoreEntry.member_id),
+            col(ScoreEntry.period_id),
+            col(ScoreEntry.item_code),
+            func.sum(col(ScoreEntry.points)),
+        )
+        .join(Member, col(Member.id) == col(ScoreEntry.member_id))
+        .join(OrgUnit, col(OrgUnit.id) == col(Member.unit_id))
+        .where(col(ScoreEntry.period_id).in_(period_ids), within(col(OrgUnit.path), [unit.path]))
+        .group_by(col(ScoreEntry.member_id), col(ScoreEntry.period_id), col(ScoreEntry.item_code))
+    )
+    kinds = {item.code: item.kind for item in scheme.items}
+    sums: dict[tuple[int, int], tuple[Decimal, Decimal]] = {}
+    for found_id, period_id, item_code, points in rows:
+        member_id: int = found_id or 0
+        up, down = sums.get((member_id, period_id), (Decimal(0), Decimal(0)))
+        value = plain(Decimal(points))
+        if kinds.get(item_code) is ItemKind.BONUS:
+            up += value
+        elif kinds.get(item_code) is ItemKind.DEDUCTION:
+            down += value
+        sums[(member_id, period_id)] = (up, down)
+    return sums
+
+
+async def _names_of_units(session: AsyncSession, unit: OrgUnit) -> dict[int, OrgUnit]:
+    """The units of the subtree, and the unit's parent (a group's branch)."""
+    ids_above = [int(part) for part in unit.path.strip("/").split("/")][-2:]
+    units = await session.scalars(
+        select(OrgUnit).where(
+            within(col(OrgUnit.path), [unit.path]) | col(OrgUnit.id).in_(ids_above)
+        )
+    )
+    return {id_of(u): u for u in units}
+
+
+def _branch_and_group(units: dict[int, OrgUnit], unit_id: int) -> tuple[str | None, str | None]:
+    unit = units.get(unit_id)
+    if unit is None:
+        return None, None
+    if unit.kind == UnitKind.group:
+        parent = units.get(unit.parent_id or 0)
+        return (parent.name if parent else None), unit.name
+    return unit.name, None
+
+
+# --- 一人一卡 ----------------------------------------------------------------------------------
+
+
+async def member_card(
+    session: AsyncSession, principal: Principal, member_id: int, year: int
+) -> Export:
+    """一人一卡: the member's year, period by period, every entry with reason and approver."""
+    member = await member_for(session, principal, member_id, Action.read_members)
+    if not 2000 <= year <= 2100:
+        raise ExportPeriodInvalid("年份有误", detail={"year": year})
+    unit = await session.get(OrgUnit, member.unit_id)
+    assert unit is not None
+    record, _ = await in_force(session, unit, SubjectKind.MEMBER)
+    scheme = (await scope_of(session, record)).scheme
+    names = {item.code: (item.name, item.kind) for item in scheme.items}
+    start = datetime(year, 1, 1, tzinfo=SHANGHAI)
+    end = datetime(year + 1, 1, 1, tzinfo=SHANGHAI)
+    periods = {
+        id_of(p): p
+        for p in await session.scalars(
+            select(PeriodRecord).where(
+                col(PeriodRecord.scheme_id) == record.id,
+                col(PeriodRecord.starts_at) >= start,
+                col(PeriodRecord.starts_at) < end,
+            )
+        )
+    }
+    actors = sa.table("member", sa.column("id"), sa.column("name")).alias("actor")
+    entries = await session.execute(
+        sa_select(ScoreEntry, actors.c.name)
+        .outerjoin(actors, actors.c.id == col(ScoreEntry.actor_id))
+        .where(
+            col(ScoreEntry.member_id) == member_id,
+            col(ScoreEntry.period_id).in_(list(periods)),
+        )
+        .order_by(col(ScoreEntry.period_id), col(ScoreEntry.occurred_on), col(ScoreEntry.id))
+    )
+    totals = await _period_totals(session, list(periods.values()), member_id)
+    book = Workbook(write_only=True)
+    sheet = Sheet(
+        book,
+        f"{member.name}一人一卡{year}",
+        f"{scheme.name} · {unit.name} · {member.name}",
+        ["考核期", "日期", "事项", "方向", "分值", "理由", "来源", "审批/登记人", "登记时间"],
+        [14, 12, 24, 8, 8, 36, 10, 12, 18],
+    )
+    current: int | None = None
+    for entry, actor in entries:
+        entry_row: ScoreEntry = entry
+        if current is not None and entry_row.period_id != current:
+            _subtotal(sheet, periods[current], scheme, totals)
+        current = entry_row.period_id
+        name, kind = names.get(entry_row.item_code, (entry_row.item_code, None))
+        sheet.row(
+            [
+                engine_period(scheme, periods[current]).label,
+                entry_row.occurred_on.isoformat(),
+                name,
+                _direction(scheme, kind, entry_row.reverses_id is not None),
+                plain(entry_row.points),
+                entry_row.reason,
+                SOURCES.get(EntrySource(entry_row.source), entry_row.source),
+                actor,
+                entry_row.created_at.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M"),
+            ]
+        )
+    if current is not None:
+        _subtotal(sheet, periods[current], scheme, totals)
+    return await _save(book, f"{year}-{member.name}-一人一卡.xlsx")
+
+
+def _direction(scheme: Scheme, kind: ItemKind | None, reversal: bool) -> str:
+    plus, minus = _directions(scheme)
+    word = {ItemKind.BONUS: plus, ItemKind.DEDUCTION: minus, ItemKind.VETO: "一票否决"}.get(
+        kind or ItemKind.BONUS, ""
+    )
+    return f"撤销{word}" if reversal else word
+
+
+async def _period_totals(
+    session: AsyncSession, periods: list[PeriodRecord], member_id: int
+) -> dict[int, tuple[Decimal | None, str | None]]:
+    closed = [(id_of(p), p.close_count) for p in periods if p.status != PeriodStatus.open]
+    totals: dict[int, tuple[Decimal | None, str | None]] = {}
+    for period_id, close_no in closed:
+        row = await session.execute(
+            sa_select(col(PeriodResult.total), col(PeriodResult.result)).where(
+                col(PeriodResult.period_id) == period_id,
+                col(PeriodResult.close_no) == close_no,
+                col(PeriodResult.member_id) == member_id,
+            )
+        )
+        found = row.first()
+        if found is not None:
+            total, result = found
+            totals[period_id] = (total, result.get("tier_label") or result.get("tier"))
+    return totals
+
+
+def _subtotal(
+    sheet: Sheet,
+    period: PeriodRecord,
+    scheme: Scheme,
+    totals: dict[int, tuple[Decimal | None, str | None]],
+) -> None:
+    total, tier = totals.get(id_of(period), (None, None))
+    label = engine_period(scheme, period).label
+    status = "进行中" if period.status == PeriodStatus.open else f"档次：{tier or '—'}"
+    sheet.row([f"{label}合计", None, status, None, plain(total) if total is not None else None])
+
+
+# --- 考核表 (branch assessment) ------------------------------------------------------------------
+
+
+async def assessment(
+    session: AsyncSession, principal: Principal, period: PeriodRecord, scope: Scope
+) -> Export:
+    """A branch scheme's results: each item's score, total, tier, money and actions."""
+    if period.status == PeriodStatus.open:
+        raise PeriodStateConflict("该考核期尚未结算")
+    published = period.status == PeriodStatus.published
+    if not (published or principal.can(Action.read_results, scope.owner.path)):
+        raise ResultsNotPublished()
+    scheme = scope.scheme
+    if scheme.subject_kind is not SubjectKind.BRANCH:
+        raise ExportPeriodInvalid("该方案考核的是党员，不是支部；请导出公示表")
+    items = [item for item in scheme.items if item.kind is not ItemKind.VETO]
+    groups = list(scheme.groups)
+    headers = ["支部", *(g.name for g in groups), *(i.name for i in items), "总分", "档次"]
+    headers += ["奖励/报酬（元）", "系数", "否决", "处理"]
+    book = Workbook(write_only=True)
+    label = engine_period(scheme, period).label
+    sheet = Sheet(
+        book,
+        f"{label}支部考核表",
+        f"{scheme.name} · {scope.owner.name}",
+        headers,
+        [18, *([10] * (len(groups) + len(items))), 8, 10, 12, 8, 8, 24],
+    )
+    rows = await session.stream(
+        sa_select(col(OrgUnit.name), col(PeriodResult.result))
+        .join(OrgUnit, col(OrgUnit.id) == col(PeriodResult.branch_id))
+        .where(
+            col(PeriodResult.period_id) == period.id,
+            col(PeriodResult.close_no) == period.close_count,
+        )
+        .order_by(col(PeriodResult.total).desc(), col(OrgUnit.name))
+    )
+    async for name, result in rows:
+        item_totals = result.get("item_totals", {})
+        group_totals = result.get("group_totals", {})
+
+        def number(value: str | None) -> Decimal | None:
+            return plain(Decimal(value)) if value is not None else None
+
+        sheet.row(
+            [
+                name,
+                *(number(group_totals.get(g.code)) for g in groups),
+                *(number(item_totals.get(i.code)) for i in items),
+                number(result.get("total")),
+                result.get("tier_label") or result.get("tier"),
+                number(result.get("money")),
+                number(result.get("coefficient")),
+                "是" if result.get("vetoed") else None,
+                "、".join(action["label"] for action in result.get("actions", [])) or None,
+            ]
+        )
+    return await _save(book, f"{period.key}-{scope.owner.name}-支部考核表.xlsx")

@@ -1,0 +1,248 @@
+"""公示榜: boards frozen at publication, and reading them back within the reader's scope."""
+
+from collections import Counter, defaultdict
+from collections.abc import Iterable
+from datetime import datetime
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+
+from sqlalchemy import select as sa_select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col, select
+
+from api.access import Action, Principal, within
+from api.errors import BoardNotFound, PeriodStateConflict, ResultsNotPublished, UnitNotFound
+from api.models import (
+    Member,
+    OrgUnit,
+    PeriodRecord,
+    PeriodResult,
+    PeriodStatus,
+    Publication,
+    SchemeRecord,
+    UnitKind,
+    id_of,
+    utcnow,
+)
+from api.publication.board import FLAG_LABELS, Board, BoardRow, TierCount
+from api.scoring.scheme import ScoringMode, SubjectKind
+from api.services import periods, robots
+from api.services.ledger import today_in_shanghai
+from api.services.periods import Scope, engine_period, plain
+
+
+async def publish(session: AsyncSession, principal: Principal, period_id: int) -> PeriodRecord:
+    """公示: the period turns public, its boards are frozen, and the branch robots get posts."""
+    period = await periods.publish(session, principal, period_id)
+    record = await session.get(SchemeRecord, period.scheme_id)
+    assert record is not None
+    scope = await periods.scope_of(session, record)
+    publications = await store_boards(session, period, scope, utcnow())
+    await robots.enqueue(session, publications, "publish")
+    return period
+
+
+async def store_boards(
+    session: AsyncSession, period: PeriodRecord, scope: Scope, now: datetime
+) -> list[Publication]:
+    """One board per branch (or, in a branch scheme, one for the scheme's owner unit)."""
+    boards = await build_boards(session, period, scope, now)
+    publications = [
+        Publication(
+            period_id=id_of(period),
+            close_no=period.close_count,
+            unit_id=board.unit_id,
+            unit_path=path,
+            board=board.to_json(),
+            created_at=now,
+        )
+        for board, path in boards
+    ]
+    session.add_all(publications)
+    await session.flush()
+    return publications
+
+
+async def build_boards(
+    session: AsyncSession, period: PeriodRecord, scope: Scope, now: datetime
+) -> list[tuple[Board, str]]:
+    """The boards of the period's current close, with the names of today."""
+    current = (col(PeriodResult.period_id) == period.id) & (
+        col(PeriodResult.close_no) == period.close_count
+    )
+    if scope.scheme.subject_kind is SubjectKind.BRANCH:
+        rows = await session.execute(
+            sa_select(col(PeriodResult.branch_id), col(OrgUnit.name), col(PeriodResult.result))
+            .join(OrgUnit, col(OrgUnit.id) == col(PeriodResult.branch_id))
+            .where(current)
+        )
+        entries = [(branch_id, name, None, result) for branch_id, name, result in rows]
+        return [(_board(scope, period, scope.owner, entries, now), scope.owner.path)]
+    rows = await session.execute(
+        sa_select(
+            col(PeriodResult.member_id),
+            col(Member.name),
+            col(Member.unit_id),
+            col(PeriodResult.result),
+        )
+        .join(Member, col(Member.id) == col(PeriodResult.member_id))
+        .where(current)
+    )
+    units = {
+        id_of(unit): unit
+        for unit in await session.scalars(
+            select(OrgUnit).where(within(col(OrgUnit.path), [scope.owner.path]))
+        )
+    }
+    by_board: defaultdict[int, list[tuple[int, str, str | None, dict[str, Any]]]]
+    by_board = defaultdict(list)
+    for member_id, name, unit_id, result in rows:
+        unit = units.get(unit_id) or await session.get(OrgUnit, unit_id)
+        assert unit is not None
+        units[unit_id] = unit
+        if unit.kind == UnitKind.group and unit.parent_id is not None:
+            by_board[unit.parent_id].append((member_id, name, unit.name, result))
+        else:
+            by_board[unit_id].append((member_id, name, None, result))
+    boards = []
+    for unit_id in sorted(by_board):
+        unit = units.get(unit_id) or await session.get(OrgUnit, unit_id)
+        assert unit is not None
+        boards.append((_board(scope, period, unit, by_board[unit_id], now), unit.path))
+    return boards
+
+
+def _board(
+    scope: Scope,
+    period: PeriodRecord,
+    unit: OrgUnit,
+    entries: Iterable[tuple[int, str, str | None, dict[str, Any]]],
+    now: datetime,
+) -> Board:
+    scheme = scope.scheme
+    descending = scheme.scoring.mode is not ScoringMode.DEMERIT
+    rows = [_row(subject_id, name, group, result) for subject_id, name, group, result in entries]
+    scored = [row for row in rows if not row.exempt and row.total is not None]
+
+    def standing(row: BoardRow) -> tuple[Decimal, int]:
+        total = row.total or Decimal(0)
+        return (-total if descending else total, row.subject_id)
+
+    scored.sort(key=standing)
+    ranked: list[BoardRow] = []
+    for index, row in enumerate(scored):
+        tied = index and ranked[-1].total == row.total
+        rank = ranked[-1].rank if tied else index + 1
+        ranked.append(_with_rank(row, rank))
+    others = sorted((row for row in rows if row not in scored), key=lambda row: row.subject_id)
+    totals = [row.total for row in scored if row.total is not None]
+    average = (
+        plain((sum(totals, Decimal(0)) / len(totals)).quantize(Decimal("0.01"), ROUND_HALF_UP))
+        if totals
+        else None
+    )
+    counts = Counter(row.tier_label for row in scored if row.tier_label)
+    order = [tier.label for tier in scheme.tiering.tiers] if scheme.tiering else sorted(counts)
+    return Board(
+        unit_id=id_of(unit),
+        unit_name=unit.name,
+        scheme_name=scheme.name,
+        period_key=period.key,
+        period_label=engine_period(scheme, period).label,
+        published_on=today_in_shanghai(now).isoformat(),
+        subject_kind=scheme.subject_kind.value,
+        descending=descending,
+        average=average,
+        tiers=tuple(TierCount(label, counts[label]) for label in order if counts[label]),
+        rows=(*ranked, *others),
+    )
+
+
+def _row(subject_id: int, name: str, group: str | None, result: dict[str, Any]) -> BoardRow:
+    def number(key: str) -> Decimal | None:
+        value = result.get(key)
+        return plain(Decimal(value)) if value is not None else None
+
+    flags = tuple(dict.fromkeys(FLAG_LABELS.get(flag, flag) for flag in result.get("flags", ())))
+    return BoardRow(
+        rank=None,
+        subject_id=subject_id,
+        name=name,
+        group=group,
+        total=number("total"),
+        tier_label=result.get("tier_label") or result.get("tier"),
+        list_color=result.get("list_color"),
+        stars=result.get("stars"),
+        cycle_flags=result.get("cycle_flags"),
+        flags=flags,
+        money=number("money"),
+        exempt=bool(result.get("exempt")),
+    )
+
+
+def _with_rank(row: BoardRow, rank: int | None) -> BoardRow:
+    return BoardRow(
+        rank=rank,
+        subject_id=row.subject_id,
+        name=row.name,
+        group=row.group,
+        total=row.total,
+        tier_label=row.tier_label,
+        list_color=row.list_color,
+        stars=row.stars,
+        cycle_flags=row.cycle_flags,
+        flags=row.flags,
+        money=row.money,
+        exempt=row.exempt,
+    )
+
+
+# --- reading ----------------------------------------------------------------------------------
+
+
+async def visible_unit(session: AsyncSession, principal: Principal, unit_id: int) -> OrgUnit:
+    unit = await session.get(OrgUnit, unit_id)
+    if unit is None or not principal.sees(unit.path):
+        raise UnitNotFound()
+    return unit
+
+
+async def board_of(
+    session: AsyncSession, principal: Principal, period: PeriodRecord, scope: Scope, unit: OrgUnit
+) -> Board:
+    """The published board of a unit; before publication, a leader's preview of the close."""
+    if period.status == PeriodStatus.published:
+        stored = await session.scalar(
+            select(Publication.board).where(
+                col(Publication.period_id) == period.id,
+                col(Publication.close_no) == period.close_count,
+                col(Publication.unit_id) == unit.id,
+            )
+        )
+        if stored is None:
+            raise BoardNotFound()
+        return Board.from_json(stored)
+    if period.status == PeriodStatus.open:
+        raise PeriodStateConflict("该考核期尚未结算")
+    if not principal.can(Action.read_results, unit.path):
+        raise ResultsNotPublished()
+    for board, _ in await build_boards(session, period, scope, utcnow()):
+        if board.unit_id == unit.id:
+            return board
+    raise BoardNotFound()
+
+
+async def boards_under(
+    session: AsyncSession, period: PeriodRecord, unit: OrgUnit
+) -> list[Publication]:
+    """The published boards of the period inside a unit's subtree."""
+    rows = await session.scalars(
+        select(Publication)
+        .where(
+            col(Publication.period_id) == period.id,
+            col(Publication.close_no) == period.close_count,
+            within(col(Publication.unit_path), [unit.path]),
+        )
+        .order_by(col(Publication.unit_path))
+    )
+    return list(rows)

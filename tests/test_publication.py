@@ -1,0 +1,511 @@
+"""Publication: the frozen board, the poster, the branch robot posts and the Excel exports."""
+
+import base64
+import hashlib
+import io
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+import pytest
+from openpyxl import load_workbook
+from PIL import Image
+from sqlalchemy import text, update
+from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlmodel import col, select
+
+from api.config import Settings
+from api.models import (
+    BranchRobot,
+    Member,
+    Notice,
+    PostKind,
+    PostStatus,
+    Publication,
+    RobotPost,
+    utcnow,
+)
+from api.services import robots
+from api.services.ledger import today_in_shanghai
+from api.wechat.wecom import RobotClient
+from tests.conftest import UNIT_NAMES, Org
+from tests.fakes.wechat import FakeWeChat
+from tests.workflow import attach
+
+Maker = async_sessionmaker[AsyncSession]
+TODAY = today_in_shanghai(utcnow())
+KEY = "693a91f6-7xxx-4bc4-97a0-0ec2sifa5aaa"
+OTHER_KEY = "11111111-2222-3333-4444-555555555555"
+# member → (item, times): branch A's ranking is member_a1 70, member_a2 65, the rest 60.
+POINTS = {"member_a1": ("flood_fighting", 2), "member_a2": ("flood_fighting", 1)}
+
+
+async def adjust(client: httpx.AsyncClient, org: Org, member: str, item: str) -> None:
+    response = await client.post(
+        f"/api/v1/members/{org.id(member)}/adjustments",
+        json={"item_code": item, "occurred_on": TODAY.isoformat(), "reason": "大堤巡查两天"},
+        headers=org.headers("admin"),
+    )
+    assert response.status_code == 201, response.text
+
+
+async def open_period(client: httpx.AsyncClient, org: Org, scheme_id: int) -> int:
+    periods = await client.get(f"/api/v1/schemes/{scheme_id}/periods", headers=org.headers("admin"))
+    return int(periods.json()[0]["id"])
+
+
+@pytest.fixture
+async def closed(client: httpx.AsyncClient, org: Org) -> int:
+    """路头村 over the town, a few adjustments, the period closed (not yet published)."""
+    scheme_id = await attach(client, org, "lutou")
+    for member, (item, times) in POINTS.items():
+        for _ in range(times):
+            await adjust(client, org, member, item)
+    period_id = await open_period(client, org, scheme_id)
+    response = await client.post(f"/api/v1/periods/{period_id}/close", headers=org.headers("admin"))
+    assert response.status_code == 200, response.text
+    return period_id
+
+
+async def publish(client: httpx.AsyncClient, org: Org, period_id: int) -> None:
+    response = await client.post(
+        f"/api/v1/periods/{period_id}/publish", headers=org.headers("admin")
+    )
+    assert response.status_code == 200, response.text
+
+
+@pytest.fixture
+async def published(client: httpx.AsyncClient, org: Org, closed: int) -> int:
+    await publish(client, org, closed)
+    return closed
+
+
+async def configure(
+    client: httpx.AsyncClient, org: Org, key: str = KEY, who: str = "secretary_a", **extra: Any
+) -> httpx.Response:
+    return await client.put(
+        f"/api/v1/org/units/{org.unit_id('branch_a')}/robot",
+        json={"key": key, **extra},
+        headers=org.headers(who),
+    )
+
+
+@pytest.fixture
+async def robot_client(settings: Settings, wechat: FakeWeChat) -> AsyncIterator[RobotClient]:
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=wechat.app())) as http:
+        yield RobotClient(settings, http)
+
+
+async def posts(sessionmaker: Maker) -> list[RobotPost]:
+    async with sessionmaker() as session:
+        return list(await session.scalars(select(RobotPost).order_by(col(RobotPost.id))))
+
+
+def board_url(org: Org, period_id: int, unit: str = "branch_a") -> str:
+    return f"/api/v1/periods/{period_id}/boards/{org.unit_id(unit)}"
+
+
+# --- the board --------------------------------------------------------------------------------
+
+
+async def test_the_board_shows_the_published_ranking_to_the_branchs_members(
+    client: httpx.AsyncClient, org: Org, published: int
+) -> None:
+    response = await client.get(board_url(org, published), headers=org.headers("member_a1b"))
+    assert response.status_code == 200, response.text
+    board = response.json()
+    assert board["unit_name"] == UNIT_NAMES["branch_a"]
+    assert board["period_key"] == f"{TODAY.year}-{TODAY.month:02d}"
+    assert board["period_label"] == f"{TODAY.year}年{TODAY.month}月"
+    ranked = [(row["rank"], row["name"], row["total"]) for row in board["rows"][:3]]
+    assert ranked[:2] == [(1, "member_a1", "70"), (2, "member_a2", "65")]
+    assert ranked[2][0] == 3 and ranked[2][2] == "60"
+    # Everyone else in the branch ties at 60: same competition rank.
+    assert {row["rank"] for row in board["rows"][2:]} == {3}
+    branch_a_members = 7
+    assert len(board["rows"]) == branch_a_members
+    assert board["average"] == str(round((70 + 65 + 60 * 5) / 7, 2))
+    assert board["rows"][0]["group"] == UNIT_NAMES["group_a1"]
+
+
+async def test_the_board_is_scoped_and_waits_for_publication(
+    client: httpx.AsyncClient, org: Org, closed: int
+) -> None:
+    before = await client.get(board_url(org, closed), headers=org.headers("member_a1"))
+    assert (before.status_code, before.json()["code"]) == (403, "results_not_published")
+    preview = await client.get(board_url(org, closed), headers=org.headers("secretary_a"))
+    assert preview.status_code == 200
+    assert preview.json()["rows"][0]["name"] == "member_a1"
+    await publish(client, org, closed)
+    other_branch = await client.get(board_url(org, closed), headers=org.headers("member_b1"))
+    assert (other_branch.status_code, other_branch.json()["code"]) == (404, "unit_not_found")
+    other_town = await client.get(board_url(org, closed), headers=org.headers("admin2"))
+    assert other_town.status_code == 404
+    missing = await client.get(
+        f"/api/v1/periods/{closed}/boards/999999", headers=org.headers("admin")
+    )
+    assert missing.status_code == 404
+    listed = await client.get(f"/api/v1/periods/{closed}/boards", headers=org.headers("member_b1"))
+    names = [b["unit_name"] for b in listed.json()]
+    assert UNIT_NAMES["branch_b"] in names and UNIT_NAMES["branch_a"] not in names
+
+
+async def test_later_edits_never_change_what_was_published(
+    client: httpx.AsyncClient, org: Org, published: int, sessionmaker: Maker
+) -> None:
+    async with sessionmaker() as session:
+        await session.execute(
+            update(Member).where(col(Member.id) == org.id("member_a1")).values(name="改名后")
+        )
+        await session.commit()
+    board = (await client.get(board_url(org, published), headers=org.headers("admin"))).json()
+    assert board["rows"][0]["name"] == "member_a1"
+
+
+async def test_the_database_refuses_to_change_a_board(published: int, sessionmaker: Maker) -> None:
+    for statement in ("UPDATE publication SET board = '{}'", "DELETE FROM publication"):
+        async with sessionmaker() as session:
+            with pytest.raises((DBAPIError, IntegrityError), match="append-only"):
+                await session.execute(text(statement))
+    async with sessionmaker() as session:
+        assert len(list(await session.scalars(select(Publication)))) == 3  # branch A, B, town
+
+
+# --- the poster -------------------------------------------------------------------------------
+
+
+async def test_members_download_the_poster_after_publication(
+    client: httpx.AsyncClient, org: Org, closed: int
+) -> None:
+    url = f"{board_url(org, closed)}/poster.png"
+    early = await client.get(url, headers=org.headers("member_a1"))
+    assert early.status_code == 403
+    by_secretary = await client.get(url, headers=org.headers("secretary_a"))
+    assert by_secretary.status_code == 200
+    await publish(client, org, closed)
+    response = await client.get(url, headers=org.headers("member_a1"))
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "image/png"
+    image = Image.open(io.BytesIO(response.content))
+    assert image.format == "PNG" and image.width == 1080
+    beyond = await client.get(f"{url}?page=9", headers=org.headers("member_a1"))
+    assert (beyond.status_code, beyond.json()["code"]) == (422, "poster_page_out_of_range")
+
+
+# --- the robot: configuration -----------------------------------------------------------------
+
+
+async def test_the_webhook_key_is_stored_encrypted_and_never_returned(
+    client: httpx.AsyncClient, org: Org, sessionmaker: Maker
+) -> None:
+    url = f"https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key={KEY}"
+    response = await configure(client, org, key=url, top_n=5)
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert KEY not in response.text
+    assert (body["key_hint"], body["status"], body["top_n"]) == (KEY[-4:], "active", 5)
+    shown = await client.get(
+        f"/api/v1/org/units/{org.unit_id('branch_a')}/robot", headers=org.headers("secretary_a")
+    )
+    assert KEY not in shown.text
+    async with sessionmaker() as session:
+        stored = await session.get(BranchRobot, org.unit_id("branch_a"))
+        assert stored is not None and KEY not in stored.key_cipher
+
+
+@pytest.mark.parametrize(
+    ("who", "unit", "key", "status", "code"),
+    [
+        ("member_a1", "branch_a", KEY, 403, "forbidden"),
+        ("leader_a1", "branch_a", KEY, 403, "forbidden"),
+        ("secretary_b", "branch_a", KEY, 404, "unit_not_found"),
+        ("admin2", "branch_a", KEY, 404, "unit_not_found"),
+        ("secretary_a", "group_a1", KEY, 400, "not_a_branch"),
+        ("secretary_a", "branch_a", "not a key!! not a key!!", 422, "robot_key_invalid"),
+    ],
+)
+async def test_robot_configuration_is_refused_outside_a_secretarys_branch(
+    client: httpx.AsyncClient, org: Org, who: str, unit: str, key: str, status: int, code: str
+) -> None:
+    response = await client.put(
+        f"/api/v1/org/units/{org.unit_id(unit)}/robot",
+        json={"key": key},
+        headers=org.headers(who),
+    )
+    assert (response.status_code, response.json()["code"]) == (status, code)
+
+
+# --- the robot: posting -----------------------------------------------------------------------
+
+
+async def test_publication_posts_the_ranking_and_the_poster_to_the_branch_group(
+    client: httpx.AsyncClient,
+    org: Org,
+    closed: int,
+    sessionmaker: Maker,
+    settings: Settings,
+    wechat: FakeWeChat,
+    robot_client: RobotClient,
+) -> None:
+    assert (await configure(client, org)).status_code == 200
+    wechat.robot_keys.add(KEY)
+    await publish(client, org, closed)
+    queued = await posts(sessionmaker)
+    assert [(p.kind, p.trigger) for p in queued] == [("markdown", "publish"), ("image", "publish")]
+    assert await robots.run_once(sessionmaker, robot_client, settings) == 2
+    markdown, image = wechat.robot_messages
+    content = markdown["markdown"]["content"]
+    assert UNIT_NAMES["branch_a"] in content and "1. member_a1" in content and "70" in content
+    assert "平均 **62.14**" in content
+    raw = base64.b64decode(image["image"]["base64"])
+    assert Image.open(io.BytesIO(raw)).format == "PNG"
+    sent = await posts(sessionmaker)
+    assert [p.status for p in sent] == ["sent", "sent"]
+    assert sent[1].md5 == hashlib.md5(raw).hexdigest() == image["image"]["md5"]
+
+
+async def test_twenty_five_posts_in_a_minute_are_paced_to_twenty_without_loss(
+    client: httpx.AsyncClient,
+    org: Org,
+    published: int,
+    sessionmaker: Maker,
+    settings: Settings,
+    wechat: FakeWeChat,
+    robot_client: RobotClient,
+) -> None:
+    assert (await configure(client, org)).status_code == 200
+    wechat.robot_keys.add(KEY)
+    start = datetime(2026, 11, 21, 2, tzinfo=UTC)
+    clock = [start]
+    wechat.robot_clock = lambda: clock[0].timestamp()
+    async with sessionmaker() as session:
+        board = await session.scalar(
+            select(Publication.id).where(col(Publication.unit_id) == org.unit_id("branch_a"))
+        )
+        assert board is not None
+        for index in range(25):
+            session.add(
+                RobotPost(
+                    branch_id=org.unit_id("branch_a"),
+                    publication_id=board,
+                    kind=PostKind.markdown,
+                    trigger=f"manual:{index}",
+                    next_attempt_at=start,
+                )
+            )
+        await session.commit()
+    for second in range(0, 181, 5):
+        clock[0] = start + timedelta(seconds=second)
+        await robots.run_once(sessionmaker, robot_client, settings, now=clock[0])
+    assert len(wechat.robot_messages) == 25
+    assert wechat.calls["webhook"] == 25  # never a 45009: our pacing kept under the limit
+    sent_at = sorted(message["at"] for message in wechat.robot_messages)
+    for index in range(len(sent_at) - 20):
+        assert sent_at[index + 20] - sent_at[index] >= 60
+    assert {p.status for p in await posts(sessionmaker)} == {PostStatus.sent}
+
+
+async def test_45009_waits_out_the_minute_and_then_sends(
+    client: httpx.AsyncClient,
+    org: Org,
+    closed: int,
+    sessionmaker: Maker,
+    settings: Settings,
+    wechat: FakeWeChat,
+    robot_client: RobotClient,
+) -> None:
+    assert (await configure(client, org)).status_code == 200
+    wechat.robot_keys.add(KEY)
+    await publish(client, org, closed)
+    wechat.fail("webhook", 45009)
+    now = utcnow()
+    await robots.run_once(sessionmaker, robot_client, settings, now=now)
+    first = (await posts(sessionmaker))[0]
+    assert (first.status, first.errcode, first.attempts) == ("pending", 45009, 1)
+    assert first.next_attempt_at >= now + timedelta(seconds=59)
+    assert await robots.run_once(sessionmaker, robot_client, settings, now=now) == 0
+    await robots.run_once(sessionmaker, robot_client, settings, now=now + timedelta(seconds=61))
+    assert [p.status for p in await posts(sessionmaker)] == ["sent", "sent"]
+
+
+async def test_an_invalid_key_is_reported_to_the_secretary_not_retried(
+    client: httpx.AsyncClient,
+    org: Org,
+    closed: int,
+    sessionmaker: Maker,
+    settings: Settings,
+    wechat: FakeWeChat,
+    robot_client: RobotClient,
+) -> None:
+    assert (await configure(client, org)).status_code == 200  # a key WeCom does not know
+    await publish(client, org, closed)
+    await robots.run_once(sessionmaker, robot_client, settings)
+    assert wechat.calls["webhook"] == 1  # the second post was not even tried
+    first, second = await posts(sessionmaker)
+    assert (first.status, first.errcode, second.status) == ("failed", 93000, "failed")
+    url = f"/api/v1/org/units/{org.unit_id('branch_a')}/robot"
+    shown = (await client.get(url, headers=org.headers("secretary_a"))).json()
+    assert shown["status"] == "invalid_key" and "93000" in shown["failure"]
+    async with sessionmaker() as session:
+        told = list(await session.scalars(select(Notice).where(col(Notice.kind) == "robot_failed")))
+    assert [n.member_id for n in told] == [org.id("secretary_a")]
+    assert await robots.run_once(sessionmaker, robot_client, settings) == 0
+    blocked = await client.post(
+        f"{url}/posts", json={"period_id": closed}, headers=org.headers("secretary_a")
+    )
+    assert (blocked.status_code, blocked.json()["code"]) == (422, "robot_key_invalid")
+    renewed = await configure(client, org, key=OTHER_KEY)
+    assert renewed.json()["status"] == "active" and renewed.json()["failure"] is None
+
+
+async def test_a_secretary_posts_on_demand_once_per_request(
+    client: httpx.AsyncClient, org: Org, published: int, sessionmaker: Maker
+) -> None:
+    assert (await configure(client, org)).status_code == 200
+    url = f"/api/v1/org/units/{org.unit_id('branch_a')}/robot/posts"
+    headers = {**org.headers("secretary_a"), "Idempotency-Key": "push-2026-11-a"}
+    first = await client.post(url, json={"period_id": published}, headers=headers)
+    assert first.status_code == 200, first.text
+    assert first.json()["queued"] == 2
+    again = await client.post(url, json={"period_id": published}, headers=headers)
+    assert again.json()["queued"] == 0
+    by_member = await client.post(
+        url, json={"period_id": published}, headers=org.headers("member_a1")
+    )
+    assert by_member.status_code == 403
+    listed = await client.get(url, headers=org.headers("secretary_a"))
+    assert listed.json()["total"] == 2  # the robot was set after publication: on demand only
+
+
+async def test_the_monthly_schedule_posts_the_latest_published_ranking_once(
+    client: httpx.AsyncClient, org: Org, published: int, sessionmaker: Maker
+) -> None:
+    assert (await configure(client, org)).status_code == 200
+    from api.services import schedules
+
+    first_of_next_month = datetime(TODAY.year + (TODAY.month == 12), TODAY.month % 12 + 1, 1, 2)
+    for _ in range(2):
+        async with sessionmaker() as session:
+            await schedules.run_due(session, first_of_next_month.replace(tzinfo=UTC))
+            await session.commit()
+    monthly = [p for p in await posts(sessionmaker) if p.trigger.startswith("monthly:")]
+    assert sorted(p.kind for p in monthly) == ["image", "markdown"]
+
+
+# --- exports ----------------------------------------------------------------------------------
+
+
+def workbook(response: httpx.Response) -> list[tuple[Any, ...]]:
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"].startswith(
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    )
+    sheet = load_workbook(io.BytesIO(response.content), read_only=True).worksheets[0]
+    return [tuple(row) for row in sheet.iter_rows(values_only=True)]
+
+
+async def test_the_ranking_export_matches_the_published_board(
+    client: httpx.AsyncClient, org: Org, published: int
+) -> None:
+    response = await client.get(
+        f"/api/v1/periods/{published}/exports/ranking.xlsx",
+        params={"unit_id": org.unit_id("branch_a")},
+        headers=org.headers("secretary_a"),
+    )
+    rows = workbook(response)
+    assert rows[2][:5] == ("支部", "排名", "姓名", "党小组", "得分")
+    board = (await client.get(board_url(org, published), headers=org.headers("admin"))).json()
+    exported = [(r[1], r[2], r[4]) for r in rows[3:]]
+    assert exported == [(b["rank"], b["name"], int(b["total"])) for b in board["rows"]]
+    assert isinstance(rows[3][4], int)  # numbers as numbers
+    whole_town = workbook(
+        await client.get(
+            f"/api/v1/periods/{published}/exports/ranking.xlsx", headers=org.headers("admin")
+        )
+    )
+    assert len(whole_town) - 3 == 10  # every member of town A, branch by branch
+    outsider = await client.get(
+        f"/api/v1/periods/{published}/exports/ranking.xlsx",
+        params={"unit_id": org.unit_id("branch_a")},
+        headers=org.headers("member_b1"),
+    )
+    assert outsider.status_code == 404
+
+
+async def test_one_card_per_member_lists_every_entry_with_reason_and_approver(
+    client: httpx.AsyncClient, org: Org, published: int
+) -> None:
+    url = f"/api/v1/members/{org.id('member_a1')}/exports/card.xlsx?year={TODAY.year}"
+    rows = workbook(await client.get(url, headers=org.headers("member_a1")))
+    assert rows[2] == (
+        "考核期",
+        "日期",
+        "事项",
+        "方向",
+        "分值",
+        "理由",
+        "来源",
+        "审批/登记人",
+        "登记时间",
+    )
+    entries = [row for row in rows[3:] if row[1] is not None]
+    assert len(entries) == 2
+    assert entries[0][2:8] == ("参加防汛抢险", "加分", 5, "大堤巡查两天", "手工调整", "admin")
+    total_row = rows[-1]
+    assert total_row[0].endswith("合计") and total_row[4] == 70
+    neighbour = await client.get(url, headers=org.headers("member_a1b"))
+    assert neighbour.status_code == 404
+
+
+async def test_the_quarterly_summary_adds_up_each_members_points(
+    client: httpx.AsyncClient, org: Org, published: int
+) -> None:
+    quarter = f"{TODAY.year}-Q{(TODAY.month - 1) // 3 + 1}"
+    url = f"/api/v1/org/units/{org.unit_id('branch_a')}/exports/quarterly-summary.xlsx"
+    rows = workbook(
+        await client.get(url, params={"quarter": quarter}, headers=org.headers("admin"))
+    )
+    by_name = {row[2]: row for row in rows[3:]}
+    assert by_name["member_a1"][-3:] == (10, 0, 10)
+    assert by_name["member_a2"][-3:] == (5, 0, 5)
+    bad = await client.get(url, params={"quarter": "2026-Q9"}, headers=org.headers("admin"))
+    assert (bad.status_code, bad.json()["code"]) == (422, "export_period_invalid")
+    member = await client.get(url, params={"quarter": quarter}, headers=org.headers("member_a1"))
+    assert member.status_code == 403
+
+
+async def test_the_branch_assessment_table_lists_item_scores_total_and_tier(
+    client: httpx.AsyncClient, org: Org
+) -> None:
+    scheme_id = await attach(client, org, "yongxi")
+    for branch, party_building in (("branch_a", "20"), ("branch_b", "12")):
+        for code, value in (("party_building", party_building), ("poverty_alleviation", "15")):
+            created = await client.post(
+                f"/api/v1/org/units/{org.unit_id(branch)}/assessments",
+                json={
+                    "item_code": code,
+                    "points": value,
+                    "occurred_on": TODAY.isoformat(),
+                    "reason": "季度考核",
+                },
+                headers=org.headers("admin"),
+            )
+            assert created.status_code == 201, created.text
+    period_id = await open_period(client, org, scheme_id)
+    url = f"/api/v1/periods/{period_id}/exports/assessment.xlsx"
+    early = await client.get(url, headers=org.headers("admin"))
+    assert (early.status_code, early.json()["code"]) == (409, "period_state_conflict")
+    await client.post(f"/api/v1/periods/{period_id}/close", headers=org.headers("admin"))
+    rows = workbook(await client.get(url, headers=org.headers("admin")))
+    headers = rows[2]
+    assert headers[0] == "支部" and "总分" in headers and "档次" in headers
+    first, second = rows[3], rows[4]
+    column = headers.index("总分")
+    assert (first[0], first[column]) == (UNIT_NAMES["branch_a"], 35)
+    assert (second[0], second[column]) == (UNIT_NAMES["branch_b"], 27)
+    party = headers.index("党组织建设")
+    assert (first[party], second[party]) == (20, 12)
+    hidden = await client.get(url, headers=org.headers("member_a1"))
+    assert (hidden.status_code, hidden.json()["code"]) == (403, "results_not_published")
