@@ -9,9 +9,10 @@ from sqlalchemy import func
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlmodel import col, select
 
-from api.models import AuditRecord, PeriodResult
+from api.models import AuditRecord, PeriodRecord, PeriodResult
 from api.models.base import utcnow
 from api.scoring.presets import PRESETS
+from api.services import periods
 from api.services.ledger import today_in_shanghai
 from tests.conftest import Org
 
@@ -490,3 +491,51 @@ async def test_scheme_body_needs_exactly_one_of_preset_and_definition(
     )
     assert response.status_code == 422
     assert response.json()["code"] == "validation_error"
+
+
+async def test_a_closed_result_explains_exactly_as_the_live_score_did(
+    client: httpx.AsyncClient,
+    org: Org,
+    lutou: int,
+    sessionmaker: async_sessionmaker[AsyncSession],
+) -> None:
+    for item in ("village_cleaning", "village_cleaning", "flood_fighting"):
+        assert (await adjust(client, org, "member_a1", item)).status_code == 201
+    assert (await adjust(client, org, "member_a2", "dues_late")).status_code == 201
+    live = (await score(client, org, "member_a1", "admin")).json()["result"]
+    period = await current_period(client, org, lutou)
+    url = f"/api/v1/periods/{period['id']}"
+    assert (await client.post(f"{url}/close", headers=org.headers("admin"))).status_code == 200
+    closed = await client.get(
+        f"{url}/results/members/{org.id('member_a1')}", headers=org.headers("admin")
+    )
+    assert closed.json()["result"] == live
+    kinds = [step["kind"] for step in live["derivation"]]
+    assert {"start", "entry", "item_total", "points", "total", "rank"} <= set(kinds)
+    listed = await client.get(f"{url}/results", headers=org.headers("admin"))
+    first = listed.json()["items"][0]["result"]
+    assert first == live  # the list explains each row of its page the same way
+
+    # Reopened, the scheme revised, one more entry, closed again: the first close still
+    # explains as it was (its version, its ledger rows).
+    await client.post(f"{url}/reopen", json={"reason": "补录"}, headers=org.headers("admin"))
+    draft = PRESETS["lutou"].model_dump(mode="json")
+    draft["scoring"]["base"] = "70"
+    revised = await client.put(
+        f"/api/v1/schemes/{lutou}", json={"definition": draft}, headers=org.headers("admin")
+    )
+    assert revised.status_code == 200
+    assert (await adjust(client, org, "member_a1", "civic_virtue")).status_code == 201
+    await client.post(f"{url}/close", headers=org.headers("admin"))
+    async with sessionmaker() as session:
+        record = await session.get(PeriodRecord, period["id"])
+        assert record is not None
+        old = await session.scalar(
+            select(PeriodResult).where(
+                col(PeriodResult.member_id) == org.id("member_a1"), col(PeriodResult.close_no) == 1
+            )
+        )
+        assert old is not None
+        shown = await periods.explained(session, record, [old])
+    first_close = {k: v for k, v in shown[old.id or 0].items() if k != "explain"}
+    assert first_close == live

@@ -1,14 +1,14 @@
 """Periods: live score, close, publish, reopen, results, what-if."""
 
 import json
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 
 from api.access import Action
 from api.db import SessionDep
 from api.deps import CurrentPrincipal, PageDep
-from api.models import PeriodResult, utcnow
+from api.models import PeriodResult, id_of, utcnow
 from api.schemas.common import Page
 from api.schemas.periods import (
     ChangeOut,
@@ -28,13 +28,13 @@ from api.services.schemes import from_request
 router = APIRouter(tags=["periods"])
 
 
-def _result(row: PeriodResult) -> ResultOut:
+def _result(row: PeriodResult, result: dict[str, Any]) -> ResultOut:
     return ResultOut(
         member_id=row.member_id,
         branch_id=row.branch_id,
         total=row.total,
         tier=row.tier,
-        result=row.result,
+        result={key: value for key, value in result.items() if key != "explain"},
     )
 
 
@@ -91,7 +91,8 @@ async def results(
     rows, total = await service.results(
         session, principal, period, scope, unit_id, page.offset, page.size
     )
-    return Page.of([_result(r) for r in rows], total, page)
+    shown = await service.explained(session, period, rows)
+    return Page.of([_result(r, shown[id_of(r)]) for r in rows], total, page)
 
 
 @router.get("/periods/{period_id}/results/members/{member_id}", summary="党员该期结果及推导")
@@ -100,7 +101,8 @@ async def member_result(
 ) -> ResultOut:
     period, _ = await service.period_for(session, principal, period_id, Action.read_results)
     row = await service.member_result(session, principal, period, member_id)
-    return _result(row)
+    shown = await service.explained(session, period, [row])
+    return _result(row, shown[id_of(row)])
 
 
 @router.post("/periods/{period_id}/what-if", summary="试算：用草案方案重算已结算的考核期，不写入")

@@ -4,10 +4,16 @@
 scores one period; ``period_containing`` finds the period of a moment in Asia/Shanghai.
 """
 
-from api.scoring.engine import compute_period
+from api.scoring.engine import compute_period, explain_subject
 from api.scoring.inputs import Entry, EvaluationResult, PriorResult, ScoringInputError, Subject
 from api.scoring.periods import Period, period_containing, period_from_key
-from api.scoring.results import DerivationStep, StepKind, SubjectResult, TriggeredAction
+from api.scoring.results import (
+    DerivationStep,
+    Placement,
+    StepKind,
+    SubjectResult,
+    TriggeredAction,
+)
 from api.scoring.scheme import Scheme
 
 __all__ = [
@@ -15,6 +21,7 @@ __all__ = [
     "Entry",
     "EvaluationResult",
     "Period",
+    "Placement",
     "PriorResult",
     "Scheme",
     "ScoringInputError",
@@ -23,6 +30,7 @@ __all__ = [
     "SubjectResult",
     "TriggeredAction",
     "compute_period",
+    "explain_subject",
     "period_containing",
     "period_from_key",
 ]

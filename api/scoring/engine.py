@@ -18,7 +18,7 @@ from api.scoring.outcomes import (
 from api.scoring.periods import Period, period_from_key
 from api.scoring.points import tally
 from api.scoring.ranking import rank_all
-from api.scoring.results import DerivationStep, StepKind, SubjectResult
+from api.scoring.results import DerivationStep, Placement, StepKind, SubjectResult
 from api.scoring.scheme import Accumulation, ComponentKind, Scheme, ScoringMode
 from api.scoring.work import Work, fmt
 
@@ -40,6 +40,8 @@ def compute_period(
     entries: Iterable[Entry] = (),
     evaluations: Iterable[EvaluationResult] = (),
     history: Iterable[PriorResult] = (),
+    *,
+    explain: bool = True,
 ) -> list[SubjectResult]:
     """Score every subject for ``period``.
 
@@ -48,6 +50,10 @@ def compute_period(
     ``history`` the stored results of earlier periods (for carry-over, stars, thresholds and
     streaks). Raises ``ScoringInputError`` for inconsistent inputs; entries the scheme cannot
     score (unknown or inapplicable item, points out of range) are reported as ignored.
+
+    With ``explain=False`` the numbers are the same, but the derivation holds only the steps
+    that need the whole population (ranks, flags, prizes): a period close of 100 000 members
+    stores that, and `explain_subject` rebuilds one subject's full derivation when it is read.
     """
     if period.length is not scheme.period:
         raise ScoringInputError(f"the scheme is scored per {scheme.period}, not {period.length}")
@@ -63,7 +69,9 @@ def compute_period(
             continue
         earlier = histories.get(subject.id, {})
         works.append(
-            _score(scheme, period, subject, ledger[subject.id], scores[subject.id], earlier)
+            _score(
+                scheme, period, subject, ledger[subject.id], scores[subject.id], earlier, explain
+            )
         )
     rank_all(scheme, works)
     for work in works:
@@ -80,13 +88,45 @@ def _score(
     entries: Sequence[Entry],
     evaluations: dict[ComponentKind, Decimal],
     earlier: History,
+    explain: bool,
 ) -> Work:
-    work = Work(subject=subject, period_key=period.key)
+    work = Work(subject=subject, period_key=period.key, explain=explain)
     tally(scheme, work, entries, _start(scheme, period, work, earlier))
     _combine(scheme, work, evaluations)
     assign_tier(scheme, work)
     award_stars(scheme, work, _same_year(period, earlier).values())
     return work
+
+
+def explain_subject(
+    scheme: Scheme,
+    period: Period,
+    subject: Subject,
+    placement: Placement,
+    entries: Iterable[Entry] = (),
+    evaluations: Iterable[EvaluationResult] = (),
+    history: Iterable[PriorResult] = (),
+) -> SubjectResult:
+    """One subject's result with its full derivation, as ``compute_period`` gives it.
+
+    The inputs are the subject's own; what the rest of the population decided (ranks, flags,
+    prize, and their steps) comes from ``placement``, taken from a result computed with
+    ``explain=False``.
+    """
+    roster = _index_subjects([subject])
+    ledger = _index_entries(roster, entries)
+    scores = _index_evaluations(roster, evaluations)
+    earlier = _index_history(scheme, period, history).get(subject.id, {})
+    if subject.exempt:
+        return _exempt(subject, period)
+    work = _score(scheme, period, subject, ledger[subject.id], scores[subject.id], earlier, True)
+    if work.total is not None:
+        work.ranks = dict(placement.ranks)
+        work.flags = placement.flags
+        work.prize = placement.prize
+        work.steps.extend(placement.steps)
+    _conclude(scheme, period, work, earlier)
+    return work.freeze()
 
 
 def _conclude(scheme: Scheme, period: Period, work: Work, earlier: History) -> None:
@@ -99,7 +139,8 @@ def _start(scheme: Scheme, period: Period, work: Work, earlier: History) -> Deci
     """The base, or in a carry-over scheme the latest earlier cumulative value of the year."""
     base = scheme.scoring.base
     if scheme.accumulation is Accumulation.RESET:
-        work.step(StepKind.START, f"基础分 {fmt(base)}(每期清零重计)", base)
+        if work.explain:
+            work.step(StepKind.START, f"基础分 {fmt(base)}(每期清零重计)", base)
         return base
     carried = [
         (key, prior.cumulative)
@@ -107,11 +148,13 @@ def _start(scheme: Scheme, period: Period, work: Work, earlier: History) -> Deci
         if prior.cumulative is not None
     ]
     if not carried:
-        work.step(StepKind.START, f"本年首次计分,从 {fmt(base)} 起", base)
+        if work.explain:
+            work.step(StepKind.START, f"本年首次计分,从 {fmt(base)} 起", base)
         return base
     key, value = max(carried)
-    noun = "累计记分" if scheme.scoring.mode is ScoringMode.DEMERIT else "累计积分"
-    work.step(StepKind.START, f"承接 {key.key} 的{noun} {fmt(value)}", value)
+    if work.explain:
+        noun = "累计记分" if scheme.scoring.mode is ScoringMode.DEMERIT else "累计积分"
+        work.step(StepKind.START, f"承接 {key.key} 的{noun} {fmt(value)}", value)
     return value
 
 
@@ -119,7 +162,8 @@ def _combine(scheme: Scheme, work: Work, evaluations: dict[ComponentKind, Decima
     """总分: the points alone, or the weighted sum of the components."""
     if not scheme.components:
         work.total = work.points
-        work.step(StepKind.TOTAL, f"总分 {fmt(work.total)}", work.total)
+        if work.explain:
+            work.step(StepKind.TOTAL, f"总分 {fmt(work.total)}", work.total)
         return
     total = Decimal(0)
     for component in scheme.components:
@@ -134,15 +178,17 @@ def _combine(scheme: Scheme, work: Work, evaluations: dict[ComponentKind, Decima
             name = f"{name}(未评,按 0 计)"
         part = value * component.weight
         work.components[component.kind] = value
-        work.step(
-            StepKind.COMPONENT,
-            f"{name} {fmt(value)} × {fmt(component.weight)} = {fmt(part)}",
-            part,
-            rule=component.kind,
-        )
+        if work.explain:
+            work.step(
+                StepKind.COMPONENT,
+                f"{name} {fmt(value)} × {fmt(component.weight)} = {fmt(part)}",
+                part,
+                rule=component.kind,
+            )
         total += part
     work.total = total
-    work.step(StepKind.TOTAL, f"加权总分 {fmt(total)}", total)
+    if work.explain:
+        work.step(StepKind.TOTAL, f"加权总分 {fmt(total)}", total)
 
 
 def _exempt(subject: Subject, period: Period) -> SubjectResult:
@@ -153,6 +199,8 @@ def _exempt(subject: Subject, period: Period) -> SubjectResult:
 
 
 def _same_year(period: Period, earlier: History) -> History:
+    if not earlier:
+        return earlier
     return {key: prior for key, prior in earlier.items() if key.year == period.year}
 
 

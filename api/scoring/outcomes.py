@@ -26,25 +26,28 @@ def assign_tier(scheme: Scheme, work: Work) -> None:
     total = work.total
     band = next(band for band in tiering.bands if band.min is None or total >= band.min)
     tier = tiering.tier(band.tier)
-    work.step(
-        StepKind.TIER,
-        f"总分 {fmt(total)},{_band_text(tiering, band.min)} → {tier.label}",
-        rule=tier.code,
-    )
+    if work.explain:
+        work.step(
+            StepKind.TIER,
+            f"总分 {fmt(total)},{_band_text(tiering, band.min)} → {tier.label}",
+            rule=tier.code,
+        )
     for rule in tiering.rules:
         lowered = tiering.tier(rule.tier)
         if holds(rule.when, work) and tiering.rank_of(lowered.code) > tiering.rank_of(tier.code):
             tier = lowered
-            detail = f"{describe(rule.when)} → 降为 {tier.label}"
-            work.step(StepKind.TIER, detail, rule=tier.code)
+            if work.explain:
+                detail = f"{describe(rule.when)} → 降为 {tier.label}"
+                work.step(StepKind.TIER, detail, rule=tier.code)
     if work.vetoed:
         tier = tiering.lowest_tier
-        work.step(
-            StepKind.TIER,
-            f"一票否决 → {tier.label}",
-            entry_ids=work.veto_entry_ids,
-            rule=tier.code,
-        )
+        if work.explain:
+            work.step(
+                StepKind.TIER,
+                f"一票否决 → {tier.label}",
+                entry_ids=work.veto_entry_ids,
+                rule=tier.code,
+            )
     _apply_tier(tiering, work, tier)
 
 
@@ -64,6 +67,8 @@ def _apply_tier(tiering: Tiering, work: Work, tier: Tier) -> None:
     pay = tiering.pay_by_category.get(work.subject.category or "")
     if pay is not None:
         work.coefficient_pay = pay * tier.coefficient
+        if not work.explain:
+            return
         work.step(
             StepKind.TIER,
             f"考核系数 {fmt(tier.coefficient)} × 考核工资 {fmt(pay)} = {fmt(work.coefficient_pay)}",
@@ -81,6 +86,8 @@ def award_stars(scheme: Scheme, work: Work, earlier: Iterable[PriorResult]) -> N
     work.stars = band.stars if band is not None else 0
     work.cycle_stars = work.stars + sum(prior.stars or 0 for prior in earlier)
     work.cycle_flags = work.cycle_stars // scheme.stars.stars_per_flag
+    if not work.explain:
+        return
     bound = f"≥ {fmt(band.min)}" if band is not None else "未达最低星级"
     work.step(
         StepKind.STARS,
@@ -99,7 +106,7 @@ def trigger_thresholds(scheme: Scheme, work: Work, earlier: Iterable[PriorResult
 
 
 def trigger_item_actions(scheme: Scheme, work: Work) -> None:
-    for item in scheme.items:
+    for item in scheme.items_with_actions:
         occurred = work.item_totals.get(item.code, Decimal(0)) > 0 or item.code in work.veto_items
         if item.action is not None and occurred:
             _act(work, item.action, ActionSource.ITEM, f"「{item.name}」")

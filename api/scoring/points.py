@@ -1,6 +1,5 @@
 """From ledger entries to a subject's points for the period (日常积分 / 累计记分)."""
 
-from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import replace
 from decimal import Decimal
@@ -22,9 +21,10 @@ _VERBS = {
 def tally(scheme: Scheme, work: Work, entries: Sequence[Entry], start: Decimal) -> None:
     """Fill ``work`` with item totals, group totals, veto and points from ``start``."""
     accepted = _accept(scheme, work, entries)
-    _mark_veto(work, accepted)
-    scored = [(entry, item) for entry, item in accepted if item.kind is not ItemKind.VETO]
-    contributions = _contributions(scheme, work, scored)
+    if any(item.kind is ItemKind.VETO for _, item in accepted):
+        _mark_veto(work, accepted)
+        accepted = [(entry, item) for entry, item in accepted if item.kind is not ItemKind.VETO]
+    contributions = _contributions(scheme, work, accepted)
     if scheme.scoring.mode is ScoringMode.ADDITIVE:
         _additive(scheme, work, start, contributions)
     else:
@@ -35,7 +35,7 @@ def _accept(scheme: Scheme, work: Work, entries: Sequence[Entry]) -> list[tuple[
     """Entries the scheme can score; the others are reported as ignored with the reason."""
     accepted: list[tuple[Entry, Item]] = []
     ignored_ids: set[str] = set()
-    ordered = sorted(entries, key=lambda entry: (entry.is_reversal, entry.id))
+    ordered = entries if len(entries) < 2 else sorted(entries, key=_originals_first)
     for entry in ordered:
         item = scheme.item(entry.item_code)
         reason: str | None
@@ -49,6 +49,10 @@ def _accept(scheme: Scheme, work: Work, entries: Sequence[Entry]) -> list[tuple[
         ignored_ids.add(entry.id)
         _ignore(work, entry, reason)
     return accepted
+
+
+def _originals_first(entry: Entry) -> tuple[bool, str]:
+    return entry.reverses is not None, entry.id
 
 
 def _refusal(item: Item, entry: Entry, subject: Subject, ignored: set[str]) -> str | None:
@@ -86,9 +90,10 @@ def _valued(entry: Entry, item: Item) -> Entry:
 
 def _ignore(work: Work, entry: Entry, reason: str) -> None:
     work.ignored.append(IgnoredEntry(entry_id=entry.id, reason=reason))
-    work.step(
-        StepKind.IGNORED, f"未计分:{reason}", entry_ids=(entry.id,), item_code=entry.item_code
-    )
+    if work.explain:
+        work.step(
+            StepKind.IGNORED, f"未计分:{reason}", entry_ids=(entry.id,), item_code=entry.item_code
+        )
 
 
 def _mark_veto(work: Work, accepted: list[tuple[Entry, Item]]) -> None:
@@ -112,27 +117,43 @@ def _contributions(
     scheme: Scheme, work: Work, scored: list[tuple[Entry, Item]]
 ) -> dict[ItemKind, Decimal]:
     """Item totals (capped per item, then per group), summed by item kind."""
-    by_item: dict[str, list[Entry]] = defaultdict(list)
-    items: dict[str, Item] = {}
+    by_item: dict[str, tuple[Item, list[Entry]]] = {}
     for entry, item in scored:
-        by_item[item.code].append(entry)
-        items[item.code] = item
-    group_sums: defaultdict[str | None, defaultdict[ItemKind, Decimal]]
-    group_sums = defaultdict(lambda: defaultdict(Decimal))
+        found = by_item.get(item.code)
+        if found is None:
+            by_item[item.code] = (item, [entry])
+        else:
+            found[1].append(entry)
+    sums = {ItemKind.BONUS: _ZERO, ItemKind.DEDUCTION: _ZERO}
+    grouped: dict[str, dict[ItemKind, Decimal]] = {}
     for code in sorted(by_item):
-        item = items[code]
-        total = _item_total(scheme, work, item, by_item[code])
+        item, entries = by_item[code]
+        total = _item_total(scheme, work, item, entries)
         work.item_totals[code] = total
-        group_sums[item.group][item.kind] += total
-    sums: dict[ItemKind, Decimal] = {ItemKind.BONUS: _ZERO, ItemKind.DEDUCTION: _ZERO}
-    for group_code in sorted(group_sums, key=lambda code: code or ""):
-        capped = _cap_group(scheme, work, group_code, group_sums[group_code])
-        for kind, value in capped.items():
+        if item.group is None:
+            sums[item.kind] += total
+        else:
+            group = grouped.setdefault(
+                item.group, {ItemKind.BONUS: _ZERO, ItemKind.DEDUCTION: _ZERO}
+            )
+            group[item.kind] += total
+    for group_code in sorted(grouped):
+        for kind, value in _cap_group(scheme, work, group_code, grouped[group_code]).items():
             sums[kind] += value
     return sums
 
 
 def _item_total(scheme: Scheme, work: Work, item: Item, entries: list[Entry]) -> Decimal:
+    total = entries[0].points if len(entries) == 1 else sum((e.points for e in entries), _ZERO)
+    capped = item.cap_per_period is not None and total > item.cap_per_period
+    if work.explain:
+        _explain_item(scheme, work, item, entries, total, capped)
+    return item.cap_per_period if capped and item.cap_per_period is not None else total
+
+
+def _explain_item(
+    scheme: Scheme, work: Work, item: Item, entries: list[Entry], total: Decimal, capped: bool
+) -> None:
     verb = _VERBS[(scheme.scoring.mode, item.kind)]
     for entry in entries:
         if entry.reverses is not None:
@@ -142,8 +163,7 @@ def _item_total(scheme: Scheme, work: Work, item: Item, entries: list[Entry]) ->
         else:
             detail = f"「{item.name}」{entry.count} 次,{verb} {fmt(entry.points)}"
         work.step(StepKind.ENTRY, detail, entry.points, entry_ids=entry.rows, item_code=item.code)
-    total = sum((entry.points for entry in entries), _ZERO)
-    ids = entries[0].rows if len(entries) == 1 else tuple(r for e in entries for r in e.rows)
+    ids = tuple(row for entry in entries for row in entry.rows)
     work.step(
         StepKind.ITEM_TOTAL,
         f"「{item.name}」本期合计 {fmt(total)}",
@@ -151,24 +171,21 @@ def _item_total(scheme: Scheme, work: Work, item: Item, entries: list[Entry]) ->
         entry_ids=ids,
         item_code=item.code,
     )
-    if item.cap_per_period is not None and total > item.cap_per_period:
-        total = item.cap_per_period
+    if capped and item.cap_per_period is not None:
+        cap = item.cap_per_period
         work.step(
             StepKind.ITEM_CAP,
-            f"「{item.name}」每期上限 {fmt(total)},按 {fmt(total)} 计",
-            total,
+            f"「{item.name}」每期上限 {fmt(cap)},按 {fmt(cap)} 计",
+            cap,
             entry_ids=ids,
             item_code=item.code,
         )
-    return total
 
 
 def _cap_group(
-    scheme: Scheme, work: Work, group_code: str | None, sums: dict[ItemKind, Decimal]
+    scheme: Scheme, work: Work, group_code: str, sums: dict[ItemKind, Decimal]
 ) -> dict[ItemKind, Decimal]:
     """A group's subtotal (bonuses − deductions, or demerits − offsets) capped at its maximum."""
-    if group_code is None:
-        return sums
     group = next(group for group in scheme.groups if group.code == group_code)
     positive, negative = (
         (ItemKind.BONUS, ItemKind.DEDUCTION)
@@ -176,15 +193,17 @@ def _cap_group(
         else (ItemKind.DEDUCTION, ItemKind.BONUS)
     )
     subtotal = sums[positive] - sums[negative]
-    detail = f"{group.name}小计 {fmt(subtotal)}"
-    work.step(StepKind.GROUP_TOTAL, detail, subtotal, rule=group.code)
+    if work.explain:
+        detail = f"{group.name}小计 {fmt(subtotal)}"
+        work.step(StepKind.GROUP_TOTAL, detail, subtotal, rule=group.code)
     if group.max_points is not None and subtotal > group.max_points:
-        work.step(
-            StepKind.GROUP_CAP,
-            f"{group.name}小计 {fmt(subtotal)} 超过满分 {fmt(group.max_points)},按满分计",
-            group.max_points,
-            rule=group.code,
-        )
+        if work.explain:
+            work.step(
+                StepKind.GROUP_CAP,
+                f"{group.name}小计 {fmt(subtotal)} 超过满分 {fmt(group.max_points)},按满分计",
+                group.max_points,
+                rule=group.code,
+            )
         subtotal = group.max_points
     work.group_totals[group.code] = subtotal
     return {positive: max(subtotal, _ZERO), negative: max(-subtotal, _ZERO)}
@@ -192,9 +211,10 @@ def _cap_group(
 
 def _additive(scheme: Scheme, work: Work, start: Decimal, sums: dict[ItemKind, Decimal]) -> None:
     points = start + sums[ItemKind.BONUS] - sums[ItemKind.DEDUCTION]
-    bonuses, deductions = sums[ItemKind.BONUS], sums[ItemKind.DEDUCTION]
-    detail = f"{fmt(start)} + 加分 {fmt(bonuses)} - 扣分 {fmt(deductions)} = {fmt(points)}"
-    work.step(StepKind.POINTS, detail, points)
+    if work.explain:
+        bonuses, deductions = sums[ItemKind.BONUS], sums[ItemKind.DEDUCTION]
+        detail = f"{fmt(start)} + 加分 {fmt(bonuses)} - 扣分 {fmt(deductions)} = {fmt(points)}"
+        work.step(StepKind.POINTS, detail, points)
     bounds = scheme.scoring
     if bounds.minimum is not None and points < bounds.minimum:
         points = bounds.minimum
@@ -208,11 +228,9 @@ def _additive(scheme: Scheme, work: Work, start: Decimal, sums: dict[ItemKind, D
 def _demerit(scheme: Scheme, work: Work, start: Decimal, sums: dict[ItemKind, Decimal]) -> None:
     demerits, offsets = sums[ItemKind.DEDUCTION], sums[ItemKind.BONUS]
     points = start + demerits - offsets
-    work.step(
-        StepKind.POINTS,
-        f"累计 {fmt(start)} + 本期记分 {fmt(demerits)} - 奖励销分 {fmt(offsets)} = {fmt(points)}",
-        points,
-    )
+    if work.explain:
+        detail = f"累计 {fmt(start)} + 本期记分 {fmt(demerits)} - 奖励销分 {fmt(offsets)}"
+        work.step(StepKind.POINTS, f"{detail} = {fmt(points)}", points)
     if points < 0:
         points = _ZERO
         work.step(StepKind.CLAMP, "销分只抵消已记分数,不低于 0", points)

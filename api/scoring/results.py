@@ -33,6 +33,10 @@ class StepKind(StrEnum):
     ACTION = "action"
 
 
+# Steps that need the whole population: kept even when the engine does not explain.
+PLACEMENT_STEPS = frozenset({StepKind.RANK, StepKind.FLAG, StepKind.PRIZE})
+
+
 class ActionSource(StrEnum):
     THRESHOLD = "threshold"
     STREAK = "streak"
@@ -105,9 +109,13 @@ class SubjectResult:
     ignored_entries: tuple[IgnoredEntry, ...] = ()
     derivation: tuple[DerivationStep, ...] = ()
 
-    def to_json(self) -> str:
-        """The result as JSON text: numbers as exact decimal strings, enums as their values."""
-        return _dumps(self)
+    def to_json(self, **extra: Any) -> str:
+        """The result as JSON text: numbers as exact decimal strings, enums as their values.
+
+        ``extra`` keys are added beside the result's own (e.g. what explains it later).
+        """
+        text = _dumps(self)
+        return f"{text[:-1]},{_dumps(extra)[1:]}" if extra else text
 
     def prior_json(self) -> str:
         """`to_prior()` as JSON text, built without a detour through the model."""
@@ -133,6 +141,44 @@ class SubjectResult:
             "stars": self.stars,
             "actions": [action.code for action in self.actions],
         }
+
+
+@dataclass(frozen=True, slots=True)
+class Placement:
+    """What the population decided for one subject: ranks, flags, prize and their steps."""
+
+    ranks: dict[RankScope, int] = field(default_factory=dict)
+    flags: tuple[str, ...] = ()
+    prize: Decimal | None = None
+    steps: tuple[DerivationStep, ...] = ()
+
+    @classmethod
+    def of(cls, result: SubjectResult) -> "Placement":
+        steps = tuple(step for step in result.derivation if step.kind in PLACEMENT_STEPS)
+        return cls(dict(result.ranks), result.flags, result.prize, steps)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> "Placement":
+        """From a stored result (`SubjectResult.to_json`)."""
+        steps = tuple(
+            DerivationStep(
+                kind=StepKind(step["kind"]),
+                detail=step["detail"],
+                value=Decimal(step["value"]) if step["value"] is not None else None,
+                entry_ids=tuple(step["entry_ids"]),
+                item_code=step["item_code"],
+                rule=step["rule"],
+            )
+            for step in data.get("derivation", ())
+            if step["kind"] in PLACEMENT_STEPS
+        )
+        prize = data.get("prize")
+        return cls(
+            ranks={RankScope(scope): rank for scope, rank in data.get("ranks", {}).items()},
+            flags=tuple(data.get("flags", ())),
+            prize=Decimal(prize) if prize is not None else None,
+            steps=steps,
+        )
 
 
 def _decimal(value: object) -> str:

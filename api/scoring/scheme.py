@@ -13,6 +13,7 @@ higher band's lower bound, *excluded*; the top band has no upper bound. "â‰¥80 ä
 from collections.abc import Sequence
 from decimal import Decimal
 from enum import StrEnum
+from functools import cached_property
 from itertools import pairwise
 from typing import Annotated, Literal, Self
 
@@ -639,7 +640,15 @@ class Scheme(SchemeModel):
                     pass
 
     def item(self, code: str) -> Item | None:
-        return next((item for item in self.items if item.code == code), None)
+        return self._items_by_code.get(code)
+
+    @cached_property
+    def _items_by_code(self) -> dict[str, Item]:
+        return {item.code: item for item in self.items}
+
+    @cached_property
+    def items_with_actions(self) -> tuple[Item, ...]:
+        return tuple(item for item in self.items if item.action is not None)
 
     @property
     def ranks_descending(self) -> bool:

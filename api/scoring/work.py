@@ -5,6 +5,7 @@ from decimal import Decimal
 
 from api.scoring.inputs import Subject
 from api.scoring.results import (
+    PLACEMENT_STEPS,
     DerivationStep,
     IgnoredEntry,
     StepKind,
@@ -18,6 +19,9 @@ from api.scoring.scheme import ComponentKind, ListColor, RankScope
 class Work:
     subject: Subject
     period_key: str
+    # False: only the numbers and the placement steps (a period close of 100 000 members);
+    # the rest of the derivation is rebuilt on demand by `explain_subject`.
+    explain: bool = True
     points: Decimal = Decimal(0)
     item_totals: dict[str, Decimal] = field(default_factory=dict)
     group_totals: dict[str, Decimal] = field(default_factory=dict)
@@ -53,7 +57,10 @@ class Work:
         item_code: str | None = None,
         rule: str | None = None,
     ) -> None:
-        self.steps.append(DerivationStep(kind, detail, value, entry_ids, item_code, rule))
+        # Steps that need the whole population are kept even when not explaining, so that a
+        # stored result can be explained later for its subject alone.
+        if self.explain or kind in PLACEMENT_STEPS:
+            self.steps.append(DerivationStep(kind, detail, value, entry_ids, item_code, rule))
 
     @property
     def vetoed(self) -> bool:

@@ -4,7 +4,12 @@ The engine (`api.scoring`) does the arithmetic; this module loads its inputs in 
 of queries per period — never one per member — and stores its outputs.
 """
 
-from collections.abc import Sequence
+import gc
+import json
+import logging
+from collections import defaultdict
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -51,12 +56,14 @@ from api.scoring import (
     Entry,
     EvaluationResult,
     Period,
+    Placement,
     PriorResult,
     Scheme,
     ScoringInputError,
     Subject,
     SubjectResult,
     compute_period,
+    explain_subject,
     period_containing,
     period_from_key,
 )
@@ -66,6 +73,7 @@ from api.services.notices import notify
 from api.services.schemes import current_version, in_force, parse_scheme
 
 HISTORY_YEARS = 2
+log = logging.getLogger(__name__)
 
 
 def plain(value: Decimal) -> Decimal:
@@ -90,6 +98,10 @@ class Inputs:
     history: list[PriorResult]
     paths: dict[str, str]
     evaluations: list[EvaluationResult] = field(default_factory=list)
+    # Which earlier closes the history came from, and the last ledger row of the period: what a
+    # stored result needs to be explained again exactly as it was computed.
+    closes: list[tuple[int, int]] = field(default_factory=list)
+    ledger_max: int | None = None
 
 
 async def scope_of(session: AsyncSession, record: SchemeRecord) -> Scope:
@@ -108,17 +120,20 @@ async def load_inputs(
 ) -> Inputs:
     """Subjects, the period's entries and earlier results, in a handful of queries."""
     units = await _units_in_force(session, scope)
-    entries = await _entries(session, period_id) if period_id is not None else []
+    entries, ledger_max = (
+        await _entries(session, period_id, ids=False) if period_id is not None else ([], None)
+    )
     if scope.scheme.subject_kind is SubjectKind.BRANCH:
         subjects, paths = _branch_subjects(units)
     else:
         subjects, paths = await _member_subjects(session, scope, units, period, entries)
-    history = await _history(session, scope.record, scope.scheme, period)
+    closes = await _closes_before(session, scope.record, period)
+    history = await _history(session, closes)
     known = {subject.id for subject in subjects}
     evaluations = [
         e for e in await _evaluations(session, scope.record, period) if e.subject_id in known
     ]
-    return Inputs(subjects, entries, history, paths, evaluations)
+    return Inputs(subjects, entries, history, paths, evaluations, closes, ledger_max)
 
 
 async def _evaluations(
@@ -146,10 +161,19 @@ async def _evaluations(
     ]
 
 
-def compute(scheme: Scheme, period: Period, inputs: Inputs) -> list[SubjectResult]:
+def compute(
+    scheme: Scheme, period: Period, inputs: Inputs, *, explain: bool = False
+) -> list[SubjectResult]:
+    """The engine over the inputs; without `explain`, only the numbers and placement steps."""
     try:
         return compute_period(
-            scheme, period, inputs.subjects, inputs.entries, inputs.evaluations, inputs.history
+            scheme,
+            period,
+            inputs.subjects,
+            inputs.entries,
+            inputs.evaluations,
+            inputs.history,
+            explain=explain,
         )
     except ScoringInputError as exc:
         raise ScoringFailed(detail={"reason": str(exc)}) from exc
@@ -198,17 +222,27 @@ async def _member_subjects(
         col(Member.status) == MemberStatus.active,
         col(Member.left_on) >= period.start.date(),
     )
-    under_owner = await session.scalars(
-        select(Member)
+    fields = (
+        col(Member.id),
+        col(Member.name),
+        col(Member.category),
+        col(Member.political_status),
+        col(Member.unit_id),
+        col(Member.exempt),
+    )
+    under_owner = await session.execute(
+        sa_select(*fields)
         .join(OrgUnit, col(OrgUnit.id) == col(Member.unit_id))
         .where(within(col(OrgUnit.path), [scope.owner.path]), in_period)
     )
-    members = [m for m in under_owner if m.unit_id in units]
+    members = [row for row in under_owner if row.unit_id in units]
     # Someone who moved away or left keeps the entries of this period: score them here too.
-    missing = {int(entry.subject_id) for entry in entries} - {id_of(m) for m in members}
+    missing = {int(entry.subject_id) for entry in entries} - {row.id for row in members}
     if missing:
-        members += list(await session.scalars(select(Member).where(col(Member.id).in_(missing))))
-    extra_units = {m.unit_id for m in members if m.unit_id not in units}
+        members += list(
+            await session.execute(sa_select(*fields).where(col(Member.id).in_(missing)))
+        )
+    extra_units = {row.unit_id for row in members if row.unit_id not in units}
     if extra_units:
         units = units | {
             id_of(u): u
@@ -216,10 +250,21 @@ async def _member_subjects(
         }
     subjects: list[Subject] = []
     paths: dict[str, str] = {}
-    for member in members:
-        unit = units[member.unit_id]
-        subjects.append(_subject(member, unit, exempt=member.exempt))
-        paths[str(member.id)] = unit.path
+    for row in members:
+        unit = units[row.unit_id]
+        group_id, branch_id = _group_and_branch(unit)
+        subjects.append(
+            Subject(
+                id=str(row.id),
+                name=row.name,
+                category=row.category,
+                political_status=row.political_status,
+                group_id=group_id,
+                branch_id=branch_id,
+                exempt=row.exempt,
+            )
+        )
+        paths[str(row.id)] = unit.path
     return subjects, paths
 
 
@@ -245,48 +290,67 @@ def _group_and_branch(unit: OrgUnit) -> tuple[str | None, str | None]:
 
 
 async def _entries(
-    session: AsyncSession, period_id: int, members: Sequence[int] | None = None
-) -> list[Entry]:
-    """The period's ledger as one tally per subject and item, summed by the database.
+    session: AsyncSession,
+    period_id: int,
+    subjects: Sequence[int] | None = None,
+    upto: int | None = None,
+    *,
+    ids: bool = True,
+) -> tuple[list[Entry], int | None]:
+    """The period's ledger as one tally per subject and item, summed by the database, and the
+    id of its last row.
 
-    Reversals are netted here (each cancels one occurrence), and every tally keeps the ids of
-    its ledger rows, so the derivation still names each entry.
+    Reversals are netted here (each cancels one occurrence). With `ids`, every tally keeps the
+    ids of its ledger rows, so a derivation names each entry; a computation without
+    explanations does not need them. `upto`: rows up to that id only (the ledger as it was
+    when a stored result was computed).
     """
     is_pg = session.get_bind().dialect.name == "postgresql"
     row_id = col(ScoreEntry.id)
-    ids = func.array_agg(row_id) if is_pg else func.group_concat(row_id, ",")
     occurrences = func.sum(case((col(ScoreEntry.reverses_id).is_(None), 1), else_=-1))
     subject = func.coalesce(col(ScoreEntry.member_id), col(ScoreEntry.branch_id))
-    rows = await session.execute(
-        sa_select(
-            subject, col(ScoreEntry.item_code), func.sum(col(ScoreEntry.points)), occurrences, ids
-        )
+    points = func.sum(col(ScoreEntry.points))
+    columns: list[Any] = [
+        subject,
+        col(ScoreEntry.item_code),
+        func.trim_scale(points) if is_pg else points,  # 2.00 → 2 in the database
+        occurrences,
+        func.max(row_id),
+    ]
+    if ids:
+        columns.append(func.array_agg(row_id) if is_pg else func.group_concat(row_id, ","))
+    # Core execution: a close reads some 700 000 of these rows, without ORM overhead.
+    connection = await session.connection()
+    rows = await connection.execute(
+        sa_select(*columns)
         .where(
             col(ScoreEntry.period_id) == period_id,
-            true() if members is None else col(ScoreEntry.member_id).in_(members),
+            true() if subjects is None else subject.in_(subjects),
+            true() if upto is None else row_id <= upto,
         )
         .group_by(subject, col(ScoreEntry.item_code))
     )
-    return [
-        Entry.tally(
-            subject_id=str(subject_id),
-            item_code=item_code,
-            points=plain(Decimal(points)),
-            count=count,
-            ledger_ids=sorted(row_ids if is_pg else map(int, row_ids.split(","))),
+    entries: list[Entry] = []
+    last: int | None = None
+    for subject_id, item_code, total, count, latest, *row_ids in rows:
+        last = latest if last is None else max(last, latest)
+        listed = row_ids[0] if row_ids else ()
+        entries.append(
+            Entry.tally(
+                subject_id=str(subject_id),
+                item_code=item_code,
+                points=total if is_pg else plain(Decimal(total)),
+                count=count,
+                ledger_ids=sorted(listed if is_pg or not listed else map(int, listed.split(","))),
+            )
         )
-        for subject_id, item_code, points, count, row_ids in rows
-    ]
+    return entries, last
 
 
-async def _history(
-    session: AsyncSession,
-    record: SchemeRecord,
-    scheme: Scheme,
-    period: Period,
-    members: Sequence[int] | None = None,
-) -> list[PriorResult]:
-    """The current snapshots of this scheme's earlier closed periods (two years back)."""
+async def _closes_before(
+    session: AsyncSession, record: SchemeRecord, period: Period
+) -> list[tuple[int, int]]:
+    """The current closes of this scheme's earlier periods (two years back)."""
     earlier = await session.scalars(
         select(PeriodRecord).where(
             col(PeriodRecord.scheme_id) == record.id,
@@ -295,9 +359,16 @@ async def _history(
             col(PeriodRecord.starts_at) >= period.start.replace(year=period.year - HISTORY_YEARS),
         )
     )
-    closes = {(id_of(p), p.close_count) for p in earlier}
+    return sorted((id_of(p), p.close_count) for p in earlier)
+
+
+async def _history(
+    session: AsyncSession, closes: Sequence[tuple[int, int]], subjects: Sequence[int] | None = None
+) -> list[PriorResult]:
+    """The stored results of those closes (for carry-over, stars, thresholds and streaks)."""
     if not closes:
         return []
+    subject = func.coalesce(col(PeriodResult.member_id), col(PeriodResult.branch_id))
     rows = await session.scalars(
         select(PeriodResult.prior).where(
             or_(
@@ -306,7 +377,7 @@ async def _history(
                     for pid, no in closes
                 )
             ),
-            true() if members is None else col(PeriodResult.member_id).in_(members),
+            true() if subjects is None else subject.in_(subjects),
         )
     )
     return [PriorResult.model_validate(prior) for prior in rows]
@@ -353,12 +424,31 @@ async def close(
         raise PeriodStateConflict("该考核期已结算或已公示")
     await session.refresh(period)
     target = engine_period(scope.scheme, period)
-    inputs = await load_inputs(session, scope, target, id_of(period))
-    results = compute(scope.scheme, target, inputs)
-    await _store_snapshot(session, period, scope.scheme, results, inputs.paths)
+    with _collector_paused():
+        inputs = await load_inputs(session, scope, target, id_of(period))
+        results = compute(scope.scheme, target, inputs)
+        await _store_snapshot(session, period, scope, results, inputs)
     _audit(session, principal, "period_close", period, None, {"subjects": len(results)})
     await session.flush()
     return period, len(results)
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """No cyclic garbage collection while a close builds its objects.
+
+    A close makes a few objects per ledger tally and result and frees them together; the
+    collector would walk the growing heap again and again meanwhile (a fifth of the close's
+    time at 10 000 members). Reference counting still frees everything; the collector resumes
+    after.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 SNAPSHOT_COLUMNS = (
@@ -378,34 +468,47 @@ SNAPSHOT_COLUMNS = (
 async def _store_snapshot(
     session: AsyncSession,
     period: PeriodRecord,
-    scheme: Scheme,
+    scope: Scope,
     results: list[SubjectResult],
-    paths: dict[str, str],
+    inputs: Inputs,
 ) -> None:
-    """One immutable row per subject; PostgreSQL takes them by COPY, in this transaction."""
-    is_member = scheme.subject_kind is SubjectKind.MEMBER
-    rows = [
+    """One immutable row per subject; PostgreSQL takes them by COPY, in this transaction.
+
+    A result is stored with its numbers and placement steps, and with what `explained` needs
+    to rebuild its full derivation later: the scheme version, the subject as it was, the last
+    ledger row of the period, and which earlier closes gave the history.
+    """
+    is_member = scope.scheme.subject_kind is SubjectKind.MEMBER
+    subjects = {subject.id: subject for subject in inputs.subjects}
+    context = {
+        "version": scope.version.id,
+        "ledger_max": inputs.ledger_max,
+        "closes": inputs.closes,
+    }
+    # A generator: COPY sends each filled buffer at once, so PostgreSQL stores rows on one core
+    # while this process serialises the next ones on the other.
+    rows = (
         (
             period.id,
             period.close_count,
             int(r.subject_id) if is_member else None,
             None if is_member else int(r.subject_id),
-            paths[r.subject_id],
+            inputs.paths[r.subject_id],
             r.total,
             r.tier,
-            r.to_json(),
+            r.to_json(explain={**context, "subject": dict(subjects[r.subject_id])}),
             r.prior_json(),
             period.closed_at,
         )
         for r in results
-    ]
+    )
     connection = await session.connection()
     if connection.dialect.name == "postgresql":
         raw = await connection.get_raw_connection()
         driver = raw.driver_connection
         assert driver is not None
         await driver.copy_records_to_table("period_result", records=rows, columns=SNAPSHOT_COLUMNS)
-    elif rows:
+    elif results:
         names = ", ".join(SNAPSHOT_COLUMNS)
         values = ", ".join(f":{name}" for name in SNAPSHOT_COLUMNS)
         statement = text(f"INSERT INTO period_result ({names}) VALUES ({values})").bindparams(
@@ -572,6 +675,74 @@ async def member_result(
     return row
 
 
+async def explained(
+    session: AsyncSession, period: PeriodRecord, rows: Sequence[PeriodResult]
+) -> dict[int, dict[str, Any]]:
+    """Stored results with their full derivation, rebuilt from what the close recorded.
+
+    A close stores numbers and placement steps only (see `compute_period`); this runs the
+    engine again for just these subjects, on the scheme version, ledger rows, evaluation scores
+    and earlier results that close used, and keeps the stored numbers authoritative: a rebuilt
+    result that would differ is not shown (and is logged).
+    """
+    shown = {id_of(row): row.result for row in rows}
+    batches: defaultdict[str, list[PeriodResult]] = defaultdict(list)
+    for row in rows:
+        if "explain" in row.result:
+            context = dict(row.result["explain"], subject=None)
+            batches[json.dumps(context, sort_keys=True)].append(row)
+    for batch in batches.values():
+        context = batch[0].result["explain"]
+        version = await session.get(SchemeVersion, context["version"])
+        assert version is not None
+        scheme = parse_scheme(version.definition)
+        target = engine_period(scheme, period)
+        ids = [int(row.result["subject_id"]) for row in batch]
+        upto = context["ledger_max"]
+        entries = (await _entries(session, id_of(period), ids, upto))[0] if upto is not None else []
+        closes = [(pid, no) for pid, no in context["closes"]]
+        history = await _history(session, closes, ids)
+        for row in batch:
+            shown[id_of(row)] = _explain_row(scheme, target, row, entries, history)
+    return shown
+
+
+def _explain_row(
+    scheme: Scheme,
+    target: Period,
+    row: PeriodResult,
+    entries: Sequence[Entry],
+    history: Sequence[PriorResult],
+) -> dict[str, Any]:
+    stored = row.result
+    subject = Subject.model_validate(stored["explain"]["subject"])
+    missing = set(stored.get("missing_evaluations", ()))
+    evaluations = [
+        EvaluationResult(subject_id=subject.id, kind=ComponentKind(kind), score=Decimal(score))
+        for kind, score in stored.get("components", {}).items()
+        if kind != ComponentKind.DAILY and kind not in missing
+    ]
+    try:
+        result = explain_subject(
+            scheme,
+            target,
+            subject,
+            Placement.from_json(stored),
+            [e for e in entries if e.subject_id == subject.id],
+            evaluations,
+            [p for p in history if p.subject_id == subject.id],
+        )
+    except ScoringInputError:
+        log.exception("result %s of period %s cannot be explained", row.id, row.period_id)
+        return stored
+    rebuilt: dict[str, Any] = json.loads(result.to_json())
+    numbers = {key: value for key, value in stored.items() if key not in ("derivation", "explain")}
+    if {key: value for key, value in rebuilt.items() if key != "derivation"} != numbers:
+        log.error("result %s of period %s explains to other numbers", row.id, row.period_id)
+        return stored
+    return rebuilt
+
+
 @dataclass(frozen=True)
 class Change:
     subject_id: str
@@ -665,7 +836,21 @@ async def live_score(
         )
     )
     inputs = await load_inputs(session, scope, target, row.id if row else None)
-    mine = next(r for r in compute(scope.scheme, target, inputs) if r.subject_id == str(member_id))
+    me = str(member_id)
+    placed = next(r for r in compute(scope.scheme, target, inputs) if r.subject_id == me)
+    own = (await _entries(session, row.id, [member_id]))[0] if row and row.id else []
+    try:
+        mine = explain_subject(
+            scope.scheme,
+            target,
+            next(s for s in inputs.subjects if s.id == me),
+            Placement.of(placed),
+            own,
+            [e for e in inputs.evaluations if e.subject_id == me],
+            [p for p in inputs.history if p.subject_id == me],
+        )
+    except ScoringInputError as exc:
+        raise ScoringFailed(detail={"reason": str(exc)}) from exc
     status = PeriodStatus(row.status) if row else PeriodStatus.open
     return LiveScore(target, status, scope.scheme, mine)
 
@@ -698,8 +883,8 @@ async def standings(
     for member in members:
         # Computed even for an exempt member: a 告知卡 still shows their running points.
         subjects.append(_subject(member, units[member.unit_id], exempt=False))
-    entries = await _entries(session, id_of(period), ids) if period is not None else []
-    history = await _history(session, record, scheme, target, ids)
+    entries = (await _entries(session, id_of(period), ids, ids=False))[0] if period else []
+    history = await _history(session, await _closes_before(session, record, target), ids)
     evaluations = await _evaluations(session, record, target, ids)
     paths = {str(m.id): units[m.unit_id].path for m in members}
     inputs = Inputs(subjects, entries, history, paths, evaluations)
