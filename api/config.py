@@ -39,8 +39,11 @@ class Settings(BaseSettings):
     miniprogram_state: Literal["developer", "trial", "formal"] = "formal"
     service_app_id: str = ""
     service_app_secret: SecretStr = SecretStr("")
-    delivery_max_attempts: int = Field(default=6, ge=1)
+    # Doubling backoff from `delivery_backoff_seconds`, capped at `delivery_backoff_max_seconds`:
+    # 30 attempts keep a delivery alive through about two hours of WeChat being down.
+    delivery_max_attempts: int = Field(default=30, ge=1)
     delivery_backoff_seconds: float = Field(default=5.0, ge=0)
+    delivery_backoff_max_seconds: float = Field(default=300.0, ge=0)
     delivery_lease_seconds: int = Field(default=60, ge=1)
     delivery_rate_per_second: float = Field(default=0, ge=0, description="0: no limit")
     # Encrypts secrets we must keep (WeCom robot webhook keys); required in production.
@@ -48,6 +51,8 @@ class Settings(BaseSettings):
     robot_posts_per_minute: int = Field(default=20, ge=1, description="WeCom: 20/min per robot")
     robot_max_attempts: int = Field(default=8, ge=1)
     app_page_base: str = Field(default="", description="link to the mini-program's 公示 page")
+    # The load benchmark's baseline endpoint (one indexed read, one insert); off in service.
+    probe_endpoint: bool = False
 
     timezone: str = "Asia/Shanghai"
     appeal_window_days: int = Field(default=7, ge=1)

@@ -9,7 +9,7 @@ import httpx
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.config import Settings, get_settings
@@ -21,6 +21,7 @@ from api.errors import (
     InternalError,
     MethodNotAllowed,
     NotFound,
+    ServiceUnavailable,
     ValidationFailed,
     error_catalogue,
 )
@@ -47,6 +48,7 @@ from api.routers import (
     templates,
     wishes,
 )
+from api.services import live
 from api.storage import LocalPhotoStore
 from api.wechat.client import WeChatClient
 from api.wechat.tokens import DatabaseTokenStore
@@ -104,6 +106,7 @@ def create_app(settings: Settings | None = None, http: httpx.AsyncClient | None 
         try:
             yield
         finally:
+            await live.stop_refreshing(engine)
             if http is None:
                 await client.aclose()
             await engine.dispose()
@@ -166,6 +169,23 @@ def _install_error_handlers(app: FastAPI) -> None:
         log.warning("integrity error turned into 409: %s", exc)
         return _render(Conflict())
 
+    async def on_database(_request: Request, exc: Exception) -> JSONResponse:
+        """A lost or refused database connection: the change rolled back, the client retries."""
+        assert isinstance(exc, DBAPIError)
+        if refusal := _unstorable(exc):
+            log.warning("unstorable value turned into 422: %s", exc)
+            return _render(ValidationFailed(refusal))
+        if exc.connection_invalidated or isinstance(exc, OperationalError | InterfaceError):
+            log.warning("database unavailable: %s", exc)
+            return _render(ServiceUnavailable("数据库暂时不可用，本次操作未生效，请稍后重试"))
+        log.exception("database error", exc_info=exc)
+        return _render(InternalError())
+
+    async def on_out_of_range(_request: Request, exc: Exception) -> JSONResponse:
+        """A number the database cannot hold (an id of 10**30): bad input, not a server fault."""
+        log.warning("out-of-range value turned into 422: %s", exc)
+        return _render(ValidationFailed(OUT_OF_RANGE))
+
     async def on_unexpected(_request: Request, exc: Exception) -> JSONResponse:
         log.exception("unhandled error", exc_info=exc)
         return _render(InternalError())
@@ -174,7 +194,29 @@ def _install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, on_validation)
     app.add_exception_handler(StarletteHTTPException, on_http)
     app.add_exception_handler(IntegrityError, on_integrity)
+    app.add_exception_handler(DBAPIError, on_database)
+    app.add_exception_handler(OverflowError, on_out_of_range)
     app.add_exception_handler(Exception, on_unexpected)
+
+
+OUT_OF_RANGE = "请求中的数值超出范围"
+# PostgreSQL's character_not_in_repertoire (a NUL in text) and untranslatable_character.
+_UNSTORABLE_TEXT = {"22021", "22P05"}
+
+
+def _unstorable(exc: BaseException) -> str | None:
+    """Why the database refused a value from the request, if it did: a number beyond its
+    integers (asyncpg's "value out of int32 range") or text it cannot hold (NUL)."""
+    cause: BaseException | None = exc
+    seen: set[int] = set()
+    while cause is not None and id(cause) not in seen:
+        if isinstance(cause, OverflowError):
+            return OUT_OF_RANGE
+        if getattr(cause, "sqlstate", None) in _UNSTORABLE_TEXT:
+            return "请求中含有无法保存的字符"
+        seen.add(id(cause))
+        cause = cause.__cause__ or cause.__context__
+    return None
 
 
 def _problem(error: Any) -> dict[str, str]:

@@ -8,7 +8,7 @@ from sqlalchemy import func
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlmodel import col, select
 
-from api.models import Claim, Notice, ScoreEntry
+from api.models import Claim, Notice, PhotoUpload, ScoreEntry
 from tests.conftest import Org
 from tests.workflow import attach, decide, file_claim, photo
 
@@ -122,7 +122,7 @@ async def test_leader_confirms_then_the_assembly_approves_into_one_entry(
 
     async def inbox(who: str) -> list[int]:
         response = await client.get("/api/v1/claims/review-inbox", headers=org.headers(who))
-        return [c["id"] for c in response.json()]
+        return [c["id"] for c in response.json()["items"]]
 
     assert await inbox("leader_a1") == [claim["id"]]
     assert await inbox("leader_a2") == []
@@ -211,7 +211,7 @@ async def test_nobody_reviews_their_own_claim(
     response = await decide(client, org, "leader_a1", claim["id"])
     assert response.status_code == 403
     inbox = await client.get("/api/v1/claims/review-inbox", headers=org.headers("secretary_a"))
-    assert [c["id"] for c in inbox.json()] == [claim["id"]]
+    assert [c["id"] for c in inbox.json()["items"]] == [claim["id"]]
 
 
 async def test_claims_are_invisible_outside_scope(
@@ -225,15 +225,28 @@ async def test_claims_are_invisible_outside_scope(
 
 
 async def test_the_same_photo_in_two_claims_is_flagged_to_the_reviewer(
-    client: httpx.AsyncClient, org: Org, pic: int
+    client: httpx.AsyncClient, org: Org, pic: int, sessionmaker: Maker
 ) -> None:
+    async with sessionmaker() as session:  # member_a1b uploads the very same picture
+        session.add(PhotoUpload(photo_id=pic, member_id=org.id("member_a1b")))
+        await session.commit()
     first = (await file_claim(client, org, "member_a1", "key-photo-01", [pic])).json()
     second = (
         await file_claim(client, org, "member_a1b", "key-photo-02", [pic], item="forest_fire")
     ).json()
     inbox = await client.get("/api/v1/claims/review-inbox", headers=org.headers("leader_a1"))
-    flags = {c["id"]: c["reused_photo_claims"] for c in inbox.json()}
+    flags = {c["id"]: c["reused_photo_claims"] for c in inbox.json()["items"]}
     assert flags == {first["id"]: [second["id"]], second["id"]: [first["id"]]}
+
+
+async def test_only_ones_own_uploads_are_evidence_and_others_look_like_missing_ids(
+    client: httpx.AsyncClient, org: Org, pic: int
+) -> None:
+    foreign = await file_claim(client, org, "member_a1b", "key-photo-03", [pic])
+    missing = await file_claim(client, org, "member_a1b", "key-photo-04", [999999])
+    assert foreign.status_code == missing.status_code == 404
+    assert foreign.json()["code"] == missing.json()["code"] == "photo_not_found"
+    assert foreign.json()["message"] == missing.json()["message"]
 
 
 async def test_the_periods_cap_stops_further_claims(
@@ -265,11 +278,12 @@ async def test_approval_into_a_closed_period_is_refused(
 
 
 async def test_batch_confirmation_skips_what_is_not_the_leaders(
-    client: httpx.AsyncClient, org: Org, pic: int
+    client: httpx.AsyncClient, org: Org, sessionmaker: Maker, lutou: int
 ) -> None:
     ids = []
     for n, who in enumerate(("member_a1", "member_a1b", "member_a2")):
-        claim = (await file_claim(client, org, who, f"key-batch-0{n}", [pic])).json()
+        own = await photo(sessionmaker, org, who, f"batch{n}")
+        claim = (await file_claim(client, org, who, f"key-batch-0{n}", [own])).json()
         ids.append(claim["id"])
     response = await client.post(
         "/api/v1/claims/decisions",

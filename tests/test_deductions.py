@@ -280,3 +280,18 @@ async def test_the_committee_lists_and_closes_its_follow_ups(
         f"{url}/committee-actions", params={"open": True}, headers=org.headers("secretary_a")
     )
     assert still_open.json() == []
+
+
+async def test_appeals_keep_working_after_postgresql_plans_the_insert_generically(
+    client: httpx.AsyncClient, org: Org, heyang: int
+) -> None:
+    # PostgreSQL switches a prepared statement to a generic plan from its sixth execution on a
+    # connection; the appeal insert must still find its partial unique index then.
+    for n in range(8):
+        entry = (await deduct(client, org, "meeting_leave")).json()["entry"]
+        filed = await client.post(
+            f"/api/v1/entries/{entry['id']}/appeals",
+            json={"reason": f"第 {n + 1} 次申诉：当天已请假"},
+            headers=org.headers("member_a1"),
+        )
+        assert filed.status_code == 201, filed.text

@@ -69,3 +69,13 @@ async def test_a_failed_commit_is_reported_and_nothing_is_kept(
     assert response.json()["code"] == "service_unavailable"
     async with sessionmaker() as session:
         assert await session.scalar(select(func.count()).select_from(InviteCode)) == 0
+
+
+async def test_the_benchmark_probe_is_off_unless_enabled(
+    client: httpx.AsyncClient, org: Org, app: FastAPI
+) -> None:
+    headers = org.headers("member_a1")
+    assert (await client.post("/api/v1/probe", headers=headers)).status_code == 404
+    app.state.settings = app.state.settings.model_copy(update={"probe_endpoint": True})
+    assert (await client.post("/api/v1/probe", headers=headers)).status_code == 201
+    assert (await client.post("/api/v1/probe")).status_code == 401

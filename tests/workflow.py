@@ -5,7 +5,7 @@ from typing import Any
 import httpx
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from api.models import Photo, id_of, utcnow
+from api.models import Photo, PhotoUpload, id_of, utcnow
 from api.services.ledger import today_in_shanghai
 from tests.conftest import Org
 
@@ -36,6 +36,8 @@ async def photo(
             uploaded_by=org.id(name),
         )
         session.add(row)
+        await session.flush()
+        session.add(PhotoUpload(photo_id=id_of(row), member_id=org.id(name)))
         await session.commit()
         return id_of(row)
 

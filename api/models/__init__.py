@@ -28,6 +28,7 @@ from api.models.org import (
     RoleAssignment,
     UnitKind,
 )
+from api.models.probe import Probe
 from api.models.publication import (
     BranchRobot,
     PostKind,
@@ -63,6 +64,7 @@ from api.models.workflow import (
     Notice,
     NoticeKind,
     Photo,
+    PhotoUpload,
     WishStatus,
     WishYearEnd,
 )
@@ -103,9 +105,11 @@ __all__ = [
     "PeriodResult",
     "PeriodStatus",
     "Photo",
+    "PhotoUpload",
     "PoliticalStatus",
     "PostKind",
     "PostStatus",
+    "Probe",
     "Publication",
     "RefreshToken",
     "RobotPost",

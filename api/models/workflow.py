@@ -55,6 +55,16 @@ class Photo(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow, sa_column=utc_column())
 
 
+class PhotoUpload(SQLModel, table=True):
+    """Who uploaded a picture: one photo row may have several uploaders (same bytes)."""
+
+    __tablename__ = "photo_upload"
+
+    photo_id: int = Field(foreign_key="photo.id", primary_key=True)
+    member_id: int = Field(foreign_key="member.id", primary_key=True, index=True)
+    created_at: datetime = Field(default_factory=utcnow, sa_column=utc_column())
+
+
 class Claim(SQLModel, table=True):
     """党员自主申报: what a member says they did, on its way through the review steps."""
 

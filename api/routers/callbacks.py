@@ -1,6 +1,6 @@
 """The one endpoint WeChat pushes to: URL check, then events (plain or safe mode, XML or JSON)."""
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, BackgroundTasks, Query, Request
 from fastapi.responses import PlainTextResponse
@@ -12,8 +12,22 @@ from api.services import callbacks as service
 
 router = APIRouter(prefix="/wechat/callback", tags=["wechat"])
 
+# The replies are plain text, but errors are JSON like everywhere else; without this the app-wide
+# 4XX entry would take this route's media type and promise errors as text/plain.
+JSON_ERRORS: dict[int | str, dict[str, Any]] = {
+    "4XX": {
+        "description": "错误（见上方错误码表）",
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}},
+    }
+}
 
-@router.get("", summary="微信服务器配置校验", response_class=PlainTextResponse)
+
+@router.get(
+    "",
+    summary="微信服务器配置校验",
+    response_class=PlainTextResponse,
+    responses=JSON_ERRORS,
+)
 async def verify(
     settings: SettingsDep,
     signature: Annotated[str, Query()],
@@ -23,6 +37,16 @@ async def verify(
 ) -> PlainTextResponse:
     service.verify_url(settings, signature, timestamp, nonce)
     return PlainTextResponse(echostr)
+
+
+async def _head(request: Request, limit: int) -> bytes:
+    """At most `limit` bytes of the body: enough to tell a push from something far too big."""
+    data = bytearray()
+    async for chunk in request.stream():
+        data += chunk
+        if len(data) >= limit:
+            break
+    return bytes(data[:limit])
 
 
 async def _apply_later(request: Request, event_id: int) -> None:
@@ -35,11 +59,17 @@ async def _apply_later(request: Request, event_id: int) -> None:
             await session.commit()
 
 
-@router.post("", summary="接收微信消息推送", response_class=PlainTextResponse)
+@router.post(
+    "",
+    summary="接收微信消息推送",
+    response_class=PlainTextResponse,
+    responses=JSON_ERRORS,
+)
 async def receive(
     request: Request, session: SessionDep, settings: SettingsDep, tasks: BackgroundTasks
 ) -> PlainTextResponse:
-    message = service.parse(settings, await request.body(), dict(request.query_params))
+    body = await _head(request, service.MAX_PUSH_BYTES + 1)
+    message = service.parse(settings, body, dict(request.query_params))
     event_id = await service.store(session, message)
     if event_id is not None:
         tasks.add_task(_apply_later, request, event_id)

@@ -33,10 +33,15 @@ IdempotencyKey = Annotated[
 ]
 
 
-async def _out(session: SessionDep, claims: list[Claim]) -> list[ClaimOut]:
+async def _out(
+    session: SessionDep, claims: list[Claim], photos: dict[int, list[int]] | None = None
+) -> list[ClaimOut]:
+    """Claims as the API shows them; `photos`: their photo ids when the caller knows them."""
     ids = [id_of(c) for c in claims]
-    photos = await service.photos_of(session, ids)
-    reused = await service.reused_photos(session, ids)
+    if photos is None:
+        photos = await service.photos_of(session, ids)
+    with_photos = [claim_id for claim_id in ids if photos.get(claim_id)]
+    reused = await service.reused_photos(session, with_photos) if with_photos else {}
     return [
         ClaimOut(
             id=id_of(c),
@@ -108,7 +113,9 @@ async def submit(
     )
     if not created:
         response.status_code = 200
-    return (await _out(session, [claim]))[0]
+        return (await _out(session, [claim]))[0]
+    photos = {id_of(claim): list(dict.fromkeys(body.photo_ids))}
+    return (await _out(session, [claim], photos))[0]
 
 
 @router.get("/mine", summary="我的申报及状态")
@@ -117,9 +124,12 @@ async def mine(principal: CurrentPrincipal, session: SessionDep, page: PageDep) 
     return Page.of(await _out(session, claims), total, page)
 
 
-@router.get("/review-inbox", summary="待我审核的申报")
-async def review_inbox(principal: CurrentPrincipal, session: SessionDep) -> list[ClaimOut]:
-    return await _out(session, await service.review_inbox(session, principal))
+@router.get("/review-inbox", summary="待我审核的申报（最早的在前，分页）")
+async def review_inbox(
+    principal: CurrentPrincipal, session: SessionDep, page: PageDep
+) -> Page[ClaimOut]:
+    claims, total = await service.review_inbox(session, principal, page.offset, page.size)
+    return Page.of(await _out(session, claims), total, page)
 
 
 @router.get("/{claim_id}", summary="申报详情与审核记录")

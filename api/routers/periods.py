@@ -20,6 +20,7 @@ from api.schemas.periods import (
     WhatIfIn,
     WhatIfOut,
 )
+from api.services import live as live_service
 from api.services import periods as service
 from api.services import publication
 from api.services.ledger import today_in_shanghai
@@ -42,11 +43,13 @@ def _result(row: PeriodResult, result: dict[str, Any]) -> ResultOut:
 async def live_score(
     member_id: int, principal: CurrentPrincipal, session: SessionDep
 ) -> LiveScoreOut:
-    live = await service.live_score(session, principal, member_id, today_in_shanghai(utcnow()))
+    today = today_in_shanghai(utcnow())
+    live = await live_service.live_score(session, principal, member_id, today)
     return LiveScoreOut(
         period_key=live.period.key,
         period_status=live.status,
         scheme=live.scheme.name,
+        ranked_at=live.ranked_at,
         result=json.loads(live.result.to_json()),
     )
 

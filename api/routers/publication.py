@@ -78,9 +78,7 @@ async def boards(
 async def board(
     period_id: int, unit_id: int, principal: CurrentPrincipal, session: SessionDep
 ) -> BoardOut:
-    period, scope = await periods.period_for(session, principal, period_id, Action.read_results)
-    unit = await publication.visible_unit(session, principal, unit_id)
-    found = await publication.board_of(session, principal, period, scope, unit)
+    found = await publication.board_of(session, principal, period_id, unit_id)
     return BoardOut.model_validate(found.to_json())
 
 
@@ -98,9 +96,7 @@ async def poster(
     page: PosterPage = None,
     top: PosterTop = 30,
 ) -> Response:
-    period, scope = await periods.period_for(session, principal, period_id, Action.read_results)
-    unit = await publication.visible_unit(session, principal, unit_id)
-    found = await publication.board_of(session, principal, period, scope, unit)
+    found = await publication.board_of(session, principal, period_id, unit_id)
     try:
         png = await asyncio.to_thread(render_poster, found, top=top, page=page)
     except FontMissing as exc:

@@ -37,7 +37,8 @@ class MeOut(BaseModel):
 
 
 class MemberUpdate(BaseModel):
-    """Fields a branch secretary or admin may change; omitted fields stay as they are."""
+    """Fields a branch secretary or admin may change; omitted or null fields stay as they are
+    (a null category empties it)."""
 
     model_config = ConfigDict(extra="forbid")
 

@@ -5,7 +5,7 @@ Revoking writes a reversal entry (never an edit), and both sides get a notice.
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import update
+from sqlalchemy import text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
@@ -53,7 +53,7 @@ async def file(
         raise AppealNotAllowed()
     if now > entry.created_at + timedelta(days=settings.appeal_window_days):
         raise AppealWindowClosed(detail={"days": settings.appeal_window_days})
-    await evidence_links(session, photo_ids)
+    await evidence_links(session, principal, photo_ids)
     insert = insert_for(session)
     created = await session.execute(
         insert(Appeal)
@@ -66,7 +66,11 @@ async def file(
             created_at=now,
         )
         .on_conflict_do_nothing(
-            index_elements=["entry_id"], index_where=col(Appeal.status) == AppealStatus.open
+            # The partial index's own predicate, as a literal: with a bound parameter PostgreSQL
+            # cannot infer the index once it plans the prepared statement generically (from the
+            # sixth execution on a connection), and the insert fails.
+            index_elements=["entry_id"],
+            index_where=text("status = 'open'"),
         )
         .returning(col(Appeal.id))
     )

@@ -2,9 +2,11 @@
 
 from dataclasses import dataclass
 
+from sqlalchemy import select as sa_select
 from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 from sqlmodel import col, select
 
 from api.access import Grant, Principal
@@ -188,28 +190,38 @@ async def load_principal(session: AsyncSession, settings: Settings, token: str) 
     subject = read_jwt(settings.jwt_secret.get_secret_value(), token, "access")
     if not subject.isdigit():
         raise InvalidToken()
-    row = (
+    # One query on every request: the member, their unit's path and their roles.
+    role_unit = aliased(OrgUnit)
+    rows = (
         await session.execute(
-            select(Member, col(OrgUnit.path))
+            sa_select(
+                Member,
+                col(OrgUnit.path),
+                col(RoleAssignment.role),
+                col(RoleAssignment.unit_id),
+                col(role_unit.path),
+            )
             .join(OrgUnit, col(OrgUnit.id) == col(Member.unit_id))
+            .outerjoin(RoleAssignment, col(RoleAssignment.member_id) == col(Member.id))
+            .outerjoin(role_unit, col(role_unit.id) == col(RoleAssignment.unit_id))
             .where(col(Member.id) == int(subject))
         )
-    ).first()
-    if row is None:
-        raise InvalidToken()
-    member, unit_path = row
-    _require_active(member)
-    grants = (
-        await session.execute(
-            select(col(RoleAssignment.role), col(RoleAssignment.unit_id), col(OrgUnit.path))
-            .join(OrgUnit, col(OrgUnit.id) == col(RoleAssignment.unit_id))
-            .where(col(RoleAssignment.member_id) == member.id)
-        )
     ).all()
+    if not rows:
+        raise InvalidToken()
+    member, unit_path = rows[0][0], rows[0][1]
+    _require_active(member)
+    # The session's identity map holds objects weakly: keep the member for the request, so
+    # the services' `session.get(Member, …)` for the signed-in member costs no query.
+    session.info["principal_member"] = member
     return Principal(
         member_id=id_of(member),
         unit_path=unit_path,
-        grants=tuple(Grant(Role(role), unit_id, path) for role, unit_id, path in grants),
+        grants=tuple(
+            Grant(Role(role), unit_id, path)
+            for _, _, role, unit_id, path in rows
+            if role is not None and unit_id is not None and path is not None
+        ),
     )
 
 

@@ -4,9 +4,11 @@ The endpoint answers `success` at once; events are stored once (WeChat retries a
 thinks we missed) and applied after the reply.
 """
 
+import hashlib
 import json
+import math
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, Final
 from xml.parsers.expat import ExpatError
 
 import xmltodict
@@ -41,54 +43,124 @@ def verify_url(settings: Settings, signature: str, timestamp: str, nonce: str) -
         raise CallbackRefused() from exc
 
 
+# Real pushes are a few KB; anything this large is refused before it is parsed or stored.
+MAX_PUSH_BYTES: Final = 256 * 1024
+# WeChat nests three levels at most (xml > List > item); deeper is no push of theirs.
+MAX_PUSH_DEPTH: Final = 8
+
+
 def parse(
     settings: Settings,
     body: bytes,
     query: dict[str, str],
 ) -> dict[str, Any]:
-    """The push as a dict, after checking its signature (and decrypting it in safe mode)."""
+    """The push as a dict, after checking its signature (and decrypting it in safe mode).
+
+    In plain mode the signature covers the query alone, so it is checked before a single byte
+    of the body is parsed: unsigned bytes never reach the XML parser.
+    """
     token = settings.wechat_callback_token.get_secret_value()
     if not token:
         raise CallbackRefused("未配置消息推送 Token，拒绝接收推送")
-    message = _decode(body)
-    if query.get("encrypt_type") == "aes":
-        crypto = WeChatCrypto(
-            token, settings.wechat_encoding_aes_key.get_secret_value(), settings.wechat_app_id
+    safe_mode = query.get("encrypt_type") == "aes"
+    if not safe_mode:
+        verify_url(
+            settings, query.get("signature", ""), query.get("timestamp", ""), query.get("nonce", "")
         )
-        try:
-            plain = crypto.decrypt_message(
-                message,
-                query.get("msg_signature", ""),
-                query.get("timestamp", ""),
-                query.get("nonce", ""),
-            )
-        except (InvalidSignatureException, InvalidAppIdException) as exc:
-            raise CallbackRefused() from exc
-        return _decode(plain if isinstance(plain, bytes) else str(plain).encode())
-    verify_url(
-        settings, query.get("signature", ""), query.get("timestamp", ""), query.get("nonce", "")
-    )
-    return message
+    if len(body) > MAX_PUSH_BYTES:
+        raise CallbackMalformed("推送内容过大", detail={"max_bytes": MAX_PUSH_BYTES})
+    message = _decode(body)
+    return _decrypt(settings, token, message, query) if safe_mode else message
+
+
+def _decrypt(
+    settings: Settings, token: str, message: dict[str, Any], query: dict[str, str]
+) -> dict[str, Any]:
+    aes_key = settings.wechat_encoding_aes_key.get_secret_value()
+    if not aes_key:
+        raise CallbackRefused("未配置消息加解密密钥，拒绝接收加密推送")
+    encrypt = message.get("Encrypt")
+    if not isinstance(encrypt, str) or not encrypt:
+        raise CallbackMalformed()
+    try:
+        crypto = WeChatCrypto(token, aes_key, settings.wechat_app_id)
+    except (AssertionError, ValueError) as exc:  # not 43 base64 characters
+        raise CallbackRefused("消息加解密密钥配置有误，拒绝接收加密推送") from exc
+    try:
+        plain = crypto.decrypt_message(
+            {"Encrypt": encrypt},
+            query.get("msg_signature", ""),
+            query.get("timestamp", ""),
+            query.get("nonce", ""),
+        )
+    except (InvalidSignatureException, InvalidAppIdException) as exc:
+        raise CallbackRefused() from exc
+    except Exception as exc:
+        # A valid signature over ciphertext that does not decrypt (base64, block size, padding,
+        # length prefix, UTF-8): wechatpy reports each through a different exception type.
+        raise CallbackMalformed() from exc
+    return _decode(plain if isinstance(plain, bytes) else str(plain).encode())
 
 
 def _decode(body: bytes) -> dict[str, Any]:
-    """A push body in JSON or XML format."""
+    """A push body in JSON or XML format, refused unless it can be stored as it is."""
     try:
-        text = body.decode("utf-8")
-        is_json = text.lstrip().startswith("{")
-        parsed = json.loads(text) if is_json else xmltodict.parse(text)["xml"]
-    except (UnicodeDecodeError, ValueError, KeyError, TypeError, ExpatError) as exc:
+        text = body.decode("utf-8-sig")
+        if text.lstrip().startswith("{"):
+            parsed = json.loads(text, parse_constant=_no_constant, parse_float=_finite)
+        elif "<!DOCTYPE" in text:
+            # No DTD, so no entity expansion (billion laughs) and no external entity (XXE).
+            raise CallbackMalformed()
+        else:
+            parsed = xmltodict.parse(text)["xml"]
+    except (UnicodeDecodeError, ValueError, KeyError, TypeError, ExpatError, RecursionError) as exc:
         raise CallbackMalformed() from exc
-    if not isinstance(parsed, dict):
+    if not isinstance(parsed, dict) or not _storable(parsed):
         raise CallbackMalformed()
     return dict(parsed)
 
 
+def _no_constant(name: str) -> float:
+    raise ValueError(f"{name} is no JSON value")
+
+
+def _finite(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"{text} overflows")
+    return value
+
+
+def _storable(parsed: dict[str, Any]) -> bool:
+    """Shallow enough to serialise, and no text a database refuses (NUL, lone surrogates)."""
+    pending: list[tuple[Any, int]] = [(parsed, 1)]
+    while pending:
+        value, depth = pending.pop()
+        if isinstance(value, dict):
+            pending.extend((key, depth) for key in value)
+            pending.extend((item, depth + 1) for item in value.values())
+        elif isinstance(value, list):
+            pending.extend((item, depth + 1) for item in value)
+        elif isinstance(value, str):
+            if "\x00" in value:
+                return False
+            try:
+                value.encode("utf-8")
+            except UnicodeEncodeError:
+                return False
+        if depth > MAX_PUSH_DEPTH:
+            return False
+    return True
+
+
 def dedupe_key(message: dict[str, Any]) -> str:
     if message.get("MsgId"):
-        return f"msg:{message['MsgId']}"
-    parts = (message.get("FromUserName"), message.get("CreateTime"), message.get("Event"))
-    return "event:" + ":".join(str(p) for p in parts)
+        key = f"msg:{message['MsgId']}"
+    else:
+        parts = (message.get("FromUserName"), message.get("CreateTime"), message.get("Event"))
+        key = "event:" + ":".join(str(p) for p in parts)
+    # Real keys are short; an odd push's key is hashed to fit the column.
+    return key if len(key) <= 200 else "sha256:" + hashlib.sha256(key.encode()).hexdigest()
 
 
 async def store(session: AsyncSession, message: dict[str, Any]) -> int | None:
@@ -98,7 +170,7 @@ async def store(session: AsyncSession, message: dict[str, Any]) -> int | None:
         insert(CallbackEvent)
         .values(
             dedupe_key=dedupe_key(message),
-            event=str(message.get("Event") or message.get("MsgType") or ""),
+            event=str(message.get("Event") or message.get("MsgType") or "")[:64],
             payload=message,
             created_at=utcnow(),
         )
@@ -110,11 +182,15 @@ async def store(session: AsyncSession, message: dict[str, Any]) -> int | None:
 
 def _items(value: Any) -> list[dict[str, Any]]:
     """In JSON pushes `List` is an object for one item and an array for several."""
-    if value is None:
-        return []
     if isinstance(value, dict) and "item" in value:
         value = value["item"]
-    return [value] if isinstance(value, dict) else list(value)
+    items = value if isinstance(value, list) else [value]
+    return [item for item in items if isinstance(item, dict)]
+
+
+def _fits(value: Any, length: int) -> bool:
+    """An id WeChat could have sent: a non-empty string that fits its column."""
+    return isinstance(value, str) and 0 < len(value) <= length
 
 
 UnionLookup = Callable[[str], Awaitable[str | None]]
@@ -154,6 +230,8 @@ async def _member_of(session: AsyncSession, openid: str) -> int | None:
 
 async def _add_quota(session: AsyncSession, openid: str, template_id: str) -> None:
     """Each accept grants one send; accepts add up."""
+    if not _fits(template_id, 128):
+        return
     member_id = await _member_of(session, openid)
     if member_id is None:
         return
@@ -193,11 +271,14 @@ async def _receipt(session: AsyncSession, msgid: str, result: str) -> None:
 
 
 async def _follow(session: AsyncSession, openid: str, unionid: Any, following: bool) -> None:
+    if not _fits(openid, 64):
+        return
+    unionid = unionid if _fits(unionid, 64) else None
     follower = await session.get(ServiceFollower, openid)
     if follower is None:
         follower = ServiceFollower(openid=openid)
         session.add(follower)
     follower.following = following
-    follower.unionid = str(unionid) if unionid else follower.unionid
+    follower.unionid = unionid or follower.unionid
     follower.updated_at = utcnow()
     await session.flush()

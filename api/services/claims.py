@@ -60,7 +60,7 @@ from api.services.ledger import (
 )
 from api.services.notices import notify
 from api.services.photos import evidence_links, photo_links
-from api.services.schemes import current_version, parse_scheme
+from api.services.schemes import current_scheme
 
 DEFAULT_STEPS = (ApprovalStep.BRANCH_COMMITTEE,)
 REVIEWERS: dict[str, frozenset[Role]] = {
@@ -131,7 +131,7 @@ async def submit(
         raise EvidenceRequired()
     value = checked_points(scheme, item_code, points).quantize(CENT)
     await _check_cap(session, scheme_record, scheme, item, id_of(member), occurred_on)
-    await evidence_links(session, photo_ids)
+    await evidence_links(session, principal, photo_ids)
     unit = await session.get(OrgUnit, member.unit_id)
     assert unit is not None
     claim_id = await _insert_once(
@@ -266,17 +266,29 @@ async def my_claims(
     return list(rows), total or 0
 
 
-async def review_inbox(session: AsyncSession, principal: Principal) -> list[Claim]:
-    """Pending claims whose current step is the principal's to decide, oldest first."""
-    roots = [g.unit_path for g in principal.grants]
+async def review_inbox(
+    session: AsyncSession, principal: Principal, offset: int, limit: int
+) -> tuple[list[Claim], int]:
+    """Pending claims whose current step is the principal's to decide, oldest first.
+
+    The step a claim waits at is checked here against the reviewer's roles, over the pending
+    claims of the units they review (a small set: pending claims leave it within days).
+    """
+    reviewing = {role for roles in REVIEWERS.values() for role in roles}
+    roots = [g.unit_path for g in principal.grants if g.role in reviewing]
     rows = await session.execute(
         select(Claim, OrgUnit.path)
         .join(Member, col(Member.id) == col(Claim.member_id))
         .join(OrgUnit, col(OrgUnit.id) == col(Member.unit_id))
-        .where(col(Claim.status) == ClaimStatus.pending, within(col(OrgUnit.path), roots))
+        .where(
+            col(Claim.status) == ClaimStatus.pending,
+            col(Claim.member_id) != principal.member_id,
+            within(col(OrgUnit.path), roots),
+        )
         .order_by(col(Claim.id))
     )
-    return [claim for claim, path in rows if may_review(principal, claim, path)]
+    mine = [claim for claim, path in rows if may_review(principal, claim, path)]
+    return mine[offset : offset + limit], len(mine)
 
 
 async def photos_of(session: AsyncSession, claim_ids: Sequence[int]) -> dict[int, list[int]]:
@@ -361,7 +373,7 @@ async def _approve(
     """The final step: compare-and-set first, then the one ledger entry for this claim."""
     scheme_record = await session.get(SchemeRecord, claim.scheme_id)
     assert scheme_record is not None
-    scheme = parse_scheme((await current_version(session, scheme_record)).definition)
+    scheme = (await current_scheme(session, scheme_record))[1]
     item = scheme.item(claim.item_code)
     if item is None:
         raise ItemNotInScheme(detail={"item_code": claim.item_code})

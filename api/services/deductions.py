@@ -46,7 +46,7 @@ async def record(
 ) -> Deduction:
     """A committee member's deduction for a member in their branch."""
     member = await member_for(session, principal, member_id, Action.record_deductions)
-    evidence = await evidence_links(session, photo_ids)
+    evidence = await evidence_links(session, principal, photo_ids)
     with_evidence = NewEntry(
         new.item_code, new.points, new.occurred_on, new.reason, new.source, evidence
     )

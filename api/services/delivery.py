@@ -279,7 +279,10 @@ async def record(
         if attempts >= settings.delivery_max_attempts:
             values["status"] = DeliveryStatus.dead
         else:
-            delay = settings.delivery_backoff_seconds * 2 ** (attempts - 1)
+            delay = min(
+                settings.delivery_backoff_seconds * 2 ** (attempts - 1),
+                settings.delivery_backoff_max_seconds,
+            )
             values |= {
                 "status": DeliveryStatus.pending,
                 "next_attempt_at": now + timedelta(seconds=delay),
@@ -303,11 +306,15 @@ async def run_once(
     senders: Senders,
     settings: Settings,
     limit: int = 50,
+    now: datetime | None = None,
 ) -> int:
-    """Claim a batch (one short transaction), then send and record each in its own."""
+    """Claim a batch (one short transaction), then send and record each in its own.
+
+    `now`: the clock, for tests that play out hours of retries.
+    """
     lease = timedelta(seconds=settings.delivery_lease_seconds)
     async with sessionmaker() as session:
-        ids = await claim(session, utcnow(), limit, lease)
+        ids = await claim(session, now or utcnow(), limit, lease)
         await session.commit()
     for delivery_id in ids:
         async with sessionmaker() as session:
@@ -315,6 +322,6 @@ async def run_once(
             assert delivery is not None
             await senders.limiter.wait()
             outcome = await deliver(session, senders, settings, delivery)
-            await record(session, settings, delivery, outcome, utcnow())
+            await record(session, settings, delivery, outcome, now or utcnow())
             await session.commit()
     return len(ids)

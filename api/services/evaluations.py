@@ -52,7 +52,7 @@ from api.services.branch_work import in_visible_branch, visible_branch
 from api.services.ledger import today_in_shanghai
 from api.services.notices import notify
 from api.services.periods import current_period
-from api.services.schemes import current_version, in_force, parse_scheme
+from api.services.schemes import current_scheme, in_force
 
 OPEN_FOR = {
     ComponentKind.SELF: RoundStatus.collecting,
@@ -66,7 +66,7 @@ COMMITTEE_ROLES = frozenset({Role.branch_committee, Role.branch_secretary})
 async def _scheme(session: AsyncSession, scheme_id: int) -> Scheme:
     record = await session.get(SchemeRecord, scheme_id)
     assert record is not None
-    return parse_scheme((await current_version(session, record)).definition)
+    return (await current_scheme(session, record))[1]
 
 
 async def open_round(
@@ -80,7 +80,7 @@ async def open_round(
     branch = await visible_branch(session, principal, branch_id)
     principal.require(Action.manage_branch_work, branch.path)
     record, _ = await in_force(session, branch, SubjectKind.MEMBER)
-    scheme = parse_scheme((await current_version(session, record)).definition)
+    scheme = (await current_scheme(session, record))[1]
     kinds = [c.kind.value for c in scheme.components if c.kind is not ComponentKind.DAILY]
     if not kinds:
         raise EvaluationNotInScheme()

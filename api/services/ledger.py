@@ -36,7 +36,7 @@ from api.scoring.periods import SHANGHAI
 from api.scoring.scheme import Item, ItemKind, SubjectKind
 from api.services.members import member_for
 from api.services.org import unit_for
-from api.services.schemes import current_version, in_force, parse_scheme
+from api.services.schemes import current_scheme, in_force
 
 CENT = Decimal("0.01")
 
@@ -71,17 +71,19 @@ async def ensure_period(
         "status": PeriodStatus.open,
         "close_count": 0,
     }
+    existing = select(PeriodRecord).where(
+        col(PeriodRecord.scheme_id) == record.id, col(PeriodRecord.key) == period.key
+    )
+    row = await session.scalar(existing)
+    if row is not None:
+        return row
     insert = insert_for(session)
     await session.execute(
         insert(PeriodRecord)
         .values(**values)
         .on_conflict_do_nothing(index_elements=["scheme_id", "key"])
     )
-    row = await session.scalar(
-        select(PeriodRecord).where(
-            col(PeriodRecord.scheme_id) == record.id, col(PeriodRecord.key) == period.key
-        )
-    )
+    row = await session.scalar(existing)
     assert row is not None
     return row
 
@@ -210,7 +212,7 @@ async def member_scheme(session: AsyncSession, member: Member) -> tuple[SchemeRe
     unit = await session.get(OrgUnit, member.unit_id)
     assert unit is not None
     scheme_record, _ = await in_force(session, unit, SubjectKind.MEMBER)
-    return scheme_record, parse_scheme((await current_version(session, scheme_record)).definition)
+    return scheme_record, (await current_scheme(session, scheme_record))[1]
 
 
 async def adjust_member(
@@ -236,7 +238,7 @@ async def assess_branch(
     if owner.id == branch.id:
         raise SubjectKindMismatch("支部考核方案须设在上级党委")
     principal.require(Action.adjust_points, owner.path)
-    scheme = parse_scheme((await current_version(session, scheme_record)).definition)
+    scheme = (await current_scheme(session, scheme_record))[1]
     subject = Subject(branch_id=id_of(branch))
     return await append_entry(
         session, scheme_record, scheme, subject, new, principal.member_id, today_in_shanghai(now)

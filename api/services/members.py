@@ -17,6 +17,10 @@ async def member_for(
     session: AsyncSession, principal: Principal, member_id: int, action: Action
 ) -> Member:
     """The member, if the principal may do `action` to them; a member may read themself."""
+    if member_id == principal.member_id and action == Action.read_members:
+        own = await session.get(Member, member_id)  # already loaded with the principal
+        if own is not None:
+            return own
     row = (
         await session.execute(
             select(Member, col(OrgUnit.path))
@@ -72,7 +76,12 @@ async def update_member(
     session: AsyncSession, principal: Principal, member_id: int, changes: MemberUpdate
 ) -> Member:
     member = await member_for(session, principal, member_id, Action.manage_members)
-    fields = changes.model_dump(exclude_unset=True)
+    # A null leaves a field as it is: only the category may be emptied.
+    fields = {
+        name: value
+        for name, value in changes.model_dump(exclude_unset=True).items()
+        if value is not None or name == "category"
+    }
     if "unit_id" in fields:
         target = await session.get(OrgUnit, fields.pop("unit_id"))
         if target is None or not principal.can(Action.manage_members, target.path):

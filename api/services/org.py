@@ -112,9 +112,13 @@ async def grant_role(
 
 async def revoke_role(session: AsyncSession, principal: Principal, assignment_id: int) -> None:
     assignment = await session.get(RoleAssignment, assignment_id)
+    out_of_sight = UnitNotFound("职务记录不存在或不在您的管辖范围内")
     if assignment is None:
-        raise UnitNotFound("职务记录不存在或不在您的管辖范围内")
-    await unit_for(session, principal, assignment.unit_id, Action.assign_roles)
+        raise out_of_sight
+    try:
+        await unit_for(session, principal, assignment.unit_id, Action.assign_roles)
+    except UnitNotFound as exc:  # answered as for an id that does not exist
+        raise out_of_sight from exc
     if assignment.member_id == principal.member_id and assignment.role == Role.committee_admin:
         raise Forbidden("不能撤销自己的管理员权限")
     await session.delete(assignment)

@@ -4,6 +4,7 @@ The engine (`api.scoring`) does the arithmetic; this module loads its inputs in 
 of queries per period — never one per member — and stores its outputs.
 """
 
+import asyncio
 import gc
 import json
 import logging
@@ -70,9 +71,10 @@ from api.scoring import (
 from api.scoring.scheme import ComponentKind, PeriodLength, ScoringMode, SubjectKind
 from api.services.members import member_for
 from api.services.notices import notify
-from api.services.schemes import current_version, in_force, parse_scheme
+from api.services.schemes import current_scheme, scheme_of
 
 HISTORY_YEARS = 2
+OFF_LOOP_ROWS = 2000  # above this, CPU-heavy work runs in a thread (see `compute_off_loop`)
 log = logging.getLogger(__name__)
 
 
@@ -88,7 +90,7 @@ class Scope:
     record: SchemeRecord
     owner: OrgUnit
     scheme: Scheme
-    version: SchemeVersion
+    version_id: int
 
 
 @dataclass(frozen=True)
@@ -107,8 +109,8 @@ class Inputs:
 async def scope_of(session: AsyncSession, record: SchemeRecord) -> Scope:
     owner = await session.get(OrgUnit, record.unit_id)
     assert owner is not None
-    version = await current_version(session, record)
-    return Scope(record, owner, parse_scheme(version.definition), version)
+    version_id, scheme = await current_scheme(session, record)
+    return Scope(record, owner, scheme, version_id)
 
 
 def engine_period(scheme: Scheme, period: PeriodRecord) -> Period:
@@ -159,6 +161,14 @@ async def _evaluations(
         EvaluationResult(subject_id=str(member), kind=ComponentKind(kind), score=score)
         for (member, kind), score in sorted(latest.items())
     ]
+
+
+async def compute_off_loop(scheme: Scheme, period: Period, inputs: Inputs) -> list[SubjectResult]:
+    """`compute` for a whole scope: CPU work of seconds in a county, so run in a thread; the
+    event loop keeps serving the other requests of this process meanwhile."""
+    if len(inputs.subjects) < OFF_LOOP_ROWS:
+        return compute(scheme, period, inputs)
+    return await asyncio.to_thread(compute, scheme, period, inputs)
 
 
 def compute(
@@ -380,7 +390,11 @@ async def _history(
             true() if subjects is None else subject.in_(subjects),
         )
     )
-    return [PriorResult.model_validate(prior) for prior in rows]
+    stored = list(rows)
+    if len(stored) < OFF_LOOP_ROWS:
+        return [PriorResult.model_validate(prior) for prior in stored]
+    # A county's year of results: validated in a thread, so the event loop keeps serving.
+    return await asyncio.to_thread(lambda: [PriorResult.model_validate(p) for p in stored])
 
 
 # --- reading, closing, publishing, reopening --------------------------------------------------
@@ -417,7 +431,7 @@ async def close(
             close_count=col(PeriodRecord.close_count) + 1,
             closed_at=now,
             closed_by=principal.member_id,
-            scheme_version_id=scope.version.id,
+            scheme_version_id=scope.version_id,
         ),
     )
     if changed != 1:
@@ -426,7 +440,7 @@ async def close(
     target = engine_period(scope.scheme, period)
     with _collector_paused():
         inputs = await load_inputs(session, scope, target, id_of(period))
-        results = compute(scope.scheme, target, inputs)
+        results = await compute_off_loop(scope.scheme, target, inputs)
         await _store_snapshot(session, period, scope, results, inputs)
     _audit(session, principal, "period_close", period, None, {"subjects": len(results)})
     await session.flush()
@@ -481,7 +495,7 @@ async def _store_snapshot(
     is_member = scope.scheme.subject_kind is SubjectKind.MEMBER
     subjects = {subject.id: subject for subject in inputs.subjects}
     context = {
-        "version": scope.version.id,
+        "version": scope.version_id,
         "ledger_max": inputs.ledger_max,
         "closes": inputs.closes,
     }
@@ -695,7 +709,7 @@ async def explained(
         context = batch[0].result["explain"]
         version = await session.get(SchemeVersion, context["version"])
         assert version is not None
-        scheme = parse_scheme(version.definition)
+        scheme = scheme_of(version)
         target = engine_period(scheme, period)
         ids = [int(row.result["subject_id"]) for row in batch]
         upto = context["ledger_max"]
@@ -765,7 +779,7 @@ async def what_if(
         raise PeriodMismatch()
     target = engine_period(scope.scheme, period)
     inputs = await load_inputs(session, scope, target, id_of(period))
-    after = {r.subject_id: r for r in compute(draft, target, inputs)}
+    after = {r.subject_id: r for r in await compute_off_loop(draft, target, inputs)}
     names = {s.id: s.name for s in inputs.subjects}
     snapshot = await session.scalars(
         select(PeriodResult.result).where(
@@ -812,47 +826,45 @@ def current_period(scheme: Scheme, today: date) -> Period:
     return period_containing(PeriodLength(scheme.period), today)
 
 
-@dataclass(frozen=True)
-class LiveScore:
-    period: Period
-    status: PeriodStatus
-    scheme: Scheme
-    result: SubjectResult
+async def member_inputs(
+    session: AsyncSession,
+    record: SchemeRecord,
+    target: Period,
+    members: Sequence[Member],
+    *,
+    ids: bool,
+    as_exempt: bool = True,
+    period: PeriodRecord | None = None,
+) -> Inputs:
+    """Some members' own inputs for a period: their ledger, evaluations and history.
 
-
-async def live_score(
-    session: AsyncSession, principal: Principal, member_id: int, today: date
-) -> LiveScore:
-    """The member's score in the period running today, computed now with its derivation."""
-    member = await member_for(session, principal, member_id, Action.read_members)
-    unit = await session.get(OrgUnit, member.unit_id)
-    assert unit is not None
-    record, _ = await in_force(session, unit, SubjectKind.MEMBER)
-    scope = await scope_of(session, record)
-    target = current_period(scope.scheme, today)
-    row = await session.scalar(
-        select(PeriodRecord).where(
-            col(PeriodRecord.scheme_id) == record.id, col(PeriodRecord.key) == target.key
+    `ids`: keep the ledger row ids (for a derivation). `as_exempt=False` scores an exempt
+    member anyway (a 告知卡 still shows their running points). `period`: the period's row,
+    if the caller has it.
+    """
+    if period is None:
+        period = await session.scalar(
+            select(PeriodRecord).where(
+                col(PeriodRecord.scheme_id) == record.id, col(PeriodRecord.key) == target.key
+            )
         )
-    )
-    inputs = await load_inputs(session, scope, target, row.id if row else None)
-    me = str(member_id)
-    placed = next(r for r in compute(scope.scheme, target, inputs) if r.subject_id == me)
-    own = (await _entries(session, row.id, [member_id]))[0] if row and row.id else []
-    try:
-        mine = explain_subject(
-            scope.scheme,
-            target,
-            next(s for s in inputs.subjects if s.id == me),
-            Placement.of(placed),
-            own,
-            [e for e in inputs.evaluations if e.subject_id == me],
-            [p for p in inputs.history if p.subject_id == me],
-        )
-    except ScoringInputError as exc:
-        raise ScoringFailed(detail={"reason": str(exc)}) from exc
-    status = PeriodStatus(row.status) if row else PeriodStatus.open
-    return LiveScore(target, status, scope.scheme, mine)
+    unit_ids = {m.unit_id for m in members}
+    if len(unit_ids) == 1:  # one member: their unit is usually loaded already
+        only = await session.get(OrgUnit, members[0].unit_id)
+        assert only is not None
+        units = {members[0].unit_id: only}
+    else:
+        units = {
+            id_of(u): u
+            for u in await session.scalars(select(OrgUnit).where(col(OrgUnit.id).in_(unit_ids)))
+        }
+    member_ids = [id_of(m) for m in members]
+    subjects = [_subject(m, units[m.unit_id], exempt=m.exempt and as_exempt) for m in members]
+    entries = (await _entries(session, id_of(period), member_ids, ids=ids))[0] if period else []
+    history = await _history(session, await _closes_before(session, record, target), member_ids)
+    evaluations = await _evaluations(session, record, target, member_ids)
+    paths = {str(m.id): units[m.unit_id].path for m in members}
+    return Inputs(subjects, entries, history, paths, evaluations)
 
 
 async def standings(
@@ -867,25 +879,5 @@ async def standings(
     Used where numbers must be shown at once: the running total on a 告知卡, the points the
     committee sees while it evaluates.
     """
-    period = await session.scalar(
-        select(PeriodRecord).where(
-            col(PeriodRecord.scheme_id) == record.id, col(PeriodRecord.key) == target.key
-        )
-    )
-    units = {
-        id_of(u): u
-        for u in await session.scalars(
-            select(OrgUnit).where(col(OrgUnit.id).in_({m.unit_id for m in members}))
-        )
-    }
-    ids = [id_of(m) for m in members]
-    subjects = []
-    for member in members:
-        # Computed even for an exempt member: a 告知卡 still shows their running points.
-        subjects.append(_subject(member, units[member.unit_id], exempt=False))
-    entries = (await _entries(session, id_of(period), ids, ids=False))[0] if period else []
-    history = await _history(session, await _closes_before(session, record, target), ids)
-    evaluations = await _evaluations(session, record, target, ids)
-    paths = {str(m.id): units[m.unit_id].path for m in members}
-    inputs = Inputs(subjects, entries, history, paths, evaluations)
+    inputs = await member_inputs(session, record, target, members, ids=False, as_exempt=False)
     return {int(r.subject_id): r for r in compute(scheme, target, inputs)}

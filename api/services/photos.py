@@ -10,7 +10,7 @@ from sqlmodel import col, select
 from api.access import Action, Principal
 from api.db import insert_for
 from api.errors import PhotoNotFound
-from api.models import Claim, ClaimPhoto, Member, OrgUnit, Photo, utcnow
+from api.models import Claim, ClaimPhoto, Member, OrgUnit, Photo, PhotoUpload, utcnow
 from api.photos import process_photo
 from api.storage import PhotoStore, photo_key
 
@@ -20,12 +20,22 @@ def photo_links(photo_ids: Sequence[int]) -> tuple[str, ...]:
     return tuple(f"photo:{pid}" for pid in photo_ids)
 
 
-async def evidence_links(session: AsyncSession, photo_ids: Sequence[int]) -> tuple[str, ...]:
-    """The links of existing photos; any unknown id is a clear 404."""
+async def evidence_links(
+    session: AsyncSession, principal: Principal, photo_ids: Sequence[int]
+) -> tuple[str, ...]:
+    """The links of photos the principal uploaded; any other id is a 404, the same whether the
+    photo does not exist or is someone else's (so ids reveal nothing)."""
     if not photo_ids:
         return ()
-    found = set(await session.scalars(select(Photo.id).where(col(Photo.id).in_(photo_ids))))
-    missing = [pid for pid in photo_ids if pid not in found]
+    own = set(
+        await session.scalars(
+            select(PhotoUpload.photo_id).where(
+                col(PhotoUpload.photo_id).in_(photo_ids),
+                col(PhotoUpload.member_id) == principal.member_id,
+            )
+        )
+    )
+    missing = [pid for pid in photo_ids if pid not in own]
     if missing:
         raise PhotoNotFound(detail={"photo_ids": missing})
     return photo_links(photo_ids)
@@ -55,6 +65,12 @@ async def upload(
     )
     photo = await session.scalar(select(Photo).where(col(Photo.sha256) == processed.sha256))
     assert photo is not None
+    # The same picture from another member is the same row, and now theirs too.
+    await session.execute(
+        insert(PhotoUpload)
+        .values(photo_id=photo.id, member_id=principal.member_id, created_at=utcnow())
+        .on_conflict_do_nothing(index_elements=["photo_id", "member_id"])
+    )
     uses = await session.scalar(
         select(func.count()).select_from(ClaimPhoto).where(col(ClaimPhoto.photo_id) == photo.id)
     )
@@ -62,11 +78,12 @@ async def upload(
 
 
 async def readable(session: AsyncSession, principal: Principal, photo_id: int) -> Photo:
-    """The uploader, or a leader over the uploader or over anyone who claimed with it."""
+    """An uploader, or a leader over an uploader or over anyone who claimed with it."""
     photo = await session.get(Photo, photo_id)
     if photo is None:
         raise PhotoNotFound()
-    if photo.uploaded_by == principal.member_id:
+    uploaders = select(PhotoUpload.member_id).where(col(PhotoUpload.photo_id) == photo_id)
+    if principal.member_id in set(await session.scalars(uploaders)):
         return photo
     members = (
         select(Claim.member_id)
@@ -76,7 +93,7 @@ async def readable(session: AsyncSession, principal: Principal, photo_id: int) -
     paths = await session.scalars(
         select(OrgUnit.path)
         .join(Member, col(Member.unit_id) == col(OrgUnit.id))
-        .where((col(Member.id) == photo.uploaded_by) | col(Member.id).in_(members))
+        .where(col(Member.id).in_(uploaders) | col(Member.id).in_(members))
     )
     if not any(principal.can(Action.read_members, path) for path in paths):
         raise PhotoNotFound()

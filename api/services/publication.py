@@ -208,9 +208,16 @@ async def visible_unit(session: AsyncSession, principal: Principal, unit_id: int
 
 
 async def board_of(
-    session: AsyncSession, principal: Principal, period: PeriodRecord, scope: Scope, unit: OrgUnit
+    session: AsyncSession, principal: Principal, period_id: int, unit_id: int
 ) -> Board:
-    """The published board of a unit; before publication, a leader's preview of the close."""
+    """The published board of a unit; before publication, a leader's preview of the close.
+
+    A period the reader cannot see answers like one that does not exist (`board_not_found`).
+    """
+    unit = await visible_unit(session, principal, unit_id)
+    period = await session.get(PeriodRecord, period_id)
+    if period is None:
+        raise BoardNotFound()
     if period.status == PeriodStatus.published:
         stored = await session.scalar(
             select(Publication.board).where(
@@ -222,6 +229,11 @@ async def board_of(
         if stored is None:
             raise BoardNotFound()
         return Board.from_json(stored)
+    record = await session.get(SchemeRecord, period.scheme_id)
+    assert record is not None
+    scope = await periods.scope_of(session, record)
+    if not (principal.sees(scope.owner.path) and unit.path.startswith(scope.owner.path)):
+        raise BoardNotFound()
     if period.status == PeriodStatus.open:
         raise PeriodStateConflict("该考核期尚未结算")
     if not principal.can(Action.read_results, unit.path):

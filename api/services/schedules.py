@@ -82,7 +82,7 @@ async def _monthly_scores(session: AsyncSession, record: SchemeRecord, now: date
     )
     inputs = await periods.load_inputs(session, scope, target, row.id if row else None)
     primary = scope.scheme.ranking.primary if scope.scheme.ranking else None
-    for result in periods.compute(scope.scheme, target, inputs):
+    for result in await periods.compute_off_loop(scope.scheme, target, inputs):
         if result.exempt:
             continue
         notify(

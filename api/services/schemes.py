@@ -1,5 +1,6 @@
 """Schemes: attach a preset or a custom definition to a unit, version it, find the one in force."""
 
+from datetime import datetime
 from typing import Any
 
 from pydantic import ValidationError
@@ -81,6 +82,39 @@ async def add_version(
     )
     await session.flush()
     return version
+
+
+_PARSED: dict[tuple[int, int, datetime], Scheme] = {}
+
+
+def scheme_of(version: SchemeVersion) -> Scheme:
+    """A stored version's scheme, validated once per process (versions never change)."""
+    key = (id_of(version), version.scheme_id, version.created_at)
+    scheme = _PARSED.get(key)
+    if scheme is None:
+        if len(_PARSED) > 256:
+            _PARSED.clear()
+        scheme = _PARSED[key] = parse_scheme(version.definition)
+    return scheme
+
+
+_CURRENT: dict[tuple[int, int, datetime], tuple[int, Scheme]] = {}
+
+
+async def current_scheme(session: AsyncSession, record: SchemeRecord) -> tuple[int, Scheme]:
+    """The id and scheme of the record's current version, read once per process and version.
+
+    A revision makes a new version (and a new key); a version itself never changes, so every
+    request after the first skips reading and validating its definition.
+    """
+    key = (id_of(record), record.current_version, record.created_at)
+    found = _CURRENT.get(key)
+    if found is None:
+        if len(_CURRENT) > 256:
+            _CURRENT.clear()
+        version = await current_version(session, record)
+        found = _CURRENT[key] = (id_of(version), scheme_of(version))
+    return found
 
 
 async def current_version(session: AsyncSession, record: SchemeRecord) -> SchemeVersion:

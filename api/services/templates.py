@@ -1,13 +1,22 @@
 """Admin side of delivery: template mapping per notice kind and channel, dead letters."""
 
-from sqlalchemy import update
+from sqlalchemy import ColumnElement, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
-from api.access import Action, Principal
+from api.access import Action, Principal, within
 from api.db import affected_rows
 from api.errors import DeliveryNotFound, Forbidden, TemplateInvalid
-from api.models import Channel, Delivery, DeliveryStatus, NoticeKind, NoticeTemplate, utcnow
+from api.models import (
+    Channel,
+    Delivery,
+    DeliveryStatus,
+    Member,
+    NoticeKind,
+    NoticeTemplate,
+    OrgUnit,
+    utcnow,
+)
 from api.wechat.templates import TemplateValueError, key_type
 
 KNOWN_TYPES = frozenset(
@@ -30,6 +39,16 @@ KNOWN_TYPES = frozenset(
 def _require_admin(principal: Principal) -> None:
     if not principal.can_anywhere(Action.manage_delivery):
         raise Forbidden()
+
+
+def _in_scope(principal: Principal) -> ColumnElement[bool]:
+    """Deliveries to members of the admin's own subtrees (another town's are not there)."""
+    members = (
+        select(Member.id)
+        .join(OrgUnit, col(OrgUnit.id) == col(Member.unit_id))
+        .where(within(col(OrgUnit.path), principal.scope_paths(Action.manage_delivery)))
+    )
+    return col(Delivery.member_id).in_(members)
 
 
 async def put_template(
@@ -76,7 +95,7 @@ async def dead_letters(session: AsyncSession, principal: Principal) -> list[Deli
     _require_admin(principal)
     rows = await session.scalars(
         select(Delivery)
-        .where(col(Delivery.status) == DeliveryStatus.dead)
+        .where(col(Delivery.status) == DeliveryStatus.dead, _in_scope(principal))
         .order_by(col(Delivery.id))
     )
     return list(rows)
@@ -87,7 +106,11 @@ async def retry(session: AsyncSession, principal: Principal, delivery_id: int) -
     changed = await affected_rows(
         session,
         update(Delivery)
-        .where(col(Delivery.id) == delivery_id, col(Delivery.status) == DeliveryStatus.dead)
+        .where(
+            col(Delivery.id) == delivery_id,
+            col(Delivery.status) == DeliveryStatus.dead,
+            _in_scope(principal),
+        )
         .values(status=DeliveryStatus.pending, attempts=0, next_attempt_at=utcnow()),
     )
     if changed != 1:

@@ -45,7 +45,7 @@ from api.services.branch_work import (
 from api.services.ledger import NewEntry, Subject, append_entry, member_scheme, today_in_shanghai
 from api.services.notices import notify
 from api.services.photos import evidence_links, photo_links
-from api.services.schemes import current_version, in_force, parse_scheme
+from api.services.schemes import current_scheme, in_force
 
 
 async def publish(
@@ -56,7 +56,7 @@ async def publish(
     item_code = fields.get("item_code")
     if item_code is not None:
         record, _ = await in_force(session, branch, SubjectKind.MEMBER)
-        scheme = parse_scheme((await current_version(session, record)).definition)
+        scheme = (await current_scheme(session, record))[1]
         item = scheme.item(item_code)
         if item is None or item.kind is not ItemKind.BONUS:
             raise ItemNotInScheme("微心愿只能对应方案中的加分事项", detail={"item_code": item_code})
@@ -122,7 +122,7 @@ async def complete(
     wish, _ = await _wish(session, principal, wish_id)
     if wish.claimed_by != principal.member_id:
         raise NotYourTurn("只有认领人可以报告完成")
-    await evidence_links(session, photo_ids)
+    await evidence_links(session, principal, photo_ids)
     await _move(
         session,
         wish,
@@ -213,7 +213,7 @@ async def settle_year(
     branch = await visible_branch(session, principal, branch_id)
     principal.require(Action.record_deductions, branch.path)
     record, _ = await in_force(session, branch, SubjectKind.MEMBER)
-    scheme = parse_scheme((await current_version(session, record)).definition)
+    scheme = (await current_scheme(session, record))[1]
     item = scheme.item(item_code)
     if item is None:
         raise ItemNotInScheme(detail={"item_code": item_code})

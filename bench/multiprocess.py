@@ -1,0 +1,238 @@
+"""Multi-process safety: two API processes and two worker processes against one PostgreSQL.
+
+The concurrency guarantees of the earlier issues, with the requests spread over two separate
+API processes (each with its own pool) and the outbox drained by two worker processes:
+
+- 20 submissions of one claim with the same Idempotency-Key → one claim;
+- 20 final approvals of one claim at once → one ledger entry, one 200;
+- 20 uses of one refresh token at once → one new token pair;
+- N approvals' notices sent by two workers → each received by (fake) WeChat exactly once.
+
+Prints JSON; `"exactly_once": true` when every check holds.
+
+    .venv/bin/python bench/multiprocess.py
+"""
+
+import argparse
+import asyncio
+import json
+import sys
+import time
+import uuid
+from collections import Counter
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import httpx
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from api.config import Settings
+from api.services.ledger import today_in_shanghai
+from bench.close_period import dsn
+from bench.load import (
+    CLAIM_ITEM,
+    JWT_SECRET,
+    seed,
+    service_env,
+    start_api,
+    start_worker,
+    stop,
+)
+from bench.outbox import fake_log, fake_server, fresh_database
+
+RACERS = 20
+
+
+def arguments() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--members", type=int, default=400)
+    parser.add_argument("--branches", type=int, default=10)
+    parser.add_argument("--notices", type=int, default=200, help="approvals to deliver")
+    parser.add_argument("--database", default="pioneer_multiprocess")
+    parser.add_argument("--seed", type=int, default=7)
+    # `seed` (shared with bench/load.py) reads these:
+    parser.add_argument("--users", type=int, default=200)
+    return parser.parse_args()
+
+
+def claim_body() -> dict[str, str]:
+    return {
+        "item_code": CLAIM_ITEM,
+        "occurred_on": today_in_shanghai(datetime.now(UTC)).isoformat(),
+        "description": "参加社区志愿服务两小时",
+    }
+
+
+def bearer(data: dict[str, Any], member_id: int) -> dict[str, str]:
+    return {"Authorization": f"Bearer {data['tokens'][member_id]['access']}"}
+
+
+async def follow_everyone(url: str, data: dict[str, Any]) -> None:
+    """Every acting member uses the mini-program and follows the service account; the claim
+    result goes out as a service-account template message (client_msg_id = delivery id)."""
+    connection = await asyncpg.connect(dsn(url))
+    try:
+        now = datetime.now(UTC)
+        members = [member for member, _ in data["acting"]]
+        await connection.executemany(
+            "INSERT INTO wechat_account (openid, unionid, session_key, member_id, bound_at, "
+            "created_at, last_login_at) VALUES ($1, $2, 'k', $3, $4, $4, $4)",
+            [(f"o{m}", f"u{m}", m, now) for m in members],
+        )
+        await connection.executemany(
+            "INSERT INTO service_follower (openid, unionid, following, updated_at) "
+            "VALUES ($1, $2, true, $3)",
+            [(f"s{m}", f"u{m}", now) for m in members],
+        )
+        await connection.execute(
+            "INSERT INTO notice_template (kind, channel, template_id, page, fields, updated_at) "
+            "VALUES ('claim_result', 'service', 'S-CLAIM', 'pages/claim', $1, now())",
+            json.dumps({"thing1": "item_code"}),
+        )
+    finally:
+        await connection.close()
+
+
+async def count(url: str, sql: str, *args: Any) -> int:
+    connection = await asyncpg.connect(dsn(url))
+    try:
+        found: int = await connection.fetchval(sql, *args)
+        return found
+    finally:
+        await connection.close()
+
+
+async def checks(url: str, bases: list[str], data: dict[str, Any], notices: int) -> dict[str, Any]:
+    shape = data["shape"]
+    acting = data["acting"]
+    member, group = acting[0]
+    leader = shape.leaders[group]
+    async with httpx.AsyncClient(timeout=60) as http:
+        # 1. One claim, submitted 20 times at once with one key, over both API processes.
+        key = uuid.uuid4().hex
+        headers = {**bearer(data, member), "Idempotency-Key": key}
+        submitted = await asyncio.gather(
+            *(
+                http.post(f"{bases[i % 2]}/api/v1/claims", json=claim_body(), headers=headers)
+                for i in range(RACERS)
+            )
+        )
+        claim_ids = {r.json()["id"] for r in submitted if r.status_code in (200, 201)}
+        claims = await count(url, "SELECT count(*) FROM claim WHERE idempotency_key = $1", key)
+        # 2. That claim approved 20 times at once by its group leader, over both processes.
+        [claim_id] = claim_ids
+        approved = await asyncio.gather(
+            *(
+                http.post(
+                    f"{bases[i % 2]}/api/v1/claims/{claim_id}/decision",
+                    json={"decision": "approve"},
+                    headers=bearer(data, leader),
+                )
+                for i in range(RACERS)
+            )
+        )
+        entries = await count(
+            url,
+            "SELECT count(*) FROM score_entry WHERE member_id = $1 AND source = 'claim'",
+            member,
+        )
+        # 3. One refresh token used 20 times at once.
+        token = data["tokens"][member]["refresh"]
+        refreshed = await asyncio.gather(
+            *(
+                http.post(f"{bases[i % 2]}/api/v1/auth/refresh", json={"refresh_token": token})
+                for i in range(RACERS)
+            )
+        )
+        # 4. Many approvals: their notices are delivered by the two workers.
+        pending = []
+        for index, (someone, their_group) in enumerate(acting[1 : notices + 1]):
+            made = await http.post(
+                f"{bases[index % 2]}/api/v1/claims",
+                json=claim_body(),
+                headers={**bearer(data, someone), "Idempotency-Key": uuid.uuid4().hex},
+            )
+            pending.append((made.json()["id"], shape.leaders[their_group]))
+        decided = await asyncio.gather(
+            *(
+                http.post(
+                    f"{bases[index % 2]}/api/v1/claims/{claim}/decision",
+                    json={"decision": "approve"},
+                    headers=bearer(data, approver),
+                )
+                for index, (claim, approver) in enumerate(pending)
+            )
+        )
+    started = time.perf_counter()
+    while time.perf_counter() - started < 120:
+        waiting = await count(
+            url, "SELECT count(*) FROM delivery WHERE status IN ('pending', 'sending')"
+        )
+        if not waiting:
+            break
+        await asyncio.sleep(0.5)
+    connection = await asyncpg.connect(dsn(url))
+    try:
+        rows = await connection.fetch("SELECT status, count(*) AS n FROM delivery GROUP BY status")
+    finally:
+        await connection.close()
+    statuses = {row["status"]: row["n"] for row in rows}
+    return {
+        "claim_submitted_20_times": {
+            "statuses": sorted(Counter(r.status_code for r in submitted).items()),
+            "claims": claims,
+            "distinct_ids_answered": len(claim_ids),
+        },
+        "claim_approved_20_times": {
+            "statuses": sorted(Counter(r.status_code for r in approved).items()),
+            "ledger_entries": entries,
+        },
+        "refresh_token_used_20_times": {
+            "statuses": sorted(Counter(r.status_code for r in refreshed).items()),
+        },
+        "deliveries": {
+            "approvals": sum(r.status_code == 200 for r in decided),
+            "statuses": statuses,
+        },
+    }
+
+
+def main() -> None:
+    args = arguments()
+    url = fresh_database(args.database)
+    settings = Settings(database_url=url, jwt_secret=JWT_SECRET)
+    data = asyncio.run(seed(url, args, settings))
+    asyncio.run(follow_everyone(url, data))
+    with fake_server(0) as wechat:
+        env = service_env(url, wechat)
+        apis = [start_api(env, workers=1) for _ in range(2)]
+        workers = [start_worker(env) for _ in range(2)]
+        try:
+            report = asyncio.run(checks(url, [base for _, base in apis], data, args.notices))
+        finally:
+            stop([process for process, _ in apis] + workers)
+        log = fake_log(wechat)
+    received = Counter(log["sent"])
+    attempts = Counter(log["attempts"])
+    report["deliveries"]["received"] = len(received)
+    report["deliveries"]["received_twice"] = sum(n > 1 for n in received.values())
+    report["deliveries"]["attempted_twice"] = sum(n > 1 for n in attempts.values())
+    approvals = report["deliveries"]["approvals"]
+    report["exactly_once"] = (
+        report["claim_submitted_20_times"]["claims"] == 1
+        and report["claim_submitted_20_times"]["distinct_ids_answered"] == 1
+        and report["claim_approved_20_times"]["ledger_entries"] == 1
+        and dict(report["claim_approved_20_times"]["statuses"]).get(200) == 1
+        and dict(report["refresh_token_used_20_times"]["statuses"]).get(200) == 1
+        and report["deliveries"]["received"] == approvals + 1
+        and report["deliveries"]["received_twice"] == 0
+    )
+    report["processes"] = {"api": 2, "worker": 2}
+    print(json.dumps(report, indent=2, ensure_ascii=False))
+
+
+if __name__ == "__main__":
+    main()
