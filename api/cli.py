@@ -31,9 +31,14 @@ async def seed_demo() -> int:
             elif not await demo.demo_is_loaded(session):
                 print("数据库已有其他数据，未载入演示数据。")
                 return 0
+            boards = await demo.published_boards(session)
     finally:
         await engine.dispose()
     _print_logins(settings.port, settings.dev_login_enabled)
+    base = f"http://127.0.0.1:{settings.port}/api/v1"
+    for period_id, unit_id, name in boards:
+        print(f"上月公示榜（{name}）：GET {base}/periods/{period_id}/boards/{unit_id}")
+        print(f"    排名海报：GET {base}/periods/{period_id}/boards/{unit_id}/poster.png")
     return 0
 
 

@@ -294,6 +294,11 @@ async def seed(url: str, args: argparse.Namespace, settings: Settings) -> dict[s
         await publication.publish(session, admin, closed[-1])
         await session.commit()
 
+    connection = await asyncpg.connect(dsn(url))
+    try:
+        await connection.execute("ANALYZE")  # the closes wrote the year's results
+    finally:
+        await connection.close()
     acting = rng.sample(shape.members, min(args.users, len(shape.members)))
     tokens: dict[int, dict[str, str]] = {}
     async with sessionmaker() as session:

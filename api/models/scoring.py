@@ -133,7 +133,7 @@ class PeriodResult(SQLModel, table=True):
     period_id: int = Field(foreign_key="period.id")
     close_no: int
     member_id: int | None = Field(default=None, foreign_key="member.id", index=True)
-    branch_id: int | None = Field(default=None, foreign_key="org_unit.id")
+    branch_id: int | None = Field(default=None, foreign_key="org_unit.id", index=True)
     unit_path: str = Field(sa_type=sa.String(400))
     total: Decimal | None = Field(default=None, sa_type=POINTS)
     tier: str | None = Field(default=None, sa_type=sa.String(64))

@@ -292,6 +292,11 @@ async def review_inbox(
 
 
 async def photos_of(session: AsyncSession, claim_ids: Sequence[int]) -> dict[int, list[int]]:
+    """Each claim's photo ids in order; remembered for the request (claims' photos are fixed
+    at submission), so the service and the router read them once."""
+    known: dict[int, list[int]] = session.info.setdefault("claim_photos", {})
+    if all(claim_id in known for claim_id in claim_ids):
+        return {claim_id: known[claim_id] for claim_id in claim_ids if known[claim_id]}
     rows = await session.execute(
         select(ClaimPhoto.claim_id, ClaimPhoto.photo_id)
         .where(col(ClaimPhoto.claim_id).in_(claim_ids))
@@ -300,6 +305,7 @@ async def photos_of(session: AsyncSession, claim_ids: Sequence[int]) -> dict[int
     found: dict[int, list[int]] = {}
     for claim_id, photo_id in rows:
         found.setdefault(claim_id, []).append(photo_id)
+    known.update({claim_id: found.get(claim_id, []) for claim_id in claim_ids})
     return found
 
 
@@ -378,8 +384,8 @@ async def _approve(
     if item is None:
         raise ItemNotInScheme(detail={"item_code": claim.item_code})
     await _check_cap(session, scheme_record, scheme, item, claim.member_id, claim.occurred_on)
-    await _move(session, claim, principal, ClaimStatus.approved, claim.step, reason)
     photos = (await photos_of(session, [id_of(claim)])).get(id_of(claim), [])
+    # The entry first, then the compare-and-set that also links it: a lost race rolls both back.
     entry = await append_entry(
         session,
         scheme_record,
@@ -396,7 +402,9 @@ async def _approve(
         principal.member_id,
         today_in_shanghai(now),
     )
-    await session.execute(update(Claim).where(col(Claim.id) == claim.id).values(entry_id=entry.id))
+    await _move(
+        session, claim, principal, ClaimStatus.approved, claim.step, reason, entry_id=entry.id
+    )
     claim.entry_id = entry.id
     _tell(session, claim, "申报已通过", None)
 
@@ -408,8 +416,12 @@ async def _move(
     status: ClaimStatus,
     step: int,
     reason: str | None,
+    **also: object,
 ) -> None:
-    """Compare-and-set from the claim's (status, step) as read; losing the race is a 409."""
+    """Compare-and-set from the claim's (status, step) as read; losing the race is a 409.
+
+    `also`: more columns to set in the same UPDATE (the approved claim's `entry_id`).
+    """
     before = (
         f"{claim.status}:{claim.steps[claim.step]}" if claim.status == "pending" else claim.status
     )
@@ -421,7 +433,7 @@ async def _move(
             col(Claim.status) == ClaimStatus.pending,
             col(Claim.step) == claim.step,
         )
-        .values(status=status, step=step, updated_at=utcnow()),
+        .values(status=status, step=step, updated_at=utcnow(), **also),
     )
     if changed != 1:
         raise ClaimStateConflict()

@@ -1,24 +1,38 @@
 """A demo township for `make run`: two village branches and an office branch, every role."""
 
 from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import Decimal
 
 from sqlalchemy import func
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
+from api.access import Grant, Principal
 from api.models import (
     EntrySource,
     Member,
     OrgUnit,
     PoliticalStatus,
+    Publication,
     Role,
     RoleAssignment,
+    SchemeRecord,
     UnitKind,
     id_of,
     utcnow,
 )
+from api.scoring import Scheme, period_containing
 from api.scoring.presets import PRESETS
-from api.services.ledger import NewEntry, Subject, append_entry, today_in_shanghai
+from api.scoring.scheme import PeriodLength
+from api.services import periods, publication
+from api.services.ledger import (
+    NewEntry,
+    Subject,
+    append_entry,
+    ensure_period,
+    today_in_shanghai,
+)
 from api.services.org import add_unit
 from api.services.schemes import attach
 
@@ -74,6 +88,16 @@ async def demo_is_loaded(session: AsyncSession) -> bool:
     return found is not None
 
 
+async def published_boards(session: AsyncSession) -> list[tuple[int, int, str]]:
+    """(period, unit, unit name) of the demo's published boards, for `make run` to show."""
+    rows = await session.execute(
+        select(Publication.period_id, Publication.unit_id, OrgUnit.name)
+        .join(OrgUnit, col(OrgUnit.id) == col(Publication.unit_id))
+        .order_by(col(Publication.id))
+    )
+    return [(period_id, unit_id, name) for period_id, unit_id, name in rows]
+
+
 async def load_demo(session: AsyncSession) -> None:
     """Create the demo township; the caller checks the database is empty first."""
     town = await add_unit(session, UnitKind.committee, TOWN)
@@ -109,21 +133,61 @@ DEMO_ENTRIES = (
 )
 
 
+# Last month, published: (phone, item, times) — so boards, posters and exports have content.
+LAST_MONTH = (
+    ("13800000005", "flood_fighting", 2),
+    ("13800000005", "village_cleaning", 3),
+    ("13800000006", "civic_virtue", 1),
+    ("13800000007", "village_cleaning", 2),
+    ("13800000009", "theme_day_absent", 1),
+    ("13800000010", "dues_late", 1),
+    ("13800000014", "forest_fire", 2),
+    ("13800000015", "village_cleaning", 1),
+    ("13800000017", "negative_conduct", 1),
+    ("13800000020", "civic_virtue", 2),
+)
+
+
 async def _demo_scores(session: AsyncSession, town: OrgUnit) -> None:
-    """The 路头村 preset on the town and a few entries this month, so scores have content."""
+    """The 路头村 preset on the town; last month scored, closed and published (公示), and a
+    few entries this month, so scores, boards and posters have content."""
     record, _ = await attach(session, town, PRESETS["lutou"], None)
     scheme = PRESETS["lutou"]
     today = today_in_shanghai(utcnow())
     admin = await session.scalar(select(Member.id).where(col(Member.phone) == PEOPLE[0].phone))
+    assert admin is not None
+    phones = {p.phone: m for p, m in await _members(session)}
+    last_month = today.replace(day=1) - timedelta(days=1)
+    for phone, item, times in LAST_MONTH:
+        points = Decimal(4) if item == "negative_conduct" else None
+        for _ in range(times):
+            new = NewEntry(item, points, last_month, "上月积分登记", EntrySource.adjustment)
+            await _append(session, record, scheme, phones[phone], new, admin, last_month)
+    principal = Principal(admin, town.path, (Grant(Role.committee_admin, id_of(town), town.path),))
+    period = period_containing(PeriodLength.MONTH, last_month)
+    closed = await ensure_period(session, record, period)
+    await periods.close(session, principal, id_of(closed))
+    await publication.publish(session, principal, id_of(closed))
     for phone, item, reason, source in DEMO_ENTRIES:
-        member_id = await session.scalar(select(Member.id).where(col(Member.phone) == phone))
-        assert member_id is not None
-        await append_entry(
-            session,
-            record,
-            scheme,
-            Subject(member_id=member_id),
-            NewEntry(item, None, today, reason, source),
-            admin,
-            today,
-        )
+        new = NewEntry(item, None, today, reason, source)
+        await _append(session, record, scheme, phones[phone], new, admin, today)
+
+
+async def _members(session: AsyncSession) -> list[tuple[DemoPerson, int]]:
+    by_phone = {p.phone: p for p in PEOPLE}
+    rows = await session.execute(
+        select(Member.phone, Member.id).where(col(Member.phone).in_(list(by_phone)))
+    )
+    return [(by_phone[phone], member_id) for phone, member_id in rows if member_id is not None]
+
+
+async def _append(
+    session: AsyncSession,
+    record: SchemeRecord,
+    scheme: Scheme,
+    member_id: int,
+    new: NewEntry,
+    admin: int,
+    today: date,
+) -> None:
+    await append_entry(session, record, scheme, Subject(member_id=member_id), new, admin, today)

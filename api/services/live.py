@@ -82,7 +82,9 @@ async def live_score(
     period_id = id_of(row) if row is not None else None
     ranking = await _ranking(session, scope, target, period_id)
     me = str(member_id)
-    own = await periods.member_inputs(session, record, target, [member], ids=True, period=row)
+    own = await periods.member_inputs(
+        session, record, scope.scheme, target, [member], ids=True, period=row
+    )
     placement = ranking.placements.get(me, Placement())
     try:
         mine = explain_subject(

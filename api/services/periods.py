@@ -133,7 +133,9 @@ async def load_inputs(
     history = await _history(session, closes)
     known = {subject.id for subject in subjects}
     evaluations = [
-        e for e in await _evaluations(session, scope.record, period) if e.subject_id in known
+        e
+        for e in await _evaluations(session, scope.record, scope.scheme, period)
+        if e.subject_id in known
     ]
     return Inputs(subjects, entries, history, paths, evaluations, closes, ledger_max)
 
@@ -141,10 +143,13 @@ async def load_inputs(
 async def _evaluations(
     session: AsyncSession,
     record: SchemeRecord,
+    scheme: Scheme,
     period: Period,
     members: Sequence[int] | None = None,
 ) -> list[EvaluationResult]:
     """Results of the closed 评议 rounds of this scheme and period (latest round wins)."""
+    if all(c.kind is ComponentKind.DAILY for c in scheme.components):
+        return []  # the scheme weighs no evaluation
     rows = await session.execute(
         select(EvaluationResultRecord)
         .join(EvaluationRound, col(EvaluationRound.id) == col(EvaluationResultRecord.round_id))
@@ -335,7 +340,7 @@ async def _entries(
         sa_select(*columns)
         .where(
             col(ScoreEntry.period_id) == period_id,
-            true() if subjects is None else subject.in_(subjects),
+            true() if subjects is None else _one_of(ScoreEntry, subjects),
             true() if upto is None else row_id <= upto,
         )
         .group_by(subject, col(ScoreEntry.item_code))
@@ -355,6 +360,11 @@ async def _entries(
             )
         )
     return entries, last
+
+
+def _one_of(table: type[ScoreEntry] | type[PeriodResult], subjects: Sequence[int]) -> Any:
+    """Rows of these members or branches, by the indexed columns themselves (not coalesce)."""
+    return or_(col(table.member_id).in_(subjects), col(table.branch_id).in_(subjects))
 
 
 async def _closes_before(
@@ -378,7 +388,6 @@ async def _history(
     """The stored results of those closes (for carry-over, stars, thresholds and streaks)."""
     if not closes:
         return []
-    subject = func.coalesce(col(PeriodResult.member_id), col(PeriodResult.branch_id))
     rows = await session.scalars(
         select(PeriodResult.prior).where(
             or_(
@@ -387,7 +396,7 @@ async def _history(
                     for pid, no in closes
                 )
             ),
-            true() if subjects is None else subject.in_(subjects),
+            true() if subjects is None else _one_of(PeriodResult, subjects),
         )
     )
     stored = list(rows)
@@ -829,6 +838,7 @@ def current_period(scheme: Scheme, today: date) -> Period:
 async def member_inputs(
     session: AsyncSession,
     record: SchemeRecord,
+    scheme: Scheme,
     target: Period,
     members: Sequence[Member],
     *,
@@ -862,7 +872,7 @@ async def member_inputs(
     subjects = [_subject(m, units[m.unit_id], exempt=m.exempt and as_exempt) for m in members]
     entries = (await _entries(session, id_of(period), member_ids, ids=ids))[0] if period else []
     history = await _history(session, await _closes_before(session, record, target), member_ids)
-    evaluations = await _evaluations(session, record, target, member_ids)
+    evaluations = await _evaluations(session, record, scheme, target, member_ids)
     paths = {str(m.id): units[m.unit_id].path for m in members}
     return Inputs(subjects, entries, history, paths, evaluations)
 
@@ -879,5 +889,7 @@ async def standings(
     Used where numbers must be shown at once: the running total on a 告知卡, the points the
     committee sees while it evaluates.
     """
-    inputs = await member_inputs(session, record, target, members, ids=False, as_exempt=False)
+    inputs = await member_inputs(
+        session, record, scheme, target, members, ids=False, as_exempt=False
+    )
     return {int(r.subject_id): r for r in compute(scheme, target, inputs)}
