@@ -48,7 +48,6 @@ from api.routers import (
     templates,
     wishes,
 )
-from api.services import live
 from api.storage import LocalPhotoStore
 from api.wechat.client import WeChatClient
 from api.wechat.tokens import DatabaseTokenStore
@@ -106,7 +105,6 @@ def create_app(settings: Settings | None = None, http: httpx.AsyncClient | None 
         try:
             yield
         finally:
-            await live.stop_refreshing(engine)
             if http is None:
                 await client.aclose()
             await engine.dispose()

@@ -1,4 +1,5 @@
-"""The worker process: `python -m api.worker` sends the outbox to WeChat and the branch robots.
+"""The worker process: `python -m api.worker` sends the outbox to WeChat and the branch robots,
+runs the schedules, and ranks each running period once a minute (members' live ranks).
 
 Several workers may run at once: each claims its own batch (on PostgreSQL with
 `FOR UPDATE SKIP LOCKED`) and a worker that dies leaves its batch to the others once its lease
@@ -15,7 +16,7 @@ import httpx
 from api.config import Settings, get_settings
 from api.db import create_engine, create_sessionmaker
 from api.models import utcnow
-from api.services import robots, schedules
+from api.services import live, robots, schedules
 from api.services.delivery import RateLimiter, Senders, run_once
 from api.wechat.client import WeChatClient
 from api.wechat.tokens import DatabaseTokenStore, TokenStore
@@ -41,7 +42,7 @@ async def serve(settings: Settings, stop: asyncio.Event) -> None:
     async with httpx.AsyncClient() as http:
         channels = senders(settings, http, DatabaseTokenStore(sessionmaker))
         robot_client = RobotClient(settings, http)
-        next_schedule = 0.0
+        next_schedule = next_ranking = 0.0
         loop = asyncio.get_running_loop()
         while not stop.is_set():
             try:
@@ -50,6 +51,11 @@ async def serve(settings: Settings, stop: asyncio.Event) -> None:
                         await schedules.run_due(session, utcnow())
                         await session.commit()
                     next_schedule = loop.time() + SCHEDULE_EVERY
+                if loop.time() >= next_ranking:
+                    async with sessionmaker() as session:
+                        await live.refresh_all(session, utcnow())
+                        await session.commit()
+                    next_ranking = loop.time() + live.REFRESH_SECONDS
                 done = await run_once(sessionmaker, channels, settings)
                 done += await robots.run_once(sessionmaker, robot_client, settings)
             except Exception:

@@ -40,6 +40,7 @@ from api.models.publication import (
 from api.models.scoring import (
     AuditRecord,
     EntrySource,
+    LivePlacement,
     PeriodRecord,
     PeriodResult,
     PeriodStatus,
@@ -92,6 +93,7 @@ __all__ = [
     "EvaluationScore",
     "InviteCode",
     "JobRun",
+    "LivePlacement",
     "Meeting",
     "MeetingAttendance",
     "Member",

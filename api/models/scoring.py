@@ -158,3 +158,17 @@ class AuditRecord(SQLModel, table=True):
     reason: str | None = Field(default=None, sa_type=sa.Text)
     data: dict[str, Any] = Field(default_factory=dict, sa_type=sa.JSON)
     created_at: datetime = Field(default_factory=utcnow, sa_column=utc_column())
+
+
+class LivePlacement(SQLModel, table=True):
+    """A member's ranks, flags and prize in the running period, as the worker last computed
+    them for the whole scope (`api.services.live`); the member's own numbers are always live."""
+
+    __tablename__ = "live_placement"
+
+    scheme_id: int = Field(foreign_key="scheme.id", primary_key=True)
+    period_key: str = Field(sa_type=sa.String(16), primary_key=True)
+    member_id: int = Field(foreign_key="member.id", primary_key=True)
+    # `Placement` in the stored-result shape: ranks, flags, prize, derivation (its steps).
+    placement: dict[str, Any] = Field(sa_type=sa.JSON)
+    computed_at: datetime = Field(sa_column=utc_column())

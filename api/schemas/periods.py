@@ -46,7 +46,7 @@ class LiveScoreOut(BaseModel):
     period_key: str
     period_status: str
     scheme: str
-    ranked_at: datetime = Field(
+    ranked_at: datetime | None = Field(
         description="排名的计算时间：本人得分与明细实时计算，排名每分钟更新一次"
     )
     result: dict[str, Any] = Field(description="本期实时得分及其完整推导")

@@ -1,25 +1,34 @@
-"""A member's live score (本期实时积分): exact for the member, ranks refreshed each minute.
+"""A member's live score (本期实时积分): their own numbers exact, ranks as of the last minute.
 
 The member's own numbers and derivation are computed on every request from their own ledger
-rows. Their ranks, flags and prize need everyone's totals: those come from a computation of the
-whole scope, kept per process for `RANKS_MAX_AGE` seconds and refreshed in the background
-while the previous one is still served — so a member of a 20 000-member county never waits for
-the county to be scored, and sees the time their ranks were computed.
+rows. Their ranks, flags and prize need everyone's totals: the worker computes the whole scope
+once a minute (`refresh_all`) and stores each member's placement; a request reads one row. So a
+member of a 20 000-member county never waits for the county to be scored, every API process
+shows the same ranks, and the answer says when they were computed (`ranked_at`). Before the
+worker has run for a period, the first request computes and stores the placements itself.
 """
 
 import asyncio
-import logging
-import time
-import weakref
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+import orjson
+from sqlalchemy import delete, insert, text
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
 from api.access import Action, Principal
 from api.errors import ScoringFailed
-from api.models import OrgUnit, PeriodRecord, PeriodStatus, SchemeRecord, id_of, utcnow
+from api.models import (
+    LivePlacement,
+    OrgUnit,
+    PeriodRecord,
+    PeriodStatus,
+    SchemeRecord,
+    id_of,
+    utcnow,
+)
 from api.scoring import (
     Period,
     Placement,
@@ -30,11 +39,13 @@ from api.scoring import (
 )
 from api.scoring.scheme import SubjectKind
 from api.services import periods
+from api.services.ledger import today_in_shanghai
 from api.services.members import member_for
 from api.services.schemes import in_force
 
-RANKS_MAX_AGE = 60.0
-log = logging.getLogger(__name__)
+REFRESH_SECONDS = 60.0
+LOCK_SPACE = 7_301  # advisory-lock namespace of the live placements
+_FIRST = asyncio.Lock()  # one first computation at a time in this process
 
 
 @dataclass(frozen=True)
@@ -43,25 +54,7 @@ class LiveScore:
     status: PeriodStatus
     scheme: Scheme
     result: SubjectResult
-    ranked_at: datetime
-
-
-@dataclass
-class _Ranking:
-    placements: dict[str, Placement]
-    computed_at: datetime
-    computed: float  # monotonic
-
-
-@dataclass
-class _Rankings:
-    """One database's live rankings in this process, by scheme version and period."""
-
-    fresh: dict[tuple[int, str], _Ranking] = field(default_factory=dict)
-    refreshing: dict[tuple[int, str], asyncio.Task[None]] = field(default_factory=dict)
-
-
-_BY_ENGINE: "weakref.WeakKeyDictionary[AsyncEngine, _Rankings]" = weakref.WeakKeyDictionary()
+    ranked_at: datetime | None
 
 
 async def live_score(
@@ -79,13 +72,10 @@ async def live_score(
             col(PeriodRecord.scheme_id) == record.id, col(PeriodRecord.key) == target.key
         )
     )
-    period_id = id_of(row) if row is not None else None
-    ranking = await _ranking(session, scope, target, period_id)
-    me = str(member_id)
+    placement, ranked_at = await _placement(session, scope, target, member_id)
     own = await periods.member_inputs(
         session, record, scope.scheme, target, [member], ids=True, period=row
     )
-    placement = ranking.placements.get(me, Placement())
     try:
         mine = explain_subject(
             scope.scheme,
@@ -99,70 +89,99 @@ async def live_score(
     except ScoringInputError as exc:
         raise ScoringFailed(detail={"reason": str(exc)}) from exc
     status = PeriodStatus(row.status) if row else PeriodStatus.open
-    return LiveScore(target, status, scope.scheme, mine, ranking.computed_at)
+    return LiveScore(target, status, scope.scheme, mine, ranked_at)
 
 
-async def _ranking(
-    session: AsyncSession, scope: periods.Scope, target: Period, period_id: int | None
-) -> _Ranking:
-    """The scope's placements: computed now the first time, then refreshed in the background."""
-    engine = session.bind
-    assert isinstance(engine, AsyncEngine)
-    rankings = _BY_ENGINE.setdefault(engine, _Rankings())
-    key = (scope.version_id, target.key)
-    current = rankings.fresh.get(key)
-    stale = current is None or time.monotonic() - current.computed > RANKS_MAX_AGE
-    if stale and key not in rankings.refreshing:
-        task = asyncio.create_task(_refresh(engine, rankings, key, scope.record, target))
-        rankings.refreshing[key] = task
-    if current is not None:
-        return current
-    # The first request waits, with every other request for it, for the one computation.
-    await asyncio.shield(rankings.refreshing[key])
-    current = rankings.fresh.get(key)
-    if current is None:  # the shared computation failed (and was logged): try here once
-        current = await _compute(session, scope, target, period_id)
-        rankings.fresh[key] = current
-    return current
+async def _placement(
+    session: AsyncSession, scope: periods.Scope, target: Period, member_id: int
+) -> tuple[Placement, datetime | None]:
+    key = (col(LivePlacement.scheme_id) == scope.record.id) & (
+        col(LivePlacement.period_key) == target.key
+    )
+    stored = await session.scalar(
+        select(LivePlacement).where(key, col(LivePlacement.member_id) == member_id)
+    )
+    if stored is None:
+        ranked_at = await session.scalar(select(LivePlacement.computed_at).where(key).limit(1))
+        if ranked_at is not None:  # ranked without them (new, exempt, or nothing to rank)
+            return Placement(), ranked_at
+        async with _FIRST:  # nothing ranked yet for this period: do it now, once
+            if await session.scalar(select(LivePlacement.computed_at).where(key).limit(1)) is None:
+                await store_placements(session, scope, target)
+        stored = await session.scalar(
+            select(LivePlacement).where(key, col(LivePlacement.member_id) == member_id)
+        )
+        if stored is None:
+            return Placement(), utcnow()
+    return Placement.from_json(stored.placement), stored.computed_at
 
 
-async def _compute(
-    session: AsyncSession, scope: periods.Scope, target: Period, period_id: int | None
-) -> _Ranking:
-    inputs = await periods.load_inputs(session, scope, target, period_id)
+async def store_placements(session: AsyncSession, scope: periods.Scope, target: Period) -> int:
+    """Score the whole scope for the running period and store each member's placement.
+
+    On PostgreSQL a transaction-scoped advisory lock per scheme makes concurrent refreshes (two
+    workers, or a worker and a first request) take turns instead of colliding.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        await session.execute(
+            text("SELECT pg_advisory_xact_lock(:space, :scheme)"),
+            {"space": LOCK_SPACE, "scheme": id_of(scope.record)},
+        )
+    period = await session.scalar(
+        select(PeriodRecord).where(
+            col(PeriodRecord.scheme_id) == scope.record.id, col(PeriodRecord.key) == target.key
+        )
+    )
+    inputs = await periods.load_inputs(
+        session, scope, target, id_of(period) if period is not None else None
+    )
     results = await periods.compute_off_loop(scope.scheme, target, inputs)
-    placements = {r.subject_id: Placement.of(r) for r in results if r.ranks or r.flags}
-    return _Ranking(placements, utcnow(), time.monotonic())
+    now = utcnow()
+    rows = [
+        {
+            "scheme_id": id_of(scope.record),
+            "period_key": target.key,
+            "member_id": int(result.subject_id),
+            "placement": _placement_json(Placement.of(result)),
+            "computed_at": now,
+        }
+        for result in results
+        if not result.exempt
+    ]
+    await session.execute(
+        delete(LivePlacement).where(
+            col(LivePlacement.scheme_id) == scope.record.id,
+            col(LivePlacement.period_key) == target.key,
+        )
+    )
+    for start in range(0, len(rows), 5000):
+        await session.execute(insert(LivePlacement), rows[start : start + 5000])
+    return len(rows)
 
 
-async def _refresh(
-    engine: AsyncEngine,
-    rankings: _Rankings,
-    key: tuple[int, str],
-    record: SchemeRecord,
-    target: Period,
-) -> None:
-    try:
-        async with AsyncSession(engine, expire_on_commit=False) as session:
-            scope = await periods.scope_of(session, record)
-            row = await session.scalar(
-                select(PeriodRecord).where(
-                    col(PeriodRecord.scheme_id) == record.id, col(PeriodRecord.key) == target.key
-                )
-            )
-            period_id = id_of(row) if row is not None else None
-            rankings.fresh[key] = await _compute(session, scope, target, period_id)
-    except Exception:
-        log.exception("refreshing the live ranking %s failed; the previous one stays", key)
-    finally:
-        rankings.refreshing.pop(key, None)
+def _placement_json(placement: Placement) -> dict[str, Any]:
+    """The stored-result shape `Placement.from_json` reads (Decimals as exact strings)."""
+    shape = {
+        "ranks": placement.ranks,
+        "flags": placement.flags,
+        "prize": placement.prize,
+        "derivation": placement.steps,
+    }
+    data: dict[str, Any] = orjson.loads(
+        orjson.dumps(shape, default=str, option=orjson.OPT_NON_STR_KEYS)
+    )
+    return data
 
 
-async def stop_refreshing(engine: AsyncEngine) -> None:
-    """At shutdown: no refresh outlives the engine it reads from."""
-    rankings = _BY_ENGINE.pop(engine, None)
-    if rankings is None:
-        return
-    for task in list(rankings.refreshing.values()):
-        task.cancel()
-    await asyncio.gather(*rankings.refreshing.values(), return_exceptions=True)
+async def refresh_all(session: AsyncSession, now: datetime) -> int:
+    """The worker's minute: every member scheme's running period, ranked again."""
+    refreshed = 0
+    records = await session.scalars(
+        select(SchemeRecord).where(col(SchemeRecord.subject_kind) == SubjectKind.MEMBER)
+    )
+    for record in list(records):
+        scope = await periods.scope_of(session, record)
+        target = periods.current_period(scope.scheme, today_in_shanghai(now))
+        await store_placements(session, scope, target)
+        refreshed += 1
+    return refreshed
