@@ -228,15 +228,18 @@ async def claim_for(
     """A claim and its member's unit path: the claimant, or a reviewer of that unit, may see it."""
     row = (
         await session.execute(
-            select(Claim, OrgUnit.path)
+            select(Claim, OrgUnit.path, SchemeRecord)
             .join(Member, col(Member.id) == col(Claim.member_id))
             .join(OrgUnit, col(OrgUnit.id) == col(Member.unit_id))
+            .join(SchemeRecord, col(SchemeRecord.id) == col(Claim.scheme_id))
             .where(col(Claim.id) == claim_id)
         )
     ).first()
     if row is None:
         raise ClaimNotFound()
-    claim, path = row
+    claim, path, record = row
+    # Held for the request (the identity map holds weakly): a decision reads it again.
+    session.info.setdefault("held", []).append(record)
     if claim.member_id != principal.member_id and not _reviews_any(principal, path):
         raise ClaimNotFound()
     return claim, path
