@@ -25,6 +25,7 @@ from api.models import (
     DeliveryStatus,
     Notice,
     NoticeTemplate,
+    RobotPost,
     ServiceFollower,
     SubscriptionQuota,
     WeChatAccount,
@@ -65,27 +66,38 @@ class Senders:
 
 
 async def claim(session: AsyncSession, now: datetime, limit: int, lease: timedelta) -> list[int]:
-    """Take due deliveries for this worker: skipped if another worker holds them (PostgreSQL
-    `FOR UPDATE SKIP LOCKED`), taken back if a worker died and its lease ran out."""
+    return await claim_due(session, Delivery, now, limit, lease)
+
+
+async def claim_due(
+    session: AsyncSession,
+    table: type[Delivery] | type[RobotPost],
+    now: datetime,
+    limit: int,
+    lease: timedelta,
+) -> list[int]:
+    """Take due rows of an outbox for this worker: skipped if another worker holds them
+    (PostgreSQL `FOR UPDATE SKIP LOCKED`), taken back if a worker died and its lease ran out.
+
+    Both outboxes (WeChat deliveries, group-robot posts) share the columns this needs.
+    """
     due = (
-        sa_select(col(Delivery.id))
+        sa_select(col(table.id))
         .where(
             or_(
-                (col(Delivery.status) == DeliveryStatus.pending)
-                & (col(Delivery.next_attempt_at) <= now),
-                (col(Delivery.status) == DeliveryStatus.sending)
-                & (col(Delivery.locked_until) < now),
+                (col(table.status) == DeliveryStatus.pending) & (col(table.next_attempt_at) <= now),
+                (col(table.status) == DeliveryStatus.sending) & (col(table.locked_until) < now),
             )
         )
-        .order_by(col(Delivery.id))
+        .order_by(col(table.id))
         .limit(limit)
         .with_for_update(skip_locked=True)
     )
-    ids = [delivery_id for delivery_id in await session.scalars(due) if delivery_id is not None]
+    ids = [row_id for row_id in await session.scalars(due) if row_id is not None]
     if ids:
         await session.execute(
-            update(Delivery)
-            .where(col(Delivery.id).in_(ids))
+            update(table)
+            .where(col(table.id).in_(ids))
             .values(status=DeliveryStatus.sending, locked_until=now + lease)
         )
     return ids

@@ -13,8 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 
-from sqlalchemy import func, or_, update
-from sqlalchemy import select as sa_select
+from sqlalchemy import func, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlmodel import col, select
 
@@ -43,6 +42,7 @@ from api.publication.board import LIST_LABELS, Board
 from api.publication.fonts import FontMissing
 from api.publication.poster import render_poster
 from api.secrets import SecretUnreadable, seal, unseal
+from api.services.delivery import claim_due
 from api.services.notices import notify
 from api.wechat.wecom import (
     INVALID_KEY,
@@ -288,30 +288,6 @@ class Sent:
     reason: str | None = None
 
 
-async def claim(session: AsyncSession, now: datetime, limit: int, lease: timedelta) -> list[int]:
-    due = (
-        sa_select(col(RobotPost.id))
-        .where(
-            or_(
-                (col(RobotPost.status) == PostStatus.pending)
-                & (col(RobotPost.next_attempt_at) <= now),
-                (col(RobotPost.status) == PostStatus.sending) & (col(RobotPost.locked_until) < now),
-            )
-        )
-        .order_by(col(RobotPost.id))
-        .limit(limit)
-        .with_for_update(skip_locked=True)
-    )
-    ids = [post_id for post_id in await session.scalars(due) if post_id is not None]
-    if ids:
-        await session.execute(
-            update(RobotPost)
-            .where(col(RobotPost.id).in_(ids))
-            .values(status=PostStatus.sending, locked_until=now + lease)
-        )
-    return ids
-
-
 async def _window_opens(
     session: AsyncSession, branch_id: int, now: datetime, per_minute: int
 ) -> datetime | None:
@@ -485,7 +461,7 @@ async def run_once(
     at = now or utcnow()
     lease = timedelta(seconds=settings.delivery_lease_seconds)
     async with sessionmaker() as session:
-        ids = await claim(session, at, limit, lease)
+        ids = await claim_due(session, RobotPost, at, limit, lease)
         await session.commit()
     for post_id in ids:
         async with sessionmaker() as session:
