@@ -9,6 +9,7 @@ worker has run for a period, the first request computes and stores the placement
 """
 
 import asyncio
+import weakref
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -45,7 +46,10 @@ from api.services.schemes import in_force
 
 REFRESH_SECONDS = 60.0
 LOCK_SPACE = 7_301  # advisory-lock namespace of the live placements
-_FIRST = asyncio.Lock()  # one first computation at a time in this process
+# One first computation at a time in this process (a lock belongs to one event loop).
+_FIRST: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock]" = (
+    weakref.WeakKeyDictionary()
+)
 
 
 @dataclass(frozen=True)
@@ -105,7 +109,8 @@ async def _placement(
         ranked_at = await session.scalar(select(LivePlacement.computed_at).where(key).limit(1))
         if ranked_at is not None:  # ranked without them (new, exempt, or nothing to rank)
             return Placement(), ranked_at
-        async with _FIRST:  # nothing ranked yet for this period: do it now, once
+        first = _FIRST.setdefault(asyncio.get_running_loop(), asyncio.Lock())
+        async with first:  # nothing ranked yet for this period: do it now, once
             if await session.scalar(select(LivePlacement.computed_at).where(key).limit(1)) is None:
                 await store_placements(session, scope, target)
         stored = await session.scalar(
