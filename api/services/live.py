@@ -16,7 +16,7 @@ from typing import Any
 
 import orjson
 from sqlalchemy import delete, insert, text
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from sqlmodel import col, select
 
 from api.access import Action, Principal
@@ -109,19 +109,39 @@ async def _placement(
         ranked_at = await session.scalar(select(LivePlacement.computed_at).where(key).limit(1))
         if ranked_at is not None:  # ranked without them (new, exempt, or nothing to rank)
             return Placement(), ranked_at
-        first = _FIRST.setdefault(asyncio.get_running_loop(), asyncio.Lock())
-        async with first:  # nothing ranked yet for this period: do it now, once
-            if await session.scalar(select(LivePlacement.computed_at).where(key).limit(1)) is None:
-                await store_placements(session, scope, target)
-        stored = await session.scalar(
-            select(LivePlacement).where(key, col(LivePlacement.member_id) == member_id)
-        )
-        if stored is None:
-            return Placement(), utcnow()
+        return await _rank_first(session, scope, target, member_id)
     return Placement.from_json(stored.placement), stored.computed_at
 
 
-async def store_placements(session: AsyncSession, scope: periods.Scope, target: Period) -> int:
+async def _rank_first(
+    session: AsyncSession, scope: periods.Scope, target: Period, member_id: int
+) -> tuple[Placement, datetime | None]:
+    """Nothing ranked yet for this period: rank it now, once, in a transaction of its own
+    (committed at once, so the requests waiting behind it find it)."""
+    engine = session.bind
+    assert isinstance(engine, AsyncEngine)
+    first = _FIRST.setdefault(asyncio.get_running_loop(), asyncio.Lock())
+    async with first, AsyncSession(engine, expire_on_commit=False) as own:
+        key = (col(LivePlacement.scheme_id) == scope.record.id) & (
+            col(LivePlacement.period_key) == target.key
+        )
+        mine = await own.scalar(
+            select(LivePlacement).where(key, col(LivePlacement.member_id) == member_id)
+        )
+        if mine is not None:  # another request ranked it meanwhile
+            return Placement.from_json(mine.placement), mine.computed_at
+        ranked_at = await own.scalar(select(LivePlacement.computed_at).where(key).limit(1))
+        if ranked_at is not None:
+            return Placement(), ranked_at
+        placements, computed_at = await store_placements(own, scope, target)
+        await own.commit()
+    placement = placements.get(member_id)
+    return (Placement.from_json(placement) if placement else Placement()), computed_at
+
+
+async def store_placements(
+    session: AsyncSession, scope: periods.Scope, target: Period
+) -> tuple[dict[int, dict[str, Any]], datetime]:
     """Score the whole scope for the running period and store each member's placement.
 
     On PostgreSQL a transaction-scoped advisory lock per scheme makes concurrent refreshes (two
@@ -142,7 +162,7 @@ async def store_placements(session: AsyncSession, scope: periods.Scope, target: 
     )
     results = await periods.compute_off_loop(scope.scheme, target, inputs)
     now = utcnow()
-    rows = [
+    rows: list[dict[str, Any]] = [
         {
             "scheme_id": id_of(scope.record),
             "period_key": target.key,
@@ -161,7 +181,7 @@ async def store_placements(session: AsyncSession, scope: periods.Scope, target: 
     )
     for start in range(0, len(rows), 5000):
         await session.execute(insert(LivePlacement), rows[start : start + 5000])
-    return len(rows)
+    return {row["member_id"]: row["placement"] for row in rows}, now
 
 
 def _placement_json(placement: Placement) -> dict[str, Any]:
