@@ -291,13 +291,9 @@ async def record(
         if attempts >= settings.delivery_max_attempts:
             values["status"] = DeliveryStatus.dead
         else:
-            delay = min(
-                settings.delivery_backoff_seconds * 2 ** (attempts - 1),
-                settings.delivery_backoff_max_seconds,
-            )
             values |= {
                 "status": DeliveryStatus.pending,
-                "next_attempt_at": now + timedelta(seconds=delay),
+                "next_attempt_at": now + timedelta(seconds=backoff_seconds(settings, attempts)),
             }
     else:
         values |= {
@@ -311,6 +307,12 @@ async def record(
         .where(col(Delivery.id) == delivery.id, col(Delivery.status) == DeliveryStatus.sending)
         .values(**values)
     )
+
+
+def backoff_seconds(settings: Settings, attempts: int) -> float:
+    """The wait before the next try of an outbox row: doubling from the first, capped."""
+    doubled: float = settings.delivery_backoff_seconds * 2 ** (attempts - 1)
+    return min(doubled, settings.delivery_backoff_max_seconds)
 
 
 async def run_once(

@@ -99,18 +99,26 @@ async def live_score(
 async def _placement(
     session: AsyncSession, scope: periods.Scope, target: Period, member_id: int
 ) -> tuple[Placement, datetime | None]:
+    return await _stored(session, scope, target, member_id) or await _rank_first(
+        session, scope, target, member_id
+    )
+
+
+async def _stored(
+    session: AsyncSession, scope: periods.Scope, target: Period, member_id: int
+) -> tuple[Placement, datetime] | None:
+    """The member's stored placement; an empty one if the period is ranked without them (new,
+    exempt, or nothing to rank); None if the period is not ranked yet."""
     key = (col(LivePlacement.scheme_id) == scope.record.id) & (
         col(LivePlacement.period_key) == target.key
     )
-    stored = await session.scalar(
+    mine = await session.scalar(
         select(LivePlacement).where(key, col(LivePlacement.member_id) == member_id)
     )
-    if stored is None:
-        ranked_at = await session.scalar(select(LivePlacement.computed_at).where(key).limit(1))
-        if ranked_at is not None:  # ranked without them (new, exempt, or nothing to rank)
-            return Placement(), ranked_at
-        return await _rank_first(session, scope, target, member_id)
-    return Placement.from_json(stored.placement), stored.computed_at
+    if mine is not None:
+        return Placement.from_json(mine.placement), mine.computed_at
+    ranked_at = await session.scalar(select(LivePlacement.computed_at).where(key).limit(1))
+    return (Placement(), ranked_at) if ranked_at is not None else None
 
 
 async def _rank_first(
@@ -122,17 +130,9 @@ async def _rank_first(
     assert isinstance(engine, AsyncEngine)
     first = _FIRST.setdefault(asyncio.get_running_loop(), asyncio.Lock())
     async with first, AsyncSession(engine, expire_on_commit=False) as own:
-        key = (col(LivePlacement.scheme_id) == scope.record.id) & (
-            col(LivePlacement.period_key) == target.key
-        )
-        mine = await own.scalar(
-            select(LivePlacement).where(key, col(LivePlacement.member_id) == member_id)
-        )
-        if mine is not None:  # another request ranked it meanwhile
-            return Placement.from_json(mine.placement), mine.computed_at
-        ranked_at = await own.scalar(select(LivePlacement.computed_at).where(key).limit(1))
-        if ranked_at is not None:
-            return Placement(), ranked_at
+        found = await _stored(own, scope, target, member_id)  # another request ranked it
+        if found is not None:
+            return found
         placements, computed_at = await store_placements(own, scope, target)
         await own.commit()
     placement = placements.get(member_id)

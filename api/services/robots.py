@@ -42,7 +42,7 @@ from api.publication.board import LIST_LABELS, Board
 from api.publication.fonts import FontMissing
 from api.publication.poster import render_poster
 from api.secrets import SecretUnreadable, seal, unseal
-from api.services.delivery import claim_due
+from api.services.delivery import backoff_seconds, claim_due
 from api.services.notices import notify
 from api.wechat.wecom import (
     INVALID_KEY,
@@ -432,7 +432,7 @@ async def _finish(
             delay = (
                 WINDOW.total_seconds()
                 if outcome.errcode == RATE_LIMITED
-                else settings.delivery_backoff_seconds * 2 ** (attempts - 1)
+                else backoff_seconds(settings, attempts)
             )
             values |= {
                 "status": PostStatus.pending,
