@@ -5,12 +5,12 @@ returns and before the response is sent, so a client never sees success for a ch
 land.
 """
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from pathlib import Path
 from typing import Annotated, Any, cast
 
 from fastapi import Depends, Request
-from sqlalchemy import CursorResult, Executable, event
+from sqlalchemy import CursorResult, Executable, Select, event
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import make_url
@@ -83,6 +83,26 @@ async def affected_rows(session: AsyncSession, statement: Executable) -> int:
     """Run a compare-and-set UPDATE/DELETE and say how many rows it changed."""
     result = cast(CursorResult[Any], await session.execute(statement))
     return result.rowcount
+
+
+async def fetch_all(session: AsyncSession, statement: Select[Any]) -> Sequence[Sequence[Any]]:
+    """Every row of a large read, as plain tuples.
+
+    On PostgreSQL the rows come straight from asyncpg, without SQLAlchemy's row objects (a
+    close reads some 700 000 ledger tallies; the objects cost more than the database). The
+    statement is rendered with its values inline: callers pass only integer ids.
+    """
+    connection = await session.connection()
+    if connection.dialect.name != "postgresql":
+        result = await connection.execute(statement)
+        found: Sequence[Sequence[Any]] = result.all()
+        return found
+    sql = statement.compile(dialect=connection.dialect, compile_kwargs={"literal_binds": True})
+    raw = await connection.get_raw_connection()
+    driver = raw.driver_connection
+    assert driver is not None
+    rows: Sequence[Sequence[Any]] = await driver.fetch(str(sql))
+    return rows
 
 
 SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]

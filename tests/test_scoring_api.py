@@ -1,6 +1,7 @@
 """Schemes, the ledger and periods through the API: inheritance, close, publish, reopen, what-if."""
 
 from datetime import date, timedelta
+from decimal import Decimal
 from typing import Any
 
 import httpx
@@ -9,7 +10,7 @@ from sqlalchemy import func
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlmodel import col, select
 
-from api.models import AuditRecord, PeriodRecord, PeriodResult
+from api.models import AuditRecord, Member, PeriodRecord, PeriodResult
 from api.models.base import utcnow
 from api.scoring.presets import PRESETS
 from api.services import live, periods
@@ -562,3 +563,38 @@ async def test_live_ranks_are_refreshed_each_minute_while_own_numbers_are_exact(
     fresh = (await score(client, org, "member_a1", "member_a1")).json()
     assert fresh["result"]["ranks"]["group"] == 3  # behind member_a1b (70) and leader_a1 (60)
     assert fresh["ranked_at"] > first["ranked_at"]
+
+
+async def test_a_close_stores_any_name_and_path_exactly(
+    client: httpx.AsyncClient,
+    org: Org,
+    lutou: int,
+    sessionmaker: async_sessionmaker[AsyncSession],
+) -> None:
+    """The snapshot goes to PostgreSQL by binary COPY: text with tabs, newlines, backslashes,
+    quotes and characters outside the BMP comes back as it was."""
+    awkward = '王\t小"明"\\n\n\r\\ 🚩'
+    async with sessionmaker() as session:
+        member = await session.get(Member, org.id("member_a1"))
+        assert member is not None
+        member.name = awkward
+        await session.commit()
+    assert (await adjust(client, org, "member_a1", "negative_conduct", "2.5")).status_code == 201
+    period = await current_period(client, org, lutou)
+    url = f"/api/v1/periods/{period['id']}"
+    assert (await client.post(f"{url}/close", headers=org.headers("admin"))).status_code == 200
+
+    async with sessionmaker() as session:
+        stored = await session.scalar(
+            select(PeriodResult).where(col(PeriodResult.member_id) == org.id("member_a1"))
+        )
+    assert stored is not None
+    assert stored.result["explain"]["subject"]["name"] == awkward
+    assert (stored.total, stored.result["total"]) == (Decimal("57.50"), "57.5")
+    assert stored.prior["cumulative"] == "57.5"
+    assert stored.created_at.tzinfo is not None
+    explained = await client.get(
+        f"{url}/results/members/{org.id('member_a1')}", headers=org.headers("admin")
+    )
+    assert explained.status_code == 200, explained.text
+    assert explained.json()["total"] == "57.50"

@@ -4,7 +4,12 @@
 scores one period; ``period_containing`` finds the period of a moment in Asia/Shanghai.
 """
 
-from api.scoring.engine import compute_period, explain_subject
+from api.scoring.engine import (
+    RankedPeriod,
+    compute_period,
+    explain_subject,
+    rank_period,
+)
 from api.scoring.inputs import Entry, EvaluationResult, PriorResult, ScoringInputError, Subject
 from api.scoring.periods import Period, period_containing, period_from_key
 from api.scoring.results import (
@@ -23,6 +28,7 @@ __all__ = [
     "Period",
     "Placement",
     "PriorResult",
+    "RankedPeriod",
     "Scheme",
     "ScoringInputError",
     "StepKind",
@@ -33,4 +39,5 @@ __all__ = [
     "explain_subject",
     "period_containing",
     "period_from_key",
+    "rank_period",
 ]

@@ -4,7 +4,7 @@ Pure and deterministic: no I/O, results sorted by subject id, independent of inp
 """
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from decimal import Decimal
 
 from api.scoring.inputs import Entry, EvaluationResult, PriorResult, ScoringInputError, Subject
@@ -55,30 +55,75 @@ def compute_period(
     that need the whole population (ranks, flags, prizes): a period close of 100 000 members
     stores that, and `explain_subject` rebuilds one subject's full derivation when it is read.
     """
+    return list(
+        rank_period(scheme, period, subjects, entries, evaluations, history, explain=explain)
+    )
+
+
+def rank_period(
+    scheme: Scheme,
+    period: Period,
+    subjects: Iterable[Subject],
+    entries: Iterable[Entry] = (),
+    evaluations: Iterable[EvaluationResult] = (),
+    history: Iterable[PriorResult] = (),
+    *,
+    explain: bool = True,
+) -> "RankedPeriod":
+    """`compute_period` up to the ranks: what needs the whole population is done here; each
+    subject's result is finished (actions) as the returned `RankedPeriod` is iterated.
+
+    A close iterates it while the database stores the results already finished.
+    """
     if period.length is not scheme.period:
         raise ScoringInputError(f"the scheme is scored per {scheme.period}, not {period.length}")
     roster = _index_subjects(subjects)
     ledger = _index_entries(roster, entries)
     scores = _index_evaluations(roster, evaluations)
     histories = _index_history(scheme, period, history)
-    results: list[SubjectResult] = []
+    ordered: list[Subject | Work] = []
     works: list[Work] = []
     for subject in sorted(roster.values(), key=lambda subject: subject.id):
         if subject.exempt:
-            results.append(_exempt(subject, period))
+            ordered.append(subject)
             continue
         earlier = histories.get(subject.id, {})
-        works.append(
-            _score(
-                scheme, period, subject, ledger[subject.id], scores[subject.id], earlier, explain
-            )
+        work = _score(
+            scheme, period, subject, ledger[subject.id], scores[subject.id], earlier, explain
         )
+        ordered.append(work)
+        works.append(work)
     rank_all(scheme, works)
-    for work in works:
-        earlier = histories.get(work.subject.id, {})
-        _conclude(scheme, period, work, earlier)
-        results.append(work.freeze())
-    return sorted(results, key=lambda result: result.subject_id)
+    return RankedPeriod(scheme, period, ordered, histories)
+
+
+class RankedPeriod:
+    """The subjects of a period, scored and ranked; iterating gives their results once, in
+    subject order."""
+
+    def __init__(
+        self,
+        scheme: Scheme,
+        period: Period,
+        ordered: list[Subject | Work],
+        histories: dict[str, History],
+    ) -> None:
+        self._scheme, self._period = scheme, period
+        self._ordered: list[Subject | Work] | None = ordered
+        self._histories = histories
+        self.size = len(ordered)
+
+    def __iter__(self) -> Iterator[SubjectResult]:
+        ordered, self._ordered = self._ordered, None
+        if ordered is None:
+            raise RuntimeError("a ranked period gives its results once")
+        for subject_or_work in ordered:
+            if isinstance(subject_or_work, Subject):
+                yield _exempt(subject_or_work, self._period)
+                continue
+            earlier = self._histories.get(subject_or_work.subject.id, {})
+            _conclude(self._scheme, self._period, subject_or_work, earlier)
+            yield subject_or_work.freeze()
 
 
 def _score(
@@ -216,19 +261,21 @@ def _index_subjects(subjects: Iterable[Subject]) -> dict[str, Subject]:
 def _index_entries(
     roster: dict[str, Subject], entries: Iterable[Entry]
 ) -> defaultdict[str, list[Entry]]:
-    by_id: dict[str, Entry] = {}
+    ledger: defaultdict[str, list[Entry]] = defaultdict(list)
+    seen: set[str] = set()
+    reversal_seen = False
     for entry in entries:
-        if entry.id in by_id:
+        if entry.id in seen:
             raise ScoringInputError(f"entry {entry.id!r} is given twice")
         if entry.subject_id not in roster:
             raise ScoringInputError(
                 f"entry {entry.id!r} is for unknown subject {entry.subject_id!r}"
             )
-        by_id[entry.id] = entry
-    _check_reversals(by_id)
-    ledger: defaultdict[str, list[Entry]] = defaultdict(list)
-    for entry in by_id.values():
+        seen.add(entry.id)
         ledger[entry.subject_id].append(entry)
+        reversal_seen = reversal_seen or entry.reverses is not None
+    if reversal_seen:
+        _check_reversals({entry.id: entry for listed in ledger.values() for entry in listed})
     return ledger
 
 

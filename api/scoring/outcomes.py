@@ -122,7 +122,8 @@ def trigger_streaks(
         count = _streak_count(rule, period, history)
         if rule.matches(count):
             kind = "连续" if rule.counting is StreakCounting.CONSECUTIVE else "本年累计"
-            reason = f"{describe(rule.when)},{kind}第 {count} 次"
+            # The reason is only a derivation step: not worked out when not explaining.
+            reason = f"{describe(rule.when)},{kind}第 {count} 次" if work.explain else ""
             _act(work, rule.action, ActionSource.STREAK, reason)
 
 

@@ -1,8 +1,9 @@
 """From ledger entries to a subject's points for the period (日常积分 / 累计记分)."""
 
 from collections.abc import Sequence
-from dataclasses import replace
 from decimal import Decimal
+
+from msgspec.structs import replace
 
 from api.scoring.inputs import Entry, Subject
 from api.scoring.results import IgnoredEntry, StepKind
@@ -21,7 +22,7 @@ _VERBS = {
 def tally(scheme: Scheme, work: Work, entries: Sequence[Entry], start: Decimal) -> None:
     """Fill ``work`` with item totals, group totals, veto and points from ``start``."""
     accepted = _accept(scheme, work, entries)
-    if any(item.kind is ItemKind.VETO for _, item in accepted):
+    if scheme.has_vetoes and any(item.kind is ItemKind.VETO for _, item in accepted):
         _mark_veto(work, accepted)
         accepted = [(entry, item) for entry, item in accepted if item.kind is not ItemKind.VETO]
     contributions = _contributions(scheme, work, accepted)
@@ -35,14 +36,15 @@ def _accept(scheme: Scheme, work: Work, entries: Sequence[Entry]) -> list[tuple[
     """Entries the scheme can score; the others are reported as ignored with the reason."""
     accepted: list[tuple[Entry, Item]] = []
     ignored_ids: set[str] = set()
+    items, subject = scheme.items_by_code, work.subject
     ordered = entries if len(entries) < 2 else sorted(entries, key=_originals_first)
     for entry in ordered:
-        item = scheme.item(entry.item_code)
+        item = items.get(entry.item_code)
         reason: str | None
         if item is None:
             reason = f"方案中没有事项 {entry.item_code}"
         else:
-            reason = _refusal(item, entry, work.subject, ignored_ids)
+            reason = _refusal(item, entry, subject, ignored_ids)
             if reason is None:
                 accepted.append((_valued(entry, item), item))
                 continue

@@ -50,33 +50,33 @@ def _scope_key(scope: RankScope, work: Work) -> str | None:
             return ""
 
 
-def _standing(scheme: Scheme, work: Work) -> Decimal:
+def _standing(descending: bool, work: Work) -> Decimal:
     """Lower is better: the negated total, or the demerits themselves."""
     assert work.total is not None
-    return -work.total if scheme.ranks_descending else work.total
+    return -work.total if descending else work.total
 
 
 def _rank_scope(scheme: Scheme, ranking: Ranking, scope: RankScope, members: list[Work]) -> None:
-    standings = sorted(_standing(scheme, work) for work in members)
-    distinct = sorted(set(standings))
-    name = _SCOPE_NAMES[scope]
-    for work in members:
-        standing = _standing(scheme, work)
+    descending = scheme.ranks_descending
+    # Each member's standing once (lower is better: the negated total, or the demerits).
+    standing_of = [_standing(descending, work) for work in members]
+    standings = sorted(standing_of)
+    competition = ranking.ties is TiePolicy.COMPETITION
+    dense = {value: place for place, value in enumerate(sorted(set(standings)), start=1)}
+    primary = scope is ranking.primary
+    suffix = f" 名(共 {len(members)} 名)"
+    prefix = f"{_SCOPE_NAMES[scope]}排名第 "
+    for work, standing in zip(members, standing_of, strict=True):
         place = bisect_left(standings, standing) + 1
-        rank = place if ranking.ties is TiePolicy.COMPETITION else distinct.index(standing) + 1
+        rank = place if competition else dense[standing]
         work.ranks[scope] = rank
-        work.step(
-            StepKind.RANK,
-            f"{name}排名第 {rank} 名(共 {len(members)} 名)",
-            Decimal(rank),
-            rule=scope,
-        )
-        if scope is ranking.primary:
+        work.step(StepKind.RANK, f"{prefix}{rank}{suffix}", Decimal(rank), rule=scope)
+        if primary:
             _flag_place(ranking, work, place, len(members))
             _award_prize(ranking, work, place)
-    if scope is ranking.primary:
-        _flag_bottom(scheme, ranking, members, standings)
-        _flag_below_average(scheme, ranking, members)
+    if primary:
+        _flag_bottom(ranking, members, standing_of, standings)
+        _flag_below_average(ranking, members, standing_of)
 
 
 def _flag_place(ranking: Ranking, work: Work, place: int, size: int) -> None:
@@ -90,24 +90,24 @@ def _flag_place(ranking: Ranking, work: Work, place: int, size: int) -> None:
 
 
 def _flag_bottom(
-    scheme: Scheme, ranking: Ranking, members: list[Work], standings: list[Decimal]
+    ranking: Ranking, members: list[Work], standing_of: list[Decimal], standings: list[Decimal]
 ) -> None:
     """末位: the worst standing, when the scope has at least two different standings."""
     if not ranking.flag_bottom or standings[0] == standings[-1]:
         return
-    for work in members:
-        if _standing(scheme, work) == standings[-1]:
+    for work, standing in zip(members, standing_of, strict=True):
+        if standing == standings[-1]:
             _flag(work, BOTTOM_FLAG, "排名末位")
 
 
-def _flag_below_average(scheme: Scheme, ranking: Ranking, members: list[Work]) -> None:
+def _flag_below_average(ranking: Ranking, members: list[Work], standing_of: list[Decimal]) -> None:
     """低于平均分: worse than the scope's mean (in a demerit scheme: more demerits than it)."""
     if not ranking.flag_below_average:
         return
-    mean = sum((_standing(scheme, work) for work in members), Decimal(0)) / len(members)
+    mean = sum(standing_of, Decimal(0)) / len(members)
     shown = abs(mean).quantize(Decimal("0.01"))
-    for work in members:
-        if _standing(scheme, work) > mean:
+    for work, standing in zip(members, standing_of, strict=True):
+        if standing > mean:
             _flag(work, BELOW_AVERAGE_FLAG, f"低于平均水平(平均 {fmt(shown)})")
 
 

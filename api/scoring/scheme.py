@@ -640,11 +640,15 @@ class Scheme(SchemeModel):
                     pass
 
     def item(self, code: str) -> Item | None:
-        return self._items_by_code.get(code)
+        return self.items_by_code.get(code)
 
     @cached_property
-    def _items_by_code(self) -> dict[str, Item]:
+    def items_by_code(self) -> dict[str, Item]:
         return {item.code: item for item in self.items}
+
+    @cached_property
+    def has_vetoes(self) -> bool:
+        return any(item.kind is ItemKind.VETO for item in self.items)
 
     @cached_property
     def items_with_actions(self) -> tuple[Item, ...]:

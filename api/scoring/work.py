@@ -15,7 +15,7 @@ from api.scoring.results import (
 from api.scoring.scheme import ComponentKind, ListColor, RankScope
 
 
-@dataclass
+@dataclass(slots=True)
 class Work:
     subject: Subject
     period_key: str

@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-import orjson
 from sqlalchemy import delete, insert, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from sqlmodel import col, select
@@ -38,6 +37,7 @@ from api.scoring import (
     SubjectResult,
     explain_subject,
 )
+from api.scoring.results import to_plain
 from api.scoring.scheme import SubjectKind
 from api.services import periods
 from api.services.ledger import today_in_shanghai
@@ -192,9 +192,7 @@ def _placement_json(placement: Placement) -> dict[str, Any]:
         "prize": placement.prize,
         "derivation": placement.steps,
     }
-    data: dict[str, Any] = orjson.loads(
-        orjson.dumps(shape, default=str, option=orjson.OPT_NON_STR_KEYS)
-    )
+    data: dict[str, Any] = to_plain(shape)
     return data
 
 

@@ -9,20 +9,21 @@ import gc
 import json
 import logging
 from collections import defaultdict
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sequence
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import bindparam, case, func, or_, text, true, update
 from sqlalchemy import select as sa_select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
+from api import pg_copy
 from api.access import Action, Principal, within
-from api.db import affected_rows
+from api.db import affected_rows, fetch_all
 from api.errors import (
     MemberNotFound,
     PeriodMismatch,
@@ -52,6 +53,7 @@ from api.models import (
     utcnow,
 )
 from api.models.base import UTCDateTime
+from api.models.org import PoliticalStatus as OrgPoliticalStatus
 from api.models.scoring import POINTS
 from api.scoring import (
     Entry,
@@ -59,22 +61,30 @@ from api.scoring import (
     Period,
     Placement,
     PriorResult,
+    RankedPeriod,
     Scheme,
     ScoringInputError,
     Subject,
     SubjectResult,
-    compute_period,
     explain_subject,
     period_containing,
     period_from_key,
+    rank_period,
 )
-from api.scoring.scheme import ComponentKind, PeriodLength, ScoringMode, SubjectKind
+from api.scoring.scheme import (
+    ComponentKind,
+    PeriodLength,
+    PoliticalStatus,
+    ScoringMode,
+    SubjectKind,
+)
 from api.services.members import member_for
 from api.services.notices import notify
 from api.services.schemes import current_scheme, scheme_of
 
 HISTORY_YEARS = 2
-OFF_LOOP_ROWS = 2000  # above this, CPU-heavy work runs in a thread (see `compute_off_loop`)
+T = TypeVar("T")
+OFF_LOOP_ROWS = 2000  # above this, CPU-heavy work runs in a thread (see `_off_loop`)
 log = logging.getLogger(__name__)
 
 
@@ -120,24 +130,55 @@ def engine_period(scheme: Scheme, period: PeriodRecord) -> Period:
 async def load_inputs(
     session: AsyncSession, scope: Scope, period: Period, period_id: int | None
 ) -> Inputs:
-    """Subjects, the period's entries and earlier results, in a handful of queries."""
+    """Subjects, the period's entries and earlier results, in a handful of queries.
+
+    The ledger's sum takes the database seconds in a county; meanwhile this process builds the
+    subjects and the earlier results it has already read (in a thread when they are many).
+    """
     units = await _units_in_force(session, scope)
-    entries, ledger_max = (
-        await _entries(session, period_id, ids=False) if period_id is not None else ([], None)
-    )
-    if scope.scheme.subject_kind is SubjectKind.BRANCH:
-        subjects, paths = _branch_subjects(units)
-    else:
-        subjects, paths = await _member_subjects(session, scope, units, period, entries)
     closes = await _closes_before(session, scope.record, period)
-    history = await _history(session, closes)
-    known = {subject.id for subject in subjects}
+    stored = await _stored_priors(session, closes)
+    is_member = scope.scheme.subject_kind is SubjectKind.MEMBER
+    rows = await _member_rows(session, scope, period) if is_member else []
+
+    def build() -> tuple[list[Subject], dict[str, str], list[PriorResult]]:
+        subjects, paths = _member_subjects(rows, units) if is_member else _branch_subjects(units)
+        return subjects, paths, [PriorResult.model_validate(prior) for prior in stored]
+
+    async def ledger() -> tuple[list[Entry], int | None]:
+        if period_id is None:
+            return [], None
+        return await _entries(session, period_id, ids=False)
+
+    async with _tasks() as tasks:
+        reading = tasks.create_task(ledger())
+        built = tasks.create_task(_off_loop(len(rows) + len(stored), build))
+    entries, ledger_max = reading.result()
+    subjects, paths, history = built.result()
+    if is_member:
+        # Someone who moved away or left keeps the entries of this period: score them too.
+        known = {int(subject.id) for subject in subjects}
+        missing = {int(entry.subject_id) for entry in entries} - known
+        if missing:
+            moved = await _member_rows(session, scope, period, missing)
+            units |= await _units_of(session, {row[4] for row in moved} - units.keys())
+            more, more_paths = _member_subjects(moved, units)
+            subjects, paths = subjects + more, paths | more_paths
+    in_scope = {subject.id for subject in subjects}
     evaluations = [
         e
         for e in await _evaluations(session, scope.record, scope.scheme, period)
-        if e.subject_id in known
+        if e.subject_id in in_scope
     ]
     return Inputs(subjects, entries, history, paths, evaluations, closes, ledger_max)
+
+
+async def _off_loop(size: int, work: Callable[[], T]) -> T:
+    """Work of this many rows: in a thread when it is CPU of a second or more (a county), so
+    the event loop keeps serving the other requests of this process meanwhile."""
+    if size < OFF_LOOP_ROWS:
+        return work()
+    return await asyncio.to_thread(work)
 
 
 async def _evaluations(
@@ -171,17 +212,20 @@ async def _evaluations(
 async def compute_off_loop(scheme: Scheme, period: Period, inputs: Inputs) -> list[SubjectResult]:
     """`compute` for a whole scope: CPU work of seconds in a county, so run in a thread; the
     event loop keeps serving the other requests of this process meanwhile."""
-    if len(inputs.subjects) < OFF_LOOP_ROWS:
-        return compute(scheme, period, inputs)
-    return await asyncio.to_thread(compute, scheme, period, inputs)
+    return await _off_loop(len(inputs.subjects), lambda: compute(scheme, period, inputs))
 
 
 def compute(
     scheme: Scheme, period: Period, inputs: Inputs, *, explain: bool = False
 ) -> list[SubjectResult]:
     """The engine over the inputs; without `explain`, only the numbers and placement steps."""
+    return list(rank(scheme, period, inputs, explain=explain))
+
+
+def rank(scheme: Scheme, period: Period, inputs: Inputs, *, explain: bool = False) -> RankedPeriod:
+    """The engine up to the ranks (see `rank_period`); the results follow as it is iterated."""
     try:
-        return compute_period(
+        return rank_period(
             scheme,
             period,
             inputs.subjects,
@@ -192,6 +236,17 @@ def compute(
         )
     except ScoringInputError as exc:
         raise ScoringFailed(detail={"reason": str(exc)}) from exc
+
+
+@asynccontextmanager
+async def _tasks() -> AsyncIterator[asyncio.TaskGroup]:
+    """A task group that fails with the first failure itself, not an exception group: the
+    error handlers (a lost database, an unscorable scheme) see what they know."""
+    try:
+        async with asyncio.TaskGroup() as group:
+            yield group
+    except BaseExceptionGroup as failures:
+        raise failures.exceptions[0] from None
 
 
 async def _units_in_force(session: AsyncSession, scope: Scope) -> dict[int, OrgUnit]:
@@ -225,61 +280,62 @@ def _branch_subjects(units: dict[int, OrgUnit]) -> tuple[list[Subject], dict[str
     return subjects, {str(b.id): b.path for b in branches}
 
 
-async def _member_subjects(
-    session: AsyncSession,
-    scope: Scope,
-    units: dict[int, OrgUnit],
-    period: Period,
-    entries: Sequence[Entry],
-) -> tuple[list[Subject], dict[str, str]]:
-    """Members in force during the period, plus anyone the period's entries name."""
-    in_period = or_(
-        col(Member.status) == MemberStatus.active,
-        col(Member.left_on) >= period.start.date(),
-    )
-    fields = (
-        col(Member.id),
-        col(Member.name),
-        col(Member.category),
-        col(Member.political_status),
-        col(Member.unit_id),
-        col(Member.exempt),
-    )
-    under_owner = await session.execute(
-        sa_select(*fields)
-        .join(OrgUnit, col(OrgUnit.id) == col(Member.unit_id))
-        .where(within(col(OrgUnit.path), [scope.owner.path]), in_period)
-    )
-    members = [row for row in under_owner if row.unit_id in units]
-    # Someone who moved away or left keeps the entries of this period: score them here too.
-    missing = {int(entry.subject_id) for entry in entries} - {row.id for row in members}
-    if missing:
-        members += list(
-            await session.execute(sa_select(*fields).where(col(Member.id).in_(missing)))
+_MEMBER_FIELDS = (
+    col(Member.id),
+    col(Member.name),
+    col(Member.category),
+    col(Member.political_status),
+    col(Member.unit_id),
+    col(Member.exempt),
+)
+
+
+async def _member_rows(
+    session: AsyncSession, scope: Scope, period: Period, ids: set[int] | None = None
+) -> Sequence[Sequence[Any]]:
+    """Members under the scheme's owner in force during the period; or those members, wherever
+    they are now."""
+    query = sa_select(*_MEMBER_FIELDS)
+    if ids is not None:
+        query = query.where(col(Member.id).in_(ids))
+    else:
+        in_period = or_(
+            col(Member.status) == MemberStatus.active,
+            col(Member.left_on) >= period.start.date(),
         )
-    extra_units = {row.unit_id for row in members if row.unit_id not in units}
-    if extra_units:
-        units = units | {
-            id_of(u): u
-            for u in await session.scalars(select(OrgUnit).where(col(OrgUnit.id).in_(extra_units)))
-        }
+        query = query.join(OrgUnit, col(OrgUnit.id) == col(Member.unit_id)).where(
+            within(col(OrgUnit.path), [scope.owner.path]), in_period
+        )
+    # Core execution: a county's close reads 100 000 of these rows.
+    connection = await session.connection()
+    return (await connection.execute(query)).all()
+
+
+async def _units_of(session: AsyncSession, ids: set[int]) -> dict[int, OrgUnit]:
+    if not ids:
+        return {}
+    found = await session.scalars(select(OrgUnit).where(col(OrgUnit.id).in_(ids)))
+    return {id_of(unit): unit for unit in found}
+
+
+def _member_subjects(
+    rows: Sequence[Sequence[Any]], units: dict[int, OrgUnit]
+) -> tuple[list[Subject], dict[str, str]]:
+    """Subjects of the members whose units are in force (`units`), and their unit paths."""
+    # Some thousands of units for 100 000 members: each unit's placement worked out once.
+    placed = {unit_id: (*_group_and_branch(unit), unit.path) for unit_id, unit in units.items()}
     subjects: list[Subject] = []
     paths: dict[str, str] = {}
-    for row in members:
-        unit = units[row.unit_id]
-        group_id, branch_id = _group_and_branch(unit)
+    for member_id, name, category, status, unit_id, exempt in rows:
+        where = placed.get(unit_id)
+        if where is None:
+            continue  # under a subtree with its own scheme
+        group_id, branch_id, path = where
+        subject_id = str(member_id)
         subjects.append(
-            Subject(
-                id=str(row.id),
-                name=row.name,
-                category=row.category,
-                political_status=row.political_status,
-                group_id=group_id,
-                branch_id=branch_id,
-                exempt=row.exempt,
-            )
+            Subject(subject_id, name, category, _status(status), group_id, branch_id, exempt)
         )
-        paths[str(row.id)] = unit.path
+        paths[subject_id] = path
     return subjects, paths
 
 
@@ -289,11 +345,20 @@ def _subject(member: Member, unit: OrgUnit, exempt: bool) -> Subject:
         id=str(member.id),
         name=member.name,
         category=member.category,
-        political_status=member.political_status,
+        political_status=_status(member.political_status),
         group_id=group_id,
         branch_id=branch_id,
         exempt=exempt,
     )
+
+
+# The member table's 政治面貌, as the scheme's enum of the same values (the database may give
+# either enum or the plain value).
+_STATUSES: dict[str, PoliticalStatus] = {str(s): PoliticalStatus(s) for s in OrgPoliticalStatus}
+
+
+def _status(value: str | None) -> PoliticalStatus | None:
+    return None if value is None else _STATUSES[value]
 
 
 def _group_and_branch(unit: OrgUnit) -> tuple[str | None, str | None]:
@@ -334,32 +399,32 @@ async def _entries(
     ]
     if ids:
         columns.append(func.array_agg(row_id) if is_pg else func.group_concat(row_id, ","))
-    # Core execution: a close reads some 700 000 of these rows, without ORM overhead.
-    connection = await session.connection()
-    rows = await connection.execute(
+    rows = await fetch_all(
+        session,
         sa_select(*columns)
         .where(
             col(ScoreEntry.period_id) == period_id,
             true() if subjects is None else _one_of(ScoreEntry, subjects),
             true() if upto is None else row_id <= upto,
         )
-        .group_by(subject, col(ScoreEntry.item_code))
+        .group_by(subject, col(ScoreEntry.item_code)),
     )
     entries: list[Entry] = []
-    last: int | None = None
+    last = 0
     for subject_id, item_code, total, count, latest, *row_ids in rows:
-        last = latest if last is None else max(last, latest)
-        listed = row_ids[0] if row_ids else ()
+        if latest > last:
+            last = latest
+        listed = row_ids[0] if row_ids else None
         entries.append(
             Entry.tally(
-                subject_id=str(subject_id),
-                item_code=item_code,
-                points=total if is_pg else plain(Decimal(total)),
-                count=count,
-                ledger_ids=sorted(listed if is_pg or not listed else map(int, listed.split(","))),
+                str(subject_id),
+                item_code,
+                total if is_pg else plain(Decimal(total)),
+                count,
+                () if listed is None else sorted(listed if is_pg else map(int, listed.split(","))),
             )
         )
-    return entries, last
+    return entries, last or None
 
 
 def _one_of(table: type[ScoreEntry] | type[PeriodResult], subjects: Sequence[int]) -> Any:
@@ -382,10 +447,11 @@ async def _closes_before(
     return sorted((id_of(p), p.close_count) for p in earlier)
 
 
-async def _history(
+async def _stored_priors(
     session: AsyncSession, closes: Sequence[tuple[int, int]], subjects: Sequence[int] | None = None
-) -> list[PriorResult]:
-    """The stored results of those closes (for carry-over, stars, thresholds and streaks)."""
+) -> list[dict[str, Any]]:
+    """The stored results of those closes (for carry-over, stars, thresholds and streaks), as
+    stored."""
     if not closes:
         return []
     rows = await session.scalars(
@@ -399,11 +465,17 @@ async def _history(
             true() if subjects is None else _one_of(PeriodResult, subjects),
         )
     )
-    stored = list(rows)
-    if len(stored) < OFF_LOOP_ROWS:
-        return [PriorResult.model_validate(prior) for prior in stored]
-    # A county's year of results: validated in a thread, so the event loop keeps serving.
-    return await asyncio.to_thread(lambda: [PriorResult.model_validate(p) for p in stored])
+    return list(rows)
+
+
+async def _history(
+    session: AsyncSession, closes: Sequence[tuple[int, int]], subjects: Sequence[int] | None = None
+) -> list[PriorResult]:
+    """`_stored_priors` as the engine takes them."""
+    stored = await _stored_priors(session, closes, subjects)
+    return await _off_loop(
+        len(stored), lambda: [PriorResult.model_validate(prior) for prior in stored]
+    )
 
 
 # --- reading, closing, publishing, reopening --------------------------------------------------
@@ -449,11 +521,14 @@ async def close(
     target = engine_period(scope.scheme, period)
     with _collector_paused():
         inputs = await load_inputs(session, scope, target, id_of(period))
-        results = await compute_off_loop(scope.scheme, target, inputs)
-        await _store_snapshot(session, period, scope, results, inputs)
-    _audit(session, principal, "period_close", period, None, {"subjects": len(results)})
+        # Scoring and ranking the population: seconds of CPU in a county, in a thread. Each
+        # subject's result is then finished as the snapshot's COPY takes it, so the database
+        # stores rows while the next ones are finished and serialised.
+        ranked = await _off_loop(len(inputs.subjects), lambda: rank(scope.scheme, target, inputs))
+        await _store_snapshot(session, period, scope, ranked, inputs)
+    _audit(session, principal, "period_close", period, None, {"subjects": ranked.size})
     await session.flush()
-    return period, len(results)
+    return period, ranked.size
 
 
 @contextmanager
@@ -492,7 +567,7 @@ async def _store_snapshot(
     session: AsyncSession,
     period: PeriodRecord,
     scope: Scope,
-    results: list[SubjectResult],
+    results: Iterable[SubjectResult],
     inputs: Inputs,
 ) -> None:
     """One immutable row per subject; PostgreSQL takes them by COPY, in this transaction.
@@ -508,38 +583,72 @@ async def _store_snapshot(
         "ledger_max": inputs.ledger_max,
         "closes": inputs.closes,
     }
-    # A generator: COPY sends each filled buffer at once, so PostgreSQL stores rows on one core
-    # while this process serialises the next ones on the other.
+    period_id, close_no, created_at = id_of(period), period.close_count, period.closed_at
+    assert created_at is not None
+    # Finished, serialised and stored one by one (see `copy_lines`): PostgreSQL stores rows on
+    # one core while this process works out the next ones on the other.
     rows = (
         (
-            period.id,
-            period.close_count,
             int(r.subject_id) if is_member else None,
             None if is_member else int(r.subject_id),
             inputs.paths[r.subject_id],
             r.total,
             r.tier,
-            r.to_json(explain={**context, "subject": dict(subjects[r.subject_id])}),
+            r.json_bytes(explain={**context, "subject": subjects[r.subject_id]}),
             r.prior_json(),
-            period.closed_at,
         )
         for r in results
     )
     connection = await session.connection()
     if connection.dialect.name == "postgresql":
-        raw = await connection.get_raw_connection()
-        driver = raw.driver_connection
-        assert driver is not None
-        await driver.copy_records_to_table("period_result", records=rows, columns=SNAPSHOT_COLUMNS)
-    elif results:
-        names = ", ".join(SNAPSHOT_COLUMNS)
-        values = ", ".join(f":{name}" for name in SNAPSHOT_COLUMNS)
-        statement = text(f"INSERT INTO period_result ({names}) VALUES ({values})").bindparams(
-            bindparam("total", type_=POINTS), bindparam("created_at", type_=UTCDateTime())
+        period_field, close_field = pg_copy.int4(period_id), pg_copy.int4(close_no)
+        stamp = pg_copy.timestamptz(created_at)
+        paths: dict[str, bytes] = {}  # a few thousand units' paths for 100 000 rows
+        encoded = (
+            pg_copy.row(
+                period_field,
+                close_field,
+                pg_copy.int4(member),
+                pg_copy.int4(branch),
+                paths.get(path) or paths.setdefault(path, pg_copy.varchar(path)),
+                pg_copy.numeric(total),
+                pg_copy.varchar(tier),
+                pg_copy.json_utf8(result),
+                pg_copy.json_utf8(prior),
+                stamp,
+            )
+            for member, branch, path, total, tier, result, prior in rows
         )
-        await session.execute(
-            statement, [dict(zip(SNAPSHOT_COLUMNS, row, strict=True)) for row in rows]
+        await pg_copy.copy_rows(session, "period_result", SNAPSHOT_COLUMNS, encoded)
+        return
+    names = ", ".join(SNAPSHOT_COLUMNS)
+    values = ", ".join(f":{name}" for name in SNAPSHOT_COLUMNS)
+    statement = text(f"INSERT INTO period_result ({names}) VALUES ({values})").bindparams(
+        bindparam("total", type_=POINTS), bindparam("created_at", type_=UTCDateTime())
+    )
+    stored = [
+        dict(
+            zip(
+                SNAPSHOT_COLUMNS,
+                (
+                    period_id,
+                    close_no,
+                    member,
+                    branch,
+                    path,
+                    total,
+                    tier,
+                    result.decode(),
+                    prior.decode(),
+                    created_at,
+                ),
+                strict=True,
+            )
         )
+        for member, branch, path, total, tier, result, prior in rows
+    ]
+    if stored:
+        await session.execute(statement, stored)
 
 
 async def publish(session: AsyncSession, principal: Principal, period_id: int) -> PeriodRecord:
@@ -738,7 +847,7 @@ def _explain_row(
     history: Sequence[PriorResult],
 ) -> dict[str, Any]:
     stored = row.result
-    subject = Subject.model_validate(stored["explain"]["subject"])
+    subject = Subject(**stored["explain"]["subject"])
     missing = set(stored.get("missing_evaluations", ()))
     evaluations = [
         EvaluationResult(subject_id=subject.id, kind=ComponentKind(kind), score=Decimal(score))

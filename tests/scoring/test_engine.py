@@ -1,11 +1,11 @@
 """Engine behaviour common to every scheme: reversals, inputs, derivation, ties, caps."""
 
 import json
-from dataclasses import replace
 from decimal import Decimal
 from typing import Any
 
 import pytest
+from msgspec.structs import replace
 
 from api.scoring import Entry, PriorResult, Scheme, ScoringInputError, compute_period
 from api.scoring.periods import period_from_key
