@@ -8,6 +8,7 @@ Asia/Shanghai so the caller can convert them to UTC. The cycle of a period is it
 import re
 from dataclasses import dataclass
 from datetime import date, datetime
+from functools import cached_property
 from zoneinfo import ZoneInfo
 
 from api.scoring.scheme import PeriodLength
@@ -46,7 +47,7 @@ class Period:
     def per_year(self) -> int:
         return 12 // _MONTHS[self.length]
 
-    @property
+    @cached_property
     def key(self) -> str:
         match self.length:
             case PeriodLength.MONTH:

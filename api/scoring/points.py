@@ -44,7 +44,8 @@ def _accept(scheme: Scheme, work: Work, entries: Sequence[Entry]) -> list[tuple[
         if item is None:
             reason = f"方案中没有事项 {entry.item_code}"
         else:
-            reason = _refusal(item, entry, subject, ignored_ids)
+            plain = item.open_to_all and entry.reverses is None
+            reason = None if plain else _refusal(item, entry, subject, ignored_ids)
             if reason is None:
                 accepted.append((_valued(entry, item), item))
                 continue

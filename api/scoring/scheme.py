@@ -215,6 +215,12 @@ class Item(SchemeModel):
             raise ValueError(f"item {self.code!r}: a declarable item needs approval_steps")
         return self
 
+    @cached_property
+    def open_to_all(self) -> bool:
+        """Fixed points, for every category and political status: an occurrence is always
+        scored (the engine's common case, checked once per item instead of per entry)."""
+        return self.points is not None and not self.categories and not self.statuses
+
     def accepts(self, points: Decimal) -> bool:
         """Whether an entry of this magnitude is allowed for the item."""
         if self.kind is ItemKind.VETO:
