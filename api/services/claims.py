@@ -11,7 +11,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Literal
 
-from sqlalchemy import func, update
+from sqlalchemy import bindparam, func, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
@@ -119,6 +119,9 @@ async def submit(
         return _same_request(existing, item_code, occurred_on), False
     if occurred_on > today_in_shanghai(now):
         raise FutureDate()
+    # The unit first: `member_scheme` then finds it in the session instead of reading it again.
+    unit = await session.get(OrgUnit, member.unit_id)
+    assert unit is not None
     scheme_record, scheme = await member_scheme(session, member)
     item = scheme.item(item_code)
     if item is None:
@@ -132,9 +135,7 @@ async def submit(
     value = checked_points(scheme, item_code, points).quantize(CENT)
     await _check_cap(session, scheme_record, scheme, item, id_of(member), occurred_on)
     await evidence_links(session, principal, photo_ids)
-    unit = await session.get(OrgUnit, member.unit_id)
-    assert unit is not None
-    claim_id = await _insert_once(
+    claim = await _insert_once(
         session,
         {
             "member_id": id_of(member),
@@ -151,10 +152,11 @@ async def submit(
             "updated_at": now,
         },
     )
-    if claim_id is None:
+    if claim is None:
         raced = await _by_key(session, id_of(member), idempotency_key)
         assert raced is not None
         return _same_request(raced, item_code, occurred_on), False
+    claim_id = id_of(claim)
     for position, photo_id in enumerate(dict.fromkeys(photo_ids)):
         session.add(ClaimPhoto(claim_id=claim_id, photo_id=photo_id, position=position))
     session.add(
@@ -163,8 +165,6 @@ async def submit(
         )
     )
     await session.flush()
-    claim = await session.get(Claim, claim_id)
-    assert claim is not None
     return claim, True
 
 
@@ -175,21 +175,20 @@ def _same_request(claim: Claim, item_code: str, occurred_on: date) -> Claim:
 
 
 async def _by_key(session: AsyncSession, member_id: int, key: str) -> Claim | None:
-    return await session.scalar(
-        select(Claim).where(col(Claim.member_id) == member_id, col(Claim.idempotency_key) == key)
-    )
+    return await session.scalar(_CLAIM_BY_KEY, {"member_id": member_id, "key": key})
 
 
-async def _insert_once(session: AsyncSession, values: dict[str, object]) -> int | None:
-    """INSERT … ON CONFLICT DO NOTHING: a concurrent retry waits, then finds the first claim."""
+async def _insert_once(session: AsyncSession, values: dict[str, object]) -> Claim | None:
+    """INSERT … ON CONFLICT DO NOTHING RETURNING the claim: a concurrent retry waits, then
+    finds the first claim (and gets nothing back here)."""
     insert = insert_for(session)
-    created = await session.execute(
+    created: Claim | None = await session.scalar(
         insert(Claim)
         .values(**values)
         .on_conflict_do_nothing(index_elements=["member_id", "idempotency_key"])
-        .returning(col(Claim.id))
+        .returning(Claim)
     )
-    return created.scalar_one_or_none()
+    return created
 
 
 async def _check_cap(
@@ -226,15 +225,7 @@ async def claim_for(
     session: AsyncSession, principal: Principal, claim_id: int
 ) -> tuple[Claim, str]:
     """A claim and its member's unit path: the claimant, or a reviewer of that unit, may see it."""
-    row = (
-        await session.execute(
-            select(Claim, OrgUnit.path, SchemeRecord)
-            .join(Member, col(Member.id) == col(Claim.member_id))
-            .join(OrgUnit, col(OrgUnit.id) == col(Member.unit_id))
-            .join(SchemeRecord, col(SchemeRecord.id) == col(Claim.scheme_id))
-            .where(col(Claim.id) == claim_id)
-        )
-    ).first()
+    row = (await session.execute(_CLAIM_WITH_PATH, {"claim_id": claim_id})).first()
     if row is None:
         raise ClaimNotFound()
     claim, path, record = row
@@ -243,6 +234,25 @@ async def claim_for(
     if claim.member_id != principal.member_id and not _reviews_any(principal, path):
         raise ClaimNotFound()
     return claim, path
+
+
+# Statements every claim request runs, built once: only their values change.
+_CLAIM_WITH_PATH = (
+    select(Claim, OrgUnit.path, SchemeRecord)
+    .join(Member, col(Member.id) == col(Claim.member_id))
+    .join(OrgUnit, col(OrgUnit.id) == col(Member.unit_id))
+    .join(SchemeRecord, col(SchemeRecord.id) == col(Claim.scheme_id))
+    .where(col(Claim.id) == bindparam("claim_id"))
+)
+_CLAIM_BY_KEY = select(Claim).where(
+    col(Claim.member_id) == bindparam("member_id"),
+    col(Claim.idempotency_key) == bindparam("key"),
+)
+_PHOTOS_OF_CLAIMS = (
+    select(ClaimPhoto.claim_id, ClaimPhoto.photo_id)
+    .where(col(ClaimPhoto.claim_id).in_(bindparam("claim_ids", expanding=True)))
+    .order_by(col(ClaimPhoto.claim_id), col(ClaimPhoto.position))
+)
 
 
 def _reviews_any(principal: Principal, path: str) -> bool:
@@ -300,11 +310,7 @@ async def photos_of(session: AsyncSession, claim_ids: Sequence[int]) -> dict[int
     known: dict[int, list[int]] = session.info.setdefault("claim_photos", {})
     if all(claim_id in known for claim_id in claim_ids):
         return {claim_id: known[claim_id] for claim_id in claim_ids if known[claim_id]}
-    rows = await session.execute(
-        select(ClaimPhoto.claim_id, ClaimPhoto.photo_id)
-        .where(col(ClaimPhoto.claim_id).in_(claim_ids))
-        .order_by(col(ClaimPhoto.claim_id), col(ClaimPhoto.position))
-    )
+    rows = await session.execute(_PHOTOS_OF_CLAIMS, {"claim_ids": list(claim_ids)})
     found: dict[int, list[int]] = {}
     for claim_id, photo_id in rows:
         found.setdefault(claim_id, []).append(photo_id)

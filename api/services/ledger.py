@@ -4,7 +4,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import func
+from sqlalchemy import bindparam, func
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
@@ -71,10 +71,8 @@ async def ensure_period(
         "status": PeriodStatus.open,
         "close_count": 0,
     }
-    existing = select(PeriodRecord).where(
-        col(PeriodRecord.scheme_id) == record.id, col(PeriodRecord.key) == period.key
-    )
-    row = await session.scalar(existing)
+    where = {"scheme_id": id_of(record), "key": period.key}
+    row = await session.scalar(_PERIOD_OF_SCHEME, where)
     if row is not None:
         return row
     insert = insert_for(session)
@@ -83,9 +81,16 @@ async def ensure_period(
         .values(**values)
         .on_conflict_do_nothing(index_elements=["scheme_id", "key"])
     )
-    row = await session.scalar(existing)
+    row = await session.scalar(_PERIOD_OF_SCHEME, where)
     assert row is not None
     return row
+
+
+# Built once (every approval reads it): only the values change from one request to the next.
+_PERIOD_OF_SCHEME = select(PeriodRecord).where(
+    col(PeriodRecord.scheme_id) == bindparam("scheme_id"),
+    col(PeriodRecord.key) == bindparam("key"),
+)
 
 
 def checked_points(scheme: Scheme, item_code: str, points: Decimal | None) -> Decimal:

@@ -4,6 +4,7 @@ from datetime import datetime
 from typing import Any
 
 from pydantic import ValidationError
+from sqlalchemy import bindparam
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
@@ -129,19 +130,23 @@ async def current_version(session: AsyncSession, record: SchemeRecord) -> Scheme
     return version
 
 
+# Built once (every claim and score request looks its scheme up); only the values change.
+_SCHEMES_OF_UNITS = (
+    select(SchemeRecord, OrgUnit)
+    .join(OrgUnit, col(OrgUnit.id) == col(SchemeRecord.unit_id))
+    .where(
+        col(SchemeRecord.unit_id).in_(bindparam("units", expanding=True)),
+        col(SchemeRecord.subject_kind) == bindparam("kind"),
+    )
+)
+
+
 async def in_force(
     session: AsyncSession, unit: OrgUnit, subject_kind: SubjectKind
 ) -> tuple[SchemeRecord, OrgUnit]:
     """The scheme of `unit` or of its nearest ancestor that has one, with the owning unit."""
     ancestor_ids = [int(part) for part in unit.path.strip("/").split("/")]
-    rows = await session.execute(
-        select(SchemeRecord, OrgUnit)
-        .join(OrgUnit, col(OrgUnit.id) == col(SchemeRecord.unit_id))
-        .where(
-            col(SchemeRecord.unit_id).in_(ancestor_ids),
-            col(SchemeRecord.subject_kind) == subject_kind,
-        )
-    )
+    rows = await session.execute(_SCHEMES_OF_UNITS, {"units": ancestor_ids, "kind": subject_kind})
     found = sorted(rows.all(), key=lambda row: len(row[1].path), reverse=True)
     if not found:
         raise SchemeNotFound()
