@@ -10,9 +10,11 @@ from sqlalchemy import func
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlmodel import col, select
 
-from api.models import AuditRecord, Member, PeriodRecord, PeriodResult
+from api.models import AuditRecord, Member, PeriodRecord, PeriodResult, SchemeRecord
 from api.models.base import utcnow
+from api.scoring import period_from_key
 from api.scoring.presets import PRESETS
+from api.scoring.scheme import PeriodLength
 from api.services import live, periods
 from api.services.ledger import today_in_shanghai
 from tests.conftest import Org
@@ -598,3 +600,33 @@ async def test_a_close_stores_any_name_and_path_exactly(
     )
     assert explained.status_code == 200, explained.text
     assert explained.json()["total"] == "57.50"
+
+
+async def test_live_ranks_of_a_carry_over_scheme_count_the_earlier_months(
+    client: httpx.AsyncClient, org: Org, sessionmaker: async_sessionmaker[AsyncSession]
+) -> None:
+    """The minute's ranking skips earlier results only where scores start afresh each period;
+    合阳 carries demerits over the year, so January's demerits rank February."""
+    response = await attach(client, org, "town", "heyang")
+    assert response.status_code == 201, response.text
+    scheme_id = int(response.json()["id"])
+    january = {"occurred_on": "2026-01-15"}
+    assert (await adjust(client, org, "member_a1", "meeting_absent", **january)).status_code == 201
+    periods_of = await client.get(
+        f"/api/v1/schemes/{scheme_id}/periods", headers=org.headers("admin")
+    )
+    (period,) = [p for p in periods_of.json() if p["key"] == "2026-01"]
+    closed = await client.post(
+        f"/api/v1/periods/{period['id']}/close", headers=org.headers("admin")
+    )
+    assert closed.status_code == 200, closed.text
+
+    async with sessionmaker() as session:
+        record = await session.get(SchemeRecord, scheme_id)
+        assert record is not None
+        scope = await periods.scope_of(session, record)
+        february = period_from_key(PeriodLength.MONTH, "2026-02")
+        placements, _ = await live.store_placements(session, scope, february)
+    ranks = {member: placement["ranks"].get("branch") for member, placement in placements.items()}
+    assert ranks[org.id("member_a2")] == 1
+    assert ranks[org.id("member_a1")] > 1  # the 6 demerits carried over from January

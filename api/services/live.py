@@ -38,7 +38,7 @@ from api.scoring import (
     explain_subject,
 )
 from api.scoring.results import to_plain
-from api.scoring.scheme import SubjectKind
+from api.scoring.scheme import Accumulation, SubjectKind
 from api.services import periods
 from api.services.ledger import today_in_shanghai
 from api.services.members import member_for
@@ -157,8 +157,15 @@ async def store_placements(
             col(PeriodRecord.scheme_id) == scope.record.id, col(PeriodRecord.key) == target.key
         )
     )
+    # Ranks, flags and prizes follow from the totals alone, and the totals need earlier results
+    # only where the score carries over within the year: a county's year of results (220 000
+    # of them) is not read every minute for a scheme that starts each period afresh.
     inputs = await periods.load_inputs(
-        session, scope, target, id_of(period) if period is not None else None
+        session,
+        scope,
+        target,
+        id_of(period) if period is not None else None,
+        with_history=scope.scheme.accumulation is not Accumulation.RESET,
     )
     results = await periods.compute_off_loop(scope.scheme, target, inputs)
     now = utcnow()

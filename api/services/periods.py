@@ -128,16 +128,23 @@ def engine_period(scheme: Scheme, period: PeriodRecord) -> Period:
 
 
 async def load_inputs(
-    session: AsyncSession, scope: Scope, period: Period, period_id: int | None
+    session: AsyncSession,
+    scope: Scope,
+    period: Period,
+    period_id: int | None,
+    *,
+    with_history: bool = True,
 ) -> Inputs:
     """Subjects, the period's entries and earlier results, in a handful of queries.
 
     The ledger's sum takes the database seconds in a county; meanwhile this process builds the
     subjects and the earlier results it has already read (in a thread when they are many).
+    `with_history=False`: without the earlier results (what ranks need of them is only a carried-over
+    score; see `live.store_placements`).
     """
     units = await _units_in_force(session, scope)
     closes = await _closes_before(session, scope.record, period)
-    stored = await _stored_priors(session, closes)
+    stored = await _stored_priors(session, closes) if with_history else []
     is_member = scope.scheme.subject_kind is SubjectKind.MEMBER
     rows = await _member_rows(session, scope, period) if is_member else []
 
@@ -399,16 +406,19 @@ async def _entries(
     ]
     if ids:
         columns.append(func.array_agg(row_id) if is_pg else func.group_concat(row_id, ","))
-    rows = await fetch_all(
-        session,
+    statement = (
         sa_select(*columns)
         .where(
             col(ScoreEntry.period_id) == period_id,
             true() if subjects is None else _one_of(ScoreEntry, subjects),
             true() if upto is None else row_id <= upto,
         )
-        .group_by(subject, col(ScoreEntry.item_code)),
+        .group_by(subject, col(ScoreEntry.item_code))
     )
+    if subjects is None and upto is None:
+        rows = await fetch_all(session, statement)  # a whole period: some 700 000 rows
+    else:
+        rows = (await session.execute(statement)).all()  # a few members: a prepared statement
     entries: list[Entry] = []
     last = 0
     for subject_id, item_code, total, count, latest, *row_ids in rows:
