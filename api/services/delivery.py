@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import or_, update
+from sqlalchemy import bindparam, or_, update
 from sqlalchemy import select as sa_select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlmodel import col, select
@@ -112,18 +112,30 @@ class Outcome:
     reason: str | None = None
 
 
+Templates = dict[str, dict[str, NoticeTemplate]]  # by notice kind, then channel
+
+
 async def deliver(
-    session: AsyncSession, senders: Senders, settings: Settings, delivery: Delivery
+    session: AsyncSession,
+    senders: Senders,
+    settings: Settings,
+    delivery: Delivery,
+    known: Templates | None = None,
 ) -> Outcome:
-    """Try the channels in order for one claimed delivery and say what happened."""
+    """Try the channels in order for one claimed delivery and say what happened.
+
+    `known`: the templates already read for this batch, by notice kind (an edit applies from
+    the next batch).
+    """
     notice = await session.get(Notice, delivery.notice_id)
     assert notice is not None
-    templates = {
-        t.channel: t
-        for t in await session.scalars(
+    known = {} if known is None else known
+    templates = known.get(notice.kind)
+    if templates is None:
+        found = await session.scalars(
             select(NoticeTemplate).where(col(NoticeTemplate.kind) == notice.kind)
         )
-    }
+        templates = known[notice.kind] = {t.channel: t for t in found}
     reasons: list[str] = []
     account = await session.scalar(
         select(WeChatAccount).where(col(WeChatAccount.member_id) == notice.member_id)
@@ -315,6 +327,13 @@ def backoff_seconds(settings: Settings, attempts: int) -> float:
     return min(doubled, settings.delivery_backoff_max_seconds)
 
 
+_WITH_NOTICE = (
+    select(Delivery, Notice)
+    .join(Notice, col(Notice.id) == col(Delivery.notice_id))
+    .where(col(Delivery.id) == bindparam("id"))
+)
+
+
 async def run_once(
     sessionmaker: async_sessionmaker[AsyncSession],
     senders: Senders,
@@ -330,12 +349,14 @@ async def run_once(
     async with sessionmaker() as session:
         ids = await claim(session, now or utcnow(), limit, lease)
         await session.commit()
+    known: Templates = {}
     for delivery_id in ids:
         async with sessionmaker() as session:
-            delivery = await session.get(Delivery, delivery_id)
-            assert delivery is not None
+            # The delivery with its notice in one query; the notice is held here, so `deliver`
+            # finds it in the session.
+            delivery, _notice = (await session.execute(_WITH_NOTICE, {"id": delivery_id})).one()
             await senders.limiter.wait()
-            outcome = await deliver(session, senders, settings, delivery)
+            outcome = await deliver(session, senders, settings, delivery, known)
             await record(session, settings, delivery, outcome, now or utcnow())
             await session.commit()
     return len(ids)

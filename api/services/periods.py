@@ -139,8 +139,8 @@ async def load_inputs(
 
     The ledger's sum takes the database seconds in a county; meanwhile this process builds the
     subjects and the earlier results it has already read (in a thread when they are many).
-    `with_history=False`: without the earlier results (what ranks need of them is only a carried-over
-    score; see `live.store_placements`).
+    `with_history=False`: without the earlier results (what ranks need of them is only a
+    carried-over score; see `live.store_placements`).
     """
     units = await _units_in_force(session, scope)
     closes = await _closes_before(session, scope.record, period)
