@@ -46,6 +46,9 @@ class Settings(BaseSettings):
     delivery_backoff_max_seconds: float = Field(default=300.0, ge=0)
     delivery_lease_seconds: int = Field(default=60, ge=1)
     delivery_rate_per_second: float = Field(default=0, ge=0, description="0: no limit")
+    # The worker's CPU priority below the API's (Unix nice): on a shared machine, phone requests
+    # come first and the outbox is sent with what they leave; 0 keeps the same priority.
+    worker_nice: int = Field(default=10, ge=0, le=19)
     # Encrypts secrets we must keep (WeCom robot webhook keys); required in production.
     data_key: SecretStr = SecretStr("")
     robot_posts_per_minute: int = Field(default=20, ge=1, description="WeCom: 20/min per robot")

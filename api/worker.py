@@ -9,6 +9,7 @@ runs out.
 import asyncio
 import contextlib
 import logging
+import os
 import signal
 
 import httpx
@@ -71,11 +72,15 @@ def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     stop = asyncio.Event()
 
+    settings = get_settings()
+    if settings.worker_nice:
+        os.nice(settings.worker_nice)
+
     async def run() -> None:
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(signum, stop.set)
-        await serve(get_settings(), stop)
+        await serve(settings, stop)
 
     asyncio.run(run())
 
