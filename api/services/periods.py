@@ -595,8 +595,8 @@ async def _store_snapshot(
     }
     period_id, close_no, created_at = id_of(period), period.close_count, period.closed_at
     assert created_at is not None
-    # Finished, serialised and stored one by one (see `copy_lines`): PostgreSQL stores rows on
-    # one core while this process works out the next ones on the other.
+    # Finished, serialised and stored one by one (see `pg_copy.copy_rows`): PostgreSQL stores
+    # rows on one core while this process works out the next ones on the other.
     rows = (
         (
             int(r.subject_id) if is_member else None,
