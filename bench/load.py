@@ -50,7 +50,7 @@ from api.scoring.presets import PRESETS  # noqa: E402
 from api.scoring.scheme import PeriodLength  # noqa: E402
 from api.services import auth, periods, publication, schemes  # noqa: E402
 from api.services.ledger import ensure_period, today_in_shanghai  # noqa: E402
-from bench.close_period import copy, dsn  # noqa: E402
+from bench.close_period import MEMBER_COLUMNS, UNIT_COLUMNS, copy, dsn  # noqa: E402
 from bench.outbox import fake_server, free_port, fresh_database  # noqa: E402
 from tests.fakes.wechat import (  # noqa: E402
     APP_ID,
@@ -214,21 +214,8 @@ async def seed(url: str, args: argparse.Namespace, settings: Settings) -> dict[s
     shape, units = county(args.members, args.branches)
     connection = await asyncpg.connect(dsn(url))
     try:
-        unit_columns = ["id", "parent_id", "kind", "name", "path", "created_at"]
-        await copy(connection, "org_unit", unit_columns, iter(units), len(units))
-        member_columns = [
-            "id",
-            "unit_id",
-            "name",
-            "phone",
-            "political_status",
-            "category",
-            "exempt",
-            "status",
-            "created_at",
-            "updated_at",
-        ]
-        await copy(connection, "member", member_columns, member_rows(shape), len(shape.members))
+        await copy(connection, "org_unit", UNIT_COLUMNS, iter(units), len(units))
+        await copy(connection, "member", MEMBER_COLUMNS, member_rows(shape), len(shape.members))
         roles = [(leader, group, "group_leader") for group, leader in shape.leaders.items()]
         roles.append((shape.admin, 1, "committee_admin"))
         await connection.executemany(

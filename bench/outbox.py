@@ -22,7 +22,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from alembic import command  # noqa: E402
-from bench.close_period import dsn, recreate  # noqa: E402
+from bench.close_period import MEMBER_COLUMNS, dsn, recreate  # noqa: E402
 from tests.conftest import alembic_config  # noqa: E402
 
 SERVER = "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
@@ -53,18 +53,7 @@ def _rows(count: int) -> dict[str, Iterator[tuple[Any, ...]]]:
 
 
 COLUMNS = {
-    "member": [
-        "id",
-        "unit_id",
-        "name",
-        "phone",
-        "political_status",
-        "category",
-        "exempt",
-        "status",
-        "created_at",
-        "updated_at",
-    ],
+    "member": MEMBER_COLUMNS,
     "wechat_account": [
         "id",
         "openid",

@@ -1,9 +1,12 @@
 """Production refuses unsafe settings, and the dev login never runs there."""
 
+import asyncio
+
 import httpx
 import pytest
 from pydantic import ValidationError
 
+from api import worker
 from api.config import DEV_JWT_SECRET, Settings
 from tests.conftest import Org, make_settings, running_app
 from tests.fakes.wechat import FakeWeChat
@@ -98,3 +101,25 @@ async def test_wechat_login_without_credentials_says_so(
     assert response.status_code == 503
     assert response.json()["code"] == "wechat_not_configured"
     assert wechat.calls["jscode2session"] == 0
+
+
+@pytest.mark.parametrize(("nice", "applied"), [(None, [10]), (0, []), (15, [15])])
+def test_the_worker_lowers_its_cpu_priority_below_the_apis(
+    monkeypatch: pytest.MonkeyPatch, nice: int | None, applied: list[int]
+) -> None:
+    """`python -m api.worker` runs at `WORKER_NICE` (10 unless set; 0: the API's priority)."""
+    settings = Settings(env="dev", database_url="sqlite+aiosqlite:///:memory:")
+    if nice is not None:
+        settings = settings.model_copy(update={"worker_nice": nice})
+    calls: list[int] = []
+    served: list[Settings] = []
+
+    async def serve(given: Settings, _stop: asyncio.Event) -> None:
+        served.append(given)
+
+    monkeypatch.setattr(worker, "get_settings", lambda: settings)
+    monkeypatch.setattr("os.nice", calls.append)
+    monkeypatch.setattr(worker, "serve", serve)
+    worker.main()
+    assert calls == applied
+    assert served == [settings]

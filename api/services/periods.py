@@ -150,7 +150,7 @@ async def load_inputs(
 
     def build() -> tuple[list[Subject], dict[str, str], list[PriorResult]]:
         subjects, paths = _member_subjects(rows, units) if is_member else _branch_subjects(units)
-        return subjects, paths, [PriorResult.model_validate(prior) for prior in stored]
+        return subjects, paths, _priors(stored)
 
     async def ledger() -> tuple[list[Entry], int | None]:
         if period_id is None:
@@ -483,9 +483,11 @@ async def _history(
 ) -> list[PriorResult]:
     """`_stored_priors` as the engine takes them."""
     stored = await _stored_priors(session, closes, subjects)
-    return await _off_loop(
-        len(stored), lambda: [PriorResult.model_validate(prior) for prior in stored]
-    )
+    return await _off_loop(len(stored), lambda: _priors(stored))
+
+
+def _priors(stored: Sequence[dict[str, Any]]) -> list[PriorResult]:
+    return [PriorResult.model_validate(prior) for prior in stored]
 
 
 # --- reading, closing, publishing, reopening --------------------------------------------------
