@@ -4,12 +4,12 @@ import asyncio
 
 import httpx
 import pytest
-from sqlalchemy import func
+from sqlalchemy import func, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlmodel import col, select
 
 from api.models import Claim, Notice, PhotoUpload, ScoreEntry
-from tests.conftest import Org
+from tests.conftest import PG_URL, Org
 from tests.workflow import attach, decide, file_claim, photo
 
 Maker = async_sessionmaker[AsyncSession]
@@ -275,6 +275,30 @@ async def test_approval_into_a_closed_period_is_refused(
     assert refused.json()["code"] == "period_closed"
     still = await client.get(f"/api/v1/claims/{claim['id']}", headers=org.headers("member_a1"))
     assert still.json()["status"] == "pending"
+
+
+@pytest.mark.skipif(not PG_URL, reason="a close holding the period's row lock: PostgreSQL")
+async def test_an_approval_racing_the_close_is_refused_and_writes_nothing(
+    client: httpx.AsyncClient, org: Org, pic: int, lutou: int, sessionmaker: Maker
+) -> None:
+    """The approval's insert finds the period open, then waits on the close's lock: the
+    database's open-period check refuses it once the close commits."""
+    claim = (await file_claim(client, org, "member_a1", "key-closing-1", [pic])).json()
+    assert (await decide(client, org, "leader_a1", claim["id"])).status_code == 200
+    periods = await client.get(f"/api/v1/schemes/{lutou}/periods", headers=org.headers("admin"))
+    period_id = periods.json()[0]["id"]
+    async with sessionmaker() as closing:
+        await closing.execute(text(f"UPDATE period SET status = 'closed' WHERE id = {period_id}"))
+        approval = asyncio.create_task(decide(client, org, "secretary_a", claim["id"]))
+        await asyncio.sleep(0.5)
+        assert not approval.done()  # waiting for the close
+        await closing.commit()
+    refused = await approval
+    assert refused.status_code == 409
+    assert refused.json()["code"] == "period_closed"
+    still = await client.get(f"/api/v1/claims/{claim['id']}", headers=org.headers("member_a1"))
+    assert still.json()["status"] == "pending"
+    assert await count(sessionmaker, ScoreEntry) == 0
 
 
 async def test_batch_confirmation_skips_what_is_not_the_leaders(

@@ -121,15 +121,19 @@ class StoredToken(SQLModel, table=True):
 def _queue_delivery(_mapper: Mapper[Any], connection: Connection, notice: Notice) -> None:
     """Outbox: a notice row and its delivery row are inserted by the same flush."""
     connection.execute(
-        sa.insert(Delivery).values(
-            notice_id=notice.id,
-            member_id=notice.member_id,
-            status=DeliveryStatus.pending,
-            attempts=0,
-            next_attempt_at=notice.created_at,
-            created_at=notice.created_at,
-        )
+        _INSERT_DELIVERY,
+        {
+            "notice_id": notice.id,
+            "member_id": notice.member_id,
+            "status": DeliveryStatus.pending,
+            "attempts": 0,
+            "next_attempt_at": notice.created_at,
+            "created_at": notice.created_at,
+        },
     )
+
+
+_INSERT_DELIVERY = sa.insert(Delivery)  # built once: every notice queues one delivery
 
 
 event.listen(Notice, "after_insert", _queue_delivery)

@@ -457,7 +457,6 @@ async def _move(
         )
     )
     claim.status, claim.step = status, step
-    await session.flush()
 
 
 def _tell(session: AsyncSession, claim: Claim, title: str, reason: str | None) -> None:

@@ -3,8 +3,9 @@
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
+from typing import Any
 
-from sqlalchemy import bindparam, func
+from sqlalchemy import bindparam, func, insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
@@ -30,6 +31,7 @@ from api.models import (
     ScoreEntry,
     UnitKind,
     id_of,
+    utcnow,
 )
 from api.scoring import Period, Scheme, period_containing
 from api.scoring.periods import SHANGHAI
@@ -71,8 +73,7 @@ async def ensure_period(
         "status": PeriodStatus.open,
         "close_count": 0,
     }
-    where = {"scheme_id": id_of(record), "key": period.key}
-    row = await session.scalar(_PERIOD_OF_SCHEME, where)
+    row = await period_of(session, id_of(record), period.key)
     if row is not None:
         return row
     insert = insert_for(session)
@@ -81,12 +82,17 @@ async def ensure_period(
         .values(**values)
         .on_conflict_do_nothing(index_elements=["scheme_id", "key"])
     )
-    row = await session.scalar(_PERIOD_OF_SCHEME, where)
+    row = await period_of(session, id_of(record), period.key)
     assert row is not None
     return row
 
 
-# Built once (every approval reads it): only the values change from one request to the next.
+async def period_of(session: AsyncSession, scheme_id: int, key: str) -> PeriodRecord | None:
+    """The scheme's period row with this key, if it has been created."""
+    return await session.scalar(_PERIOD_OF_SCHEME, {"scheme_id": scheme_id, "key": key})
+
+
+# Built once (many requests read it): only the values change from one request to the next.
 _PERIOD_OF_SCHEME = select(PeriodRecord).where(
     col(PeriodRecord.scheme_id) == bindparam("scheme_id"),
     col(PeriodRecord.key) == bindparam("key"),
@@ -137,24 +143,34 @@ async def append_entry(
     if new.occurred_on > today:
         raise FutureDate()
     points = checked_points(scheme, new.item_code, new.points).quantize(CENT)
-    period = await ensure_period(
-        session, scheme_record, period_containing(scheme.period, new.occurred_on)
-    )
+    target = period_containing(scheme.period, new.occurred_on)
+    values: dict[str, Any] = {
+        "member_id": subject.member_id,
+        "branch_id": subject.branch_id,
+        "item_code": new.item_code,
+        "points": points,
+        "source": new.source,
+        "actor_id": actor_id,
+        "reason": new.reason,
+        "evidence": list(new.evidence),
+        "occurred_on": new.occurred_on,
+    }
+    # Most entries go to a period that exists and is open: one statement finds it and inserts.
+    where = {"scheme_id": id_of(scheme_record), "key": target.key}
+    try:
+        entry: ScoreEntry | None = await session.scalar(
+            _INTO_OPEN_PERIOD, {**where, **values, "created_at": utcnow()}
+        )
+    except IntegrityError as exc:
+        _refuse_if_closed(exc, target.key)
+        raise
+    if entry is not None:
+        return entry
+    # Otherwise the period is created here, or is closed (a clear refusal).
+    period = await ensure_period(session, scheme_record, target)
     if period.status != PeriodStatus.open:
         raise PeriodClosed(detail={"period": period.key})
-    entry = ScoreEntry(
-        period_id=id_of(period),
-        member_id=subject.member_id,
-        branch_id=subject.branch_id,
-        item_code=new.item_code,
-        points=points,
-        source=new.source,
-        actor_id=actor_id,
-        reason=new.reason,
-        evidence=list(new.evidence),
-        occurred_on=new.occurred_on,
-    )
-    return await _append(session, entry, period.key)
+    return await _append(session, ScoreEntry(period_id=id_of(period), **values), period.key)
 
 
 async def reverse(
@@ -198,10 +214,47 @@ async def _append(session: AsyncSession, entry: ScoreEntry, period_key: str) -> 
     try:
         await session.flush()
     except IntegrityError as exc:
-        if "not open" in str(exc.orig):
-            raise PeriodClosed(detail={"period": period_key}) from exc
+        _refuse_if_closed(exc, period_key)
         raise
     return entry
+
+
+def _refuse_if_closed(exc: IntegrityError, period_key: str) -> None:
+    """The database's open-period trigger refused the entry: the period closed meanwhile."""
+    if "not open" in str(exc.orig):
+        raise PeriodClosed(detail={"period": period_key}) from exc
+
+
+_ENTRY_VALUES = (
+    "member_id",
+    "branch_id",
+    "item_code",
+    "points",
+    "source",
+    "actor_id",
+    "reason",
+    "evidence",
+    "occurred_on",
+    "created_at",
+)
+_ENTRY_TABLE = ScoreEntry.__table__  # type: ignore[attr-defined]
+# (A Core INSERT read back as the ORM entity: the ORM's own INSERT would take the values as
+# rows of a bulk insert.)
+_INTO_OPEN_PERIOD = select(ScoreEntry).from_statement(
+    insert(_ENTRY_TABLE)
+    .from_select(
+        ["period_id", *_ENTRY_VALUES],
+        select(
+            col(PeriodRecord.id),
+            *(bindparam(name, type_=_ENTRY_TABLE.c[name].type) for name in _ENTRY_VALUES),
+        ).where(
+            col(PeriodRecord.scheme_id) == bindparam("scheme_id"),
+            col(PeriodRecord.key) == bindparam("key"),
+            col(PeriodRecord.status) == PeriodStatus.open,
+        ),
+    )
+    .returning(*_ENTRY_TABLE.c)
+)
 
 
 def today_in_shanghai(now: datetime) -> date:
