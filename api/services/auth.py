@@ -2,8 +2,8 @@
 
 from dataclasses import dataclass
 
+from sqlalchemy import bindparam, update
 from sqlalchemy import select as sa_select
-from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
@@ -190,39 +190,42 @@ async def load_principal(session: AsyncSession, settings: Settings, token: str) 
     subject = read_jwt(settings.jwt_secret.get_secret_value(), token, "access")
     if not subject.isdigit():
         raise InvalidToken()
-    # One query on every request: the member, their unit's path and their roles.
-    role_unit = aliased(OrgUnit)
-    rows = (
-        await session.execute(
-            sa_select(
-                Member,
-                col(OrgUnit.path),
-                col(RoleAssignment.role),
-                col(RoleAssignment.unit_id),
-                col(role_unit.path),
-            )
-            .join(OrgUnit, col(OrgUnit.id) == col(Member.unit_id))
-            .outerjoin(RoleAssignment, col(RoleAssignment.member_id) == col(Member.id))
-            .outerjoin(role_unit, col(role_unit.id) == col(RoleAssignment.unit_id))
-            .where(col(Member.id) == int(subject))
-        )
-    ).all()
+    # One query on every request: the member, their unit and their roles.
+    rows = (await session.execute(_PRINCIPAL, {"member_id": int(subject)})).all()
     if not rows:
         raise InvalidToken()
-    member, unit_path = rows[0][0], rows[0][1]
+    member, unit = rows[0][0], rows[0][1]
     _require_active(member)
-    # The session's identity map holds objects weakly: keep the member for the request, so
-    # the services' `session.get(Member, …)` for the signed-in member costs no query.
+    # The session's identity map holds objects weakly: keep the member and their unit for the
+    # request, so the services' `session.get(…)` of either costs no query.
     session.info["principal_member"] = member
+    session.info["principal_unit"] = unit
     return Principal(
         member_id=id_of(member),
-        unit_path=unit_path,
+        unit_path=unit.path,
         grants=tuple(
             Grant(Role(role), unit_id, path)
             for _, _, role, unit_id, path in rows
             if role is not None and unit_id is not None and path is not None
         ),
     )
+
+
+_ROLE_UNIT = aliased(OrgUnit)
+# Built once: every signed-in request runs it.
+_PRINCIPAL = (
+    sa_select(
+        Member,
+        OrgUnit,
+        col(RoleAssignment.role),
+        col(RoleAssignment.unit_id),
+        col(_ROLE_UNIT.path),
+    )
+    .join(OrgUnit, col(OrgUnit.id) == col(Member.unit_id))
+    .outerjoin(RoleAssignment, col(RoleAssignment.member_id) == col(Member.id))
+    .outerjoin(_ROLE_UNIT, col(_ROLE_UNIT.id) == col(RoleAssignment.unit_id))
+    .where(col(Member.id) == bindparam("member_id"))
+)
 
 
 async def _unbound_account(session: AsyncSession, settings: Settings, ticket: str) -> WeChatAccount:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import delete, insert, text
+from sqlalchemy import bindparam, delete, insert, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from sqlmodel import col, select
 
@@ -23,7 +23,6 @@ from api.errors import ScoringFailed
 from api.models import (
     LivePlacement,
     OrgUnit,
-    PeriodRecord,
     PeriodStatus,
     SchemeRecord,
     id_of,
@@ -40,7 +39,7 @@ from api.scoring import (
 from api.scoring.results import to_plain
 from api.scoring.scheme import Accumulation, SubjectKind
 from api.services import periods
-from api.services.ledger import today_in_shanghai
+from api.services.ledger import period_of, today_in_shanghai
 from api.services.members import member_for
 from api.services.schemes import in_force
 
@@ -71,11 +70,7 @@ async def live_score(
     record, _ = await in_force(session, unit, SubjectKind.MEMBER)
     scope = await periods.scope_of(session, record)
     target = periods.current_period(scope.scheme, today)
-    row = await session.scalar(
-        select(PeriodRecord).where(
-            col(PeriodRecord.scheme_id) == record.id, col(PeriodRecord.key) == target.key
-        )
-    )
+    row = await period_of(session, id_of(record), target.key)
     placement, ranked_at = await _placement(session, scope, target, member_id)
     own = await periods.member_inputs(
         session, record, scope.scheme, target, [member], ids=True, period=row
@@ -109,16 +104,22 @@ async def _stored(
 ) -> tuple[Placement, datetime] | None:
     """The member's stored placement; an empty one if the period is ranked without them (new,
     exempt, or nothing to rank); None if the period is not ranked yet."""
-    key = (col(LivePlacement.scheme_id) == scope.record.id) & (
-        col(LivePlacement.period_key) == target.key
-    )
-    mine = await session.scalar(
-        select(LivePlacement).where(key, col(LivePlacement.member_id) == member_id)
-    )
+    key = {"scheme_id": id_of(scope.record), "key": target.key}
+    mine = await session.scalar(_PLACEMENT_OF_MEMBER, {**key, "member_id": member_id})
     if mine is not None:
         return Placement.from_json(mine.placement), mine.computed_at
-    ranked_at = await session.scalar(select(LivePlacement.computed_at).where(key).limit(1))
+    ranked_at = await session.scalar(_RANKED_AT, key)
     return (Placement(), ranked_at) if ranked_at is not None else None
+
+
+# Built once: a member's score reads them on every request.
+_OF_PERIOD = (col(LivePlacement.scheme_id) == bindparam("scheme_id")) & (
+    col(LivePlacement.period_key) == bindparam("key")
+)
+_PLACEMENT_OF_MEMBER = select(LivePlacement).where(
+    _OF_PERIOD, col(LivePlacement.member_id) == bindparam("member_id")
+)
+_RANKED_AT = select(LivePlacement.computed_at).where(_OF_PERIOD).limit(1)
 
 
 async def _rank_first(
@@ -152,11 +153,7 @@ async def store_placements(
             text("SELECT pg_advisory_xact_lock(:space, :scheme)"),
             {"space": LOCK_SPACE, "scheme": id_of(scope.record)},
         )
-    period = await session.scalar(
-        select(PeriodRecord).where(
-            col(PeriodRecord.scheme_id) == scope.record.id, col(PeriodRecord.key) == target.key
-        )
-    )
+    period = await period_of(session, id_of(scope.record), target.key)
     # Ranks, flags and prizes follow from the totals alone, and the totals need earlier results
     # only where the score carries over within the year: a county's year of results (220 000
     # of them) is not read every minute for a scheme that starts each period afresh.

@@ -78,6 +78,7 @@ from api.scoring.scheme import (
     ScoringMode,
     SubjectKind,
 )
+from api.services.ledger import period_of
 from api.services.members import member_for
 from api.services.notices import notify
 from api.services.schemes import current_scheme, scheme_of
@@ -484,6 +485,46 @@ async def _history(
     """`_stored_priors` as the engine takes them."""
     stored = await _stored_priors(session, closes, subjects)
     return await _off_loop(len(stored), lambda: _priors(stored))
+
+
+async def _earlier_results(
+    session: AsyncSession, record: SchemeRecord, period: Period, subjects: Sequence[int]
+) -> list[PriorResult]:
+    """`_history` of `_closes_before` for a few subjects, in one query (a member's own score
+    reads it on every request)."""
+    stored = await session.scalars(
+        _EARLIER_RESULTS,
+        {
+            "scheme_id": id_of(record),
+            "starts_before": period.start,
+            "starts_from": period.start.replace(year=period.year - HISTORY_YEARS),
+            "members": list(subjects),
+            "branches": list(subjects),
+        },
+    )
+    return _priors(list(stored))
+
+
+# The results of the current close of each earlier period (as `_closes_before` finds them).
+_EARLIER_RESULTS = (
+    select(PeriodResult.prior)
+    .join(
+        PeriodRecord,
+        (col(PeriodRecord.id) == col(PeriodResult.period_id))
+        & (col(PeriodRecord.close_count) == col(PeriodResult.close_no)),
+    )
+    .where(
+        col(PeriodRecord.scheme_id) == bindparam("scheme_id"),
+        col(PeriodRecord.status) != PeriodStatus.open,
+        col(PeriodRecord.starts_at) < bindparam("starts_before"),
+        col(PeriodRecord.starts_at) >= bindparam("starts_from"),
+        or_(
+            col(PeriodResult.member_id).in_(bindparam("members", expanding=True)),
+            col(PeriodResult.branch_id).in_(bindparam("branches", expanding=True)),
+        ),
+    )
+    .order_by(col(PeriodResult.period_id), col(PeriodResult.id))
+)
 
 
 def _priors(stored: Sequence[dict[str, Any]]) -> list[PriorResult]:
@@ -974,11 +1015,7 @@ async def member_inputs(
     if the caller has it.
     """
     if period is None:
-        period = await session.scalar(
-            select(PeriodRecord).where(
-                col(PeriodRecord.scheme_id) == record.id, col(PeriodRecord.key) == target.key
-            )
-        )
+        period = await period_of(session, id_of(record), target.key)
     unit_ids = {m.unit_id for m in members}
     if len(unit_ids) == 1:  # one member: their unit is usually loaded already
         only = await session.get(OrgUnit, members[0].unit_id)
@@ -992,7 +1029,7 @@ async def member_inputs(
     member_ids = [id_of(m) for m in members]
     subjects = [_subject(m, units[m.unit_id], exempt=m.exempt and as_exempt) for m in members]
     entries = (await _entries(session, id_of(period), member_ids, ids=ids))[0] if period else []
-    history = await _history(session, await _closes_before(session, record, target), member_ids)
+    history = await _earlier_results(session, record, target, member_ids)
     evaluations = await _evaluations(session, record, scheme, target, member_ids)
     paths = {str(m.id): units[m.unit_id].path for m in members}
     return Inputs(subjects, entries, history, paths, evaluations)

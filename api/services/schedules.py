@@ -33,7 +33,7 @@ from api.models import (
 from api.scoring import period_containing
 from api.scoring.scheme import ItemKind, PeriodLength, SubjectKind
 from api.services import evaluations, periods, robots
-from api.services.ledger import today_in_shanghai
+from api.services.ledger import period_of, today_in_shanghai
 from api.services.notices import notify
 
 CLOSE_GRACE = timedelta(days=1)
@@ -75,11 +75,7 @@ async def _monthly_scores(session: AsyncSession, record: SchemeRecord, now: date
     latest = await robots.latest_publications(session, id_of(record))
     await robots.enqueue(session, latest, f"monthly:{today:%Y-%m}")
     target = periods.current_period(scope.scheme, today)
-    row = await session.scalar(
-        select(PeriodRecord).where(
-            col(PeriodRecord.scheme_id) == record.id, col(PeriodRecord.key) == target.key
-        )
-    )
+    row = await period_of(session, id_of(record), target.key)
     inputs = await periods.load_inputs(session, scope, target, row.id if row else None)
     primary = scope.scheme.ranking.primary if scope.scheme.ranking else None
     for result in await periods.compute_off_loop(scope.scheme, target, inputs):
