@@ -20,6 +20,7 @@ of the baseline's (goal ≥ 0.5), and p99/p50 (goal ≤ 5).
 
 import argparse
 import asyncio
+import itertools
 import json
 import os
 import platform
@@ -63,6 +64,7 @@ TOWNS = 20
 PER_BRANCH_GROUPS = 2
 ENTRIES_PER_MONTH = 5
 CLAIM_ITEM = "volunteer_service"
+REQUESTS_PER_CONNECTION = 20
 JWT_SECRET = "load-benchmark-secret-0123456789-abcdefghijklmnop"
 OPERATIONS = ("refresh", "submit_claim", "leader_inbox", "approve", "my_score", "branch_ranking")
 MIX = {
@@ -85,6 +87,12 @@ def arguments() -> argparse.Namespace:
     parser.add_argument("--users", type=int, default=400, help="members acting")
     parser.add_argument("--database", default="pioneer_load")
     parser.add_argument("--seed", type=int, default=20261121)
+    parser.add_argument(
+        "--requests-per-connection",
+        type=int,
+        default=REQUESTS_PER_CONNECTION,
+        help="a connection is closed after this many requests (phones come and go)",
+    )
     return parser.parse_args()
 
 
@@ -465,15 +473,40 @@ class Samples:
     )
 
 
+def phones_come_and_go(every: int) -> Callable[[httpx.Request], Awaitable[None]]:
+    """A request hook that closes the connection of every `every`th request.
+
+    A county's phones reach the service over many short-lived connections. Sixteen connections
+    opened at once and kept for a whole phase are not that: the first uvicorn worker to wake
+    accepts all of them (asyncio accepts a burst per wake-up), and the other idles for the
+    phase. New connections go to whichever worker is free to accept them.
+    """
+    sent = itertools.count(1)
+
+    async def hook(request: httpx.Request) -> None:
+        if next(sent) % every == 0:
+            request.headers["Connection"] = "close"
+
+    return hook
+
+
 async def phase(
-    base: str, users: Users, names: list[str], seconds: float, concurrency: int
+    base: str,
+    users: Users,
+    names: list[str],
+    seconds: float,
+    concurrency: int,
+    requests_per_connection: int = REQUESTS_PER_CONNECTION,
 ) -> tuple[Samples, float]:
     samples = Samples()
     weights = [MIX[name] for name in names]
     deadline = time.perf_counter() + seconds
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    hooks = {"request": [phones_come_and_go(requests_per_connection)]}
 
-    async with httpx.AsyncClient(base_url=base, limits=limits, timeout=60) as http:
+    async with httpx.AsyncClient(
+        base_url=base, limits=limits, timeout=60, event_hooks=hooks
+    ) as http:
 
         async def loop() -> None:
             while time.perf_counter() < deadline:
@@ -544,10 +577,19 @@ async def measure(
     """Each operation alone, between two baseline phases; then everything mixed."""
     users = Users(data, random.Random(args.seed))
     await drain_outbox(url)
-    await phase(base, users, list(MIX), min(5.0, args.seconds), args.concurrency)  # warm-up
+    await phase(
+        base,
+        users,
+        list(MIX),
+        min(5.0, args.seconds),
+        args.concurrency,
+        args.requests_per_connection,
+    )  # warm-up
 
     async def alone(name: str) -> dict[str, Any]:
-        samples, seconds = await phase(base, users, [name], args.seconds, args.concurrency)
+        samples, seconds = await phase(
+            base, users, [name], args.seconds, args.concurrency, args.requests_per_connection
+        )
         return {**figures(samples.latencies[name], seconds), "errors": dict(samples.errors[name])}
 
     results: dict[str, Any] = {}
@@ -568,7 +610,9 @@ async def measure(
         measured["over_baseline"] = round(measured["per_second"] / reference, 2)
         results[name] = measured
     await fill_inboxes(base, users)
-    mixed, seconds = await phase(base, users, list(MIX), args.seconds, args.concurrency)
+    mixed, seconds = await phase(
+        base, users, list(MIX), args.seconds, args.concurrency, args.requests_per_connection
+    )
     return {
         "alone": results,
         "baseline": baselines,
