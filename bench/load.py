@@ -65,6 +65,7 @@ PER_BRANCH_GROUPS = 2
 ENTRIES_PER_MONTH = 5
 CLAIM_ITEM = "volunteer_service"
 REQUESTS_PER_CONNECTION = 20
+API_WORKERS = 2
 JWT_SECRET = "load-benchmark-secret-0123456789-abcdefghijklmnop"
 OPERATIONS = ("refresh", "submit_claim", "leader_inbox", "approve", "my_score", "branch_ranking")
 MIX = {
@@ -571,10 +572,33 @@ async def drain_outbox(url: str, limit: float = 300) -> None:
         await connection.close()
 
 
+def worker_pids(api: subprocess.Popen[bytes], expected: int) -> list[int]:
+    """The uvicorn workers (spawned by the supervisor; Linux: from /proc), once all run."""
+    children = Path(f"/proc/{api.pid}/task/{api.pid}/children")
+    pids: list[int] = []
+    for _ in range(100):
+        pids = [int(pid) for pid in children.read_text().split()] if children.exists() else []
+        pids = [pid for pid in pids if b"spawn_main" in Path(f"/proc/{pid}/cmdline").read_bytes()]
+        if len(pids) >= expected:
+            break
+        time.sleep(0.1)
+    return pids
+
+
+def cpu_seconds(pid: int) -> float:
+    """User and system CPU time of a process so far (/proc/PID/stat, fields 14 and 15)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 async def measure(
-    base: str, url: str, data: dict[str, Any], args: argparse.Namespace
+    base: str, url: str, data: dict[str, Any], args: argparse.Namespace, workers: list[int]
 ) -> dict[str, Any]:
-    """Each operation alone, between two baseline phases; then everything mixed."""
+    """Each operation alone, between two baseline phases; then everything mixed.
+
+    `workers`: the uvicorn workers' pids; each phase reports the CPU seconds each of them spent
+    (both should carry the load).
+    """
     users = Users(data, random.Random(args.seed))
     await drain_outbox(url)
     await phase(
@@ -587,10 +611,16 @@ async def measure(
     )  # warm-up
 
     async def alone(name: str) -> dict[str, Any]:
+        before = [cpu_seconds(pid) for pid in workers]
         samples, seconds = await phase(
             base, users, [name], args.seconds, args.concurrency, args.requests_per_connection
         )
-        return {**figures(samples.latencies[name], seconds), "errors": dict(samples.errors[name])}
+        split = [round(cpu_seconds(pid) - cpu, 1) for pid, cpu in zip(workers, before, strict=True)]
+        return {
+            **figures(samples.latencies[name], seconds),
+            "errors": dict(samples.errors[name]),
+            "api_workers_cpu_seconds": split,
+        }
 
     results: dict[str, Any] = {}
     baselines = [await alone("baseline")]
@@ -638,10 +668,10 @@ def main() -> None:
     seeded = time.perf_counter() - started
     with fake_server(0) as wechat:
         env = service_env(url, wechat)
-        api, base = start_api(env, workers=2)
+        api, base = start_api(env, workers=API_WORKERS)
         processes = [api, start_worker(env)]
         try:
-            report = asyncio.run(measure(base, url, data, args))
+            report = asyncio.run(measure(base, url, data, args, worker_pids(api, API_WORKERS)))
         finally:
             stop(processes)
     shape = data["shape"]
@@ -661,7 +691,7 @@ def main() -> None:
                 },
                 "phase_seconds": args.seconds,
                 "concurrency": args.concurrency,
-                "api_workers": 2,
+                "api_workers": API_WORKERS,
                 **report,
             },
             indent=2,
