@@ -161,6 +161,23 @@ async def test_leader_confirms_then_the_assembly_approves_into_one_entry(
     assert await count(sessionmaker, Notice, col(Notice.kind) == "claim_result") == 1
 
 
+async def test_a_claims_photos_keep_the_order_they_were_filed_in(
+    client: httpx.AsyncClient, org: Org, sessionmaker: Maker, lutou: int
+) -> None:
+    first, second, third = [await photo(sessionmaker, org, "member_a1", tag) for tag in "abc"]
+    order = [third, first, second]
+    claim = (await file_claim(client, org, "member_a1", "key-order-01", order)).json()
+    assert claim["photo_ids"] == order
+    confirmed = await decide(client, org, "leader_a1", claim["id"])
+    assert confirmed.json()["photo_ids"] == order
+    approved = (await decide(client, org, "secretary_a", claim["id"])).json()
+    assert approved["photo_ids"] == order
+    ledger = await client.get(
+        f"/api/v1/members/{org.id('member_a1')}/entries", headers=org.headers("member_a1")
+    )
+    assert ledger.json()["items"][0]["evidence"] == [f"photo:{p}" for p in order]
+
+
 async def test_concurrent_final_approvals_write_exactly_one_entry(
     client: httpx.AsyncClient, org: Org, pic: int, sessionmaker: Maker
 ) -> None:

@@ -11,7 +11,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Literal
 
-from sqlalchemy import bindparam, func, update
+from sqlalchemy import String, bindparam, cast, func, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
@@ -228,17 +228,35 @@ async def claim_for(
     row = (await session.execute(_CLAIM_WITH_PATH, {"claim_id": claim_id})).first()
     if row is None:
         raise ClaimNotFound()
-    claim, path, record = row
+    claim, path, record, photos = row
     # Held for the request (the identity map holds weakly): a decision reads it again.
     session.info.setdefault("held", []).append(record)
+    _known_photos(session)[claim_id] = _photo_ids(photos)
     if claim.member_id != principal.member_id and not _reviews_any(principal, path):
         raise ClaimNotFound()
     return claim, path
 
 
+def _photo_ids(listed: str | None) -> list[int]:
+    """The photo ids of `_PHOTO_LIST`'s "position:photo_id,…", in their order."""
+    pairs = (item.split(":") for item in listed.split(",")) if listed else ()
+    return [photo for _, photo in sorted((int(position), int(photo)) for position, photo in pairs)]
+
+
+# The claim's photos, listed with their positions (either database's string aggregate).
+_PHOTO_LIST = (
+    select(
+        func.aggregate_strings(
+            cast(col(ClaimPhoto.position), String) + ":" + cast(col(ClaimPhoto.photo_id), String),
+            ",",
+        )
+    )
+    .where(col(ClaimPhoto.claim_id) == col(Claim.id))
+    .scalar_subquery()
+)
 # Statements every claim request runs, built once: only their values change.
 _CLAIM_WITH_PATH = (
-    select(Claim, OrgUnit.path, SchemeRecord)
+    select(Claim, OrgUnit.path, SchemeRecord, _PHOTO_LIST)
     .join(Member, col(Member.id) == col(Claim.member_id))
     .join(OrgUnit, col(OrgUnit.id) == col(Member.unit_id))
     .join(SchemeRecord, col(SchemeRecord.id) == col(Claim.scheme_id))
@@ -307,7 +325,7 @@ async def review_inbox(
 async def photos_of(session: AsyncSession, claim_ids: Sequence[int]) -> dict[int, list[int]]:
     """Each claim's photo ids in order; remembered for the request (claims' photos are fixed
     at submission), so the service and the router read them once."""
-    known: dict[int, list[int]] = session.info.setdefault("claim_photos", {})
+    known = _known_photos(session)
     if all(claim_id in known for claim_id in claim_ids):
         return {claim_id: known[claim_id] for claim_id in claim_ids if known[claim_id]}
     rows = await session.execute(_PHOTOS_OF_CLAIMS, {"claim_ids": list(claim_ids)})
@@ -316,6 +334,11 @@ async def photos_of(session: AsyncSession, claim_ids: Sequence[int]) -> dict[int
         found.setdefault(claim_id, []).append(photo_id)
     known.update({claim_id: found.get(claim_id, []) for claim_id in claim_ids})
     return found
+
+
+def _known_photos(session: AsyncSession) -> dict[int, list[int]]:
+    known: dict[int, list[int]] = session.info.setdefault("claim_photos", {})
+    return known
 
 
 async def reused_photos(session: AsyncSession, claim_ids: Sequence[int]) -> dict[int, list[int]]:
