@@ -441,15 +441,18 @@ def _tally(is_pg: bool, ids: bool, *, some: bool, upto: bool) -> Select[Any]:
         columns.append(func.array_agg(row_id) if is_pg else func.group_concat(row_id, ","))
     where = [col(ScoreEntry.period_id) == bindparam("period_id")]
     if some:
-        where.append(
-            or_(
-                col(ScoreEntry.member_id).in_(bindparam("members", expanding=True)),
-                col(ScoreEntry.branch_id).in_(bindparam("branches", expanding=True)),
-            )
-        )
+        where.append(_of_bound_subjects(ScoreEntry))
     if upto:
         where.append(row_id <= bindparam("upto"))
     return sa_select(*columns).where(*where).group_by(subject, col(ScoreEntry.item_code))
+
+
+def _of_bound_subjects(table: type[ScoreEntry] | type[PeriodResult]) -> Any:
+    """`_one_of` for a statement built once: the ids bound as `members` and `branches`."""
+    return or_(
+        col(table.member_id).in_(bindparam("members", expanding=True)),
+        col(table.branch_id).in_(bindparam("branches", expanding=True)),
+    )
 
 
 def _one_of(table: type[ScoreEntry] | type[PeriodResult], subjects: Sequence[int]) -> Any:
@@ -462,14 +465,26 @@ async def _closes_before(
 ) -> list[tuple[int, int]]:
     """The current closes of this scheme's earlier periods (two years back)."""
     earlier = await session.scalars(
-        select(PeriodRecord).where(
-            col(PeriodRecord.scheme_id) == record.id,
-            col(PeriodRecord.status) != PeriodStatus.open,
-            col(PeriodRecord.starts_at) < period.start,
-            col(PeriodRecord.starts_at) >= period.start.replace(year=period.year - HISTORY_YEARS),
-        )
+        select(PeriodRecord).where(*_EARLIER_PERIODS), _earlier_bounds(record, period)
     )
     return sorted((id_of(p), p.close_count) for p in earlier)
+
+
+def _earlier_bounds(record: SchemeRecord, period: Period) -> dict[str, Any]:
+    return {
+        "scheme_id": id_of(record),
+        "starts_before": period.start,
+        "starts_from": period.start.replace(year=period.year - HISTORY_YEARS),
+    }
+
+
+# The scheme's closed periods before a period, two years back (`_earlier_bounds`).
+_EARLIER_PERIODS = (
+    col(PeriodRecord.scheme_id) == bindparam("scheme_id"),
+    col(PeriodRecord.status) != PeriodStatus.open,
+    col(PeriodRecord.starts_at) < bindparam("starts_before"),
+    col(PeriodRecord.starts_at) >= bindparam("starts_from"),
+)
 
 
 async def _stored_priors(
@@ -508,13 +523,7 @@ async def _earlier_results(
     reads it on every request)."""
     stored = await session.scalars(
         _EARLIER_RESULTS,
-        {
-            "scheme_id": id_of(record),
-            "starts_before": period.start,
-            "starts_from": period.start.replace(year=period.year - HISTORY_YEARS),
-            "members": list(subjects),
-            "branches": list(subjects),
-        },
+        {**_earlier_bounds(record, period), "members": list(subjects), "branches": list(subjects)},
     )
     return _priors(list(stored))
 
@@ -527,16 +536,7 @@ _EARLIER_RESULTS = (
         (col(PeriodRecord.id) == col(PeriodResult.period_id))
         & (col(PeriodRecord.close_count) == col(PeriodResult.close_no)),
     )
-    .where(
-        col(PeriodRecord.scheme_id) == bindparam("scheme_id"),
-        col(PeriodRecord.status) != PeriodStatus.open,
-        col(PeriodRecord.starts_at) < bindparam("starts_before"),
-        col(PeriodRecord.starts_at) >= bindparam("starts_from"),
-        or_(
-            col(PeriodResult.member_id).in_(bindparam("members", expanding=True)),
-            col(PeriodResult.branch_id).in_(bindparam("branches", expanding=True)),
-        ),
-    )
+    .where(*_EARLIER_PERIODS, _of_bound_subjects(PeriodResult))
     .order_by(col(PeriodResult.period_id), col(PeriodResult.id))
 )
 
