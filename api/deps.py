@@ -15,13 +15,16 @@ from api.wechat.client import WeChatClient
 
 bearer = HTTPBearer(auto_error=False, description="登录后获得的 access_token")
 
+# Dependencies are `async def` even when they do not await: FastAPI runs a plain `def` one in its
+# thread pool, a thread hop on every request for reading an attribute.
 
-def get_app_settings(request: Request) -> Settings:
+
+async def get_app_settings(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 
 
-def get_wechat(request: Request) -> WeChatClient:
+async def get_wechat(request: Request) -> WeChatClient:
     client: WeChatClient = request.app.state.wechat
     return client
 
@@ -52,7 +55,7 @@ class PageParams(BaseModel):
         return (self.page - 1) * self.size
 
 
-def get_page(
+async def get_page(
     page: Annotated[int, Query(ge=1, description="页码，从 1 开始")] = 1,
     size: Annotated[int, Query(ge=1, le=100, description="每页条数，最多 100")] = 20,
 ) -> PageParams:

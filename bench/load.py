@@ -592,12 +592,17 @@ def cpu_seconds(pid: int) -> float:
 
 
 async def measure(
-    base: str, url: str, data: dict[str, Any], args: argparse.Namespace, workers: list[int]
+    base: str,
+    url: str,
+    data: dict[str, Any],
+    args: argparse.Namespace,
+    workers: list[int],
+    outbox_worker: int,
 ) -> dict[str, Any]:
     """Each operation alone, between two baseline phases; then everything mixed.
 
     `workers`: the uvicorn workers' pids; each phase reports the CPU seconds each of them spent
-    (both should carry the load).
+    (both should carry the load), and the delivery worker's (`outbox_worker`).
     """
     users = Users(data, random.Random(args.seed))
     await drain_outbox(url)
@@ -611,15 +616,19 @@ async def measure(
     )  # warm-up
 
     async def alone(name: str) -> dict[str, Any]:
-        before = [cpu_seconds(pid) for pid in workers]
+        before = [cpu_seconds(pid) for pid in [*workers, outbox_worker]]
         samples, seconds = await phase(
             base, users, [name], args.seconds, args.concurrency, args.requests_per_connection
         )
-        split = [round(cpu_seconds(pid) - cpu, 1) for pid, cpu in zip(workers, before, strict=True)]
+        *split, outbox = [
+            round(cpu_seconds(pid) - cpu, 1)
+            for pid, cpu in zip([*workers, outbox_worker], before, strict=True)
+        ]
         return {
             **figures(samples.latencies[name], seconds),
             "errors": dict(samples.errors[name]),
             "api_workers_cpu_seconds": split,
+            "outbox_worker_cpu_seconds": outbox,
         }
 
     results: dict[str, Any] = {}
@@ -669,9 +678,12 @@ def main() -> None:
     with fake_server(0) as wechat:
         env = service_env(url, wechat)
         api, base = start_api(env, workers=API_WORKERS)
-        processes = [api, start_worker(env)]
+        outbox_worker = start_worker(env)
+        processes = [api, outbox_worker]
         try:
-            report = asyncio.run(measure(base, url, data, args, worker_pids(api, API_WORKERS)))
+            report = asyncio.run(
+                measure(base, url, data, args, worker_pids(api, API_WORKERS), outbox_worker.pid)
+            )
         finally:
             stop(processes)
     shape = data["shape"]

@@ -48,7 +48,6 @@ def _rows(count: int) -> dict[str, Iterator[tuple[Any, ...]]]:
         ),
         "service_follower": ((f"s{i}", f"u{i}", True, now) for i in range(1, count + 1)),
         "notice": ((i, i, KIND, "申报已通过", data, now) for i in range(1, count + 1)),
-        "delivery": ((i, i, i, "pending", 0, now, now) for i in range(1, count + 1)),
     }
 
 
@@ -66,21 +65,13 @@ COLUMNS = {
     ],
     "service_follower": ["openid", "unionid", "following", "updated_at"],
     "notice": ["id", "member_id", "kind", "title", "data", "created_at"],
-    "delivery": [
-        "id",
-        "notice_id",
-        "member_id",
-        "status",
-        "attempts",
-        "next_attempt_at",
-        "created_at",
-    ],
 }
 
 
 async def seed(url: str, count: int) -> None:
     """N members, each bound to WeChat and following the service account, each with one
-    pending delivery; one service-account template for the notice kind."""
+    notice (whose pending delivery the database's trigger queues); one service-account
+    template for the notice kind."""
     connection = await asyncpg.connect(dsn(url))
     try:
         await connection.execute(

@@ -9,7 +9,7 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import func, update
+from sqlalchemy import func, text, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlmodel import col, select
 
@@ -320,6 +320,33 @@ async def test_two_workers_at_once_send_each_notice_once(
     assert len(sent_ids) == len(set(sent_ids)) == 12
     assert sorted(str(d.id) for d in rows if d.status == "sent") == sent_ids
     assert {d.status for d in rows} == {"sent", "inbox_only"}  # threshold notices: no template
+
+
+async def test_the_database_queues_one_delivery_per_notice_however_it_is_written(
+    org: Org, sessionmaker: Maker
+) -> None:
+    """The trigger, not the ORM: a notice written as plain SQL is queued like any other, and a
+    notice whose transaction rolls back leaves no delivery behind."""
+    member = org.id("member_a1")
+    async with sessionmaker() as session:
+        await session.execute(
+            text(
+                "INSERT INTO notice (member_id, kind, title, data, created_at) "
+                "VALUES (:member, 'claim_result', '申报已通过', '{}', :now)"
+            ),
+            {"member": member, "now": utcnow()},
+        )
+        await session.commit()
+    async with sessionmaker() as session:
+        session.add(Notice(member_id=member, kind="claim_result", title="撤回", data={}))
+        await session.flush()
+        await session.rollback()
+    async with sessionmaker() as session:
+        [notice] = list(await session.scalars(select(Notice)))
+    [delivery] = await deliveries(sessionmaker)
+    assert (delivery.notice_id, delivery.member_id) == (notice.id, member)
+    assert (delivery.status, delivery.attempts) == ("pending", 0)
+    assert delivery.next_attempt_at == notice.created_at
 
 
 async def test_a_worker_that_died_leaves_its_batch_to_the_next_one(

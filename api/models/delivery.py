@@ -5,13 +5,9 @@ from enum import StrEnum
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy import event
-from sqlalchemy.engine import Connection
-from sqlalchemy.orm import Mapper
 from sqlmodel import Field, SQLModel
 
 from api.models.base import utc_column, utcnow
-from api.models.workflow import Notice
 
 
 class Channel(StrEnum):
@@ -46,7 +42,8 @@ class NoticeTemplate(SQLModel, table=True):
 
 
 class Delivery(SQLModel, table=True):
-    """One notice on its way to WeChat: written with the notice, sent by the worker."""
+    """One notice on its way to WeChat: inserted with its notice by the database (the trigger
+    `notice_queues_delivery`), sent by the worker."""
 
     __tablename__ = "delivery"
 
@@ -116,27 +113,6 @@ class StoredToken(SQLModel, table=True):
     name: str = Field(sa_type=sa.String(64), primary_key=True)
     token: str = Field(sa_type=sa.String(512))
     expires_at: datetime = Field(sa_column=utc_column())
-
-
-def _queue_delivery(_mapper: Mapper[Any], connection: Connection, notice: Notice) -> None:
-    """Outbox: a notice row and its delivery row are inserted by the same flush."""
-    connection.execute(
-        _INSERT_DELIVERY,
-        {
-            "notice_id": notice.id,
-            "member_id": notice.member_id,
-            "status": DeliveryStatus.pending,
-            "attempts": 0,
-            "next_attempt_at": notice.created_at,
-            "created_at": notice.created_at,
-        },
-    )
-
-
-_INSERT_DELIVERY = sa.insert(Delivery)  # built once: every notice queues one delivery
-
-
-event.listen(Notice, "after_insert", _queue_delivery)
 
 
 class JobRun(SQLModel, table=True):

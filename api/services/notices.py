@@ -14,7 +14,8 @@ from api.models import Delivery, Notice, NoticeKind, utcnow
 def notify(
     session: AsyncSession, member_id: int, kind: NoticeKind, title: str, data: dict[str, Any]
 ) -> Notice:
-    """Queue a notice on the caller's transaction: it exists exactly when its cause does."""
+    """Queue a notice on the caller's transaction: it exists exactly when its cause does, and
+    so does its WeChat delivery (queued by the database's trigger on the notice)."""
     notice = Notice(member_id=member_id, kind=kind, title=title, data=data)
     session.add(notice)
     return notice

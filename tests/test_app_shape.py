@@ -1,0 +1,34 @@
+"""How the app is wired: nothing on a request's path is handed to the thread pool."""
+
+import inspect
+from collections.abc import Iterator
+from typing import Any
+
+from fastapi.dependencies.models import Dependant
+
+from tests.test_access_matrix import mounted
+
+
+def _calls(dependant: Dependant) -> Iterator[Any]:
+    if dependant.call is not None:
+        yield dependant.call
+    for dependency in dependant.dependencies:
+        yield from _calls(dependency)
+
+
+def _runs_on_the_loop(call: Any) -> bool:
+    target = call if inspect.isroutine(call) else type(call).__call__
+    return inspect.iscoroutinefunction(target) or inspect.isasyncgenfunction(target)
+
+
+def test_every_endpoint_and_dependency_is_async() -> None:
+    """FastAPI runs a plain `def` endpoint or dependency in its thread pool: a thread hop per
+    request (and a queue behind 40 threads under load) for work that never blocks."""
+    offenders = {
+        f"{prefix}{route.path} {getattr(call, '__qualname__', type(call).__qualname__)}"
+        for prefix, route in mounted()
+        for call in _calls(route.dependant)
+        if not _runs_on_the_loop(call)
+    }
+    assert len(mounted()) > 90
+    assert not offenders
