@@ -37,16 +37,26 @@ def run_migrations_offline() -> None:
 
 
 def do_run_migrations(connection: Connection) -> None:
+    sqlite = connection.dialect.name == "sqlite"
     if connection.dialect.name == "postgresql":
         connection.execute(text(f"SET lock_timeout = '{LOCK_TIMEOUT}'"))
+    if sqlite:
+        # A batch migration rebuilds a table (copy, drop, rename), and SQLite refuses to drop a
+        # table that other rows refer to: foreign keys are off while migrating (the pragma acts
+        # only outside a transaction, so here) and checked once at the end instead.
+        connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
     context.configure(
         connection=connection,
         target_metadata=target_metadata,
-        render_as_batch=connection.dialect.name == "sqlite",
+        render_as_batch=sqlite,
         compare_type=True,
     )
     with context.begin_transaction():
         context.run_migrations()
+        if sqlite:
+            broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+            if broken:
+                raise RuntimeError(f"the migration broke foreign keys: {broken[:5]}")
 
 
 async def run_async_migrations() -> None:

@@ -203,6 +203,38 @@ async def test_rejection_needs_a_reason_and_tells_the_member(
     notices = await client.get("/api/v1/me/notices", headers=org.headers("member_a1"))
     assert notices.json()["items"][0]["data"]["reason"] == "照片与事项不符"
     assert notices.json()["unread"] == 1
+    mine = await client.get("/api/v1/claims/mine", headers=org.headers("member_a1"))
+    assert [(c["status"], c["last_reason"]) for c in mine.json()["items"]] == [
+        ("rejected", "照片与事项不符")
+    ]
+
+
+async def test_the_database_writes_a_claims_history_however_it_is_changed(
+    client: httpx.AsyncClient, org: Org, pic: int, sessionmaker: Maker
+) -> None:
+    """The triggers, not the service: a change of status or step made in plain SQL is recorded
+    with the claim's last actor and reason; a change of anything else is not a transition."""
+    claim = (await file_claim(client, org, "member_a1", "key-history-1", [pic])).json()
+    await decide(client, org, "leader_a1", claim["id"], reason="属实")
+    async with sessionmaker() as session:
+        for statement in (
+            "UPDATE claim SET updated_at = updated_at WHERE id = :id",
+            "UPDATE claim SET status = 'withdrawn', last_actor_id = :actor, "
+            "last_reason = '书记代为撤回' WHERE id = :id",
+        ):
+            await session.execute(text(statement), {"id": claim["id"], "actor": org.id("admin")})
+        await session.commit()
+    detail = await client.get(f"/api/v1/claims/{claim['id']}", headers=org.headers("member_a1"))
+    events = [
+        (e["actor_id"], e["from_status"], e["to_status"], e["reason"])
+        for e in detail.json()["events"]
+    ]
+    assert events == [
+        (org.id("member_a1"), "", "pending", None),
+        (org.id("leader_a1"), "pending:group_leader", "pending:branch_assembly", "属实"),
+        (org.id("admin"), "pending:branch_assembly", "withdrawn", "书记代为撤回"),
+    ]
+    assert detail.json()["last_reason"] == "书记代为撤回"
 
 
 async def test_a_member_withdraws_only_their_own_pending_claim(

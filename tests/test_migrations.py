@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import inspect
+from sqlalchemy import inspect, text
 from sqlalchemy.engine import Connection
 from sqlmodel import SQLModel
 
@@ -52,3 +52,58 @@ def test_downgrade_to_base_and_upgrade_again(scratch_url: str, template_url: str
     tables, diff = asyncio.run(_inspect(scratch_url))
     assert {"member", "org_unit", "wechat_account"} <= tables
     assert diff == []
+
+
+_CLAIM_HISTORY_BEFORE = "3a7c5e91d2b4"  # the revision before claims carried their last actor
+
+
+async def _run(url: str, *statements: str) -> list[tuple[object, ...]]:
+    """Run SQL in one transaction; the rows of the last statement."""
+    engine = create_engine(url)
+    try:
+        async with engine.begin() as connection:
+            for statement in statements:
+                result = await connection.execute(text(statement))
+            return [tuple(row) for row in result] if result.returns_rows else []
+    finally:
+        await engine.dispose()
+
+
+def test_existing_claims_get_their_last_actor_and_reason_from_their_history(
+    scratch_url: str, template_url: str
+) -> None:
+    config = alembic_config(scratch_url)
+    command.downgrade(config, "base")
+    command.upgrade(config, _CLAIM_HISTORY_BEFORE)
+    stamp = "'2026-11-01 08:00:00+00:00'"
+    asyncio.run(
+        _run(
+            scratch_url,
+            f"INSERT INTO org_unit (id, kind, name, path, created_at) "
+            f"VALUES (1, 'branch', '一支部', '/1/', {stamp})",
+            *(
+                f"INSERT INTO member (id, unit_id, name, phone, political_status, exempt, status, "
+                f"created_at, updated_at) VALUES ({i}, 1, '党员{i}', '1380000000{i}', 'full', "
+                f"false, 'active', {stamp}, {stamp})"
+                for i in (1, 2, 3)
+            ),
+            f"INSERT INTO scheme (id, unit_id, subject_kind, current_version, created_at) "
+            f"VALUES (1, 1, 'member', 1, {stamp})",
+            *(
+                f"INSERT INTO claim (id, member_id, scheme_id, item_code, points, occurred_on, "
+                f"description, idempotency_key, status, steps, step, created_at, updated_at) "
+                f"VALUES ({i}, 1, 1, 'x', 1, '2026-11-01', 'd', 'key-{i}', '{status}', "
+                f"'[\"group_leader\"]', 0, {stamp}, {stamp})"
+                for i, status in ((1, "rejected"), (2, "pending"))
+            ),
+            f"INSERT INTO claim_event (claim_id, actor_id, from_status, to_status, reason, "
+            f"created_at) VALUES (1, 1, '', 'pending', NULL, {stamp}), "
+            f"(1, 3, 'pending:group_leader', 'rejected', '照片不清楚', {stamp})",
+        )
+    )
+    command.upgrade(config, "head")
+    rows = asyncio.run(
+        _run(scratch_url, "SELECT id, last_actor_id, last_reason FROM claim ORDER BY id")
+    )
+    # The rejected claim: its reviewer and reason; one without history: its member.
+    assert rows == [(1, 3, "照片不清楚"), (2, 1, None)]

@@ -83,6 +83,11 @@ class Claim(SQLModel, table=True):
     steps: list[str] = Field(sa_type=sa.JSON)
     step: int = 0
     entry_id: int | None = Field(default=None, foreign_key="score_entry.id")
+    # Who made the last transition (the submitter, then each reviewer) and why. The database's
+    # triggers write the creation and every change of status or step into `claim_event` with
+    # these: no path changes a claim without a record.
+    last_actor_id: int = Field(foreign_key="member.id")
+    last_reason: str | None = Field(default=None, sa_type=sa.Text)
     created_at: datetime = Field(default_factory=utcnow, sa_column=utc_column())
     updated_at: datetime = Field(default_factory=utcnow, sa_column=utc_column())
 
@@ -103,7 +108,8 @@ class ClaimPhoto(SQLModel, table=True):
 
 
 class ClaimEvent(SQLModel, table=True):
-    """Every transition of a claim: who, when, from → to, why."""
+    """Every transition of a claim: who, when, from → to, why. Written by the database's
+    triggers on `claim` (from its `last_actor_id` and `last_reason`), never by the service."""
 
     __tablename__ = "claim_event"
 

@@ -54,6 +54,7 @@ async def _out(
             steps=c.steps,
             current_step=c.steps[c.step] if c.status == ClaimStatus.pending else None,
             entry_id=c.entry_id,
+            last_reason=c.last_reason,
             photo_ids=photos.get(id_of(c), []),
             reused_photo_claims=sorted(reused.get(id_of(c), [])),
             created_at=c.created_at,

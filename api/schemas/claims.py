@@ -58,6 +58,7 @@ class ClaimOut(BaseModel):
     steps: list[str]
     current_step: str | None = Field(description="待谁审核；已办结为空")
     entry_id: int | None
+    last_reason: str | None = Field(description="最近一次审核的意见（被驳回时即驳回原因）")
     photo_ids: list[int]
     reused_photo_claims: list[int] = Field(description="使用了相同照片的其他申报（供审核人留意）")
     created_at: datetime

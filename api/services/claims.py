@@ -148,6 +148,7 @@ async def submit(
             "status": ClaimStatus.pending,
             "steps": _steps(item, unit, principal),
             "step": 0,
+            "last_actor_id": principal.member_id,
             "created_at": now,
             "updated_at": now,
         },
@@ -159,11 +160,6 @@ async def submit(
     claim_id = id_of(claim)
     for position, photo_id in enumerate(dict.fromkeys(photo_ids)):
         session.add(ClaimPhoto(claim_id=claim_id, photo_id=photo_id, position=position))
-    session.add(
-        ClaimEvent(
-            claim_id=claim_id, actor_id=principal.member_id, from_status="", to_status="pending"
-        )
-    )
     await session.flush()
     return claim, True
 
@@ -451,12 +447,10 @@ async def _move(
     **also: object,
 ) -> None:
     """Compare-and-set from the claim's (status, step) as read; losing the race is a 409.
+    The database's trigger records the transition (`claim_event`) from the same UPDATE.
 
     `also`: more columns to set in the same UPDATE (the approved claim's `entry_id`).
     """
-    before = (
-        f"{claim.status}:{claim.steps[claim.step]}" if claim.status == "pending" else claim.status
-    )
     changed = await affected_rows(
         session,
         update(Claim)
@@ -465,21 +459,19 @@ async def _move(
             col(Claim.status) == ClaimStatus.pending,
             col(Claim.step) == claim.step,
         )
-        .values(status=status, step=step, updated_at=utcnow(), **also),
+        .values(
+            status=status,
+            step=step,
+            last_actor_id=principal.member_id,
+            last_reason=reason,
+            updated_at=utcnow(),
+            **also,
+        ),
     )
     if changed != 1:
         raise ClaimStateConflict()
-    after = f"{status}:{claim.steps[step]}" if status == ClaimStatus.pending else str(status)
-    session.add(
-        ClaimEvent(
-            claim_id=id_of(claim),
-            actor_id=principal.member_id,
-            from_status=before,
-            to_status=after,
-            reason=reason,
-        )
-    )
     claim.status, claim.step = status, step
+    claim.last_actor_id, claim.last_reason = principal.member_id, reason
 
 
 def _tell(session: AsyncSession, claim: Claim, title: str, reason: str | None) -> None:
