@@ -83,9 +83,11 @@ def insert_for(session: AsyncSession) -> Callable[..., Any]:
     return pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
 
 
-async def affected_rows(session: AsyncSession, statement: Executable) -> int:
+async def affected_rows(
+    session: AsyncSession, statement: Executable, params: dict[str, Any] | None = None
+) -> int:
     """Run a compare-and-set UPDATE/DELETE and say how many rows it changed."""
-    result = cast(CursorResult[Any], await session.execute(statement))
+    result = cast(CursorResult[Any], await session.execute(statement, params))
     return result.rowcount
 
 

@@ -13,6 +13,7 @@ from typing import Literal
 
 from sqlalchemy import String, bindparam, cast, func, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import col, select
 
 from api.access import Principal, within
@@ -433,7 +434,6 @@ async def _approve(
     await _move(
         session, claim, principal, ClaimStatus.approved, claim.step, reason, entry_id=entry.id
     )
-    claim.entry_id = entry.id
     _tell(session, claim, "申报已通过", None)
 
 
@@ -444,34 +444,41 @@ async def _move(
     status: ClaimStatus,
     step: int,
     reason: str | None,
-    **also: object,
+    entry_id: int | None = None,
 ) -> None:
     """Compare-and-set from the claim's (status, step) as read; losing the race is a 409.
     The database's trigger records the transition (`claim_event`) from the same UPDATE.
 
-    `also`: more columns to set in the same UPDATE (the approved claim's `entry_id`).
+    `entry_id`: the approved claim's ledger entry, linked by the same UPDATE.
     """
+    values = dict(
+        zip(_MOVED, (status, step, principal.member_id, reason, entry_id, utcnow()), strict=True)
+    )
     changed = await affected_rows(
         session,
-        update(Claim)
-        .where(
-            col(Claim.id) == claim.id,
-            col(Claim.status) == ClaimStatus.pending,
-            col(Claim.step) == claim.step,
-        )
-        .values(
-            status=status,
-            step=step,
-            last_actor_id=principal.member_id,
-            last_reason=reason,
-            updated_at=utcnow(),
-            **also,
-        ),
+        _MOVE,
+        {"claim_id": claim.id, "from_step": claim.step}
+        | {f"to_{name}": value for name, value in values.items()},
     )
     if changed != 1:
         raise ClaimStateConflict()
-    claim.status, claim.step = status, step
-    claim.last_actor_id, claim.last_reason = principal.member_id, reason
+    for name, value in values.items():
+        set_committed_value(claim, name, value)  # as stored, without a second UPDATE
+
+
+_CLAIM = Claim.__table__  # type: ignore[attr-defined]
+_MOVED = ("status", "step", "last_actor_id", "last_reason", "entry_id", "updated_at")
+# Built once (every review step runs it); a Core UPDATE, so the claim in the session is
+# brought up to date by `_move` itself.
+_MOVE = (
+    update(_CLAIM)
+    .where(
+        _CLAIM.c.id == bindparam("claim_id"),
+        _CLAIM.c.status == ClaimStatus.pending,
+        _CLAIM.c.step == bindparam("from_step"),
+    )
+    .values({name: bindparam(f"to_{name}") for name in _MOVED})
+)
 
 
 def _tell(session: AsyncSession, claim: Claim, title: str, reason: str | None) -> None:
