@@ -59,6 +59,8 @@ class Settings(BaseSettings):
 
     timezone: str = "Asia/Shanghai"
     appeal_window_days: int = Field(default=7, ge=1)
+    # A member's claims of one item waiting for review at once: a flood cannot fill the inbox.
+    max_pending_claims_per_item: int = Field(default=10, ge=1)
     photo_dir: str = "./data/photos"
 
     @model_validator(mode="after")

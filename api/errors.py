@@ -267,6 +267,22 @@ class FutureDate(AppError):
     code, status, message = "future_date", 400, "发生日期不能晚于今天"
 
 
+class SchemePeriodLocked(AppError):
+    code, status, message = (
+        "scheme_period_locked",
+        409,
+        "该方案还有未结算的考核期，不能修改考核周期；请先结算这些考核期",
+    )
+
+
+class CloseNeedsConfirmation(AppError):
+    code, status, message = (
+        "close_needs_confirmation",
+        409,
+        "结算前请确认：考核期尚未结束，或还有待审核的申报、待处理的申诉；确认结算须填写原因",
+    )
+
+
 # --- claims, deductions, appeals, photos ----------------------------------------------------
 
 
@@ -288,6 +304,30 @@ class PhotoNotFound(NotFound):
 
 class CapReached(AppError):
     code, status, message = "cap_reached", 409, "本期该事项的积分已达上限"
+
+
+class ClaimPeriodClosed(AppError):
+    code, status, message = (
+        "claim_period_closed",
+        409,
+        "该日期所在的考核期已结算，不能再申报；如有遗漏请联系支部",
+    )
+
+
+class ClaimDateOutsideWindow(AppError):
+    code, status, message = (
+        "claim_date_outside_window",
+        422,
+        "只能申报本考核期或刚结束（尚未结算）的上一考核期内发生的事项",
+    )
+
+
+class TooManyPendingClaims(AppError):
+    code, status, message = (
+        "too_many_pending_claims",
+        409,
+        "该事项待审核的申报已达上限，请等审核后再申报",
+    )
 
 
 class IdempotencyConflict(AppError):
@@ -422,6 +462,10 @@ class CallbackMalformed(AppError):
 
 class BoardNotFound(NotFound):
     code, message = "board_not_found", "该组织在本期没有公示榜"
+
+
+class BoardWithdrawn(AppError):
+    code, status, message = "board_withdrawn", 409, "该公示已撤回，不能再生成海报"
 
 
 class RobotNotConfigured(NotFound):

@@ -18,6 +18,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Final
 
+import imagehash
 from PIL import Image, ImageCms, ImageFile, ImageOps, UnidentifiedImageError
 
 from api.errors import AppError, PayloadTooLarge
@@ -57,6 +58,7 @@ class ProcessedPhoto:
     sha256: str
     width: int
     height: int
+    phash: int  # the perceptual hash of the stored picture, 64 bits unsigned
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,6 +99,7 @@ def process_photo(data: bytes) -> ProcessedPhoto:
             _check_pixels(source.size)
             picture = _prepare(source, kind)
         content = _encode(picture, kind)
+        phash = int(str(imagehash.phash(picture)), 16)
     except AppError:
         raise
     except Exception as exc:
@@ -110,6 +113,7 @@ def process_photo(data: bytes) -> ProcessedPhoto:
         sha256=hashlib.sha256(content).hexdigest(),
         width=picture.width,
         height=picture.height,
+        phash=phash,
     )
 
 

@@ -331,6 +331,9 @@ def service_env(url: str, wechat: str) -> dict[str, str]:
         "WECHAT_API_BASE": wechat,
         "PROBE_ENDPOINT": "true",
         "DELIVERY_BACKOFF_SECONDS": "0.5",
+        # The submit phase files claims of one item as fast as it can, for 400 members: the
+        # cap on pending claims per member and item would turn its tail into refusals.
+        "MAX_PENDING_CLAIMS_PER_ITEM": "1000",
     }
 
 

@@ -412,6 +412,9 @@ MATRIX: Mapping[Route, Public | Guarded] = MappingProxyType(
         ("GET", f"{V1}/members/{{member_id}}/score"): Guarded(EVERYONE, {"member_id": Kind.MEMBER}),
         ("GET", f"{V1}/periods/{{period_id}}"): Guarded(EVERYONE, {"period_id": Kind.PERIOD_OPEN}),
         ("POST", f"{V1}/periods/{{period_id}}/close"): Guarded(
+            ADMINS, {"period_id": Kind.PERIOD_OPEN}, body=_reason(force=True)
+        ),
+        ("GET", f"{V1}/periods/{{period_id}}/pre-close"): Guarded(
             ADMINS, {"period_id": Kind.PERIOD_OPEN}
         ),
         ("POST", f"{V1}/periods/{{period_id}}/publish"): Guarded(

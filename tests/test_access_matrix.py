@@ -48,6 +48,7 @@ from tests.access_matrix import (
 )
 from tests.conftest import Org, make_settings, running_app
 from tests.fakes.wechat import FakeWeChat
+from tests.workflow import EARLY_CLOSE
 
 Maker = async_sessionmaker[AsyncSession]
 REFUSALS = frozenset({401, 403, 404, 405, 409, 422})
@@ -287,7 +288,9 @@ class World:
         period_id = self.periods[unit]
         while order.index(self.period_state[unit]) < order.index(state):
             step = "close" if self.period_state[unit] == "open" else "publish"
-            await self.call(who, "POST", f"/periods/{period_id}/{step}")
+            # The running period closes before its end: confirmed, with a reason.
+            body = EARLY_CLOSE if step == "close" else None
+            await self.call(who, "POST", f"/periods/{period_id}/{step}", json=body)
             self.period_state[unit] = order[order.index(self.period_state[unit]) + 1]
         assert self.period_state[unit] == state, (unit, self.period_state[unit], state)
         return period_id
@@ -305,7 +308,7 @@ class World:
         )
         listed = await self.call(who, "GET", f"/schemes/{self.branch_schemes[town]}/periods")
         period_id = int(listed[0]["id"])
-        await self.call(who, "POST", f"/periods/{period_id}/close")
+        await self.call(who, "POST", f"/periods/{period_id}/close", json=EARLY_CLOSE)
         await self.call(who, "POST", f"/periods/{period_id}/publish")
         return period_id
 

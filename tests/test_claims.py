@@ -1,16 +1,17 @@
 """党员自主申报 through the API: idempotent submission, the review chain, caps, denials."""
 
 import asyncio
+from datetime import timedelta
 
 import httpx
 import pytest
-from sqlalchemy import func, text
+from sqlalchemy import event, func, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlmodel import col, select
 
-from api.models import Claim, Notice, PhotoUpload, ScoreEntry
+from api.models import Claim, Notice, PeriodRecord, PhotoUpload, ScoreEntry, id_of
 from tests.conftest import PG_URL, Org
-from tests.workflow import attach, decide, file_claim, photo
+from tests.workflow import EARLY_CLOSE, TODAY, attach, decide, file_claim, open_period, photo
 
 Maker = async_sessionmaker[AsyncSession]
 
@@ -284,8 +285,8 @@ async def test_the_same_photo_in_two_claims_is_flagged_to_the_reviewer(
         await file_claim(client, org, "member_a1b", "key-photo-02", [pic], item="forest_fire")
     ).json()
     inbox = await client.get("/api/v1/claims/review-inbox", headers=org.headers("leader_a1"))
-    flags = {c["id"]: c["reused_photo_claims"] for c in inbox.json()["items"]}
-    assert flags == {first["id"]: [second["id"]], second["id"]: [first["id"]]}
+    flags = {c["id"]: c["evidence_reuse"] for c in inbox.json()["items"]}
+    assert flags == {first["id"]: 1, second["id"]: 1}
 
 
 async def test_only_ones_own_uploads_are_evidence_and_others_look_like_missing_ids(
@@ -310,20 +311,38 @@ async def test_the_periods_cap_stops_further_claims(
     assert capped.json()["code"] == "cap_reached"
 
 
-async def test_approval_into_a_closed_period_is_refused(
-    client: httpx.AsyncClient, org: Org, pic: int, lutou: int
+async def test_a_close_rejects_the_pending_claims_of_its_period_only_when_confirmed(
+    client: httpx.AsyncClient, org: Org, pic: int, lutou: int, sessionmaker: Maker
 ) -> None:
+    """Once closed, a period takes no approval: a close finds the claims still pending and
+    rejects them with the closer's reason, telling each member, instead of leaving them stuck."""
     claim = (await file_claim(client, org, "member_a1", "key-closed-1", [pic])).json()
     assert (await decide(client, org, "leader_a1", claim["id"])).status_code == 200
-    periods = await client.get(f"/api/v1/schemes/{lutou}/periods", headers=org.headers("admin"))
-    period_id = periods.json()[0]["id"]
-    closed = await client.post(f"/api/v1/periods/{period_id}/close", headers=org.headers("admin"))
-    assert closed.status_code == 200
-    refused = await decide(client, org, "secretary_a", claim["id"])
-    assert refused.status_code == 409
-    assert refused.json()["code"] == "period_closed"
-    still = await client.get(f"/api/v1/claims/{claim['id']}", headers=org.headers("member_a1"))
-    assert still.json()["status"] == "pending"
+    period_id = await open_period(sessionmaker, lutou)
+    url = f"/api/v1/periods/{period_id}/close"
+    refused = await client.post(url, headers=org.headers("admin"))
+    assert refused.status_code == 409, refused.text
+    assert refused.json()["code"] == "close_needs_confirmation"
+    assert refused.json()["detail"]["pending_claims"] == 1
+    no_reason = await client.post(url, json={"force": True}, headers=org.headers("admin"))
+    assert no_reason.status_code == 422
+    reason = "本月考核提前结算，未审核的申报请下月重新申报"
+    closed = await client.post(
+        url, json={"force": True, "reason": reason}, headers=org.headers("admin")
+    )
+    assert closed.status_code == 200, closed.text
+    after = await client.get(f"/api/v1/claims/{claim['id']}", headers=org.headers("member_a1"))
+    assert (after.json()["status"], after.json()["last_reason"]) == ("rejected", reason)
+    assert after.json()["events"][-1]["actor_id"] == org.id("admin")
+    told = (await client.get("/api/v1/me/notices", headers=org.headers("member_a1"))).json()
+    assert [(n["kind"], n["data"]["claim_id"], n["data"]["reason"]) for n in told["items"]] == [
+        ("claim_result", claim["id"], reason)
+    ]
+    late = await decide(client, org, "secretary_a", claim["id"])
+    assert (late.status_code, late.json()["code"]) == (409, "claim_state_conflict")
+    inbox = await client.get("/api/v1/claims/review-inbox", headers=org.headers("secretary_a"))
+    assert inbox.json()["total"] == 0
+    assert await count(sessionmaker, ScoreEntry) == 0
 
 
 @pytest.mark.skipif(not PG_URL, reason="a close holding the period's row lock: PostgreSQL")
@@ -334,8 +353,7 @@ async def test_an_approval_racing_the_close_is_refused_and_writes_nothing(
     database's open-period check refuses it once the close commits."""
     claim = (await file_claim(client, org, "member_a1", "key-closing-1", [pic])).json()
     assert (await decide(client, org, "leader_a1", claim["id"])).status_code == 200
-    periods = await client.get(f"/api/v1/schemes/{lutou}/periods", headers=org.headers("admin"))
-    period_id = periods.json()[0]["id"]
+    period_id = await open_period(sessionmaker, lutou)
     async with sessionmaker() as closing:
         await closing.execute(text(f"UPDATE period SET status = 'closed' WHERE id = {period_id}"))
         approval = asyncio.create_task(decide(client, org, "secretary_a", claim["id"]))
@@ -367,3 +385,117 @@ async def test_batch_confirmation_skips_what_is_not_the_leaders(
     outcomes = {o["claim_id"]: o for o in response.json()}
     assert outcomes[ids[0]]["ok"] and outcomes[ids[1]]["ok"]
     assert outcomes[ids[2]]["code"] == "claim_not_found"
+
+
+async def test_a_claim_is_dated_in_the_running_period_or_the_one_just_ended(
+    client: httpx.AsyncClient, org: Org, pic: int, sessionmaker: Maker
+) -> None:
+    """Submission looks periods up and never creates one: a date long past (on a capped item,
+    whose cap check used to create its period) is refused with a clear code, never a 500."""
+    last_month = TODAY.replace(day=1) - timedelta(days=1)
+    before_last = last_month.replace(day=1) - timedelta(days=1)
+    for n, day in enumerate(("1900-01-15", "0001-01-01", before_last.isoformat())):
+        response = await file_claim(
+            client, org, "member_a1", f"key-past-{n:03d}", [pic], occurred_on=day
+        )
+        assert response.status_code == 422, (day, response.text)
+        assert response.json()["code"] == "claim_date_outside_window"
+    assert await count(sessionmaker, PeriodRecord) == 0
+    just_ended = await file_claim(
+        client, org, "member_a1", "key-past-last", [pic], occurred_on=last_month.isoformat()
+    )
+    assert just_ended.status_code == 201, just_ended.text
+    assert await count(sessionmaker, PeriodRecord) == 0
+
+
+async def test_a_claim_dated_in_a_closed_period_is_refused(
+    client: httpx.AsyncClient, org: Org, pic: int, lutou: int, sessionmaker: Maker
+) -> None:
+    last_month = TODAY.replace(day=1) - timedelta(days=1)
+    ended = await open_period(sessionmaker, lutou, last_month)
+    closed = await client.post(f"/api/v1/periods/{ended}/close", headers=org.headers("admin"))
+    assert closed.status_code == 200, closed.text  # ended, nothing waiting: no confirmation
+    refused = await file_claim(
+        client, org, "member_a1", "key-shut-0001", [pic], occurred_on=last_month.isoformat()
+    )
+    assert refused.status_code == 409, refused.text
+    assert refused.json()["code"] == "claim_period_closed"
+    assert refused.json()["message"] == "该日期所在的考核期已结算，不能再申报；如有遗漏请联系支部"
+    running = await open_period(sessionmaker, lutou)
+    early = await client.post(
+        f"/api/v1/periods/{running}/close", json=EARLY_CLOSE, headers=org.headers("admin")
+    )
+    assert early.status_code == 200, early.text
+    today = await file_claim(client, org, "member_a1", "key-shut-0002", [pic])
+    assert (today.status_code, today.json()["code"]) == (409, "claim_period_closed")
+    assert await count(sessionmaker, Claim) == 0
+
+
+async def test_pending_claims_of_one_item_are_capped_per_member(
+    client: httpx.AsyncClient, org: Org, pic: int, sessionmaker: Maker
+) -> None:
+    limit = org.settings.max_pending_claims_per_item
+    for n in range(limit):
+        filed = await file_claim(client, org, "member_a1", f"key-flood-{n:03d}", [pic])
+        assert filed.status_code == 201, filed.text
+    flood = await file_claim(client, org, "member_a1", "key-flood-over", [pic])
+    assert flood.status_code == 409, flood.text
+    assert flood.json()["code"] == "too_many_pending_claims"
+    assert flood.json()["detail"] == {"item_code": "village_cleaning", "max_pending": limit}
+    other_item = await file_claim(
+        client, org, "member_a1", "key-flood-other", [pic], item="forest_fire"
+    )
+    assert other_item.status_code == 201
+    other_member = await file_claim(
+        client,
+        org,
+        "member_a1b",
+        "key-flood-a1b",
+        [await photo(sessionmaker, org, "member_a1b", "f")],
+    )
+    assert other_member.status_code == 201
+    first = await client.get("/api/v1/claims/mine", headers=org.headers("member_a1"))
+    oldest = first.json()["items"][-1]["id"]
+    withdrawn = await client.post(
+        f"/api/v1/claims/{oldest}/withdraw", headers=org.headers("member_a1")
+    )
+    assert withdrawn.status_code == 200
+    again = await file_claim(client, org, "member_a1", "key-flood-again", [pic])
+    assert again.status_code == 201
+    assert await count(sessionmaker, Claim) == limit + 3
+
+
+async def test_the_review_inbox_reads_only_its_page_and_counts_each_claims_reuse(
+    client: httpx.AsyncClient, org: Org, pic: int, sessionmaker: Maker
+) -> None:
+    """A flood of claims reusing one photo: the inbox reads one page of claims and gives each
+    a count of the other uses of its evidence, not the list of every claim that reuses it."""
+    async with sessionmaker() as session:  # member_a1b uploads the very same picture
+        session.add(PhotoUpload(photo_id=pic, member_id=org.id("member_a1b")))
+        await session.commit()
+    filed = []
+    for who, item in (("member_a1", "village_cleaning"), ("member_a1b", "forest_fire")):
+        for n in range(6):
+            claim = await file_claim(client, org, who, f"key-{who}-{n:03d}", [pic], item=item)
+            assert claim.status_code == 201, claim.text
+            filed.append(claim.json()["id"])
+    loaded: list[int] = []
+
+    def on_load(claim: Claim, _: object) -> None:
+        loaded.append(id_of(claim))
+
+    event.listen(Claim, "load", on_load)
+    try:
+        page = await client.get(
+            "/api/v1/claims/review-inbox",
+            params={"page": 2, "size": 5},
+            headers=org.headers("leader_a1"),
+        )
+    finally:
+        event.remove(Claim, "load", on_load)
+    assert page.status_code == 200, page.text
+    body = page.json()
+    assert body["total"] == 12
+    assert [c["id"] for c in body["items"]] == filed[5:10]
+    assert {c["evidence_reuse"] for c in body["items"]} == {11}
+    assert sorted(set(loaded)) == filed[5:10]

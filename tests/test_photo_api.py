@@ -1,12 +1,14 @@
 """Evidence photos through the API: cleaned on upload, stored once, shown only to reviewers."""
 
+import random
 from io import BytesIO
+from typing import Any
 
 import httpx
 from PIL import Image
 
 from tests.conftest import Org
-from tests.workflow import attach, file_claim
+from tests.workflow import TODAY, attach, file_claim
 
 
 def jpeg_with_gps() -> bytes:
@@ -78,3 +80,84 @@ async def test_a_reused_photo_says_how_often_it_was_claimed(
     assert claimed.status_code == 201
     again = await upload(client, org, "member_a1b", data)
     assert again.json()["used_in_claims"] == 1
+
+
+def scene(seed: int) -> Image.Image:
+    """A photo-like picture: smooth colour fields, different for each seed."""
+    rng = random.Random(seed)
+    coarse = Image.new("RGB", (16, 12))
+    coarse.putdata([tuple(rng.randrange(256) for _ in range(3)) for _ in range(16 * 12)])
+    return coarse.resize((640, 480), Image.Resampling.BICUBIC)
+
+
+def encoded(image: Image.Image, kind: str = "JPEG", **options: Any) -> bytes:
+    buffer = BytesIO()
+    image.save(buffer, format=kind, **options)
+    return buffer.getvalue()
+
+
+async def test_a_photo_reused_anywhere_is_flagged_on_a_claim_even_as_a_near_copy(
+    client: httpx.AsyncClient, org: Org
+) -> None:
+    """The same picture — saved again, recompressed, a pixel changed — used as evidence for a
+    deduction, an appeal and a micro-wish is counted against a claim that uses it too."""
+    await attach(client, org, "lutou")
+    original = scene(1)
+    touched = original.copy()
+    touched.putpixel((10, 10), (255, 0, 0))
+
+    async def uploaded(who: str, data: bytes) -> int:
+        response = await upload(client, org, who, data)
+        assert response.status_code == 201, response.text
+        return int(response.json()["id"])
+
+    claimed = await uploaded("member_a1", encoded(original, quality=95))
+    copies = {
+        "secretary_a": await uploaded("secretary_a", encoded(original, quality=40)),
+        "member_a1b": await uploaded("member_a1b", encoded(touched, "PNG")),
+        "member_a2": await uploaded("member_a2", encoded(touched, quality=70)),
+    }
+    assert len({claimed, *copies.values()}) == 4  # four different files
+
+    deducted = await client.post(
+        f"/api/v1/members/{org.id('member_a1b')}/deductions",
+        json={
+            "item_code": "dues_late",
+            "occurred_on": TODAY.isoformat(),
+            "reason": "逾期交纳党费",
+            "photo_ids": [copies["secretary_a"]],
+        },
+        headers=org.headers("secretary_a"),
+    )
+    assert deducted.status_code == 201, deducted.text
+    appealed = await client.post(
+        f"/api/v1/entries/{deducted.json()['entry']['id']}/appeals",
+        json={"reason": "已按时交纳", "photo_ids": [copies["member_a1b"]]},
+        headers=org.headers("member_a1b"),
+    )
+    assert appealed.status_code == 201, appealed.text
+    wishes = f"/api/v1/org/units/{org.unit_id('branch_a')}/micro-wishes"
+    wish = await client.post(
+        wishes,
+        json={"title": "修水管", "description": "厨房漏水", "location": "3组", "contact": "135"},
+        headers=org.headers("secretary_a"),
+    )
+    assert wish.status_code == 201, wish.text
+    wish_url = f"/api/v1/micro-wishes/{wish.json()['id']}"
+    assert (await client.post(f"{wish_url}/take", headers=org.headers("member_a2"))).is_success
+    completed = await client.post(
+        f"{wish_url}/complete",
+        json={"note": "已修好", "photo_ids": [copies["member_a2"]]},
+        headers=org.headers("member_a2"),
+    )
+    assert completed.status_code == 200, completed.text
+
+    unrelated = await uploaded("member_a1", encoded(scene(2)))
+    claim = await file_claim(client, org, "member_a1", "key-near-0001", [claimed])
+    assert claim.status_code == 201, claim.text
+    other = await file_claim(client, org, "member_a1", "key-near-0002", [unrelated])
+    inbox = await client.get("/api/v1/claims/review-inbox", headers=org.headers("leader_a1"))
+    flags = {c["id"]: c["evidence_reuse"] for c in inbox.json()["items"]}
+    assert flags == {claim.json()["id"]: 3, other.json()["id"]: 0}
+    again = await upload(client, org, "member_a1b", encoded(original, quality=60))
+    assert again.json()["used_as_evidence"] == 4

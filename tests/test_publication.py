@@ -19,6 +19,7 @@ from sqlmodel import col, select
 from api.config import Settings
 from api.models import (
     BranchRobot,
+    Delivery,
     Member,
     Notice,
     PostKind,
@@ -32,7 +33,7 @@ from api.services.ledger import today_in_shanghai
 from api.wechat.wecom import RobotClient
 from tests.conftest import UNIT_NAMES, Org
 from tests.fakes.wechat import FakeWeChat
-from tests.workflow import attach
+from tests.workflow import EARLY_CLOSE, attach
 
 Maker = async_sessionmaker[AsyncSession]
 TODAY = today_in_shanghai(utcnow())
@@ -64,7 +65,9 @@ async def closed(client: httpx.AsyncClient, org: Org) -> int:
         for _ in range(times):
             await adjust(client, org, member, item)
     period_id = await open_period(client, org, scheme_id)
-    response = await client.post(f"/api/v1/periods/{period_id}/close", headers=org.headers("admin"))
+    response = await client.post(
+        f"/api/v1/periods/{period_id}/close", json=EARLY_CLOSE, headers=org.headers("admin")
+    )
     assert response.status_code == 200, response.text
     return period_id
 
@@ -150,6 +153,65 @@ async def test_the_board_is_scoped_and_waits_for_publication(
     listed = await client.get(f"/api/v1/periods/{closed}/boards", headers=org.headers("member_b1"))
     names = [b["unit_name"] for b in listed.json()]
     assert UNIT_NAMES["branch_b"] in names and UNIT_NAMES["branch_a"] not in names
+
+
+async def test_a_reopen_withdraws_the_publication_and_tells_everyone_who_was_told(
+    client: httpx.AsyncClient, org: Org, closed: int, sessionmaker: Maker
+) -> None:
+    """Members hold a 已公示 notice: a reopen tells each of them the 公示 is withdrawn and why
+    (inbox, and WeChat through the outbox); the old board stays readable, marked withdrawn,
+    its queued group posts are cancelled, and a new publication makes a new board."""
+    assert (await configure(client, org)).status_code == 200
+    await publish(client, org, closed)
+    published = (await client.get(board_url(org, closed), headers=org.headers("member_a1b"))).json()
+    async with sessionmaker() as session:
+        told = set(
+            await session.scalars(
+                select(Notice.member_id).where(col(Notice.kind) == "period_result")
+            )
+        )
+    reason = "漏记两名党员的防汛加分，重新结算"
+    reopened = await client.post(
+        f"/api/v1/periods/{closed}/reopen", json={"reason": reason}, headers=org.headers("admin")
+    )
+    assert reopened.status_code == 200, reopened.text
+    async with sessionmaker() as session:
+        withdrawn = (
+            await session.execute(
+                select(Notice.member_id, Notice.data, Delivery.status)
+                .join(Delivery, col(Delivery.notice_id) == col(Notice.id))
+                .where(col(Notice.kind) == "publication_withdrawn")
+            )
+        ).all()
+        queued = list(await session.scalars(select(RobotPost.status)))
+    assert {member for member, _, _ in withdrawn} == told
+    assert len(withdrawn) == len(told) == 10
+    assert {(data["period_id"], data["reason"]) for _, data, _ in withdrawn} == {(closed, reason)}
+    assert {status for _, _, status in withdrawn} == {"pending"}
+    assert queued and set(queued) == {"failed"}
+    inbox = await client.get("/api/v1/me/notices", headers=org.headers("member_a1b"))
+    assert inbox.json()["items"][0]["title"] == f"{published['period_key']} 考核结果公示已撤回"
+
+    for who in ("member_a1b", "secretary_a"):
+        kept = await client.get(board_url(org, closed), headers=org.headers(who))
+        assert kept.status_code == 200, kept.text
+        board = kept.json()
+        assert board["withdrawn_reason"] == reason and board["withdrawn_at"] is not None
+        assert board["rows"] == published["rows"]
+    poster = await client.get(
+        board_url(org, closed) + "/poster.png", headers=org.headers("member_a1b")
+    )
+    assert (poster.status_code, poster.json()["code"]) == (409, "board_withdrawn")
+
+    await adjust(client, org, "member_a1b", "flood_fighting")
+    again = await client.post(
+        f"/api/v1/periods/{closed}/close", json=EARLY_CLOSE, headers=org.headers("admin")
+    )
+    assert again.status_code == 200, again.text
+    await publish(client, org, closed)
+    renewed = (await client.get(board_url(org, closed), headers=org.headers("member_a1b"))).json()
+    assert (renewed["withdrawn_at"], renewed["withdrawn_reason"]) == (None, None)
+    assert renewed["rows"] != published["rows"]
 
 
 async def test_later_edits_never_change_what_was_published(
@@ -476,6 +538,15 @@ async def test_the_quarterly_summary_adds_up_each_members_points(
     assert member.status_code == 403
 
 
+@pytest.mark.parametrize("quarter", ["0000-Q1", "0001-Q1", "9999-Q4"])
+async def test_a_quarter_outside_the_calendar_is_a_clear_error(
+    client: httpx.AsyncClient, org: Org, published: int, quarter: str
+) -> None:
+    url = f"/api/v1/org/units/{org.unit_id('branch_a')}/exports/quarterly-summary.xlsx"
+    response = await client.get(url, params={"quarter": quarter}, headers=org.headers("admin"))
+    assert (response.status_code, response.json()["code"]) == (422, "export_period_invalid")
+
+
 async def test_the_branch_assessment_table_lists_item_scores_total_and_tier(
     client: httpx.AsyncClient, org: Org
 ) -> None:
@@ -497,7 +568,9 @@ async def test_the_branch_assessment_table_lists_item_scores_total_and_tier(
     url = f"/api/v1/periods/{period_id}/exports/assessment.xlsx"
     early = await client.get(url, headers=org.headers("admin"))
     assert (early.status_code, early.json()["code"]) == (409, "period_state_conflict")
-    await client.post(f"/api/v1/periods/{period_id}/close", headers=org.headers("admin"))
+    await client.post(
+        f"/api/v1/periods/{period_id}/close", json=EARLY_CLOSE, headers=org.headers("admin")
+    )
     rows = workbook(await client.get(url, headers=org.headers("admin")))
     headers = rows[2]
     assert headers[0] == "支部" and "总分" in headers and "档次" in headers

@@ -18,6 +18,7 @@ from api.scoring.scheme import PeriodLength
 from api.services import live, periods
 from api.services.ledger import today_in_shanghai
 from tests.conftest import Org
+from tests.workflow import EARLY_CLOSE
 
 TODAY = today_in_shanghai(utcnow())
 
@@ -203,10 +204,10 @@ async def test_close_publish_and_who_sees_what(
     assert (
         await client.post(f"{url}/close", headers=org.headers("secretary_a"))
     ).status_code == 403
-    closed = await client.post(f"{url}/close", headers=org.headers("admin"))
+    closed = await client.post(f"{url}/close", json=EARLY_CLOSE, headers=org.headers("admin"))
     assert closed.status_code == 200, closed.text
     assert closed.json()["subjects"] == 10
-    again = await client.post(f"{url}/close", headers=org.headers("admin"))
+    again = await client.post(f"{url}/close", json=EARLY_CLOSE, headers=org.headers("admin"))
     assert again.status_code == 409
     assert again.json()["code"] == "period_state_conflict"
 
@@ -254,7 +255,9 @@ async def test_reopen_needs_an_admin_and_a_reason_and_keeps_the_old_snapshot(
     assert (await adjust(client, org, "member_a1", "village_cleaning")).status_code == 201
     period = await current_period(client, org, lutou)
     url = f"/api/v1/periods/{period['id']}"
-    assert (await client.post(f"{url}/close", headers=org.headers("admin"))).status_code == 200
+    assert (
+        await client.post(f"{url}/close", json=EARLY_CLOSE, headers=org.headers("admin"))
+    ).status_code == 200
 
     no_reason = await client.post(f"{url}/reopen", json={}, headers=org.headers("admin"))
     assert no_reason.status_code == 422
@@ -269,7 +272,7 @@ async def test_reopen_needs_an_admin_and_a_reason_and_keeps_the_old_snapshot(
     assert reopened.json()["status"] == "open"
 
     assert (await adjust(client, org, "member_a1", "village_cleaning")).status_code == 201
-    closed = await client.post(f"{url}/close", headers=org.headers("admin"))
+    closed = await client.post(f"{url}/close", json=EARLY_CLOSE, headers=org.headers("admin"))
     assert closed.json()["period"]["close_count"] == 2
     async with sessionmaker() as session:
         snapshots = await session.scalars(
@@ -320,7 +323,9 @@ async def test_what_if_reports_who_moves_and_writes_nothing(
     assert (await adjust(client, org, "member_a2", "negative_conduct", "8")).status_code == 201
     period = await current_period(client, org, lutou)
     url = f"/api/v1/periods/{period['id']}"
-    assert (await client.post(f"{url}/close", headers=org.headers("admin"))).status_code == 200
+    assert (
+        await client.post(f"{url}/close", json=EARLY_CLOSE, headers=org.headers("admin"))
+    ).status_code == 200
     async with sessionmaker() as session:
         before = await session.scalar(select(func.count()).select_from(PeriodResult))
 
@@ -356,7 +361,7 @@ async def test_what_if_refuses_a_draft_of_another_period_length(
     assert (await adjust(client, org, "member_a1", "village_cleaning")).status_code == 201
     period = await current_period(client, org, lutou)
     url = f"/api/v1/periods/{period['id']}"
-    await client.post(f"{url}/close", headers=org.headers("admin"))
+    await client.post(f"{url}/close", json=EARLY_CLOSE, headers=org.headers("admin"))
     response = await client.post(
         f"{url}/what-if", json={"preset": "nitun"}, headers=org.headers("admin")
     )
@@ -371,7 +376,7 @@ async def test_a_lower_units_own_scheme_takes_its_members_out_of_the_town_close(
     assert (await adjust(client, org, "member_a1", "village_cleaning")).status_code == 201
     period = await current_period(client, org, lutou)
     closed = await client.post(
-        f"/api/v1/periods/{period['id']}/close", headers=org.headers("admin")
+        f"/api/v1/periods/{period['id']}/close", json=EARLY_CLOSE, headers=org.headers("admin")
     )
     assert closed.json()["subjects"] == 8
 
@@ -420,7 +425,7 @@ async def test_branches_are_assessed_and_ranked_with_prizes(
     assert by_secretary.status_code == 403
     period = await current_period(client, org, scheme_id)
     url = f"/api/v1/periods/{period['id']}"
-    closed = await client.post(f"{url}/close", headers=org.headers("admin"))
+    closed = await client.post(f"{url}/close", json=EARLY_CLOSE, headers=org.headers("admin"))
     assert closed.json()["subjects"] == 2
     results = (await client.get(f"{url}/results", headers=org.headers("admin"))).json()["items"]
     first, second = results
@@ -459,7 +464,7 @@ async def test_a_revision_is_a_new_version_and_a_closed_period_keeps_its_version
     assert (await adjust(client, org, "member_a1", "village_cleaning")).status_code == 201
     period = await current_period(client, org, lutou)
     url = f"/api/v1/periods/{period['id']}"
-    await client.post(f"{url}/close", headers=org.headers("admin"))
+    await client.post(f"{url}/close", json=EARLY_CLOSE, headers=org.headers("admin"))
     draft = PRESETS["lutou"].model_dump(mode="json")
     draft["scoring"]["base"] = "70"
     revised = await client.put(
@@ -482,6 +487,57 @@ async def test_a_revision_is_a_new_version_and_a_closed_period_keeps_its_version
         f"/api/v1/schemes/{lutou}", json={"preset": "lutou"}, headers=org.headers("secretary_a")
     )
     assert by_secretary.status_code == 403
+
+
+async def test_the_period_length_changes_only_while_no_period_is_open(
+    client: httpx.AsyncClient, org: Org, lutou: int
+) -> None:
+    """A month scheme revised to half years while a month was open broke that month's close,
+    export and what-if: refused then; once the months are closed, they stay readable."""
+    assert (await adjust(client, org, "member_a1", "village_cleaning")).status_code == 201
+    period = await current_period(client, org, lutou)
+    url = f"/api/v1/periods/{period['id']}"
+    half_year = PRESETS["lutou"].model_dump(mode="json") | {"period": "half_year"}
+    scheme_url = f"/api/v1/schemes/{lutou}"
+    refused = await client.put(
+        scheme_url, json={"definition": half_year}, headers=org.headers("admin")
+    )
+    assert refused.status_code == 409, refused.text
+    assert refused.json()["code"] == "scheme_period_locked"
+    assert refused.json()["detail"] == {"open_periods": [period["key"]]}
+    same_length = PRESETS["lutou"].model_dump(mode="json") | {"name": "路头村（修订）"}
+    revised = await client.put(
+        scheme_url, json={"definition": same_length}, headers=org.headers("admin")
+    )
+    assert revised.status_code == 200, revised.text
+
+    closed = await client.post(f"{url}/close", json=EARLY_CLOSE, headers=org.headers("admin"))
+    assert closed.status_code == 200, closed.text
+    changed = await client.put(
+        scheme_url, json={"definition": half_year}, headers=org.headers("admin")
+    )
+    assert changed.status_code == 200, changed.text
+    month = await client.post(
+        f"{url}/what-if", json={"preset": "lutou"}, headers=org.headers("admin")
+    )
+    assert month.status_code == 200, month.text
+    half = await client.post(
+        f"{url}/what-if", json={"definition": half_year}, headers=org.headers("admin")
+    )
+    assert (half.status_code, half.json()["code"]) == (400, "period_mismatch")
+    published = await client.post(f"{url}/publish", headers=org.headers("admin"))
+    assert published.status_code == 200, published.text
+    board = await client.get(
+        f"{url}/boards/{org.unit_id('branch_a')}", headers=org.headers("member_a1")
+    )
+    assert board.json()["period_label"] == f"{TODAY.year}年{TODAY.month}月"
+    export = await client.get(f"{url}/exports/ranking.xlsx", headers=org.headers("admin"))
+    assert export.status_code == 200
+    assert (await adjust(client, org, "member_a1", "village_cleaning")).status_code == 201
+    listed = await client.get(f"/api/v1/schemes/{lutou}/periods", headers=org.headers("admin"))
+    keys = {p["key"]: p["status"] for p in listed.json()}
+    half_key = f"{TODAY.year}-H{(TODAY.month - 1) // 6 + 1}"
+    assert keys == {period["key"]: "published", half_key: "open"}
 
 
 async def test_scheme_body_needs_exactly_one_of_preset_and_definition(
@@ -508,7 +564,9 @@ async def test_a_closed_result_explains_exactly_as_the_live_score_did(
     live = (await score(client, org, "member_a1", "admin")).json()["result"]
     period = await current_period(client, org, lutou)
     url = f"/api/v1/periods/{period['id']}"
-    assert (await client.post(f"{url}/close", headers=org.headers("admin"))).status_code == 200
+    assert (
+        await client.post(f"{url}/close", json=EARLY_CLOSE, headers=org.headers("admin"))
+    ).status_code == 200
     closed = await client.get(
         f"{url}/results/members/{org.id('member_a1')}", headers=org.headers("admin")
     )
@@ -529,7 +587,7 @@ async def test_a_closed_result_explains_exactly_as_the_live_score_did(
     )
     assert revised.status_code == 200
     assert (await adjust(client, org, "member_a1", "civic_virtue")).status_code == 201
-    await client.post(f"{url}/close", headers=org.headers("admin"))
+    await client.post(f"{url}/close", json=EARLY_CLOSE, headers=org.headers("admin"))
     async with sessionmaker() as session:
         record = await session.get(PeriodRecord, period["id"])
         assert record is not None
@@ -584,7 +642,9 @@ async def test_a_close_stores_any_name_and_path_exactly(
     assert (await adjust(client, org, "member_a1", "negative_conduct", "2.5")).status_code == 201
     period = await current_period(client, org, lutou)
     url = f"/api/v1/periods/{period['id']}"
-    assert (await client.post(f"{url}/close", headers=org.headers("admin"))).status_code == 200
+    assert (
+        await client.post(f"{url}/close", json=EARLY_CLOSE, headers=org.headers("admin"))
+    ).status_code == 200
 
     async with sessionmaker() as session:
         stored = await session.scalar(
@@ -617,7 +677,7 @@ async def test_live_ranks_of_a_carry_over_scheme_count_the_earlier_months(
     )
     (period,) = [p for p in periods_of.json() if p["key"] == "2026-01"]
     closed = await client.post(
-        f"/api/v1/periods/{period['id']}/close", headers=org.headers("admin")
+        f"/api/v1/periods/{period['id']}/close", json=EARLY_CLOSE, headers=org.headers("admin")
     )
     assert closed.status_code == 200, closed.text
 

@@ -1,15 +1,32 @@
 """Shared steps for the workflow tests: attach a scheme, make a photo row, file a claim."""
 
+from datetime import date
 from typing import Any
 
 import httpx
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from api.models import Photo, PhotoUpload, id_of, utcnow
-from api.services.ledger import today_in_shanghai
+from api.models import Photo, PhotoUpload, SchemeRecord, id_of, utcnow
+from api.scoring import period_containing
+from api.scoring.scheme import PeriodLength
+from api.services.ledger import ensure_period, today_in_shanghai
 from tests.conftest import Org
 
 TODAY = today_in_shanghai(utcnow())
+# A close of the running period is a close before its end: it needs a confirmed reason.
+EARLY_CLOSE = {"force": True, "reason": "月中提前结算（测试）"}
+
+
+async def open_period(
+    sessionmaker: async_sessionmaker[AsyncSession], scheme_id: int, day: date = TODAY
+) -> int:
+    """The id of the monthly period of `day` (created open, as a first entry would)."""
+    async with sessionmaker() as session:
+        record = await session.get(SchemeRecord, scheme_id)
+        assert record is not None
+        period = await ensure_period(session, record, period_containing(PeriodLength.MONTH, day))
+        await session.commit()
+        return id_of(period)
 
 
 async def attach(client: httpx.AsyncClient, org: Org, preset: str, unit: str = "town") -> int:

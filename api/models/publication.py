@@ -30,6 +30,18 @@ class Publication(SQLModel, table=True):
     )
 
 
+class PublicationWithdrawal(SQLModel, table=True):
+    """A published close taken back by a reopen: its boards stay readable, marked withdrawn."""
+
+    __tablename__ = "publication_withdrawal"
+
+    period_id: int = Field(foreign_key="period.id", primary_key=True)
+    close_no: int = Field(primary_key=True)
+    reason: str = Field(sa_type=sa.Text)
+    withdrawn_by: int = Field(foreign_key="member.id")
+    withdrawn_at: datetime = Field(default_factory=utcnow, sa_column=utc_column())
+
+
 class RobotStatus(StrEnum):
     active = "active"
     invalid_key = "invalid_key"  # WeCom answered 93000: the secretary must set a new key

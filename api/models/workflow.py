@@ -31,6 +31,7 @@ class NoticeKind(StrEnum):
     period_reminder = "period_reminder"  # 考核期已结束，请结算
     quarterly_summary = "quarterly_summary"  # 汇总公示卡, to the level above
     robot_failed = "robot_failed"  # 群机器人推送失败 (e.g. the webhook key is invalid)
+    publication_withdrawn = "publication_withdrawn"  # 公示撤回 (the period was reopened)
 
 
 class AppealStatus(StrEnum):
@@ -52,7 +53,51 @@ class Photo(SQLModel, table=True):
     width: int
     height: int
     uploaded_by: int = Field(foreign_key="member.id")
+    # The perceptual hash (pHash, 64 bits as a signed integer): near copies of a picture (saved
+    # again, recompressed, a pixel changed) have hashes a few bits apart. None: stored before
+    # hashes were computed.
+    phash: int | None = Field(default=None, sa_type=sa.BigInteger)
+    # The first stored photo this one nearly copies (its group, see `api.services.photos`);
+    # None: the photo is the first of its group.
+    original_id: int | None = Field(default=None, foreign_key="photo.id")
     created_at: datetime = Field(default_factory=utcnow, sa_column=utc_column())
+
+
+class PhotoBand(SQLModel, table=True):
+    """One 16-bit quarter of a photo's perceptual hash: two hashes at most three bits apart
+    share at least one quarter, so near copies are found by equality on this index."""
+
+    __tablename__ = "photo_band"
+
+    band: int = Field(primary_key=True)
+    value: int = Field(primary_key=True)
+    photo_id: int = Field(foreign_key="photo.id", primary_key=True)
+
+
+class EvidenceKind(StrEnum):
+    claim = "claim"
+    wish = "wish"  # a micro-wish's completion
+    appeal = "appeal"
+    deduction = "deduction"
+
+
+class EvidenceUse(SQLModel, table=True):
+    """A photo used as evidence somewhere, under its near-copy group (`original_id`): the uses
+    sharing a group are the same picture used again (重复证据)."""
+
+    __tablename__ = "evidence_use"
+
+    id: int | None = Field(default=None, primary_key=True)
+    photo_id: int = Field(foreign_key="photo.id")
+    original_id: int = Field(foreign_key="photo.id", index=True)
+    kind: str = Field(sa_type=sa.String(16))
+    ref_id: int
+    created_at: datetime = Field(default_factory=utcnow, sa_column=utc_column())
+
+    __table_args__ = (
+        sa.UniqueConstraint("kind", "ref_id", "photo_id"),
+        sa.CheckConstraint("kind IN ('claim', 'wish', 'appeal', 'deduction')", name="kind"),
+    )
 
 
 class PhotoUpload(SQLModel, table=True):
@@ -95,6 +140,14 @@ class Claim(SQLModel, table=True):
         sa.UniqueConstraint("member_id", "idempotency_key"),
         sa.CheckConstraint(
             "status IN ('pending', 'approved', 'rejected', 'withdrawn')", name="status"
+        ),
+        # The pending claims of a member (the review inbox, the cap on pending claims per item).
+        sa.Index(
+            "ix_claim_pending_member_item",
+            "member_id",
+            "item_code",
+            sqlite_where=sa.text("status = 'pending'"),
+            postgresql_where=sa.text("status = 'pending'"),
         ),
     )
 

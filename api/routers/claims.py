@@ -5,8 +5,8 @@ from typing import Annotated
 from fastapi import APIRouter, Header, Response
 
 from api.db import SessionDep
-from api.deps import CurrentPrincipal, PageDep
-from api.models import Claim, ClaimStatus, Member, id_of, utcnow
+from api.deps import CurrentPrincipal, PageDep, SettingsDep
+from api.models import Claim, ClaimStatus, EvidenceKind, Member, id_of, utcnow
 from api.schemas.claims import (
     BatchDecisionIn,
     BatchItemOut,
@@ -20,6 +20,7 @@ from api.schemas.claims import (
 )
 from api.schemas.common import Page
 from api.services import claims as service
+from api.services.photos import reuse_counts
 
 router = APIRouter(prefix="/claims", tags=["claims"])
 IdempotencyKey = Annotated[
@@ -41,7 +42,7 @@ async def _out(
     if photos is None:
         photos = await service.photos_of(session, ids)
     with_photos = [claim_id for claim_id in ids if photos.get(claim_id)]
-    reused = await service.reused_photos(session, with_photos) if with_photos else {}
+    reused = await reuse_counts(session, EvidenceKind.claim, with_photos)
     return [
         ClaimOut(
             id=id_of(c),
@@ -56,7 +57,7 @@ async def _out(
             entry_id=c.entry_id,
             last_reason=c.last_reason,
             photo_ids=photos.get(id_of(c), []),
-            reused_photo_claims=sorted(reused.get(id_of(c), [])),
+            evidence_reuse=reused.get(id_of(c), 0),
             created_at=c.created_at,
         )
         for c in claims
@@ -99,18 +100,20 @@ async def submit(
     key: IdempotencyKey,
     principal: CurrentPrincipal,
     session: SessionDep,
+    settings: SettingsDep,
     response: Response,
 ) -> ClaimOut:
     claim, created = await service.submit(
         session,
         principal,
-        body.item_code,
-        body.occurred_on,
-        body.description,
-        body.points,
-        body.photo_ids,
-        key,
-        utcnow(),
+        item_code=body.item_code,
+        occurred_on=body.occurred_on,
+        description=body.description,
+        points=body.points,
+        photo_ids=body.photo_ids,
+        idempotency_key=key,
+        now=utcnow(),
+        max_pending=settings.max_pending_claims_per_item,
     )
     if not created:
         response.status_code = 200

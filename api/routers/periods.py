@@ -12,9 +12,12 @@ from api.models import PeriodResult, id_of, utcnow
 from api.schemas.common import Page
 from api.schemas.periods import (
     ChangeOut,
+    CloseIn,
     CloseOut,
+    ListingOut,
     LiveScoreOut,
     PeriodOut,
+    PreCloseOut,
     ReopenIn,
     ResultOut,
     WhatIfIn,
@@ -60,10 +63,37 @@ async def get_period(period_id: int, principal: CurrentPrincipal, session: Sessi
     return PeriodOut.model_validate(period)
 
 
-@router.post("/periods/{period_id}/close", summary="结算考核期（生成不可更改的结果快照）")
-async def close(period_id: int, principal: CurrentPrincipal, session: SessionDep) -> CloseOut:
-    period, subjects = await service.close(session, principal, period_id)
+@router.post(
+    "/periods/{period_id}/close",
+    summary="结算考核期（生成不可更改的结果快照；提前结算或仍有待处理事项须确认并填写原因）",
+)
+async def close(
+    period_id: int,
+    principal: CurrentPrincipal,
+    session: SessionDep,
+    body: CloseIn | None = None,
+) -> CloseOut:
+    reason = body.reason if body is not None and body.force else None
+    period, subjects = await service.close(session, principal, period_id, reason=reason)
     return CloseOut(period=PeriodOut.model_validate(period), subjects=subjects)
+
+
+@router.get("/periods/{period_id}/pre-close", summary="结算前检查：结算会发现并决定什么")
+async def pre_close(
+    period_id: int, principal: CurrentPrincipal, session: SessionDep
+) -> PreCloseOut:
+    period, found = await service.pre_close(session, principal, period_id)
+    return PreCloseOut(
+        period=PeriodOut.model_validate(period),
+        ends_at=found.bounds.ends_at,
+        early=found.outstanding.early,
+        needs_confirmation=found.outstanding.needs_confirmation,
+        pending_claims=ListingOut(**vars(found.pending_claims)),
+        open_appeals=ListingOut(**vars(found.open_appeals)),
+        open_rounds=ListingOut(**vars(found.open_rounds)),
+        without_entries=ListingOut(**vars(found.without_entries)),
+        entries_after_period=ListingOut(**vars(found.entries_after)),
+    )
 
 
 @router.post("/periods/{period_id}/publish", summary="公示考核结果")

@@ -29,7 +29,8 @@ async def upload(
     data = await file.read(MAX_UPLOAD_BYTES + 1)
     if len(data) > MAX_UPLOAD_BYTES:
         raise PhotoTooLarge()
-    photo, uses = await service.upload(session, _store(request), principal, data)
+    uploaded = await service.upload(session, _store(request), principal, data)
+    photo = uploaded.photo
     return PhotoOut(
         id=photo.id or 0,
         sha256=photo.sha256,
@@ -37,7 +38,8 @@ async def upload(
         width=photo.width,
         height=photo.height,
         size=photo.size,
-        used_in_claims=uses,
+        used_in_claims=uploaded.in_claims,
+        used_as_evidence=uploaded.as_evidence,
     )
 
 

@@ -10,7 +10,7 @@ from starlette.background import BackgroundTask
 from api.access import Action
 from api.db import SessionDep
 from api.deps import CurrentPrincipal, PageDep, SettingsDep
-from api.errors import PosterPageOutOfRange, PosterUnavailable, UnitNotFound
+from api.errors import BoardWithdrawn, PosterPageOutOfRange, PosterUnavailable, UnitNotFound
 from api.publication.board import Board
 from api.publication.fonts import FontMissing
 from api.publication.poster import render_poster
@@ -78,8 +78,14 @@ async def boards(
 async def board(
     period_id: int, unit_id: int, principal: CurrentPrincipal, session: SessionDep
 ) -> BoardOut:
-    found = await publication.board_of(session, principal, period_id, unit_id)
-    return BoardOut.model_validate(found.to_json())
+    found, withdrawal = await publication.board_of(session, principal, period_id, unit_id)
+    return BoardOut.model_validate(
+        {
+            **found.to_json(),
+            "withdrawn_at": withdrawal.withdrawn_at if withdrawal else None,
+            "withdrawn_reason": withdrawal.reason if withdrawal else None,
+        }
+    )
 
 
 @router.get(
@@ -96,7 +102,9 @@ async def poster(
     page: PosterPage = None,
     top: PosterTop = 30,
 ) -> Response:
-    found = await publication.board_of(session, principal, period_id, unit_id)
+    found, withdrawal = await publication.board_of(session, principal, period_id, unit_id)
+    if withdrawal is not None:
+        raise BoardWithdrawn(detail={"reason": withdrawal.reason})
     try:
         png = await asyncio.to_thread(render_poster, found, top=top, page=page)
     except FontMissing as exc:

@@ -60,7 +60,10 @@ class ClaimOut(BaseModel):
     entry_id: int | None
     last_reason: str | None = Field(description="最近一次审核的意见（被驳回时即驳回原因）")
     photo_ids: list[int]
-    reused_photo_claims: list[int] = Field(description="使用了相同照片的其他申报（供审核人留意）")
+    evidence_reuse: int = Field(
+        description="本申报的照片（或其近似照片）在别处作为证据使用的次数：其他申报、微心愿、"
+        "申诉、记分（大于 0 时请审核人留意）"
+    )
     created_at: datetime
 
 

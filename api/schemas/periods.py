@@ -2,9 +2,9 @@
 
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, Self
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from api.schemas.schemes import SchemeIn
 
@@ -23,9 +23,46 @@ class PeriodOut(BaseModel):
     published_at: datetime | None
 
 
+class CloseIn(BaseModel):
+    """Confirmation of a close that needs one: before the period's end, or with claims
+    pending or appeals open (they are then rejected or upheld with the reason)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    force: bool = Field(default=False, description="确认结算（提前结算或仍有待处理事项时必须）")
+    reason: str | None = Field(
+        default=None, min_length=2, max_length=500, description="确认结算的原因，force 时必填"
+    )
+
+    @model_validator(mode="after")
+    def _confirmed_with_a_reason(self) -> Self:
+        if self.force and not (self.reason and self.reason.strip()):
+            raise ValueError("确认结算须填写原因")
+        return self
+
+
 class CloseOut(BaseModel):
     period: PeriodOut
     subjects: int = Field(description="本次结算的考核对象数")
+
+
+class ListingOut(BaseModel):
+    count: int = Field(description="总数")
+    items: list[dict[str, Any]] = Field(description="前 20 条（含姓名）")
+
+
+class PreCloseOut(BaseModel):
+    """结算前检查: what a close of the period would find and decide."""
+
+    period: PeriodOut
+    ends_at: datetime = Field(description="考核期结束时间（北京时间零点）")
+    early: bool = Field(description="现在结算是否早于考核期结束")
+    needs_confirmation: bool = Field(description="结算是否须确认并填写原因（force）")
+    pending_claims: ListingOut = Field(description="待审核的申报：结算时将被驳回")
+    open_appeals: ListingOut = Field(description="待处理的申诉：结算时将维持原记分")
+    open_rounds: ListingOut = Field(description="未结束的评议：其结果不计入本次结算")
+    without_entries: ListingOut = Field(description="本期没有任何积分记录的考核对象")
+    entries_after_period: ListingOut = Field(description="记在本期、但发生日期晚于本期的记录")
 
 
 class ReopenIn(BaseModel):

@@ -11,3 +11,7 @@ class PhotoOut(BaseModel):
     height: int
     size: int
     used_in_claims: int = Field(description="已被多少条申报使用（大于 0 说明是重复证据）")
+    used_as_evidence: int = Field(
+        description="这张照片或与之近似的照片（另存、压缩、改动少量像素）已作为证据使用的次数："
+        "申报、微心愿、申诉、记分"
+    )

@@ -40,6 +40,10 @@ class BoardOut(BaseModel):
     average: Decimal | None
     tiers: list[TierCountOut]
     rows: list[BoardRowOut]
+    withdrawn_at: datetime | None = Field(
+        default=None, description="公示撤回的时间（考核期被重新打开）；未撤回为空"
+    )
+    withdrawn_reason: str | None = Field(default=None, description="公示撤回的原因")
 
 
 class BoardSummaryOut(BaseModel):

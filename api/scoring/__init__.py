@@ -11,7 +11,7 @@ from api.scoring.engine import (
     rank_period,
 )
 from api.scoring.inputs import Entry, EvaluationResult, PriorResult, ScoringInputError, Subject
-from api.scoring.periods import Period, period_containing, period_from_key
+from api.scoring.periods import Period, period_containing, period_from_key, period_of_key
 from api.scoring.results import (
     DerivationStep,
     Placement,
@@ -39,5 +39,6 @@ __all__ = [
     "explain_subject",
     "period_containing",
     "period_from_key",
+    "period_of_key",
     "rank_period",
 ]

@@ -116,3 +116,11 @@ def period_from_key(length: PeriodLength, key: str) -> Period:
         raise ValueError(f"{key!r} is not a {length.value} period key")
     year, index = found.groups()
     return Period(int(year), int(index) if index else 1, length)
+
+
+def period_of_key(key: str) -> Period:
+    """Parse a key of any length (its form says which); raises ``ValueError`` for none."""
+    for length, pattern in _KEY_PATTERNS.items():
+        if pattern.match(key):
+            return period_from_key(length, key)
+    raise ValueError(f"{key!r} is not a period key")

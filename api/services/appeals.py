@@ -23,6 +23,7 @@ from api.models import (
     Appeal,
     AppealStatus,
     EntrySource,
+    EvidenceKind,
     Member,
     NoticeKind,
     OrgUnit,
@@ -32,7 +33,7 @@ from api.models import (
 )
 from api.services.ledger import reverse
 from api.services.notices import notify
-from api.services.photos import evidence_links
+from api.services.photos import evidence_links, record_uses
 
 CONTESTABLE = frozenset({EntrySource.deduction, EntrySource.adjustment})
 
@@ -77,6 +78,7 @@ async def file(
     appeal_id = created.scalar_one_or_none()
     if appeal_id is None:
         raise AppealExists()
+    await record_uses(session, EvidenceKind.appeal, appeal_id, photo_ids, now)
     if entry.actor_id is not None:
         notify(
             session,

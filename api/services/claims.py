@@ -9,9 +9,20 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Literal
+from typing import Any, Literal
 
-from sqlalchemy import String, bindparam, cast, func, update
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    String,
+    and_,
+    bindparam,
+    cast,
+    false,
+    func,
+    or_,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import col, select
@@ -20,7 +31,9 @@ from api.access import Principal, within
 from api.db import affected_rows, insert_for
 from api.errors import (
     CapReached,
+    ClaimDateOutsideWindow,
     ClaimNotFound,
+    ClaimPeriodClosed,
     ClaimStateConflict,
     EvidenceRequired,
     FutureDate,
@@ -30,6 +43,7 @@ from api.errors import (
     ItemNotInScheme,
     NotYourTurn,
     ReasonRequired,
+    TooManyPendingClaims,
 )
 from api.models import (
     Claim,
@@ -37,9 +51,12 @@ from api.models import (
     ClaimPhoto,
     ClaimStatus,
     EntrySource,
+    EvidenceKind,
     Member,
     NoticeKind,
     OrgUnit,
+    PeriodRecord,
+    PeriodStatus,
     Role,
     SchemeRecord,
     ScoreEntry,
@@ -47,7 +64,7 @@ from api.models import (
     id_of,
     utcnow,
 )
-from api.scoring import Scheme, period_containing
+from api.scoring import Period, Scheme, period_containing
 from api.scoring.scheme import ApprovalStep, Item
 from api.services.ledger import (
     CENT,
@@ -55,12 +72,12 @@ from api.services.ledger import (
     Subject,
     append_entry,
     checked_points,
-    ensure_period,
     member_scheme,
+    period_of,
     today_in_shanghai,
 )
 from api.services.notices import notify
-from api.services.photos import evidence_links, photo_links
+from api.services.photos import evidence_links, photo_links, record_uses, release_uses
 from api.services.schemes import current_scheme
 
 DEFAULT_STEPS = (ApprovalStep.BRANCH_COMMITTEE,)
@@ -105,6 +122,7 @@ def _steps(item: Item, member_unit: OrgUnit, principal: Principal) -> list[str]:
 async def submit(
     session: AsyncSession,
     principal: Principal,
+    *,
     item_code: str,
     occurred_on: date,
     description: str,
@@ -112,18 +130,26 @@ async def submit(
     photo_ids: Sequence[int],
     idempotency_key: str,
     now: datetime,
+    max_pending: int,
 ) -> tuple[Claim, bool]:
-    """File a claim; a retry with the same key returns the first claim (and `False`)."""
+    """File a claim; a retry with the same key returns the first claim (and `False`).
+
+    The date must fall in the running period or the one just ended, and that period must not
+    be closed: submission only looks periods up, it never creates one. `max_pending`: how many
+    of the member's claims of the item may wait for review at once.
+    """
     member = await _member(session, principal)
     existing = await _by_key(session, id_of(member), idempotency_key)
     if existing is not None:
         return _same_request(existing, item_code, occurred_on), False
-    if occurred_on > today_in_shanghai(now):
+    today = today_in_shanghai(now)
+    if occurred_on > today:
         raise FutureDate()
     # The unit first: `member_scheme` then finds it in the session instead of reading it again.
     unit = await session.get(OrgUnit, member.unit_id)
     assert unit is not None
     scheme_record, scheme = await member_scheme(session, member)
+    target = _declarable_period(scheme, occurred_on, today)
     item = scheme.item(item_code)
     if item is None:
         raise ItemNotInScheme(detail={"item_code": item_code})
@@ -134,7 +160,22 @@ async def submit(
     if item.evidence_required and not photo_ids:
         raise EvidenceRequired()
     value = checked_points(scheme, item_code, points).quantize(CENT)
-    await _check_cap(session, scheme_record, scheme, item, id_of(member), occurred_on)
+    period_id, status, pending = (
+        await session.execute(
+            _SUBMISSION_STATE,
+            {
+                "scheme_id": id_of(scheme_record),
+                "key": target.key,
+                "member_id": id_of(member),
+                "item_code": item_code,
+            },
+        )
+    ).one()
+    if status is not None and status != PeriodStatus.open:
+        raise ClaimPeriodClosed(detail={"period": target.key})
+    if pending >= max_pending:
+        raise TooManyPendingClaims(detail={"item_code": item_code, "max_pending": max_pending})
+    await _check_cap(session, period_id, item, id_of(member))
     await evidence_links(session, principal, photo_ids)
     claim = await _insert_once(
         session,
@@ -159,10 +200,25 @@ async def submit(
         assert raced is not None
         return _same_request(raced, item_code, occurred_on), False
     claim_id = id_of(claim)
-    for position, photo_id in enumerate(dict.fromkeys(photo_ids)):
+    photos = list(dict.fromkeys(photo_ids))
+    for position, photo_id in enumerate(photos):
         session.add(ClaimPhoto(claim_id=claim_id, photo_id=photo_id, position=position))
     await session.flush()
+    await record_uses(session, EvidenceKind.claim, claim_id, photos, now)
     return claim, True
+
+
+def _declarable_period(scheme: Scheme, occurred_on: date, today: date) -> Period:
+    """The period a member may still declare in for this date: the running one, or the one
+    just ended (until it is closed)."""
+    running = period_containing(scheme.period, today)
+    target = period_containing(scheme.period, occurred_on)
+    if target not in (running, running.previous()):
+        earliest = running.previous().start.date()
+        raise ClaimDateOutsideWindow(
+            detail={"occurred_on": occurred_on.isoformat(), "earliest": earliest.isoformat()}
+        )
+    return target
 
 
 def _same_request(claim: Claim, item_code: str, occurred_on: date) -> Claim:
@@ -189,30 +245,42 @@ async def _insert_once(session: AsyncSession, values: dict[str, object]) -> Clai
 
 
 async def _check_cap(
-    session: AsyncSession,
-    scheme_record: SchemeRecord,
-    scheme: Scheme,
-    item: Item,
-    member_id: int,
-    occurred_on: date,
+    session: AsyncSession, period_id: int | None, item: Item, member_id: int
 ) -> None:
     """The period's approved points for the item must not have reached the item's cap."""
     if item.cap_per_period is None:
         return
-    period = await ensure_period(
-        session,
-        scheme_record,
-        period_containing(scheme.period, occurred_on),
-    )
-    approved = await session.scalar(
-        select(func.coalesce(func.sum(ScoreEntry.points), 0)).where(
-            col(ScoreEntry.period_id) == period.id,
-            col(ScoreEntry.member_id) == member_id,
-            col(ScoreEntry.item_code) == item.code,
+    approved = 0
+    if period_id is not None:
+        approved = await session.scalar(
+            select(func.coalesce(func.sum(ScoreEntry.points), 0)).where(
+                col(ScoreEntry.period_id) == period_id,
+                col(ScoreEntry.member_id) == member_id,
+                col(ScoreEntry.item_code) == item.code,
+            )
         )
-    )
     if Decimal(approved or 0) >= item.cap_per_period:
         raise CapReached(detail={"item_code": item.code, "cap": str(item.cap_per_period)})
+
+
+# What a submission checks, read in one statement: the period of its date (if it exists yet)
+# and how many of the member's claims of the item are pending.
+_PERIOD_OF_KEY = (
+    col(PeriodRecord.scheme_id) == bindparam("scheme_id"),
+    col(PeriodRecord.key) == bindparam("key"),
+)
+_SUBMISSION_STATE = select(
+    select(PeriodRecord.id).where(*_PERIOD_OF_KEY).scalar_subquery(),
+    select(PeriodRecord.status).where(*_PERIOD_OF_KEY).scalar_subquery(),
+    select(func.count())
+    .select_from(Claim)
+    .where(
+        col(Claim.member_id) == bindparam("member_id"),
+        col(Claim.item_code) == bindparam("item_code"),
+        col(Claim.status) == ClaimStatus.pending,
+    )
+    .scalar_subquery(),
+)
 
 
 # --- reading -----------------------------------------------------------------------------------
@@ -297,26 +365,46 @@ async def my_claims(
 async def review_inbox(
     session: AsyncSession, principal: Principal, offset: int, limit: int
 ) -> tuple[list[Claim], int]:
-    """Pending claims whose current step is the principal's to decide, oldest first.
-
-    The step a claim waits at is checked here against the reviewer's roles, over the pending
-    claims of the units they review (a small set: pending claims leave it within days).
-    """
-    reviewing = {role for roles in REVIEWERS.values() for role in roles}
-    roots = [g.unit_path for g in principal.grants if g.role in reviewing]
-    rows = await session.execute(
-        select(Claim, OrgUnit.path)
-        .join(Member, col(Member.id) == col(Claim.member_id))
-        .join(OrgUnit, col(OrgUnit.id) == col(Member.unit_id))
-        .where(
-            col(Claim.status) == ClaimStatus.pending,
-            col(Claim.member_id) != principal.member_id,
-            within(col(OrgUnit.path), roots),
-        )
-        .order_by(col(Claim.id))
+    """Pending claims whose current step is the principal's to decide, oldest first: one
+    page, counted and cut by the database."""
+    waiting = _waiting_step(session)
+    mine = [
+        within(col(OrgUnit.path), [grant.unit_path]) & waiting.in_(_STEPS_OF[grant.role])
+        for grant in principal.grants
+        if grant.role in _STEPS_OF
+    ]
+    condition = and_(
+        col(Claim.status) == ClaimStatus.pending,
+        col(Claim.member_id) != principal.member_id,
+        or_(*mine) if mine else false(),
     )
-    mine = [claim for claim, path in rows if may_review(principal, claim, path)]
-    return mine[offset : offset + limit], len(mine)
+
+    def of_reviewed_members(query: Select[Any]) -> Select[Any]:
+        return (
+            query.join(Member, col(Member.id) == col(Claim.member_id))
+            .join(OrgUnit, col(OrgUnit.id) == col(Member.unit_id))
+            .where(condition)
+        )
+
+    total = await session.scalar(of_reviewed_members(select(func.count()).select_from(Claim)))
+    rows = await session.scalars(
+        of_reviewed_members(select(Claim)).order_by(col(Claim.id)).offset(offset).limit(limit)
+    )
+    return list(rows), total or 0
+
+
+# The steps each reviewing role decides.
+_STEPS_OF: dict[Role, list[str]] = {
+    role: [str(step) for step, roles in REVIEWERS.items() if role in roles]
+    for role in frozenset().union(*REVIEWERS.values())
+}
+
+
+def _waiting_step(session: AsyncSession) -> ColumnElement[str]:
+    """The step a claim waits at, `steps[step]`, in the session's database."""
+    if session.get_bind().dialect.name == "postgresql":
+        return col(Claim.steps).op("->>", return_type=String)(col(Claim.step))
+    return func.json_extract(col(Claim.steps), func.printf("$[%d]", col(Claim.step)))
 
 
 async def photos_of(session: AsyncSession, claim_ids: Sequence[int]) -> dict[int, list[int]]:
@@ -338,26 +426,6 @@ def _known_photos(session: AsyncSession) -> dict[int, list[int]]:
     return known
 
 
-async def reused_photos(session: AsyncSession, claim_ids: Sequence[int]) -> dict[int, list[int]]:
-    """For each claim, the other live claims that use one of its photos (重复证据)."""
-    mine = ClaimPhoto.__table__.alias("mine")  # type: ignore[attr-defined]
-    other = ClaimPhoto.__table__.alias("other")  # type: ignore[attr-defined]
-    rows = await session.execute(
-        select(mine.c.claim_id, other.c.claim_id)
-        .join(other, (other.c.photo_id == mine.c.photo_id) & (other.c.claim_id != mine.c.claim_id))
-        .join(Claim, col(Claim.id) == other.c.claim_id)
-        .where(
-            mine.c.claim_id.in_(claim_ids),
-            col(Claim.status).in_([ClaimStatus.pending, ClaimStatus.approved]),
-        )
-        .distinct()
-    )
-    found: dict[int, list[int]] = {}
-    for claim_id, other_id in rows:
-        found.setdefault(claim_id, []).append(other_id)
-    return found
-
-
 async def events_of(session: AsyncSession, claim_id: int) -> list[ClaimEvent]:
     rows = await session.scalars(
         select(ClaimEvent).where(col(ClaimEvent.claim_id) == claim_id).order_by(col(ClaimEvent.id))
@@ -373,6 +441,7 @@ async def withdraw(session: AsyncSession, principal: Principal, claim_id: int) -
     if claim.member_id != principal.member_id:
         raise ClaimNotFound()
     await _move(session, claim, principal, ClaimStatus.withdrawn, claim.step, None)
+    await release_uses(session, EvidenceKind.claim, [claim_id])
     return claim
 
 
@@ -393,6 +462,7 @@ async def decide(
         if not reason or not reason.strip():
             raise ReasonRequired()
         await _move(session, claim, principal, ClaimStatus.rejected, claim.step, reason)
+        await release_uses(session, EvidenceKind.claim, [claim_id])
         _tell(session, claim, "申报未通过", reason)
         return claim
     if claim.step + 1 < len(claim.steps):
@@ -412,7 +482,10 @@ async def _approve(
     item = scheme.item(claim.item_code)
     if item is None:
         raise ItemNotInScheme(detail={"item_code": claim.item_code})
-    await _check_cap(session, scheme_record, scheme, item, claim.member_id, claim.occurred_on)
+    if item.cap_per_period is not None:
+        target = period_containing(scheme.period, claim.occurred_on)
+        period = await period_of(session, id_of(scheme_record), target.key)
+        await _check_cap(session, period.id if period else None, item, claim.member_id)
     photos = (await photos_of(session, [id_of(claim)])).get(id_of(claim), [])
     # The entry first, then the compare-and-set that also links it: a lost race rolls both back.
     entry = await append_entry(
@@ -495,6 +568,54 @@ def _tell(session: AsyncSession, claim: Claim, title: str, reason: str | None) -
             "reason": reason,
         },
     )
+
+
+async def reject_pending(
+    session: AsyncSession,
+    principal: Principal,
+    *,
+    scheme_id: int,
+    first_day: date,
+    end_day: date,
+    reason: str,
+) -> int:
+    """A close's decision on the claims of its period still pending (dated from `first_day`,
+    before `end_day`): rejected with the closer's reason, each member told. Returns how many."""
+    now = utcnow()
+    rejected = (
+        await session.execute(
+            update(_CLAIM)
+            .where(
+                _CLAIM.c.scheme_id == scheme_id,
+                _CLAIM.c.status == ClaimStatus.pending,
+                _CLAIM.c.occurred_on >= first_day,
+                _CLAIM.c.occurred_on < end_day,
+            )
+            .values(
+                status=ClaimStatus.rejected,
+                last_actor_id=principal.member_id,
+                last_reason=reason,
+                updated_at=now,
+            )
+            .returning(_CLAIM.c.id, _CLAIM.c.member_id, _CLAIM.c.item_code, _CLAIM.c.points)
+        )
+    ).all()
+    for claim_id, member_id, item_code, points in rejected:
+        notify(
+            session,
+            member_id,
+            NoticeKind.claim_result,
+            "申报未通过",
+            {
+                "claim_id": claim_id,
+                "item_code": item_code,
+                "points": str(points),
+                "status": ClaimStatus.rejected,
+                "reason": reason,
+            },
+        )
+    await release_uses(session, EvidenceKind.claim, [row[0] for row in rejected])
+    return len(rejected)
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@ from api.db import insert_for
 from api.errors import NotADeduction
 from api.models import (
     CommitteeAction,
+    EvidenceKind,
     Member,
     NoticeKind,
     PeriodRecord,
@@ -26,7 +27,7 @@ from api.services import periods
 from api.services.ledger import NewEntry, Subject, append_entry, member_scheme, today_in_shanghai
 from api.services.members import member_for
 from api.services.notices import notify
-from api.services.photos import evidence_links
+from api.services.photos import evidence_links, record_uses
 
 
 @dataclass(frozen=True)
@@ -50,7 +51,9 @@ async def record(
     with_evidence = NewEntry(
         new.item_code, new.points, new.occurred_on, new.reason, new.source, evidence
     )
-    return await apply(session, settings, member, with_evidence, principal.member_id, now)
+    deduction = await apply(session, settings, member, with_evidence, principal.member_id, now)
+    await record_uses(session, EvidenceKind.deduction, id_of(deduction.entry), photo_ids, now)
+    return deduction
 
 
 async def apply(

@@ -53,6 +53,7 @@ from api.services.periods import Scope, engine_period, plain, scope_of
 from api.services.publication import build_boards
 from api.services.schemes import in_force
 
+EXPORT_YEARS = (2000, 2100)
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 SOURCES = {
     EntrySource.claim: "个人申报",
@@ -197,6 +198,9 @@ def quarter_bounds(key: str) -> tuple[datetime, datetime, str]:
         quarter = period_from_key(PeriodLength.QUARTER, key)
     except ValueError as exc:
         raise ExportPeriodInvalid("季度格式应为 2026-Q3", detail={"quarter": key}) from exc
+    # The years an export covers, as for 一人一卡 (0000 is no year; 0001 has no UTC start).
+    if not EXPORT_YEARS[0] <= quarter.year <= EXPORT_YEARS[1]:
+        raise ExportPeriodInvalid(detail={"quarter": key, "years": EXPORT_YEARS})
     return quarter.start, quarter.end, quarter.label
 
 

@@ -45,6 +45,10 @@ from api.models import (
     PeriodRecord,
     PeriodResult,
     PeriodStatus,
+    PostStatus,
+    Publication,
+    PublicationWithdrawal,
+    RobotPost,
     RoundStatus,
     SchemeRecord,
     SchemeVersion,
@@ -70,6 +74,7 @@ from api.scoring import (
     explain_subject,
     period_containing,
     period_from_key,
+    period_of_key,
     rank_period,
 )
 from api.scoring.scheme import (
@@ -79,6 +84,7 @@ from api.scoring.scheme import (
     ScoringMode,
     SubjectKind,
 )
+from api.services import closing
 from api.services.ledger import period_of
 from api.services.members import member_for
 from api.services.notices import notify
@@ -126,7 +132,12 @@ async def scope_of(session: AsyncSession, record: SchemeRecord) -> Scope:
 
 
 def engine_period(scheme: Scheme, period: PeriodRecord) -> Period:
-    return period_from_key(PeriodLength(scheme.period), period.key)
+    """A stored period as the engine's: of the scheme's length, or, for a period kept from
+    before the scheme changed its length, of the length its key is written in."""
+    try:
+        return period_from_key(PeriodLength(scheme.period), period.key)
+    except ValueError:
+        return period_of_key(period.key)
 
 
 async def load_inputs(
@@ -565,11 +576,19 @@ async def period_for(
 
 
 async def close(
-    session: AsyncSession, principal: Principal, period_id: int
+    session: AsyncSession, principal: Principal, period_id: int, *, reason: str | None = None
 ) -> tuple[PeriodRecord, int]:
-    """结算: compute with the version in force and store the snapshot, once."""
+    """结算: compute with the version in force and store the snapshot, once.
+
+    A close before the period's end, or with claims or appeals of the period still waiting,
+    needs a `reason` (the closer's confirmation, in the audit); with it, what is still waiting
+    is decided (see `closing`).
+    """
     period, scope = await period_for(session, principal, period_id, Action.close_periods)
     now = utcnow()
+    bounds = closing.Bounds.of(engine_period(scope.scheme, period))
+    found = await closing.outstanding(session, period, bounds, now)
+    closing.require_confirmation(found, bounds, reason)
     changed = await affected_rows(
         session,
         update(PeriodRecord)
@@ -585,6 +604,10 @@ async def close(
     if changed != 1:
         raise PeriodStateConflict("该考核期已结算或已公示")
     await session.refresh(period)
+    decided: dict[str, int] = {}
+    if found.needs_confirmation:
+        assert reason is not None
+        decided = await closing.settle(session, principal, period, bounds, reason)
     target = engine_period(scope.scheme, period)
     with _collector_paused():
         inputs = await load_inputs(session, scope, target, id_of(period))
@@ -593,9 +616,22 @@ async def close(
         # stores rows while the next ones are finished and serialised.
         ranked = await _off_loop(len(inputs.subjects), lambda: rank(scope.scheme, target, inputs))
         await _store_snapshot(session, period, scope, ranked, inputs)
-    _audit(session, principal, "period_close", period, None, {"subjects": ranked.size})
+    confirmed = {"early": found.early, **decided} if found.needs_confirmation else {}
+    _audit(
+        session, principal, "period_close", period, reason, {"subjects": ranked.size, **confirmed}
+    )
     await session.flush()
     return period, ranked.size
+
+
+async def pre_close(
+    session: AsyncSession, principal: Principal, period_id: int
+) -> tuple[PeriodRecord, closing.Check]:
+    """What a close of the period would find and decide; the same access as the close."""
+    period, scope = await period_for(session, principal, period_id, Action.close_periods)
+    bounds = closing.Bounds.of(engine_period(scope.scheme, period))
+    found = await closing.check(session, period, scope.record, scope.owner, bounds, utcnow())
+    return period, found
 
 
 @contextmanager
@@ -741,13 +777,7 @@ async def publish(session: AsyncSession, principal: Principal, period_id: int) -
 async def _tell_results(session: AsyncSession, period: PeriodRecord) -> None:
     """Each member of a published period gets their result as a notice (and its delivery)."""
     rows = await session.execute(
-        sa_select(
-            col(PeriodResult.member_id), col(PeriodResult.total), col(PeriodResult.tier)
-        ).where(
-            col(PeriodResult.period_id) == period.id,
-            col(PeriodResult.close_no) == period.close_count,
-            col(PeriodResult.member_id).is_not(None),
-        )
+        _told_of_publication(period).add_columns(col(PeriodResult.total), col(PeriodResult.tier))
     )
     for member_id, total, tier in rows:
         assert member_id is not None
@@ -768,8 +798,14 @@ async def _tell_results(session: AsyncSession, period: PeriodRecord) -> None:
 async def reopen(
     session: AsyncSession, principal: Principal, period_id: int, reason: str
 ) -> PeriodRecord:
-    """重新打开: only an admin, with a reason; the old snapshot stays on record."""
+    """重新打开: only an admin, with a reason; the old snapshot stays on record.
+
+    A published period's 公示 is withdrawn: its boards stay readable, marked withdrawn with
+    when and why, pending group posts of them are cancelled, and everyone who was told of the
+    publication is told of the withdrawal (inbox and WeChat, through the notice outbox).
+    """
     period, _ = await period_for(session, principal, period_id, Action.reopen_periods)
+    was_published = period.status == PeriodStatus.published
     changed = await affected_rows(
         session,
         update(PeriodRecord)
@@ -782,9 +818,62 @@ async def reopen(
     if changed != 1:
         raise PeriodStateConflict("该考核期尚未结算")
     _audit(session, principal, "period_reopen", period, reason, {"close_no": period.close_count})
+    if was_published:
+        await _withdraw_publication(session, principal, period, reason)
     await session.flush()
     await session.refresh(period)
     return period
+
+
+async def _withdraw_publication(
+    session: AsyncSession, principal: Principal, period: PeriodRecord, reason: str
+) -> None:
+    now = utcnow()
+    session.add(
+        PublicationWithdrawal(
+            period_id=id_of(period),
+            close_no=period.close_count,
+            reason=reason,
+            withdrawn_by=principal.member_id,
+            withdrawn_at=now,
+        )
+    )
+    await session.execute(
+        update(RobotPost)
+        .where(
+            col(RobotPost.status) == PostStatus.pending,
+            col(RobotPost.publication_id).in_(
+                sa_select(col(Publication.id)).where(
+                    col(Publication.period_id) == period.id,
+                    col(Publication.close_no) == period.close_count,
+                )
+            ),
+        )
+        .values(status=PostStatus.failed, reason=f"公示已撤回：{reason}")
+    )
+    for member_id in list(await session.scalars(_told_of_publication(period))):
+        assert member_id is not None
+        notify(
+            session,
+            member_id,
+            NoticeKind.publication_withdrawn,
+            f"{period.key} 考核结果公示已撤回",
+            {
+                "period_id": period.id,
+                "period": period.key,
+                "reason": reason,
+                "withdrawn_at": now.isoformat(),
+            },
+        )
+
+
+def _told_of_publication(period: PeriodRecord) -> Select[int | None]:
+    """The members a publication of the period's current close told of their result."""
+    return sa_select(col(PeriodResult.member_id)).where(
+        col(PeriodResult.period_id) == period.id,
+        col(PeriodResult.close_no) == period.close_count,
+        col(PeriodResult.member_id).is_not(None),
+    )
 
 
 def _audit(
@@ -960,9 +1049,9 @@ async def what_if(
     """Re-run a draft scheme over a closed period; nothing is written."""
     if period.status == PeriodStatus.open:
         raise PeriodStateConflict("只能对已结算的考核期试算")
-    if draft.period != scope.scheme.period or draft.subject_kind != scope.scheme.subject_kind:
-        raise PeriodMismatch()
     target = engine_period(scope.scheme, period)
+    if draft.period != target.length or draft.subject_kind != scope.scheme.subject_kind:
+        raise PeriodMismatch()
     inputs = await load_inputs(session, scope, target, id_of(period))
     after = {r.subject_id: r for r in await compute_off_loop(draft, target, inputs)}
     names = {s.id: s.name for s in inputs.subjects}

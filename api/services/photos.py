@@ -1,18 +1,47 @@
-"""Evidence photos: cleaned, stored once by content hash, readable by those who review them."""
+"""Evidence photos: cleaned, stored once by content hash, readable by those who review them.
 
+Reuse (重复证据): every use of a photo as evidence — a claim, a micro-wish's completion, an
+appeal, a deduction — is an `EvidenceUse` under the photo's near-copy group. A photo joins the
+group of an earlier photo whose perceptual hash is at most `NEAR_BITS` bits away: the candidates
+are found by equality on one of the hash's four 16-bit quarters (`PhotoBand`, indexed), at most
+`CANDIDATES` of them, so an upload never scans the photos. Two hashes up to three bits apart
+always share a quarter; farther ones (up to `NEAR_BITS`) are found when a quarter is intact.
+"""
+
+from collections import Counter
 from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
 
 from anyio import to_thread
-from sqlalchemy import func
+from sqlalchemy import and_, bindparam, delete, func, literal, or_
+from sqlalchemy import select as sa_select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
 from api.access import Action, Principal
 from api.db import insert_for
 from api.errors import PhotoNotFound
-from api.models import Claim, ClaimPhoto, Member, OrgUnit, Photo, PhotoUpload, utcnow
+from api.models import (
+    Claim,
+    ClaimPhoto,
+    EvidenceKind,
+    EvidenceUse,
+    Member,
+    OrgUnit,
+    Photo,
+    PhotoBand,
+    PhotoUpload,
+    utcnow,
+)
+from api.models.base import UTCDateTime
 from api.photos import process_photo
 from api.storage import PhotoStore, photo_key
+
+NEAR_BITS = 6
+CANDIDATES = 64
+_BANDS = 4
+_BITS = 64
 
 
 def photo_links(photo_ids: Sequence[int]) -> tuple[str, ...]:
@@ -41,15 +70,22 @@ async def evidence_links(
     return photo_links(photo_ids)
 
 
+@dataclass(frozen=True)
+class Uploaded:
+    photo: Photo
+    in_claims: int  # claims using this very photo
+    as_evidence: int  # uses of the photo or a near copy, anywhere
+
+
 async def upload(
     session: AsyncSession, store: PhotoStore, principal: Principal, data: bytes
-) -> tuple[Photo, int]:
+) -> Uploaded:
     """Clean and store a photo; the same picture twice is one row. Returns it and its uses."""
     processed = await to_thread.run_sync(process_photo, data)
     key = photo_key(processed.sha256, processed.extension)
     await store.put(key, processed.content, processed.content_type)
     insert = insert_for(session)
-    await session.execute(
+    created = await session.scalar(
         insert(Photo)
         .values(
             sha256=processed.sha256,
@@ -59,10 +95,18 @@ async def upload(
             width=processed.width,
             height=processed.height,
             uploaded_by=principal.member_id,
+            phash=_signed(processed.phash),
+            original_id=await _original_of(session, processed.phash),
             created_at=utcnow(),
         )
         .on_conflict_do_nothing(index_elements=["sha256"])
+        .returning(col(Photo.id))
     )
+    if created is not None:
+        session.add_all(
+            PhotoBand(band=band, value=value, photo_id=created)
+            for band, value in enumerate(_bands(processed.phash))
+        )
     photo = await session.scalar(select(Photo).where(col(Photo.sha256) == processed.sha256))
     assert photo is not None
     # The same picture from another member is the same row, and now theirs too.
@@ -71,10 +115,120 @@ async def upload(
         .values(photo_id=photo.id, member_id=principal.member_id, created_at=utcnow())
         .on_conflict_do_nothing(index_elements=["photo_id", "member_id"])
     )
-    uses = await session.scalar(
+    in_claims = await session.scalar(
         select(func.count()).select_from(ClaimPhoto).where(col(ClaimPhoto.photo_id) == photo.id)
     )
-    return photo, uses or 0
+    as_evidence = await session.scalar(
+        select(func.count())
+        .select_from(EvidenceUse)
+        .where(col(EvidenceUse.original_id) == (photo.original_id or photo.id))
+    )
+    return Uploaded(photo, in_claims or 0, as_evidence or 0)
+
+
+def _signed(phash: int) -> int:
+    """The 64-bit hash as the signed integer a BIGINT column holds."""
+    return phash - (1 << _BITS) if phash >= 1 << (_BITS - 1) else phash
+
+
+def _bands(phash: int) -> list[int]:
+    width = _BITS // _BANDS
+    return [(phash >> (width * band)) & ((1 << width) - 1) for band in range(_BANDS)]
+
+
+async def _original_of(session: AsyncSession, phash: int) -> int | None:
+    """The group of the nearest stored photo at most `NEAR_BITS` bits away, if any."""
+    candidates = await session.execute(
+        select(Photo.id, Photo.phash, Photo.original_id)
+        .join(PhotoBand, col(PhotoBand.photo_id) == col(Photo.id))
+        .where(
+            or_(
+                *(
+                    and_(col(PhotoBand.band) == band, col(PhotoBand.value) == value)
+                    for band, value in enumerate(_bands(phash))
+                )
+            )
+        )
+        .limit(CANDIDATES)
+    )
+    nearest: tuple[int, int] | None = None
+    for photo_id, other, original_id in candidates:
+        assert photo_id is not None and other is not None
+        distance = ((other % (1 << _BITS)) ^ phash).bit_count()
+        if distance <= NEAR_BITS and (nearest is None or distance < nearest[0]):
+            nearest = (distance, original_id or photo_id)
+    return nearest[1] if nearest else None
+
+
+# --- uses as evidence --------------------------------------------------------------------------
+
+
+async def record_uses(
+    session: AsyncSession,
+    kind: EvidenceKind,
+    ref_id: int,
+    photo_ids: Sequence[int],
+    now: datetime | None = None,
+) -> None:
+    """The photos are evidence of this claim, wish, appeal or deduction (once per photo)."""
+    if not photo_ids:
+        return
+    insert = insert_for(session)
+    await session.execute(
+        insert(EvidenceUse)
+        .from_select(
+            ["photo_id", "original_id", "kind", "ref_id", "created_at"],
+            sa_select(
+                col(Photo.id),
+                func.coalesce(col(Photo.original_id), col(Photo.id)),
+                literal(str(kind)),
+                literal(ref_id),
+                bindparam("now", now or utcnow(), type_=UTCDateTime()),
+            ).where(col(Photo.id).in_(list(photo_ids))),
+        )
+        .on_conflict_do_nothing(index_elements=["kind", "ref_id", "photo_id"])
+    )
+
+
+async def release_uses(session: AsyncSession, kind: EvidenceKind, ref_ids: Sequence[int]) -> None:
+    """These no longer stand as evidence (a claim rejected or withdrawn)."""
+    if ref_ids:
+        await session.execute(
+            delete(EvidenceUse).where(
+                col(EvidenceUse.kind) == kind, col(EvidenceUse.ref_id).in_(list(ref_ids))
+            )
+        )
+
+
+async def reuse_counts(
+    session: AsyncSession, kind: EvidenceKind, ref_ids: Sequence[int]
+) -> dict[int, int]:
+    """For each of these, how often its photos (or near copies) are evidence elsewhere.
+
+    Two indexed reads whatever the flood: the page's own uses, then one count per group.
+    """
+    if not ref_ids:
+        return {}
+    own = (
+        await session.execute(
+            select(EvidenceUse.ref_id, EvidenceUse.original_id).where(
+                col(EvidenceUse.kind) == kind, col(EvidenceUse.ref_id).in_(list(ref_ids))
+            )
+        )
+    ).all()
+    if not own:
+        return {}
+    groups = await session.execute(
+        select(EvidenceUse.original_id, func.count())
+        .where(col(EvidenceUse.original_id).in_({group for _, group in own}))
+        .group_by(col(EvidenceUse.original_id))
+    )
+    uses: dict[int, int] = {group: count for group, count in groups}
+    mine = Counter((ref, group) for ref, group in own)
+    reused: Counter[int] = Counter()
+    for (ref, group), times in mine.items():
+        reused[ref] += uses[group] - times
+    return dict(reused)
 
 
 async def readable(session: AsyncSession, principal: Principal, photo_id: int) -> Photo:

@@ -19,6 +19,7 @@ from api.models import (
     PeriodResult,
     PeriodStatus,
     Publication,
+    PublicationWithdrawal,
     SchemeRecord,
     UnitKind,
     id_of,
@@ -209,10 +210,12 @@ async def visible_unit(session: AsyncSession, principal: Principal, unit_id: int
 
 async def board_of(
     session: AsyncSession, principal: Principal, period_id: int, unit_id: int
-) -> Board:
+) -> tuple[Board, PublicationWithdrawal | None]:
     """The published board of a unit; before publication, a leader's preview of the close.
 
-    A period the reader cannot see answers like one that does not exist (`board_not_found`).
+    A board whose 公示 was withdrawn (the period reopened) stays readable with its withdrawal,
+    until a new publication replaces it (a leader sees the preview of a new close instead). A
+    period the reader cannot see answers like one that does not exist (`board_not_found`).
     """
     unit = await visible_unit(session, principal, unit_id)
     period = await session.get(PeriodRecord, period_id)
@@ -228,20 +231,47 @@ async def board_of(
         )
         if stored is None:
             raise BoardNotFound()
-        return Board.from_json(stored)
+        return Board.from_json(stored), None
     record = await session.get(SchemeRecord, period.scheme_id)
     assert record is not None
     scope = await periods.scope_of(session, record)
     if not (principal.sees(scope.owner.path) and unit.path.startswith(scope.owner.path)):
         raise BoardNotFound()
+    previewed = period.status == PeriodStatus.closed and principal.can(
+        Action.read_results, unit.path
+    )
+    if not previewed:
+        withdrawn = await _withdrawn_board(session, period, unit)
+        if withdrawn is not None:
+            return withdrawn
     if period.status == PeriodStatus.open:
         raise PeriodStateConflict("该考核期尚未结算")
-    if not principal.can(Action.read_results, unit.path):
+    if not previewed:
         raise ResultsNotPublished()
     for board, _ in await build_boards(session, period, scope, utcnow()):
         if board.unit_id == unit.id:
-            return board
+            return board, None
     raise BoardNotFound()
+
+
+async def _withdrawn_board(
+    session: AsyncSession, period: PeriodRecord, unit: OrgUnit
+) -> tuple[Board, PublicationWithdrawal] | None:
+    """The unit's board of the period's latest withdrawn publication, with its withdrawal."""
+    row = (
+        await session.execute(
+            select(Publication.board, PublicationWithdrawal)
+            .join(
+                PublicationWithdrawal,
+                (col(PublicationWithdrawal.period_id) == col(Publication.period_id))
+                & (col(PublicationWithdrawal.close_no) == col(Publication.close_no)),
+            )
+            .where(col(Publication.period_id) == period.id, col(Publication.unit_id) == unit.id)
+            .order_by(col(Publication.close_no).desc())
+            .limit(1)
+        )
+    ).first()
+    return None if row is None else (Board.from_json(row[0]), row[1])
 
 
 async def boards_under(

@@ -14,10 +14,19 @@ from api.errors import (
     SchemeExists,
     SchemeInvalid,
     SchemeNotFound,
+    SchemePeriodLocked,
     SubjectKindMismatch,
     UnitNotFound,
 )
-from api.models import AuditRecord, OrgUnit, PeriodRecord, SchemeRecord, SchemeVersion, id_of
+from api.models import (
+    AuditRecord,
+    OrgUnit,
+    PeriodRecord,
+    PeriodStatus,
+    SchemeRecord,
+    SchemeVersion,
+    id_of,
+)
 from api.scoring import Scheme
 from api.scoring.presets import PRESETS
 from api.scoring.scheme import SubjectKind
@@ -186,10 +195,27 @@ async def scheme_for(
 async def revise(
     session: AsyncSession, principal: Principal, scheme_id: int, scheme: Scheme
 ) -> tuple[SchemeRecord, SchemeVersion]:
-    """A new version; periods already closed keep the version they were closed with."""
+    """A new version; periods already closed keep the version they were closed with.
+
+    The period length changes only while no period of the scheme is open: an open period's
+    key, entries and close are cut by the length it was opened with.
+    """
     record, _ = await scheme_for(session, principal, scheme_id, Action.manage_schemes)
     if scheme.subject_kind != record.subject_kind:
         raise SubjectKindMismatch("不能改变方案的考核对象")
+    if scheme.period != (await current_scheme(session, record))[1].period:
+        open_keys = list(
+            await session.scalars(
+                select(PeriodRecord.key)
+                .where(
+                    col(PeriodRecord.scheme_id) == record.id,
+                    col(PeriodRecord.status) == PeriodStatus.open,
+                )
+                .order_by(col(PeriodRecord.starts_at))
+            )
+        )
+        if open_keys:
+            raise SchemePeriodLocked(detail={"open_periods": open_keys})
     return record, await add_version(session, record, scheme, principal.member_id)
 
 

@@ -23,6 +23,7 @@ from api.errors import (
 )
 from api.models import (
     EntrySource,
+    EvidenceKind,
     Member,
     MemberStatus,
     MicroWish,
@@ -44,7 +45,7 @@ from api.services.branch_work import (
 )
 from api.services.ledger import NewEntry, Subject, append_entry, member_scheme, today_in_shanghai
 from api.services.notices import notify
-from api.services.photos import evidence_links, photo_links
+from api.services.photos import evidence_links, photo_links, record_uses
 from api.services.schemes import current_scheme, in_force
 
 
@@ -134,6 +135,7 @@ async def complete(
             "completed_at": utcnow(),
         },
     )
+    await record_uses(session, EvidenceKind.wish, id_of(wish), photo_ids)
     return wish
 
 
