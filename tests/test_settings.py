@@ -1,4 +1,5 @@
-"""Production refuses unsafe settings, and the dev login never runs there."""
+"""Unsafe settings are refused (in prod, and wherever WeChat is configured); the dev login never
+runs there."""
 
 import asyncio
 
@@ -7,7 +8,7 @@ import pytest
 from pydantic import ValidationError
 
 from api import worker
-from api.config import DEV_JWT_SECRET, Settings
+from api.config import DEV_JWT_SECRET, WECHAT_CREDENTIALS, Settings
 from tests.conftest import Org, make_settings, running_app
 from tests.fakes.wechat import FakeWeChat
 
@@ -38,9 +39,25 @@ def test_prod_reads_its_settings_from_the_environment(monkeypatch: pytest.Monkey
         Settings()
 
 
+@pytest.mark.parametrize("credential", WECHAT_CREDENTIALS)
+@pytest.mark.parametrize("secret", [DEV_JWT_SECRET, "change-me", "short"])
+def test_a_placeholder_jwt_secret_is_refused_whenever_wechat_is_configured(
+    credential: str, secret: str
+) -> None:
+    """ENV is left unset (dev): real WeChat users must not get tokens signed with a known key."""
+    with pytest.raises(ValidationError, match="JWT_SECRET"):
+        Settings.model_validate({"jwt_secret": secret, credential: "configured"})
+
+
+def test_a_placeholder_data_key_is_refused_whenever_wechat_is_configured() -> None:
+    with pytest.raises(ValidationError, match="DATA_KEY"):
+        Settings(jwt_secret=STRONG, wechat_app_id="wx", data_key="change-me")
+    assert Settings(jwt_secret=STRONG, wechat_app_id="wx").wechat_app_id == "wx"
+
+
 def test_dev_login_is_only_for_dev_without_wechat_credentials() -> None:
     assert Settings(env="dev").dev_login_enabled
-    assert not Settings(env="dev", wechat_app_id="wx").dev_login_enabled
+    assert not Settings(env="dev", jwt_secret=STRONG, wechat_app_id="wx").dev_login_enabled
     prod = Settings(
         env="prod", jwt_secret=STRONG, wechat_app_id="wx", wechat_app_secret="s", data_key=STRONG
     )
@@ -101,6 +118,21 @@ async def test_wechat_login_without_credentials_says_so(
     assert response.status_code == 503
     assert response.json()["code"] == "wechat_not_configured"
     assert wechat.calls["jscode2session"] == 0
+
+
+@pytest.mark.parametrize(
+    ("env", "docs_in_prod", "served"),
+    [("dev", False, True), ("prod", False, False), ("prod", True, True)],
+)
+async def test_api_docs_are_off_in_prod_unless_enabled(
+    database_url: str, wechat: FakeWeChat, env: str, docs_in_prod: bool, served: bool
+) -> None:
+    settings = make_settings(database_url, env=env, data_key=STRONG, docs_in_prod=docs_in_prod)
+    async with running_app(settings, wechat) as app:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+            answers = [await client.get(path) for path in ("/docs", "/redoc", "/openapi.json")]
+    assert [answer.status_code for answer in answers] == [200 if served else 404] * 3
 
 
 @pytest.mark.parametrize(("nice", "applied"), [(None, [10]), (0, []), (15, [15])])

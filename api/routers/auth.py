@@ -1,6 +1,6 @@
 """WeChat login, binding, refresh and the dev-mode login."""
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Depends, Response
 
 from api.db import SessionDep
 from api.deps import SettingsDep, WeChatDep
@@ -20,6 +20,14 @@ from api.services import auth as service
 router = APIRouter(prefix="/auth", tags=["auth"])
 
 
+async def _no_store(response: Response) -> None:
+    """A response carrying a token is kept by no cache between the phone and us."""
+    response.headers["Cache-Control"] = "no-store"
+
+
+CARRIES_TOKENS = [Depends(_no_store)]
+
+
 def _tokens(pair: service.TokenPair) -> TokensOut:
     return TokensOut(
         access_token=pair.access.token,
@@ -32,6 +40,7 @@ def _tokens(pair: service.TokenPair) -> TokensOut:
 
 @router.post(
     "/wechat/login",
+    dependencies=CARRIES_TOKENS,
     summary="微信登录（wx.login 的 code 换取登录态）",
     description="已绑定的微信号直接返回令牌；未绑定的返回短时有效的绑定凭证。",
 )
@@ -48,7 +57,7 @@ async def wechat_login(
     )
 
 
-@router.post("/bind/phone", summary="用微信手机号绑定花名册中的党员")
+@router.post("/bind/phone", dependencies=CARRIES_TOKENS, summary="用微信手机号绑定花名册中的党员")
 async def bind_by_phone(
     body: PhoneBindIn, session: SessionDep, settings: SettingsDep, wechat: WeChatDep
 ) -> TokensOut:
@@ -58,7 +67,7 @@ async def bind_by_phone(
     return _tokens(pair)
 
 
-@router.post("/bind/invite", summary="用支部发放的邀请码绑定党员")
+@router.post("/bind/invite", dependencies=CARRIES_TOKENS, summary="用支部发放的邀请码绑定党员")
 async def bind_by_invite(
     body: InviteBindIn, session: SessionDep, settings: SettingsDep
 ) -> TokensOut:
@@ -66,7 +75,11 @@ async def bind_by_invite(
     return _tokens(pair)
 
 
-@router.post("/refresh", summary="用 refresh_token 换新令牌（旧的随即失效）")
+@router.post(
+    "/refresh",
+    dependencies=CARRIES_TOKENS,
+    summary="用 refresh_token 换新令牌（旧的随即失效）",
+)
 async def refresh(body: RefreshIn, session: SessionDep, settings: SettingsDep) -> TokensOut:
     return _tokens(await service.refresh(session, settings, body.refresh_token))
 
@@ -75,6 +88,7 @@ async def refresh(body: RefreshIn, session: SessionDep, settings: SettingsDep) -
     "/dev/login",
     summary="【仅开发模式】以演示党员身份登录",
     description="只在 ENV=dev 且未配置微信 AppID 时可用；生产环境始终返回 404。",
+    dependencies=CARRIES_TOKENS,
 )
 async def dev_login(body: DevLoginIn, session: SessionDep, settings: SettingsDep) -> TokensOut:
     return _tokens(await service.dev_login(session, settings, body.phone))
