@@ -35,6 +35,11 @@ class Settings(BaseSettings):
     jwt_secret: SecretStr = SecretStr(DEV_JWT_SECRET)
     access_token_minutes: int = Field(default=120, ge=1)
     refresh_token_days: int = Field(default=30, ge=1)
+    # A login ends this long after it began, however often it is refreshed.
+    session_max_days: int = Field(default=90, ge=1)
+    # A rotated refresh token presented again this soon gets the pair it was rotated into
+    # (a phone waking up with two requests); later, or once that pair is spent, it is reuse.
+    refresh_grace_seconds: int = Field(default=20, ge=0, le=300)
     binding_ticket_minutes: int = Field(default=10, ge=1)
     invite_code_days: int = Field(default=7, ge=1)
 
@@ -128,6 +133,14 @@ class Settings(BaseSettings):
     @property
     def refresh_token_ttl(self) -> timedelta:
         return timedelta(days=self.refresh_token_days)
+
+    @property
+    def session_max_age(self) -> timedelta:
+        return timedelta(days=self.session_max_days)
+
+    @property
+    def refresh_grace(self) -> timedelta:
+        return timedelta(seconds=self.refresh_grace_seconds)
 
     @property
     def binding_ticket_ttl(self) -> timedelta:

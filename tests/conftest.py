@@ -25,7 +25,17 @@ from alembic import command
 from api.config import Settings
 from api.db import create_engine
 from api.main import create_app
-from api.models import Member, OrgUnit, PoliticalStatus, Role, RoleAssignment, UnitKind, id_of
+from api.models import (
+    LoginSession,
+    Member,
+    OrgUnit,
+    PoliticalStatus,
+    Role,
+    RoleAssignment,
+    UnitKind,
+    id_of,
+    utcnow,
+)
 from api.security import issue_jwt
 from api.services.org import add_unit
 from tests.fakes.wechat import APP_ID, APP_SECRET, FakeWeChat
@@ -153,6 +163,17 @@ class Org:
     settings: Settings
     units: dict[str, OrgUnit] = field(default_factory=dict)
     members: dict[str, Member] = field(default_factory=dict)
+    logins: dict[str, int] = field(default_factory=dict)
+
+    async def sign_in(self, session: AsyncSession, key: str, member: Member) -> None:
+        """Name a flushed member `key` and give them a login for `headers`."""
+        login = LoginSession(
+            member_id=id_of(member), expires_at=utcnow() + self.settings.session_max_age
+        )
+        session.add(login)
+        await session.flush()
+        self.members[key] = member
+        self.logins[key] = id_of(login)
 
     def id(self, name: str) -> int:
         member = self.members[name]
@@ -170,6 +191,7 @@ class Org:
             str(self.id(name)),
             "access",
             self.settings.access_token_ttl,
+            session_id=self.logins[name],
         )
         return {"Authorization": f"Bearer {token.token}"}
 
@@ -228,7 +250,7 @@ async def org(settings: Settings, sessionmaker: async_sessionmaker[AsyncSession]
             )
             session.add(member)
             await session.flush()
-            world.members[key] = member
+            await world.sign_in(session, key, member)
             if role is not None:
                 session.add(
                     RoleAssignment(member_id=id_of(member), unit_id=world.unit_id(unit), role=role)

@@ -1,6 +1,6 @@
-"""WeChat login, binding, refresh and the dev-mode login."""
+"""WeChat login, binding, refresh, logout and the dev-mode login."""
 
-from fastapi import APIRouter, Depends, Response
+from fastapi import APIRouter, Depends, Response, status
 
 from api.db import SessionDep
 from api.deps import SettingsDep, WeChatDep
@@ -9,6 +9,7 @@ from api.schemas.auth import (
     DevAccount,
     DevLoginIn,
     InviteBindIn,
+    LogoutIn,
     PhoneBindIn,
     RefreshIn,
     TokensOut,
@@ -79,9 +80,21 @@ async def bind_by_invite(
     "/refresh",
     dependencies=CARRIES_TOKENS,
     summary="用 refresh_token 换新令牌（旧的随即失效）",
+    description="同一 refresh_token 在短时间内（REFRESH_GRACE_SECONDS）重复提交，返回同一对新令牌；"
+    "此后再次使用视为泄露，本次登录的全部令牌立即失效（refresh_token_reused）。",
 )
 async def refresh(body: RefreshIn, session: SessionDep, settings: SettingsDep) -> TokensOut:
     return _tokens(await service.refresh(session, settings, body.refresh_token))
+
+
+@router.post(
+    "/logout",
+    status_code=status.HTTP_204_NO_CONTENT,
+    summary="退出登录",
+    description="本次登录的全部令牌（含 access_token）立即失效；everywhere 为真时退出所有设备。",
+)
+async def logout(body: LogoutIn, session: SessionDep, settings: SettingsDep) -> None:
+    await service.logout(session, settings, body.refresh_token, everywhere=body.everywhere)
 
 
 @router.post(
