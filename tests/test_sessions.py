@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlmodel import col
 
-from api.models import LoginSession, RefreshToken, SessionEnd, utcnow
+from api.models import LoginSession, RefreshToken, SessionEnd, WeChatAccount, utcnow
 from api.services import auth as auth_service
 from tests.conftest import Org, make_settings, running_app
 from tests.fakes.wechat import FakeWeChat
@@ -220,3 +220,18 @@ async def test_logout_with_a_reused_token_is_refused_and_revokes_its_login(
     assert response.status_code == 401
     assert response.json()["code"] == "refresh_token_reused"
     assert await _me(client, third) == 401
+
+
+async def test_concurrent_first_logins_of_one_wechat_user_all_succeed(
+    client: httpx.AsyncClient, wechat: FakeWeChat, sessionmaker: Maker
+) -> None:
+    for n in range(10):
+        wechat.add_login(f"c{n}", "openid-new")
+    answers = await asyncio.gather(*(client.post(LOGIN, json={"code": f"c{n}"}) for n in range(10)))
+    assert [answer.status_code for answer in answers] == [200] * 10, [
+        answer.text for answer in answers if answer.status_code != 200
+    ]
+    assert {answer.json()["status"] for answer in answers} == {"unbound"}
+    async with sessionmaker() as session:
+        accounts = list(await session.scalars(select(WeChatAccount)))
+    assert [account.openid for account in accounts] == ["openid-new"]

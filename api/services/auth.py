@@ -9,7 +9,7 @@ revokes the whole family, access tokens included.
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, and_, bindparam, update
+from sqlalchemy import ColumnElement, and_, bindparam, func, update
 from sqlalchemy import select as sa_select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -18,7 +18,7 @@ from sqlmodel import col, select
 
 from api.access import Grant, Principal
 from api.config import Settings
-from api.db import affected_rows
+from api.db import affected_rows, insert_for
 from api.errors import (
     DevLoginDisabled,
     InvalidBindingTicket,
@@ -55,7 +55,7 @@ from api.security import (
     read_jwt,
     successor_refresh_token,
 )
-from api.wechat.client import WeChatClient
+from api.wechat.client import WeChatClient, WeChatSession
 
 
 @dataclass(frozen=True)
@@ -76,19 +76,7 @@ class LoginOutcome:
 async def login_with_wechat(
     session: AsyncSession, wechat: WeChatClient, settings: Settings, js_code: str
 ) -> LoginOutcome:
-    wx = await wechat.code_to_session(js_code)
-    account = await session.scalar(
-        select(WeChatAccount).where(col(WeChatAccount.openid) == wx.openid)
-    )
-    now = utcnow()
-    if account is None:
-        account = WeChatAccount(openid=wx.openid, unionid=wx.unionid, session_key=wx.session_key)
-        session.add(account)
-    else:
-        account.session_key = wx.session_key
-        account.unionid = wx.unionid or account.unionid
-        account.last_login_at = now
-    await session.flush()
+    account = await _signed_in_account(session, await wechat.code_to_session(js_code))
     if account.member_id is None:
         ticket = issue_jwt(
             settings.jwt_secret.get_secret_value(),
@@ -371,6 +359,35 @@ def _pair(
         not_after=login.expires_at,
     )
     return TokenPair(access, IssuedToken(value, issued.expires_at), member)
+
+
+async def _signed_in_account(session: AsyncSession, wx: WeChatSession) -> WeChatAccount:
+    """The WeChat user's account, created on their first login.
+
+    One upsert: concurrent first logins of one user (a phone retrying) all get the one account
+    instead of racing to insert it.
+    """
+    now = utcnow()
+    insert = insert_for(session)(WeChatAccount).values(
+        openid=wx.openid,
+        unionid=wx.unionid,
+        session_key=wx.session_key,
+        created_at=now,
+        last_login_at=now,
+    )
+    upsert = insert.on_conflict_do_update(
+        index_elements=[col(WeChatAccount.openid)],
+        set_={
+            "session_key": insert.excluded.session_key,
+            "unionid": func.coalesce(insert.excluded.unionid, col(WeChatAccount.unionid)),
+            "last_login_at": insert.excluded.last_login_at,
+        },
+    ).returning(WeChatAccount)
+    account: WeChatAccount | None = await session.scalar(
+        upsert, execution_options={"populate_existing": True}
+    )
+    assert account is not None
+    return account
 
 
 async def _unbound_account(session: AsyncSession, settings: Settings, ticket: str) -> WeChatAccount:
