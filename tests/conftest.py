@@ -1,7 +1,8 @@
 """Test harness: the schema comes from `alembic upgrade head`; each test gets a clean database.
 
 SQLite (default): the migrated template file is copied for every test.
-PostgreSQL (`TEST_DATABASE_URL`): the database is migrated once and truncated before every test.
+PostgreSQL (`TEST_DATABASE_URL`, as a superuser): the database is migrated once and truncated
+before every test.
 An unreachable PostgreSQL fails the run; it is never skipped.
 """
 
@@ -82,6 +83,10 @@ async def database_url(template_url: str, tmp_path: Path) -> str:
         tables = ", ".join(f'"{t.name}"' for t in SQLModel.metadata.sorted_tables)
         engine = create_engine(PG_URL)
         async with engine.begin() as connection:
+            # The append-only tables refuse TRUNCATE (a statement trigger). In replica mode no
+            # ordinary trigger fires, and only a superuser may set it: never the service's
+            # role, nor the tables' owner.
+            await connection.execute(text("SET LOCAL session_replication_role = replica"))
             await connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
         await engine.dispose()
         return PG_URL
