@@ -28,6 +28,8 @@ class Settings(BaseSettings):
 
     env: Literal["dev", "prod"] = "dev"
     database_url: str = "sqlite+aiosqlite:///./data/pioneer.db"
+    # Migrations run as the role that owns the tables; the service, as one that owns nothing.
+    migration_database_url: str = ""
     port: int = 8000
     # /docs, /redoc and /openapi.json are served in dev; in prod only when this says so.
     docs_in_prod: bool = False
@@ -112,6 +114,10 @@ class Settings(BaseSettings):
                 "when ENV=prod (it encrypts the group robots' webhook keys)"
             )
         return self
+
+    @property
+    def migrations_url(self) -> str:
+        return self.migration_database_url or self.database_url
 
     @property
     def docs_enabled(self) -> bool:

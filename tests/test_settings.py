@@ -2,14 +2,17 @@
 runs there."""
 
 import asyncio
+from pathlib import Path
 
 import httpx
 import pytest
+from alembic.config import Config
 from pydantic import ValidationError
 
+from alembic import command
 from api import worker
-from api.config import DEV_JWT_SECRET, WECHAT_CREDENTIALS, Settings
-from tests.conftest import Org, make_settings, running_app
+from api.config import DEV_JWT_SECRET, WECHAT_CREDENTIALS, Settings, get_settings
+from tests.conftest import ROOT, Org, make_settings, running_app
 from tests.fakes.wechat import FakeWeChat
 
 STRONG = "x" * 48
@@ -133,6 +136,25 @@ async def test_api_docs_are_off_in_prod_unless_enabled(
         async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
             answers = [await client.get(path) for path in ("/docs", "/redoc", "/openapi.json")]
     assert [answer.status_code for answer in answers] == [200 if served else 404] * 3
+
+
+def test_migrations_run_with_their_own_database_url(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """`alembic upgrade head` (the image's pre-start step) uses MIGRATION_DATABASE_URL."""
+    assert Settings(database_url="sqlite://").migrations_url == "sqlite://"
+    owner, app = tmp_path / "owner.db", tmp_path / "app.db"
+    monkeypatch.setenv("DATABASE_URL", f"sqlite+aiosqlite:///{app}")
+    monkeypatch.setenv("MIGRATION_DATABASE_URL", f"sqlite+aiosqlite:///{owner}")
+    get_settings.cache_clear()
+    try:
+        config = Config(str(ROOT / "alembic.ini"))
+        config.attributes["configure_logging"] = False
+        command.upgrade(config, "head")
+    finally:
+        get_settings.cache_clear()
+    assert owner.exists()
+    assert not app.exists()
 
 
 @pytest.mark.parametrize(("nice", "applied"), [(None, [10]), (0, []), (15, [15])])
