@@ -21,7 +21,8 @@ LOCK_TIMEOUT = "5s"
 
 
 def database_url() -> str:
-    return config.get_main_option("sqlalchemy.url") or get_settings().database_url
+    """A caller's URL, else the migrations' own (the tables' owner), else the app's."""
+    return config.get_main_option("sqlalchemy.url") or get_settings().migrations_url
 
 
 def run_migrations_offline() -> None:

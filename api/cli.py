@@ -1,4 +1,5 @@
-"""Command line: `pioneer seed-demo` and `pioneer import-roster FILE --unit ID`."""
+"""Command line: `pioneer seed-demo`, `pioneer import-roster FILE --unit ID` and
+`pioneer db-roles --admin-url URL` (or `--print`)."""
 
 import argparse
 import asyncio
@@ -7,6 +8,7 @@ from pathlib import Path
 
 from api.config import get_settings
 from api.db import create_engine, create_sessionmaker
+from api.dbroles import DatabaseLogin, RoleSetupError, create_roles, role_statements
 from api.errors import AppError
 from api.models import OrgUnit, Role
 from api.services import demo, roster
@@ -89,6 +91,26 @@ async def import_roster_file(content: bytes, unit_id: int) -> int:
     return 0
 
 
+def database_roles(admin_url: str | None) -> int:
+    """The owner from MIGRATION_DATABASE_URL, the app role from DATABASE_URL (names and
+    passwords), created in the database of `admin_url`, or printed as SQL without it."""
+    settings = get_settings()
+    try:
+        if not settings.migration_database_url:
+            raise RoleSetupError("MIGRATION_DATABASE_URL must name the owner of the tables")
+        owner = DatabaseLogin.of(settings.migration_database_url)
+        app = DatabaseLogin.of(settings.database_url)
+        if admin_url is None:
+            print(";\n".join(role_statements(owner, app)) + ";")
+            return 0
+        asyncio.run(create_roles(admin_url, owner, app))
+    except RoleSetupError as error:
+        print(error, file=sys.stderr)
+        return 2
+    print(f"已创建数据库角色：{owner.role}（表的所有者，执行迁移），{app.role}（服务使用）")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="pioneer", description="先锋积分 管理命令")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -96,9 +118,17 @@ def main(argv: list[str] | None = None) -> int:
     importer = commands.add_parser("import-roster", help="从 Excel 导入花名册（全部正确才导入）")
     importer.add_argument("file", type=Path)
     importer.add_argument("--unit", type=int, required=True, help="导入到哪个组织（含下级）")
+    roles = commands.add_parser(
+        "db-roles", help="创建 PostgreSQL 的两个角色：表的所有者（迁移）与服务使用的角色"
+    )
+    target = roles.add_mutually_exclusive_group(required=True)
+    target.add_argument("--admin-url", help="超级用户连接到本服务数据库的 URL")
+    target.add_argument("--print", action="store_true", help="只打印 SQL（含密码）")
     args = parser.parse_args(argv)
     if args.command == "seed-demo":
         return asyncio.run(seed_demo())
+    if args.command == "db-roles":
+        return database_roles(args.admin_url)
     return asyncio.run(import_roster_file(args.file.read_bytes(), args.unit))
 
 

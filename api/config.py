@@ -11,6 +11,16 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 PLACEHOLDER_SECRETS = frozenset({"", "change-me", "changeme", "secret", "dev-secret-change-me"})
 DEV_JWT_SECRET = "dev-secret-change-me"
 MIN_PROD_SECRET_LENGTH = 32
+# Any of these set means the service talks to real WeChat users, whatever ENV says: our own
+# secrets must then be real too.
+WECHAT_CREDENTIALS = (
+    "wechat_app_id",
+    "wechat_app_secret",
+    "wechat_callback_token",
+    "wechat_encoding_aes_key",
+    "service_app_id",
+    "service_app_secret",
+)
 
 
 class Settings(BaseSettings):
@@ -18,11 +28,20 @@ class Settings(BaseSettings):
 
     env: Literal["dev", "prod"] = "dev"
     database_url: str = "sqlite+aiosqlite:///./data/pioneer.db"
+    # Migrations run as the role that owns the tables; the service, as one that owns nothing.
+    migration_database_url: str = ""
     port: int = 8000
+    # /docs, /redoc and /openapi.json are served in dev; in prod only when this says so.
+    docs_in_prod: bool = False
 
     jwt_secret: SecretStr = SecretStr(DEV_JWT_SECRET)
     access_token_minutes: int = Field(default=120, ge=1)
     refresh_token_days: int = Field(default=30, ge=1)
+    # A login ends this long after it began, however often it is refreshed.
+    session_max_days: int = Field(default=90, ge=1)
+    # A rotated refresh token presented again this soon gets the pair it was rotated into
+    # (a phone waking up with two requests); later, or once that pair is spent, it is reuse.
+    refresh_grace_seconds: int = Field(default=20, ge=0, le=300)
     binding_ticket_minutes: int = Field(default=10, ge=1)
     invite_code_days: int = Field(default=7, ge=1)
 
@@ -64,15 +83,31 @@ class Settings(BaseSettings):
     photo_dir: str = "./data/photos"
 
     @model_validator(mode="after")
+    def _refuse_placeholder_secrets_with_real_users(self) -> Self:
+        configured = [name.upper() for name in WECHAT_CREDENTIALS if self._is_set(name)]
+        if self.env != "prod" and not configured:
+            return self
+        reason = f"WeChat is configured ({', '.join(configured)})" if configured else "ENV=prod"
+        if _weak(self.jwt_secret):
+            raise ValueError(
+                "JWT_SECRET must be set to a random value of at least "
+                f"{MIN_PROD_SECRET_LENGTH} characters when {reason}"
+            )
+        if self.data_key.get_secret_value() and _weak(self.data_key):
+            raise ValueError(
+                f"DATA_KEY must be empty or a random value of at least {MIN_PROD_SECRET_LENGTH} "
+                f"characters when {reason}"
+            )
+        return self
+
+    def _is_set(self, name: str) -> bool:
+        value = getattr(self, name)
+        return bool(value.get_secret_value() if isinstance(value, SecretStr) else value)
+
+    @model_validator(mode="after")
     def _refuse_unsafe_production(self) -> Self:
         if self.env != "prod":
             return self
-        secret = self.jwt_secret.get_secret_value()
-        if secret in PLACEHOLDER_SECRETS or len(secret) < MIN_PROD_SECRET_LENGTH:
-            raise ValueError(
-                "JWT_SECRET must be set to a random value of at least "
-                f"{MIN_PROD_SECRET_LENGTH} characters when ENV=prod"
-            )
         if not self.wechat_app_id or not self.wechat_app_secret.get_secret_value():
             raise ValueError("WECHAT_APP_ID and WECHAT_APP_SECRET are required when ENV=prod")
         if len(self.data_key.get_secret_value()) < MIN_PROD_SECRET_LENGTH:
@@ -81,6 +116,14 @@ class Settings(BaseSettings):
                 "when ENV=prod (it encrypts the group robots' webhook keys)"
             )
         return self
+
+    @property
+    def migrations_url(self) -> str:
+        return self.migration_database_url or self.database_url
+
+    @property
+    def docs_enabled(self) -> bool:
+        return self.env != "prod" or self.docs_in_prod
 
     @property
     def dev_login_enabled(self) -> bool:
@@ -100,12 +143,25 @@ class Settings(BaseSettings):
         return timedelta(days=self.refresh_token_days)
 
     @property
+    def session_max_age(self) -> timedelta:
+        return timedelta(days=self.session_max_days)
+
+    @property
+    def refresh_grace(self) -> timedelta:
+        return timedelta(seconds=self.refresh_grace_seconds)
+
+    @property
     def binding_ticket_ttl(self) -> timedelta:
         return timedelta(minutes=self.binding_ticket_minutes)
 
     @property
     def invite_code_ttl(self) -> timedelta:
         return timedelta(days=self.invite_code_days)
+
+
+def _weak(secret: SecretStr) -> bool:
+    value = secret.get_secret_value()
+    return value in PLACEHOLDER_SECRETS or len(value) < MIN_PROD_SECRET_LENGTH
 
 
 @lru_cache

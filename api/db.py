@@ -23,7 +23,7 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
-from api.errors import Conflict, ServiceUnavailable
+from api.errors import AppError, Conflict, ServiceUnavailable
 
 SQLITE_BUSY_TIMEOUT_MS = 5000
 
@@ -67,6 +67,9 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
     async with sessionmaker() as session:
         try:
             yield session
+        except AppError as exc:
+            await (session.commit() if exc.keeps_changes else session.rollback())
+            raise
         except BaseException:
             await session.rollback()
             raise

@@ -20,6 +20,10 @@ class AppError(Exception):
     code: ClassVar[str] = "error"
     status: ClassVar[int] = 400
     message: ClassVar[str] = "请求有误"
+    # The refusal is itself a change that must land (a login revoked because its token was
+    # reused): the request's session commits instead of rolling back. Raise such an error
+    # right after that change and nothing else.
+    keeps_changes: ClassVar[bool] = False
 
     def __init__(self, message: str | None = None, *, detail: Any = None) -> None:
         self.text = message or self.message
@@ -89,6 +93,12 @@ class TokenExpired(AppError):
 
 class InvalidRefreshToken(AppError):
     code, status, message = "invalid_refresh_token", 401, "登录凭证已失效，请重新登录"
+
+
+class RefreshTokenReused(AppError):
+    code, status = "refresh_token_reused", 401
+    message = "登录凭证已被使用过，为保护账号安全，本次登录已全部失效，请重新登录"
+    keeps_changes = True
 
 
 class InvalidBindingTicket(AppError):

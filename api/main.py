@@ -11,6 +11,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.config import Settings, get_settings
 from api.db import create_engine, create_sessionmaker
@@ -109,12 +110,17 @@ def create_app(settings: Settings | None = None, http: httpx.AsyncClient | None 
                 await client.aclose()
             await engine.dispose()
 
-    app = FastAPI(
+    docs = settings.docs_enabled
+    app = PioneerAPI(
+        hsts=settings.env == "prod",
         title="先锋积分 · Pioneer Points API",
         version="1.0.0",
         description=_description(),
         lifespan=lifespan,
         responses={"4XX": {"model": ErrorBody, "description": "错误（见上方错误码表）"}},
+        docs_url="/docs" if docs else None,
+        redoc_url="/redoc" if docs else None,
+        openapi_url="/openapi.json" if docs else None,
     )
     app.state.settings = settings
     _install_error_handlers(app)
@@ -122,6 +128,62 @@ def create_app(settings: Settings | None = None, http: httpx.AsyncClient | None 
     for module in ROUTED_DOMAINS:
         app.include_router(module.router, prefix=API_PREFIX)
     return app
+
+
+# The API answers JSON (and images, sheets): nothing in it may run, load or be framed.
+API_CSP = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
+# Swagger UI and ReDoc: FastAPI's pages load their scripts, styles and fonts from these CDNs.
+DOCS_CSP = (
+    "default-src 'none'; script-src 'unsafe-inline' https://cdn.jsdelivr.net; "
+    "style-src 'unsafe-inline' https://cdn.jsdelivr.net https://fonts.googleapis.com; "
+    "font-src https://fonts.gstatic.com; img-src 'self' data: https://fastapi.tiangolo.com "
+    "https://cdn.jsdelivr.net; connect-src 'self'; worker-src blob:; frame-ancestors 'none'; "
+    "base-uri 'none'; form-action 'self'"
+)
+HSTS = "max-age=31536000; includeSubDomains"
+
+
+class SecurityHeaders:
+    """Adds the security headers to every response, the docs pages with their own policy."""
+
+    def __init__(self, app: ASGIApp, *, hsts: bool, docs_paths: tuple[str, ...]) -> None:
+        common = [
+            (b"x-content-type-options", b"nosniff"),
+            (b"x-frame-options", b"DENY"),
+            (b"referrer-policy", b"no-referrer"),
+        ]
+        if hsts:
+            common.append((b"strict-transport-security", HSTS.encode()))
+        self.app = app
+        self.docs_paths = docs_paths
+        self.api = [*common, (b"content-security-policy", API_CSP.encode())]
+        self.docs = [*common, (b"content-security-policy", DOCS_CSP.encode())]
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        added = self.docs if scope["path"].startswith(self.docs_paths) else self.api
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message = {**message, "headers": [*message.get("headers", ()), *added]}
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+class PioneerAPI(FastAPI):
+    """FastAPI with the security headers outside everything else, so that even the answer to
+    an unexpected error (written by the outermost middleware) carries them."""
+
+    def __init__(self, *, hsts: bool, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.hsts = hsts
+
+    def build_middleware_stack(self) -> ASGIApp:
+        pages = tuple(url for url in (self.docs_url, self.redoc_url) if url)
+        return SecurityHeaders(super().build_middleware_stack(), hsts=self.hsts, docs_paths=pages)
 
 
 def _description() -> str:

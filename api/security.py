@@ -1,10 +1,13 @@
 """Our own tokens: HS256 JWTs for access and binding, opaque single-use refresh tokens.
 
 The algorithm is pinned: a token whose header names anything but HS256 (including `none`) is
-refused before its signature is looked at, and `exp` and `sub` are required.
+refused before its signature is looked at, and `exp` and `sub` are required. An access token
+also names its login (`sid`), which must still be alive when it is used.
 """
 
+import base64
 import hashlib
+import hmac
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -25,10 +28,22 @@ class IssuedToken:
     expires_at: datetime
 
 
-def issue_jwt(secret: str, subject: str, token_type: TokenType, ttl: timedelta) -> IssuedToken:
-    now = utcnow()
-    expires_at = now + ttl
-    claims = {"sub": subject, "typ": token_type, "iat": now, "exp": expires_at}
+def issue_jwt(
+    secret: str,
+    subject: str,
+    token_type: TokenType,
+    ttl: timedelta,
+    *,
+    session_id: int | None = None,
+    issued_at: datetime | None = None,
+    not_after: datetime | None = None,
+) -> IssuedToken:
+    """A signed token; the same arguments give the same token (no random claim)."""
+    now = issued_at or utcnow()
+    expires_at = min(now + ttl, not_after) if not_after else now + ttl
+    claims: dict[str, object] = {"sub": subject, "typ": token_type, "iat": now, "exp": expires_at}
+    if session_id is not None:
+        claims["sid"] = session_id
     return IssuedToken(jwt.encode(claims, secret, algorithm=ALGORITHM), expires_at)
 
 
@@ -41,6 +56,25 @@ def read_jwt(
     expired: type[AppError] = TokenExpired,
 ) -> str:
     """Return the subject of a valid token of the given type, or raise."""
+    return str(_claims(secret, token, token_type, invalid, expired)["sub"])
+
+
+def read_access_token(secret: str, token: str) -> tuple[int, int]:
+    """The member and the login of a valid access token, or raise."""
+    claims = _claims(secret, token, "access", InvalidToken, TokenExpired)
+    subject, login = claims.get("sub"), claims.get("sid")
+    if not isinstance(subject, str) or not subject.isdigit() or not isinstance(login, int):
+        raise InvalidToken()
+    return int(subject), login
+
+
+def _claims(
+    secret: str,
+    token: str,
+    token_type: TokenType,
+    invalid: type[AppError],
+    expired: type[AppError],
+) -> dict[str, object]:
     try:
         header = jwt.get_unverified_header(token)
         if header.get("alg") != ALGORITHM:
@@ -58,11 +92,22 @@ def read_jwt(
     subject = claims.get("sub")
     if claims.get("typ") != token_type or not isinstance(subject, str) or not subject:
         raise invalid()
-    return subject
+    return claims
 
 
 def new_refresh_token() -> str:
     return secrets.token_urlsafe(32)
+
+
+def successor_refresh_token(secret: str, token: str) -> str:
+    """The refresh token `token` rotates into.
+
+    Derived rather than random, so a token presented twice within the grace window is answered
+    with the same successor although only hashes are stored; only the holder of `token` (and
+    of our secret) can derive it.
+    """
+    digest = hmac.new(secret.encode(), b"refresh-rotation\0" + token.encode(), "sha256").digest()
+    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
 
 
 def hash_token(token: str) -> str:

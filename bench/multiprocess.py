@@ -5,7 +5,8 @@ API processes (each with its own pool) and the outbox drained by two worker proc
 
 - 20 submissions of one claim with the same Idempotency-Key → one claim;
 - 20 final approvals of one claim at once → one ledger entry, one 200;
-- 20 uses of one refresh token at once → one new token pair;
+- 20 uses of one refresh token at once (within the grace window) → all answered with the same
+  new token pair, one rotation, one login;
 - N approvals' notices sent by two workers → each received by (fake) WeChat exactly once.
 
 Prints JSON; `"exactly_once": true` when every check holds.
@@ -139,7 +140,8 @@ async def checks(url: str, bases: list[str], data: dict[str, Any], notices: int)
             "SELECT count(*) FROM score_entry WHERE member_id = $1 AND source = 'claim'",
             member,
         )
-        # 3. One refresh token used 20 times at once.
+        # 3. One refresh token used 20 times at once: a phone's parallel requests, all within
+        # the grace window, get the pair it was rotated into; it is rotated once.
         token = data["tokens"][member]["refresh"]
         refreshed = await asyncio.gather(
             *(
@@ -147,6 +149,15 @@ async def checks(url: str, bases: list[str], data: dict[str, Any], notices: int)
                 for i in range(RACERS)
             )
         )
+        connection = await asyncpg.connect(dsn(url))
+        try:
+            logins, refresh_tokens = await connection.fetchrow(
+                "SELECT count(DISTINCT session_id), count(*) FROM refresh_token "
+                "WHERE member_id = $1",
+                member,
+            )
+        finally:
+            await connection.close()
         # 4. Many approvals: their notices are delivered by the two workers.
         pending = []
         for index, (someone, their_group) in enumerate(acting[1 : notices + 1]):
@@ -192,6 +203,15 @@ async def checks(url: str, bases: list[str], data: dict[str, Any], notices: int)
         },
         "refresh_token_used_20_times": {
             "statuses": sorted(Counter(r.status_code for r in refreshed).items()),
+            "distinct_pairs_answered": len(
+                {
+                    (r.json()["access_token"], r.json()["refresh_token"])
+                    for r in refreshed
+                    if r.status_code == 200
+                }
+            ),
+            "logins": logins,
+            "refresh_tokens": refresh_tokens,
         },
         "deliveries": {
             "approvals": sum(r.status_code == 200 for r in decided),
@@ -226,7 +246,10 @@ def main() -> None:
         and report["claim_submitted_20_times"]["distinct_ids_answered"] == 1
         and report["claim_approved_20_times"]["ledger_entries"] == 1
         and dict(report["claim_approved_20_times"]["statuses"]).get(200) == 1
-        and dict(report["refresh_token_used_20_times"]["statuses"]).get(200) == 1
+        and report["refresh_token_used_20_times"]["statuses"] == [(200, RACERS)]
+        and report["refresh_token_used_20_times"]["distinct_pairs_answered"] == 1
+        and report["refresh_token_used_20_times"]["logins"] == 1
+        and report["refresh_token_used_20_times"]["refresh_tokens"] == 2
         and report["deliveries"]["received"] == approvals + 1
         and report["deliveries"]["received_twice"] == 0
     )

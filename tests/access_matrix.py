@@ -338,6 +338,7 @@ MATRIX: Mapping[Route, Public | Guarded] = MappingProxyType(
         ("POST", f"{V1}/auth/bind/phone"): Public("binding ticket + WeChat phone code"),
         ("POST", f"{V1}/auth/bind/invite"): Public("binding ticket + invite code"),
         ("POST", f"{V1}/auth/refresh"): Public("refresh token"),
+        ("POST", f"{V1}/auth/logout"): Public("refresh token: revokes its login", 204),
         ("POST", f"{V1}/auth/dev/login"): Public("dev mode only, without WeChat credentials"),
         ("GET", f"{V1}/auth/dev/accounts"): Public("dev mode only, without WeChat credentials"),
         ("GET", f"{V1}/wechat/callback"): Public("WeChat URL check, signed with the token"),

@@ -1,7 +1,8 @@
 """Test harness: the schema comes from `alembic upgrade head`; each test gets a clean database.
 
 SQLite (default): the migrated template file is copied for every test.
-PostgreSQL (`TEST_DATABASE_URL`): the database is migrated once and truncated before every test.
+PostgreSQL (`TEST_DATABASE_URL`, as a superuser): the database is migrated once and truncated
+before every test.
 An unreachable PostgreSQL fails the run; it is never skipped.
 """
 
@@ -25,7 +26,17 @@ from alembic import command
 from api.config import Settings
 from api.db import create_engine
 from api.main import create_app
-from api.models import Member, OrgUnit, PoliticalStatus, Role, RoleAssignment, UnitKind, id_of
+from api.models import (
+    LoginSession,
+    Member,
+    OrgUnit,
+    PoliticalStatus,
+    Role,
+    RoleAssignment,
+    UnitKind,
+    id_of,
+    utcnow,
+)
 from api.security import issue_jwt
 from api.services.org import add_unit
 from tests.fakes.wechat import APP_ID, APP_SECRET, FakeWeChat
@@ -72,6 +83,10 @@ async def database_url(template_url: str, tmp_path: Path) -> str:
         tables = ", ".join(f'"{t.name}"' for t in SQLModel.metadata.sorted_tables)
         engine = create_engine(PG_URL)
         async with engine.begin() as connection:
+            # The append-only tables refuse TRUNCATE (a statement trigger). In replica mode no
+            # ordinary trigger fires, and only a superuser may set it: never the service's
+            # role, nor the tables' owner.
+            await connection.execute(text("SET LOCAL session_replication_role = replica"))
             await connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
         await engine.dispose()
         return PG_URL
@@ -153,6 +168,17 @@ class Org:
     settings: Settings
     units: dict[str, OrgUnit] = field(default_factory=dict)
     members: dict[str, Member] = field(default_factory=dict)
+    logins: dict[str, int] = field(default_factory=dict)
+
+    async def sign_in(self, session: AsyncSession, key: str, member: Member) -> None:
+        """Name a flushed member `key` and give them a login for `headers`."""
+        login = LoginSession(
+            member_id=id_of(member), expires_at=utcnow() + self.settings.session_max_age
+        )
+        session.add(login)
+        await session.flush()
+        self.members[key] = member
+        self.logins[key] = id_of(login)
 
     def id(self, name: str) -> int:
         member = self.members[name]
@@ -170,6 +196,7 @@ class Org:
             str(self.id(name)),
             "access",
             self.settings.access_token_ttl,
+            session_id=self.logins[name],
         )
         return {"Authorization": f"Bearer {token.token}"}
 
@@ -228,7 +255,7 @@ async def org(settings: Settings, sessionmaker: async_sessionmaker[AsyncSession]
             )
             session.add(member)
             await session.flush()
-            world.members[key] = member
+            await world.sign_in(session, key, member)
             if role is not None:
                 session.add(
                     RoleAssignment(member_id=id_of(member), unit_id=world.unit_id(unit), role=role)

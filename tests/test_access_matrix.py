@@ -638,6 +638,9 @@ async def test_public_routes_answer_without_a_token(
         json={"binding_ticket": await ticket("login-1", "openid-1"), "phone_code": "phone-1"},
     )
     v1 = API_PREFIX
+    refreshed = await client.post(
+        f"{v1}/auth/refresh", json={"refresh_token": bound.json()["refresh_token"]}
+    )
     answers: dict[Route, httpx.Response] = {
         ("GET", "/healthz"): await client.get("/healthz"),
         ("GET", "/readyz"): await client.get("/readyz"),
@@ -652,8 +655,9 @@ async def test_public_routes_answer_without_a_token(
                 "invite_code": invite.json()["code"],
             },
         ),
-        ("POST", f"{v1}/auth/refresh"): await client.post(
-            f"{v1}/auth/refresh", json={"refresh_token": bound.json()["refresh_token"]}
+        ("POST", f"{v1}/auth/refresh"): refreshed,
+        ("POST", f"{v1}/auth/logout"): await client.post(
+            f"{v1}/auth/logout", json={"refresh_token": refreshed.json()["refresh_token"]}
         ),
         ("POST", f"{v1}/auth/dev/login"): await dev_client.post(
             f"{v1}/auth/dev/login", json={"phone": "13900000005"}

@@ -52,8 +52,9 @@ async def scheme(client: httpx.AsyncClient, org: Org, sessionmaker: Maker) -> in
             category="B",
         )
         session.add(member)
+        await session.flush()
+        await org.sign_in(session, "member_a3", member)
         await session.commit()
-        org.members["member_a3"] = member
     return int(response.json()["id"])
 
 

@@ -9,7 +9,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from api.models import PeriodRecord, SchemeRecord, ScoreEntry, id_of
-from tests.conftest import Org
+from tests.conftest import PG_URL, Org
 
 Maker = async_sessionmaker[AsyncSession]
 
@@ -93,3 +93,28 @@ async def test_the_database_refuses_changes_to_snapshots(org: Org, sessionmaker:
         async with sessionmaker() as session:
             with pytest.raises(DBAPIError, match="append-only"):
                 await session.execute(text(statement))
+
+
+# pg_trigger.tgtype bits: 1 row-level, 8 DELETE, 16 UPDATE.
+_APPEND_ONLY_TABLES = (
+    "SELECT DISTINCT c.relname FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid "
+    "WHERE t.tgfoid = 'refuse_change'::regproc AND t.tgtype & 1 = 1 AND t.tgtype & 24 <> 0 "
+    "ORDER BY c.relname"
+)
+
+
+@pytest.mark.skipif(not PG_URL, reason="TRUNCATE fires no row trigger: the PostgreSQL pass")
+async def test_the_database_refuses_to_truncate_any_append_only_table(
+    org: Org, sessionmaker: Maker
+) -> None:
+    """Every table whose rows refuse UPDATE and DELETE refuses TRUNCATE, even to a superuser."""
+    await _period_with_entry(org, sessionmaker)
+    async with sessionmaker() as session:
+        tables = list(await session.scalars(text(_APPEND_ONLY_TABLES)))
+    assert "score_entry" in tables
+    for table in tables:
+        async with sessionmaker() as session:
+            with pytest.raises(DBAPIError, match=f"{table} is append-only: TRUNCATE refused"):
+                await session.execute(text(f"TRUNCATE {table} CASCADE"))
+    async with sessionmaker() as session:
+        assert await session.scalar(text("SELECT count(*) FROM score_entry")) == 1

@@ -4,10 +4,12 @@ import asyncio
 from datetime import UTC, datetime, timedelta
 
 import httpx
+import pytest
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from api.models import InviteCode
+from api.models import InviteCode, utcnow
+from api.services import auth as auth_service
 from tests.conftest import Org
 from tests.fakes.wechat import FakeWeChat
 
@@ -263,7 +265,7 @@ async def test_transferred_out_member_cannot_bind_or_use_old_tokens(
 
 
 async def test_refresh_rotates_and_a_used_refresh_token_is_refused(
-    client: httpx.AsyncClient, wechat: FakeWeChat, org: Org
+    client: httpx.AsyncClient, wechat: FakeWeChat, org: Org, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     ticket = await _ticket(client, wechat, "c1", "openid-1")
     tokens = (await _bind_phone(client, wechat, ticket, "13900000005")).json()
@@ -272,11 +274,14 @@ async def test_refresh_rotates_and_a_used_refresh_token_is_refused(
     )
     assert refreshed.status_code == 200
     assert refreshed.json()["refresh_token"] != tokens["refresh_token"]
+    # Presented again within the grace window, the used token would get the same new pair.
+    later = utcnow() + timedelta(seconds=org.settings.refresh_grace_seconds + 1)
+    monkeypatch.setattr(auth_service, "utcnow", lambda: later)
     reused = await client.post(
         "/api/v1/auth/refresh", json={"refresh_token": tokens["refresh_token"]}
     )
     assert reused.status_code == 401
-    assert reused.json()["code"] == "invalid_refresh_token"
+    assert reused.json()["code"] == "refresh_token_reused"
 
 
 async def test_empty_login_code_is_a_validation_error(client: httpx.AsyncClient) -> None:

@@ -1,14 +1,18 @@
-"""Production refuses unsafe settings, and the dev login never runs there."""
+"""Unsafe settings are refused (in prod, and wherever WeChat is configured); the dev login never
+runs there."""
 
 import asyncio
+from pathlib import Path
 
 import httpx
 import pytest
+from alembic.config import Config
 from pydantic import ValidationError
 
+from alembic import command
 from api import worker
-from api.config import DEV_JWT_SECRET, Settings
-from tests.conftest import Org, make_settings, running_app
+from api.config import DEV_JWT_SECRET, WECHAT_CREDENTIALS, Settings, get_settings
+from tests.conftest import ROOT, Org, make_settings, running_app
 from tests.fakes.wechat import FakeWeChat
 
 STRONG = "x" * 48
@@ -38,9 +42,25 @@ def test_prod_reads_its_settings_from_the_environment(monkeypatch: pytest.Monkey
         Settings()
 
 
+@pytest.mark.parametrize("credential", WECHAT_CREDENTIALS)
+@pytest.mark.parametrize("secret", [DEV_JWT_SECRET, "change-me", "short"])
+def test_a_placeholder_jwt_secret_is_refused_whenever_wechat_is_configured(
+    credential: str, secret: str
+) -> None:
+    """ENV is left unset (dev): real WeChat users must not get tokens signed with a known key."""
+    with pytest.raises(ValidationError, match="JWT_SECRET"):
+        Settings.model_validate({"jwt_secret": secret, credential: "configured"})
+
+
+def test_a_placeholder_data_key_is_refused_whenever_wechat_is_configured() -> None:
+    with pytest.raises(ValidationError, match="DATA_KEY"):
+        Settings(jwt_secret=STRONG, wechat_app_id="wx", data_key="change-me")
+    assert Settings(jwt_secret=STRONG, wechat_app_id="wx").wechat_app_id == "wx"
+
+
 def test_dev_login_is_only_for_dev_without_wechat_credentials() -> None:
     assert Settings(env="dev").dev_login_enabled
-    assert not Settings(env="dev", wechat_app_id="wx").dev_login_enabled
+    assert not Settings(env="dev", jwt_secret=STRONG, wechat_app_id="wx").dev_login_enabled
     prod = Settings(
         env="prod", jwt_secret=STRONG, wechat_app_id="wx", wechat_app_secret="s", data_key=STRONG
     )
@@ -101,6 +121,40 @@ async def test_wechat_login_without_credentials_says_so(
     assert response.status_code == 503
     assert response.json()["code"] == "wechat_not_configured"
     assert wechat.calls["jscode2session"] == 0
+
+
+@pytest.mark.parametrize(
+    ("env", "docs_in_prod", "served"),
+    [("dev", False, True), ("prod", False, False), ("prod", True, True)],
+)
+async def test_api_docs_are_off_in_prod_unless_enabled(
+    database_url: str, wechat: FakeWeChat, env: str, docs_in_prod: bool, served: bool
+) -> None:
+    settings = make_settings(database_url, env=env, data_key=STRONG, docs_in_prod=docs_in_prod)
+    async with running_app(settings, wechat) as app:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+            answers = [await client.get(path) for path in ("/docs", "/redoc", "/openapi.json")]
+    assert [answer.status_code for answer in answers] == [200 if served else 404] * 3
+
+
+def test_migrations_run_with_their_own_database_url(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """`alembic upgrade head` (the image's pre-start step) uses MIGRATION_DATABASE_URL."""
+    assert Settings(database_url="sqlite://").migrations_url == "sqlite://"
+    owner, app = tmp_path / "owner.db", tmp_path / "app.db"
+    monkeypatch.setenv("DATABASE_URL", f"sqlite+aiosqlite:///{app}")
+    monkeypatch.setenv("MIGRATION_DATABASE_URL", f"sqlite+aiosqlite:///{owner}")
+    get_settings.cache_clear()
+    try:
+        config = Config(str(ROOT / "alembic.ini"))
+        config.attributes["configure_logging"] = False
+        command.upgrade(config, "head")
+    finally:
+        get_settings.cache_clear()
+    assert owner.exists()
+    assert not app.exists()
 
 
 @pytest.mark.parametrize(("nice", "applied"), [(None, [10]), (0, []), (15, [15])])

@@ -19,6 +19,7 @@ def _claims(org: Org, **changes: object) -> dict[str, object]:
     now = datetime.now(UTC)
     claims: dict[str, object] = {
         "sub": str(org.id("member_a1")),
+        "sid": org.logins["member_a1"],
         "typ": "access",
         "iat": now,
         "exp": now + timedelta(minutes=5),

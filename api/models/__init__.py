@@ -1,6 +1,12 @@
 """SQLModel tables. Importing this package registers every table on `SQLModel.metadata`."""
 
-from api.models.auth import InviteCode, RefreshToken, WeChatAccount
+from api.models.auth import (
+    InviteCode,
+    LoginSession,
+    RefreshToken,
+    SessionEnd,
+    WeChatAccount,
+)
 from api.models.base import id_of, utcnow
 from api.models.delivery import (
     CallbackEvent,
@@ -100,6 +106,7 @@ __all__ = [
     "InviteCode",
     "JobRun",
     "LivePlacement",
+    "LoginSession",
     "Meeting",
     "MeetingAttendance",
     "Member",
@@ -131,6 +138,7 @@ __all__ = [
     "SchemeVersion",
     "ScoreEntry",
     "ServiceFollower",
+    "SessionEnd",
     "StoredToken",
     "SubscriptionQuota",
     "UnitKind",

@@ -1,6 +1,7 @@
-"""WeChat accounts, invite codes and refresh tokens."""
+"""WeChat accounts, invite codes, logins and their refresh tokens."""
 
 from datetime import datetime
+from enum import StrEnum
 
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
@@ -40,13 +41,45 @@ class InviteCode(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow, sa_column=utc_column())
 
 
+class SessionEnd(StrEnum):
+    """Why a login was revoked."""
+
+    logout = "logout"
+    logout_everywhere = "logout_everywhere"  # the member signed out of every device
+    reuse = "reuse"  # a rotated refresh token came back: someone else may hold the family
+
+
+class LoginSession(SQLModel, table=True):
+    """One login: the family of every refresh and access token descended from it.
+
+    It ends at `expires_at` (a fixed time after the login, however often it is refreshed) or
+    when revoked; every token of the family dies with it.
+    """
+
+    __tablename__ = "login_session"
+
+    id: int | None = Field(default=None, primary_key=True)
+    member_id: int = Field(foreign_key="member.id", index=True)
+    created_at: datetime = Field(default_factory=utcnow, sa_column=utc_column())
+    expires_at: datetime = Field(sa_column=utc_column())
+    revoked_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
+    revoked_reason: str | None = Field(default=None, sa_type=sa.String(24))
+
+    __table_args__ = (
+        sa.CheckConstraint(
+            "revoked_reason IN ('logout', 'logout_everywhere', 'reuse')", name="revoked_reason"
+        ),
+    )
+
+
 class RefreshToken(SQLModel, table=True):
-    """An opaque, single-use refresh token; only its SHA-256 is stored."""
+    """An opaque, single-use refresh token of a login; only its SHA-256 is stored."""
 
     __tablename__ = "refresh_token"
 
     id: int | None = Field(default=None, primary_key=True)
     member_id: int = Field(foreign_key="member.id", index=True)
+    session_id: int = Field(foreign_key="login_session.id", index=True)
     token_hash: str = Field(sa_type=sa.String(64), unique=True)
     expires_at: datetime = Field(sa_column=utc_column())
     used_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))

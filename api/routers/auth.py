@@ -1,6 +1,6 @@
-"""WeChat login, binding, refresh and the dev-mode login."""
+"""WeChat login, binding, refresh, logout and the dev-mode login."""
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Depends, Response, status
 
 from api.db import SessionDep
 from api.deps import SettingsDep, WeChatDep
@@ -9,6 +9,7 @@ from api.schemas.auth import (
     DevAccount,
     DevLoginIn,
     InviteBindIn,
+    LogoutIn,
     PhoneBindIn,
     RefreshIn,
     TokensOut,
@@ -18,6 +19,14 @@ from api.schemas.members import MemberPublic
 from api.services import auth as service
 
 router = APIRouter(prefix="/auth", tags=["auth"])
+
+
+async def _no_store(response: Response) -> None:
+    """A response carrying a token is kept by no cache between the phone and us."""
+    response.headers["Cache-Control"] = "no-store"
+
+
+CARRIES_TOKENS = [Depends(_no_store)]
 
 
 def _tokens(pair: service.TokenPair) -> TokensOut:
@@ -32,6 +41,7 @@ def _tokens(pair: service.TokenPair) -> TokensOut:
 
 @router.post(
     "/wechat/login",
+    dependencies=CARRIES_TOKENS,
     summary="微信登录（wx.login 的 code 换取登录态）",
     description="已绑定的微信号直接返回令牌；未绑定的返回短时有效的绑定凭证。",
 )
@@ -48,7 +58,7 @@ async def wechat_login(
     )
 
 
-@router.post("/bind/phone", summary="用微信手机号绑定花名册中的党员")
+@router.post("/bind/phone", dependencies=CARRIES_TOKENS, summary="用微信手机号绑定花名册中的党员")
 async def bind_by_phone(
     body: PhoneBindIn, session: SessionDep, settings: SettingsDep, wechat: WeChatDep
 ) -> TokensOut:
@@ -58,7 +68,7 @@ async def bind_by_phone(
     return _tokens(pair)
 
 
-@router.post("/bind/invite", summary="用支部发放的邀请码绑定党员")
+@router.post("/bind/invite", dependencies=CARRIES_TOKENS, summary="用支部发放的邀请码绑定党员")
 async def bind_by_invite(
     body: InviteBindIn, session: SessionDep, settings: SettingsDep
 ) -> TokensOut:
@@ -66,15 +76,32 @@ async def bind_by_invite(
     return _tokens(pair)
 
 
-@router.post("/refresh", summary="用 refresh_token 换新令牌（旧的随即失效）")
+@router.post(
+    "/refresh",
+    dependencies=CARRIES_TOKENS,
+    summary="用 refresh_token 换新令牌（旧的随即失效）",
+    description="同一 refresh_token 在短时间内（REFRESH_GRACE_SECONDS）重复提交，返回同一对新令牌；"
+    "此后再次使用视为泄露，本次登录的全部令牌立即失效（refresh_token_reused）。",
+)
 async def refresh(body: RefreshIn, session: SessionDep, settings: SettingsDep) -> TokensOut:
     return _tokens(await service.refresh(session, settings, body.refresh_token))
+
+
+@router.post(
+    "/logout",
+    status_code=status.HTTP_204_NO_CONTENT,
+    summary="退出登录",
+    description="本次登录的全部令牌（含 access_token）立即失效；everywhere 为真时退出所有设备。",
+)
+async def logout(body: LogoutIn, session: SessionDep, settings: SettingsDep) -> None:
+    await service.logout(session, settings, body.refresh_token, everywhere=body.everywhere)
 
 
 @router.post(
     "/dev/login",
     summary="【仅开发模式】以演示党员身份登录",
     description="只在 ENV=dev 且未配置微信 AppID 时可用；生产环境始终返回 404。",
+    dependencies=CARRIES_TOKENS,
 )
 async def dev_login(body: DevLoginIn, session: SessionDep, settings: SettingsDep) -> TokensOut:
     return _tokens(await service.dev_login(session, settings, body.phone))

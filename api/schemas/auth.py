@@ -28,6 +28,11 @@ class RefreshIn(BaseModel):
     refresh_token: str = Field(min_length=1, max_length=256)
 
 
+class LogoutIn(BaseModel):
+    refresh_token: str = Field(min_length=1, max_length=256, description="本次登录的 refresh_token")
+    everywhere: bool = Field(default=False, description="同时退出该党员在所有设备上的登录")
+
+
 class DevLoginIn(BaseModel):
     phone: str = Field(min_length=1, max_length=20, description="演示党员的手机号")
 

@@ -1,8 +1,15 @@
-"""WeChat login, binding to a roster member, refresh, and the dev-mode login."""
+"""WeChat login, binding to a roster member, refresh, logout, and the dev-mode login.
+
+Each login is a `LoginSession`: the family of every token descended from it. A refresh token
+is single use; presented again within the grace window it is answered with the pair it was
+rotated into (a phone waking up with two requests), and at any other time it is reuse, which
+revokes the whole family, access tokens included.
+"""
 
 from dataclasses import dataclass
+from datetime import datetime
 
-from sqlalchemy import bindparam, update
+from sqlalchemy import ColumnElement, and_, bindparam, func, update
 from sqlalchemy import select as sa_select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -11,7 +18,7 @@ from sqlmodel import col, select
 
 from api.access import Grant, Principal
 from api.config import Settings
-from api.db import affected_rows
+from api.db import affected_rows, insert_for
 from api.errors import (
     DevLoginDisabled,
     InvalidBindingTicket,
@@ -20,23 +27,35 @@ from api.errors import (
     InviteCodeInvalid,
     MemberAlreadyBound,
     MemberInactive,
+    RefreshTokenReused,
     RosterMemberNotFound,
     WeChatAlreadyBound,
 )
 from api.models import (
     InviteCode,
+    LoginSession,
     Member,
     MemberStatus,
     OrgUnit,
     RefreshToken,
     Role,
     RoleAssignment,
+    SessionEnd,
     WeChatAccount,
     id_of,
     utcnow,
 )
-from api.security import IssuedToken, hash_token, issue_jwt, new_refresh_token, read_jwt
-from api.wechat.client import WeChatClient
+from api.models.base import UTCDateTime
+from api.security import (
+    IssuedToken,
+    hash_token,
+    issue_jwt,
+    new_refresh_token,
+    read_access_token,
+    read_jwt,
+    successor_refresh_token,
+)
+from api.wechat.client import WeChatClient, WeChatSession
 
 
 @dataclass(frozen=True)
@@ -57,19 +76,7 @@ class LoginOutcome:
 async def login_with_wechat(
     session: AsyncSession, wechat: WeChatClient, settings: Settings, js_code: str
 ) -> LoginOutcome:
-    wx = await wechat.code_to_session(js_code)
-    account = await session.scalar(
-        select(WeChatAccount).where(col(WeChatAccount.openid) == wx.openid)
-    )
-    now = utcnow()
-    if account is None:
-        account = WeChatAccount(openid=wx.openid, unionid=wx.unionid, session_key=wx.session_key)
-        session.add(account)
-    else:
-        account.session_key = wx.session_key
-        account.unionid = wx.unionid or account.unionid
-        account.last_login_at = now
-    await session.flush()
+    account = await _signed_in_account(session, await wechat.code_to_session(js_code))
     if account.member_id is None:
         ticket = issue_jwt(
             settings.jwt_secret.get_secret_value(),
@@ -121,22 +128,34 @@ async def bind_by_invite(
 
 
 async def refresh(session: AsyncSession, settings: Settings, token: str) -> TokenPair:
-    row = await session.scalar(
-        select(RefreshToken).where(col(RefreshToken.token_hash) == hash_token(token))
-    )
-    now = utcnow()
-    if row is None or row.used_at is not None or row.expires_at <= now:
-        raise InvalidRefreshToken()
-    spent = await affected_rows(
-        session,
-        update(RefreshToken)
-        .where(col(RefreshToken.id) == row.id, col(RefreshToken.used_at).is_(None))
-        .values(used_at=now),
-    )
-    if spent != 1:
-        raise InvalidRefreshToken()
-    member = await _active_member(session, row.member_id)
-    return await issue_tokens(session, settings, member)
+    now = _now()
+    presented, login = await _presented(session, token, now)
+    successor = successor_refresh_token(settings.jwt_secret.get_secret_value(), token)
+    if presented.used_at is None and await _spend(session, presented, now):
+        member = await _active_member(session, login.member_id)
+        return await _rotate(session, settings, member, login, successor, now)
+    # Rotated already, perhaps a moment ago by a parallel request of the same phone.
+    issued = await _issued_within_grace(session, settings, login, successor, now)
+    member = await _active_member(session, login.member_id)
+    return _pair(settings, member, login, issued, successor)
+
+
+async def logout(
+    session: AsyncSession, settings: Settings, token: str, *, everywhere: bool
+) -> None:
+    """Revoke the login of `token` (every token descended from it) or all the member's logins.
+
+    The token must be one `refresh` would accept; a reused one revokes its login as reuse.
+    """
+    now = _now()
+    presented, login = await _presented(session, token, now)
+    if presented.used_at is not None:
+        successor = successor_refresh_token(settings.jwt_secret.get_secret_value(), token)
+        await _issued_within_grace(session, settings, login, successor, now)
+    if everywhere:
+        await _revoke(session, _every_login_of_member(login), SessionEnd.logout_everywhere, now)
+    else:
+        await _revoke(session, _this_login(login), SessionEnd.logout, now)
 
 
 async def dev_login(session: AsyncSession, settings: Settings, phone: str) -> TokenPair:
@@ -171,27 +190,25 @@ async def dev_accounts(
 
 
 async def issue_tokens(session: AsyncSession, settings: Settings, member: Member) -> TokenPair:
-    member_id = id_of(member)
-    access = issue_jwt(
-        settings.jwt_secret.get_secret_value(), str(member_id), "access", settings.access_token_ttl
+    """A new login of `member` and its first token pair."""
+    now = _now()
+    login = LoginSession(
+        member_id=id_of(member), created_at=now, expires_at=now + settings.session_max_age
     )
-    refresh_value = new_refresh_token()
-    expires_at = utcnow() + settings.refresh_token_ttl
-    session.add(
-        RefreshToken(
-            member_id=member_id, token_hash=hash_token(refresh_value), expires_at=expires_at
-        )
-    )
+    session.add(login)
     await session.flush()
-    return TokenPair(access, IssuedToken(refresh_value, expires_at), member)
+    return await _rotate(session, settings, member, login, new_refresh_token(), now)
 
 
 async def load_principal(session: AsyncSession, settings: Settings, token: str) -> Principal:
-    subject = read_jwt(settings.jwt_secret.get_secret_value(), token, "access")
-    if not subject.isdigit():
-        raise InvalidToken()
-    # One query on every request: the member, their unit and their roles.
-    rows = (await session.execute(_PRINCIPAL, {"member_id": int(subject)})).all()
+    member_id, login_id = read_access_token(settings.jwt_secret.get_secret_value(), token)
+    # One query on every request: the member, their unit and their roles, if the login that
+    # issued the token is still alive.
+    rows = (
+        await session.execute(
+            _PRINCIPAL, {"member_id": member_id, "login_id": login_id, "now": utcnow()}
+        )
+    ).all()
     if not rows:
         raise InvalidToken()
     member, unit = rows[0][0], rows[0][1]
@@ -222,10 +239,155 @@ _PRINCIPAL = (
         col(_ROLE_UNIT.path),
     )
     .join(OrgUnit, col(OrgUnit.id) == col(Member.unit_id))
+    .join(
+        LoginSession,
+        and_(
+            col(LoginSession.id) == bindparam("login_id"),
+            col(LoginSession.member_id) == col(Member.id),
+            col(LoginSession.revoked_at).is_(None),
+            col(LoginSession.expires_at) > bindparam("now", type_=UTCDateTime()),
+        ),
+    )
     .outerjoin(RoleAssignment, col(RoleAssignment.member_id) == col(Member.id))
     .outerjoin(_ROLE_UNIT, col(_ROLE_UNIT.id) == col(RoleAssignment.unit_id))
     .where(col(Member.id) == bindparam("member_id"))
 )
+_PRESENTED = (
+    select(RefreshToken, LoginSession)
+    .join(LoginSession, col(LoginSession.id) == col(RefreshToken.session_id))
+    .where(col(RefreshToken.token_hash) == bindparam("token_hash"))
+)
+
+
+def _now() -> datetime:
+    # Whole seconds, as in the JWT: a pair issued again from the stored rows is the same pair.
+    return utcnow().replace(microsecond=0)
+
+
+async def _presented(
+    session: AsyncSession, token: str, now: datetime
+) -> tuple[RefreshToken, LoginSession]:
+    """A refresh token of a live login, with that login."""
+    found = (await session.execute(_PRESENTED, {"token_hash": hash_token(token)})).first()
+    if found is None:
+        raise InvalidRefreshToken()
+    presented, login = found
+    if login.revoked_at is not None or login.expires_at <= now or presented.expires_at <= now:
+        raise InvalidRefreshToken()
+    return presented, login
+
+
+async def _spend(session: AsyncSession, presented: RefreshToken, now: datetime) -> bool:
+    """Mark the token used; False when another request did first (it waits for that one)."""
+    spent = await affected_rows(
+        session,
+        update(RefreshToken)
+        .where(col(RefreshToken.id) == presented.id, col(RefreshToken.used_at).is_(None))
+        .values(used_at=now),
+    )
+    return spent == 1
+
+
+async def _issued_within_grace(
+    session: AsyncSession, settings: Settings, login: LoginSession, successor: str, now: datetime
+) -> RefreshToken:
+    """The token a used one was rotated into, if that happened within the grace window and it
+    is still unused; anything else is reuse, and the whole login is revoked."""
+    issued = await session.scalar(
+        select(RefreshToken).where(col(RefreshToken.token_hash) == hash_token(successor))
+    )
+    if (
+        issued is not None
+        and issued.used_at is None
+        and now - issued.created_at < settings.refresh_grace
+    ):
+        return issued
+    await _revoke(session, _this_login(login), SessionEnd.reuse, now)
+    raise RefreshTokenReused()
+
+
+def _this_login(login: LoginSession) -> ColumnElement[bool]:
+    return col(LoginSession.id) == id_of(login)
+
+
+def _every_login_of_member(login: LoginSession) -> ColumnElement[bool]:
+    return col(LoginSession.member_id) == login.member_id
+
+
+async def _revoke(
+    session: AsyncSession, which: ColumnElement[bool], reason: SessionEnd, now: datetime
+) -> None:
+    await session.execute(
+        update(LoginSession)
+        .where(which, col(LoginSession.revoked_at).is_(None))
+        .values(revoked_at=now, revoked_reason=reason)
+    )
+
+
+async def _rotate(
+    session: AsyncSession,
+    settings: Settings,
+    member: Member,
+    login: LoginSession,
+    value: str,
+    now: datetime,
+) -> TokenPair:
+    """Store the refresh token `value` of `login` and issue its pair."""
+    issued = RefreshToken(
+        member_id=id_of(member),
+        session_id=id_of(login),
+        token_hash=hash_token(value),
+        created_at=now,
+        expires_at=min(now + settings.refresh_token_ttl, login.expires_at),
+    )
+    session.add(issued)
+    await session.flush()
+    return _pair(settings, member, login, issued, value)
+
+
+def _pair(
+    settings: Settings, member: Member, login: LoginSession, issued: RefreshToken, value: str
+) -> TokenPair:
+    """The pair of a stored refresh token: the same every time it is asked for."""
+    access = issue_jwt(
+        settings.jwt_secret.get_secret_value(),
+        str(id_of(member)),
+        "access",
+        settings.access_token_ttl,
+        session_id=id_of(login),
+        issued_at=issued.created_at,
+        not_after=login.expires_at,
+    )
+    return TokenPair(access, IssuedToken(value, issued.expires_at), member)
+
+
+async def _signed_in_account(session: AsyncSession, wx: WeChatSession) -> WeChatAccount:
+    """The WeChat user's account, created on their first login.
+
+    One upsert: concurrent first logins of one user (a phone retrying) all get the one account
+    instead of racing to insert it.
+    """
+    now = utcnow()
+    insert = insert_for(session)(WeChatAccount).values(
+        openid=wx.openid,
+        unionid=wx.unionid,
+        session_key=wx.session_key,
+        created_at=now,
+        last_login_at=now,
+    )
+    upsert = insert.on_conflict_do_update(
+        index_elements=[col(WeChatAccount.openid)],
+        set_={
+            "session_key": insert.excluded.session_key,
+            "unionid": func.coalesce(insert.excluded.unionid, col(WeChatAccount.unionid)),
+            "last_login_at": insert.excluded.last_login_at,
+        },
+    ).returning(WeChatAccount)
+    account: WeChatAccount | None = await session.scalar(
+        upsert, execution_options={"populate_existing": True}
+    )
+    assert account is not None
+    return account
 
 
 async def _unbound_account(session: AsyncSession, settings: Settings, ticket: str) -> WeChatAccount:
