@@ -5,7 +5,7 @@ after its login. Refresh tokens issued before have no family to join: they are d
 phone signs in again silently (wx.login) on its next refresh.
 
 Revision ID: 00de82951ae5
-Revises: b81f4c2d9a63
+Revises: 532e6c46fdc2
 Create Date: 2026-12-06 10:00:00.000000+00:00
 """
 
@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "00de82951ae5"
-down_revision: str | Sequence[str] | None = "b81f4c2d9a63"
+down_revision: str | Sequence[str] | None = "532e6c46fdc2"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
