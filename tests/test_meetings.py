@@ -11,7 +11,7 @@ import httpx
 import pytest
 from fastapi import FastAPI
 from openpyxl import load_workbook
-from sqlalchemy import func
+from sqlalchemy import func, update
 from sqlmodel import col, select
 
 from api.config import Settings
@@ -22,6 +22,7 @@ from api.models import (
     MeetingCheckin,
     Notice,
     ScoreEntry,
+    WeChatAccount,
     utcnow,
 )
 from api.scoring.presets import PRESETS
@@ -497,6 +498,31 @@ async def test_one_phone_checking_in_for_two_members_is_flagged_not_counted(
     closed = await act(client, org, "secretary_a", f"/meetings/{meeting}/close")
     assert outcomes(closed, org)["member_a2"] == ("absent", "meeting_absent")
     assert closed.json()["flagged"] == [org.id("member_a2")]
+
+
+async def test_one_wechat_account_checking_in_for_a_second_member_is_flagged(
+    app: FastAPI, client: httpx.AsyncClient, org: Org, heyang: int, sessionmaker: Maker
+) -> None:
+    meeting = await scheduled(client, org)
+    await begin(sessionmaker, meeting)
+    code = await shown(client, org, meeting)
+    async with sessionmaker() as session:
+        account = WeChatAccount(openid="o-shared", session_key="k", member_id=org.id("member_a1"))
+        session.add(account)
+        await session.commit()
+    async with phone(app, "10.0.0.4") as one:
+        assert (await scan(one, org, "member_a1", code["content"])).json()["flags"] == []
+    # The account is bound to another member since (one ↔ one at a time), and scans again.
+    async with sessionmaker() as session:
+        await session.execute(
+            update(WeChatAccount)
+            .where(col(WeChatAccount.openid) == "o-shared")
+            .values(member_id=org.id("member_a2"))
+        )
+        await session.commit()
+    async with phone(app, "10.0.0.5") as same:
+        again = await scan(same, org, "member_a2", code["content"])
+    assert (again.json()["status"], again.json()["flags"]) == ("flagged", ["same_account"])
 
 
 async def test_check_ins_in_a_burst_from_one_address_are_flagged(
