@@ -102,3 +102,10 @@ def within(path_column: Mapped[str], roots: Iterable[str]) -> ColumnElement[bool
     """SQL condition: the row's unit path lies in one of the subtrees (false for none)."""
     conditions = [path_column.startswith(root, autoescape=True) for root in roots]
     return or_(*conditions) if conditions else false()
+
+
+def holds_role_over(principal: Principal, roles: Iterable[str], unit_path: str) -> bool:
+    """Whether the principal holds one of `roles` at `unit_path` or a unit above it: the deciders
+    a scheme names by role (who approves a leave request), beside the fixed permissions."""
+    named = set(roles)
+    return any(g.role in named and unit_path.startswith(g.unit_path) for g in principal.grants)

@@ -75,6 +75,13 @@ class Settings(BaseSettings):
     app_page_base: str = Field(default="", description="link to the mini-program's 公示 page")
     # The load benchmark's baseline endpoint (one indexed read, one insert); off in service.
     probe_endpoint: bool = False
+    # 组织生活: the https prefix the mini-program is configured to open (扫普通链接二维码打开小程序)
+    # for scan-in codes (empty: the bare code, for wx.scanCode only); the check-in radius around
+    # a meeting's place where the meeting sets none (0: off), and the window that flags several
+    # members checking in from one client address (0: off).
+    checkin_link_base: str = Field(default="", max_length=200)
+    checkin_radius_meters: int = Field(default=0, ge=0)
+    checkin_burst_seconds: float = Field(default=3.0, ge=0)
 
     timezone: str = "Asia/Shanghai"
     appeal_window_days: int = Field(default=7, ge=1)

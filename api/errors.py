@@ -451,6 +451,77 @@ class TextRequired(AppError):
     )
 
 
+# --- 组织生活: meetings, leave requests, scan-in ------------------------------------------------
+
+
+class MeetingNotFound(NotFound):
+    code, message = "meeting_not_found", "会议不存在或不在您的支部"
+
+
+class MeetingKindUnknown(AppError):
+    code, status, message = "meeting_kind_unknown", 422, "没有这种会议类型"
+
+
+class MeetingStateConflict(AppError):
+    code, status, message = "meeting_state_conflict", 409, "会议状态已变化，请刷新后查看"
+
+
+class MeetingNotStarted(AppError):
+    code, status, message = "meeting_not_started", 409, "会议尚未开始"
+
+
+class MeetingInPast(AppError):
+    code, status, message = "meeting_in_past", 422, "会议开始时间须晚于现在；已开过的会议请直接登记"
+
+
+class AttendeeNotInBranch(AppError):
+    code, status, message = "attendee_not_in_branch", 403, "名单中有非本支部党员"
+
+
+class NotExpectedAttendee(AppError):
+    code, status, message = "not_expected_attendee", 403, "您不在本次会议的参会名单中"
+
+
+class LeaveTooLate(AppError):
+    code, status, message = (
+        "leave_too_late",
+        409,
+        "会议已开始，不能再请假；确有原因请联系支部书记补记",
+    )
+
+
+class LeaveExists(AppError):
+    code, status, message = "leave_exists", 409, "本次会议已有请假记录"
+
+
+class LeaveRequestNotFound(NotFound):
+    code, message = "leave_request_not_found", "请假申请不存在或不在您的支部"
+
+
+class LeaveStateConflict(AppError):
+    code, status, message = "leave_state_conflict", 409, "该请假申请已处理"
+
+
+class CheckinCodeInvalid(AppError):
+    code, status, message = "checkin_code_invalid", 400, "签到码无效，请扫描会场屏幕上的签到码"
+
+
+class CheckinCodeExpired(AppError):
+    code, status, message = "checkin_code_expired", 409, "签到码已过期，请扫描屏幕上最新的签到码"
+
+
+class CheckinClosed(AppError):
+    code, status, message = "checkin_closed", 409, "本次会议现在不能签到"
+
+
+class LocationRequired(AppError):
+    code, status, message = (
+        "location_required",
+        422,
+        "本次会议须在会场附近签到，请允许小程序获取位置后重新扫码",
+    )
+
+
 class DeliveryNotFound(NotFound):
     code, message = "delivery_not_found", "投递记录不存在"
 

@@ -30,6 +30,8 @@ from PIL import Image
 from api.models import utcnow
 from api.scoring.presets import PRESETS
 from api.services.ledger import today_in_shanghai
+from api.services.meetings.codes import sign_checkin_code
+from tests.conftest import make_settings
 
 Role = str
 Route = tuple[str, str]  # (method, path as in the route table, with the API prefix)
@@ -99,6 +101,10 @@ class Kind(StrEnum):
     ROUND_COLLECTING = "round_collecting"
     ROUND_CLOSED = "round_closed"
     ROBOT = "robot"  # a branch with its group robot configured
+    MEETING = "meeting"  # scheduled half an hour ahead, the whole branch expected
+    MEETING_STARTED = "meeting_started"
+    MEETING_CLOSED = "meeting_closed"
+    LEAVE_PENDING = "leave_pending"  # the branch's member asks leave of a new meeting
 
 
 Owners = Mapping[Role, str]
@@ -188,6 +194,10 @@ SCOPES: Mapping[Kind, tuple[Owners, Owners]] = MappingProxyType(
         Kind.ROUND_COLLECTING: (BRANCH_IN, BRANCH_OUT),
         Kind.ROUND_CLOSED: (BRANCH_IN, BRANCH_OUT),
         Kind.ROBOT: (BRANCH_IN, BRANCH_OUT),
+        Kind.MEETING: (BRANCH_IN, BRANCH_OUT),
+        Kind.MEETING_STARTED: (BRANCH_IN, BRANCH_OUT),
+        Kind.MEETING_CLOSED: (BRANCH_IN, BRANCH_OUT),
+        Kind.LEAVE_PENDING: (BRANCH_IN, BRANCH_OUT),
     }
 )
 
@@ -327,6 +337,14 @@ _WISH = {
     "contact": "13512345678",
 }
 _TEMPLATE = {"template_id": "T-MATRIX", "page": "pages/claim", "fields": {"phrase1": "status"}}
+
+
+def _scanned(ctx: Ctx) -> dict[str, str]:
+    """What the mini-program sends after scanning the meeting's code on the secretary's screen
+    (signed with the key the matrix's app derives from the same settings)."""
+    code = sign_checkin_code(make_settings("sqlite+aiosqlite://"), ctx.ids["code"], utcnow())
+    return {"code": code.text}
+
 
 V1 = "/api/v1"
 MATRIX: Mapping[Route, Public | Guarded] = MappingProxyType(
@@ -578,6 +596,59 @@ MATRIX: Mapping[Route, Public | Guarded] = MappingProxyType(
                 "title": "学习党章",
                 "attendance": {str(ctx.ids["attendee"]): "present"},
             },
+        ),
+        ("GET", f"{V1}/org/units/{{branch_id}}/meetings"): Guarded(
+            EVERYONE, {"branch_id": Kind.BRANCH}, listed=Kind.MEETING
+        ),
+        ("GET", f"{V1}/me/meetings"): Guarded(EVERYONE),
+        ("GET", f"{V1}/meetings/{{meeting_id}}"): Guarded(EVERYONE, {"meeting_id": Kind.MEETING}),
+        ("PATCH", f"{V1}/meetings/{{meeting_id}}"): Guarded(
+            OFFICERS, {"meeting_id": Kind.MEETING}, body=lambda ctx: {"place": f"会议室{ctx.n}"}
+        ),
+        ("POST", f"{V1}/meetings/{{meeting_id}}/cancel"): Guarded(
+            OFFICERS, {"meeting_id": Kind.MEETING}, body=_reason(), fresh=frozenset({"meeting_id"})
+        ),
+        ("POST", f"{V1}/meetings/{{meeting_id}}/leave-requests"): Guarded(
+            frozenset(BRANCH_ROLES), {"meeting_id": Kind.MEETING}, body=_reason()
+        ),
+        ("POST", f"{V1}/leave-requests/{{request_id}}/decision"): Guarded(
+            frozenset({"secretary_a"}),  # the scheme names the branch secretary (合阳's default)
+            {"request_id": Kind.LEAVE_PENDING},
+            body=lambda ctx: {"decision": "approve"},
+            fresh=frozenset({"request_id"}),
+        ),
+        ("POST", f"{V1}/meetings/{{meeting_id}}/recorded-leave"): Guarded(
+            frozenset({"secretary_a"}),
+            {"meeting_id": Kind.MEETING_STARTED, "member_id": Kind.BRANCH_MEMBER},
+            body=lambda ctx: {"member_id": ctx.ids["member_id"], "reason": "会前电话请假"},
+        ),
+        ("GET", f"{V1}/meetings/{{meeting_id}}/checkin-code"): Guarded(
+            OFFICERS, {"meeting_id": Kind.MEETING}
+        ),
+        ("POST", f"{V1}/checkins"): Guarded(
+            frozenset(BRANCH_ROLES), {"code": Kind.MEETING}, body=_scanned
+        ),
+        ("POST", f"{V1}/meetings/{{meeting_id}}/present"): Guarded(
+            OFFICERS,
+            {"meeting_id": Kind.MEETING, "member_id": Kind.BRANCH_MEMBER},
+            body=lambda ctx: {"member_id": ctx.ids["member_id"], "reason": "手机没电，本人到会"},
+            fresh=frozenset({"meeting_id"}),
+        ),
+        ("POST", f"{V1}/meetings/{{meeting_id}}/close"): Guarded(
+            OFFICERS, {"meeting_id": Kind.MEETING_STARTED}, fresh=frozenset({"meeting_id"})
+        ),
+        ("POST", f"{V1}/meetings/{{meeting_id}}/reopen"): Guarded(
+            OFFICERS,
+            {"meeting_id": Kind.MEETING_CLOSED},
+            body=_reason(),
+            fresh=frozenset({"meeting_id"}),
+        ),
+        ("GET", f"{V1}/members/{{member_id}}/attendance"): Guarded(
+            EVERYONE, {"member_id": Kind.MEMBER}
+        ),
+        ("GET", f"{V1}/me/attendance"): Guarded(EVERYONE),
+        ("GET", f"{V1}/org/units/{{unit_id}}/exports/attendance.xlsx"): Guarded(
+            LEADERS, {"unit_id": Kind.UNIT}, query=lambda ctx: {"period": QUARTER}
         ),
         ("POST", f"{V1}/org/units/{{branch_id}}/evaluation-rounds"): Guarded(
             OFFICERS,

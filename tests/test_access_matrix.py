@@ -12,6 +12,7 @@ import itertools
 import json
 import re
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +26,16 @@ from sqlmodel import col, select
 from api.config import Settings
 from api.main import API_PREFIX, ROUTED_DOMAINS
 from api.main import app as api_app
-from api.models import CommitteeAction, Delivery, DeliveryStatus, Notice, NoticeKind, id_of
+from api.models import (
+    CommitteeAction,
+    Delivery,
+    DeliveryStatus,
+    Meeting,
+    Notice,
+    NoticeKind,
+    id_of,
+    utcnow,
+)
 from api.routers import health
 from tests.access_matrix import (
     CALLBACK_TOKEN,
@@ -259,6 +269,13 @@ class World:
                 url = f"/org/units/{org.unit_id(owner)}/robot"
                 await self.call(self.officer_of(owner), "PUT", url, json={"key": ROBOT_KEY})
                 return org.unit_id(owner)
+            case Kind.MEETING | Kind.MEETING_STARTED | Kind.MEETING_CLOSED:
+                return await self.meeting(owner, kind)
+            case Kind.LEAVE_PENDING:
+                meeting_id = await self.meeting(owner, Kind.MEETING)
+                url = f"/meetings/{meeting_id}/leave-requests"
+                asked = await self.call(self.member_of(owner), "POST", url, json={"reason": "外出"})
+                return int(asked["id"])
         raise AssertionError(kind)
 
     async def assignment(self, branch: str) -> int:
@@ -393,6 +410,28 @@ class World:
         if kind == Kind.COMMITMENT_REPORTED:
             await self.call(member, "POST", f"{url}/report", json={"report": "已履诺"})
         return int(filed["id"])
+
+    async def meeting(self, branch: str, kind: Kind) -> int:
+        """A meeting of the whole branch, half an hour ahead; started or closed as asked."""
+        who = self.officer_of(branch)
+        body = {
+            "kind": "支部党员大会",
+            "title": f"矩阵会议{self.n()}",
+            "starts_at": (utcnow() + timedelta(minutes=30)).isoformat(),
+        }
+        url = f"/org/units/{self.org.unit_id(branch)}/meetings"
+        meeting_id = int((await self.call(who, "POST", url, json=body))["id"])
+        if kind in (Kind.MEETING_STARTED, Kind.MEETING_CLOSED):
+            async with self.maker() as session:
+                await session.execute(
+                    update(Meeting)
+                    .where(col(Meeting.id) == meeting_id)
+                    .values(starts_at=utcnow() - timedelta(minutes=5))
+                )
+                await session.commit()
+        if kind == Kind.MEETING_CLOSED:
+            await self.call(who, "POST", f"/meetings/{meeting_id}/close")
+        return meeting_id
 
     async def round(self, branch: str, kind: Kind) -> int:
         who = self.officer_of(branch)

@@ -555,6 +555,31 @@ KIND_SAMPLES: dict[str, tuple[dict[str, str], dict[str, Any]]] = {
         {"character_string1": "period", "number2": "total"},
         {"period": "2026-Q3", "total": "88"},
     ),
+    # 组织生活: the data `api.services.meetings.common.notice_data` gives every meeting notice.
+    **{
+        kind: (
+            {"thing1": "title", "thing2": "kind", "time3": "starts_at", "thing4": "place"},
+            {
+                "title": "学习贯彻党的二十届四中全会精神专题党课",
+                "kind": "党课",
+                "starts_at": "2026-12-08T01:30:00+00:00",
+                "place": "村委会二楼会议室",
+            },
+        )
+        for kind in ("meeting_scheduled", "meeting_changed", "meeting_reminder")
+    },
+    "meeting_cancelled": (
+        {"thing1": "title", "thing2": "reason"},
+        {"title": "支部党员大会", "reason": "上级临时通知开会"},
+    ),
+    "leave_requested": (
+        {"thing1": "title", "thing2": "reason"},
+        {"title": "支部党员大会", "reason": "外出务工"},
+    ),
+    "leave_result": (
+        {"thing1": "title", "phrase2": "status", "thing3": "reason"},
+        {"title": "支部党员大会", "status": "未批准", "reason": "本次会议书记须主持"},
+    ),
 }
 
 

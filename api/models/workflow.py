@@ -32,6 +32,13 @@ class NoticeKind(StrEnum):
     quarterly_summary = "quarterly_summary"  # 汇总公示卡, to the level above
     robot_failed = "robot_failed"  # 群机器人推送失败 (e.g. the webhook key is invalid)
     publication_withdrawn = "publication_withdrawn"  # 公示撤回 (the period was reopened)
+    # 组织生活: to the expected attendees of a meeting, and about their leave requests.
+    meeting_scheduled = "meeting_scheduled"  # 会议通知
+    meeting_changed = "meeting_changed"  # 会议变更
+    meeting_cancelled = "meeting_cancelled"  # 会议取消
+    meeting_reminder = "meeting_reminder"  # 会前提醒
+    leave_requested = "leave_requested"  # 请假申请, to who decides it
+    leave_result = "leave_result"  # 请假审批结果
 
 
 class AppealStatus(StrEnum):
@@ -326,36 +333,4 @@ class Commitment(SQLModel, table=True):
 
     __table_args__ = (
         sa.CheckConstraint("status IN ('pending', 'approved', 'rejected')", name="status"),
-    )
-
-
-class Attendance(StrEnum):
-    present = "present"
-    leave = "leave"  # 请假
-    absent = "absent"  # 无故缺席
-
-
-class Meeting(SQLModel, table=True):
-    """组织生活: a 三会一课 meeting or 主题党日 held by a branch, with who attended."""
-
-    __tablename__ = "meeting"
-
-    id: int | None = Field(default=None, primary_key=True)
-    branch_id: int = Field(foreign_key="org_unit.id", index=True)
-    held_on: date
-    kind: str = Field(sa_type=sa.String(32))
-    title: str = Field(sa_type=sa.String(100))
-    recorded_by: int = Field(foreign_key="member.id")
-    created_at: datetime = Field(default_factory=utcnow, sa_column=utc_column())
-
-
-class MeetingAttendance(SQLModel, table=True):
-    __tablename__ = "meeting_attendance"
-
-    meeting_id: int = Field(foreign_key="meeting.id", primary_key=True)
-    member_id: int = Field(foreign_key="member.id", primary_key=True, index=True)
-    status: str = Field(sa_type=sa.String(16))
-
-    __table_args__ = (
-        sa.CheckConstraint("status IN ('present', 'leave', 'absent')", name="status"),
     )

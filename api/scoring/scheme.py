@@ -551,6 +551,98 @@ class Ranking(SchemeModel):
 _BUILT_IN_FLAGS = frozenset({TOP_N_FLAG, TOP_PERCENT_FLAG, BELOW_AVERAGE_FLAG, BOTTOM_FLAG})
 
 
+# --- 组织生活: meeting kinds and the items their attendance records ------------------------------
+
+
+class MeetingKind(StrEnum):
+    """The built-in meeting kinds: 三会一课 (支部党员大会, 支委会, 党小组会, 党课) and
+    主题党日 / 党员固定活动日. A scheme may declare kinds of its own beside them."""
+
+    BRANCH_ASSEMBLY = "branch_assembly"
+    BRANCH_COMMITTEE = "branch_committee"
+    GROUP_MEETING = "group_meeting"
+    PARTY_LECTURE = "party_lecture"
+    ACTIVITY_DAY = "activity_day"
+
+
+MEETING_KIND_NAMES: dict[str, str] = {
+    MeetingKind.BRANCH_ASSEMBLY: "支部党员大会",
+    MeetingKind.BRANCH_COMMITTEE: "支委会",
+    MeetingKind.GROUP_MEETING: "党小组会",
+    MeetingKind.PARTY_LECTURE: "党课",
+    MeetingKind.ACTIVITY_DAY: "主题党日",
+}
+
+
+class LeaveApprover(StrEnum):
+    """Who may decide a member's leave request (请假): a role held over the member's unit."""
+
+    GROUP_LEADER = "group_leader"
+    BRANCH_COMMITTEE = "branch_committee"
+    BRANCH_SECRETARY = "branch_secretary"
+    COMMITTEE_ADMIN = "committee_admin"
+
+
+class MeetingKindSpec(SchemeModel):
+    """A meeting kind of the scheme's own, e.g. ``life_meeting`` 组织生活会."""
+
+    code: Annotated[str, Field(pattern=r"^[A-Za-z0-9_.-]{1,32}$")]
+    name: Annotated[str, Field(min_length=1, max_length=32)]
+
+
+class AttendanceRule(SchemeModel):
+    """What an expected attendee's outcome records for these meeting kinds: ``absent_item``
+    for 无故缺席, ``leave_item`` for 请假 (合阳 三会一课: 6 and 2). Present records nothing."""
+
+    meeting_kinds: tuple[Code, ...] = Field(min_length=1)
+    absent_item: Code | None = None
+    leave_item: Code | None = None
+
+    @model_validator(mode="after")
+    def _check_items(self) -> Self:
+        if self.absent_item is None and self.leave_item is None:
+            raise ValueError("attendance.rules: give absent_item or leave_item")
+        return self
+
+
+class AttendanceRules(SchemeModel):
+    """组织生活: the scheme's own meeting kinds, the items attendance records, who decides leave,
+    and how long before a meeting its attendees are reminded.
+
+    Without rules a meeting records attendance only.
+    """
+
+    meeting_kinds: tuple[MeetingKindSpec, ...] = ()
+    rules: tuple[AttendanceRule, ...] = ()
+    leave_approvers: tuple[LeaveApprover, ...] = Field(
+        default=(LeaveApprover.BRANCH_SECRETARY,), min_length=1
+    )
+    reminder_minutes: int = Field(default=60, ge=5, le=1440, description="会前多久提醒参会人员")
+
+    @model_validator(mode="after")
+    def _check_kinds(self) -> Self:
+        own = [kind.code for kind in self.meeting_kinds]
+        _require_unique("attendance.meeting_kinds", own)
+        for code in own:
+            if code in MEETING_KIND_NAMES:
+                raise ValueError(f"attendance.meeting_kinds: '{code}' is a built-in kind")
+        known = [*MEETING_KIND_NAMES, *own]
+        covered = [kind for rule in self.rules for kind in rule.meeting_kinds]
+        for kind in covered:
+            _require_known("attendance.rules.meeting_kinds", kind, known)
+        _require_unique("attendance.rules.meeting_kinds", covered)
+        _require_unique("attendance.leave_approvers", self.leave_approvers)
+        return self
+
+    @cached_property
+    def kind_names(self) -> dict[str, str]:
+        """Every meeting kind a branch under this scheme may hold: code → name."""
+        return {**MEETING_KIND_NAMES, **{kind.code: kind.name for kind in self.meeting_kinds}}
+
+    def rule_for(self, kind: str) -> AttendanceRule | None:
+        return next((rule for rule in self.rules if kind in rule.meeting_kinds), None)
+
+
 class Scheme(SchemeModel):
     """一套积分方案, versioned. See the module docstring for how bands work."""
 
@@ -572,6 +664,7 @@ class Scheme(SchemeModel):
     thresholds: tuple[Threshold, ...] = ()
     streaks: tuple[StreakRule, ...] = ()
     ranking: Ranking | None = None
+    attendance: AttendanceRules = Field(default_factory=AttendanceRules)
 
     @model_validator(mode="after")
     def _check_items(self) -> Self:
@@ -622,6 +715,20 @@ class Scheme(SchemeModel):
                 raise ValueError(
                     f"items.{item.code}.action: '{item.action.code}' is a threshold or streak code"
                 )
+        return self
+
+    @model_validator(mode="after")
+    def _check_attendance(self) -> Self:
+        """Attendance records fixed-point deductions of this scheme (the close picks no number)."""
+        for rule in self.attendance.rules:
+            for item_code in (rule.absent_item, rule.leave_item):
+                if item_code is None:
+                    continue
+                item = self.item(item_code)
+                if item is None or item.kind is not ItemKind.DEDUCTION or item.points is None:
+                    raise ValueError(
+                        f"attendance.rules: '{item_code}' is not a fixed-point deduction item"
+                    )
         return self
 
     def _check_criterion(self, where: str, criterion: Criterion, *, scores_only: bool) -> None:

@@ -7,7 +7,9 @@ file and deletes it.
 - 公示表: a period's ranking with tiers, lists and stars, from the published boards;
 - 汇总公示卡: a quarter's points and demerits per member and period (合阳, for the level above);
 - 一人一卡: one member's year, every entry with its reason and who approved it (路头村);
-- 考核表: the branch-assessment results of a branch scheme (成庄矿, 涌溪).
+- 考核表: the branch-assessment results of a branch scheme (成庄矿, 涌溪);
+- 组织生活出勤表: each member's attendance over a period, and every meeting's outcomes (also a
+  sheet of the 汇总公示卡).
 """
 
 import asyncio
@@ -45,9 +47,10 @@ from api.models import (
     utcnow,
 )
 from api.publication.board import LIST_LABELS, Board
-from api.scoring import Scheme, period_from_key
+from api.scoring import Period, Scheme, period_from_key
 from api.scoring.periods import SHANGHAI
 from api.scoring.scheme import ItemKind, PeriodLength, ScoringMode, SubjectKind
+from api.services import meetings
 from api.services.members import member_for
 from api.services.periods import Scope, engine_period, plain, scope_of
 from api.services.publication import build_boards
@@ -256,6 +259,7 @@ async def quarterly_summary(
             values += [up, down]
         net = total_plus - total_minus if plus == "加分" else total_minus - total_plus
         sheet.row([*values, total_plus, total_minus, net])
+    await _attendance_sheet(session, book, unit, start, end, label)
     return await _save(book, f"{quarter_key}-{unit.name}-汇总公示卡.xlsx")
 
 
@@ -486,3 +490,86 @@ async def assessment(
             ]
         )
     return await _save(book, f"{period.key}-{scope.owner.name}-支部考核表.xlsx")
+
+
+# --- 组织生活出勤表 ----------------------------------------------------------------------------
+
+_OUTCOMES = {"present": "出席", "leave": "请假", "absent": "缺席"}
+_CHECKINS = {"scan": "扫码签到", "manual": "手工登记"}
+
+
+async def attendance(
+    session: AsyncSession, principal: Principal, unit: OrgUnit, period: Period
+) -> Export:
+    """A period's attendance inside the unit: per member, then every meeting's outcomes."""
+    principal.require(Action.read_results, unit.path)
+    book = Workbook(write_only=True)
+    await _attendance_sheet(session, book, unit, period.start, period.end, period.label)
+    units = await _names_of_units(session, unit)
+    sheet = Sheet(
+        book,
+        f"{period.label}会议出勤明细",
+        unit.name,
+        ["日期", "会议类型", "会议", "支部", "党小组", "姓名", "出勤", "签到方式"],
+        [12, 12, 24, 16, 14, 10, 8, 10],
+    )
+    for meeting, name, unit_id, outcome, checkin in await meetings.meeting_lines(
+        session, unit, period.start, period.end
+    ):
+        branch, group = _branch_and_group(units, unit_id)
+        sheet.row(
+            [
+                meeting.held_on.isoformat(),
+                meeting.kind_name,
+                meeting.title,
+                branch,
+                group,
+                name,
+                _OUTCOMES.get(outcome, outcome),
+                _CHECKINS.get(checkin or ""),
+            ]
+        )
+    return await _save(book, f"{period.key}-{unit.name}-组织生活出勤表.xlsx")
+
+
+async def _attendance_sheet(
+    session: AsyncSession,
+    book: Workbook,
+    unit: OrgUnit,
+    start: datetime,
+    end: datetime,
+    label: str,
+) -> None:
+    """Each member's decided attendance in [start, end), with each branch's totals after its
+    members."""
+    units = await _names_of_units(session, unit)
+    sheet = Sheet(
+        book,
+        f"{label}组织生活出勤",
+        f"{unit.name} · 出勤率 = 出席 ÷ 应到",
+        ["支部", "党小组", "姓名", "应到", "出席", "请假", "缺席", "出勤率"],
+        [16, 14, 10, 8, 8, 8, 8, 10],
+    )
+    totals: dict[str | None, list[int]] = {}
+    current: str | None = None
+    for line in await meetings.lines(session, unit, start, end):
+        branch, group = _branch_and_group(units, line.unit_id)
+        if current is not None and branch != current:
+            _attendance_total(sheet, current, totals[current])
+        current = branch
+        counts = [line.present, line.leave, line.absent]
+        branch_total = totals.setdefault(branch, [0, 0, 0])
+        totals[branch] = [a + b for a, b in zip(branch_total, counts, strict=True)]
+        sheet.row([branch, group, line.name, sum(counts), *counts, _rate(counts)])
+    if current is not None:
+        _attendance_total(sheet, current, totals[current])
+
+
+def _attendance_total(sheet: Sheet, branch: str | None, counts: list[int]) -> None:
+    sheet.row([f"{branch or ''}合计", None, None, sum(counts), *counts, _rate(counts)])
+
+
+def _rate(counts: list[int]) -> str | None:
+    """Present over expected, as the percentage a reader expects to see."""
+    expected = sum(counts)
+    return f"{100 * counts[0] / expected:.1f}%" if expected else None

@@ -3,7 +3,8 @@
 - the monthly score-and-rank notice of every member scheme, on the scheme's day (合阳: 25th);
 - evaluation reminders inside each round's window before its deadline;
 - a reminder to the scheme's admins when a period has ended but is still open;
-- the quarterly summary (汇总公示卡) of a scheme to the admins of the level above it.
+- the quarterly summary (汇总公示卡) of a scheme to the admins of the level above it;
+- the reminder before a meeting, once to each expected attendee (`meetings.send_due_reminders`).
 """
 
 from datetime import datetime, timedelta
@@ -32,7 +33,7 @@ from api.models import (
 )
 from api.scoring import period_containing
 from api.scoring.scheme import ItemKind, PeriodLength, SubjectKind
-from api.services import evaluations, periods, robots
+from api.services import evaluations, meetings, periods, robots
 from api.services.ledger import period_of, today_in_shanghai
 from api.services.notices import notify
 
@@ -59,6 +60,7 @@ async def run_due(session: AsyncSession, now: datetime) -> int:
         ran += await _close_reminders(session, record, now)
         ran += await _quarterly_summary(session, record, now)
     ran += await _evaluation_reminders(session, now)
+    ran += await meetings.send_due_reminders(session, now)
     return ran
 
 

@@ -173,5 +173,25 @@ SCHEME = Scheme.model_validate(
             },
         ],
         "ranking": {"scopes": ["branch"], "primary": "branch", "flag_bottom": True},
+        # 三会一课 and the monthly 党员固定活动日, scored when the secretary closes the meeting.
+        "attendance": {
+            "rules": [
+                {
+                    "meeting_kinds": [
+                        "branch_assembly",
+                        "branch_committee",
+                        "group_meeting",
+                        "party_lecture",
+                    ],
+                    "absent_item": "meeting_absent",
+                    "leave_item": "meeting_leave",
+                },
+                {
+                    "meeting_kinds": ["activity_day"],
+                    "absent_item": "activity_day_absent",
+                    "leave_item": "activity_day_leave",
+                },
+            ]
+        },
     }
 )

@@ -165,5 +165,19 @@ SCHEME = Scheme.model_validate(
             ],
         },
         "ranking": {"scopes": ["branch"], "primary": "branch"},
+        # 无故缺席支部活动, decided when the branch closes a meeting; leave costs nothing.
+        "attendance": {
+            "rules": [
+                {
+                    "meeting_kinds": [
+                        "branch_assembly",
+                        "group_meeting",
+                        "party_lecture",
+                        "activity_day",
+                    ],
+                    "absent_item": "branch_activity_absent",
+                }
+            ]
+        },
     }
 )
