@@ -405,6 +405,18 @@ class DeliveryNotFound(NotFound):
     code, message = "delivery_not_found", "投递记录不存在"
 
 
+class TemplateNotFound(NotFound):
+    code, message = "template_not_found", "该组织没有自己的这项模板"
+
+
+class TemplateUnitRequired(AppError):
+    code, status, message = (
+        "template_unit_required",
+        422,
+        "您管理多个组织，请用 unit_id 指明模板属于哪个组织",
+    )
+
+
 class TemplateInvalid(AppError):
     code, status, message = "template_invalid", 422, "模板字段配置有误"
 

@@ -99,6 +99,7 @@ class Kind(StrEnum):
     ROUND_COLLECTING = "round_collecting"
     ROUND_CLOSED = "round_closed"
     ROBOT = "robot"  # a branch with its group robot configured
+    TEMPLATE = "template"  # a unit with a notice template of its own
 
 
 Owners = Mapping[Role, str]
@@ -188,6 +189,7 @@ SCOPES: Mapping[Kind, tuple[Owners, Owners]] = MappingProxyType(
         Kind.ROUND_COLLECTING: (BRANCH_IN, BRANCH_OUT),
         Kind.ROUND_CLOSED: (BRANCH_IN, BRANCH_OUT),
         Kind.ROBOT: (BRANCH_IN, BRANCH_OUT),
+        Kind.TEMPLATE: (UNIT_IN, UNIT_OUT),
     }
 )
 
@@ -327,6 +329,12 @@ _WISH = {
     "contact": "13512345678",
 }
 _TEMPLATE = {"template_id": "T-MATRIX", "page": "pages/claim", "fields": {"phrase1": "status"}}
+_TEMPLATE_OF = {"kind": "claim_result", "channel": "subscribe"}
+
+
+def _unit(ctx: Ctx) -> dict[str, int]:
+    return {"unit_id": ctx.ids["unit_id"]}
+
 
 V1 = "/api/v1"
 MATRIX: Mapping[Route, Public | Guarded] = MappingProxyType(
@@ -619,9 +627,20 @@ MATRIX: Mapping[Route, Public | Guarded] = MappingProxyType(
         ),
         # --- delivery administration -----------------------------------------------------
         ("PUT", f"{V1}/notice-templates/{{kind}}/{{channel}}"): Guarded(
-            ADMINS, fixed={"kind": "claim_result", "channel": "subscribe"}, body=lambda c: _TEMPLATE
+            ADMINS,
+            {"unit_id": Kind.UNIT},
+            fixed=_TEMPLATE_OF,
+            query=_unit,
+            body=lambda c: _TEMPLATE,
         ),
-        ("GET", f"{V1}/notice-templates"): Guarded(ADMINS),
+        ("DELETE", f"{V1}/notice-templates/{{kind}}/{{channel}}"): Guarded(
+            ADMINS,
+            {"unit_id": Kind.TEMPLATE},
+            fixed=_TEMPLATE_OF,
+            query=_unit,
+            fresh=frozenset({"unit_id"}),
+        ),
+        ("GET", f"{V1}/notice-templates"): Guarded(ADMINS, {"unit_id": Kind.UNIT}, query=_unit),
         ("GET", f"{V1}/deliveries/dead"): Guarded(ADMINS, listed=Kind.DEAD_DELIVERY),
         ("POST", f"{V1}/deliveries/{{delivery_id}}/retry"): Guarded(
             ADMINS, {"delivery_id": Kind.DEAD_DELIVERY}

@@ -258,6 +258,15 @@ class World:
                 url = f"/org/units/{org.unit_id(owner)}/robot"
                 await self.call(self.officer_of(owner), "PUT", url, json={"key": ROBOT_KEY})
                 return org.unit_id(owner)
+            case Kind.TEMPLATE:
+                await self.call(
+                    "admin2" if owner in ("town2", "branch_c") else "admin",
+                    "PUT",
+                    "/notice-templates/claim_result/subscribe",
+                    params={"unit_id": org.unit_id(owner)},
+                    json={"template_id": "T-OWN", "page": "pages/claim", "fields": {"thing1": "t"}},
+                )
+                return org.unit_id(owner)
         raise AssertionError(kind)
 
     async def assignment(self, branch: str) -> int:
