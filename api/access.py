@@ -1,7 +1,9 @@
 """The one authorization check: a role reaches its unit's subtree and nothing else.
 
 Deny by default: an action not listed for a role is refused, a unit outside every granted subtree
-is refused, and a plain member reaches only their own record.
+is refused, and a plain member reaches only their own record. Acting on a member's record
+(`Principal.require_over`) also needs the member to be someone else, holding no role at or above
+the actor's.
 """
 
 from collections.abc import Iterable
@@ -11,7 +13,7 @@ from enum import StrEnum
 from sqlalchemy import ColumnElement, false, or_
 from sqlalchemy.orm import Mapped
 
-from api.errors import Forbidden
+from api.errors import Forbidden, OwnRecord, RoleNotBelowYours
 from api.models.org import Role
 
 
@@ -55,11 +57,34 @@ PERMISSIONS: dict[Action, frozenset[Role]] = {
 }
 
 
+# member < group_leader < branch_committee < branch_secretary < committee_admin
+RANKS: dict[Role, int] = {role: rank for rank, role in enumerate(Role)}
+
+
 @dataclass(frozen=True)
 class Grant:
     role: Role
     unit_id: int
     unit_path: str
+
+    def stands_above(self, other: "Grant") -> bool:
+        """A role held higher up the tree outranks one held below; at one height (or in
+        unrelated subtrees) the role's rank decides."""
+        if self.unit_path != other.unit_path:
+            if other.unit_path.startswith(self.unit_path):
+                return True
+            if self.unit_path.startswith(other.unit_path):
+                return False
+        return RANKS[self.role] > RANKS[other.role]
+
+
+@dataclass(frozen=True)
+class Target:
+    """A member someone acts on: where they sit and the roles they hold."""
+
+    member_id: int
+    unit_path: str
+    grants: tuple[Grant, ...]
 
 
 @dataclass(frozen=True)
@@ -89,6 +114,25 @@ class Principal:
     def require(self, action: Action, unit_path: str) -> None:
         if not self.can(action, unit_path):
             raise Forbidden()
+
+    def require_over(self, action: Action, target: Target) -> None:
+        """Acting on a member's record: within scope, never on oneself, and only through a
+        role that stands above every role the member holds."""
+        self.require(action, target.unit_path)
+        self.require_not_self(target.member_id)
+        allowed = PERMISSIONS[action]
+        if not any(
+            all(grant.stands_above(theirs) for theirs in target.grants)
+            for grant in self.grants
+            if grant.role in allowed and target.unit_path.startswith(grant.unit_path)
+        ):
+            raise RoleNotBelowYours()
+
+    def require_not_self(self, member_id: int) -> None:
+        """Nobody decides, rates or records anything about themself (the self-evaluation a
+        scheme asks for is the one rating of oneself, and it is not checked here)."""
+        if member_id == self.member_id:
+            raise OwnRecord()
 
     def sees(self, unit_path: str) -> bool:
         """Leaders see their subtree; everyone sees the units above them (own branch, town)."""

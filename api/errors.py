@@ -99,6 +99,14 @@ class Forbidden(AppError):
     code, status, message = "forbidden", 403, "您没有权限进行此操作"
 
 
+class OwnRecord(AppError):
+    code, status, message = "own_record", 403, "不能办理本人的记录"
+
+
+class RoleNotBelowYours(AppError):
+    code, status, message = "role_not_below_yours", 403, "对方的职务不低于您，不能由您办理"
+
+
 class MemberInactive(AppError):
     code, status, message = "member_inactive", 403, "您的组织关系已转出，无法登录"
 

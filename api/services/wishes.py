@@ -143,8 +143,8 @@ async def confirm(
     """The branch confirms a completion; the wish's scheme item, if any, becomes points."""
     wish, branch = await _wish(session, principal, wish_id)
     principal.require(Action.manage_branch_work, branch.path)
-    if wish.claimed_by == principal.member_id:
-        raise NotYourTurn("不能确认自己完成的微心愿")
+    if wish.claimed_by is not None:
+        principal.require_not_self(wish.claimed_by)
     await _move(
         session,
         wish,
