@@ -534,6 +534,9 @@ MATRIX: Mapping[Route, Public | Guarded] = MappingProxyType(
             body=lambda ctx: {"note": "已修好水管"} | _photos(ctx),
             fresh=frozenset({"wish_id"}),
         ),
+        ("POST", f"{V1}/micro-wishes/{{wish_id}}/approve-taker"): Guarded(
+            OFFICERS, {"wish_id": Kind.WISH_CLAIMED}, fresh=frozenset({"wish_id"})
+        ),
         ("POST", f"{V1}/micro-wishes/{{wish_id}}/confirm"): Guarded(
             OFFICERS, {"wish_id": Kind.WISH_COMPLETED}, fresh=frozenset({"wish_id"})
         ),
