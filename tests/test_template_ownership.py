@@ -6,17 +6,16 @@ from pathlib import Path
 
 import httpx
 import pytest
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from alembic import command
 from api.config import Settings
-from api.db import create_engine
 from api.models import NoticeTemplate, SubscriptionQuota, WeChatAccount
 from api.services.delivery import Senders, run_once
 from api.wechat.client import WeChatClient
 from tests.conftest import PG_URL, Org, alembic_config
 from tests.fakes.wechat import FakeWeChat
+from tests.test_migrations import _run
 from tests.workflow import TODAY
 
 Maker = async_sessionmaker[AsyncSession]
@@ -180,17 +179,6 @@ async def test_a_member_gets_the_template_of_the_nearest_owning_unit(
 @pytest.fixture
 def scratch_url(tmp_path: Path) -> str:
     return PG_URL or f"sqlite+aiosqlite:///{tmp_path / 'scratch.db'}"
-
-
-async def _run(url: str, *statements: str) -> list[tuple[object, ...]]:
-    engine = create_engine(url)
-    try:
-        async with engine.begin() as connection:
-            for statement in statements:
-                result = await connection.execute(text(statement))
-            return [tuple(row) for row in result] if result.returns_rows else []
-    finally:
-        await engine.dispose()
 
 
 def test_templates_set_before_ownership_become_defaults(
