@@ -109,6 +109,14 @@ class Forbidden(AppError):
     code, status, message = "forbidden", 403, "您没有权限进行此操作"
 
 
+class OwnRecord(AppError):
+    code, status, message = "own_record", 403, "不能办理本人的记录"
+
+
+class RoleNotBelowYours(AppError):
+    code, status, message = "role_not_below_yours", 403, "对方的职务不低于您，不能由您办理"
+
+
 class MemberInactive(AppError):
     code, status, message = "member_inactive", 403, "您的组织关系已转出，无法登录"
 
@@ -524,6 +532,18 @@ class LocationRequired(AppError):
 
 class DeliveryNotFound(NotFound):
     code, message = "delivery_not_found", "投递记录不存在"
+
+
+class TemplateNotFound(NotFound):
+    code, message = "template_not_found", "该组织没有自己的这项模板"
+
+
+class TemplateUnitRequired(AppError):
+    code, status, message = (
+        "template_unit_required",
+        422,
+        "您管理多个组织，请用 unit_id 指明模板属于哪个组织",
+    )
 
 
 class TemplateInvalid(AppError):

@@ -11,6 +11,11 @@
   the domain answer named in `outcomes`) and is refused (403/404) for every other role.
 * `listed`: for a list, the role's in-scope object of that kind is in it (for `lists`, default
   `allowed`) and the out-of-scope one never is.
+* `record`: a route that changes something on a member's record (a target of a kind in
+  `RECORD_KINDS`) says so. `OnRecord` routes are also tried, by each allowed role, on its own
+  record (refused: `own_record`) and, unless `rank=False`, on the record of a member in its
+  scope who holds a role at or above its own (`RIVALS`; refused: `role_not_below_yours`).
+  `NotOnRecord` says why a route that names such an object acts on nobody else's record.
 
 `KNOWN_GAPS` (at the end) records the problems found and not fixed yet; those routes' tests are
 strict xfails that must show exactly those problems.
@@ -105,7 +110,73 @@ class Kind(StrEnum):
     MEETING_STARTED = "meeting_started"
     MEETING_CLOSED = "meeting_closed"
     LEAVE_PENDING = "leave_pending"  # the branch's member asks leave of a new meeting
+    TEMPLATE = "template"  # a unit with a notice template of its own
 
+
+# Objects that are part of one member's record: a route changing one acts on that member.
+RECORD_KINDS = frozenset(
+    {
+        Kind.MEMBER,
+        Kind.BRANCH_MEMBER,
+        Kind.PEER,
+        Kind.ASSIGNMENT,
+        Kind.ENTRY,
+        Kind.CLAIM,
+        Kind.CLAIM_REVIEW,
+        Kind.OWN_CLAIM,
+        Kind.APPEAL,
+        Kind.ACTION,
+        Kind.NOTICE,
+        Kind.DEAD_DELIVERY,
+        Kind.WISH_CLAIMED,
+        Kind.WISH_COMPLETED,
+        Kind.COMMITMENT_PENDING,
+        Kind.COMMITMENT_APPROVED,
+        Kind.COMMITMENT_REPORTED,
+        Kind.LEAVE_PENDING,
+    }
+)
+# Objects of a unit, a scheme or a period, or a member's uploads (evidence, not a record).
+OTHER_KINDS = frozenset(
+    {
+        Kind.UNIT,
+        Kind.BRANCH,
+        Kind.HOME_UNIT,
+        Kind.SCHEME,
+        Kind.PERIOD_OPEN,
+        Kind.PERIOD_CLOSED,
+        Kind.PERIOD_PUBLISHED,
+        Kind.BRANCH_PERIOD,
+        Kind.PHOTO,
+        Kind.OWN_PHOTO,
+        Kind.WISH_OPEN,
+        Kind.ROUND_OPEN,
+        Kind.ROUND_COLLECTING,
+        Kind.ROUND_CLOSED,
+        Kind.ROBOT,
+        Kind.TEMPLATE,
+        Kind.MEETING,
+        Kind.MEETING_STARTED,
+        Kind.MEETING_CLOSED,
+    }
+)
+# For each officer role, a member in its scope who holds a role at or above it (the ones not in
+# the `org` fixture are added by the matrix itself: unit and role of each).
+RIVALS: Mapping[Role, str] = MappingProxyType(
+    {
+        "committee_a": "secretary_a",
+        "secretary_a": "secretary_a2",
+        "admin": "admin_b",
+        "admin2": "admin2_b",
+    }
+)
+RIVAL_SEATS: Mapping[str, tuple[str, str]] = MappingProxyType(
+    {
+        "secretary_a2": ("branch_a", "branch_secretary"),
+        "admin_b": ("town", "committee_admin"),
+        "admin2_b": ("town2", "committee_admin"),
+    }
+)
 
 Owners = Mapping[Role, str]
 
@@ -198,6 +269,7 @@ SCOPES: Mapping[Kind, tuple[Owners, Owners]] = MappingProxyType(
         Kind.MEETING_STARTED: (BRANCH_IN, BRANCH_OUT),
         Kind.MEETING_CLOSED: (BRANCH_IN, BRANCH_OUT),
         Kind.LEAVE_PENDING: (BRANCH_IN, BRANCH_OUT),
+        Kind.TEMPLATE: (UNIT_IN, UNIT_OUT),
     }
 )
 
@@ -223,6 +295,24 @@ class Public:
 
 
 @dataclass(frozen=True)
+class OnRecord:
+    """The route acts on the record of the member `target` names (or of its object's member)."""
+
+    target: str
+    rank: bool = True  # refused on a member at or above the actor, not only on oneself
+    holders: frozenset[Role] | None = None  # allowed roles that can hold such an object
+    body: Build | None = None  # the body to try it with, where the matrix's own is a legal act on
+    # oneself (the self-evaluation)
+
+
+@dataclass(frozen=True)
+class NotOnRecord:
+    """The route names a member's object but changes no one else's record: why."""
+
+    why: str
+
+
+@dataclass(frozen=True)
 class Guarded:
     """Needs a token; see the module docstring."""
 
@@ -240,6 +330,7 @@ class Guarded:
     batch: str | None = None  # body field holding the target: refusals are per item
     listed: Kind | None = None
     lists: frozenset[Role] | None = None
+    record: OnRecord | NotOnRecord | None = None
 
 
 def _matrix_scheme() -> dict[str, Any]:
@@ -337,6 +428,12 @@ _WISH = {
     "contact": "13512345678",
 }
 _TEMPLATE = {"template_id": "T-MATRIX", "page": "pages/claim", "fields": {"phrase1": "status"}}
+_TEMPLATE_OF = {"kind": "claim_result", "channel": "subscribe"}
+BRANCH_OFFICERS = frozenset({"committee_a", "secretary_a"})  # officers who are branch members
+
+
+def _unit(ctx: Ctx) -> dict[str, int]:
+    return {"unit_id": ctx.ids["unit_id"]}
 
 
 def _scanned(ctx: Ctx) -> dict[str, str]:
@@ -372,7 +469,9 @@ MATRIX: Mapping[Route, Public | Guarded] = MappingProxyType(
         ("GET", f"{V1}/me/notices"): Guarded(EVERYONE, listed=Kind.NOTICE),
         ("POST", f"{V1}/me/notices/read-all"): Guarded(EVERYONE),
         ("POST", f"{V1}/me/notices/{{notice_id}}/read"): Guarded(
-            EVERYONE, {"notice_id": Kind.NOTICE}
+            EVERYONE,
+            {"notice_id": Kind.NOTICE},
+            record=NotOnRecord("a member marks their own notice read"),
         ),
         ("GET", f"{V1}/me/subscriptions"): Guarded(EVERYONE),
         ("POST", f"{V1}/me/subscriptions"): Guarded(
@@ -394,9 +493,10 @@ MATRIX: Mapping[Route, Public | Guarded] = MappingProxyType(
             ADMINS,
             {"unit_id": Kind.BRANCH, "member_id": Kind.MEMBER},
             body=lambda ctx: {"member_id": ctx.ids["member_id"], "role": "branch_committee"},
+            record=OnRecord("member_id"),
         ),
         ("DELETE", f"{V1}/org/roles/{{assignment_id}}"): Guarded(
-            ADMINS, {"assignment_id": Kind.ASSIGNMENT}
+            ADMINS, {"assignment_id": Kind.ASSIGNMENT}, record=OnRecord("assignment_id")
         ),
         ("GET", f"{V1}/org/units/{{unit_id}}/members"): Guarded(
             LEADERS, {"unit_id": Kind.UNIT}, listed=Kind.MEMBER
@@ -406,9 +506,10 @@ MATRIX: Mapping[Route, Public | Guarded] = MappingProxyType(
             frozenset({"secretary_a", "admin", "admin2"}),
             {"member_id": Kind.MEMBER, "unit_id": Kind.HOME_UNIT},
             body=lambda ctx: {"name": f"改名{ctx.n}", "unit_id": ctx.ids["unit_id"]},
+            record=OnRecord("member_id"),
         ),
         ("POST", f"{V1}/members/{{member_id}}/invite-codes"): Guarded(
-            OFFICERS, {"member_id": Kind.MEMBER}
+            OFFICERS, {"member_id": Kind.MEMBER}, record=OnRecord("member_id")
         ),
         ("POST", f"{V1}/org/units/{{unit_id}}/roster"): Guarded(
             frozenset({"secretary_a", "admin", "admin2"}), {"unit_id": Kind.UNIT}, files=roster
@@ -454,7 +555,10 @@ MATRIX: Mapping[Route, Public | Guarded] = MappingProxyType(
             ADMINS, {"period_id": Kind.PERIOD_PUBLISHED}, body=lambda ctx: {"preset": "heyang"}
         ),
         ("POST", f"{V1}/members/{{member_id}}/adjustments"): Guarded(
-            ADMINS, {"member_id": Kind.MEMBER}, body=_entry("volunteer_service")
+            ADMINS,
+            {"member_id": Kind.MEMBER},
+            body=_entry("volunteer_service"),
+            record=OnRecord("member_id"),
         ),
         ("POST", f"{V1}/org/units/{{unit_id}}/assessments"): Guarded(
             ADMINS,
@@ -463,7 +567,7 @@ MATRIX: Mapping[Route, Public | Guarded] = MappingProxyType(
             branch_schemes=True,
         ),
         ("POST", f"{V1}/entries/{{entry_id}}/reversal"): Guarded(
-            ADMINS, {"entry_id": Kind.ENTRY}, body=_reason()
+            ADMINS, {"entry_id": Kind.ENTRY}, body=_reason(), record=OnRecord("entry_id")
         ),
         ("GET", f"{V1}/members/{{member_id}}/entries"): Guarded(
             EVERYONE, {"member_id": Kind.MEMBER}
@@ -488,13 +592,18 @@ MATRIX: Mapping[Route, Public | Guarded] = MappingProxyType(
         ),
         ("GET", f"{V1}/claims/{{claim_id}}"): Guarded(EVERYONE, {"claim_id": Kind.CLAIM}),
         ("POST", f"{V1}/claims/{{claim_id}}/withdraw"): Guarded(
-            frozenset({"member_a1"}), {"claim_id": Kind.CLAIM}
+            frozenset({"member_a1"}),
+            {"claim_id": Kind.CLAIM},
+            record=NotOnRecord("the claimant takes back their own claim"),
         ),
+        # Approvals are never one's own; a review chain may well pass a claim to a reviewer
+        # below the claimant (a secretary's claim to the committee), so no rank here.
         ("POST", f"{V1}/claims/{{claim_id}}/decision"): Guarded(
             REVIEWERS,
             {"claim_id": Kind.CLAIM_REVIEW},
             body=lambda ctx: {"decision": "approve"},
             fresh=frozenset({"claim_id"}),
+            record=OnRecord("claim_id", rank=False),
         ),
         ("POST", f"{V1}/claims/decisions"): Guarded(
             REVIEWERS,
@@ -502,17 +611,20 @@ MATRIX: Mapping[Route, Public | Guarded] = MappingProxyType(
             body=lambda ctx: {"claim_ids": [ctx.ids["claim_ids"]], "decision": "approve"},
             batch="claim_ids",
             fresh=frozenset({"claim_ids"}),
+            record=OnRecord("claim_ids", rank=False),
         ),
         ("POST", f"{V1}/members/{{member_id}}/deductions"): Guarded(
             OFFICERS,
             {"member_id": Kind.MEMBER, "photo_ids": Kind.OWN_PHOTO},
             body=lambda ctx: _entry("activity_day_leave")(ctx) | _photos(ctx),
+            record=OnRecord("member_id"),
         ),
         ("POST", f"{V1}/entries/{{entry_id}}/appeals"): Guarded(
             frozenset({"member_a1"}),
             {"entry_id": Kind.ENTRY, "photo_ids": Kind.OWN_PHOTO},
             body=lambda ctx: _reason()(ctx) | _photos(ctx),
             fresh=frozenset({"entry_id"}),
+            record=NotOnRecord("a member contests an entry on their own record"),
         ),
         ("GET", f"{V1}/appeals/{{appeal_id}}"): Guarded(
             EVERYONE - {"leader_a1"}, {"appeal_id": Kind.APPEAL}
@@ -522,12 +634,13 @@ MATRIX: Mapping[Route, Public | Guarded] = MappingProxyType(
             {"appeal_id": Kind.APPEAL},
             body=_reason(outcome="uphold"),
             fresh=frozenset({"appeal_id"}),
+            record=OnRecord("appeal_id"),
         ),
         ("GET", f"{V1}/org/units/{{unit_id}}/committee-actions"): Guarded(
             OFFICERS, {"unit_id": Kind.UNIT}, listed=Kind.ACTION
         ),
         ("POST", f"{V1}/committee-actions/{{action_id}}/done"): Guarded(
-            OFFICERS, {"action_id": Kind.ACTION}
+            OFFICERS, {"action_id": Kind.ACTION}, record=OnRecord("action_id")
         ),
         ("GET", f"{V1}/org/units/{{unit_id}}/appeals"): Guarded(
             OFFICERS, {"unit_id": Kind.UNIT}, listed=Kind.APPEAL
@@ -547,9 +660,19 @@ MATRIX: Mapping[Route, Public | Guarded] = MappingProxyType(
             {"wish_id": Kind.WISH_CLAIMED, "photo_ids": Kind.OWN_PHOTO},
             body=lambda ctx: {"note": "已修好水管"} | _photos(ctx),
             fresh=frozenset({"wish_id"}),
+            record=NotOnRecord("the taker reports their own work"),
+        ),
+        ("POST", f"{V1}/micro-wishes/{{wish_id}}/approve-taker"): Guarded(
+            OFFICERS,
+            {"wish_id": Kind.WISH_CLAIMED},
+            fresh=frozenset({"wish_id"}),
+            record=OnRecord("wish_id", rank=False, holders=BRANCH_OFFICERS),
         ),
         ("POST", f"{V1}/micro-wishes/{{wish_id}}/confirm"): Guarded(
-            OFFICERS, {"wish_id": Kind.WISH_COMPLETED}, fresh=frozenset({"wish_id"})
+            OFFICERS,
+            {"wish_id": Kind.WISH_COMPLETED},
+            fresh=frozenset({"wish_id"}),
+            record=OnRecord("wish_id", rank=False, holders=BRANCH_OFFICERS),
         ),
         ("POST", f"{V1}/micro-wishes/{{wish_id}}/cancel"): Guarded(
             OFFICERS, {"wish_id": Kind.WISH_OPEN}, fresh=frozenset({"wish_id"})
@@ -576,16 +699,19 @@ MATRIX: Mapping[Route, Public | Guarded] = MappingProxyType(
             {"commitment_id": Kind.COMMITMENT_PENDING},
             body=lambda ctx: {"decision": "approve"},
             fresh=frozenset({"commitment_id"}),
+            record=OnRecord("commitment_id", rank=False, holders=BRANCH_OFFICERS),
         ),
         ("POST", f"{V1}/commitments/{{commitment_id}}/report"): Guarded(
             frozenset({"member_a1"}),
             {"commitment_id": Kind.COMMITMENT_APPROVED},
             body=lambda ctx: {"report": "已帮扶两户"},
+            record=NotOnRecord("the member reports on their own commitment"),
         ),
         ("POST", f"{V1}/commitments/{{commitment_id}}/rating"): Guarded(
             OFFICERS,
             {"commitment_id": Kind.COMMITMENT_REPORTED},
             body=lambda ctx: {"rating": "90", "comment": "履诺到位"},
+            record=OnRecord("commitment_id", rank=False, holders=BRANCH_OFFICERS),
         ),
         ("POST", f"{V1}/org/units/{{branch_id}}/meetings"): Guarded(
             OFFICERS,
@@ -596,6 +722,10 @@ MATRIX: Mapping[Route, Public | Guarded] = MappingProxyType(
                 "title": "学习党章",
                 "attendance": {str(ctx.ids["attendee"]): "present"},
             },
+            record=NotOnRecord(
+                "attendance is what happened at the meeting, recorded for the whole branch at "
+                "once, the recorder included"
+            ),
         ),
         ("GET", f"{V1}/org/units/{{branch_id}}/meetings"): Guarded(
             EVERYONE, {"branch_id": Kind.BRANCH}, listed=Kind.MEETING
@@ -616,11 +746,13 @@ MATRIX: Mapping[Route, Public | Guarded] = MappingProxyType(
             {"request_id": Kind.LEAVE_PENDING},
             body=lambda ctx: {"decision": "approve"},
             fresh=frozenset({"request_id"}),
+            record=OnRecord("request_id", rank=False),
         ),
         ("POST", f"{V1}/meetings/{{meeting_id}}/recorded-leave"): Guarded(
             frozenset({"secretary_a"}),
             {"meeting_id": Kind.MEETING_STARTED, "member_id": Kind.BRANCH_MEMBER},
             body=lambda ctx: {"member_id": ctx.ids["member_id"], "reason": "会前电话请假"},
+            record=OnRecord("member_id", rank=False),
         ),
         ("GET", f"{V1}/meetings/{{meeting_id}}/checkin-code"): Guarded(
             OFFICERS, {"meeting_id": Kind.MEETING}
@@ -633,6 +765,7 @@ MATRIX: Mapping[Route, Public | Guarded] = MappingProxyType(
             {"meeting_id": Kind.MEETING, "member_id": Kind.BRANCH_MEMBER},
             body=lambda ctx: {"member_id": ctx.ids["member_id"], "reason": "手机没电，本人到会"},
             fresh=frozenset({"meeting_id"}),
+            record=OnRecord("member_id", rank=False),
         ),
         ("POST", f"{V1}/meetings/{{meeting_id}}/close"): Guarded(
             OFFICERS, {"meeting_id": Kind.MEETING_STARTED}, fresh=frozenset({"meeting_id"})
@@ -676,6 +809,17 @@ MATRIX: Mapping[Route, Public | Guarded] = MappingProxyType(
                 "text": "成绩与不足",
             },
             flavour=Flavour.EVALUATION,
+            # Every rating but the self-evaluation is refused on oneself; members rate their
+            # officers in the mutual evaluation, so no rank.
+            record=OnRecord(
+                "subject_id",
+                rank=False,
+                body=lambda ctx: {
+                    "kind": "mutual",
+                    "subject_id": ctx.ids["subject_id"],
+                    "score": "90",
+                },
+            ),
         ),
         ("GET", f"{V1}/evaluation-rounds/{{round_id}}/progress"): Guarded(
             OFFICERS, {"round_id": Kind.ROUND_OPEN}, flavour=Flavour.EVALUATION
@@ -694,12 +838,25 @@ MATRIX: Mapping[Route, Public | Guarded] = MappingProxyType(
         ),
         # --- delivery administration -----------------------------------------------------
         ("PUT", f"{V1}/notice-templates/{{kind}}/{{channel}}"): Guarded(
-            ADMINS, fixed={"kind": "claim_result", "channel": "subscribe"}, body=lambda c: _TEMPLATE
+            ADMINS,
+            {"unit_id": Kind.UNIT},
+            fixed=_TEMPLATE_OF,
+            query=_unit,
+            body=lambda c: _TEMPLATE,
         ),
-        ("GET", f"{V1}/notice-templates"): Guarded(ADMINS),
+        ("DELETE", f"{V1}/notice-templates/{{kind}}/{{channel}}"): Guarded(
+            ADMINS,
+            {"unit_id": Kind.TEMPLATE},
+            fixed=_TEMPLATE_OF,
+            query=_unit,
+            fresh=frozenset({"unit_id"}),
+        ),
+        ("GET", f"{V1}/notice-templates"): Guarded(ADMINS, {"unit_id": Kind.UNIT}, query=_unit),
         ("GET", f"{V1}/deliveries/dead"): Guarded(ADMINS, listed=Kind.DEAD_DELIVERY),
         ("POST", f"{V1}/deliveries/{{delivery_id}}/retry"): Guarded(
-            ADMINS, {"delivery_id": Kind.DEAD_DELIVERY}
+            ADMINS,
+            {"delivery_id": Kind.DEAD_DELIVERY},
+            record=NotOnRecord("resends a notice as it was written"),
         ),
         # --- publication: boards, poster, exports, the branch robot ----------------------
         ("GET", f"{V1}/periods/{{period_id}}/boards"): Guarded(

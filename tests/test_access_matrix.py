@@ -3,8 +3,11 @@
 Every route must have an entry and every entry a route. Public routes answer without a token,
 all others answer 401 without one. For every guarded route, each role of the matrix sends an
 out-of-scope request (refused exactly as a request for an id that does not exist), and an
-in-scope one (accepted for the roles the matrix allows, refused for all others). The objects
-are built through the API (notices and dead deliveries directly) in a fresh database per route.
+in-scope one (accepted for the roles the matrix allows, refused for all others). A route that
+acts on a member's record is also tried by each allowed role on its own record and on the record
+of a member holding a role at or above its own (both refused). The objects are built through
+the API in a fresh database per route (notices, dead deliveries and entries on records no role
+of the matrix may write to directly).
 """
 
 import hashlib
@@ -12,6 +15,7 @@ import itertools
 import json
 import re
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -30,18 +34,29 @@ from api.models import (
     CommitteeAction,
     Delivery,
     DeliveryStatus,
+    EntrySource,
     Meeting,
+    Member,
     Notice,
     NoticeKind,
+    PoliticalStatus,
+    RoleAssignment,
     id_of,
     utcnow,
 )
 from api.routers import health
+from api.services import deductions
+from api.services.ledger import NewEntry
 from tests.access_matrix import (
     CALLBACK_TOKEN,
     KNOWN_GAPS,
     MATRIX,
     MISSING,
+    OTHER_KINDS,
+    RECORD_KINDS,
+    REVIEW_IN,
+    RIVAL_SEATS,
+    RIVALS,
     ROBOT_KEY,
     ROLES,
     SCHEMES,
@@ -50,6 +65,7 @@ from tests.access_matrix import (
     Ctx,
     Guarded,
     Kind,
+    OnRecord,
     Public,
     Role,
     Route,
@@ -146,6 +162,38 @@ def test_every_entry_is_well_formed() -> None:
         assert entry.batch is None or entry.batch in entry.targets, route
         # a target outside the path travels in the body or the query (checked on every request)
         assert set(entry.targets) <= params or entry.body or entry.query, route
+
+
+def test_every_kind_is_a_record_or_not() -> None:
+    assert set(Kind) == RECORD_KINDS | OTHER_KINDS
+    assert not RECORD_KINDS & OTHER_KINDS
+
+
+def test_every_route_acting_on_a_member_says_so() -> None:
+    """A route that changes an object of a member's record declares whether it acts on it."""
+    silent = sorted(
+        route
+        for route, entry in MATRIX.items()
+        if isinstance(entry, Guarded)
+        and route[0] != "GET"
+        and RECORD_KINDS & set(entry.targets.values())
+        and entry.record is None
+    )
+    assert not silent, "routes acting on a member's object without `record=`:\n" + "\n".join(
+        f"  {method} {path}" for method, path in silent
+    )
+
+
+def test_every_route_on_a_record_is_well_formed() -> None:
+    for route, entry in MATRIX.items():
+        if not isinstance(entry, Guarded) or not isinstance(entry.record, OnRecord):
+            continue
+        record = entry.record
+        assert route[0] != "GET", route
+        assert entry.targets.get(record.target) in RECORD_KINDS, route
+        assert record.holders is None or record.holders <= entry.allowed, route
+        if record.rank:
+            assert set(record.holders or entry.allowed) <= set(RIVALS), route
 
 
 def test_known_gaps_name_guarded_routes() -> None:
@@ -276,7 +324,88 @@ class World:
                 url = f"/meetings/{meeting_id}/leave-requests"
                 asked = await self.call(self.member_of(owner), "POST", url, json={"reason": "外出"})
                 return int(asked["id"])
+            case Kind.TEMPLATE:
+                await self.call(
+                    "admin2" if owner in ("town2", "branch_c") else "admin",
+                    "PUT",
+                    "/notice-templates/claim_result/subscribe",
+                    params={"unit_id": org.unit_id(owner)},
+                    json={"template_id": "T-OWN", "page": "pages/claim", "fields": {"thing1": "t"}},
+                )
+                return org.unit_id(owner)
         raise AssertionError(kind)
+
+    async def record_of(self, kind: Kind, member: str) -> int:
+        """A new object of `kind` on `member`'s own record (the actor's own, or a rival's)."""
+        await self.seat(member)
+        match kind:
+            case Kind.MEMBER | Kind.BRANCH_MEMBER | Kind.PEER:
+                return self.org.id(member)
+            case Kind.ENTRY:
+                return await self.entry_direct(member)
+            case Kind.APPEAL:
+                entry_id = await self.entry_direct(member)
+                url = f"/entries/{entry_id}/appeals"
+                return int(
+                    (await self.call(member, "POST", url, json={"reason": "记分有误"}))["id"]
+                )
+            case Kind.ACTION:
+                await self.entry_direct(member, "meeting_absent")
+                return await self.last_action(member)
+            case Kind.ASSIGNMENT:
+                async with self.maker() as session:
+                    found = await session.scalar(
+                        select(RoleAssignment.id).where(
+                            col(RoleAssignment.member_id) == self.org.id(member)
+                        )
+                    )
+                assert found is not None, member
+                return int(found)
+            case Kind.CLAIM_REVIEW:
+                return await self.claim(member, REVIEW_IN[member].split(":")[1])
+            case Kind.WISH_CLAIMED | Kind.WISH_COMPLETED:
+                return await self.wish("branch_a", kind, taker=member)
+            case Kind.COMMITMENT_PENDING | Kind.COMMITMENT_REPORTED:
+                return await self.commitment("branch_a", kind, member=member)
+            case Kind.LEAVE_PENDING:
+                meeting_id = await self.meeting("branch_a", Kind.MEETING)
+                url = f"/meetings/{meeting_id}/leave-requests"
+                asked = await self.call(member, "POST", url, json={"reason": "外出"})
+                return int(asked["id"])
+        raise AssertionError(kind)
+
+    async def seat(self, member: str) -> None:
+        """A rival who is not in the `org` fixture: a member of their unit with their role."""
+        if member in self.org.members or member not in RIVAL_SEATS:
+            return
+        unit, role = RIVAL_SEATS[member]
+        async with self.maker() as session:
+            row = Member(
+                name=member,
+                phone=f"136{len(self.org.members):08d}",
+                unit_id=self.org.unit_id(unit),
+                political_status=PoliticalStatus.full,
+                category="B",
+            )
+            session.add(row)
+            await session.flush()
+            session.add(
+                RoleAssignment(member_id=id_of(row), unit_id=self.org.unit_id(unit), role=role)
+            )
+            await session.commit()
+        self.org.members[member] = row
+
+    async def entry_direct(self, member: str, item: str = "activity_day_leave") -> int:
+        """A deduction on a record no role of the matrix may write to (an admin's, a rival's),
+        written by the service beneath the access check, as a meeting's close writes one."""
+        async with self.maker() as session:
+            subject = await session.get(Member, self.org.id(member))
+            assert subject is not None
+            new = NewEntry(item, None, TODAY, "矩阵记分", EntrySource.deduction)
+            actor = self.org.id(self.admin_of(member))
+            done = await deductions.apply(session, self.org.settings, subject, new, actor, utcnow())
+            await session.commit()
+            return id_of(done.entry)
 
     async def assignment(self, branch: str) -> int:
         unit, member, role, who = {
@@ -343,6 +472,9 @@ class World:
     async def action(self, member: str) -> int:
         """A threshold action: 6 points of deductions reach the reminder (once per year)."""
         await self.entry_of(member, "meeting_absent")
+        return await self.last_action(member)
+
+    async def last_action(self, member: str) -> int:
         async with self.maker() as session:
             found = await session.scalar(
                 select(CommitteeAction.id)
@@ -381,7 +513,7 @@ class World:
             raise Trouble(f"no delivery row for the notice of {member}")
         return int(found)
 
-    async def wish(self, branch: str, kind: Kind) -> int:
+    async def wish(self, branch: str, kind: Kind, taker: str | None = None) -> int:
         url = f"/org/units/{self.org.unit_id(branch)}/micro-wishes"
         body = {
             "title": f"微心愿{self.n()}",
@@ -390,7 +522,7 @@ class World:
             "contact": "13512345678",
         }
         wish_id = int((await self.call(self.officer_of(branch), "POST", url, json=body))["id"])
-        member = self.member_of(branch)
+        member = taker or self.member_of(branch)
         if kind in (Kind.WISH_CLAIMED, Kind.WISH_COMPLETED):
             await self.call(member, "POST", f"/micro-wishes/{wish_id}/take")
         if kind == Kind.WISH_COMPLETED:
@@ -399,14 +531,14 @@ class World:
             )
         return wish_id
 
-    async def commitment(self, branch: str, kind: Kind) -> int:
-        member = self.member_of(branch)
+    async def commitment(self, branch: str, kind: Kind, member: str | None = None) -> int:
+        member = member or self.member_of(branch)
         filed = await self.call(member, "POST", "/commitments", json={"text": f"承诺{self.n()}"})
         url = f"/commitments/{filed['id']}"
+        officer = self.officer_of(branch)
+        approver = "committee_a" if officer == member else officer
         if kind in (Kind.COMMITMENT_APPROVED, Kind.COMMITMENT_REPORTED):
-            await self.call(
-                self.officer_of(branch), "POST", f"{url}/decision", json={"decision": "approve"}
-            )
+            await self.call(approver, "POST", f"{url}/decision", json={"decision": "approve"})
         if kind == Kind.COMMITMENT_REPORTED:
             await self.call(member, "POST", f"{url}/report", json={"report": "已履诺"})
         return int(filed["id"])
@@ -581,6 +713,25 @@ async def test_access(
         status = signature(response, entry)[0]
         if status not in DENIALS and not (entry.batch and status == SKIPPED):
             problems[f"{role} inside"] = f"not allowed, yet: {short(response)}"
+
+    # On its own record, and on that of a member at or above its role: refused by the one rule.
+    record = entry.record
+    if isinstance(record, OnRecord):
+        tried = replace(entry, body=record.body or entry.body)
+        kind = entry.targets[record.target]
+        refusal = SKIPPED if entry.batch else 403
+        for role in ROLES:
+            if role not in (record.holders or entry.allowed):
+                continue
+            cases = [("self", role, "own_record")]
+            if record.rank:
+                cases.append(("above", RIVALS[role], "role_not_below_yours"))
+            for case, owner, code in cases:
+                ids = {**await inside(role, fresh=True), record.target: 0}
+                ids[record.target] = await world.record_of(kind, owner)
+                response = await send(client, org, route, tried, Ctx(role, ids, world.n()))
+                if signature(response, tried)[:2] != (refusal, code):
+                    problems[f"{role} {case}"] = f"on {owner}'s {kind}: {short(response)}"
 
     # ... and accepted for those it allows, each on objects of its own where one use spends them.
     for role in ROLES:

@@ -1,13 +1,18 @@
 """微心愿 and 亮承诺 through the API."""
 
+import asyncio
+from pathlib import Path
+
 import httpx
 import pytest
 from sqlalchemy import func
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlmodel import col, select
 
+from alembic import command
 from api.models import ScoreEntry
-from tests.conftest import Org
+from tests.conftest import PG_URL, Org, alembic_config
+from tests.test_migrations import _run
 from tests.workflow import TODAY, attach, photo
 
 Maker = async_sessionmaker[AsyncSession]
@@ -53,7 +58,7 @@ async def test_a_wish_goes_from_published_to_confirmed_points(
     )
     assert listed.json()[0]["contact"] is None
     taken = await act(client, org, "member_a1", wish_id, "take")
-    assert (taken.json()["status"], taken.json()["contact"]) == ("claimed", "13512345678")
+    assert taken.json()["status"] == "claimed"
     assert (await act(client, org, "member_a1b", wish_id, "take")).status_code == 409
     assert (
         await act(client, org, "member_a1b", wish_id, "complete", note="代报")
@@ -69,6 +74,43 @@ async def test_a_wish_goes_from_published_to_confirmed_points(
         entry = await session.get(ScoreEntry, confirmed.json()["entry_id"])
         assert entry is not None
         assert (entry.item_code, entry.member_id) == ("volunteer_service", org.id("member_a1"))
+
+
+async def test_the_residents_contact_reaches_the_taker_only_once_an_officer_approves_them(
+    client: httpx.AsyncClient, org: Org, heyang: int
+) -> None:
+    wish_id = (await publish(client, org)).json()["id"]
+    url = f"/api/v1/org/units/{org.unit_id('branch_a')}/micro-wishes"
+
+    async def contact_seen_by(who: str) -> str | None:
+        listed = await client.get(url, headers=org.headers(who))
+        [wish] = [w for w in listed.json() if w["id"] == wish_id]
+        contact: str | None = wish["contact"]
+        return contact
+
+    taken = await act(client, org, "member_a1", wish_id, "take")
+    assert (taken.json()["contact"], taken.json()["taker_approved"]) == (None, False)
+    assert await contact_seen_by("member_a1") is None
+    assert await contact_seen_by("committee_a") == "13512345678"
+    by_taker = await act(client, org, "member_a1", wish_id, "approve-taker")
+    assert by_taker.status_code == 403
+    approved = await act(client, org, "committee_a", wish_id, "approve-taker")
+    assert approved.status_code == 200, approved.text
+    assert approved.json()["taker_approved"] is True
+    assert await contact_seen_by("member_a1") == "13512345678"
+    assert await contact_seen_by("member_a1b") is None
+    again = await act(client, org, "secretary_a", wish_id, "approve-taker")
+    assert (again.status_code, again.json()["code"]) == (409, "wish_state_conflict")
+
+
+async def test_an_officer_who_took_a_wish_cannot_approve_themself_as_its_taker(
+    client: httpx.AsyncClient, org: Org, heyang: int
+) -> None:
+    wish_id = (await publish(client, org)).json()["id"]
+    assert (await act(client, org, "committee_a", wish_id, "take")).status_code == 200
+    own = await act(client, org, "committee_a", wish_id, "approve-taker")
+    assert (own.status_code, own.json()["code"]) == (403, "own_record")
+    assert (await act(client, org, "secretary_a", wish_id, "approve-taker")).status_code == 200
 
 
 async def test_wishes_are_managed_only_by_the_branch(
@@ -177,3 +219,39 @@ async def test_a_commitment_is_approved_listed_reported_and_rated(
         headers=org.headers("member_b1"),
     )
     assert other_branch.status_code == 404
+
+
+@pytest.fixture
+def scratch_url(tmp_path: Path) -> str:
+    return PG_URL or f"sqlite+aiosqlite:///{tmp_path / 'scratch.db'}"
+
+
+def test_wishes_taken_before_approvals_count_as_approved(
+    scratch_url: str, template_url: str
+) -> None:
+    config = alembic_config(scratch_url)
+    command.downgrade(config, "base")
+    command.upgrade(config, "5d2e8a41c7f3")
+    stamp = "'2026-11-01 08:00:00+00:00'"
+    asyncio.run(
+        _run(
+            scratch_url,
+            f"INSERT INTO org_unit (id, kind, name, path, created_at) "
+            f"VALUES (1, 'branch', '一支部', '/1/', {stamp})",
+            f"INSERT INTO member (id, unit_id, name, phone, political_status, exempt, status, "
+            f"created_at, updated_at) VALUES (1, 1, '党员', '13800000001', 'full', false, "
+            f"'active', {stamp}, {stamp})",
+            *(
+                f"INSERT INTO micro_wish (id, branch_id, title, description, location, contact, "
+                f"status, claimed_by, claimed_at, evidence, created_by, created_at) VALUES "
+                f"({i}, 1, '修水管', '漏水', '3组', '135', '{status}', {taker}, {at}, '[]', 1, "
+                f"{stamp})"
+                for i, status, taker, at in ((1, "claimed", 1, stamp), (2, "open", "NULL", "NULL"))
+            ),
+        )
+    )
+    command.upgrade(config, "head")
+    rows = asyncio.run(
+        _run(scratch_url, "SELECT id, taker_approved_at IS NOT NULL FROM micro_wish ORDER BY id")
+    )
+    assert [(i, bool(approved)) for i, approved in rows] == [(1, True), (2, False)]

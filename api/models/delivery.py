@@ -25,11 +25,19 @@ class DeliveryStatus(StrEnum):
 
 
 class NoticeTemplate(SQLModel, table=True):
-    """Which WeChat template carries a notice kind on a channel, and how our fields fill it."""
+    """Which WeChat template carries a notice kind on a channel, and how our fields fill it.
+
+    A unit owns it (only that unit's admins change it) and it applies to the unit's subtree,
+    except where a unit below owns one of its own: a member gets the template of the nearest
+    owning unit above them. Without an owner (`unit_id` NULL) it is a default kept from before
+    templates had owners: it applies where no unit above the member owns one, and no admin
+    changes it (a unit's admins replace it for their subtree by setting their own).
+    """
 
     __tablename__ = "notice_template"
 
     id: int | None = Field(default=None, primary_key=True)
+    unit_id: int | None = Field(default=None, foreign_key="org_unit.id")
     kind: str = Field(sa_type=sa.String(32))
     channel: str = Field(sa_type=sa.String(16))
     template_id: str = Field(sa_type=sa.String(128))
@@ -38,7 +46,18 @@ class NoticeTemplate(SQLModel, table=True):
     fields: dict[str, str] = Field(sa_type=sa.JSON)
     updated_at: datetime = Field(default_factory=utcnow, sa_column=utc_column())
 
-    __table_args__ = (sa.UniqueConstraint("kind", "channel"),)
+    __table_args__ = (
+        sa.UniqueConstraint("unit_id", "kind", "channel"),
+        # A unique constraint lets NULLs repeat: one default per kind and channel.
+        sa.Index(
+            "uq_notice_template_default",
+            "kind",
+            "channel",
+            unique=True,
+            sqlite_where=sa.text("unit_id IS NULL"),
+            postgresql_where=sa.text("unit_id IS NULL"),
+        ),
+    )
 
 
 class Delivery(SQLModel, table=True):

@@ -260,8 +260,8 @@ class WishStatus(StrEnum):
 class MicroWish(SQLModel, table=True):
     """微心愿: a resident's small wish, published by a branch for a member to fulfil.
 
-    `contact` is the resident's phone or address: shown only to the branch and the member
-    who took the wish on.
+    `contact` is the resident's phone or address: shown only to the branch, and to the member
+    who took the wish on once an officer of the branch has approved them as its taker.
     """
 
     __tablename__ = "micro_wish"
@@ -276,6 +276,8 @@ class MicroWish(SQLModel, table=True):
     status: str = Field(default=WishStatus.open, sa_type=sa.String(16))
     claimed_by: int | None = Field(default=None, foreign_key="member.id", index=True)
     claimed_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
+    taker_approved_by: int | None = Field(default=None, foreign_key="member.id")
+    taker_approved_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
     completion_note: str | None = Field(default=None, sa_type=sa.Text)
     evidence: list[int] = Field(default_factory=list, sa_type=sa.JSON)
     completed_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))

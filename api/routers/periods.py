@@ -124,7 +124,7 @@ async def results(
     rows, total = await service.results(
         session, principal, period, scope, unit_id, page.offset, page.size
     )
-    shown = await service.explained(session, period, rows)
+    shown = await service.shown_results(session, principal, period, rows)
     return Page.of([_result(r, shown[id_of(r)]) for r in rows], total, page)
 
 
@@ -134,7 +134,7 @@ async def member_result(
 ) -> ResultOut:
     period, _ = await service.period_for(session, principal, period_id, Action.read_results)
     row = await service.member_result(session, principal, period, member_id)
-    shown = await service.explained(session, period, [row])
+    shown = await service.shown_results(session, principal, period, [row])
     return _result(row, shown[id_of(row)])
 
 

@@ -11,7 +11,6 @@ from api.access import Action
 from api.db import SessionDep
 from api.deps import CurrentPrincipal, PageDep, SettingsDep
 from api.errors import BoardWithdrawn, PosterPageOutOfRange, PosterUnavailable, UnitNotFound
-from api.publication.board import Board
 from api.publication.fonts import FontMissing
 from api.publication.poster import render_poster
 from api.schemas.common import Page
@@ -56,22 +55,15 @@ async def boards(
     period_id: int, principal: CurrentPrincipal, session: SessionDep
 ) -> list[BoardSummaryOut]:
     period, scope = await periods.period_for(session, principal, period_id, Action.read_results)
-    visible = await publication.visible_unit(session, principal, scope.owner.id or 0)
-    rows = await publication.boards_under(session, period, visible)
-    summaries = []
-    for row in rows:
-        if not principal.sees(row.unit_path):
-            continue
-        board = Board.from_json(row.board)
-        summaries.append(
-            BoardSummaryOut(
-                unit_id=board.unit_id,
-                unit_name=board.unit_name,
-                scored=len(board.scored),
-                average=board.average,
-            )
+    return [
+        BoardSummaryOut(
+            unit_id=board.unit_id,
+            unit_name=board.unit_name,
+            scored=len(board.scored),
+            average=board.average,
         )
-    return summaries
+        for board in await publication.boards_in_sight(session, principal, period, scope)
+    ]
 
 
 @router.get("/periods/{period_id}/boards/{unit_id}", summary="公示榜：公示时的排名与结果（只读）")

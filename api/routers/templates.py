@@ -1,6 +1,8 @@
-"""Delivery administration: WeChat templates per notice kind, dead letters and their retry."""
+"""Delivery administration: each unit's WeChat templates per notice kind, dead letters, retries."""
 
-from fastapi import APIRouter
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Response
 
 from api.db import SessionDep
 from api.deps import CurrentPrincipal
@@ -11,23 +13,56 @@ from api.services import templates as service
 router = APIRouter(tags=["delivery"])
 
 
-@router.put("/notice-templates/{kind}/{channel}", summary="设置某类通知在某渠道使用的模板")
+TemplateUnit = Annotated[
+    int | None,
+    Query(description="模板所属的组织（其下级沿用，除非下级另设）；默认为您任管理员的组织"),
+]
+
+
+@router.put("/notice-templates/{kind}/{channel}", summary="设置本组织某类通知在某渠道使用的模板")
 async def put_template(
     kind: NoticeKind,
     channel: Channel,
     body: TemplateIn,
     principal: CurrentPrincipal,
     session: SessionDep,
+    unit_id: TemplateUnit = None,
 ) -> TemplateOut:
     template = await service.put_template(
-        session, principal, kind, channel, body.template_id, body.page, body.fields
+        session,
+        principal,
+        kind,
+        channel,
+        unit_id=unit_id,
+        template_id=body.template_id,
+        page=body.page,
+        fields=body.fields,
     )
     return TemplateOut.model_validate(template)
 
 
-@router.get("/notice-templates", summary="模板配置")
-async def list_templates(principal: CurrentPrincipal, session: SessionDep) -> list[TemplateOut]:
-    return [TemplateOut.model_validate(t) for t in await service.list_templates(session, principal)]
+@router.delete(
+    "/notice-templates/{kind}/{channel}",
+    status_code=204,
+    summary="删除本组织自设的模板（改用上级的模板）",
+)
+async def remove_template(
+    kind: NoticeKind,
+    channel: Channel,
+    principal: CurrentPrincipal,
+    session: SessionDep,
+    unit_id: TemplateUnit = None,
+) -> Response:
+    await service.remove_template(session, principal, kind, channel, unit_id=unit_id)
+    return Response(status_code=204)
+
+
+@router.get("/notice-templates", summary="本组织正在使用的模板（自设、上级或默认）")
+async def list_templates(
+    principal: CurrentPrincipal, session: SessionDep, unit_id: TemplateUnit = None
+) -> list[TemplateOut]:
+    found = await service.list_templates(session, principal, unit_id)
+    return [TemplateOut.model_validate(t) for t in found]
 
 
 @router.get("/deliveries/dead", summary="已放弃的投递（死信）")

@@ -25,6 +25,7 @@ def _out(wish: MicroWish, principal: Principal, officer: bool) -> WishOut:
         item_code=wish.item_code,
         status=wish.status,
         claimed_by=wish.claimed_by,
+        taker_approved=wish.taker_approved_at is not None,
         completion_note=wish.completion_note,
         evidence=wish.evidence,
         entry_id=wish.entry_id,
@@ -54,6 +55,15 @@ async def listing(
 @router.post("/micro-wishes/{wish_id}/take", summary="认领微心愿")
 async def take(wish_id: int, principal: CurrentPrincipal, session: SessionDep) -> WishOut:
     return _out(await service.take(session, principal, wish_id), principal, False)
+
+
+@router.post(
+    "/micro-wishes/{wish_id}/approve-taker",
+    summary="支部确认认领人（确认后认领人才能看到群众联系方式）",
+)
+async def approve_taker(wish_id: int, principal: CurrentPrincipal, session: SessionDep) -> WishOut:
+    wish = await service.approve_taker(session, principal, wish_id, utcnow())
+    return _out(wish, principal, True)
 
 
 @router.post("/micro-wishes/{wish_id}/complete", summary="报告完成（附照片）")

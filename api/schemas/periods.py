@@ -70,7 +70,8 @@ class ReopenIn(BaseModel):
 
 
 class ResultOut(BaseModel):
-    """One subject's stored result; `result` is the engine's full output with its derivation."""
+    """One subject's stored result: `result` is the engine's full output with its derivation
+    for officers over the subject and for the member themself, else what the board shows."""
 
     member_id: int | None
     branch_id: int | None

@@ -18,6 +18,7 @@ class TemplateIn(BaseModel):
 class TemplateOut(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
+    unit_id: int | None = Field(description="所属组织；为空表示启用组织归属前的默认模板")
     kind: str
     channel: str
     template_id: str

@@ -12,7 +12,7 @@ class WishIn(BaseModel):
     description: str = Field(min_length=2, max_length=1000)
     location: str = Field(min_length=1, max_length=200)
     contact: str = Field(
-        min_length=1, max_length=100, description="群众联系方式，仅支部和认领人可见"
+        min_length=1, max_length=100, description="群众联系方式，仅支部和经确认的认领人可见"
     )
     item_code: str | None = Field(default=None, max_length=64, description="完成后计分的方案事项")
 
@@ -38,10 +38,11 @@ class WishOut(BaseModel):
     title: str
     description: str
     location: str
-    contact: str | None = Field(description="仅支部和认领人可见")
+    contact: str | None = Field(description="仅支部，以及经支部确认后的认领人可见")
     item_code: str | None
     status: str
     claimed_by: int | None
+    taker_approved: bool = Field(description="支部是否已确认认领人")
     completion_note: str | None
     evidence: list[int]
     entry_id: int | None

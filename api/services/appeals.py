@@ -32,6 +32,7 @@ from api.models import (
     utcnow,
 )
 from api.services.ledger import reverse
+from api.services.members import target_of
 from api.services.notices import notify
 from api.services.photos import evidence_links, record_uses
 
@@ -117,8 +118,10 @@ async def decide(
     session: AsyncSession, principal: Principal, appeal_id: int, revoke: bool, reason: str
 ) -> Appeal:
     appeal = await appeal_for(session, principal, appeal_id)
-    if appeal.member_id == principal.member_id:
-        raise AppealNotFound()
+    _, target = await target_of(session, principal, appeal.member_id)
+    if not principal.can(Action.record_deductions, target.unit_path):
+        raise AppealNotFound()  # the appellant sees it, but it is not theirs to decide
+    principal.require_over(Action.record_deductions, target)
     outcome = AppealStatus.revoked if revoke else AppealStatus.upheld
     now = utcnow()
     changed = await affected_rows(

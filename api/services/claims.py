@@ -42,6 +42,7 @@ from api.errors import (
     ItemNotDeclarable,
     ItemNotInScheme,
     NotYourTurn,
+    OwnRecord,
     ReasonRequired,
     TooManyPendingClaims,
 )
@@ -456,6 +457,7 @@ async def decide(
     claim, path = await claim_for(session, principal, claim_id)
     if claim.status != ClaimStatus.pending:
         raise ClaimStateConflict()
+    principal.require_not_self(claim.member_id)
     if not may_review(principal, claim, path):
         raise NotYourTurn()
     if decision == "reject":
@@ -646,6 +648,11 @@ async def decide_batch(
             claim, path = await claim_for(session, principal, claim_id)
         except ClaimNotFound as error:
             outcomes.append(BatchOutcome(claim_id, False, code=error.code, message=error.text))
+            continue
+        try:
+            principal.require_not_self(claim.member_id)
+        except OwnRecord as own:
+            outcomes.append(BatchOutcome(claim_id, False, claim.status, own.code, own.text))
             continue
         if not may_review(principal, claim, path):
             skipped = ClaimStateConflict() if claim.status != "pending" else NotYourTurn()

@@ -11,7 +11,7 @@ from sqlmodel import col, select
 
 from api.access import Action, Principal
 from api.db import affected_rows
-from api.errors import CommitmentNotFound, CommitmentStateConflict, NotYourTurn, ReasonRequired
+from api.errors import CommitmentNotFound, CommitmentStateConflict, ReasonRequired
 from api.models import (
     Commitment,
     CommitmentStatus,
@@ -95,8 +95,7 @@ async def decide(
 ) -> Commitment:
     commitment, branch = await _commitment(session, principal, commitment_id)
     principal.require(Action.manage_branch_work, branch.path)
-    if commitment.member_id == principal.member_id:
-        raise NotYourTurn("不能审批自己的承诺")
+    principal.require_not_self(commitment.member_id)
     if not approve and not (reason and reason.strip()):
         raise ReasonRequired()
     status = CommitmentStatus.approved if approve else CommitmentStatus.rejected
@@ -143,8 +142,7 @@ async def rate(
     """The branch rates a reported commitment (0–100); a later rating replaces it."""
     commitment, branch = await _commitment(session, principal, commitment_id)
     principal.require(Action.manage_branch_work, branch.path)
-    if commitment.member_id == principal.member_id:
-        raise NotYourTurn("不能评价自己的承诺")
+    principal.require_not_self(commitment.member_id)
     if commitment.report is None:
         raise CommitmentStateConflict("党员尚未报告履诺情况")
     await _set(

@@ -23,14 +23,17 @@ from api.models import (
     Channel,
     Delivery,
     DeliveryStatus,
+    Member,
     Notice,
     NoticeTemplate,
+    OrgUnit,
     RobotPost,
     ServiceFollower,
     SubscriptionQuota,
     WeChatAccount,
     utcnow,
 )
+from api.services.templates import OwnedTemplate, nearest
 from api.wechat.client import WeChatClient
 from api.wechat.templates import TemplateValueError, template_data
 
@@ -112,7 +115,7 @@ class Outcome:
     reason: str | None = None
 
 
-Templates = dict[str, dict[str, NoticeTemplate]]  # by notice kind, then channel
+Templates = dict[str, list[OwnedTemplate]]  # by notice kind: every owner's and the default
 
 
 async def deliver(
@@ -125,21 +128,18 @@ async def deliver(
     """Try the channels in order for one claimed delivery and say what happened.
 
     `known`: the templates already read for this batch, by notice kind (an edit applies from
-    the next batch).
+    the next batch); each member gets those of the nearest unit above them that owns one.
     """
     notice = await session.get(Notice, delivery.notice_id)
     assert notice is not None
     known = {} if known is None else known
-    templates = known.get(notice.kind)
-    if templates is None:
-        found = await session.scalars(
-            select(NoticeTemplate).where(col(NoticeTemplate.kind) == notice.kind)
-        )
-        templates = known[notice.kind] = {t.channel: t for t in found}
+    owned = known.get(notice.kind)
+    if owned is None:
+        found = await session.execute(_TEMPLATES_OF_KIND, {"kind": notice.kind})
+        owned = known[notice.kind] = [(owner, template) for template, owner in found]
     reasons: list[str] = []
-    account = await session.scalar(
-        select(WeChatAccount).where(col(WeChatAccount.member_id) == notice.member_id)
-    )
+    unit_path, account = (await session.execute(_PLACE_AND_ACCOUNT, {"id": notice.member_id})).one()
+    templates = nearest(owned, unit_path)
     subscribe = templates.get(Channel.subscribe)
     if subscribe is not None and account is not None:
         outcome = await _try_subscribe(session, senders, settings, subscribe, account, notice)
@@ -327,6 +327,19 @@ def backoff_seconds(settings: Settings, attempts: int) -> float:
     return min(doubled, settings.delivery_backoff_max_seconds)
 
 
+_TEMPLATES_OF_KIND = (
+    select(NoticeTemplate, OrgUnit.path)
+    .outerjoin(OrgUnit, col(OrgUnit.id) == col(NoticeTemplate.unit_id))
+    .where(col(NoticeTemplate.kind) == bindparam("kind"))
+)
+# Where the member sits (which templates apply) and their WeChat account, in one query.
+_PLACE_AND_ACCOUNT = (
+    select(OrgUnit.path, WeChatAccount)
+    .select_from(Member)
+    .join(OrgUnit, col(OrgUnit.id) == col(Member.unit_id))
+    .outerjoin(WeChatAccount, col(WeChatAccount.member_id) == col(Member.id))
+    .where(col(Member.id) == bindparam("id"))
+)
 _WITH_NOTICE = (
     select(Delivery, Notice)
     .join(Notice, col(Notice.id) == col(Delivery.notice_id))

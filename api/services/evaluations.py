@@ -236,13 +236,13 @@ def _check_rater(
             raise RatingNotAllowed("自评只能评自己")
         if not (text and text.strip()):
             raise TextRequired()
-    elif kind is ComponentKind.MUTUAL:
-        if subject_id == me:
-            raise RatingNotAllowed("互评不能评自己")
+        return
+    principal.require_not_self(subject_id)
+    if kind is ComponentKind.MUTUAL:
         if me not in members or not _peers(scheme, members[me], members[subject_id], branch):
             raise RatingNotAllowed()
     elif kind is ComponentKind.COMMITTEE:
-        if subject_id == me or not _is_committee(principal, branch):
+        if not _is_committee(principal, branch):
             raise RatingNotAllowed()
     elif not _is_secretary(principal, branch):
         raise RatingNotAllowed("总评由支部书记记录党员大会的决定")

@@ -31,7 +31,7 @@ from sqlalchemy import select as sa_select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
-from api.access import Action, Principal, within
+from api.access import Action, Principal, Sight, results_in_sight, results_visible, within
 from api.errors import ExportPeriodInvalid, PeriodStateConflict, ResultsNotPublished
 from api.models import (
     EntrySource,
@@ -123,12 +123,14 @@ async def _save(book: Workbook, filename: str) -> Export:
 async def ranking(
     session: AsyncSession, principal: Principal, period: PeriodRecord, scope: Scope, unit: OrgUnit
 ) -> Export:
-    """The period's boards inside `unit`: published ones, or a leader's preview of a close."""
+    """The period's boards inside `unit` the reader sees: published ones, or an officer's
+    preview of a close."""
     if period.status == PeriodStatus.open:
         raise PeriodStateConflict("该考核期尚未结算")
-    published = period.status == PeriodStatus.published
-    if not (published or principal.can(Action.read_results, unit.path)):
+    status = PeriodStatus(period.status)
+    if results_visible(principal, status, unit.path) is Sight.NONE:
         raise ResultsNotPublished()
+    published = status is PeriodStatus.published
     descending = scope.scheme.scoring.mode is not ScoringMode.DEMERIT
     book = Workbook(write_only=True)
     label = engine_period(scope.scheme, period).label
@@ -152,7 +154,7 @@ async def ranking(
         ],
         [18, 6, 12, 14, 10, 10, 8, 9, 9, 14, 10],
     )
-    async for board in _boards(session, period, scope, unit, published):
+    async for board in _boards(session, principal, period, scope, unit):
         for row in board.rows:
             sheet.row(
                 [
@@ -173,11 +175,13 @@ async def ranking(
 
 
 async def _boards(
-    session: AsyncSession, period: PeriodRecord, scope: Scope, unit: OrgUnit, published: bool
+    session: AsyncSession, principal: Principal, period: PeriodRecord, scope: Scope, unit: OrgUnit
 ) -> AsyncIterator[Board]:
-    if not published:
+    status = PeriodStatus(period.status)
+    if status is not PeriodStatus.published:
         for board, path in await build_boards(session, period, scope, utcnow()):
-            if path.startswith(unit.path):
+            seen = results_visible(principal, status, path)
+            if path.startswith(unit.path) and seen is not Sight.NONE:
                 yield board
         return
     stream = await session.stream_scalars(
@@ -186,6 +190,12 @@ async def _boards(
             col(Publication.period_id) == period.id,
             col(Publication.close_no) == period.close_count,
             within(col(Publication.unit_path), [unit.path]),
+            results_in_sight(
+                principal,
+                status,
+                path=col(Publication.unit_path),
+                board_id=col(Publication.unit_id),
+            ),
         )
         .order_by(col(Publication.unit_path))
     )
@@ -441,8 +451,7 @@ async def assessment(
     """A branch scheme's results: each item's score, total, tier, money and actions."""
     if period.status == PeriodStatus.open:
         raise PeriodStateConflict("该考核期尚未结算")
-    published = period.status == PeriodStatus.published
-    if not (published or principal.can(Action.read_results, scope.owner.path)):
+    if results_visible(principal, PeriodStatus(period.status), scope.owner.path) is Sight.NONE:
         raise ResultsNotPublished()
     scheme = scope.scheme
     if scheme.subject_kind is not SubjectKind.BRANCH:

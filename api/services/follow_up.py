@@ -7,8 +7,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
 from api.access import Action, Principal, within
-from api.errors import ActionNotFound
+from api.errors import ActionNotFound, MemberNotFound
 from api.models import Appeal, AppealStatus, CommitteeAction, Member, OrgUnit, utcnow
+from api.services.members import target_of
 from api.services.org import unit_for
 
 
@@ -33,10 +34,15 @@ async def actions(
 
 async def mark_done(session: AsyncSession, principal: Principal, action_id: int) -> CommitteeAction:
     action = await session.get(CommitteeAction, action_id)
-    member = await session.get(Member, action.member_id) if action else None
-    unit = await session.get(OrgUnit, member.unit_id) if member else None
-    if action is None or unit is None or not principal.can(Action.record_deductions, unit.path):
+    if action is None:
         raise ActionNotFound()
+    try:
+        _, target = await target_of(session, principal, action.member_id)
+    except MemberNotFound as exc:  # answered as for an action that does not exist
+        raise ActionNotFound() from exc
+    if not principal.can(Action.record_deductions, target.unit_path):
+        raise ActionNotFound()
+    principal.require_over(Action.record_deductions, target)
     await session.execute(
         update(CommitteeAction)
         .where(col(CommitteeAction.id) == action_id, col(CommitteeAction.done_at).is_(None))

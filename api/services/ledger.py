@@ -17,6 +17,7 @@ from api.errors import (
     EntryNotFound,
     FutureDate,
     ItemNotInScheme,
+    MemberNotFound,
     PeriodClosed,
     PointsOutOfRange,
     SubjectKindMismatch,
@@ -36,7 +37,7 @@ from api.models import (
 from api.scoring import Period, Scheme, period_containing
 from api.scoring.periods import SHANGHAI
 from api.scoring.scheme import Item, ItemKind, SubjectKind
-from api.services.members import member_for
+from api.services.members import member_for, target_of
 from api.services.org import unit_for
 from api.services.schemes import current_scheme, in_force
 
@@ -309,10 +310,20 @@ async def reverse_entry(
     original = await session.get(ScoreEntry, entry_id)
     if original is None:
         raise EntryNotFound()
-    path = await _subject_path(session, original)
-    if not principal.can(Action.read_results, path):
-        raise EntryNotFound()
-    principal.require(Action.adjust_points, path)
+    if original.member_id is None:
+        branch = await session.get(OrgUnit, original.branch_id)
+        assert branch is not None
+        if not principal.can(Action.read_results, branch.path):
+            raise EntryNotFound()
+        principal.require(Action.adjust_points, branch.path)
+    else:
+        try:
+            _, target = await target_of(session, principal, original.member_id)
+        except MemberNotFound as exc:  # answered as for an entry that does not exist
+            raise EntryNotFound() from exc
+        if not principal.can(Action.read_results, target.unit_path):
+            raise EntryNotFound()
+        principal.require_over(Action.adjust_points, target)
     return await reverse(session, original, principal.member_id, reason)
 
 
@@ -331,14 +342,3 @@ async def member_entries(
         .limit(limit)
     )
     return list(rows), total or 0
-
-
-async def _subject_path(session: AsyncSession, entry: ScoreEntry) -> str:
-    if entry.branch_id is not None:
-        unit = await session.get(OrgUnit, entry.branch_id)
-    else:
-        member = await session.get(Member, entry.member_id)
-        assert member is not None
-        unit = await session.get(OrgUnit, member.unit_id)
-    assert unit is not None
-    return unit.path

@@ -18,8 +18,8 @@ from sqlalchemy import bindparam, delete, insert, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from sqlmodel import col, select
 
-from api.access import Action, Principal
-from api.errors import ScoringFailed
+from api.access import Action, Principal, Sight, results_visible
+from api.errors import MemberNotFound, ScoringFailed
 from api.models import (
     LivePlacement,
     OrgUnit,
@@ -67,6 +67,9 @@ async def live_score(
     member = await member_for(session, principal, member_id, Action.read_members)
     unit = await session.get(OrgUnit, member.unit_id)
     assert unit is not None
+    running = PeriodStatus.open  # live numbers come from the ledger as it stands, not a close
+    if results_visible(principal, running, unit.path, subject_id=member_id) is not Sight.FULL:
+        raise MemberNotFound()
     record, _ = await in_force(session, unit, SubjectKind.MEMBER)
     scope = await periods.scope_of(session, record)
     target = periods.current_period(scope.scheme, today)

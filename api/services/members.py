@@ -1,14 +1,25 @@
 """Members: reading within scope, updates by the branch, invite codes."""
 
-from sqlalchemy import func
+from sqlalchemy import bindparam, func
+from sqlalchemy import select as sa_select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 from sqlmodel import col, select
 
-from api.access import Action, Principal, within
+from api.access import Action, Grant, Principal, Target, within
 from api.config import Settings
 from api.deps import PageParams
 from api.errors import MemberNotFound, UnitNotFound
-from api.models import InviteCode, Member, MemberStatus, OrgUnit, RoleAssignment, id_of, utcnow
+from api.models import (
+    InviteCode,
+    Member,
+    MemberStatus,
+    OrgUnit,
+    Role,
+    RoleAssignment,
+    id_of,
+    utcnow,
+)
 from api.schemas.members import MemberUpdate
 from api.security import new_invite_code
 
@@ -16,8 +27,15 @@ from api.security import new_invite_code
 async def member_for(
     session: AsyncSession, principal: Principal, member_id: int, action: Action
 ) -> Member:
-    """The member, if the principal may do `action` to them; a member may read themself."""
-    if member_id == principal.member_id and action == Action.read_members:
+    """The member, if the principal may do `action` to them; a member may read themself.
+
+    Any action but reading acts on the member's record: `Principal.require_over` decides.
+    """
+    if action != Action.read_members:
+        member, target = await target_of(session, principal, member_id)
+        principal.require_over(action, target)
+        return member
+    if member_id == principal.member_id:
         own = await session.get(Member, member_id)  # already loaded with the principal
         if own is not None:
             return own
@@ -31,12 +49,44 @@ async def member_for(
     if row is None:
         raise MemberNotFound()
     member, path = row
-    is_self = member.id == principal.member_id
-    if not (is_self or principal.can(Action.read_members, path)):
+    if not (member.id == principal.member_id or principal.can(Action.read_members, path)):
         raise MemberNotFound()
-    if not (is_self and action == Action.read_members):
-        principal.require(action, path)
     return member
+
+
+async def target_of(
+    session: AsyncSession, principal: Principal, member_id: int
+) -> tuple[Member, Target]:
+    """The member with the roles they hold, if the principal sees them (else not found)."""
+    rows = (await session.execute(_TARGET, {"member_id": member_id})).all()
+    if not rows:
+        raise MemberNotFound()
+    member, path = rows[0][0], rows[0][1]
+    if not (member.id == principal.member_id or principal.can(Action.read_members, path)):
+        raise MemberNotFound()
+    grants = tuple(
+        Grant(Role(role), unit_id, unit_path)
+        for _, _, role, unit_id, unit_path in rows
+        if role is not None and unit_id is not None and unit_path is not None
+    )
+    return member, Target(id_of(member), path, grants)
+
+
+_ROLE_UNIT = aliased(OrgUnit)
+# Built once: every action on a member's record reads it.
+_TARGET = (
+    sa_select(
+        Member,
+        col(OrgUnit.path),
+        col(RoleAssignment.role),
+        col(RoleAssignment.unit_id),
+        col(_ROLE_UNIT.path),
+    )
+    .join(OrgUnit, col(OrgUnit.id) == col(Member.unit_id))
+    .outerjoin(RoleAssignment, col(RoleAssignment.member_id) == col(Member.id))
+    .outerjoin(_ROLE_UNIT, col(_ROLE_UNIT.id) == col(RoleAssignment.unit_id))
+    .where(col(Member.id) == bindparam("member_id"))
+)
 
 
 async def list_members(
@@ -83,10 +133,10 @@ async def update_member(
         if value is not None or name == "category"
     }
     if "unit_id" in fields:
-        target = await session.get(OrgUnit, fields.pop("unit_id"))
-        if target is None or not principal.can(Action.manage_members, target.path):
+        home = await session.get(OrgUnit, fields.pop("unit_id"))
+        if home is None or not principal.can(Action.manage_members, home.path):
             raise UnitNotFound()
-        member.unit_id = id_of(target)
+        member.unit_id = id_of(home)
     left_on = fields.pop("transferred_out_on", None)
     if left_on is not None:
         member.status = MemberStatus.transferred_out

@@ -7,7 +7,6 @@ from sqlmodel import col, select
 from api.access import Action, Principal, within
 from api.deps import PageParams
 from api.errors import (
-    Forbidden,
     InvalidParentUnit,
     RoleNotAllowedHere,
     UnitNameTaken,
@@ -84,11 +83,9 @@ async def assign_role(
     session: AsyncSession, principal: Principal, unit_id: int, member_id: int, role: Role
 ) -> RoleAssignment:
     unit = await unit_for(session, principal, unit_id, Action.assign_roles)
-    member = await member_for(session, principal, member_id, Action.read_members)
+    member = await member_for(session, principal, member_id, Action.assign_roles)
     if role == Role.member or ROLE_UNIT_KIND[role] != unit.kind:
         raise RoleNotAllowedHere()
-    if principal.member_id == member_id and role == Role.committee_admin:
-        raise Forbidden("不能给自己授予管理员权限")
     return await grant_role(session, member, unit, role)
 
 
@@ -119,7 +116,6 @@ async def revoke_role(session: AsyncSession, principal: Principal, assignment_id
         await unit_for(session, principal, assignment.unit_id, Action.assign_roles)
     except UnitNotFound as exc:  # answered as for an id that does not exist
         raise out_of_sight from exc
-    if assignment.member_id == principal.member_id and assignment.role == Role.committee_admin:
-        raise Forbidden("不能撤销自己的管理员权限")
+    await member_for(session, principal, assignment.member_id, Action.assign_roles)
     await session.delete(assignment)
     await session.flush()

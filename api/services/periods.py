@@ -17,13 +17,14 @@ from datetime import date
 from decimal import Decimal
 from typing import Any, TypeVar
 
-from sqlalchemy import Select, bindparam, case, func, or_, text, true, update
+from sqlalchemy import Select, bindparam, case, func, literal, or_, text, true, update
 from sqlalchemy import select as sa_select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 from sqlmodel import col, select
 
 from api import pg_copy
-from api.access import Action, Principal, within
+from api.access import Action, Principal, Sight, results_in_sight, results_visible, within
 from api.db import affected_rows, fetch_all
 from api.errors import (
     MemberNotFound,
@@ -905,10 +906,8 @@ async def results(
     offset: int,
     limit: int,
 ) -> tuple[list[PeriodResult], int]:
-    """The snapshot rows under a unit (default: the whole scheme), best first.
-
-    Leaders see their subtree once closed; members see the units above them once published.
-    """
+    """The snapshot rows under a unit (default: the whole scheme) the reader may see (see
+    `results_visible`), best first."""
     unit = scope.owner if unit_id is None else await session.get(OrgUnit, unit_id)
     if unit is None:
         raise UnitNotFound()
@@ -916,28 +915,54 @@ async def results(
         raise UnitNotFound()
     if period.status == PeriodStatus.open:
         raise PeriodStateConflict("该考核期尚未结算")
-    published = period.status == PeriodStatus.published
-    if not (published or principal.can(Action.read_results, unit.path)):
+    status = PeriodStatus(period.status)
+    sight = results_visible(principal, status, unit.path)
+    if sight is Sight.NONE:
         raise ResultsNotPublished()
     condition = (
         (col(PeriodResult.period_id) == period.id)
         & (col(PeriodResult.close_no) == period.close_count)
         & within(col(PeriodResult.unit_path), [unit.path])
     )
-    total = await session.scalar(select(func.count()).select_from(PeriodResult).where(condition))
+    counted = select(func.count()).select_from(PeriodResult).where(condition)
+    listed = select(PeriodResult).where(condition)
+    if sight is Sight.BOARD:
+        counted = _seen_on_boards(counted, principal, status, scope)
+        listed = _seen_on_boards(listed, principal, status, scope)
+    total = await session.scalar(counted)
     best_first = (
         col(PeriodResult.total).asc()
         if scope.scheme.scoring.mode is ScoringMode.DEMERIT
         else col(PeriodResult.total).desc()
     )
     rows = await session.scalars(
-        select(PeriodResult)
-        .where(condition)
-        .order_by(best_first.nulls_last(), col(PeriodResult.id))
-        .offset(offset)
-        .limit(limit)
+        listed.order_by(best_first.nulls_last(), col(PeriodResult.id)).offset(offset).limit(limit)
     )
     return list(rows), total or 0
+
+
+_ROW_UNIT = aliased(OrgUnit, name="row_unit")
+Q = TypeVar("Q", bound=Select[Any])
+
+
+def _seen_on_boards(query: Q, principal: Principal, status: PeriodStatus, scope: Scope) -> Q:
+    """Rows of the boards the reader sees, and of the subtrees where they read results.
+
+    A row's board is the one publication puts it on (`publication.build_boards`): a branch
+    scheme's single board at its owner; else the member's branch (their 党小组's branch) or the
+    unit they sit at directly.
+    """
+    board: Any
+    if scope.scheme.subject_kind is SubjectKind.BRANCH:
+        board = literal(id_of(scope.owner))
+    else:
+        query = query.outerjoin(_ROW_UNIT, col(_ROW_UNIT.path) == col(PeriodResult.unit_path))
+        board = case(
+            (col(_ROW_UNIT.kind) == UnitKind.group, col(_ROW_UNIT.parent_id)),
+            else_=col(_ROW_UNIT.id),
+        )
+    seen = results_in_sight(principal, status, path=col(PeriodResult.unit_path), board_id=board)
+    return query.where(seen)
 
 
 async def member_result(
@@ -947,10 +972,6 @@ async def member_result(
     await member_for(session, principal, member_id, Action.read_members)
     if period.status == PeriodStatus.open:
         raise PeriodStateConflict("该考核期尚未结算")
-    leader = principal.can(Action.read_results, principal.unit_path)
-    own = member_id == principal.member_id
-    if own and not leader and period.status != PeriodStatus.published:
-        raise ResultsNotPublished()
     row = await session.scalar(
         select(PeriodResult).where(
             col(PeriodResult.period_id) == period.id,
@@ -960,7 +981,47 @@ async def member_result(
     )
     if row is None:
         raise MemberNotFound("该党员不在本期考核结果中")
+    status = PeriodStatus(period.status)
+    if results_visible(principal, status, row.unit_path, subject_id=member_id) is not Sight.FULL:
+        raise ResultsNotPublished()
     return row
+
+
+BOARD_FIELDS = frozenset(
+    {
+        "subject_id",
+        "period_key",
+        "exempt",
+        "total",
+        "tier",
+        "tier_label",
+        "list_color",
+        "stars",
+        "cycle_flags",
+        "flags",
+        "money",
+    }
+)
+
+
+async def shown_results(
+    session: AsyncSession, principal: Principal, period: PeriodRecord, rows: Sequence[PeriodResult]
+) -> dict[int, dict[str, Any]]:
+    """Each row as the reader may see it: with its full derivation where `results_visible`
+    says so, else only what its published board shows."""
+    status = PeriodStatus(period.status)
+    full = [
+        row
+        for row in rows
+        if results_visible(principal, status, row.unit_path, subject_id=row.member_id) is Sight.FULL
+    ]
+    shown = await explained(session, period, full)
+    return {
+        id_of(row): shown[id_of(row)]
+        if id_of(row) in shown
+        else {key: value for key, value in row.result.items() if key in BOARD_FIELDS}
+        for row in rows
+    }
 
 
 async def explained(

@@ -10,7 +10,7 @@ from sqlalchemy import select as sa_select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
-from api.access import Action, Principal, within
+from api.access import Principal, Sight, results_in_sight, results_visible, within
 from api.errors import BoardNotFound, PeriodStateConflict, ResultsNotPublished, UnitNotFound
 from api.models import (
     Member,
@@ -211,7 +211,7 @@ async def visible_unit(session: AsyncSession, principal: Principal, unit_id: int
 async def board_of(
     session: AsyncSession, principal: Principal, period_id: int, unit_id: int
 ) -> tuple[Board, PublicationWithdrawal | None]:
-    """The published board of a unit; before publication, a leader's preview of the close.
+    """The published board of a unit; before publication, an officer's preview of the close.
 
     A board whose 公示 was withdrawn (the period reopened) stays readable with its withdrawal,
     until a new publication replaces it (a leader sees the preview of a new close instead). A
@@ -221,7 +221,8 @@ async def board_of(
     period = await session.get(PeriodRecord, period_id)
     if period is None:
         raise BoardNotFound()
-    if period.status == PeriodStatus.published:
+    status = PeriodStatus(period.status)
+    if status is PeriodStatus.published:
         stored = await session.scalar(
             select(Publication.board).where(
                 col(Publication.period_id) == period.id,
@@ -229,7 +230,7 @@ async def board_of(
                 col(Publication.unit_id) == unit.id,
             )
         )
-        if stored is None:
+        if stored is None or results_visible(principal, status, unit.path) is Sight.NONE:
             raise BoardNotFound()
         return Board.from_json(stored), None
     record = await session.get(SchemeRecord, period.scheme_id)
@@ -237,14 +238,19 @@ async def board_of(
     scope = await periods.scope_of(session, record)
     if not (principal.sees(scope.owner.path) and unit.path.startswith(scope.owner.path)):
         raise BoardNotFound()
-    previewed = period.status == PeriodStatus.closed and principal.can(
-        Action.read_results, unit.path
+    previewed = (
+        status is PeriodStatus.closed
+        and results_visible(principal, status, unit.path) is not Sight.NONE
     )
-    if not previewed:
+    # A withdrawn 公示 stays readable by whoever could read it while it was published.
+    if (
+        not previewed
+        and results_visible(principal, PeriodStatus.published, unit.path) is not Sight.NONE
+    ):
         withdrawn = await _withdrawn_board(session, period, unit)
         if withdrawn is not None:
             return withdrawn
-    if period.status == PeriodStatus.open:
+    if status is PeriodStatus.open:
         raise PeriodStateConflict("该考核期尚未结算")
     if not previewed:
         raise ResultsNotPublished()
@@ -274,17 +280,24 @@ async def _withdrawn_board(
     return None if row is None else (Board.from_json(row[0]), row[1])
 
 
-async def boards_under(
-    session: AsyncSession, period: PeriodRecord, unit: OrgUnit
-) -> list[Publication]:
-    """The published boards of the period inside a unit's subtree."""
+async def boards_in_sight(
+    session: AsyncSession, principal: Principal, period: PeriodRecord, scope: Scope
+) -> list[Board]:
+    """The period's published boards the reader sees (see `results_visible`)."""
+    status = PeriodStatus(period.status)
     rows = await session.scalars(
-        select(Publication)
+        select(Publication.board)
         .where(
             col(Publication.period_id) == period.id,
             col(Publication.close_no) == period.close_count,
-            within(col(Publication.unit_path), [unit.path]),
+            within(col(Publication.unit_path), [scope.owner.path]),
+            results_in_sight(
+                principal,
+                status,
+                path=col(Publication.unit_path),
+                board_id=col(Publication.unit_id),
+            ),
         )
         .order_by(col(Publication.unit_path))
     )
-    return list(rows)
+    return [Board.from_json(row) for row in rows]

@@ -1,12 +1,22 @@
-"""Admin side of delivery: template mapping per notice kind and channel, dead letters."""
+"""Admin side of delivery: each unit's templates per notice kind and channel, dead letters."""
+
+from collections import defaultdict
+from collections.abc import Iterable
 
 from sqlalchemy import ColumnElement, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
+from sqlmodel.sql.expression import SelectOfScalar
 
 from api.access import Action, Principal, within
 from api.db import affected_rows
-from api.errors import DeliveryNotFound, Forbidden, TemplateInvalid
+from api.errors import (
+    DeliveryNotFound,
+    Forbidden,
+    TemplateInvalid,
+    TemplateNotFound,
+    TemplateUnitRequired,
+)
 from api.models import (
     Channel,
     Delivery,
@@ -15,8 +25,10 @@ from api.models import (
     NoticeKind,
     NoticeTemplate,
     OrgUnit,
+    id_of,
     utcnow,
 )
+from api.services.org import unit_for
 from api.wechat.templates import TemplateValueError, key_type
 
 KNOWN_TYPES = frozenset(
@@ -51,16 +63,48 @@ def _in_scope(principal: Principal) -> ColumnElement[bool]:
     return col(Delivery.member_id).in_(members)
 
 
+OwnedTemplate = tuple[str | None, NoticeTemplate]  # the owning unit's path (None: a default)
+
+
+def nearest(templates: Iterable[OwnedTemplate], unit_path: str) -> dict[str, NoticeTemplate]:
+    """The template in force at a unit, per channel: the nearest owner's above (or at) the
+    unit, else the default."""
+    found: dict[str, OwnedTemplate] = {}
+    for owner, template in templates:
+        if owner is not None and not unit_path.startswith(owner):
+            continue
+        held = found.get(template.channel)
+        if held is None or len(owner or "") > len(held[0] or ""):
+            found[template.channel] = (owner, template)
+    return {channel: template for channel, (_, template) in found.items()}
+
+
+async def _unit(session: AsyncSession, principal: Principal, unit_id: int | None) -> OrgUnit:
+    """The unit whose templates an admin manages: the one named, else the unit where they are
+    admin (when they are admin of one subtree only)."""
+    if unit_id is None:
+        roots = principal.scope_paths(Action.manage_delivery)
+        if not roots:
+            raise Forbidden()
+        if len(roots) > 1:
+            raise TemplateUnitRequired()
+        unit_id = next(g.unit_id for g in principal.grants if g.unit_path == roots[0])
+    return await unit_for(session, principal, unit_id, Action.manage_delivery)
+
+
 async def put_template(
     session: AsyncSession,
     principal: Principal,
     kind: NoticeKind,
     channel: Channel,
+    *,
+    unit_id: int | None,
     template_id: str,
     page: str,
     fields: dict[str, str],
 ) -> NoticeTemplate:
-    _require_admin(principal)
+    """Set a unit's own template for a notice kind and channel (its subtree uses it)."""
+    unit = await _unit(session, principal, unit_id)
     if channel == Channel.inbox:
         raise TemplateInvalid("站内信不需要模板")
     for key in fields:
@@ -69,13 +113,11 @@ async def put_template(
                 raise TemplateInvalid(f"未知的字段类型：{key}")
         except TemplateValueError as exc:
             raise TemplateInvalid(f"字段名应带类型前缀，如 thing1：{key}") from exc
-    template = await session.scalar(
-        select(NoticeTemplate).where(
-            col(NoticeTemplate.kind) == kind, col(NoticeTemplate.channel) == channel
-        )
-    )
+    template = await session.scalar(_owned(unit, kind, channel))
     if template is None:
-        template = NoticeTemplate(kind=kind, channel=channel, template_id="", page="", fields={})
+        template = NoticeTemplate(
+            unit_id=id_of(unit), kind=kind, channel=channel, template_id="", page="", fields={}
+        )
         session.add(template)
     template.template_id, template.page, template.fields = template_id, page, fields
     template.updated_at = utcnow()
@@ -83,12 +125,50 @@ async def put_template(
     return template
 
 
-async def list_templates(session: AsyncSession, principal: Principal) -> list[NoticeTemplate]:
-    _require_admin(principal)
-    rows = await session.scalars(
-        select(NoticeTemplate).order_by(col(NoticeTemplate.kind), col(NoticeTemplate.channel))
+async def remove_template(
+    session: AsyncSession,
+    principal: Principal,
+    kind: NoticeKind,
+    channel: Channel,
+    *,
+    unit_id: int | None,
+) -> None:
+    """Drop a unit's own template: its subtree uses the one above it again."""
+    unit = await _unit(session, principal, unit_id)
+    template = await session.scalar(_owned(unit, kind, channel))
+    if template is None:
+        raise TemplateNotFound()
+    await session.delete(template)
+    await session.flush()
+
+
+def _owned(unit: OrgUnit, kind: NoticeKind, channel: Channel) -> SelectOfScalar[NoticeTemplate]:
+    return select(NoticeTemplate).where(
+        col(NoticeTemplate.unit_id) == unit.id,
+        col(NoticeTemplate.kind) == kind,
+        col(NoticeTemplate.channel) == channel,
     )
-    return list(rows)
+
+
+async def list_templates(
+    session: AsyncSession, principal: Principal, unit_id: int | None
+) -> list[NoticeTemplate]:
+    """The templates in force at a unit the admin manages: its own, its nearest owning
+    ancestor's, or the default, per kind and channel."""
+    unit = await _unit(session, principal, unit_id)
+    above = [int(part) for part in unit.path.strip("/").split("/")]
+    rows = await session.execute(
+        select(NoticeTemplate, OrgUnit.path)
+        .outerjoin(OrgUnit, col(OrgUnit.id) == col(NoticeTemplate.unit_id))
+        .where(col(NoticeTemplate.unit_id).in_(above) | col(NoticeTemplate.unit_id).is_(None))
+    )
+    by_kind: defaultdict[str, list[OwnedTemplate]] = defaultdict(list)
+    for template, owner in rows:
+        by_kind[template.kind].append((owner, template))
+    found = [
+        template for owned in by_kind.values() for template in nearest(owned, unit.path).values()
+    ]
+    return sorted(found, key=lambda t: (t.kind, t.channel))
 
 
 async def dead_letters(session: AsyncSession, principal: Principal) -> list[Delivery]:

@@ -80,7 +80,9 @@ async def listing(
 
 
 def contact_visible(principal: Principal, wish: MicroWish, officer: bool) -> bool:
-    return officer or wish.claimed_by == principal.member_id
+    """The resident's contact: for the branch, and for the taker once approved."""
+    approved = wish.taker_approved_at is not None
+    return officer or (approved and wish.claimed_by == principal.member_id)
 
 
 async def _wish(
@@ -117,6 +119,39 @@ async def take(session: AsyncSession, principal: Principal, wish_id: int) -> Mic
     return wish
 
 
+async def approve_taker(
+    session: AsyncSession, principal: Principal, wish_id: int, now: datetime
+) -> MicroWish:
+    """The branch approves the member who took the wish on: they now see the contact."""
+    wish, branch = await _wish(session, principal, wish_id)
+    principal.require(Action.manage_branch_work, branch.path)
+    if wish.claimed_by is None or wish.taker_approved_at is not None:
+        raise WishStateConflict("该微心愿没有待确认的认领人")
+    principal.require_not_self(wish.claimed_by)
+    changed = await affected_rows(
+        session,
+        update(MicroWish)
+        .where(
+            col(MicroWish.id) == wish.id,
+            col(MicroWish.status) == WishStatus.claimed,
+            col(MicroWish.claimed_by) == wish.claimed_by,
+            col(MicroWish.taker_approved_at).is_(None),
+        )
+        .values(taker_approved_by=principal.member_id, taker_approved_at=now),
+    )
+    if changed != 1:
+        raise WishStateConflict("该微心愿没有待确认的认领人")
+    await session.refresh(wish)
+    notify(
+        session,
+        wish.claimed_by,
+        NoticeKind.claim_result,
+        "微心愿认领已确认",
+        {"wish_id": wish.id, "title": wish.title},
+    )
+    return wish
+
+
 async def complete(
     session: AsyncSession, principal: Principal, wish_id: int, note: str, photo_ids: list[int]
 ) -> MicroWish:
@@ -145,8 +180,8 @@ async def confirm(
     """The branch confirms a completion; the wish's scheme item, if any, becomes points."""
     wish, branch = await _wish(session, principal, wish_id)
     principal.require(Action.manage_branch_work, branch.path)
-    if wish.claimed_by == principal.member_id:
-        raise NotYourTurn("不能确认自己完成的微心愿")
+    if wish.claimed_by is not None:
+        principal.require_not_self(wish.claimed_by)
     await _move(
         session,
         wish,

@@ -15,7 +15,6 @@ from api.db import affected_rows, insert_for
 from api.errors import (
     CheckinClosed,
     CheckinCodeInvalid,
-    Forbidden,
     LocationRequired,
     NotExpectedAttendee,
 )
@@ -138,8 +137,7 @@ async def mark_present(
     """手工签到 by an officer of the branch (not for themself), with a reason, audited; a scan
     held for the secretary is confirmed this way."""
     meeting, _ = await officiated(session, principal, meeting_id)
-    if member_id == principal.member_id:
-        raise Forbidden("不能为本人登记出席")
+    principal.require_not_self(member_id)
     if await attendee(session, meeting, member_id) is None:
         raise NotExpectedAttendee("该党员不在本次会议的参会名单中")
     require_open(meeting)

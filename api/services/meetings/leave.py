@@ -90,8 +90,7 @@ async def decide(
     meeting, branch = await in_visible_branch(
         session, principal, Meeting, leave.meeting_id, LeaveRequestNotFound
     )
-    if leave.member_id == principal.member_id:
-        raise Forbidden("不能审批本人的请假")
+    principal.require_not_self(leave.member_id)
     if not await _may_decide(session, principal, branch, leave.member_id):
         raise Forbidden()
     require_open(meeting)
@@ -127,10 +126,9 @@ async def record(
 ) -> LeaveRequest:
     """补记请假: leave the member could not ask for in time, recorded by who decides leave."""
     meeting, branch = await meeting_in_reach(session, principal, meeting_id)
+    principal.require_not_self(member_id)
     if await attendee(session, meeting, member_id) is None:
         raise NotExpectedAttendee("该党员不在本次会议的参会名单中")
-    if member_id == principal.member_id:
-        raise Forbidden("不能为本人补记请假")
     if not await _may_decide(session, principal, branch, member_id):
         raise Forbidden()
     require_open(meeting)
