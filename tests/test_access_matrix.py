@@ -392,8 +392,8 @@ class World:
             session.add(
                 RoleAssignment(member_id=id_of(row), unit_id=self.org.unit_id(unit), role=role)
             )
+            await self.org.sign_in(session, member, row)
             await session.commit()
-        self.org.members[member] = row
 
     async def entry_direct(self, member: str, item: str = "activity_day_leave") -> int:
         """A deduction on a record no role of the matrix may write to (an admin's, a rival's),

@@ -8,7 +8,7 @@ import pytest
 from openpyxl import load_workbook
 
 from tests.conftest import UNIT_NAMES, Org
-from tests.workflow import TODAY, attach
+from tests.workflow import EARLY_CLOSE, TODAY, attach
 
 V1 = "/api/v1"
 BRANCH_A = {"member_a1", "member_a1b", "leader_a1", "leader_a2", "member_a2", "committee_a"}
@@ -34,8 +34,10 @@ async def published(client: httpx.AsyncClient, org: Org) -> int:
         assert response.status_code == 201, response.text
     periods = await client.get(f"{V1}/schemes/{scheme_id}/periods", headers=org.headers("admin"))
     period_id = int(periods.json()[0]["id"])
-    for step in ("close", "publish"):
-        done = await client.post(f"{V1}/periods/{period_id}/{step}", headers=org.headers("admin"))
+    for step, body in (("close", EARLY_CLOSE), ("publish", None)):
+        done = await client.post(
+            f"{V1}/periods/{period_id}/{step}", json=body, headers=org.headers("admin")
+        )
         assert done.status_code == 200, done.text
     return period_id
 
