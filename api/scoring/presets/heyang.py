@@ -2,7 +2,8 @@
 
 Scored monthly (the seed adjusts on the 25th of each month; here periods are calendar months)
 and never reset within the year: volunteer service (+2) and outstanding key-task work cancel
-demerits of the same year (销分). Choice where the seed leaves a number open: the committee's
+demerits of the same year (销分). A member whose demerits are not all offset may not be
+nominated for awards (评先评优); each result says so. Choice where the seed leaves a number open: the committee's
 reward for key-task work is 1–6 points.
 """
 
@@ -173,5 +174,9 @@ SCHEME = Scheme.model_validate(
             },
         ],
         "ranking": {"scopes": ["branch"], "primary": "branch", "flag_bottom": True},
+        "award_bar": {
+            "when": {"any_of": [{"measure": "total", "op": "gt", "value": "0"}]},
+            "reason": "记分未被奖励积分全部抵消,不得推荐评先评优",
+        },
     }
 )
