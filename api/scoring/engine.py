@@ -7,6 +7,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from decimal import ROUND_HALF_UP, Decimal
 
+from api.scoring.evaluation import CENT
 from api.scoring.inputs import Entry, EvaluationResult, PriorResult, ScoringInputError, Subject
 from api.scoring.outcomes import (
     assign_tier,
@@ -20,7 +21,6 @@ from api.scoring.periods import Period, period_from_key
 from api.scoring.points import tally
 from api.scoring.ranking import rank_all
 from api.scoring.results import DerivationStep, Placement, StepKind, SubjectResult
-from api.scoring.evaluation import CENT
 from api.scoring.scheme import Accumulation, ComponentKind, Scheme, ScoringMode, UnratedPolicy
 from api.scoring.work import Work, fmt
 

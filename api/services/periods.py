@@ -936,7 +936,13 @@ def _explain_row(
         return stored
     rebuilt: dict[str, Any] = json.loads(result.to_json())
     numbers = {key: value for key, value in stored.items() if key not in ("derivation", "explain")}
-    if {key: value for key, value in rebuilt.items() if key != "derivation"} != numbers:
+    # A result stored before a field existed lacks it: equal when the rebuilt one is empty too.
+    again = {
+        key: value
+        for key, value in rebuilt.items()
+        if key != "derivation" and (key in stored or value is not None)
+    }
+    if again != numbers:
         log.error("result %s of period %s explains to other numbers", row.id, row.period_id)
         return stored
     return rebuilt

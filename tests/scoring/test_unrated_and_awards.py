@@ -72,7 +72,8 @@ def test_an_all_excluded_scheme_scores_within_the_parts_given(
     scheme = Scheme.model_validate(definition)
     ledger = Ledger()
     entries = [ledger.add("m1", "commitment_kept", bonus)] if bonus else []
-    evaluated = evaluations("m1", **{kind.value: str(score) for kind, score in given_scores.items()})
+    scores = {kind.value: str(score) for kind, score in given_scores.items()}
+    evaluated = evaluations("m1", **scores)
     result = run(scheme, "2024-H1", [member("m1")], entries, evaluated)["m1"]
     assert result.total is not None and result.points is not None
     parts = [result.points, *given_scores.values()]

@@ -3,8 +3,8 @@
 Scored monthly (the seed adjusts on the 25th of each month; here periods are calendar months)
 and never reset within the year: volunteer service (+2) and outstanding key-task work cancel
 demerits of the same year (销分). A member whose demerits are not all offset may not be
-nominated for awards (评先评优); each result says so. Choice where the seed leaves a number open: the committee's
-reward for key-task work is 1–6 points.
+nominated for awards (评先评优); each result says so. Choice where the seed leaves a number
+open: the committee's reward for key-task work is 1–6 points.
 """
 
 from api.scoring.scheme import Scheme
