@@ -79,6 +79,7 @@ from api.scoring.scheme import (
     ScoringMode,
     SubjectKind,
 )
+from api.services import follow_up
 from api.services.ledger import period_of
 from api.services.members import member_for
 from api.services.notices import notify
@@ -593,6 +594,8 @@ async def close(
         # stores rows while the next ones are finished and serialised.
         ranked = await _off_loop(len(inputs.subjects), lambda: rank(scope.scheme, target, inputs))
         await _store_snapshot(session, period, scope, ranked, inputs)
+    # What the results decide (talks, notices, transfers…) becomes the committees' follow-ups.
+    await follow_up.decide_follow_ups(session, period)
     _audit(session, principal, "period_close", period, None, {"subjects": ranked.size})
     await session.flush()
     return period, ranked.size
