@@ -24,7 +24,7 @@ from api.scoring.results import DerivationStep, Placement, StepKind, SubjectResu
 from api.scoring.scheme import Accumulation, ComponentKind, Scheme, ScoringMode, UnratedPolicy
 from api.scoring.work import Work, fmt
 
-_COMPONENT_NAMES = {
+COMPONENT_NAMES = {
     ComponentKind.DAILY: "日常积分",
     ComponentKind.SELF: "自评",
     ComponentKind.MUTUAL: "互评",
@@ -220,7 +220,7 @@ def _combine(scheme: Scheme, work: Work, evaluations: dict[ComponentKind, Decima
         return
     total, counted = Decimal(0), Decimal(0)
     for component in scheme.components:
-        name = _COMPONENT_NAMES[component.kind]
+        name = COMPONENT_NAMES[component.kind]
         if component.kind is ComponentKind.DAILY:
             value = work.points
         elif component.kind in evaluations:
