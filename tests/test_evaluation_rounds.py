@@ -97,7 +97,7 @@ async def test_a_round_moves_one_stage_at_a_time_and_never_closes_unrated(
     await attach(client, org, "xuanhua")
     round_id = (await open_round(client, org)).json()["id"]
     # No jumping from open (no ratings at all) to closed: the committee score would be a 0.
-    straight = await advance(client, org, round_id, "closed", "直接结束")
+    straight = await advance(client, org, round_id, "closed")
     assert straight.status_code == 409
     assert straight.json()["code"] == "round_state_conflict"
     assert straight.json()["detail"] == {"current": "open", "next": "collecting"}

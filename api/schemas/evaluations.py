@@ -3,7 +3,7 @@
 from datetime import datetime
 from decimal import Decimal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
 from api.models import RoundStatus
 from api.scoring.scheme import ComponentKind
@@ -34,7 +34,9 @@ class AdvanceIn(BaseModel):
 class DeadlineIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    deadline: datetime = Field(description="新的自评、互评截止时间（带时区），须晚于原截止时间")
+    deadline: AwareDatetime = Field(
+        description="新的自评、互评截止时间（带时区），须晚于原截止时间"
+    )
     reason: str = Field(min_length=2, max_length=500, description="延长的原因")
 
 

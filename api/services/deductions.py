@@ -150,10 +150,10 @@ async def _threshold_actions(
         decided = follow_up.Decided(
             id_of(member), None, owner, action.code, action.label, action.source
         )
-        created = await follow_up.record(
+        action_id = await follow_up.record(
             session, period, decided, entry_id=id_of(entry), now=entry.created_at
         )
-        if created is not None:
+        if action_id is not None:
             notify(
                 session,
                 id_of(member),
@@ -164,6 +164,6 @@ async def _threshold_actions(
                     "points": str(result.points),
                     "consequence": threshold.action.label,
                     "entry_id": entry.id,
-                    "action_id": created.id,
+                    "action_id": action_id,
                 },
             )

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, text, update
+from sqlalchemy import Select, insert, text, update
 from sqlalchemy import select as sa_select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
@@ -28,19 +28,25 @@ from api.models import (
     CommitteeAction,
     FollowUpStatus,
     Member,
+    Notice,
     NoticeKind,
     OrgUnit,
     PeriodRecord,
     PeriodResult,
     RoleAssignment,
+    SchemeVersion,
     UnitKind,
     id_of,
     utcnow,
 )
 from api.models.org import Role
+from api.scoring import Scheme
 from api.scoring.results import ActionSource
-from api.services.notices import notify
 from api.services.org import unit_for
+from api.services.schemes import scheme_of
+
+Key = tuple[int | None, int | None, str]  # member, branch, action code
+CHUNK = 500  # rows per statement: well within both databases' parameter limits
 
 
 @dataclass(frozen=True)
@@ -55,8 +61,19 @@ class Decided:
     source: ActionSource
 
     @property
-    def key(self) -> tuple[int | None, int | None, str]:
+    def key(self) -> Key:
         return self.member_id, self.branch_id, self.code
+
+
+@dataclass(frozen=True)
+class _Told:
+    """A follow-up its subject is told about."""
+
+    action_id: int
+    member_id: int | None
+    branch_id: int | None
+    code: str
+    label: str
 
 
 async def record(
@@ -66,67 +83,118 @@ async def record(
     *,
     entry_id: int | None = None,
     now: datetime,
-) -> CommitteeAction | None:
-    """The follow-up, once per subject, period and action; None if it already exists."""
-    subject = "member" if decided.member_id is not None else "branch"
+) -> int | None:
+    """The follow-up's id, once per subject, period and action; None if it already exists."""
+    created = await _insert(session, period, [decided], entry_id=entry_id, now=now)
+    return created[0].action_id if created else None
+
+
+async def _insert(
+    session: AsyncSession,
+    period: PeriodRecord,
+    decided: list[Decided],
+    *,
+    entry_id: int | None = None,
+    now: datetime,
+) -> list[_Told]:
+    """New follow-ups, in multi-row statements; those that already exist are left as they are."""
     insert = insert_for(session)
-    created = await session.execute(
-        insert(CommitteeAction)
-        .values(
-            member_id=decided.member_id,
-            branch_id=decided.branch_id,
-            unit_id=decided.unit_id,
-            scheme_id=period.scheme_id,
-            period_id=id_of(period),
-            cycle=int(period.key[:4]),
-            action_code=decided.code,
-            label=decided.label,
-            source=decided.source,
-            status=FollowUpStatus.open,
-            entry_id=entry_id,
-            created_at=now,
-        )
-        .on_conflict_do_nothing(
-            # The partial index's own predicate, as a literal (see `appeals.file`).
-            index_elements=[f"{subject}_id", "period_id", "action_code"],
-            index_where=text(f"{subject}_id IS NOT NULL"),
-        )
-        .returning(col(CommitteeAction.id))
-    )
-    action_id = created.scalar_one_or_none()
-    return None if action_id is None else await session.get(CommitteeAction, action_id)
+    created: list[_Told] = []
+    for subject in ("member", "branch"):
+        rows = [
+            {
+                "member_id": d.member_id,
+                "branch_id": d.branch_id,
+                "unit_id": d.unit_id,
+                "scheme_id": period.scheme_id,
+                "period_id": id_of(period),
+                "cycle": int(period.key[:4]),
+                "action_code": d.code,
+                "label": d.label,
+                "source": d.source,
+                "status": FollowUpStatus.open,
+                "entry_id": entry_id,
+                "created_at": now,
+            }
+            for d in decided
+            if (d.member_id is not None) == (subject == "member")
+        ]
+        for start in range(0, len(rows), CHUNK):
+            inserted = await session.execute(
+                insert(CommitteeAction)
+                .values(rows[start : start + CHUNK])
+                .on_conflict_do_nothing(
+                    # The partial index's own predicate, as a literal (see `appeals.file`).
+                    index_elements=[f"{subject}_id", "period_id", "action_code"],
+                    index_where=text(f"{subject}_id IS NOT NULL"),
+                )
+                .returning(*_TOLD_COLUMNS)
+            )
+            created += [_Told(*row) for row in inserted]
+    return created
+
+
+_TOLD_COLUMNS = (
+    col(CommitteeAction.id),
+    col(CommitteeAction.member_id),
+    col(CommitteeAction.branch_id),
+    col(CommitteeAction.action_code),
+    col(CommitteeAction.label),
+)
 
 
 async def decide_follow_ups(session: AsyncSession, period: PeriodRecord) -> None:
     """After a close: a follow-up for every action its results decide, and those of an earlier
-    close of the period that they no longer decide withdrawn."""
+    close of the period that they no longer decide withdrawn (a withdrawn one decided again is
+    open again). In a handful of statements: a county's close may decide tens of thousands."""
     decided = {d.key: d for d in await _decided(session, period)}
-    existing = await session.scalars(
-        select(CommitteeAction).where(col(CommitteeAction.period_id) == period.id)
+    existing = await session.execute(
+        sa_select(*_TOLD_COLUMNS, col(CommitteeAction.status)).where(
+            col(CommitteeAction.period_id) == period.id
+        )
     )
-    now = utcnow()
-    known: set[tuple[int | None, int | None, str]] = set()
-    for action in existing:
-        key = (action.member_id, action.branch_id, action.action_code)
+    known: set[Key] = set()
+    reinstated: list[_Told] = []
+    withdrawn: list[_Told] = []
+    for action_id, member_id, branch_id, code, label, status in existing:
+        assert action_id is not None  # a primary key
+        told = _Told(action_id, member_id, branch_id, code, label)
+        key = (told.member_id, told.branch_id, told.code)
         known.add(key)
-        if key in decided and action.status == FollowUpStatus.withdrawn:
-            action.status, action.withdrawn_at = FollowUpStatus.open, None
-            await _tell(session, action, period, withdrawn=False)
-        elif key not in decided and action.status == FollowUpStatus.open:
-            action.status, action.withdrawn_at = FollowUpStatus.withdrawn, now
-            await _tell(session, action, period, withdrawn=True)
-    for key, new in decided.items():
-        if key not in known:
-            created = await record(session, period, new, now=now)
-            if created is not None:
-                await _tell(session, created, period, withdrawn=False)
-    await session.flush()
+        if key in decided and status == FollowUpStatus.withdrawn:
+            reinstated.append(told)
+        elif key not in decided and status == FollowUpStatus.open:
+            withdrawn.append(told)
+    now = utcnow()
+    await _set_status(session, reinstated, FollowUpStatus.open, None)
+    await _set_status(session, withdrawn, FollowUpStatus.withdrawn, now)
+    new = [d for key, d in decided.items() if key not in known]
+    created = await _insert(session, period, new, now=now)
+    await _tell(session, period, reinstated + created, withdrawn=False, now=now)
+    await _tell(session, period, withdrawn, withdrawn=True, now=now)
+
+
+async def _set_status(
+    session: AsyncSession, told: list[_Told], status: FollowUpStatus, at: datetime | None
+) -> None:
+    ids = [t.action_id for t in told]
+    for start in range(0, len(ids), CHUNK):
+        await session.execute(
+            update(CommitteeAction)
+            .where(col(CommitteeAction.id).in_(ids[start : start + CHUNK]))
+            .values(status=status, withdrawn_at=at)
+            .execution_options(synchronize_session=False)
+        )
 
 
 async def _decided(session: AsyncSession, period: PeriodRecord) -> list[Decided]:
     """The actions in the current close's results, with the committee owning each subject."""
+    version = await session.get(SchemeVersion, period.scheme_version_id)
+    assert version is not None  # set by the close
+    actions = _actions_of(scheme_of(version))
     is_pg = session.get_bind().dialect.name == "postgresql"
-    # Only results that decide something are read (a county's close has 100 000 rows).
+    # Only the results that decide something, and only what later periods keep of them (the
+    # action codes): a county's close has 100 000 rows.
     with_actions = text(
         "json_array_length(prior -> 'actions') > 0"
         if is_pg
@@ -138,7 +206,7 @@ async def _decided(session: AsyncSession, period: PeriodRecord) -> list[Decided]
                 col(PeriodResult.member_id),
                 col(PeriodResult.branch_id),
                 col(PeriodResult.unit_path),
-                col(PeriodResult.result),
+                col(PeriodResult.prior),
             ).where(
                 col(PeriodResult.period_id) == period.id,
                 col(PeriodResult.close_no) == period.close_count,
@@ -148,20 +216,23 @@ async def _decided(session: AsyncSession, period: PeriodRecord) -> list[Decided]
     ).all()
     kinds = await _unit_kinds(session, [path for _, _, path, _ in rows])
     decided = []
-    for member_id, branch_id, path, result in rows:
+    for member_id, branch_id, path, prior in rows:
         owner = _member_owner(path, kinds) if member_id is not None else _branch_owner(path)
-        for action in result["actions"]:
-            decided.append(
-                Decided(
-                    member_id,
-                    branch_id,
-                    owner,
-                    action["code"],
-                    action["label"],
-                    ActionSource(action["source"]),
-                )
-            )
+        for code in prior["actions"]:
+            label, source = actions[code]
+            decided.append(Decided(member_id, branch_id, owner, code, label, source))
     return decided
+
+
+def _actions_of(scheme: Scheme) -> dict[str, tuple[str, ActionSource]]:
+    """Each action code of the scheme with its label and what decides it (codes are unique
+    across thresholds and streaks; items may share theirs)."""
+    found = {t.action.code: (t.action.label, ActionSource.THRESHOLD) for t in scheme.thresholds}
+    found |= {s.action.code: (s.action.label, ActionSource.STREAK) for s in scheme.streaks}
+    for item in scheme.items_with_actions:
+        if item.action is not None:
+            found[item.action.code] = (item.action.label, ActionSource.ITEM)
+    return found
 
 
 def _chain(path: str) -> list[int]:
@@ -196,34 +267,51 @@ async def owner_of(session: AsyncSession, member: Member) -> int:
 
 
 async def _tell(
-    session: AsyncSession, action: CommitteeAction, period: PeriodRecord, *, withdrawn: bool
+    session: AsyncSession,
+    period: PeriodRecord,
+    told: list[_Told],
+    *,
+    withdrawn: bool,
+    now: datetime,
 ) -> None:
-    """To the member concerned, or to the secretaries of the branch concerned."""
-    if action.member_id is not None:
-        recipients = [action.member_id]
-    else:
-        recipients = list(
-            await session.scalars(
-                select(RoleAssignment.member_id).where(
-                    col(RoleAssignment.unit_id) == action.branch_id,
-                    col(RoleAssignment.role) == Role.branch_secretary,
-                )
+    """The member concerned, or the secretaries of the branch concerned, get a notice."""
+    if not told:
+        return
+    branches = {t.branch_id for t in told if t.branch_id is not None}
+    secretaries: dict[int, list[int]] = {}
+    if branches:
+        rows = await session.execute(
+            sa_select(col(RoleAssignment.unit_id), col(RoleAssignment.member_id)).where(
+                col(RoleAssignment.unit_id).in_(branches),
+                col(RoleAssignment.role) == Role.branch_secretary,
             )
         )
-    data: dict[str, Any] = {
-        "action_id": action.id,
-        "period": period.key,
-        "action_code": action.action_code,
-        "label": action.label,
-        "branch_id": action.branch_id,
-    }
-    if withdrawn:
-        kind, title = NoticeKind.follow_up_withdrawn, f"已撤回：{action.label}"
-        data["reason"] = f"{period.key} 重新结算后不再适用"
-    else:
-        kind, title = NoticeKind.follow_up, f"{period.key}：{action.label}"
-    for member_id in recipients:
-        notify(session, member_id, kind, title[:100], data)
+        for unit_id, member_id in rows:
+            secretaries.setdefault(unit_id, []).append(member_id)
+    kind = NoticeKind.follow_up_withdrawn if withdrawn else NoticeKind.follow_up
+    notices = []
+    for t in told:
+        data: dict[str, Any] = {
+            "action_id": t.action_id,
+            "period": period.key,
+            "action_code": t.code,
+            "label": t.label,
+            "branch_id": t.branch_id,
+        }
+        if withdrawn:
+            data["reason"] = f"{period.key} 重新结算后不再适用"
+        title = f"已撤回：{t.label}" if withdrawn else f"{period.key}：{t.label}"
+        if t.member_id is not None:
+            recipients = [t.member_id]
+        else:
+            recipients = secretaries.get(t.branch_id or 0, [])
+        notices += [
+            {"member_id": m, "kind": kind, "title": title[:100], "data": data, "created_at": now}
+            for m in recipients
+        ]
+    # In bulk; as for every notice, the database's trigger queues each one's delivery.
+    for start in range(0, len(notices), CHUNK):
+        await session.execute(insert(Notice), notices[start : start + CHUNK])
 
 
 # --- the committee's lists ---------------------------------------------------------------------
