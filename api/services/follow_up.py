@@ -14,7 +14,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, insert, text, update
+from sqlalchemy import Select, text, update
+from sqlalchemy import insert as sa_insert
 from sqlalchemy import select as sa_select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
@@ -46,6 +47,9 @@ from api.services.org import unit_for
 from api.services.schemes import scheme_of
 
 Key = tuple[int | None, int | None, str]  # member, branch, action code
+# Core tables: a close writes its follow-ups and their notices in bulk.
+_ACTION_TABLE = CommitteeAction.__table__  # type: ignore[attr-defined]
+_NOTICE_TABLE = Notice.__table__  # type: ignore[attr-defined]
 CHUNK = 500  # rows per statement: well within both databases' parameter limits
 
 
@@ -119,18 +123,21 @@ async def _insert(
             for d in decided
             if (d.member_id is not None) == (subject == "member")
         ]
-        for start in range(0, len(rows), CHUNK):
-            inserted = await session.execute(
-                insert(CommitteeAction)
-                .values(rows[start : start + CHUNK])
-                .on_conflict_do_nothing(
-                    # The partial index's own predicate, as a literal (see `appeals.file`).
-                    index_elements=[f"{subject}_id", "period_id", "action_code"],
-                    index_where=text(f"{subject}_id IS NOT NULL"),
-                )
-                .returning(*_TOLD_COLUMNS)
+        if not rows:
+            continue
+        # One statement for all rows: SQLAlchemy sends them as multi-row VALUES pages, built
+        # once (a statement built per page of hundreds of rows costs more than running it).
+        inserted = await session.execute(
+            insert(_ACTION_TABLE)
+            .on_conflict_do_nothing(
+                # The partial index's own predicate, as a literal (see `appeals.file`).
+                index_elements=[f"{subject}_id", "period_id", "action_code"],
+                index_where=text(f"{subject}_id IS NOT NULL"),
             )
-            created += [_Told(*row) for row in inserted]
+            .returning(*_TOLD_COLUMNS),
+            rows,
+        )
+        created += [_Told(*row) for row in inserted]
     return created
 
 
@@ -310,8 +317,7 @@ async def _tell(
             for m in recipients
         ]
     # In bulk; as for every notice, the database's trigger queues each one's delivery.
-    for start in range(0, len(notices), CHUNK):
-        await session.execute(insert(Notice), notices[start : start + CHUNK])
+    await session.execute(sa_insert(_NOTICE_TABLE), notices)
 
 
 # --- the committee's lists ---------------------------------------------------------------------
