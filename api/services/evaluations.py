@@ -366,11 +366,9 @@ async def submit(
     members = {id_of(m): path for m, path in await _members(session, branch)}
     if subject_id not in members:
         raise RatingNotAllowed("被评对象不在本支部")
-    text = rating.text
-    if kind is ComponentKind.SELF:
-        text = _self_evaluation(rating)
     officers = await _officers_of(session, branch, kind)
     _check_rater(principal, kind, subject_id, members, scheme, branch, officers)
+    text = _self_evaluation(rating) if kind is ComponentKind.SELF else rating.text
     if kind is ComponentKind.FINAL:
         await _check_final(session, evaluation_round, branch, scheme, subject_id, score, text)
     return await _upsert(session, round_id, kind, principal.member_id, subject_id, score, text, now)
@@ -380,8 +378,8 @@ def _self_evaluation(rating: RatingIn) -> str:
     """成绩与不足, both written out: the text a self-evaluation is stored with."""
     parts = {"achievements": rating.achievements, "shortcomings": rating.shortcomings}
     short = {
-        field: SELF_PART_MIN_CHARS
-        for field, value in parts.items()
+        name: SELF_PART_MIN_CHARS
+        for name, value in parts.items()
         if len("".join((value or "").split())) < SELF_PART_MIN_CHARS
     }
     if short or rating.text is not None:
@@ -658,8 +656,8 @@ async def my_result(
 @dataclass(frozen=True)
 class Progress:
     """Where one kind stands: raters who still owe ratings, members nobody has rated yet, and
-    members nobody in the branch may rate (商评 of the branch's only 支委: the level above rates
-    them)."""
+    members nobody in the branch may rate (the 商评 of its only 支委, the 总评 of its only
+    secretary: the level above rates them)."""
 
     kind: str
     missing: list[int]
