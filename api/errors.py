@@ -439,6 +439,38 @@ class RoundStateConflict(AppError):
     code, status, message = "round_state_conflict", 409, "评议当前阶段不接受该操作"
 
 
+class RoundRatingsMissing(AppError):
+    code, status, message = (
+        "round_ratings_missing",
+        409,
+        "本阶段还有评分未完成；如确需结束本阶段，请写明原因",
+    )
+
+
+class RoundComponentUnrated(AppError):
+    code, status, message = (
+        "round_component_unrated",
+        409,
+        "有党员无人评分，方案规定这一项必须评出，本阶段不能结束",
+    )
+
+
+class DeadlineInvalid(AppError):
+    code, status, message = "deadline_invalid", 422, "新的截止时间须晚于原截止时间和现在"
+
+
+class PeriodKeyInvalid(AppError):
+    code, status, message = "period_key_invalid", 422, "考核期格式有误"
+
+
+class SelfEvaluationIncomplete(AppError):
+    code, status, message = (
+        "self_evaluation_incomplete",
+        422,
+        "自评须分别写明成绩与不足",
+    )
+
+
 class RoundDeadlinePassed(AppError):
     code, status, message = "round_deadline_passed", 409, "评议已截止，不能再提交"
 

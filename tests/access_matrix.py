@@ -357,12 +357,13 @@ def _matrix_scheme() -> dict[str, Any]:
 
 def _evaluation_scheme() -> dict[str, Any]:
     definition = PRESETS["xuanhua"].model_dump(mode="json")
+    # Rounds are closed without ratings here: every evaluation may be missing.
     definition["components"] = [
         {"kind": "daily", "weight": "0.3"},
-        {"kind": "self", "weight": "0.1"},
-        {"kind": "mutual", "weight": "0.2"},
-        {"kind": "committee", "weight": "0.2"},
-        {"kind": "final", "weight": "0.2"},
+        {"kind": "self", "weight": "0.1", "when_unrated": "exclude"},
+        {"kind": "mutual", "weight": "0.2", "when_unrated": "exclude"},
+        {"kind": "committee", "weight": "0.2", "when_unrated": "exclude"},
+        {"kind": "final", "weight": "0.2", "when_unrated": "exclude"},
     ]
     return definition
 
@@ -799,6 +800,16 @@ MATRIX: Mapping[Route, Public | Guarded] = MappingProxyType(
             fresh=frozenset({"round_id"}),
             flavour=Flavour.EVALUATION,
         ),
+        ("PUT", f"{V1}/evaluation-rounds/{{round_id}}/deadline"): Guarded(
+            OFFICERS,
+            {"round_id": Kind.ROUND_COLLECTING},
+            body=lambda ctx: {
+                "deadline": (utcnow() + timedelta(days=30)).isoformat(),
+                "reason": "外出务工党员返乡后补评",
+            },
+            fresh=frozenset({"round_id"}),
+            flavour=Flavour.EVALUATION,
+        ),
         ("PUT", f"{V1}/evaluation-rounds/{{round_id}}/scores"): Guarded(
             frozenset(BRANCH_ROLES),
             {"round_id": Kind.ROUND_COLLECTING, "subject_id": Kind.PEER},
@@ -806,7 +817,8 @@ MATRIX: Mapping[Route, Public | Guarded] = MappingProxyType(
                 "kind": "self",
                 "subject_id": ctx.ids["subject_id"],
                 "score": "80",
-                "text": "成绩与不足",
+                "achievements": "按时参加组织生活，完成了帮扶承诺",
+                "shortcomings": "理论学习不够深入，发言不多",
             },
             flavour=Flavour.EVALUATION,
             # Every rating but the self-evaluation is refused on oneself; members rate their

@@ -67,8 +67,9 @@ async def rate(
     subject: str,
     score: str,
     text: str | None = None,
+    **parts: str,
 ) -> httpx.Response:
-    body: dict[str, Any] = {"kind": kind, "subject_id": org.id(subject), "score": score}
+    body: dict[str, Any] = {"kind": kind, "subject_id": org.id(subject), "score": score, **parts}
     if text is not None:
         body["text"] = text
     return await client.put(
@@ -76,10 +77,18 @@ async def rate(
     )
 
 
-async def advance(client: httpx.AsyncClient, org: Org, round_id: int, to: str) -> httpx.Response:
+SELF_PARTS = {
+    "achievements": "按时参加组织生活，完成了帮扶承诺",
+    "shortcomings": "理论学习不够深入，发言不多",
+}
+
+
+async def advance(
+    client: httpx.AsyncClient, org: Org, round_id: int, to: str, reason: str | None = None
+) -> httpx.Response:
     return await client.post(
         f"/api/v1/evaluation-rounds/{round_id}/advance",
-        json={"to": to},
+        json={"to": to, "reason": reason},
         headers=org.headers("secretary_a"),
     )
 
@@ -117,17 +126,17 @@ async def test_a_full_round_from_opening_to_the_period_score(
     again = await client.post(url, json={"deadline": deadline}, headers=org.headers("secretary_a"))
     assert again.json()["code"] == "round_exists"
 
-    early = await rate(client, org, round_id, "member_a1", "self", "member_a1", "80", "成绩与不足")
+    early = await rate(client, org, round_id, "member_a1", "self", "member_a1", "80", **SELF_PARTS)
     assert early.json()["code"] == "round_state_conflict"
     assert (await advance(client, org, round_id, "collecting")).status_code == 200
 
     # 自评
     no_text = await rate(client, org, round_id, "member_a1", "self", "member_a1", "80")
-    assert no_text.json()["code"] == "text_required"
-    other = await rate(client, org, round_id, "member_a1", "self", "member_a2", "80", "代评")
+    assert no_text.json()["code"] == "self_evaluation_incomplete"
+    other = await rate(client, org, round_id, "member_a1", "self", "member_a2", "80", **SELF_PARTS)
     assert other.status_code == 403
     for name in BRANCH:
-        done = await rate(client, org, round_id, name, "self", name, "85", "完成了承诺，学习不够")
+        done = await rate(client, org, round_id, name, "self", name, "85", **SELF_PARTS)
         assert done.status_code == 200, done.text
 
     # 互评, with its refusals
@@ -153,9 +162,15 @@ async def test_a_full_round_from_opening_to_the_period_score(
     progress_url = f"/api/v1/evaluation-rounds/{round_id}/progress"
     assert (await client.get(progress_url, headers=org.headers("member_a1"))).status_code == 403
     progress = (await client.get(progress_url, headers=org.headers("secretary_a"))).json()
-    assert progress == [
-        {"kind": "self", "missing": []},
-        {"kind": "mutual", "missing": [org.id("member_a3")]},
+    assert progress[:2] == [
+        {"kind": "self", "missing": [], "unrated": [], "no_rater": [], "note": None},
+        {
+            "kind": "mutual",
+            "missing": [org.id("member_a3")],
+            "unrated": [],
+            "no_rater": [],
+            "note": None,
+        },
     ]
     remind_url = f"/api/v1/evaluation-rounds/{round_id}/remind"
     reminded = await client.post(remind_url, headers=org.headers("secretary_a"))
@@ -170,8 +185,10 @@ async def test_a_full_round_from_opening_to_the_period_score(
     late = await rate(client, org, round_id, "member_a3", "mutual", "member_a1", "80")
     assert late.json()["code"] == "round_deadline_passed"
 
-    # 商评
-    assert (await advance(client, org, round_id, "committee")).status_code == 200
+    # 商评, after deciding to go on without member_a3's mutual ratings
+    assert (await advance(client, org, round_id, "committee")).status_code == 409
+    decided = await advance(client, org, round_id, "committee", "member_a3 外出务工，无法参评")
+    assert decided.status_code == 200, decided.text
     back = await advance(client, org, round_id, "collecting")
     assert back.status_code == 409
     assert (
@@ -203,8 +220,8 @@ async def test_a_full_round_from_opening_to_the_period_score(
     assert (await client.get(overview_url, headers=org.headers("member_a1"))).status_code == 403
     overview = (await client.get(overview_url, headers=org.headers("secretary_a"))).json()
     assert overview["raw"] is None
-    flags = [(f["kind"], sorted(f["members"])) for f in overview["flags"]]
-    assert flags == [("reciprocal_top", sorted(org.id(n) for n in CLIQUE))]
+    flags = [(f["kind"], f["members"], f["ratings"]) for f in overview["flags"]]
+    assert flags == [("reciprocal_top", [], [])]  # the scheme does not reveal raters
     a1 = next(r for r in overview["results"] if r["member_id"] == org.id("member_a1"))
     received = sorted(
         Decimal(mutual_score(r, "member_a1")) for r in BRANCH if r not in ("member_a1", "member_a3")
@@ -230,6 +247,14 @@ async def test_a_full_round_from_opening_to_the_period_score(
         client, org, round_id, "secretary_a", "final", "member_a2", "80", "大会决定下调"
     )
     assert changed.status_code == 200
+    for row in overview["results"]:
+        if row["member_id"] not in (org.id("member_a1"), org.id("member_a2")):
+            subject = next(name for name in BRANCH if org.id(name) == row["member_id"])
+            # The branch's only secretary has his 总评 recorded by the level above.
+            who = "admin" if subject == "secretary_a" else "secretary_a"
+            proposed = row["proposed_final"]
+            confirmed = await rate(client, org, round_id, who, "final", subject, proposed)
+            assert confirmed.status_code == 200, confirmed.text
 
     mine_url = f"/api/v1/evaluation-rounds/{round_id}/me"
     assert (await client.get(mine_url, headers=org.headers("member_a1"))).status_code == 409

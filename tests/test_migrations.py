@@ -55,6 +55,7 @@ def test_downgrade_to_base_and_upgrade_again(scratch_url: str, template_url: str
 
 
 _CLAIM_HISTORY_BEFORE = "3a7c5e91d2b4"  # the revision before claims carried their last actor
+_FOLLOW_UPS_BEFORE = "b81f4c2d9a63"  # the revision before follow-ups had a period and an owner
 
 
 async def _run(url: str, *statements: str) -> list[tuple[object, ...]]:
@@ -107,3 +108,53 @@ def test_existing_claims_get_their_last_actor_and_reason_from_their_history(
     )
     # The rejected claim: its reviewer and reason; one without history: its member.
     assert rows == [(1, 3, "照片不清楚"), (2, 1, None)]
+
+
+def test_existing_follow_ups_get_their_period_owning_branch_and_status(
+    scratch_url: str, template_url: str
+) -> None:
+    config = alembic_config(scratch_url)
+    command.downgrade(config, "base")
+    command.upgrade(config, _FOLLOW_UPS_BEFORE)
+    stamp = "'2026-11-01 08:00:00+00:00'"
+    asyncio.run(
+        _run(
+            scratch_url,
+            *(
+                f"INSERT INTO org_unit (id, kind, name, path, created_at) "
+                f"VALUES ({i}, '{kind}', '单位{i}', '{path}', {stamp})"
+                for i, kind, path in ((1, "committee", "/1/"), (2, "branch", "/1/2/"))
+            ),
+            f"INSERT INTO org_unit (id, kind, name, path, parent_id, created_at) "
+            f"VALUES (3, 'group', '一小组', '/1/2/3/', 2, {stamp})",
+            *(
+                f"INSERT INTO member (id, unit_id, name, phone, political_status, exempt, status, "
+                f"created_at, updated_at) VALUES ({i}, {unit}, '党员{i}', '1380000000{i}', "
+                f"'full', false, 'active', {stamp}, {stamp})"
+                for i, unit in ((1, 3), (2, 2))
+            ),
+            f"INSERT INTO scheme (id, unit_id, subject_kind, current_version, created_at) "
+            f"VALUES (1, 1, 'member', 1, {stamp})",
+            f"INSERT INTO period (id, scheme_id, key, starts_at, ends_at, status, close_count) "
+            f"VALUES (7, 1, '2026-11', {stamp}, {stamp}, 'open', 0)",
+            *(
+                f"INSERT INTO score_entry (id, period_id, member_id, item_code, points, source, "
+                f"reason, evidence, occurred_on, created_at) VALUES ({i}, 7, {i}, 'absent', 6, "
+                f"'deduction', '缺席', '[]', '2026-11-01', {stamp})"
+                for i in (1, 2)
+            ),
+            f"INSERT INTO committee_action (id, member_id, scheme_id, cycle, action_code, label, "
+            f"entry_id, done_at, created_at) VALUES "
+            f"(1, 1, 1, 2026, 'reminder', '约谈提醒', 1, NULL, {stamp}), "
+            f"(2, 2, 1, 2026, 'reminder', '约谈提醒', 2, {stamp}, {stamp})",
+        )
+    )
+    command.upgrade(config, "head")
+    rows = asyncio.run(
+        _run(
+            scratch_url,
+            "SELECT id, unit_id, period_id, source, status FROM committee_action ORDER BY id",
+        )
+    )
+    # A group member's follow-up belongs to the branch above the group.
+    assert rows == [(1, 2, 7, "threshold", "open"), (2, 2, 7, "threshold", "done")]

@@ -582,3 +582,46 @@ async def test_the_branch_assessment_table_lists_item_scores_total_and_tier(
     assert (first[party], second[party]) == (20, 12)
     hidden = await client.get(url, headers=org.headers("member_a1"))
     assert (hidden.status_code, hidden.json()["code"]) == (403, "results_not_published")
+
+
+async def test_heyang_boards_and_exports_say_who_may_not_be_nominated_for_awards(
+    client: httpx.AsyncClient, org: Org
+) -> None:
+    scheme_id = await attach(client, org, "heyang")
+    for member, item in (
+        ("member_a1", "activity_day_absent"),  # 3 demerits, never offset
+        ("member_a2", "activity_day_leave"),  # 1 demerit, offset by a volunteer service
+        ("member_a2", "volunteer_service"),
+    ):
+        await adjust(client, org, member, item)
+    period_id = await open_period(client, org, scheme_id)
+    closed = await client.post(f"/api/v1/periods/{period_id}/close", headers=org.headers("admin"))
+    assert closed.status_code == 200, closed.text
+    reason = "记分未被奖励积分全部抵消,不得推荐评先评优"
+    result = await client.get(
+        f"/api/v1/periods/{period_id}/results/members/{org.id('member_a1')}",
+        headers=org.headers("secretary_a"),
+    )
+    stored = result.json()["result"]
+    assert (stored["award_eligible"], stored["award_reason"]) == (False, reason)
+    assert [s["detail"] for s in stored["derivation"] if s["kind"] == "award"] == [
+        f"总分 > 0 → {reason}"
+    ]
+    await publish(client, org, period_id)
+
+    board = (await client.get(board_url(org, period_id), headers=org.headers("member_a1"))).json()
+    shown = {row["name"]: (row["award_eligible"], row["award_reason"]) for row in board["rows"]}
+    assert shown["member_a1"] == (False, reason)
+    assert shown["member_a2"] == (True, None)
+    assert shown["secretary_a"] == (True, None)
+    rows = workbook(
+        await client.get(
+            f"/api/v1/periods/{period_id}/exports/ranking.xlsx",
+            params={"unit_id": org.unit_id("branch_a")},
+            headers=org.headers("secretary_a"),
+        )
+    )
+    assert rows[2][-1] == "评先评优"
+    exported = {row[2]: row[-1] for row in rows[3:]}
+    assert exported["member_a1"] == f"不得推荐：{reason}"
+    assert exported["member_a2"] == "可推荐"

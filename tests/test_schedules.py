@@ -1,12 +1,16 @@
 """Scheduled pushes run once per key, however often (or by however many workers) they run."""
 
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 
 import httpx
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlmodel import col, select
 
 from api.models import Notice, PeriodRecord
+from api.scoring import EvaluationResult, Subject, compute_period, period_from_key
+from api.scoring.presets import PRESETS
+from api.scoring.scheme import ComponentKind, PeriodLength
 from api.services import schedules
 from tests.conftest import Org
 from tests.workflow import attach
@@ -113,3 +117,45 @@ async def test_the_quarterly_summary_goes_to_the_level_above_once(
         "deduction_points": "6.00",
         "members_with_entries": 1,
     }
+
+
+async def test_a_weighted_half_year_score_is_told_as_its_running_part_and_what_is_to_come(
+    client: httpx.AsyncClient, org: Org, sessionmaker: Maker
+) -> None:
+    await attach(client, org, "xuanhua")  # 宣化: daily 0.3, 自评 0.1, 互评 0.3, 商评 0.3
+    assert await run(sessionmaker, datetime(2026, 12, 1, 2, tzinfo=UTC)) == 1
+    sent = await notices(sessionmaker, "monthly_score")
+    mine = next(n for n in sent if n.member_id == org.id("member_a1"))
+    assert mine.title == "2026年12月积分情况"
+    assert mine.data["score_text"] == (
+        "日常积分 60 分（占30%，计 18 分）；自评、互评、组织评定待评议，评议后计入总分"
+    )
+    assert (mine.data["total"], mine.data["tier"]) == (None, None)
+    assert mine.data["pending"] == ["自评", "互评", "组织评定"]
+    assert mine.data["components"][0] == {
+        "kind": "daily",
+        "name": "日常积分",
+        "weight": "0.3",
+        "value": "60",
+        "counted": "18.0",
+    }
+
+
+def test_a_complete_score_is_told_with_its_total() -> None:
+    scheme = PRESETS["xuanhua"]
+    period = period_from_key(PeriodLength.HALF_YEAR, "2026-H2")
+    evaluated = [
+        EvaluationResult(subject_id="1", kind=ComponentKind(kind), score=Decimal(score))
+        for kind, score in (("self", 100), ("mutual", 80), ("committee", 90))
+    ]
+    result = compute_period(scheme, period, [Subject(id="1", name="党员")], [], evaluated)[0]
+    data = schedules.monthly_score_data(scheme, period, result)
+    assert data["score_text"] == (
+        "日常积分 60 分（占30%，计 18 分）；自评 100 分（占10%，计 10 分）；"
+        "互评 80 分（占30%，计 24 分）；组织评定 90 分（占30%，计 27 分）；总分 79 分"
+    )
+    assert (data["total"], data["pending"]) == ("79.0", [])
+    heyang = PRESETS["heyang"]
+    month = period_from_key(PeriodLength.MONTH, "2026-11")
+    nothing = compute_period(heyang, month, [Subject(id="1", name="党员")])[0]
+    assert schedules.monthly_score_data(heyang, month, nothing)["score_text"] == "本年累计记分 0 分"

@@ -1,5 +1,7 @@
 """Schemes, the ledger and periods through the API: inheritance, close, publish, reopen, what-if."""
 
+import importlib
+import pkgutil
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
@@ -12,9 +14,9 @@ from sqlmodel import col, select
 
 from api.models import AuditRecord, Member, PeriodRecord, PeriodResult, SchemeRecord
 from api.models.base import utcnow
-from api.scoring import period_from_key
+from api.scoring import Scheme, period_from_key, presets
 from api.scoring.presets import PRESETS
-from api.scoring.scheme import PeriodLength
+from api.scoring.scheme import ItemKind, PeriodLength, SubjectKind
 from api.services import live, periods
 from api.services.ledger import today_in_shanghai
 from tests.conftest import Org
@@ -690,3 +692,48 @@ async def test_live_ranks_of_a_carry_over_scheme_count_the_earlier_months(
     ranks = {member: placement["ranks"].get("branch") for member, placement in placements.items()}
     assert ranks[org.id("member_a2")] == 1
     assert ranks[org.id("member_a1")] > 1  # the 6 demerits carried over from January
+
+
+def _engine_schemes() -> list[Scheme]:
+    """Every scheme any preset module of the engine defines, whether registered or not."""
+    found: list[Scheme] = []
+    for module_info in pkgutil.iter_modules(presets.__path__):
+        module = importlib.import_module(f"{presets.__name__}.{module_info.name}")
+        found += [value for value in vars(module).values() if isinstance(value, Scheme)]
+    return found
+
+
+@pytest.mark.parametrize("scheme", _engine_schemes(), ids=lambda scheme: scheme.slug)
+async def test_every_scheme_of_the_engine_is_offered_and_attaches_and_closes_a_period(
+    client: httpx.AsyncClient, org: Org, scheme: Scheme
+) -> None:
+    listed = await client.get("/api/v1/schemes/presets", headers=org.headers("admin"))
+    offered = {p["slug"]: p for p in listed.json()}
+    assert offered[scheme.slug]["subject_kind"] == scheme.subject_kind
+    attached = await attach(client, org, "town", scheme.slug)
+    assert attached.status_code == 201, attached.text
+    item = next(
+        i
+        for i in scheme.items
+        if i.kind is not ItemKind.VETO and not i.categories and not i.statuses
+    )
+    body: dict[str, Any] = {
+        "item_code": item.code,
+        "occurred_on": TODAY.isoformat(),
+        "reason": "预设试运行",
+    }
+    if item.points is None:
+        body["points"] = str(item.min_points or item.max_points)
+    url = (
+        f"/api/v1/members/{org.id('member_a1')}/adjustments"
+        if scheme.subject_kind is SubjectKind.MEMBER
+        else f"/api/v1/org/units/{org.unit_id('branch_a')}/assessments"
+    )
+    entry = await client.post(url, json=body, headers=org.headers("admin"))
+    assert entry.status_code == 201, entry.text
+    period = await current_period(client, org, int(attached.json()["id"]))
+    closed = await client.post(
+        f"/api/v1/periods/{period['id']}/close", headers=org.headers("admin")
+    )
+    assert closed.status_code == 200, closed.text
+    assert closed.json()["subjects"] > 0

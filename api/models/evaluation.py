@@ -19,9 +19,6 @@ class RoundStatus(StrEnum):
     closed = "closed"
 
 
-ROUND_ORDER = tuple(RoundStatus)
-
-
 class EvaluationRound(SQLModel, table=True):
     __tablename__ = "evaluation_round"
 

@@ -39,6 +39,8 @@ class NoticeKind(StrEnum):
     meeting_reminder = "meeting_reminder"  # 会前提醒
     leave_requested = "leave_requested"  # 请假申请, to who decides it
     leave_result = "leave_result"  # 请假审批结果
+    follow_up = "follow_up"  # 结算决定的处理 (谈话、通报、免职…) concerning the recipient
+    follow_up_withdrawn = "follow_up_withdrawn"  # 重新结算后不再适用，已撤回
 
 
 class AppealStatus(StrEnum):
@@ -199,25 +201,61 @@ class Notice(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow, sa_column=utc_column())
 
 
-class CommitteeAction(SQLModel, table=True):
-    """A consequence the committee must carry out (提醒, 警示谈话, 不合格党员处置).
+class FollowUpStatus(StrEnum):
+    open = "open"
+    done = "done"
+    withdrawn = "withdrawn"  # 撤回: a later close of its period no longer decides it
 
-    Once per threshold per member per cycle: the unique constraint makes a retry harmless.
+
+class CommitteeAction(SQLModel, table=True):
+    """A follow-up the committee must carry out (提醒, 谈话, 通报, 免职, 转入教育支部…).
+
+    What a threshold decides at a deduction, or a period's close decides (thresholds, streaks,
+    items), for one member or branch: one row per subject, period and action, whatever the
+    retries, re-closes or reopenings. `unit_id` is the committee that owns it: the member's
+    branch, or the unit above the branch.
     """
 
     __tablename__ = "committee_action"
 
     id: int | None = Field(default=None, primary_key=True)
-    member_id: int = Field(foreign_key="member.id", index=True)
+    member_id: int | None = Field(default=None, foreign_key="member.id", index=True)
+    branch_id: int | None = Field(default=None, foreign_key="org_unit.id", index=True)
+    unit_id: int = Field(foreign_key="org_unit.id", index=True)
     scheme_id: int = Field(foreign_key="scheme.id")
+    period_id: int = Field(foreign_key="period.id")
     cycle: int
     action_code: str = Field(sa_type=sa.String(64))
     label: str = Field(sa_type=sa.String(200))
-    entry_id: int = Field(foreign_key="score_entry.id")
+    source: str = Field(sa_type=sa.String(16))  # api.scoring.results.ActionSource
+    status: str = Field(default=FollowUpStatus.open, sa_type=sa.String(16))
+    entry_id: int | None = Field(default=None, foreign_key="score_entry.id")
     done_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
+    withdrawn_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
     created_at: datetime = Field(default_factory=utcnow, sa_column=utc_column())
 
-    __table_args__ = (sa.UniqueConstraint("member_id", "scheme_id", "cycle", "action_code"),)
+    __table_args__ = (
+        sa.CheckConstraint("(member_id IS NULL) <> (branch_id IS NULL)", name="subject"),
+        sa.CheckConstraint("status IN ('open', 'done', 'withdrawn')", name="status"),
+        sa.Index(
+            "uq_committee_action_member",
+            "member_id",
+            "period_id",
+            "action_code",
+            unique=True,
+            sqlite_where=sa.text("member_id IS NOT NULL"),
+            postgresql_where=sa.text("member_id IS NOT NULL"),
+        ),
+        sa.Index(
+            "uq_committee_action_branch",
+            "branch_id",
+            "period_id",
+            "action_code",
+            unique=True,
+            sqlite_where=sa.text("branch_id IS NOT NULL"),
+            postgresql_where=sa.text("branch_id IS NOT NULL"),
+        ),
+    )
 
 
 class Appeal(SQLModel, table=True):

@@ -34,6 +34,9 @@ class BoardRow:
     flags: tuple[str, ...]  # labels, e.g. ("末位",)
     money: Decimal | None
     exempt: bool = False
+    # 评先评优 where the scheme bars some (合阳): None where it does not say.
+    award_eligible: bool | None = None
+    award_reason: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

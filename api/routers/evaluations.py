@@ -9,6 +9,7 @@ from api.schemas.evaluations import (
     AdvanceIn,
     AggregateOut,
     CommitmentBrief,
+    DeadlineIn,
     FlagOut,
     MyResultOut,
     OverviewOut,
@@ -29,7 +30,12 @@ async def open_round(
     branch_id: int, body: RoundIn, principal: CurrentPrincipal, session: SessionDep
 ) -> RoundOut:
     evaluation_round = await service.open_round(
-        session, principal, branch_id, body.period_key, body.deadline, utcnow()
+        session,
+        principal,
+        branch_id,
+        period_key=body.period_key,
+        deadline=body.deadline,
+        now=utcnow(),
     )
     return RoundOut.model_validate(evaluation_round)
 
@@ -40,20 +46,42 @@ async def get_round(round_id: int, principal: CurrentPrincipal, session: Session
     return RoundOut.model_validate(evaluation_round)
 
 
-@router.post("/evaluation-rounds/{round_id}/advance", summary="推进评议阶段（结束时生成结果）")
+@router.post(
+    "/evaluation-rounds/{round_id}/advance",
+    summary="推进到下一阶段（有缺评须写明原因；结束时生成结果）",
+)
 async def advance(
     round_id: int, body: AdvanceIn, principal: CurrentPrincipal, session: SessionDep
 ) -> RoundOut:
-    return RoundOut.model_validate(await service.advance(session, principal, round_id, body.to))
+    evaluation_round = await service.advance(
+        session, principal, round_id, to=body.to, reason=body.reason
+    )
+    return RoundOut.model_validate(evaluation_round)
+
+
+@router.put("/evaluation-rounds/{round_id}/deadline", summary="延长自评、互评截止时间（写明原因）")
+async def extend_deadline(
+    round_id: int, body: DeadlineIn, principal: CurrentPrincipal, session: SessionDep
+) -> RoundOut:
+    evaluation_round = await service.extend_deadline(
+        session, principal, round_id, deadline=body.deadline, reason=body.reason, now=utcnow()
+    )
+    return RoundOut.model_validate(evaluation_round)
 
 
 @router.put("/evaluation-rounds/{round_id}/scores", summary="提交或修改一项评分")
 async def rate(
     round_id: int, body: ScoreIn, principal: CurrentPrincipal, session: SessionDep
 ) -> ScoreOut:
-    score = await service.submit(
-        session, principal, round_id, body.kind, body.subject_id, body.score, body.text, utcnow()
+    rating = service.RatingIn(
+        kind=body.kind,
+        subject_id=body.subject_id,
+        score=body.score,
+        text=body.text,
+        achievements=body.achievements,
+        shortcomings=body.shortcomings,
     )
+    score = await service.submit(session, principal, round_id, rating=rating, now=utcnow())
     return ScoreOut.model_validate(score)
 
 
@@ -62,7 +90,16 @@ async def progress(
     round_id: int, principal: CurrentPrincipal, session: SessionDep
 ) -> list[ProgressOut]:
     rows = await service.progress(session, principal, round_id)
-    return [ProgressOut(kind=p.kind, missing=p.missing) for p in rows]
+    return [
+        ProgressOut(
+            kind=p.kind,
+            missing=p.missing,
+            unrated=p.unrated,
+            no_rater=p.no_rater,
+            note=service.NO_RATER if p.no_rater else None,
+        )
+        for p in rows
+    ]
 
 
 @router.get("/evaluation-rounds/{round_id}/overview", summary="支委视图：汇总、异常评分提示")
@@ -90,20 +127,21 @@ async def overview(round_id: int, principal: CurrentPrincipal, session: SessionD
                 kind=f.kind,
                 members=list(f.members),
                 detail=f.detail,
-                ratings=[
-                    RawScoreOut(
-                        kind="mutual",
-                        subject_id=r.subject,
-                        score=r.score,
-                        text=None,
-                        rater_id=r.rater,
-                    )
-                    for r in f.ratings
-                ],
+                ratings=[_raw(r) for r in f.ratings],
             )
             for f in view.flags
         ],
-        raw=[RawScoreOut.model_validate(s) for s in view.raw] if view.raw is not None else None,
+        raw=[_raw(r) for r in view.raw] if view.raw is not None else None,
+    )
+
+
+def _raw(rating: service.ShownRating) -> RawScoreOut:
+    return RawScoreOut(
+        kind=rating.kind,
+        subject_id=rating.subject,
+        score=rating.score,
+        text=rating.text,
+        rater_id=rating.rater,
     )
 
 

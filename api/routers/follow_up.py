@@ -14,7 +14,10 @@ from api.services import follow_up as service
 router = APIRouter(tags=["follow-up"])
 
 
-@router.get("/org/units/{unit_id}/committee-actions", summary="阈值触发的待办（提醒、谈话等）")
+@router.get(
+    "/org/units/{unit_id}/committee-actions",
+    summary="阈值与结算决定的待办（提醒、谈话、通报、免职等）",
+)
 async def actions(
     unit_id: int,
     principal: CurrentPrincipal,

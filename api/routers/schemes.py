@@ -25,7 +25,7 @@ def _out(record: SchemeRecord, version: SchemeVersion) -> SchemeOut:
     )
 
 
-@router.get("/schemes/presets", summary="内置的方案预设（八套来源制度）")
+@router.get("/schemes/presets", summary="内置的方案预设（八套来源制度的每一套方案）")
 async def presets(principal: CurrentPrincipal) -> list[PresetOut]:
     return [
         PresetOut(slug=s.slug, name=s.name, subject_kind=s.subject_kind, period=s.period)

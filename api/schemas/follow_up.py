@@ -2,17 +2,23 @@
 
 from datetime import datetime
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class CommitteeActionOut(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
     id: int
-    member_id: int
+    member_id: int | None = Field(description="涉及的党员（对支部的处理为空）")
+    branch_id: int | None = Field(description="涉及的支部（对党员的处理为空）")
+    unit_id: int = Field(description="负责落实的组织：党员所在支部，或支部的上级党组织")
+    period_id: int
     cycle: int
     action_code: str
     label: str
-    entry_id: int
+    source: str = Field(description="threshold 累计记分阈值、streak 连续/累计情形、item 事项")
+    status: str = Field(description="open 待办、done 已办结、withdrawn 重新结算后已撤回")
+    entry_id: int | None = Field(description="触发阈值的那条记分（结算决定的为空）")
     done_at: datetime | None
+    withdrawn_at: datetime | None
     created_at: datetime

@@ -19,6 +19,10 @@ class BoardRowOut(BaseModel):
     flags: list[str] = Field(description="标记，如 末位、低于平均")
     money: Decimal | None
     exempt: bool
+    award_eligible: bool | None = Field(
+        default=None, description="可否推荐评先评优；方案未规定时为空（合阳：记分未抵消者不得推荐）"
+    )
+    award_reason: str | None = Field(default=None, description="不得推荐评先评优的原因")
 
 
 class TierCountOut(BaseModel):

@@ -5,12 +5,14 @@ Pure and deterministic: no I/O, results sorted by subject id, independent of inp
 
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
+from api.scoring.evaluation import CENT
 from api.scoring.inputs import Entry, EvaluationResult, PriorResult, ScoringInputError, Subject
 from api.scoring.outcomes import (
     assign_tier,
     award_stars,
+    judge_award,
     trigger_item_actions,
     trigger_streaks,
     trigger_thresholds,
@@ -19,10 +21,10 @@ from api.scoring.periods import Period, period_from_key
 from api.scoring.points import tally
 from api.scoring.ranking import rank_all
 from api.scoring.results import DerivationStep, Placement, StepKind, SubjectResult
-from api.scoring.scheme import Accumulation, ComponentKind, Scheme, ScoringMode
+from api.scoring.scheme import Accumulation, ComponentKind, Scheme, ScoringMode, UnratedPolicy
 from api.scoring.work import Work, fmt
 
-_COMPONENT_NAMES = {
+COMPONENT_NAMES = {
     ComponentKind.DAILY: "日常积分",
     ComponentKind.SELF: "自评",
     ComponentKind.MUTUAL: "互评",
@@ -175,6 +177,7 @@ def explain_subject(
 
 
 def _conclude(scheme: Scheme, period: Period, work: Work, earlier: History) -> None:
+    judge_award(scheme, work)
     trigger_thresholds(scheme, work, _same_year(period, earlier).values())
     trigger_item_actions(scheme, work)
     trigger_streaks(scheme, period, work, earlier)
@@ -204,25 +207,37 @@ def _start(scheme: Scheme, period: Period, work: Work, earlier: History) -> Deci
 
 
 def _combine(scheme: Scheme, work: Work, evaluations: dict[ComponentKind, Decimal]) -> None:
-    """总分: the points alone, or the weighted sum of the components."""
+    """总分: the points alone, or the weighted sum of the components.
+
+    An evaluation the subject was not given is missing: counted 0 where the scheme requires it
+    (the derivation says so), or left out where the scheme excludes it, the weights of the
+    components given then scaled up to sum to 1.
+    """
     if not scheme.components:
         work.total = work.points
         if work.explain:
             work.step(StepKind.TOTAL, f"总分 {fmt(work.total)}", work.total)
         return
-    total = Decimal(0)
+    total, counted = Decimal(0), Decimal(0)
     for component in scheme.components:
-        name = _COMPONENT_NAMES[component.kind]
+        name = COMPONENT_NAMES[component.kind]
         if component.kind is ComponentKind.DAILY:
             value = work.points
         elif component.kind in evaluations:
             value = evaluations[component.kind]
+        elif component.when_unrated is UnratedPolicy.EXCLUDE:
+            work.missing_evaluations.append(component.kind)
+            if work.explain:
+                detail = f"{name}(未评,按方案不计入,其余权重按比例折算)"
+                work.step(StepKind.COMPONENT, detail, rule=component.kind)
+            continue
         else:
             value = Decimal(0)
             work.missing_evaluations.append(component.kind)
-            name = f"{name}(未评,按 0 计)"
+            name = f"{name}(未评,方案规定必评,按 0 计)"
         part = value * component.weight
         work.components[component.kind] = value
+        counted += component.weight
         if work.explain:
             work.step(
                 StepKind.COMPONENT,
@@ -231,9 +246,15 @@ def _combine(scheme: Scheme, work: Work, evaluations: dict[ComponentKind, Decima
                 rule=component.kind,
             )
         total += part
-    work.total = total
+    if counted == 1:
+        work.total = total
+        if work.explain:
+            work.step(StepKind.TOTAL, f"加权总分 {fmt(total)}", total)
+        return
+    work.total = (total / counted).quantize(CENT, rounding=ROUND_HALF_UP)
     if work.explain:
-        work.step(StepKind.TOTAL, f"加权总分 {fmt(total)}", total)
+        detail = f"加权总分 {fmt(total)} ÷ 计入的权重 {fmt(counted)} = {fmt(work.total)}"
+        work.step(StepKind.TOTAL, detail, work.total)
 
 
 def _exempt(subject: Subject, period: Period) -> SubjectResult:

@@ -137,6 +137,21 @@ def _streak_count(rule: StreakRule, period: Period, history: dict[Period, PriorR
     return count
 
 
+def judge_award(scheme: Scheme, work: Work) -> None:
+    """评先评优资格 where the scheme bars some subjects from being nominated (合阳)."""
+    bar = scheme.award_bar
+    if bar is None or work.total is None:
+        return
+    barred = holds(bar.when, work)
+    work.award_eligible = not barred
+    work.award_reason = bar.reason if barred else None
+    if work.explain:
+        outcome = f"{bar.reason}" if barred else "可推荐评先评优"
+        condition = describe(bar.when)
+        detail = f"{condition} → {outcome}" if barred else f"不满足「{condition}」→ {outcome}"
+        work.step(StepKind.AWARD, detail, rule="award_bar")
+
+
 def _act(work: Work, action: ActionSpec, source: ActionSource, reason: str) -> None:
     work.actions.append(TriggeredAction(code=action.code, label=action.label, source=source))
     work.step(StepKind.ACTION, f"{reason} → {action.label}", rule=action.code)

@@ -30,6 +30,7 @@ class StepKind(StrEnum):
     FLAG = "flag"
     PRIZE = "prize"
     ACTION = "action"
+    AWARD = "award"
 
 
 # Steps that need the whole population: kept even when the engine does not explain.
@@ -102,6 +103,9 @@ class SubjectResult(msgspec.Struct, frozen=True):
     flags: tuple[str, ...] = ()
     prize: Decimal | None = None
     actions: tuple[TriggeredAction, ...] = ()
+    # 评先评优: None where the scheme does not say; the reason when not eligible.
+    award_eligible: bool | None = None
+    award_reason: str | None = None
     ignored_entries: tuple[IgnoredEntry, ...] = ()
     derivation: tuple[DerivationStep, ...] = ()
 

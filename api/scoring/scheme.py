@@ -97,6 +97,18 @@ class ComponentKind(StrEnum):
     FINAL = "final"
 
 
+class UnratedPolicy(StrEnum):
+    """What a weighted evaluation that nobody gave a subject means (never a silent 0).
+
+    ``required``: it must be given — a 评议 round cannot leave the stage that collects it while
+    a member has none; ``exclude``: it is left out of that subject's score and the weights of
+    the components given are scaled up to sum to 1 (按比例折算).
+    """
+
+    REQUIRED = "required"
+    EXCLUDE = "exclude"
+
+
 class ListColor(StrEnum):
     """红榜 or 黄榜."""
 
@@ -261,10 +273,17 @@ class Scoring(SchemeModel):
 
 
 class Component(SchemeModel):
-    """A weighted part of the final score, e.g. 日常积分 ×0.7."""
+    """A weighted part of the final score, e.g. 日常积分 ×0.7, and what it means unrated."""
 
     kind: ComponentKind
     weight: Weight
+    when_unrated: UnratedPolicy = UnratedPolicy.REQUIRED
+
+    @model_validator(mode="after")
+    def _check_daily(self) -> Self:
+        if self.kind is ComponentKind.DAILY and self.when_unrated is UnratedPolicy.EXCLUDE:
+            raise ValueError("components: the daily component is never unrated")
+        return self
 
 
 class Evaluation(SchemeModel):
@@ -369,6 +388,14 @@ class Criterion(SchemeModel):
     @property
     def conditions(self) -> tuple[Condition, ...]:
         return self.any_of + self.all_of
+
+
+class AwardBar(SchemeModel):
+    """评先评优资格: a subject may not be nominated for awards while ``when`` holds, for
+    ``reason`` (合阳: demerits not offset by reward points)."""
+
+    when: Criterion
+    reason: Label
 
 
 class Tier(SchemeModel):
@@ -665,6 +692,7 @@ class Scheme(SchemeModel):
     streaks: tuple[StreakRule, ...] = ()
     ranking: Ranking | None = None
     attendance: AttendanceRules = Field(default_factory=AttendanceRules)
+    award_bar: AwardBar | None = None
 
     @model_validator(mode="after")
     def _check_items(self) -> Self:
@@ -704,6 +732,8 @@ class Scheme(SchemeModel):
                 self._check_criterion("tiering.rules", rule.when, scores_only=True)
         for index, streak in enumerate(self.streaks):
             self._check_criterion(f"streaks.{index}", streak.when, scores_only=False)
+        if self.award_bar is not None:
+            self._check_criterion("award_bar", self.award_bar.when, scores_only=False)
         thresholds = [threshold.at for threshold in self.thresholds]
         if thresholds != sorted(set(thresholds)):
             raise ValueError("thresholds: values must be strictly ascending")

@@ -44,6 +44,8 @@ class Work:
     flags: tuple[str, ...] = ()
     prize: Decimal | None = None
     actions: list[TriggeredAction] = field(default_factory=list)
+    award_eligible: bool | None = None
+    award_reason: str | None = None
     ignored: list[IgnoredEntry] = field(default_factory=list)
     steps: list[DerivationStep] = field(default_factory=list)
 
@@ -94,6 +96,8 @@ class Work:
             flags=self.flags,
             prize=self.prize,
             actions=tuple(self.actions),
+            award_eligible=self.award_eligible,
+            award_reason=self.award_reason,
             ignored_entries=tuple(self.ignored),
             derivation=tuple(self.steps),
         )

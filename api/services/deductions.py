@@ -5,25 +5,25 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlmodel import col
+from sqlmodel import col, select
 
 from api.access import Action, Principal
 from api.config import Settings
-from api.db import insert_for
 from api.errors import NotADeduction
 from api.models import (
     CommitteeAction,
     EvidenceKind,
+    FollowUpStatus,
     Member,
     NoticeKind,
     PeriodRecord,
-    SchemeRecord,
     ScoreEntry,
     id_of,
 )
 from api.scoring import Scheme, SubjectResult
+from api.scoring.results import ActionSource
 from api.scoring.scheme import ItemKind
-from api.services import periods
+from api.services import follow_up, periods
 from api.services.ledger import NewEntry, Subject, append_entry, member_scheme, today_in_shanghai
 from api.services.members import member_for
 from api.services.notices import notify
@@ -86,7 +86,7 @@ async def apply(
     deadline = now + timedelta(days=settings.appeal_window_days)
     card = score_card(scheme, entry, result, deadline)
     notify(session, id_of(member), NoticeKind.deduction_card, "记分告知卡", card)
-    await _threshold_actions(session, scheme_record, scheme, member, entry, result, period)
+    await _threshold_actions(session, scheme, member, entry, result, period)
     await session.flush()
     return Deduction(entry, card)
 
@@ -123,38 +123,40 @@ def score_card(
 
 async def _threshold_actions(
     session: AsyncSession,
-    scheme_record: SchemeRecord,
     scheme: Scheme,
     member: Member,
     entry: ScoreEntry,
     result: SubjectResult,
     period: PeriodRecord,
 ) -> None:
-    """Each threshold reached this cycle becomes one committee action and one notice, once."""
-    if result.points is None:
+    """Each threshold this deduction reaches becomes a follow-up and a notice, once per cycle:
+    the engine fires a threshold only if no earlier close of the year did, and one still
+    followed up from another period of the year (not closed yet) is not started again."""
+    reached = {a.code: a for a in result.actions if a.source is ActionSource.THRESHOLD}
+    if not reached or result.points is None:
         return
-    cycle = int(period.key[:4])
-    insert = insert_for(session)
-    for threshold in scheme.thresholds:
-        if result.points < threshold.at:
-            continue
-        created = await session.execute(
-            insert(CommitteeAction)
-            .values(
-                member_id=id_of(member),
-                scheme_id=id_of(scheme_record),
-                cycle=cycle,
-                action_code=threshold.action.code,
-                label=threshold.action.label,
-                entry_id=id_of(entry),
-                created_at=entry.created_at,
+    started = set(
+        await session.scalars(
+            select(CommitteeAction.action_code).where(
+                col(CommitteeAction.member_id) == member.id,
+                col(CommitteeAction.scheme_id) == period.scheme_id,
+                col(CommitteeAction.cycle) == int(period.key[:4]),
+                col(CommitteeAction.status) != FollowUpStatus.withdrawn,
             )
-            .on_conflict_do_nothing(
-                index_elements=["member_id", "scheme_id", "cycle", "action_code"]
-            )
-            .returning(col(CommitteeAction.id))
         )
-        if created.scalar_one_or_none() is not None:
+    )
+    owner = await follow_up.owner_of(session, member)
+    for threshold in scheme.thresholds:
+        action = reached.get(threshold.action.code)
+        if action is None or action.code in started:
+            continue
+        decided = follow_up.Decided(
+            id_of(member), None, owner, action.code, action.label, action.source
+        )
+        action_id = await follow_up.record(
+            session, period, decided, entry_id=id_of(entry), now=entry.created_at
+        )
+        if action_id is not None:
             notify(
                 session,
                 id_of(member),
@@ -165,5 +167,6 @@ async def _threshold_actions(
                     "points": str(result.points),
                     "consequence": threshold.action.label,
                     "entry_id": entry.id,
+                    "action_id": action_id,
                 },
             )

@@ -1,13 +1,17 @@
 """评议 rounds: self (自评), mutual (互评), committee (商评) and final (总评) evaluation.
 
-A round moves open → collecting → committee → final → closed, each step audited. Closing
-aggregates every kind per member into `evaluation_result`, which the period close weighs with
-the daily points as the scheme says. Raw mutual ratings are never shown to members; the committee
-sees aggregates, flags with their evidence, and raw ratings only if the scheme allows it.
+A round moves one stage at a time through open → collecting → committee → final → closed,
+skipping the stages whose kinds it has none of, each step audited. A stage with ratings still
+missing is left only by an officer's explicit decision with a reason (who was missing goes into
+the audit); a kind the scheme requires cannot be left unrated for anyone. Closing aggregates
+every kind per member into `evaluation_result`, which the period close weighs with the daily
+points as the scheme says. Raw ratings are never shown to members; the committee sees
+aggregates and the patterns flagged, and who rated only where the scheme reveals raters, never
+who rated the viewer.
 """
 
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 
@@ -18,13 +22,18 @@ from sqlmodel import col, select
 from api.access import Action, Principal, within
 from api.db import affected_rows, insert_for
 from api.errors import (
+    DeadlineInvalid,
     EvaluationNotInScheme,
+    PeriodKeyInvalid,
     RatingNotAllowed,
+    RoundComponentUnrated,
     RoundDeadlinePassed,
     RoundExists,
     RoundNotFound,
+    RoundRatingsMissing,
     RoundStateConflict,
     ScoreOutOfScale,
+    SelfEvaluationIncomplete,
     TextRequired,
 )
 from api.models import (
@@ -39,14 +48,14 @@ from api.models import (
     NoticeKind,
     OrgUnit,
     Role,
+    RoleAssignment,
     RoundStatus,
     SchemeRecord,
     id_of,
 )
-from api.models.evaluation import ROUND_ORDER
-from api.scoring import Scheme, period_from_key
+from api.scoring import Period, Scheme, period_from_key
 from api.scoring.evaluation import Flag, Rating, aggregate, suspicious
-from api.scoring.scheme import ComponentKind, PeriodLength, SubjectKind
+from api.scoring.scheme import ComponentKind, PeriodLength, SubjectKind, UnratedPolicy
 from api.services import meetings, periods
 from api.services.branch_work import in_visible_branch, visible_branch
 from api.services.ledger import today_in_shanghai
@@ -60,7 +69,35 @@ OPEN_FOR = {
     ComponentKind.COMMITTEE: RoundStatus.committee,
     ComponentKind.FINAL: RoundStatus.final,
 }
+STAGE_NAMES = {
+    RoundStatus.open: "已发起",
+    RoundStatus.collecting: "自评互评",
+    RoundStatus.committee: "商评",
+    RoundStatus.final: "总评",
+    RoundStatus.closed: "已结束",
+}
+KIND_NAMES = {
+    ComponentKind.SELF: "自评",
+    ComponentKind.MUTUAL: "互评",
+    ComponentKind.COMMITTEE: "商评",
+    ComponentKind.FINAL: "总评",
+}
 COMMITTEE_ROLES = frozenset({Role.branch_committee, Role.branch_secretary})
+# 成绩与不足: each part at least this many characters (spaces not counted).
+SELF_PART_MIN_CHARS = 8
+NO_RATER = "这些党员在本支部无人可评（本支部唯一的支委或书记就是本人），由上级党组织评定"
+# Who gives the kinds the branch's officers give: 商评 any 支委, 总评 the secretary.
+RATER_ROLES = {
+    ComponentKind.COMMITTEE: frozenset({Role.branch_committee, Role.branch_secretary}),
+    ComponentKind.FINAL: frozenset({Role.branch_secretary}),
+}
+
+
+def stages(kinds: list[str]) -> list[RoundStatus]:
+    """The stages a round with these kinds goes through, in order."""
+    collected = {OPEN_FOR[ComponentKind(kind)] for kind in kinds}
+    middle = (RoundStatus.collecting, RoundStatus.committee, RoundStatus.final)
+    return [RoundStatus.open, *(s for s in middle if s in collected), RoundStatus.closed]
 
 
 async def _scheme(session: AsyncSession, scheme_id: int) -> Scheme:
@@ -73,6 +110,7 @@ async def open_round(
     session: AsyncSession,
     principal: Principal,
     branch_id: int,
+    *,
     period_key: str | None,
     deadline: datetime,
     now: datetime,
@@ -84,7 +122,8 @@ async def open_round(
     kinds = [c.kind.value for c in scheme.components if c.kind is not ComponentKind.DAILY]
     if not kinds:
         raise EvaluationNotInScheme()
-    key = period_key or current_period(scheme, today_in_shanghai(now)).key
+    current = current_period(scheme, today_in_shanghai(now))
+    key = current.key if period_key is None else _period(scheme, period_key, current).key
     taken = await session.scalar(
         select(EvaluationRound.id).where(
             col(EvaluationRound.branch_id) == branch.id,
@@ -107,6 +146,19 @@ async def open_round(
     return evaluation_round
 
 
+def _period(scheme: Scheme, key: str, example: Period) -> Period:
+    """A period of the scheme's length, with dates a calendar has (2026-H1, not 2026-H3)."""
+    try:
+        period = period_from_key(PeriodLength(scheme.period), key)
+        _ = (period.start, period.end)  # both within the calendar (year 1 to 9999)
+    except ValueError as exc:
+        raise PeriodKeyInvalid(
+            f"考核期格式有误，本方案的考核期写作 {example.key} 这样的形式",
+            detail={"period_key": key, "example": example.key},
+        ) from exc
+    return period
+
+
 async def round_for(
     session: AsyncSession, principal: Principal, round_id: int
 ) -> tuple[EvaluationRound, OrgUnit]:
@@ -114,14 +166,41 @@ async def round_for(
 
 
 async def advance(
-    session: AsyncSession, principal: Principal, round_id: int, to: RoundStatus
+    session: AsyncSession,
+    principal: Principal,
+    round_id: int,
+    *,
+    to: RoundStatus,
+    reason: str | None,
 ) -> EvaluationRound:
-    """Move forward (never back); closing writes the round's results."""
+    """To the next stage only; closing writes the round's results.
+
+    Leaving a stage whose ratings are incomplete needs a reason: the officer, the reason and who
+    was missing are recorded. A kind the scheme requires must have been given to every member.
+    """
     evaluation_round, branch = await round_for(session, principal, round_id)
     principal.require(Action.manage_branch_work, branch.path)
     current = RoundStatus(evaluation_round.status)
-    if ROUND_ORDER.index(to) <= ROUND_ORDER.index(current):
-        raise RoundStateConflict(f"评议已处于「{current}」阶段，只能向后推进")
+    order = stages(evaluation_round.kinds)
+    if current is RoundStatus.closed:
+        raise RoundStateConflict("评议已结束")
+    following = order[order.index(current) + 1]
+    if to != following:
+        raise RoundStateConflict(
+            f"评议只能逐阶段推进：当前为「{STAGE_NAMES[current]}」，"
+            f"下一阶段是「{STAGE_NAMES[following]}」",
+            detail={"current": current, "next": following},
+        )
+    scheme = await _scheme(session, evaluation_round.scheme_id)
+    left = [
+        p
+        for p in await _progress(session, evaluation_round, branch, scheme)
+        if OPEN_FOR[ComponentKind(p.kind)] == current
+    ]
+    _check_required(scheme, left)
+    missing = {p.kind: {"raters": p.missing, "unrated": p.unrated} for p in left if not p.complete}
+    if missing and not (reason and reason.strip()):
+        raise RoundRatingsMissing(detail={"missing": missing})
     changed = await affected_rows(
         session,
         update(EvaluationRound)
@@ -136,11 +215,72 @@ async def advance(
             action="round_advance",
             target_type="evaluation_round",
             target_id=round_id,
-            data={"from": current, "to": to},
+            reason=reason.strip() if missing and reason else None,
+            data={"from": current, "to": to, "missing": missing},
         )
     )
     if to == RoundStatus.closed:
         await _store_results(session, evaluation_round, branch)
+    await session.flush()
+    await session.refresh(evaluation_round)
+    return evaluation_round
+
+
+def _check_required(scheme: Scheme, left: list["Progress"]) -> None:
+    """A kind the scheme requires cannot be left with a member nobody rated."""
+    policies = {c.kind.value: c.when_unrated for c in scheme.components}
+    unrated = {
+        p.kind: p.unrated
+        for p in left
+        if p.unrated and policies.get(p.kind) is UnratedPolicy.REQUIRED
+    }
+    if unrated:
+        names = "、".join(KIND_NAMES[ComponentKind(kind)] for kind in unrated)
+        raise RoundComponentUnrated(
+            f"有党员的「{names}」无人评分，方案规定必须评出，本阶段不能结束",
+            detail={"unrated": unrated},
+        )
+
+
+async def extend_deadline(
+    session: AsyncSession,
+    principal: Principal,
+    round_id: int,
+    *,
+    deadline: datetime,
+    reason: str,
+    now: datetime,
+) -> EvaluationRound:
+    """A later deadline for 自评、互评 while they are open, with a reason (audited): how a round
+    whose required ratings are missing after the deadline gets them."""
+    evaluation_round, branch = await round_for(session, principal, round_id)
+    principal.require(Action.manage_branch_work, branch.path)
+    if evaluation_round.status not in (RoundStatus.open, RoundStatus.collecting):
+        raise RoundStateConflict("自评互评已结束，不能再延长截止时间")
+    if deadline <= max(evaluation_round.deadline, now):
+        raise DeadlineInvalid(detail={"deadline": evaluation_round.deadline.isoformat()})
+    before = evaluation_round.deadline
+    changed = await affected_rows(
+        session,
+        update(EvaluationRound)
+        .where(
+            col(EvaluationRound.id) == round_id,
+            col(EvaluationRound.status) == evaluation_round.status,
+        )
+        .values(deadline=deadline),
+    )
+    if changed != 1:
+        raise RoundStateConflict()
+    session.add(
+        AuditRecord(
+            actor_id=principal.member_id,
+            action="round_deadline",
+            target_type="evaluation_round",
+            target_id=round_id,
+            reason=reason,
+            data={"from": before.isoformat(), "to": deadline.isoformat()},
+        )
+    )
     await session.flush()
     await session.refresh(evaluation_round)
     return evaluation_round
@@ -162,11 +302,31 @@ def _is_committee(principal: Principal, branch: OrgUnit) -> bool:
     )
 
 
+def _above(principal: Principal, branch: OrgUnit) -> bool:
+    """An officer of the level above the branch (the 党委 over it)."""
+    parent = branch.path[: branch.path.rstrip("/").rfind("/") + 1]
+    return len(parent) > 1 and principal.can(Action.manage_branch_work, parent)
+
+
 def _is_secretary(principal: Principal, branch: OrgUnit) -> bool:
     return any(
         g.role == Role.branch_secretary and branch.path.startswith(g.unit_path)
         for g in principal.grants
     )
+
+
+async def _officers_of(session: AsyncSession, branch: OrgUnit, kind: ComponentKind) -> set[int]:
+    """Who in the branch gives this kind (商评: the 支委; 总评: the secretary); none for the
+    kinds members give."""
+    roles = RATER_ROLES.get(kind)
+    if roles is None:
+        return set()
+    rows = await session.scalars(
+        select(RoleAssignment.member_id).where(
+            col(RoleAssignment.unit_id) == branch.id, col(RoleAssignment.role).in_(roles)
+        )
+    )
+    return set(rows)
 
 
 def _peers(scheme: Scheme, rater_path: str, subject_path: str, branch: OrgUnit) -> bool:
@@ -176,18 +336,25 @@ def _peers(scheme: Scheme, rater_path: str, subject_path: str, branch: OrgUnit) 
     return True
 
 
+@dataclass(frozen=True)
+class RatingIn:
+    """One rating as submitted; a self-evaluation says 成绩 (achievements) and 不足
+    (shortcomings), a changed 总评 its reason in `text`."""
+
+    kind: ComponentKind
+    subject_id: int
+    score: Decimal
+    text: str | None = None
+    achievements: str | None = None
+    shortcomings: str | None = None
+
+
 async def submit(
-    session: AsyncSession,
-    principal: Principal,
-    round_id: int,
-    kind: ComponentKind,
-    subject_id: int,
-    score: Decimal,
-    text: str | None,
-    now: datetime,
+    session: AsyncSession, principal: Principal, round_id: int, *, rating: RatingIn, now: datetime
 ) -> EvaluationScore:
     evaluation_round, branch = await round_for(session, principal, round_id)
     scheme = await _scheme(session, evaluation_round.scheme_id)
+    kind, subject_id, score = rating.kind, rating.subject_id, rating.score
     if kind.value not in evaluation_round.kinds or kind is ComponentKind.DAILY:
         raise RatingNotAllowed("本次评议没有这一项")
     if evaluation_round.status != OPEN_FOR[kind]:
@@ -199,10 +366,30 @@ async def submit(
     members = {id_of(m): path for m, path in await _members(session, branch)}
     if subject_id not in members:
         raise RatingNotAllowed("被评对象不在本支部")
-    _check_rater(principal, kind, subject_id, members, scheme, branch, text)
+    officers = await _officers_of(session, branch, kind)
+    _check_rater(principal, kind, subject_id, members, scheme, branch, officers)
+    text = _self_evaluation(rating) if kind is ComponentKind.SELF else rating.text
     if kind is ComponentKind.FINAL:
         await _check_final(session, evaluation_round, branch, scheme, subject_id, score, text)
     return await _upsert(session, round_id, kind, principal.member_id, subject_id, score, text, now)
+
+
+def _self_evaluation(rating: RatingIn) -> str:
+    """成绩与不足, both written out: the text a self-evaluation is stored with."""
+    parts = {"achievements": rating.achievements, "shortcomings": rating.shortcomings}
+    short = {
+        name: SELF_PART_MIN_CHARS
+        for name, value in parts.items()
+        if len("".join((value or "").split())) < SELF_PART_MIN_CHARS
+    }
+    if short or rating.text is not None:
+        raise SelfEvaluationIncomplete(
+            f"自评须分别写明成绩与不足，每项至少 {SELF_PART_MIN_CHARS} 个字",
+            detail={"min_chars": short or dict.fromkeys(parts, SELF_PART_MIN_CHARS)},
+        )
+    achievements = (rating.achievements or "").strip()
+    shortcomings = (rating.shortcomings or "").strip()
+    return f"成绩：{achievements}\n不足：{shortcomings}"
 
 
 async def _check_final(
@@ -228,23 +415,24 @@ def _check_rater(
     members: dict[int, str],
     scheme: Scheme,
     branch: OrgUnit,
-    text: str | None,
+    officers: set[int],
 ) -> None:
+    """Who may give this rating; 商评 and 总评 of a member the branch has no one else to rate
+    (its only 支委 or secretary) come from the level above."""
     me = principal.member_id
+    from_above = not officers - {subject_id} and _above(principal, branch)
     if kind is ComponentKind.SELF:
         if subject_id != me:
             raise RatingNotAllowed("自评只能评自己")
-        if not (text and text.strip()):
-            raise TextRequired()
         return
     principal.require_not_self(subject_id)
     if kind is ComponentKind.MUTUAL:
         if me not in members or not _peers(scheme, members[me], members[subject_id], branch):
             raise RatingNotAllowed()
     elif kind is ComponentKind.COMMITTEE:
-        if not _is_committee(principal, branch):
+        if not (_is_committee(principal, branch) or from_above):
             raise RatingNotAllowed()
-    elif not _is_secretary(principal, branch):
+    elif not (_is_secretary(principal, branch) or from_above):
         raise RatingNotAllowed("总评由支部书记记录党员大会的决定")
 
 
@@ -348,17 +536,38 @@ async def _store_results(
 
 
 @dataclass(frozen=True)
+class ShownRating:
+    """A rating as an officer may see it: `rater` is None where it must not be named."""
+
+    kind: str
+    rater: int | None
+    subject: int
+    score: Decimal
+    text: str | None = None
+
+
+@dataclass(frozen=True)
+class ShownFlag:
+    """A suspicious pattern; its members and evidence only where raters may be named."""
+
+    kind: str
+    detail: str
+    members: tuple[int, ...]
+    ratings: tuple[ShownRating, ...]
+
+
+@dataclass(frozen=True)
 class Overview:
     results: list[MemberAggregate]
-    flags: list[Flag]
-    raw: list[EvaluationScore] | None
+    flags: list[ShownFlag]
+    raw: list[ShownRating] | None
     points: dict[int, Decimal | None]
     commitments: dict[int, list[Commitment]]
     attendance: dict[int, dict[str, int]]
 
 
 async def overview(session: AsyncSession, principal: Principal, round_id: int) -> Overview:
-    """The committee's view: aggregates per member, suspicious patterns, raw links if allowed."""
+    """The committee's view: aggregates per member, suspicious patterns, raters if revealed."""
     evaluation_round, branch = await round_for(session, principal, round_id)
     principal.require(Action.manage_branch_work, branch.path)
     scheme = await _scheme(session, evaluation_round.scheme_id)
@@ -379,14 +588,37 @@ async def overview(session: AsyncSession, principal: Principal, round_id: int) -
     attendance = await meetings.summary(
         session, [id_of(m) for m, _ in members], target.start.date(), target.end.date()
     )
+    reveal, viewer = scheme.evaluation.reveal_raters, principal.member_id
     return Overview(
         _aggregates(scheme, members, scores),
-        suspicious(mutual, scheme.evaluation.scale_max),
-        scores if scheme.evaluation.reveal_raters else None,
+        [
+            _shown_flag(flag, reveal, viewer)
+            for flag in suspicious(mutual, scheme.evaluation.scale_max)
+        ],
+        [_shown(s, viewer) for s in scores] if reveal else None,
         {member_id: result.points for member_id, result in standings.items()},
         commitments,
         attendance,
     )
+
+
+def _shown(score: EvaluationScore, viewer: int) -> ShownRating:
+    """Nobody sees who rated them, even where the scheme reveals raters."""
+    rater = None if score.subject_id == viewer else score.rater_id
+    return ShownRating(score.kind, rater, score.subject_id, score.score, score.text)
+
+
+def _shown_flag(flag: Flag, reveal: bool, viewer: int) -> ShownFlag:
+    """A flag names raters only where the scheme reveals them and the viewer is not among
+    those rated; otherwise it says the pattern and its size alone, since its members (a
+    clique rates itself) and its evidence (an outlier rated everyone but themself) would name
+    the raters directly or by elimination."""
+    if not reveal or any(rating.subject == viewer for rating in flag.ratings):
+        return ShownFlag(flag.kind, flag.detail, (), ())
+    evidence = tuple(
+        ShownRating(ComponentKind.MUTUAL.value, r.rater, r.subject, r.score) for r in flag.ratings
+    )
+    return ShownFlag(flag.kind, flag.detail, flag.members, evidence)
 
 
 async def _commitments(
@@ -423,43 +655,63 @@ async def my_result(
 
 @dataclass(frozen=True)
 class Progress:
+    """Where one kind stands: raters who still owe ratings, members nobody has rated yet, and
+    members nobody in the branch may rate (the 商评 of its only 支委, the 总评 of its only
+    secretary: the level above rates them)."""
+
     kind: str
     missing: list[int]
+    unrated: list[int]
+    no_rater: list[int] = field(default_factory=list)
+
+    @property
+    def complete(self) -> bool:
+        return not self.missing and not self.unrated
 
 
 async def progress(session: AsyncSession, principal: Principal, round_id: int) -> list[Progress]:
-    """Who has not yet submitted each kind (to the committee; never who gave what)."""
+    """Who has not yet rated or been rated, per kind (to the committee; never who gave what)."""
     evaluation_round, branch = await round_for(session, principal, round_id)
     principal.require(Action.manage_branch_work, branch.path)
-    return await _missing(session, evaluation_round, branch)
-
-
-async def _missing(
-    session: AsyncSession, evaluation_round: EvaluationRound, branch: OrgUnit
-) -> list[Progress]:
     scheme = await _scheme(session, evaluation_round.scheme_id)
+    return await _progress(session, evaluation_round, branch, scheme)
+
+
+async def _progress(
+    session: AsyncSession, evaluation_round: EvaluationRound, branch: OrgUnit, scheme: Scheme
+) -> list[Progress]:
     members = await _members(session, branch)
-    given: defaultdict[tuple[str, int], int] = defaultdict(int)
+    ids = [id_of(m) for m, _ in members]
+    given: defaultdict[tuple[str, int], set[int]] = defaultdict(set)
+    received: defaultdict[str, set[int]] = defaultdict(set)
     for score in await _scores(session, id_of(evaluation_round)):
-        given[(score.kind, score.rater_id)] += 1
+        given[(score.kind, score.rater_id)].add(score.subject_id)
+        received[score.kind].add(score.subject_id)
     report = []
-    for kind in (ComponentKind.SELF, ComponentKind.MUTUAL):
+    for kind in ComponentKind:
         if kind.value not in evaluation_round.kinds:
             continue
-        missing = []
-        for member, path in members:
-            expected = (
-                1
-                if kind is ComponentKind.SELF
-                else sum(
-                    1
-                    for other, other_path in members
-                    if other.id != member.id and _peers(scheme, path, other_path, branch)
-                )
-            )
-            if given[(kind.value, id_of(member))] < expected:
-                missing.append(id_of(member))
-        report.append(Progress(kind.value, missing))
+        unrated = [m for m in ids if m not in received[kind.value]]
+        owed: dict[int, set[int]]
+        officers = await _officers_of(session, branch, kind)
+        no_rater = [m for m in ids if not officers - {m}] if kind in RATER_ROLES else []
+        if kind is ComponentKind.SELF:
+            owed = {m: {m} for m in ids}
+        elif kind is ComponentKind.MUTUAL:
+            owed = {
+                id_of(m): {
+                    id_of(o)
+                    for o, o_path in members
+                    if o.id != m.id and _peers(scheme, path, o_path, branch)
+                }
+                for m, path in members
+            }
+        elif kind is ComponentKind.COMMITTEE:
+            owed = {c: set(ids) - {c} for c in sorted(officers)}
+        else:
+            owed = {}
+        missing = [r for r, owes in owed.items() if not owes <= given[(kind.value, r)]]
+        report.append(Progress(kind.value, missing, unrated, no_rater))
     return report
 
 
@@ -489,9 +741,9 @@ async def send_reminders(
     )
     if changed != 1:
         raise RoundStateConflict("本次评议已经提醒过")
-    missing = sorted(
-        {m for p in await _missing(session, evaluation_round, branch) for m in p.missing}
-    )
+    collecting = (ComponentKind.SELF.value, ComponentKind.MUTUAL.value)
+    report = await _progress(session, evaluation_round, branch, scheme)
+    missing = sorted({m for p in report if p.kind in collecting for m in p.missing})
     for member_id in missing:
         notify(
             session,

@@ -46,7 +46,7 @@ from api.models import (
     id_of,
     utcnow,
 )
-from api.publication.board import LIST_LABELS, Board
+from api.publication.board import LIST_LABELS, Board, BoardRow
 from api.scoring import Period, Scheme, period_from_key
 from api.scoring.periods import SHANGHAI
 from api.scoring.scheme import ItemKind, PeriodLength, ScoringMode, SubjectKind
@@ -151,8 +151,9 @@ async def ranking(
             "本年红旗",
             "标记",
             "金额（元）",
+            "评先评优",
         ],
-        [18, 6, 12, 14, 10, 10, 8, 9, 9, 14, 10],
+        [18, 6, 12, 14, 10, 10, 8, 9, 9, 14, 10, 24],
     )
     async for board in _boards(session, principal, period, scope, unit):
         for row in board.rows:
@@ -169,9 +170,16 @@ async def ranking(
                     row.cycle_flags,
                     "、".join(row.flags) or None,
                     row.money,
+                    _award(row),
                 ]
             )
     return await _save(book, f"{period.key}-{unit.name}-公示表.xlsx")
+
+
+def _award(row: BoardRow) -> str | None:
+    if row.award_eligible is None:
+        return None
+    return "可推荐" if row.award_eligible else f"不得推荐：{row.award_reason}"
 
 
 async def _boards(

@@ -85,7 +85,7 @@ from api.scoring.scheme import (
     ScoringMode,
     SubjectKind,
 )
-from api.services import closing
+from api.services import closing, follow_up
 from api.services.ledger import period_of
 from api.services.members import member_for
 from api.services.notices import notify
@@ -617,6 +617,8 @@ async def close(
         # stores rows while the next ones are finished and serialised.
         ranked = await _off_loop(len(inputs.subjects), lambda: rank(scope.scheme, target, inputs))
         await _store_snapshot(session, period, scope, ranked, inputs)
+    # What the results decide (talks, notices, transfers…) becomes the committees' follow-ups.
+    await follow_up.decide_follow_ups(session, period)
     confirmed = {"early": found.early, **decided} if found.needs_confirmation else {}
     _audit(
         session, principal, "period_close", period, reason, {"subjects": ranked.size, **confirmed}
@@ -1086,7 +1088,13 @@ def _explain_row(
         return stored
     rebuilt: dict[str, Any] = json.loads(result.to_json())
     numbers = {key: value for key, value in stored.items() if key not in ("derivation", "explain")}
-    if {key: value for key, value in rebuilt.items() if key != "derivation"} != numbers:
+    # A result stored before a field existed lacks it: equal when the rebuilt one is empty too.
+    again = {
+        key: value
+        for key, value in rebuilt.items()
+        if key != "derivation" and (key in stored or value is not None)
+    }
+    if again != numbers:
         log.error("result %s of period %s explains to other numbers", row.id, row.period_id)
         return stored
     return rebuilt

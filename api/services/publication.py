@@ -178,6 +178,8 @@ def _row(subject_id: int, name: str, group: str | None, result: dict[str, Any]) 
         flags=flags,
         money=number("money"),
         exempt=bool(result.get("exempt")),
+        award_eligible=result.get("award_eligible"),
+        award_reason=result.get("award_reason"),
     )
 
 
@@ -195,6 +197,8 @@ def _with_rank(row: BoardRow, rank: int | None) -> BoardRow:
         flags=row.flags,
         money=row.money,
         exempt=row.exempt,
+        award_eligible=row.award_eligible,
+        award_reason=row.award_reason,
     )
 
 

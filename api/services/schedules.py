@@ -9,6 +9,7 @@
 
 from datetime import datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import func
 from sqlalchemy import select as sa_select
@@ -31,8 +32,10 @@ from api.models import (
     id_of,
     utcnow,
 )
-from api.scoring import period_containing
-from api.scoring.scheme import ItemKind, PeriodLength, SubjectKind
+from api.scoring import Period, Scheme, SubjectResult, period_containing
+from api.scoring.engine import COMPONENT_NAMES
+from api.scoring.scheme import Component, ItemKind, PeriodLength, ScoringMode, SubjectKind
+from api.scoring.work import fmt
 from api.services import evaluations, meetings, periods, robots
 from api.services.ledger import period_of, today_in_shanghai
 from api.services.notices import notify
@@ -79,23 +82,74 @@ async def _monthly_scores(session: AsyncSession, record: SchemeRecord, now: date
     target = periods.current_period(scope.scheme, today)
     row = await period_of(session, id_of(record), target.key)
     inputs = await periods.load_inputs(session, scope, target, row.id if row else None)
-    primary = scope.scheme.ranking.primary if scope.scheme.ranking else None
     for result in await periods.compute_off_loop(scope.scheme, target, inputs):
         if result.exempt:
             continue
+        data = monthly_score_data(scope.scheme, target, result)
         notify(
             session,
             int(result.subject_id),
             NoticeKind.monthly_score,
-            f"{today:%Y年%m月}积分",
-            {
-                "period": target.key,
-                "total": str(result.total) if result.total is not None else None,
-                "rank": result.ranks.get(primary) if primary else None,
-                "tier": result.tier_label or result.tier,
-            },
+            f"{today:%Y年%m月}积分情况",
+            data,
         )
     return 1
+
+
+def monthly_score_data(scheme: Scheme, target: Period, result: SubjectResult) -> dict[str, Any]:
+    """What the scheme means by the member's score at this point of the period, never a bare
+    number that looks like a final total: in a weighted scheme the running daily points with
+    their weight and the evaluations still to come (日常积分 60 分（占30%，计 18 分）；自评、
+    互评、组织评定待评议，评议后计入总分), the total and tier only once every part is in."""
+    pending = [COMPONENT_NAMES[kind] for kind in result.missing_evaluations]
+    complete = not pending and result.total is not None
+    primary = scheme.ranking.primary if scheme.ranking else None
+    return {
+        "period": target.key,
+        "period_label": target.label,
+        "score_text": _score_text(scheme, target, result, pending),
+        "points": str(result.points) if result.points is not None else None,
+        "components": [_component(c, result) for c in scheme.components],
+        "pending": pending,
+        "total": str(result.total) if complete else None,
+        "rank": result.ranks.get(primary) if primary else None,
+        "tier": (result.tier_label or result.tier) if complete else None,
+    }
+
+
+def _component(component: Component, result: SubjectResult) -> dict[str, Any]:
+    given = component.kind not in result.missing_evaluations
+    value = result.components.get(component.kind) if given else None
+    return {
+        "kind": component.kind.value,
+        "name": COMPONENT_NAMES[component.kind],
+        "weight": str(component.weight),
+        "value": str(value) if value is not None else None,
+        "counted": str(value * component.weight) if value is not None else None,
+    }
+
+
+def _score_text(scheme: Scheme, target: Period, result: SubjectResult, pending: list[str]) -> str:
+    points = fmt(result.points) if result.points is not None else "—"
+    if scheme.scoring.mode is ScoringMode.DEMERIT:
+        return f"本年累计记分 {points} 分"
+    if not scheme.components:
+        return f"{target.label}积分 {points} 分"
+    parts = []
+    for component in scheme.components:
+        value = result.components.get(component.kind)
+        if component.kind in result.missing_evaluations or value is None:
+            continue
+        share = f"占{fmt(component.weight * 100)}%"
+        counted = fmt(value * component.weight)
+        parts.append(
+            f"{COMPONENT_NAMES[component.kind]} {fmt(value)} 分（{share}，计 {counted} 分）"
+        )
+    text = "；".join(parts)
+    if pending:
+        return f"{text}；{'、'.join(pending)}待评议，评议后计入总分"
+    total = fmt(result.total) if result.total is not None else "—"
+    return f"{text}；总分 {total} 分"
 
 
 async def _close_reminders(session: AsyncSession, record: SchemeRecord, now: datetime) -> int:

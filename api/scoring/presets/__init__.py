@@ -16,6 +16,7 @@ PRESETS: dict[str, Scheme] = {
     scheme.slug: scheme
     for scheme in (
         nitun.SCHEME,
+        nitun.VILLAGE_SCHEME,
         heyang.SCHEME,
         lutou.SCHEME,
         xuanhua.SCHEME,

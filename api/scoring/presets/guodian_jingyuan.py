@@ -2,7 +2,8 @@
 
 日常积分, 民主评议, 党组织评定 and 党员自评; the top 20% of a branch get priority for awards,
 training and promotion. Choices where the seed leaves numbers open: daily base 60 on 0–100,
-the item points, and the weights daily 0.4, 民主评议 0.3, 党组织评定 0.2, 自评 0.1. (The same
+the item points, and the weights daily 0.4, 民主评议 0.3, 党组织评定 0.2, 自评 0.1 (a missing
+自评 is left out and the other weights scaled up; the others must be given). (The same
 seed grades branches A/B/C/D without thresholds; that grading is not part of this scheme.)
 """
 
@@ -63,9 +64,9 @@ SCHEME = Scheme.model_validate(
         ],
         "components": [
             {"kind": "daily", "weight": "0.4"},
-            {"kind": "mutual", "weight": "0.3"},
-            {"kind": "committee", "weight": "0.2"},
-            {"kind": "self", "weight": "0.1"},
+            {"kind": "mutual", "weight": "0.3", "when_unrated": "required"},
+            {"kind": "committee", "weight": "0.2", "when_unrated": "required"},
+            {"kind": "self", "weight": "0.1", "when_unrated": "exclude"},
         ],
         "ranking": {
             "scopes": ["group", "branch"],

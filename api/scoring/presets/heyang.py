@@ -2,8 +2,9 @@
 
 Scored monthly (the seed adjusts on the 25th of each month; here periods are calendar months)
 and never reset within the year: volunteer service (+2) and outstanding key-task work cancel
-demerits of the same year (销分). Choice where the seed leaves a number open: the committee's
-reward for key-task work is 1–6 points.
+demerits of the same year (销分). A member whose demerits are not all offset may not be
+nominated for awards (评先评优); each result says so. Choice where the seed leaves a number
+open: the committee's reward for key-task work is 1–6 points.
 """
 
 from api.scoring.scheme import Scheme
@@ -192,6 +193,10 @@ SCHEME = Scheme.model_validate(
                     "leave_item": "activity_day_leave",
                 },
             ]
+        },
+        "award_bar": {
+            "when": {"any_of": [{"measure": "total", "op": "gt", "value": "0"}]},
+            "reason": "记分未被奖励积分全部抵消,不得推荐评先评优",
         },
     }
 )

@@ -2,7 +2,8 @@
 
 Choices where the seed leaves numbers open: base 70 on a 0–100 scale; 底线 deductions 3 or 5
 and 高线 additions 3 or 5 per occurrence; the score weights the branch's points 0.6 and the
-mutual evaluation (党员互评) 0.4; the 共产党员户 plaque after 4 consecutive 一类 quarters.
+mutual evaluation (党员互评) 0.4, which every member must be given; the 共产党员户 plaque
+after 4 consecutive 一类 quarters.
 ``VILLAGE_SCHEME`` classes villages the same way, with the year-end money per class.
 """
 
@@ -159,7 +160,7 @@ SCHEME = Scheme.model_validate(
         ],
         "components": [
             {"kind": "daily", "weight": "0.6"},
-            {"kind": "mutual", "weight": "0.4"},
+            {"kind": "mutual", "weight": "0.4", "when_unrated": "required"},
         ],
         "tiering": {"tiers": _TIERS, "bands": _BANDS, "veto_tier": "fourth"},
         "streaks": [

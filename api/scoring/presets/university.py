@@ -142,7 +142,7 @@ SCHEME = Scheme.model_validate(
         ],
         "components": [
             {"kind": "daily", "weight": "0.7"},
-            {"kind": "final", "weight": "0.3"},
+            {"kind": "final", "weight": "0.3", "when_unrated": "required"},
         ],
         "tiering": {
             "tiers": [

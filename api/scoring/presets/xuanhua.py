@@ -4,7 +4,8 @@
 两委 score each member). Stars: ≥90 three, 70–89 two, 60–69 one, ≤59 none; two stars make one
 红旗. The year-end 总评 is a separate yearly assembly and not part of the half-year score.
 Choices where the seed leaves numbers open: base 60, the item points, and the weights points
-0.3, 自评 0.1, 互评 0.3, 商评 0.3.
+0.3, 自评 0.1, 互评 0.3, 商评 0.3; a member who gave no 自评 is scored on the other parts
+(weights scaled up), while 互评 and 商评 must be given before a round closes.
 """
 
 from api.scoring.scheme import Scheme
@@ -86,9 +87,9 @@ SCHEME = Scheme.model_validate(
         ],
         "components": [
             {"kind": "daily", "weight": "0.3"},
-            {"kind": "self", "weight": "0.1"},
-            {"kind": "mutual", "weight": "0.3"},
-            {"kind": "committee", "weight": "0.3"},
+            {"kind": "self", "weight": "0.1", "when_unrated": "exclude"},
+            {"kind": "mutual", "weight": "0.3", "when_unrated": "required"},
+            {"kind": "committee", "weight": "0.3", "when_unrated": "required"},
         ],
         "evaluation": {"rate_commitments": True},
         "stars": {
