@@ -191,8 +191,8 @@ async def test_a_secretary_cannot_give_themselves_a_final_evaluation(
     definition = PRESETS["xuanhua"].model_dump(mode="json")
     definition["components"] = [
         {"kind": "daily", "weight": "0.5"},
-        {"kind": "committee", "weight": "0.2"},
-        {"kind": "final", "weight": "0.3"},
+        {"kind": "committee", "weight": "0.2", "when_unrated": "exclude"},
+        {"kind": "final", "weight": "0.3", "when_unrated": "exclude"},
     ]
     scheme = await client.post(
         f"{V1}/org/units/{org.unit_id('town')}/schemes",
@@ -212,11 +212,15 @@ async def test_a_secretary_cannot_give_themselves_a_final_evaluation(
         body = {"kind": kind, "subject_id": org.id(subject), "score": "100", "text": "表现突出"}
         return await client.put(f"{url}/scores", json=body, headers=org.headers(who))
 
-    for step in ("collecting", "committee"):
-        await client.post(f"{url}/advance", json={"to": step}, headers=org.headers("secretary_a"))
+    async def advance(to: str) -> None:
+        body = {"to": to, "reason": "其余评分不再等待"}
+        moved = await client.post(f"{url}/advance", json=body, headers=org.headers("secretary_a"))
+        assert moved.status_code == 200, moved.text
+
+    await advance("committee")  # no self or mutual rating: the round skips collecting
     own_committee = await rate("secretary_a", "committee", "secretary_a")
     assert refused(own_committee, "own_record"), own_committee.text
-    await client.post(f"{url}/advance", json={"to": "final"}, headers=org.headers("secretary_a"))
+    await advance("final")
     own_final = await rate("secretary_a", "final", "secretary_a")
     assert refused(own_final, "own_record"), own_final.text
     assert (await rate("secretary_a", "final", "member_a1")).status_code == 200

@@ -6,7 +6,7 @@ from typing import Any
 import httpx
 
 from tests.conftest import Org
-from tests.workflow import TODAY, attach
+from tests.workflow import EARLY_CLOSE, TODAY, attach
 
 BRANCH_A = (
     "secretary_a",
@@ -36,7 +36,9 @@ async def period_of(client: httpx.AsyncClient, org: Org, scheme_id: int) -> int:
 
 
 async def close(client: httpx.AsyncClient, org: Org, period_id: int) -> None:
-    response = await client.post(f"/api/v1/periods/{period_id}/close", headers=org.headers("admin"))
+    response = await client.post(
+        f"/api/v1/periods/{period_id}/close", json=EARLY_CLOSE, headers=org.headers("admin")
+    )
     assert response.status_code == 200, response.text
 
 

@@ -595,7 +595,9 @@ async def test_heyang_boards_and_exports_say_who_may_not_be_nominated_for_awards
     ):
         await adjust(client, org, member, item)
     period_id = await open_period(client, org, scheme_id)
-    closed = await client.post(f"/api/v1/periods/{period_id}/close", headers=org.headers("admin"))
+    closed = await client.post(
+        f"/api/v1/periods/{period_id}/close", json=EARLY_CLOSE, headers=org.headers("admin")
+    )
     assert closed.status_code == 200, closed.text
     reason = "记分未被奖励积分全部抵消,不得推荐评先评优"
     result = await client.get(

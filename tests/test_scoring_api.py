@@ -733,7 +733,7 @@ async def test_every_scheme_of_the_engine_is_offered_and_attaches_and_closes_a_p
     assert entry.status_code == 201, entry.text
     period = await current_period(client, org, int(attached.json()["id"]))
     closed = await client.post(
-        f"/api/v1/periods/{period['id']}/close", headers=org.headers("admin")
+        f"/api/v1/periods/{period['id']}/close", json=EARLY_CLOSE, headers=org.headers("admin")
     )
     assert closed.status_code == 200, closed.text
     assert closed.json()["subjects"] > 0
