@@ -12,6 +12,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from api import logs
 from api.config import Settings, get_settings
 from api.db import create_engine, create_sessionmaker
 from api.errors import (
@@ -81,6 +82,7 @@ log = logging.getLogger("api")
 def create_app(settings: Settings | None = None, http: httpx.AsyncClient | None = None) -> FastAPI:
     """Build the app; tests pass their own settings and an httpx client wired to a fake WeChat."""
     settings = settings or get_settings()
+    logs.install()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -164,7 +166,8 @@ def _install_error_handlers(app: FastAPI) -> None:
         )
 
     async def on_integrity(_request: Request, exc: Exception) -> JSONResponse:
-        log.warning("integrity error turned into 409: %s", exc)
+        assert isinstance(exc, IntegrityError)
+        log.warning("integrity error turned into 409: %s", _constraint_violated(exc))
         return _render(Conflict())
 
     async def on_database(_request: Request, exc: Exception) -> JSONResponse:
@@ -215,6 +218,13 @@ def _unstorable(exc: BaseException) -> str | None:
         seen.add(id(cause))
         cause = cause.__cause__ or cause.__context__
     return None
+
+
+def _constraint_violated(exc: IntegrityError) -> str:
+    """The driver's one-line reason (the constraint), never the statement's values or the
+    database's DETAIL line, which quotes the row."""
+    lines = str(exc.orig).strip().splitlines()
+    return f"{type(exc.orig).__name__}: {lines[0] if lines else ''}"
 
 
 def _problem(error: Any) -> dict[str, str]:
