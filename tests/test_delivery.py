@@ -2,7 +2,9 @@
 
 import asyncio
 import hashlib
+import itertools
 import json
+import time
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Any
@@ -30,6 +32,7 @@ from tests.workflow import TODAY, attach
 
 Maker = async_sessionmaker[AsyncSession]
 CALLBACK_TOKEN = "callback-token"
+SERVICE_CALLBACK_TOKEN = "service-callback-token"
 SUBSCRIBE_FIELDS = {
     "thing1": "item_name",
     "number2": "points",
@@ -45,6 +48,7 @@ def settings(database_url: str, tmp_path: object) -> Settings:
         service_app_id=SERVICE_APP_ID,
         service_app_secret=SERVICE_APP_SECRET,
         wechat_callback_token=CALLBACK_TOKEN,
+        service_callback_token=SERVICE_CALLBACK_TOKEN,
         delivery_backoff_seconds=0,
         delivery_max_attempts=3,
     )
@@ -83,9 +87,17 @@ async def ready(client: httpx.AsyncClient, org: Org, sessionmaker: Maker) -> Non
         assert response.status_code == 200, response.text
 
 
-def signed(query: dict[str, str]) -> dict[str, str]:
-    parts = sorted([CALLBACK_TOKEN, query["timestamp"], query["nonce"]])
+def signed(query: dict[str, str], token: str = CALLBACK_TOKEN) -> dict[str, str]:
+    parts = sorted([token, query["timestamp"], query["nonce"]])
     return {**query, "signature": hashlib.sha1("".join(parts).encode()).hexdigest()}
+
+
+_NONCES = itertools.count()
+
+
+def signed_now(token: str = CALLBACK_TOKEN) -> dict[str, str]:
+    """A query as WeChat signs a push: our clock's time and a nonce not used before."""
+    return signed({"timestamp": str(int(time.time())), "nonce": f"n{next(_NONCES)}"}, token)
 
 
 async def accept(
@@ -100,9 +112,7 @@ async def accept(
         "List": {"TemplateId": template_id, "SubscribeStatusString": "accept", "PopupScene": "0"},
     }
     return await client.post(
-        "/api/v1/wechat/callback",
-        params=signed({"timestamp": str(at), "nonce": "n1"}),
-        content=json.dumps(push),
+        "/api/v1/wechat/callback", params=signed_now(), content=json.dumps(push)
     )
 
 
@@ -390,7 +400,7 @@ async def test_templates_are_set_by_admins_with_typed_keys(
 async def test_the_url_check_echoes_with_a_valid_signature(
     client: httpx.AsyncClient, org: Org
 ) -> None:
-    params = signed({"timestamp": "1714036504", "nonce": "1514711492"})
+    params = signed_now()
     ok = await client.get("/api/v1/wechat/callback", params={**params, "echostr": "hello"})
     assert ok.text == "hello"
     forged = await client.get(
@@ -417,8 +427,8 @@ async def test_a_new_service_follower_is_matched_by_unionid_and_reached(
         "Event": "subscribe",
     }
     response = await client.post(
-        "/api/v1/wechat/callback",
-        params=signed({"timestamp": "1700000100", "nonce": "n2"}),
+        "/api/v1/wechat/callback/service",
+        params=signed_now(SERVICE_CALLBACK_TOKEN),
         content=json.dumps(push),
     )
     assert response.text == "success"
@@ -526,11 +536,7 @@ async def test_a_failed_receipt_is_kept_on_the_delivery(
         "Event": "subscribe_msg_sent_event",
         "List": {"TemplateId": "T-DED", "MsgID": delivery.msgid, "ErrorCode": 20001},
     }
-    await client.post(
-        "/api/v1/wechat/callback",
-        params=signed({"timestamp": "1700000501", "nonce": "n3"}),
-        content=json.dumps(push),
-    )
+    await client.post("/api/v1/wechat/callback", params=signed_now(), content=json.dumps(push))
     [delivery] = await deliveries(sessionmaker)
     assert delivery.reason == "微信回执：20001"
 

@@ -4,6 +4,7 @@ from api.models.auth import InviteCode, RefreshToken, WeChatAccount
 from api.models.base import id_of, utcnow
 from api.models.delivery import (
     CallbackEvent,
+    CallbackNonce,
     Channel,
     Delivery,
     DeliveryStatus,
@@ -77,6 +78,7 @@ __all__ = [
     "AuditRecord",
     "BranchRobot",
     "CallbackEvent",
+    "CallbackNonce",
     "Channel",
     "Claim",
     "ClaimEvent",

@@ -105,6 +105,19 @@ class CallbackEvent(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow, sa_column=utc_column())
 
 
+class CallbackNonce(SQLModel, table=True):
+    """A push's nonce, kept while its timestamp is inside the window: a captured push replayed
+    by anyone is refused, in every API process."""
+
+    __tablename__ = "callback_nonce"
+
+    app: str = Field(sa_type=sa.String(16), primary_key=True)
+    nonce: str = Field(sa_type=sa.String(64), primary_key=True)
+    expires_at: datetime = Field(sa_column=utc_column())
+
+    __table_args__ = (sa.Index("ix_callback_nonce_expires_at", "expires_at"),)
+
+
 class StoredToken(SQLModel, table=True):
     """The access token shared by every process, with its expiry."""
 
