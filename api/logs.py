@@ -54,6 +54,8 @@ def _redacted_arg(arg: object) -> object:
 
 
 _FILTER: Final = RedactQueries()
+# aiosqlite logs each statement with its values at DEBUG, past the engine's `hide_parameters`.
+QUIETED: Final = ("aiosqlite",)
 
 
 def install() -> None:
@@ -62,3 +64,5 @@ def install() -> None:
         logger = logging.getLogger(name)
         if _FILTER not in logger.filters:
             logger.addFilter(_FILTER)
+    for name in QUIETED:
+        logging.getLogger(name).setLevel(logging.INFO)
