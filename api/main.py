@@ -90,7 +90,7 @@ def create_app(settings: Settings | None = None, http: httpx.AsyncClient | None 
         client = http or httpx.AsyncClient()
         app.state.engine = engine
         app.state.sessionmaker = create_sessionmaker(engine)
-        tokens = DatabaseTokenStore(app.state.sessionmaker)
+        tokens = DatabaseTokenStore(app.state.sessionmaker, settings)
         app.state.wechat = WeChatClient(settings, client, store=tokens)
         app.state.service_wechat = (
             WeChatClient(

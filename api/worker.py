@@ -41,7 +41,7 @@ async def serve(settings: Settings, stop: asyncio.Event) -> None:
     engine = create_engine(settings.database_url)
     sessionmaker = create_sessionmaker(engine)
     async with httpx.AsyncClient() as http:
-        channels = senders(settings, http, DatabaseTokenStore(sessionmaker))
+        channels = senders(settings, http, DatabaseTokenStore(sessionmaker, settings))
         robot_client = RobotClient(settings, http)
         next_schedule = next_ranking = 0.0
         loop = asyncio.get_running_loop()

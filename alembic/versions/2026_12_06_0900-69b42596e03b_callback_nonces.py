@@ -26,9 +26,7 @@ def upgrade() -> None:
         sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("app", "nonce", name=op.f("pk_callback_nonce")),
     )
-    op.create_index(
-        "ix_callback_nonce_expires_at", "callback_nonce", ["expires_at"], unique=False
-    )
+    op.create_index("ix_callback_nonce_expires_at", "callback_nonce", ["expires_at"], unique=False)
 
 
 def downgrade() -> None:

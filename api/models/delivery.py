@@ -124,7 +124,7 @@ class StoredToken(SQLModel, table=True):
     __tablename__ = "stored_token"
 
     name: str = Field(sa_type=sa.String(64), primary_key=True)
-    token: str = Field(sa_type=sa.String(512))
+    token: str = Field(sa_type=sa.Text)  # sealed (`api/secrets.py`)
     expires_at: datetime = Field(sa_column=utc_column())
 
 

@@ -35,6 +35,7 @@ from api.models import (
     id_of,
     utcnow,
 )
+from api.secrets import seal
 from api.security import IssuedToken, hash_token, issue_jwt, new_refresh_token, read_jwt
 from api.wechat.client import WeChatClient
 
@@ -62,11 +63,12 @@ async def login_with_wechat(
         select(WeChatAccount).where(col(WeChatAccount.openid) == wx.openid)
     )
     now = utcnow()
+    session_key = seal(settings, wx.session_key)
     if account is None:
-        account = WeChatAccount(openid=wx.openid, unionid=wx.unionid, session_key=wx.session_key)
+        account = WeChatAccount(openid=wx.openid, unionid=wx.unionid, session_key=session_key)
         session.add(account)
     else:
-        account.session_key = wx.session_key
+        account.session_key = session_key
         account.unionid = wx.unionid or account.unionid
         account.last_login_at = now
     await session.flush()
