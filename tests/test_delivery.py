@@ -6,7 +6,7 @@ import itertools
 import json
 import time
 from collections.abc import AsyncIterator
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
@@ -591,3 +591,171 @@ async def test_each_notice_kind_arrives_with_valid_data(
     [sent] = wechat.sent
     assert sent["template_id"] == f"T-{kind}"
     assert set(sent["data"]) == set(fields)
+
+
+# --- ownership, crashes, and what each channel did --------------------------------------------
+
+
+async def deduction_cards(sessionmaker: Maker) -> list[Delivery]:
+    async with sessionmaker() as session:
+        rows = await session.scalars(
+            select(Delivery)
+            .join(Notice, col(Notice.id) == col(Delivery.notice_id))
+            .where(col(Notice.kind) == "deduction_card")
+            .order_by(col(Delivery.id))
+        )
+        return list(rows)
+
+
+async def test_a_worker_whose_lease_ran_out_mid_send_sends_nothing_twice(
+    client: httpx.AsyncClient,
+    org: Org,
+    ready: None,
+    senders: Senders,
+    settings: Settings,
+    sessionmaker: Maker,
+    wechat: FakeWeChat,
+) -> None:
+    """Worker A's first answer is slower than its lease; worker B takes the batch over."""
+    for at in range(3):
+        await accept(client, "o-a1", "T-DED", 1700000700 + at)
+    for _ in range(3):
+        await deduct(client, org)
+    start = utcnow()
+    expired = start + timedelta(seconds=settings.delivery_lease_seconds + 1)
+
+    async def worker_b() -> None:
+        await run_once(sessionmaker, senders, settings, now=expired)
+
+    wechat.while_answering = worker_b
+    await run_once(sessionmaker, senders, settings, now=start)  # worker A
+    pages = [s["page"] for s in wechat.sent if s["api"] == "subscribe_send"]
+    assert len(pages) == len(set(pages)) == 3, pages
+    cards = await deduction_cards(sessionmaker)
+    # A's call in flight when B took over: B cannot know WeChat's answer, and does not resend.
+    assert [d.status for d in cards] == ["uncertain", "sent", "sent"]
+    async with sessionmaker() as session:
+        quota = await session.get(SubscriptionQuota, (org.id("member_a1"), "T-DED"))
+        assert quota is not None and quota.remaining == 0
+
+
+async def crash_while_answering(
+    sessionmaker: Maker, senders: Senders, settings: Settings, wechat: FakeWeChat, at: datetime
+) -> None:
+    """The worker is stopped dead after WeChat took its first send and before it answered."""
+    never = asyncio.Event()
+    wechat.while_answering = never.wait
+    before = len(wechat.sent)
+    worker = asyncio.create_task(run_once(sessionmaker, senders, settings, now=at))
+    for _ in range(500):
+        if len(wechat.sent) > before:
+            break
+        await asyncio.sleep(0.01)
+    worker.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await worker
+
+
+async def test_a_subscribe_message_whose_worker_died_after_wechat_took_it_is_not_resent(
+    client: httpx.AsyncClient,
+    org: Org,
+    ready: None,
+    senders: Senders,
+    settings: Settings,
+    sessionmaker: Maker,
+    wechat: FakeWeChat,
+) -> None:
+    await accept(client, "o-a1", "T-DED", 1700000800)
+    await deduct(client, org)
+    start = utcnow()
+    await crash_while_answering(sessionmaker, senders, settings, wechat, start)
+    [card] = await deduction_cards(sessionmaker)
+    assert (card.status, [a["result"] for a in card.history]) == ("sending", ["started"])
+
+    later = start + timedelta(seconds=settings.delivery_lease_seconds + 1)
+    await run_once(sessionmaker, senders, settings, now=later)
+    assert len(wechat.sent) == 1
+    [card] = await deduction_cards(sessionmaker)
+    assert (card.status, card.channel) == ("uncertain", "subscribe")
+    inbox = await client.get("/api/v1/me/notices", headers=org.headers("member_a1"))
+    [shown] = [n for n in inbox.json()["items"] if n["kind"] == "deduction_card"]
+    assert shown["delivery_status"] == "uncertain"
+    assert [(a["channel"], a["result"]) for a in shown["delivery_history"]] == [
+        ("subscribe", "unknown")
+    ]
+    await run_once(sessionmaker, senders, settings, now=later + timedelta(hours=1))
+    assert len(wechat.sent) == 1
+
+
+@pytest.mark.parametrize(("minutes", "status"), [(5, "sent"), (11, "uncertain")])
+async def test_a_template_message_of_unknown_outcome_is_resent_only_while_idempotent(
+    client: httpx.AsyncClient,
+    org: Org,
+    ready: None,
+    senders: Senders,
+    settings: Settings,
+    sessionmaker: Maker,
+    wechat: FakeWeChat,
+    minutes: int,
+    status: str,
+) -> None:
+    """`client_msg_id` makes WeChat send a template message once within 10 minutes."""
+    async with sessionmaker() as session:
+        session.add(ServiceFollower(openid="s-a1", unionid="u-a1"))
+        await session.commit()
+    await deduct(client, org)
+    start = utcnow()
+    await crash_while_answering(sessionmaker, senders, settings, wechat, start)
+    await run_once(sessionmaker, senders, settings, now=start + timedelta(minutes=minutes))
+    [card] = await deduction_cards(sessionmaker)
+    assert (card.status, card.channel) == (status, "service")
+    assert [s["client_msg_id"] for s in wechat.sent] == [str(card.id)]
+    assert len(wechat.attempts) == (2 if status == "sent" else 1)
+
+
+async def test_a_delivery_keeps_every_channel_it_tried_and_why_it_moved_on(
+    client: httpx.AsyncClient,
+    org: Org,
+    ready: None,
+    senders: Senders,
+    settings: Settings,
+    sessionmaker: Maker,
+    wechat: FakeWeChat,
+) -> None:
+    await accept(client, "o-a1", "T-DED", 1700000900)
+    async with sessionmaker() as session:
+        session.add(ServiceFollower(openid="s-a1", unionid="u-a1"))
+        await session.commit()
+    wechat.fail("subscribe_send", 43101, "user refuse to accept the msg")
+    await deduct(client, org)
+    await run_once(sessionmaker, senders, settings)
+    inbox = await client.get("/api/v1/me/notices", headers=org.headers("member_a1"))
+    [shown] = [n for n in inbox.json()["items"] if n["kind"] == "deduction_card"]
+    assert shown["delivery_channel"] == "service"
+    history = [
+        (a["channel"], a["result"], a["errcode"], a["reason"]) for a in shown["delivery_history"]
+    ]
+    assert history == [
+        ("subscribe", "failed", 43101, "用户拒收或无订阅次数"),
+        ("service", "sent", None, None),
+    ]
+
+
+async def test_a_dead_letter_shows_each_attempt(
+    client: httpx.AsyncClient,
+    org: Org,
+    ready: None,
+    senders: Senders,
+    settings: Settings,
+    sessionmaker: Maker,
+    wechat: FakeWeChat,
+) -> None:
+    await accept(client, "o-a1", "T-DED", 1700001000)
+    wechat.fail("subscribe_send", HTTP_502, times=3)
+    await deduct(client, org)
+    for _ in range(3):
+        await run_once(sessionmaker, senders, settings)
+    dead = await client.get("/api/v1/deliveries/dead", headers=org.headers("admin"))
+    [letter] = dead.json()
+    assert [(a["channel"], a["result"]) for a in letter["history"]] == [("subscribe", "failed")] * 3
+    assert all(a["reason"] for a in letter["history"])

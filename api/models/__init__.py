@@ -3,11 +3,13 @@
 from api.models.auth import InviteCode, RefreshToken, WeChatAccount
 from api.models.base import id_of, utcnow
 from api.models.delivery import (
+    AttemptResult,
     CallbackEvent,
     CallbackNonce,
     Channel,
     Delivery,
     DeliveryStatus,
+    JobFailure,
     JobRun,
     NoticeTemplate,
     ServiceFollower,
@@ -74,6 +76,7 @@ from api.models.workflow import (
 __all__ = [
     "Appeal",
     "AppealStatus",
+    "AttemptResult",
     "Attendance",
     "AuditRecord",
     "BranchRobot",
@@ -94,6 +97,7 @@ __all__ = [
     "EvaluationRound",
     "EvaluationScore",
     "InviteCode",
+    "JobFailure",
     "JobRun",
     "LivePlacement",
     "Meeting",
