@@ -759,3 +759,38 @@ async def test_a_dead_letter_shows_each_attempt(
     [letter] = dead.json()
     assert [(a["channel"], a["result"]) for a in letter["history"]] == [("subscribe", "failed")] * 3
     assert all(a["reason"] for a in letter["history"])
+
+
+async def test_a_poisoned_delivery_is_recorded_and_the_rest_of_its_batch_is_sent(
+    client: httpx.AsyncClient,
+    org: Org,
+    ready: None,
+    senders: Senders,
+    settings: Settings,
+    sessionmaker: Maker,
+    wechat: FakeWeChat,
+) -> None:
+    """A card whose appeal deadline no template can read, queued first."""
+    for at in range(2):
+        await accept(client, "o-a1", "T-DED", 1700003000 + at)
+    poison = {"item_name": "缺席", "points": "2", "reason": "缺席", "appeal_deadline": "下周一"}
+    async with sessionmaker() as session:
+        session.add(
+            Notice(member_id=org.id("member_a1"), kind="deduction_card", title="记分", data=poison)
+        )
+        await session.commit()
+    await deduct(client, org)
+    assert await run_once(sessionmaker, senders, settings) >= 2
+    poisoned, card = await deduction_cards(sessionmaker)
+    assert (card.status, card.channel) == ("sent", "subscribe")
+    assert (poisoned.status, poisoned.attempts) == ("pending", 1)
+    assert poisoned.reason is not None and "ValueError" in poisoned.reason
+    assert [(a["channel"], a["result"]) for a in poisoned.history] == [(None, "error")]
+    async with sessionmaker() as session:  # the poisoned card took no subscription
+        quota = await session.get(SubscriptionQuota, (org.id("member_a1"), "T-DED"))
+        assert quota is not None and quota.remaining == 1
+    for _ in range(2):
+        await run_once(sessionmaker, senders, settings)
+    poisoned, card = await deduction_cards(sessionmaker)
+    assert (poisoned.status, poisoned.attempts) == ("dead", 3)
+    assert len(wechat.sent) == 1
