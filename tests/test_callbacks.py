@@ -16,6 +16,7 @@ import httpx
 import pytest
 import uvicorn
 from fastapi import FastAPI
+from pydantic import SecretStr
 from sqlalchemy import func
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlmodel import SQLModel, select
@@ -115,6 +116,19 @@ async def test_with_a_safe_mode_key_a_plain_push_is_refused(
     )
     assert (response.status_code, response.json()["code"]) == (403, "callback_refused")
     assert await count(sessionmaker, ServiceFollower) == 0
+
+
+async def test_with_a_safe_mode_key_the_mini_program_takes_no_plain_push(
+    settings: Settings, wechat: FakeWeChat, org: Org, bound: None, sessionmaker: Maker
+) -> None:
+    with_key = settings.model_copy(update={"wechat_encoding_aes_key": SecretStr(MINI_KEY)})
+    async with running_app(with_key, wechat) as application:
+        transport = httpx.ASGITransport(app=application)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
+            forged = popup("o-a1", [("T-1", "accept")], 1700000000)
+            response = await http.post(MINI, params=plain(), content=forged.encode())
+    assert (response.status_code, response.json()["code"]) == (403, "callback_refused")
+    assert await count(sessionmaker, CallbackEvent) == 0
 
 
 @pytest.mark.parametrize("skew", [-301, 301, -(10**6)])

@@ -18,7 +18,7 @@ from sqlmodel import select
 from wechatpy.crypto import PrpCrypto
 
 from api.config import Settings
-from api.models import StoredToken, WeChatAccount
+from api.models import StoredToken, WeChatAccount, utcnow
 from api.secrets import unseal
 from api.services import robots
 from api.services.delivery import Senders, run_once
@@ -162,15 +162,15 @@ async def test_a_full_flow_logs_no_secret_at_debug(
         assert closing.status_code == 200, closing.text
         await publish(client, org, period_id)
         assert await robots.run_once(sessionmaker, RobotClient(settings, http), settings) == 2
-    assert [s["api"] for s in wechat.sent] == ["subscribe_send"]
-    assert len(wechat.robot_messages) == 2
 
     # A unique violation whose statement carries a session key, through the app's handler.
-    session_key = wechat.session_keys["o-a1"]
+    session_key, now = wechat.session_keys["o-a1"], utcnow()
     async with sessionmaker() as session:
         with pytest.raises(IntegrityError) as failed:
             await session.execute(
-                insert(WeChatAccount).values(openid="o-a1", session_key=session_key)
+                insert(WeChatAccount).values(
+                    openid="o-a1", session_key=session_key, created_at=now, last_login_at=now
+                )
             )
     handler = app.exception_handlers[IntegrityError]
     scope = {"type": "http", "method": "POST", "path": "/", "headers": [], "query_string": b""}
@@ -185,6 +185,9 @@ async def test_a_full_flow_logs_no_secret_at_debug(
     assert "HTTP Request" in logged  # httpx did log its calls, at INFO
     found = sorted(secret for secret in secrets if secret in logged)
     assert found == [], found
+    # …and the flow did reach WeChat and the robot, so the scan covered those calls.
+    assert [s["api"] for s in wechat.sent] == ["subscribe_send"]
+    assert len(wechat.robot_messages) == 2
 
 
 async def test_session_keys_and_access_tokens_are_stored_sealed(
