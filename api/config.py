@@ -53,11 +53,14 @@ class Settings(BaseSettings):
     wechat_busy_retries: int = Field(default=2, ge=0)
     wechat_retry_backoff_seconds: float = Field(default=0.2, ge=0)
 
+    # Each WeChat app pushes to its own path with its own token and safe-mode key.
     wechat_callback_token: SecretStr = SecretStr("")
     wechat_encoding_aes_key: SecretStr = SecretStr("")
     miniprogram_state: Literal["developer", "trial", "formal"] = "formal"
     service_app_id: str = ""
     service_app_secret: SecretStr = SecretStr("")
+    service_callback_token: SecretStr = SecretStr("")
+    service_encoding_aes_key: SecretStr = SecretStr("")
     # Doubling backoff from `delivery_backoff_seconds`, capped at `delivery_backoff_max_seconds`:
     # 30 attempts keep a delivery alive through about two hours of WeChat being down.
     delivery_max_attempts: int = Field(default=30, ge=1)

@@ -50,6 +50,9 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
     # JSON columns are read with msgspec (results, history and boards are read by the
     # thousand; the standard library's parser took a fifth of a county's live ranking).
     kwargs.setdefault("json_deserializer", msgspec.json.decode)
+    # A statement's values never reach a log line or an error message: they hold session keys,
+    # token hashes and phone numbers.
+    kwargs.setdefault("hide_parameters", True)
     if is_sqlite(url):
         _prepare_sqlite_file(url)
         engine = create_async_engine(url, **kwargs)

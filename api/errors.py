@@ -590,6 +590,14 @@ class CallbackMalformed(AppError):
     code, status, message = "callback_malformed", 400, "推送内容无法解析"
 
 
+class CallbackStale(AppError):
+    code, status, message = "callback_stale", 403, "推送的时间戳不在前后 5 分钟内，已拒绝"
+
+
+class CallbackReplayed(AppError):
+    code, status, message = "callback_replayed", 403, "该推送已接收过，重放的请求已拒绝"
+
+
 # --- publication --------------------------------------------------------------------------------
 
 

@@ -13,6 +13,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, Operation
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from api import logs
 from api.config import Settings, get_settings
 from api.db import create_engine, create_sessionmaker
 from api.errors import (
@@ -82,6 +83,7 @@ log = logging.getLogger("api")
 def create_app(settings: Settings | None = None, http: httpx.AsyncClient | None = None) -> FastAPI:
     """Build the app; tests pass their own settings and an httpx client wired to a fake WeChat."""
     settings = settings or get_settings()
+    logs.install()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -89,7 +91,7 @@ def create_app(settings: Settings | None = None, http: httpx.AsyncClient | None 
         client = http or httpx.AsyncClient()
         app.state.engine = engine
         app.state.sessionmaker = create_sessionmaker(engine)
-        tokens = DatabaseTokenStore(app.state.sessionmaker)
+        tokens = DatabaseTokenStore(app.state.sessionmaker, settings)
         app.state.wechat = WeChatClient(settings, client, store=tokens)
         app.state.service_wechat = (
             WeChatClient(
@@ -226,7 +228,8 @@ def _install_error_handlers(app: FastAPI) -> None:
         )
 
     async def on_integrity(_request: Request, exc: Exception) -> JSONResponse:
-        log.warning("integrity error turned into 409: %s", exc)
+        assert isinstance(exc, IntegrityError)
+        log.warning("integrity error turned into 409: %s", _constraint_violated(exc))
         return _render(Conflict())
 
     async def on_database(_request: Request, exc: Exception) -> JSONResponse:
@@ -277,6 +280,13 @@ def _unstorable(exc: BaseException) -> str | None:
         seen.add(id(cause))
         cause = cause.__cause__ or cause.__context__
     return None
+
+
+def _constraint_violated(exc: IntegrityError) -> str:
+    """The driver's one-line reason (the constraint), never the statement's values or the
+    database's DETAIL line, which quotes the row."""
+    lines = str(exc.orig).strip().splitlines()
+    return f"{type(exc.orig).__name__}: {lines[0] if lines else ''}"
 
 
 def _problem(error: Any) -> dict[str, str]:

@@ -7,7 +7,10 @@ API processes (each with its own pool) and the outbox drained by two worker proc
 - 20 final approvals of one claim at once → one ledger entry, one 200;
 - 20 uses of one refresh token at once (within the grace window) → all answered with the same
   new token pair, one rotation, one login;
-- N approvals' notices sent by two workers → each received by (fake) WeChat exactly once.
+- N approvals' notices sent by two workers → each received by (fake) WeChat exactly once;
+- a slow WeChat (each answer after `--slow-answer` seconds) and a short lease
+  (`--short-lease`), so that a worker's batch outlasts its lease and the other worker takes the
+  rest over mid-batch → still each notice sent once (no call made twice for one delivery).
 
 Prints JSON; `"exactly_once": true` when every check holds.
 
@@ -54,6 +57,9 @@ def arguments() -> argparse.Namespace:
     parser.add_argument("--notices", type=int, default=200, help="approvals to deliver")
     parser.add_argument("--database", default="pioneer_multiprocess")
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--slow-notices", type=int, default=40, help="notices for the lease case")
+    parser.add_argument("--slow-answer", type=float, default=0.5, help="seconds per WeChat answer")
+    parser.add_argument("--short-lease", type=int, default=10, help="DELIVERY_LEASE_SECONDS")
     # `seed` (shared with bench/load.py) reads these:
     parser.add_argument("--users", type=int, default=200)
     return parser.parse_args()
@@ -220,6 +226,76 @@ async def checks(url: str, bases: list[str], data: dict[str, Any], notices: int)
     }
 
 
+async def queue_notices(url: str, members: list[int]) -> list[int]:
+    """One claim-result notice per member, written as plain SQL (the trigger queues each
+    delivery); returns the deliveries' ids."""
+    connection = await asyncpg.connect(dsn(url))
+    try:
+        rows = await connection.fetch(
+            "INSERT INTO notice (member_id, kind, title, data, created_at) "
+            "SELECT m, 'claim_result', '申报已通过', '{\"item_code\": \"lease\"}', now() "
+            "FROM unnest($1::int[]) AS m RETURNING id",
+            members,
+        )
+        notices = [row["id"] for row in rows]
+        found = await connection.fetch(
+            "SELECT id FROM delivery WHERE notice_id = ANY($1::int[])", notices
+        )
+        return [row["id"] for row in found]
+    finally:
+        await connection.close()
+
+
+async def settle(url: str, deliveries: list[int], seconds: float) -> dict[str, int]:
+    """Wait until none of `deliveries` is pending or being sent; their statuses."""
+    started = time.perf_counter()
+    connection = await asyncpg.connect(dsn(url))
+    try:
+        while True:
+            rows = await connection.fetch(
+                "SELECT status, count(*) AS n FROM delivery WHERE id = ANY($1::int[]) "
+                "GROUP BY status",
+                deliveries,
+            )
+            statuses = {row["status"]: row["n"] for row in rows}
+            waiting = statuses.get("pending", 0) + statuses.get("sending", 0)
+            if not waiting or time.perf_counter() - started > seconds:
+                return statuses
+            await asyncio.sleep(0.5)
+    finally:
+        await connection.close()
+
+
+def slow_wechat_short_lease(
+    url: str, data: dict[str, Any], args: argparse.Namespace
+) -> dict[str, Any]:
+    """Two workers, a lease shorter than a batch takes against a slow WeChat."""
+    members = [member for member, _ in data["acting"]][: args.slow_notices]
+    with fake_server(0, delay=args.slow_answer) as wechat:
+        env = {**service_env(url, wechat), "DELIVERY_LEASE_SECONDS": str(args.short_lease)}
+        deliveries = asyncio.run(queue_notices(url, members))
+        started = time.perf_counter()
+        workers = [start_worker(env) for _ in range(2)]
+        try:
+            statuses = asyncio.run(settle(url, deliveries, 300))
+        finally:
+            stop(workers)
+        elapsed = time.perf_counter() - started
+        log = fake_log(wechat)
+    ours = {str(delivery) for delivery in deliveries}
+    calls = Counter(msg_id for msg_id in log["attempts"] if msg_id in ours)
+    return {
+        "notices": len(deliveries),
+        "lease_seconds": args.short_lease,
+        "wechat_answer_seconds": args.slow_answer,
+        "seconds_to_send_all": round(elapsed, 1),
+        "statuses": statuses,
+        "sends": sum(calls.values()),
+        "sent_twice": sum(n > 1 for n in calls.values()),
+        "received": len(set(log["sent"]) & ours),
+    }
+
+
 def main() -> None:
     args = arguments()
     url = fresh_database(args.database)
@@ -235,6 +311,7 @@ def main() -> None:
         finally:
             stop([process for process, _ in apis] + workers)
         log = fake_log(wechat)
+    report["slow_wechat_short_lease"] = slow_wechat_short_lease(url, data, args)
     received = Counter(log["sent"])
     attempts = Counter(log["attempts"])
     report["deliveries"]["received"] = len(received)
@@ -252,6 +329,8 @@ def main() -> None:
         and report["refresh_token_used_20_times"]["refresh_tokens"] == 2
         and report["deliveries"]["received"] == approvals + 1
         and report["deliveries"]["received_twice"] == 0
+        and report["slow_wechat_short_lease"]["sent_twice"] == 0
+        and report["slow_wechat_short_lease"]["received"] == args.slow_notices
     )
     report["processes"] = {"api": 2, "worker": 2}
     print(json.dumps(report, indent=2, ensure_ascii=False))

@@ -104,8 +104,10 @@ def free_port() -> int:
 
 
 @contextmanager
-def fake_server(rate: float) -> Iterator[str]:
-    """The fake in its own process (so it does not share our CPU); yields its base URL."""
+def fake_server(rate: float, delay: float = 0.0) -> Iterator[str]:
+    """The fake in its own process (so it does not share our CPU); yields its base URL.
+
+    `delay`: seconds before each accepted send is answered (a slow WeChat)."""
     port = free_port()
     process = subprocess.Popen(
         [
@@ -119,7 +121,7 @@ def fake_server(rate: float) -> Iterator[str]:
             "warning",
         ],
         cwd=ROOT,
-        env={**os.environ, "FAKE_RATE": str(rate)},
+        env={**os.environ, "FAKE_RATE": str(rate), "FAKE_DELAY": str(delay)},
     )
     base = f"http://127.0.0.1:{port}"
     try:
@@ -136,5 +138,7 @@ def fake_server(rate: float) -> Iterator[str]:
 
 
 def fake_log(base: str) -> dict[str, list[str]]:
+    """What the fake accepted: template messages by `client_msg_id` (`sent`), subscribe
+    messages by recipient and page (`subscribed`), and every template call (`attempts`)."""
     log: dict[str, list[str]] = httpx.get(f"{base}/_log", timeout=30).json()
     return log

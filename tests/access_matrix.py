@@ -62,6 +62,7 @@ TODAY = today_in_shanghai(utcnow())
 QUARTER = f"{TODAY.year}-Q{(TODAY.month - 1) // 3 + 1}"
 ROBOT_KEY = "693a91f6-7xxx-4bc4-97a0-0ec2sifa5aaa"
 CALLBACK_TOKEN = "matrix-callback-token"
+SERVICE_CALLBACK_TOKEN = "matrix-service-callback-token"
 
 
 class Flavour(StrEnum):
@@ -459,6 +460,8 @@ MATRIX: Mapping[Route, Public | Guarded] = MappingProxyType(
         ("GET", f"{V1}/auth/dev/accounts"): Public("dev mode only, without WeChat credentials"),
         ("GET", f"{V1}/wechat/callback"): Public("WeChat URL check, signed with the token"),
         ("POST", f"{V1}/wechat/callback"): Public("WeChat pushes, signed with the token"),
+        ("GET", f"{V1}/wechat/callback/service"): Public("the service account's URL check"),
+        ("POST", f"{V1}/wechat/callback/service"): Public("the service account's pushes"),
         # --- the signed-in member --------------------------------------------------------
         ("GET", f"{V1}/me"): Guarded(EVERYONE),
         ("POST", f"{V1}/probe"): Guarded(EVERYONE),  # the load benchmark's (on in the matrix)

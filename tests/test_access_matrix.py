@@ -14,6 +14,7 @@ import hashlib
 import itertools
 import json
 import re
+import time
 from collections.abc import AsyncIterator
 from dataclasses import replace
 from datetime import timedelta
@@ -61,6 +62,7 @@ from tests.access_matrix import (
     ROLES,
     SCHEMES,
     SCOPES,
+    SERVICE_CALLBACK_TOKEN,
     TODAY,
     Ctx,
     Guarded,
@@ -89,6 +91,7 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
         database_url,
         photo_dir=str(tmp_path / "photos"),
         wechat_callback_token=CALLBACK_TOKEN,
+        service_callback_token=SERVICE_CALLBACK_TOKEN,
         probe_endpoint=True,
     )
 
@@ -802,9 +805,12 @@ async def dev_client(settings: Settings, wechat: FakeWeChat) -> AsyncIterator[ht
             yield http
 
 
-def signed(query: dict[str, str]) -> dict[str, str]:
-    parts = sorted([CALLBACK_TOKEN, query["timestamp"], query["nonce"]])
-    return {**query, "signature": hashlib.sha1("".join(parts).encode()).hexdigest()}
+def signed(nonce: str, token: str = CALLBACK_TOKEN) -> dict[str, str]:
+    """A push's query signed now, as WeChat sends it."""
+    timestamp = str(int(time.time()))
+    parts = sorted([token, timestamp, nonce])
+    signature = hashlib.sha1("".join(parts).encode()).hexdigest()
+    return {"timestamp": timestamp, "nonce": nonce, "signature": signature}
 
 
 async def test_public_routes_answer_without_a_token(
@@ -858,11 +864,22 @@ async def test_public_routes_answer_without_a_token(
         ("GET", f"{v1}/auth/dev/accounts"): await dev_client.get(f"{v1}/auth/dev/accounts"),
         ("GET", f"{v1}/wechat/callback"): await client.get(
             f"{v1}/wechat/callback",
-            params={**signed({"timestamp": "1714036504", "nonce": "n-1"}), "echostr": "hello"},
+            params={**signed("n-1"), "echostr": "hello"},
+        ),
+        ("GET", f"{v1}/wechat/callback/service"): await client.get(
+            f"{v1}/wechat/callback/service",
+            params={**signed("n-3", SERVICE_CALLBACK_TOKEN), "echostr": "hello"},
+        ),
+        ("POST", f"{v1}/wechat/callback/service"): await client.post(
+            f"{v1}/wechat/callback/service",
+            params=signed("n-4", SERVICE_CALLBACK_TOKEN),
+            content=json.dumps(
+                {"FromUserName": "s-1", "CreateTime": 1714036506, "Event": "subscribe"}
+            ),
         ),
         ("POST", f"{v1}/wechat/callback"): await client.post(
             f"{v1}/wechat/callback",
-            params=signed({"timestamp": "1714036505", "nonce": "n-2"}),
+            params=signed("n-2"),
             content=json.dumps(
                 {
                     "ToUserName": "gh_matrix",

@@ -2,9 +2,11 @@
 
 import asyncio
 import hashlib
+import itertools
 import json
+import time
 from collections.abc import AsyncIterator
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
@@ -30,6 +32,7 @@ from tests.workflow import TODAY, attach
 
 Maker = async_sessionmaker[AsyncSession]
 CALLBACK_TOKEN = "callback-token"
+SERVICE_CALLBACK_TOKEN = "service-callback-token"
 SUBSCRIBE_FIELDS = {
     "thing1": "item_name",
     "number2": "points",
@@ -45,6 +48,7 @@ def settings(database_url: str, tmp_path: object) -> Settings:
         service_app_id=SERVICE_APP_ID,
         service_app_secret=SERVICE_APP_SECRET,
         wechat_callback_token=CALLBACK_TOKEN,
+        service_callback_token=SERVICE_CALLBACK_TOKEN,
         delivery_backoff_seconds=0,
         delivery_max_attempts=3,
     )
@@ -83,9 +87,17 @@ async def ready(client: httpx.AsyncClient, org: Org, sessionmaker: Maker) -> Non
         assert response.status_code == 200, response.text
 
 
-def signed(query: dict[str, str]) -> dict[str, str]:
-    parts = sorted([CALLBACK_TOKEN, query["timestamp"], query["nonce"]])
+def signed(query: dict[str, str], token: str = CALLBACK_TOKEN) -> dict[str, str]:
+    parts = sorted([token, query["timestamp"], query["nonce"]])
     return {**query, "signature": hashlib.sha1("".join(parts).encode()).hexdigest()}
+
+
+_NONCES = itertools.count()
+
+
+def signed_now(token: str = CALLBACK_TOKEN) -> dict[str, str]:
+    """A query as WeChat signs a push: our clock's time and a nonce not used before."""
+    return signed({"timestamp": str(int(time.time())), "nonce": f"n{next(_NONCES)}"}, token)
 
 
 async def accept(
@@ -100,9 +112,7 @@ async def accept(
         "List": {"TemplateId": template_id, "SubscribeStatusString": "accept", "PopupScene": "0"},
     }
     return await client.post(
-        "/api/v1/wechat/callback",
-        params=signed({"timestamp": str(at), "nonce": "n1"}),
-        content=json.dumps(push),
+        "/api/v1/wechat/callback", params=signed_now(), content=json.dumps(push)
     )
 
 
@@ -390,7 +400,7 @@ async def test_templates_are_set_by_admins_with_typed_keys(
 async def test_the_url_check_echoes_with_a_valid_signature(
     client: httpx.AsyncClient, org: Org
 ) -> None:
-    params = signed({"timestamp": "1714036504", "nonce": "1514711492"})
+    params = signed_now()
     ok = await client.get("/api/v1/wechat/callback", params={**params, "echostr": "hello"})
     assert ok.text == "hello"
     forged = await client.get(
@@ -417,8 +427,8 @@ async def test_a_new_service_follower_is_matched_by_unionid_and_reached(
         "Event": "subscribe",
     }
     response = await client.post(
-        "/api/v1/wechat/callback",
-        params=signed({"timestamp": "1700000100", "nonce": "n2"}),
+        "/api/v1/wechat/callback/service",
+        params=signed_now(SERVICE_CALLBACK_TOKEN),
         content=json.dumps(push),
     )
     assert response.text == "success"
@@ -526,11 +536,7 @@ async def test_a_failed_receipt_is_kept_on_the_delivery(
         "Event": "subscribe_msg_sent_event",
         "List": {"TemplateId": "T-DED", "MsgID": delivery.msgid, "ErrorCode": 20001},
     }
-    await client.post(
-        "/api/v1/wechat/callback",
-        params=signed({"timestamp": "1700000501", "nonce": "n3"}),
-        content=json.dumps(push),
-    )
+    await client.post("/api/v1/wechat/callback", params=signed_now(), content=json.dumps(push))
     [delivery] = await deliveries(sessionmaker)
     assert delivery.reason == "微信回执：20001"
 
@@ -610,3 +616,206 @@ async def test_each_notice_kind_arrives_with_valid_data(
     [sent] = wechat.sent
     assert sent["template_id"] == f"T-{kind}"
     assert set(sent["data"]) == set(fields)
+
+
+# --- ownership, crashes, and what each channel did --------------------------------------------
+
+
+async def deduction_cards(sessionmaker: Maker) -> list[Delivery]:
+    async with sessionmaker() as session:
+        rows = await session.scalars(
+            select(Delivery)
+            .join(Notice, col(Notice.id) == col(Delivery.notice_id))
+            .where(col(Notice.kind) == "deduction_card")
+            .order_by(col(Delivery.id))
+        )
+        return list(rows)
+
+
+async def test_a_worker_whose_lease_ran_out_mid_send_sends_nothing_twice(
+    client: httpx.AsyncClient,
+    org: Org,
+    ready: None,
+    senders: Senders,
+    settings: Settings,
+    sessionmaker: Maker,
+    wechat: FakeWeChat,
+) -> None:
+    """Worker A's first answer is slower than its lease; worker B takes the batch over."""
+    for at in range(3):
+        await accept(client, "o-a1", "T-DED", 1700000700 + at)
+    for _ in range(3):
+        await deduct(client, org)
+    start = utcnow()
+    expired = start + timedelta(seconds=settings.delivery_lease_seconds + 1)
+
+    async def worker_b() -> None:
+        await run_once(sessionmaker, senders, settings, now=expired)
+
+    wechat.while_answering = worker_b
+    await run_once(sessionmaker, senders, settings, now=start)  # worker A
+    pages = [s["page"] for s in wechat.sent if s["api"] == "subscribe_send"]
+    assert len(pages) == len(set(pages)) == 3, pages
+    cards = await deduction_cards(sessionmaker)
+    # A's call in flight when B took over: B cannot know WeChat's answer, and does not resend.
+    assert [d.status for d in cards] == ["uncertain", "sent", "sent"]
+    async with sessionmaker() as session:
+        quota = await session.get(SubscriptionQuota, (org.id("member_a1"), "T-DED"))
+        assert quota is not None and quota.remaining == 0
+
+
+async def crash_while_answering(
+    sessionmaker: Maker, senders: Senders, settings: Settings, wechat: FakeWeChat, at: datetime
+) -> None:
+    """The worker is stopped dead after WeChat took its first send and before it answered."""
+    never = asyncio.Event()
+    wechat.while_answering = never.wait
+    before = len(wechat.sent)
+    worker = asyncio.create_task(run_once(sessionmaker, senders, settings, now=at))
+    for _ in range(500):
+        if len(wechat.sent) > before:
+            break
+        await asyncio.sleep(0.01)
+    worker.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await worker
+
+
+async def test_a_subscribe_message_whose_worker_died_after_wechat_took_it_is_not_resent(
+    client: httpx.AsyncClient,
+    org: Org,
+    ready: None,
+    senders: Senders,
+    settings: Settings,
+    sessionmaker: Maker,
+    wechat: FakeWeChat,
+) -> None:
+    await accept(client, "o-a1", "T-DED", 1700000800)
+    await deduct(client, org)
+    start = utcnow()
+    await crash_while_answering(sessionmaker, senders, settings, wechat, start)
+    [card] = await deduction_cards(sessionmaker)
+    assert (card.status, [a["result"] for a in card.history]) == ("sending", ["started"])
+
+    later = start + timedelta(seconds=settings.delivery_lease_seconds + 1)
+    await run_once(sessionmaker, senders, settings, now=later)
+    assert len(wechat.sent) == 1
+    [card] = await deduction_cards(sessionmaker)
+    assert (card.status, card.channel) == ("uncertain", "subscribe")
+    inbox = await client.get("/api/v1/me/notices", headers=org.headers("member_a1"))
+    [shown] = [n for n in inbox.json()["items"] if n["kind"] == "deduction_card"]
+    assert shown["delivery_status"] == "uncertain"
+    assert [(a["channel"], a["result"]) for a in shown["delivery_history"]] == [
+        ("subscribe", "unknown")
+    ]
+    await run_once(sessionmaker, senders, settings, now=later + timedelta(hours=1))
+    assert len(wechat.sent) == 1
+
+
+@pytest.mark.parametrize(("minutes", "status"), [(5, "sent"), (11, "uncertain")])
+async def test_a_template_message_of_unknown_outcome_is_resent_only_while_idempotent(
+    client: httpx.AsyncClient,
+    org: Org,
+    ready: None,
+    senders: Senders,
+    settings: Settings,
+    sessionmaker: Maker,
+    wechat: FakeWeChat,
+    minutes: int,
+    status: str,
+) -> None:
+    """`client_msg_id` makes WeChat send a template message once within 10 minutes."""
+    async with sessionmaker() as session:
+        session.add(ServiceFollower(openid="s-a1", unionid="u-a1"))
+        await session.commit()
+    await deduct(client, org)
+    start = utcnow()
+    await crash_while_answering(sessionmaker, senders, settings, wechat, start)
+    await run_once(sessionmaker, senders, settings, now=start + timedelta(minutes=minutes))
+    [card] = await deduction_cards(sessionmaker)
+    assert (card.status, card.channel) == (status, "service")
+    assert [s["client_msg_id"] for s in wechat.sent] == [str(card.id)]
+    assert len(wechat.attempts) == (2 if status == "sent" else 1)
+
+
+async def test_a_delivery_keeps_every_channel_it_tried_and_why_it_moved_on(
+    client: httpx.AsyncClient,
+    org: Org,
+    ready: None,
+    senders: Senders,
+    settings: Settings,
+    sessionmaker: Maker,
+    wechat: FakeWeChat,
+) -> None:
+    await accept(client, "o-a1", "T-DED", 1700000900)
+    async with sessionmaker() as session:
+        session.add(ServiceFollower(openid="s-a1", unionid="u-a1"))
+        await session.commit()
+    wechat.fail("subscribe_send", 43101, "user refuse to accept the msg")
+    await deduct(client, org)
+    await run_once(sessionmaker, senders, settings)
+    inbox = await client.get("/api/v1/me/notices", headers=org.headers("member_a1"))
+    [shown] = [n for n in inbox.json()["items"] if n["kind"] == "deduction_card"]
+    assert shown["delivery_channel"] == "service"
+    history = [
+        (a["channel"], a["result"], a["errcode"], a["reason"]) for a in shown["delivery_history"]
+    ]
+    assert history == [
+        ("subscribe", "failed", 43101, "用户拒收或无订阅次数"),
+        ("service", "sent", None, None),
+    ]
+
+
+async def test_a_dead_letter_shows_each_attempt(
+    client: httpx.AsyncClient,
+    org: Org,
+    ready: None,
+    senders: Senders,
+    settings: Settings,
+    sessionmaker: Maker,
+    wechat: FakeWeChat,
+) -> None:
+    await accept(client, "o-a1", "T-DED", 1700001000)
+    wechat.fail("subscribe_send", HTTP_502, times=3)
+    await deduct(client, org)
+    for _ in range(3):
+        await run_once(sessionmaker, senders, settings)
+    dead = await client.get("/api/v1/deliveries/dead", headers=org.headers("admin"))
+    [letter] = dead.json()
+    assert [(a["channel"], a["result"]) for a in letter["history"]] == [("subscribe", "failed")] * 3
+    assert all(a["reason"] for a in letter["history"])
+
+
+async def test_a_poisoned_delivery_is_recorded_and_the_rest_of_its_batch_is_sent(
+    client: httpx.AsyncClient,
+    org: Org,
+    ready: None,
+    senders: Senders,
+    settings: Settings,
+    sessionmaker: Maker,
+    wechat: FakeWeChat,
+) -> None:
+    """A card whose appeal deadline no template can read, queued first."""
+    for at in range(2):
+        await accept(client, "o-a1", "T-DED", 1700003000 + at)
+    poison = {"item_name": "缺席", "points": "2", "reason": "缺席", "appeal_deadline": "下周一"}
+    async with sessionmaker() as session:
+        session.add(
+            Notice(member_id=org.id("member_a1"), kind="deduction_card", title="记分", data=poison)
+        )
+        await session.commit()
+    await deduct(client, org)
+    assert await run_once(sessionmaker, senders, settings) >= 2
+    poisoned, card = await deduction_cards(sessionmaker)
+    assert (card.status, card.channel) == ("sent", "subscribe")
+    assert (poisoned.status, poisoned.attempts) == ("pending", 1)
+    assert poisoned.reason is not None and "ValueError" in poisoned.reason
+    assert [(a["channel"], a["result"]) for a in poisoned.history] == [(None, "error")]
+    async with sessionmaker() as session:  # the poisoned card took no subscription
+        quota = await session.get(SubscriptionQuota, (org.id("member_a1"), "T-DED"))
+        assert quota is not None and quota.remaining == 1
+    for _ in range(2):
+        await run_once(sessionmaker, senders, settings)
+    poisoned, card = await deduction_cards(sessionmaker)
+    assert (poisoned.status, poisoned.attempts) == ("dead", 3)
+    assert len(wechat.sent) == 1

@@ -14,8 +14,9 @@ import itertools
 import json
 import re
 import struct
+import time
 import zlib
-from collections.abc import Callable, Coroutine, Sequence
+from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -25,6 +26,7 @@ import pytest
 from hypothesis import HealthCheck, Phase, given
 from hypothesis import strategies as st
 from PIL import Image
+from pydantic import SecretStr
 from sqlalchemy import func
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlmodel import SQLModel, select
@@ -47,12 +49,20 @@ CALLBACK = "/api/v1/wechat/callback"
 
 @pytest.fixture
 def settings(database_url: str, tmp_path: Path) -> Settings:
+    """Plain mode: pushes signed over the query only (no safe-mode key configured)."""
     return make_settings(
-        database_url,
-        photo_dir=str(tmp_path / "photos"),
-        wechat_callback_token=TOKEN,
-        wechat_encoding_aes_key=AES_KEY,
+        database_url, photo_dir=str(tmp_path / "photos"), wechat_callback_token=TOKEN
     )
+
+
+@pytest.fixture
+async def safe_client(settings: Settings, wechat: FakeWeChat) -> AsyncIterator[httpx.AsyncClient]:
+    """The app with a safe-mode key, which then takes encrypted pushes only."""
+    with_key = settings.model_copy(update={"wechat_encoding_aes_key": SecretStr(AES_KEY)})
+    async with running_app(with_key, wechat) as application:
+        transport = httpx.ASGITransport(app=application)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
+            yield http
 
 
 def refused(response: httpx.Response, status: int, *codes: str) -> None:
@@ -395,11 +405,21 @@ def sign(*parts: str) -> str:
     return hashlib.sha1("".join(sorted(parts)).encode()).hexdigest()
 
 
-def plain(timestamp: str = "1700000000", nonce: str = "n1") -> dict[str, str]:
+_NONCES = itertools.count()
+
+
+def fresh() -> tuple[str, str]:
+    """Now, and a nonce not used before: what WeChat signs each push with."""
+    return str(int(time.time())), f"n{next(_NONCES)}"
+
+
+def plain() -> dict[str, str]:
+    timestamp, nonce = fresh()
     return {"timestamp": timestamp, "nonce": nonce, "signature": sign(TOKEN, timestamp, nonce)}
 
 
-def safe(encrypt: str, timestamp: str = "1700000000", nonce: str = "n1") -> dict[str, str]:
+def safe(encrypt: str) -> dict[str, str]:
+    timestamp, nonce = fresh()
     return {
         "encrypt_type": "aes",
         "timestamp": timestamp,
@@ -526,25 +546,30 @@ async def test_a_byte_order_mark_is_not_malformed(
     assert await count(sessionmaker, CallbackEvent) == 2
 
 
-SIGNATURES = {
-    "missing": {"timestamp": "1700000000", "nonce": "n1"},
-    "empty": {**plain(), "signature": ""},
-    "wrong": {**plain(), "signature": "0" * 40},
-    "other_token": {**plain(), "signature": sign("other-token", "1700000000", "n1")},
-    "other_timestamp": {**plain(), "timestamp": "1700000001"},
-    "upper_case": {**plain(), "signature": plain()["signature"].upper()},
-    "unicode": {**plain(), "signature": "签名" * 20},
-    "nothing": {},
-}
+def signatures() -> dict[str, dict[str, str]]:
+    """Queries signed wrongly, made at the test's time (a stale time would be refused anyway)."""
+    good = plain()
+    timestamp, nonce = good["timestamp"], good["nonce"]
+    return {
+        "missing": {"timestamp": timestamp, "nonce": nonce},
+        "empty": {**good, "signature": ""},
+        "wrong": {**good, "signature": "0" * 40},
+        "other_token": {**good, "signature": sign("other-token", timestamp, nonce)},
+        "other_timestamp": {**good, "timestamp": str(int(timestamp) + 1)},
+        "upper_case": {**good, "signature": good["signature"].upper()},
+        "unicode": {**good, "signature": "签名" * 20},
+        "nothing": {},
+    }
 
 
-@pytest.mark.parametrize("name", SIGNATURES)
+@pytest.mark.parametrize("name", signatures())
 async def test_a_wrong_or_missing_signature_is_refused(
     client: httpx.AsyncClient, sessionmaker: Maker, name: str
 ) -> None:
     body = json.dumps(push()).encode()
-    refused(await post_push(client, body, SIGNATURES[name]), 403, "callback_refused")
-    query = {**SIGNATURES[name], "echostr": "echo"}
+    query = signatures()[name]
+    refused(await post_push(client, body, query), 403, "callback_refused")
+    query = {**query, "echostr": "echo"}
     response = await client.get(CALLBACK, params=query)
     if "signature" in query:
         refused(response, 403, "callback_refused")
@@ -580,23 +605,23 @@ SAFE_MODE = {
 
 @pytest.mark.parametrize("name", SAFE_MODE)
 async def test_safe_mode_garbage_is_refused(
-    client: httpx.AsyncClient, sessionmaker: Maker, name: str
+    safe_client: httpx.AsyncClient, sessionmaker: Maker, name: str
 ) -> None:
     body = SAFE_MODE[name]
     parsed = re.search(rb"<!\[CDATA\[(.*)\]\]>", body)
     encrypt = parsed.group(1).decode() if parsed else ""
-    response = await post_push(client, body, safe(encrypt))
+    response = await post_push(safe_client, body, safe(encrypt))
     refused(response, response.status_code, "callback_malformed", "callback_refused")
     assert response.status_code in (400, 403)
     await nothing_kept(sessionmaker)
 
 
 async def test_safe_mode_with_random_ciphertext_is_refused(
-    client: httpx.AsyncClient, sessionmaker: Maker
+    safe_client: httpx.AsyncClient, sessionmaker: Maker
 ) -> None:
     async def check(cipher: bytes) -> None:
         encrypt = base64.b64encode(cipher).decode()
-        response = await post_push(client, envelope(encrypt), safe(encrypt))
+        response = await post_push(safe_client, envelope(encrypt), safe(encrypt))
         assert response.status_code in (400, 403), response.text
         refused(response, response.status_code, "callback_malformed", "callback_refused")
 
@@ -605,17 +630,19 @@ async def test_safe_mode_with_random_ciphertext_is_refused(
 
 
 async def test_safe_mode_refuses_other_apps_and_wrong_signatures(
-    client: httpx.AsyncClient, sessionmaker: Maker
+    safe_client: httpx.AsyncClient, sessionmaker: Maker
 ) -> None:
     xml = "<xml><FromUserName>o-safe</FromUserName><Event>subscribe</Event></xml>"
     other_app = encrypted(xml, app_id="wx-someone-else")
-    refused(await post_push(client, envelope(other_app), safe(other_app)), 403, "callback_refused")
+    refused(
+        await post_push(safe_client, envelope(other_app), safe(other_app)), 403, "callback_refused"
+    )
     ours = encrypted(xml)
     wrong = {**safe(ours), "msg_signature": "0" * 40}
-    refused(await post_push(client, envelope(ours), wrong), 403, "callback_refused")
+    refused(await post_push(safe_client, envelope(ours), wrong), 403, "callback_refused")
     await nothing_kept(sessionmaker)
     # The same envelope, correctly signed, is accepted: the refusals above were about them.
-    assert (await post_push(client, envelope(ours), safe(ours))).status_code == 200
+    assert (await post_push(safe_client, envelope(ours), safe(ours))).status_code == 200
     assert await count(sessionmaker, CallbackEvent) == 1
 
 

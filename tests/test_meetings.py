@@ -242,17 +242,13 @@ async def test_reminders_go_once_to_each_attendee_not_on_leave(
     request_id = await ask_leave(client, org, "member_a1", soon)
     await decide(client, org, "secretary_a", request_id, "approve")
     for _ in range(2):
-        async with sessionmaker() as session:
-            await schedules.run_due(session, utcnow())
-            await session.commit()
+        await schedules.run_due(sessionmaker, utcnow())
     reminders = await notices(sessionmaker, "meeting_reminder")
     assert sorted((n.member_id, n.data["meeting_id"]) for n in reminders) == [
         (org.id("member_a1b"), soon),
         (org.id("member_a2"), soon),
     ]
-    async with sessionmaker() as session:
-        await schedules.run_due(session, utcnow() + timedelta(hours=2, minutes=30))
-        await session.commit()
+    await schedules.run_due(sessionmaker, utcnow() + timedelta(hours=2, minutes=30))
     reminders = await notices(sessionmaker, "meeting_reminder")
     assert sorted(n.data["meeting_id"] for n in reminders).count(later) == 3
     async with sessionmaker() as session:

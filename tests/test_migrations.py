@@ -11,7 +11,9 @@ from sqlalchemy.engine import Connection
 from sqlmodel import SQLModel
 
 from alembic import command
+from api.config import get_settings
 from api.db import create_engine
+from api.secrets import unseal
 from tests.conftest import PG_URL, alembic_config
 
 
@@ -158,3 +160,45 @@ def test_existing_follow_ups_get_their_period_owning_branch_and_status(
     )
     # A group member's follow-up belongs to the branch above the group.
     assert rows == [(1, 2, 7, "threshold", "open"), (2, 2, 7, "threshold", "done")]
+
+
+_BEFORE_SEALING = "69b42596e03b"  # the revision before session keys and tokens were sealed
+
+
+def test_stored_session_keys_and_tokens_are_sealed_and_opened_again_on_the_way_down(
+    scratch_url: str, template_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DATA_KEY", "migration-test-data-key-0123456789abcdef")
+    get_settings.cache_clear()
+    settings = get_settings()
+    config = alembic_config(scratch_url)
+    command.downgrade(config, "base")
+    command.upgrade(config, _BEFORE_SEALING)
+    stamp = "'2026-11-01 08:00:00+00:00'"
+    asyncio.run(
+        _run(
+            scratch_url,
+            "INSERT INTO wechat_account (id, openid, session_key, created_at, last_login_at) "
+            f"VALUES (1, 'o-1', 'SESSIONKEY-plain==', {stamp}, {stamp})",
+            "INSERT INTO stored_token (name, token, expires_at) "
+            f"VALUES ('wx-app', 'ACCESS-plain', {stamp})",
+        )
+    )
+    try:
+        command.upgrade(config, "head")
+        [(session_key,)] = asyncio.run(_run(scratch_url, "SELECT session_key FROM wechat_account"))
+        [(token,)] = asyncio.run(_run(scratch_url, "SELECT token FROM stored_token"))
+        assert "plain" not in str(session_key) and "plain" not in str(token)
+        assert unseal(settings, str(session_key)) == "SESSIONKEY-plain=="
+        assert unseal(settings, str(token)) == "ACCESS-plain"
+        command.downgrade(config, _BEFORE_SEALING)
+        rows = asyncio.run(
+            _run(
+                scratch_url,
+                "SELECT session_key, token FROM wechat_account, stored_token",
+            )
+        )
+        assert rows == [("SESSIONKEY-plain==", "ACCESS-plain")]
+    finally:
+        command.upgrade(config, "head")
+        get_settings.cache_clear()

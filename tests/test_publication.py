@@ -449,9 +449,7 @@ async def test_the_monthly_schedule_posts_the_latest_published_ranking_once(
 
     first_of_next_month = datetime(TODAY.year + (TODAY.month == 12), TODAY.month % 12 + 1, 1, 2)
     for _ in range(2):
-        async with sessionmaker() as session:
-            await schedules.run_due(session, first_of_next_month.replace(tzinfo=UTC))
-            await session.commit()
+        await schedules.run_due(sessionmaker, first_of_next_month.replace(tzinfo=UTC))
     monthly = [p for p in await posts(sessionmaker) if p.trigger.startswith("monthly:")]
     assert sorted(p.kind for p in monthly) == ["image", "markdown"]
 

@@ -19,10 +19,7 @@ Maker = async_sessionmaker[AsyncSession]
 
 
 async def run(sessionmaker: Maker, now: datetime) -> int:
-    async with sessionmaker() as session:
-        ran = await schedules.run_due(session, now)
-        await session.commit()
-        return ran
+    return await schedules.run_due(sessionmaker, now)
 
 
 async def notices(sessionmaker: Maker, kind: str) -> list[Notice]:

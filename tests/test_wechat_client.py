@@ -59,7 +59,7 @@ async def test_workers_share_one_stored_token_and_drop_it_when_stale(
     fake = FakeWeChat()
     for n in range(3):
         fake.add_phone(f"p{n}", f"1390000000{n}")
-    store = DatabaseTokenStore(sessionmaker)
+    store = DatabaseTokenStore(sessionmaker, settings)
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=fake.app())) as http:
         first, second = (
             WeChatClient(settings, http, store=store),

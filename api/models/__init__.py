@@ -9,10 +9,13 @@ from api.models.auth import (
 )
 from api.models.base import id_of, utcnow
 from api.models.delivery import (
+    AttemptResult,
     CallbackEvent,
+    CallbackNonce,
     Channel,
     Delivery,
     DeliveryStatus,
+    JobFailure,
     JobRun,
     NoticeTemplate,
     ServiceFollower,
@@ -94,10 +97,12 @@ from api.models.workflow import (
 __all__ = [
     "Appeal",
     "AppealStatus",
+    "AttemptResult",
     "Attendance",
     "AuditRecord",
     "BranchRobot",
     "CallbackEvent",
+    "CallbackNonce",
     "Channel",
     "CheckinFlag",
     "CheckinMethod",
@@ -119,6 +124,7 @@ __all__ = [
     "EvidenceUse",
     "FollowUpStatus",
     "InviteCode",
+    "JobFailure",
     "JobRun",
     "LeaveRequest",
     "LeaveStatus",

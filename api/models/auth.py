@@ -12,7 +12,7 @@ from api.models.base import utc_column, utcnow
 class WeChatAccount(SQLModel, table=True):
     """One mini-program user. `member_id` is unique: one WeChat account ↔ one member.
 
-    `session_key` stays here and is never sent to a client.
+    `session_key` stays here, sealed with `DATA_KEY`, and is never sent to a client.
     """
 
     __tablename__ = "wechat_account"
@@ -20,7 +20,7 @@ class WeChatAccount(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     openid: str = Field(sa_type=sa.String(64), unique=True)
     unionid: str | None = Field(default=None, sa_type=sa.String(64), index=True)
-    session_key: str = Field(sa_type=sa.String(64))
+    session_key: str = Field(sa_type=sa.Text)
     member_id: int | None = Field(default=None, foreign_key="member.id", unique=True)
     bound_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
     created_at: datetime = Field(default_factory=utcnow, sa_column=utc_column())

@@ -22,6 +22,20 @@ class DeliveryStatus(StrEnum):
     sent = "sent"
     inbox_only = "inbox_only"  # no WeChat channel could take it; the reason is recorded
     dead = "dead"  # gave up after the retries; an admin can retry it
+    # A call on a channel without idempotency whose outcome nobody recorded (the worker died
+    # during it): WeChat may have shown it, so it is not sent again; the inbox has it.
+    uncertain = "uncertain"
+
+
+class AttemptResult(StrEnum):
+    """What became of one channel in a delivery's history."""
+
+    started = "started"  # the call is made; its outcome replaces this when it returns
+    sent = "sent"
+    failed = "failed"  # refused or unreachable: the next channel, or a retry later
+    skipped = "skipped"  # not usable for this member (no quota, no template, not following)
+    unknown = "unknown"  # a call whose worker died before it could record the outcome
+    error = "error"  # a fault in our own code: retried with backoff
 
 
 class NoticeTemplate(SQLModel, table=True):
@@ -62,7 +76,13 @@ class NoticeTemplate(SQLModel, table=True):
 
 class Delivery(SQLModel, table=True):
     """One notice on its way to WeChat: inserted with its notice by the database (the trigger
-    `notice_queues_delivery`), sent by the worker."""
+    `notice_queues_delivery`), sent by the worker.
+
+    `claim_token` names the worker's claim that holds it: every write while sending is a
+    compare-and-set on it, so a worker whose lease ran out cannot send or record over the one
+    that took the delivery over. `history` keeps every channel tried and what became of it
+    (`AttemptResult`), each call recorded before it is made.
+    """
 
     __tablename__ = "delivery"
 
@@ -74,16 +94,22 @@ class Delivery(SQLModel, table=True):
     attempts: int = 0
     next_attempt_at: datetime = Field(default_factory=utcnow, sa_column=utc_column())
     locked_until: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
+    claim_token: str | None = Field(default=None, sa_type=sa.String(32))
     msgid: str | None = Field(default=None, sa_type=sa.String(64))
     errcode: int | None = None
     reason: str | None = Field(default=None, sa_type=sa.Text)
+    history: list[dict[str, Any]] = Field(
+        default_factory=list,
+        sa_column=sa.Column(sa.JSON, nullable=False, server_default=sa.text("'[]'")),
+    )
     sent_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
     created_at: datetime = Field(default_factory=utcnow, sa_column=utc_column())
 
     __table_args__ = (
         sa.Index("ix_delivery_due", "status", "next_attempt_at"),
         sa.CheckConstraint(
-            "status IN ('pending', 'sending', 'sent', 'inbox_only', 'dead')", name="status"
+            "status IN ('pending', 'sending', 'sent', 'inbox_only', 'dead', 'uncertain')",
+            name="status",
         ),
     )
 
@@ -124,14 +150,41 @@ class CallbackEvent(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow, sa_column=utc_column())
 
 
+class CallbackNonce(SQLModel, table=True):
+    """A push's nonce, kept while its timestamp is inside the window: a captured push replayed
+    by anyone is refused, in every API process."""
+
+    __tablename__ = "callback_nonce"
+
+    app: str = Field(sa_type=sa.String(16), primary_key=True)
+    nonce: str = Field(sa_type=sa.String(64), primary_key=True)
+    expires_at: datetime = Field(sa_column=utc_column())
+
+    __table_args__ = (sa.Index("ix_callback_nonce_expires_at", "expires_at"),)
+
+
 class StoredToken(SQLModel, table=True):
     """The access token shared by every process, with its expiry."""
 
     __tablename__ = "stored_token"
 
     name: str = Field(sa_type=sa.String(64), primary_key=True)
-    token: str = Field(sa_type=sa.String(512))
+    token: str = Field(sa_type=sa.Text)  # sealed (`api/secrets.py`)
     expires_at: datetime = Field(sa_column=utc_column())
+
+
+class JobFailure(SQLModel, table=True):
+    """A worker job, or one unit of it (a scheme's schedules, a round's reminders), that failed:
+    how often in a row, the last error, and when it is tried again. Gone once it succeeds."""
+
+    __tablename__ = "job_failure"
+
+    job: str = Field(sa_type=sa.String(32), primary_key=True)
+    key: str = Field(sa_type=sa.String(64), primary_key=True)
+    failures: int = 1
+    error: str = Field(sa_type=sa.Text)
+    failed_at: datetime = Field(sa_column=utc_column())
+    retry_at: datetime = Field(sa_column=utc_column())
 
 
 class JobRun(SQLModel, table=True):

@@ -78,6 +78,7 @@ class PostStatus(StrEnum):
     sent = "sent"
     failed = "failed"  # not retried: the robot's key is invalid (93000) or the post is refused
     dead = "dead"  # retries exhausted
+    uncertain = "uncertain"  # its worker died during the post: WeCom may have shown it
 
 
 class RobotPost(SQLModel, table=True):
@@ -95,6 +96,10 @@ class RobotPost(SQLModel, table=True):
     attempts: int = 0
     next_attempt_at: datetime = Field(default_factory=utcnow, sa_column=utc_column())
     locked_until: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
+    # The claim holding it (compare-and-set on every write) and, while a post is on its way
+    # to WeCom, since when: a post found with one after its worker died is not posted again.
+    claim_token: str | None = Field(default=None, sa_type=sa.String(32))
+    sending_since: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
     md5: str | None = Field(default=None, sa_type=sa.String(32))
     errcode: int | None = None
     reason: str | None = Field(default=None, sa_type=sa.Text)
@@ -107,6 +112,7 @@ class RobotPost(SQLModel, table=True):
         sa.Index("ix_robot_post_branch_sent", "branch_id", "sent_at"),
         sa.CheckConstraint("kind IN ('markdown', 'image')", name="kind"),
         sa.CheckConstraint(
-            "status IN ('pending', 'sending', 'sent', 'failed', 'dead')", name="status"
+            "status IN ('pending', 'sending', 'sent', 'failed', 'dead', 'uncertain')",
+            name="status",
         ),
     )

@@ -1,4 +1,6 @@
-"""The one endpoint WeChat pushes to: URL check, then events (plain or safe mode, XML or JSON)."""
+"""The paths WeChat pushes to, one per app: URL check, then events (plain or safe mode, XML or
+JSON). `/wechat/callback` is the mini-program's, `/wechat/callback/service` the service
+account's; each is checked with that app's own token, safe-mode key and AppID."""
 
 from typing import Annotated, Any
 
@@ -7,8 +9,9 @@ from fastapi.responses import PlainTextResponse
 
 from api.db import SessionDep
 from api.deps import SettingsDep
-from api.models import CallbackEvent
+from api.models import CallbackEvent, utcnow
 from api.services import callbacks as service
+from api.services.callbacks import WeChatApp
 
 router = APIRouter(prefix="/wechat/callback", tags=["wechat"])
 
@@ -20,23 +23,9 @@ JSON_ERRORS: dict[int | str, dict[str, Any]] = {
         "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}},
     }
 }
-
-
-@router.get(
-    "",
-    summary="微信服务器配置校验",
-    response_class=PlainTextResponse,
-    responses=JSON_ERRORS,
-)
-async def verify(
-    settings: SettingsDep,
-    signature: Annotated[str, Query()],
-    timestamp: Annotated[str, Query()],
-    nonce: Annotated[str, Query()],
-    echostr: Annotated[str, Query()],
-) -> PlainTextResponse:
-    service.verify_url(settings, signature, timestamp, nonce)
-    return PlainTextResponse(echostr)
+SignatureQuery = Annotated[str, Query()]
+PATHS = {WeChatApp.mini: "", WeChatApp.service: "/service"}
+NAMES = {WeChatApp.mini: "小程序", WeChatApp.service: "服务号"}
 
 
 async def _head(request: Request, limit: int) -> bytes:
@@ -49,28 +38,54 @@ async def _head(request: Request, limit: int) -> bytes:
     return bytes(data[:limit])
 
 
-async def _apply_later(request: Request, event_id: int) -> None:
+async def _apply_later(request: Request, app: WeChatApp, event_id: int) -> None:
     async with request.app.state.sessionmaker() as session:
         event = await session.get(CallbackEvent, event_id)
         if event is not None:
             service_account = request.app.state.service_wechat
             lookup = service_account.follower_unionid if service_account else None
-            await service.apply(session, event.payload, lookup)
+            await service.apply(session, app, event.payload, lookup)
             await session.commit()
 
 
-@router.post(
-    "",
-    summary="接收微信消息推送",
-    response_class=PlainTextResponse,
-    responses=JSON_ERRORS,
-)
-async def receive(
-    request: Request, session: SessionDep, settings: SettingsDep, tasks: BackgroundTasks
-) -> PlainTextResponse:
-    body = await _head(request, service.MAX_PUSH_BYTES + 1)
-    message = service.parse(settings, body, dict(request.query_params))
-    event_id = await service.store(session, message)
-    if event_id is not None:
-        tasks.add_task(_apply_later, request, event_id)
-    return PlainTextResponse("success")
+def _routes(app: WeChatApp) -> None:
+    @router.get(
+        PATHS[app],
+        summary=f"微信服务器配置校验（{NAMES[app]}）",
+        response_class=PlainTextResponse,
+        responses=JSON_ERRORS,
+        name=f"verify_{app}",
+    )
+    async def verify(
+        settings: SettingsDep,
+        signature: SignatureQuery,
+        timestamp: SignatureQuery,
+        nonce: SignatureQuery,
+        echostr: SignatureQuery,
+    ) -> PlainTextResponse:
+        pushing = service.push_app(settings, app)
+        service.verify_url(pushing, signature, timestamp, nonce, now=utcnow())
+        return PlainTextResponse(echostr)
+
+    @router.post(
+        PATHS[app],
+        summary=f"接收微信消息推送（{NAMES[app]}）",
+        response_class=PlainTextResponse,
+        responses=JSON_ERRORS,
+        name=f"receive_{app}",
+    )
+    async def receive(
+        request: Request, session: SessionDep, settings: SettingsDep, tasks: BackgroundTasks
+    ) -> PlainTextResponse:
+        body = await _head(request, service.MAX_PUSH_BYTES + 1)
+        query, now = dict(request.query_params), utcnow()
+        message = service.parse(service.push_app(settings, app), body, query, now=now)
+        await service.remember_nonce(session, app, query, now=now)
+        event_id = await service.store(session, message)
+        if event_id is not None:
+            tasks.add_task(_apply_later, request, app, event_id)
+        return PlainTextResponse("success")
+
+
+for _app in WeChatApp:
+    _routes(_app)

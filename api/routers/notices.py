@@ -7,6 +7,7 @@ from fastapi import APIRouter, Query, Response
 from api.db import SessionDep
 from api.deps import CurrentPrincipal, PageDep
 from api.schemas.notices import InboxOut, NoticeOut, SubscriptionReport
+from api.schemas.templates import DeliveryAttemptOut
 from api.services import notices as service
 from api.services import subscriptions
 
@@ -30,6 +31,7 @@ async def inbox(
                     "delivery_status": d.status if d else None,
                     "delivery_channel": d.channel if d else None,
                     "delivery_reason": d.reason if d else None,
+                    "delivery_history": [DeliveryAttemptOut(**a) for a in d.history] if d else [],
                 }
             )
             for n, d in rows

@@ -6,6 +6,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.schemas.common import Page
+from api.schemas.templates import DeliveryAttemptOut
 
 SubscriptionResult = Literal["accept", "reject", "ban", "filter"]
 
@@ -20,10 +21,15 @@ class NoticeOut(BaseModel):
     read_at: datetime | None
     created_at: datetime
     delivery_status: str | None = Field(
-        default=None, description="微信投递：pending/sent/inbox_only/dead"
+        default=None,
+        description="微信投递：pending/sending/sent/inbox_only/dead/uncertain"
+        "（uncertain：发送中断、微信可能已送达，不再重发）",
     )
     delivery_channel: str | None = Field(default=None, description="subscribe/service/inbox")
     delivery_reason: str | None = Field(default=None, description="未送达微信的原因")
+    delivery_history: list[DeliveryAttemptOut] = Field(
+        default_factory=list, description="如何送达微信：每个渠道的尝试及其结果"
+    )
 
 
 class InboxOut(Page[NoticeOut]):

@@ -27,6 +27,19 @@ class TemplateOut(BaseModel):
     updated_at: datetime
 
 
+class DeliveryAttemptOut(BaseModel):
+    """One channel a delivery tried, and what became of it."""
+
+    channel: str | None = Field(description="subscribe/service；内部错误时为空")
+    at: datetime
+    result: str = Field(
+        description="sent 已送达 / failed 失败 / skipped 不可用 / started 发送中 / "
+        "unknown 结果未知（发送中断） / error 内部错误"
+    )
+    errcode: int | None = None
+    reason: str | None = None
+
+
 class DeliveryOut(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
@@ -39,3 +52,4 @@ class DeliveryOut(BaseModel):
     errcode: int | None
     reason: str | None
     sent_at: datetime | None
+    history: list[DeliveryAttemptOut] = Field(description="每个渠道的尝试及其结果")

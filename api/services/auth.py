@@ -46,6 +46,7 @@ from api.models import (
     utcnow,
 )
 from api.models.base import UTCDateTime
+from api.secrets import seal
 from api.security import (
     IssuedToken,
     hash_token,
@@ -76,7 +77,8 @@ class LoginOutcome:
 async def login_with_wechat(
     session: AsyncSession, wechat: WeChatClient, settings: Settings, js_code: str
 ) -> LoginOutcome:
-    account = await _signed_in_account(session, await wechat.code_to_session(js_code))
+    wx = await wechat.code_to_session(js_code)
+    account = await _signed_in_account(session, wx, seal(settings, wx.session_key))
     if account.member_id is None:
         ticket = issue_jwt(
             settings.jwt_secret.get_secret_value(),
@@ -361,8 +363,10 @@ def _pair(
     return TokenPair(access, IssuedToken(value, issued.expires_at), member)
 
 
-async def _signed_in_account(session: AsyncSession, wx: WeChatSession) -> WeChatAccount:
-    """The WeChat user's account, created on their first login.
+async def _signed_in_account(
+    session: AsyncSession, wx: WeChatSession, session_key: str
+) -> WeChatAccount:
+    """The WeChat user's account, created on their first login, holding `session_key` (sealed).
 
     One upsert: concurrent first logins of one user (a phone retrying) all get the one account
     instead of racing to insert it.
@@ -371,7 +375,7 @@ async def _signed_in_account(session: AsyncSession, wx: WeChatSession) -> WeChat
     insert = insert_for(session)(WeChatAccount).values(
         openid=wx.openid,
         unionid=wx.unionid,
-        session_key=wx.session_key,
+        session_key=session_key,
         created_at=now,
         last_login_at=now,
     )

@@ -1,18 +1,25 @@
 """WeChat pushes (消息推送): signature checks, decryption, de-duplication and the events we use.
 
-The endpoint answers `success` at once; events are stored once (WeChat retries a push it
-thinks we missed) and applied after the reply.
+Each WeChat app (the mini-program, the service account) pushes to its own path and is checked
+with its own token, safe-mode key and AppID. A push must be signed within five minutes of our
+clock and carry a nonce not seen before (kept in the database, so every API process refuses a
+replay); with a safe-mode key configured, plain-mode pushes are refused. The endpoint answers
+`success` at once; events are stored once (WeChat retries a push it thinks we missed) and
+applied after the reply.
 """
 
 import hashlib
 import json
 import math
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
 from typing import Any, Final
 from xml.parsers.expat import ExpatError
 
 import xmltodict
-from sqlalchemy import update
+from sqlalchemy import delete, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 from wechatpy.crypto import WeChatCrypto
@@ -21,9 +28,10 @@ from wechatpy.utils import check_signature
 
 from api.config import Settings
 from api.db import insert_for
-from api.errors import CallbackMalformed, CallbackRefused
+from api.errors import CallbackMalformed, CallbackRefused, CallbackReplayed, CallbackStale
 from api.models import (
     CallbackEvent,
+    CallbackNonce,
     Delivery,
     ServiceFollower,
     SubscriptionQuota,
@@ -31,16 +39,73 @@ from api.models import (
     utcnow,
 )
 
+# WeChat signs the time it sent the push; anything further from our clock is a replay or lost.
+WINDOW: Final = timedelta(minutes=5)
+MAX_NONCE_LENGTH: Final = 64
 
-def verify_url(settings: Settings, signature: str, timestamp: str, nonce: str) -> None:
+
+class WeChatApp(StrEnum):
+    mini = "mini"  # 小程序: subscribe-message events
+    service = "service"  # 服务号: followers and template-message receipts
+
+
+APP_EVENTS: Final = {
+    WeChatApp.mini: frozenset(
+        {"subscribe_msg_popup_event", "subscribe_msg_change_event", "subscribe_msg_sent_event"}
+    ),
+    WeChatApp.service: frozenset({"subscribe", "unsubscribe", "TEMPLATESENDJOBFINISH"}),
+}
+
+
+@dataclass(frozen=True)
+class PushApp:
+    """What one app's pushes are checked against."""
+
+    name: WeChatApp
+    app_id: str
+    token: str
+    aes_key: str
+
+
+def push_app(settings: Settings, name: WeChatApp) -> PushApp:
+    if name == WeChatApp.mini:
+        return PushApp(
+            name,
+            settings.wechat_app_id,
+            settings.wechat_callback_token.get_secret_value(),
+            settings.wechat_encoding_aes_key.get_secret_value(),
+        )
+    return PushApp(
+        name,
+        settings.service_app_id,
+        settings.service_callback_token.get_secret_value(),
+        settings.service_encoding_aes_key.get_secret_value(),
+    )
+
+
+def _token(app: PushApp) -> str:
     """An unset token verifies nothing: pushes are refused until one is configured."""
-    token = settings.wechat_callback_token.get_secret_value()
-    if not token:
+    if not app.token:
         raise CallbackRefused("未配置消息推送 Token，拒绝接收推送")
+    return app.token
+
+
+def signed_at(timestamp: str, now: datetime) -> datetime:
+    """The push's signed time, refused unless it is within the window of `now`."""
+    if not (timestamp.isascii() and timestamp.isdigit() and len(timestamp) <= 12):
+        raise CallbackStale()
+    at = datetime.fromtimestamp(int(timestamp), UTC)
+    if abs(at - now) > WINDOW:
+        raise CallbackStale()
+    return at
+
+
+def verify_url(app: PushApp, signature: str, timestamp: str, nonce: str, *, now: datetime) -> None:
     try:
-        check_signature(token, signature, timestamp, nonce)
+        check_signature(_token(app), signature, timestamp, nonce)
     except InvalidSignatureException as exc:
         raise CallbackRefused() from exc
+    signed_at(timestamp, now)
 
 
 # Real pushes are a few KB; anything this large is refused before it is parsed or stored.
@@ -49,41 +114,64 @@ MAX_PUSH_BYTES: Final = 256 * 1024
 MAX_PUSH_DEPTH: Final = 8
 
 
-def parse(
-    settings: Settings,
-    body: bytes,
-    query: dict[str, str],
-) -> dict[str, Any]:
+def parse(app: PushApp, body: bytes, query: dict[str, str], *, now: datetime) -> dict[str, Any]:
     """The push as a dict, after checking its signature (and decrypting it in safe mode).
 
     In plain mode the signature covers the query alone, so it is checked before a single byte
-    of the body is parsed: unsigned bytes never reach the XML parser.
+    of the body is parsed: unsigned bytes never reach the XML parser. It covers no body at all,
+    which is why an app with a safe-mode key takes safe-mode pushes only.
     """
-    token = settings.wechat_callback_token.get_secret_value()
-    if not token:
-        raise CallbackRefused("未配置消息推送 Token，拒绝接收推送")
+    token = _token(app)
     safe_mode = query.get("encrypt_type") == "aes"
+    if app.aes_key and not safe_mode:
+        raise CallbackRefused("已配置消息加解密密钥，只接收安全模式（加密）推送")
+    if not 0 < len(query.get("nonce", "")) <= MAX_NONCE_LENGTH:
+        raise CallbackRefused()
     if not safe_mode:
         verify_url(
-            settings, query.get("signature", ""), query.get("timestamp", ""), query.get("nonce", "")
+            app, query.get("signature", ""), query.get("timestamp", ""), query["nonce"], now=now
         )
     if len(body) > MAX_PUSH_BYTES:
         raise CallbackMalformed("推送内容过大", detail={"max_bytes": MAX_PUSH_BYTES})
     message = _decode(body)
-    return _decrypt(settings, token, message, query) if safe_mode else message
+    if not safe_mode:
+        return message
+    plain = _decrypt(app, token, message, query)
+    signed_at(query.get("timestamp", ""), now)
+    return plain
+
+
+async def remember_nonce(
+    session: AsyncSession, app: WeChatApp, query: dict[str, str], *, now: datetime
+) -> None:
+    """Refuse a nonce this app already used; forget nonces whose push is out of the window.
+
+    Call after `parse`, with its `now`: the nonce and timestamp are signed and checked by then.
+    The row is written in the request's transaction, so a push refused later leaves no nonce.
+    """
+    at = datetime.fromtimestamp(int(query["timestamp"]), UTC)
+    await session.execute(delete(CallbackNonce).where(col(CallbackNonce.expires_at) < now))
+    kept = await session.execute(
+        insert_for(session)(CallbackNonce)
+        .values(app=app, nonce=query["nonce"], expires_at=at + WINDOW)
+        .on_conflict_do_nothing(index_elements=["app", "nonce"])
+        .returning(col(CallbackNonce.nonce))
+    )
+    if kept.scalar_one_or_none() is None:
+        raise CallbackReplayed()
 
 
 def _decrypt(
-    settings: Settings, token: str, message: dict[str, Any], query: dict[str, str]
+    app: PushApp, token: str, message: dict[str, Any], query: dict[str, str]
 ) -> dict[str, Any]:
-    aes_key = settings.wechat_encoding_aes_key.get_secret_value()
+    aes_key = app.aes_key
     if not aes_key:
         raise CallbackRefused("未配置消息加解密密钥，拒绝接收加密推送")
     encrypt = message.get("Encrypt")
     if not isinstance(encrypt, str) or not encrypt:
         raise CallbackMalformed()
     try:
-        crypto = WeChatCrypto(token, aes_key, settings.wechat_app_id)
+        crypto = WeChatCrypto(token, aes_key, app.app_id)
     except (AssertionError, ValueError) as exc:  # not 43 base64 characters
         raise CallbackRefused("消息加解密密钥配置有误，拒绝接收加密推送") from exc
     try:
@@ -181,7 +269,14 @@ async def store(session: AsyncSession, message: dict[str, Any]) -> int | None:
 
 
 def _items(value: Any) -> list[dict[str, Any]]:
-    """In JSON pushes `List` is an object for one item and an array for several."""
+    """The items of a subscribe-message event, one or many, in either format.
+
+    JSON pushes carry `List`, an object for one item and an array for several; XML pushes wrap
+    it in the event's element (`<SubscribeMsgPopupEvent><List>…</List><List>…</List>`), which
+    xmltodict reads as `{"List": item}` or `{"List": [item, …]}`.
+    """
+    if isinstance(value, dict) and "List" in value:
+        value = value["List"]
     if isinstance(value, dict) and "item" in value:
         value = value["item"]
     items = value if isinstance(value, list) else [value]
@@ -197,9 +292,16 @@ UnionLookup = Callable[[str], Awaitable[str | None]]
 
 
 async def apply(
-    session: AsyncSession, message: dict[str, Any], lookup: UnionLookup | None = None
+    session: AsyncSession,
+    app: WeChatApp,
+    message: dict[str, Any],
+    lookup: UnionLookup | None = None,
 ) -> None:
+    """Apply an event of the app that pushed it: a follow pushed to the mini-program's path (or
+    a subscription to the service account's) is kept but changes nothing."""
     event = message.get("Event")
+    if event not in APP_EVENTS[app]:
+        return
     sender = str(message.get("FromUserName", ""))
     if event == "subscribe_msg_popup_event":
         for item in _items(message.get("SubscribeMsgPopupEvent", message.get("List"))):

@@ -4,10 +4,20 @@ Channel choice per delivery, at send time: a mini-program subscribe message whil
 has quota for the kind's template; else a service-account template message if the member
 follows it; else the in-app inbox only, with the reason recorded. Retryable failures (busy,
 timeouts, 45009) are retried with backoff and dead-lettered after the last attempt.
+
+A worker holds each delivery by its claim's token. Before every call to WeChat it records the
+call in the delivery's history and renews its lease, both committed and both a compare-and-set
+on the token: a worker whose lease ran out finds the delivery taken over and leaves it, and a
+call is on record before it is made. A call whose worker died before recording the outcome is
+settled by the next worker: a subscribe message (no idempotency key) is marked `uncertain` and
+never sent again, the notice staying in the inbox; a service-account message is sent again
+with the same `client_msg_id` while WeChat still recognises it (10 minutes).
 """
 
 import asyncio
-from dataclasses import dataclass, field
+import logging
+import uuid
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -19,7 +29,9 @@ from sqlmodel import col, select
 from api.config import Settings
 from api.db import affected_rows
 from api.errors import AppError
+from api.logs import redact
 from api.models import (
+    AttemptResult,
     Channel,
     Delivery,
     DeliveryStatus,
@@ -37,9 +49,13 @@ from api.services.templates import OwnedTemplate, nearest
 from api.wechat.client import WeChatClient
 from api.wechat.templates import TemplateValueError, template_data
 
+log = logging.getLogger("api.delivery")
 RETRYABLE = frozenset({-1, 45009})
 TRANSIENT = frozenset({"wechat_unavailable", "wechat_busy"})
 QUOTA_GONE = 43101
+# WeChat sends one template message per openid and `client_msg_id` within 10 minutes; a resend
+# of a call of unknown outcome stays a minute inside that.
+IDEMPOTENT_FOR = timedelta(minutes=9)
 
 
 class RateLimiter:
@@ -68,22 +84,35 @@ class Senders:
     limiter: RateLimiter = field(default_factory=lambda: RateLimiter(0))
 
 
-async def claim(session: AsyncSession, now: datetime, limit: int, lease: timedelta) -> list[int]:
-    return await claim_due(session, Delivery, now, limit, lease)
+@dataclass(frozen=True)
+class Hold:
+    """A worker's claim on a batch: its token, its lease, and the clock (`at`: a fixed time,
+    for tests that play out hours of retries)."""
+
+    token: str
+    lease: timedelta
+    at: datetime | None = None
+
+    @classmethod
+    def new(cls, settings: Settings, at: datetime | None = None) -> "Hold":
+        return cls(uuid.uuid4().hex, timedelta(seconds=settings.delivery_lease_seconds), at)
+
+    def now(self) -> datetime:
+        return self.at or utcnow()
 
 
 async def claim_due(
     session: AsyncSession,
     table: type[Delivery] | type[RobotPost],
-    now: datetime,
     limit: int,
-    lease: timedelta,
+    hold: Hold,
 ) -> list[int]:
     """Take due rows of an outbox for this worker: skipped if another worker holds them
     (PostgreSQL `FOR UPDATE SKIP LOCKED`), taken back if a worker died and its lease ran out.
 
     Both outboxes (WeChat deliveries, group-robot posts) share the columns this needs.
     """
+    now = hold.now()
     due = (
         sa_select(col(table.id))
         .where(
@@ -101,9 +130,100 @@ async def claim_due(
         await session.execute(
             update(table)
             .where(col(table.id).in_(ids))
-            .values(status=DeliveryStatus.sending, locked_until=now + lease)
+            .values(
+                status=DeliveryStatus.sending,
+                locked_until=now + hold.lease,
+                claim_token=hold.token,
+            )
         )
     return ids
+
+
+class ClaimLost(Exception):
+    """Another worker took the row over (this worker's lease ran out): leave it to them."""
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """One channel in a delivery's history."""
+
+    channel: str | None
+    at: datetime
+    result: AttemptResult
+    errcode: int | None = None
+    reason: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "channel": self.channel,
+            "at": self.at.isoformat(),
+            "result": self.result.value,
+            "errcode": self.errcode,
+            "reason": self.reason,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> "Attempt":
+        return cls(
+            data.get("channel"),
+            datetime.fromisoformat(data["at"]),
+            AttemptResult(data["result"]),
+            data.get("errcode"),
+            data.get("reason"),
+        )
+
+
+class Journal:
+    """A delivery's history while this worker holds it; every call is on record before it is
+    made, with the lease renewed in the same compare-and-set."""
+
+    def __init__(self, session: AsyncSession, delivery: Delivery, hold: Hold) -> None:
+        self._session = session
+        self._id = delivery.id
+        self._hold = hold
+        self.entries = [Attempt.from_json(entry) for entry in delivery.history]
+
+    def note(
+        self,
+        channel: str | None,
+        result: AttemptResult,
+        reason: str | None = None,
+        errcode: int | None = None,
+    ) -> None:
+        self.entries.append(Attempt(channel, self._hold.now(), result, errcode, reason))
+
+    def now(self) -> datetime:
+        return self._hold.now()
+
+    def unsettled(self) -> Attempt | None:
+        """The last call, if its outcome was never recorded (its worker died during it)."""
+        last = self.entries[-1] if self.entries else None
+        return last if last is not None and last.result == AttemptResult.started else None
+
+    def settle(self, result: AttemptResult, reason: str | None, errcode: int | None = None) -> None:
+        """The outcome of the last call, in place of its `started`."""
+        self.entries[-1] = replace(self.entries[-1], result=result, errcode=errcode, reason=reason)
+
+    def as_json(self) -> list[dict[str, Any]]:
+        return [entry.to_json() for entry in self.entries]
+
+    async def before_call(self, channel: Channel) -> None:
+        """Record the call and renew the lease, committed, while this worker holds the row."""
+        self.note(channel, AttemptResult.started)
+        held = await affected_rows(
+            self._session,
+            update(Delivery)
+            .where(
+                col(Delivery.id) == self._id,
+                col(Delivery.status) == DeliveryStatus.sending,
+                col(Delivery.claim_token) == self._hold.token,
+            )
+            .values(history=self.as_json(), locked_until=self._hold.now() + self._hold.lease),
+        )
+        if held != 1:
+            await self._session.rollback()
+            raise ClaimLost()
+        await self._session.commit()
 
 
 @dataclass(frozen=True)
@@ -116,48 +236,85 @@ class Outcome:
 
 
 Templates = dict[str, list[OwnedTemplate]]  # by notice kind: every owner's and the default
+UNCERTAIN = "发送时工作进程中断，微信可能已送达；为免重复不再重发，请在小程序消息中查看"
 
 
-async def deliver(
-    session: AsyncSession,
-    senders: Senders,
-    settings: Settings,
-    delivery: Delivery,
-    known: Templates | None = None,
-) -> Outcome:
-    """Try the channels in order for one claimed delivery and say what happened.
+@dataclass
+class Send:
+    """One claimed delivery on its way: what `deliver` needs at hand."""
 
-    `known`: the templates already read for this batch, by notice kind (an edit applies from
-    the next batch); each member gets those of the nearest unit above them that owns one.
-    """
-    notice = await session.get(Notice, delivery.notice_id)
-    assert notice is not None
-    known = {} if known is None else known
+    session: AsyncSession
+    senders: Senders
+    settings: Settings
+    delivery: Delivery
+    notice: Notice
+    templates: dict[str, NoticeTemplate]
+    account: WeChatAccount | None
+    journal: Journal
+
+
+async def _templates_and_account(
+    session: AsyncSession, notice: Notice, known: Templates
+) -> tuple[dict[str, NoticeTemplate], WeChatAccount | None]:
+    """The templates that apply to the notice's member — those of the nearest unit above them
+    that owns one — and the member's WeChat account. A kind's templates are read once per batch
+    (an edit applies from the next batch)."""
     owned = known.get(notice.kind)
     if owned is None:
         found = await session.execute(_TEMPLATES_OF_KIND, {"kind": notice.kind})
         owned = known[notice.kind] = [(owner, template) for template, owner in found]
-    reasons: list[str] = []
     unit_path, account = (await session.execute(_PLACE_AND_ACCOUNT, {"id": notice.member_id})).one()
-    templates = nearest(owned, unit_path)
-    subscribe = templates.get(Channel.subscribe)
+    return nearest(owned, unit_path), account
+
+
+async def deliver(send: Send) -> Outcome:
+    """Try the channels in order for one claimed delivery and say what happened."""
+    if (unsettled := send.journal.unsettled()) is not None:
+        return await _settle(send, unsettled)
+    reasons: list[str] = []
+    account = send.account
+    subscribe = send.templates.get(Channel.subscribe)
     if subscribe is not None and account is not None:
-        outcome = await _try_subscribe(session, senders, settings, subscribe, account, notice)
+        outcome = await _try_subscribe(send, subscribe, account)
         if outcome.status != DeliveryStatus.inbox_only:
             return outcome
         reasons.append(outcome.reason or "")
     else:
         reasons.append("未配置订阅消息模板" if subscribe is None else "未绑定微信")
-    service = templates.get(Channel.service)
-    follower = await _follower(session, account)
-    if service is not None and follower is not None and senders.service is not None:
-        outcome = await _try_service(senders, settings, service, follower, notice, delivery)
+        send.journal.note(Channel.subscribe, AttemptResult.skipped, reasons[-1])
+    service = send.templates.get(Channel.service)
+    follower = await _follower(send.session, account)
+    if service is not None and follower is not None and send.senders.service is not None:
+        outcome = await _try_service(send, service, follower)
         if outcome.status != DeliveryStatus.inbox_only:
             return outcome
         reasons.append(outcome.reason or "")
     else:
         reasons.append("未关注服务号" if service is not None else "未配置服务号模板")
+        send.journal.note(Channel.service, AttemptResult.skipped, reasons[-1])
     return Outcome(DeliveryStatus.inbox_only, Channel.inbox, reason="；".join(reasons))
+
+
+async def _settle(send: Send, unsettled: Attempt) -> Outcome:
+    """A call whose worker died before recording its outcome: never sent blindly again.
+
+    A service-account message is sent again with the same `client_msg_id` while WeChat still
+    de-duplicates it; anything else is marked uncertain and stays in the inbox.
+    """
+    send.journal.settle(AttemptResult.unknown, unsettled.reason or "工作进程在发送中中断")
+    if unsettled.channel == Channel.service:
+        unknown = [
+            entry.at
+            for entry in send.journal.entries
+            if entry.channel == Channel.service and entry.result == AttemptResult.unknown
+        ]
+        template = send.templates.get(Channel.service)
+        follower = await _follower(send.session, send.account)
+        recent = send.journal.now() - min(unknown) < IDEMPOTENT_FOR
+        if recent and template is not None and follower is not None and send.senders.service:
+            return await _try_service(send, template, follower)
+    channel = Channel(unsettled.channel) if unsettled.channel else None
+    return Outcome(DeliveryStatus.uncertain, channel, reason=UNCERTAIN)
 
 
 async def _follower(session: AsyncSession, account: WeChatAccount | None) -> str | None:
@@ -170,15 +327,9 @@ async def _follower(session: AsyncSession, account: WeChatAccount | None) -> str
     )
 
 
-async def _try_subscribe(
-    session: AsyncSession,
-    senders: Senders,
-    settings: Settings,
-    template: NoticeTemplate,
-    account: WeChatAccount,
-    notice: Notice,
-) -> Outcome:
+async def _try_subscribe(send: Send, template: NoticeTemplate, account: WeChatAccount) -> Outcome:
     """One accepted subscription is one send: the quota is taken before, given back on error."""
+    session, notice, journal = send.session, send.notice, send.journal
     took = await affected_rows(
         session,
         update(SubscriptionQuota)
@@ -190,54 +341,61 @@ async def _try_subscribe(
         .values(remaining=col(SubscriptionQuota.remaining) - 1, updated_at=utcnow()),
     )
     if took != 1:
+        journal.note(Channel.subscribe, AttemptResult.skipped, "订阅次数已用完")
         return Outcome(DeliveryStatus.inbox_only, reason="订阅次数已用完")
     try:
         data = template_data(template.fields, notice.data)
-        msgid = await senders.mini.send_subscribe(
+    except TemplateValueError as exc:
+        await _give_back(session, notice.member_id, template.template_id)
+        journal.note(Channel.subscribe, AttemptResult.failed, f"模板数据不合规：{exc}")
+        return Outcome(DeliveryStatus.inbox_only, reason=f"模板数据不合规：{exc}")
+    await journal.before_call(Channel.subscribe)
+    try:
+        msgid = await send.senders.mini.send_subscribe(
             account.openid,
             template.template_id,
             _page(template, notice),
             data,
-            settings.miniprogram_state,
+            send.settings.miniprogram_state,
         )
-    except TemplateValueError as exc:
-        await _give_back(session, notice.member_id, template.template_id)
-        return Outcome(DeliveryStatus.inbox_only, reason=f"模板数据不合规：{exc}")
     except AppError as error:
         errcode = _errcode(error)
         if errcode == QUOTA_GONE:
             await _reset_quota(session, notice.member_id, template.template_id)
-            return Outcome(
+            outcome = Outcome(
                 DeliveryStatus.inbox_only, errcode=errcode, reason="用户拒收或无订阅次数"
             )
-        await _give_back(session, notice.member_id, template.template_id)
-        return _failure(error, errcode)
+        else:
+            await _give_back(session, notice.member_id, template.template_id)
+            outcome = _failure(error, errcode)
+        journal.settle(AttemptResult.failed, outcome.reason, errcode)
+        return outcome
+    journal.settle(AttemptResult.sent, None)
     return Outcome(DeliveryStatus.sent, Channel.subscribe, msgid=msgid)
 
 
-async def _try_service(
-    senders: Senders,
-    settings: Settings,
-    template: NoticeTemplate,
-    openid: str,
-    notice: Notice,
-    delivery: Delivery,
-) -> Outcome:
-    assert senders.service is not None
+async def _try_service(send: Send, template: NoticeTemplate, openid: str) -> Outcome:
+    assert send.senders.service is not None
     try:
-        data = template_data(template.fields, notice.data)
-        msgid = await senders.service.send_template(
+        data = template_data(template.fields, send.notice.data)
+    except TemplateValueError as exc:
+        send.journal.note(Channel.service, AttemptResult.failed, f"模板数据不合规：{exc}")
+        return Outcome(DeliveryStatus.inbox_only, reason=f"模板数据不合规：{exc}")
+    await send.journal.before_call(Channel.service)
+    try:
+        msgid = await send.senders.service.send_template(
             openid,
             template.template_id,
-            settings.wechat_app_id,
-            _page(template, notice),
+            send.settings.wechat_app_id,
+            _page(template, send.notice),
             data,
-            client_msg_id=str(delivery.id),
+            client_msg_id=str(send.delivery.id),
         )
-    except TemplateValueError as exc:
-        return Outcome(DeliveryStatus.inbox_only, reason=f"模板数据不合规：{exc}")
     except AppError as error:
-        return _failure(error, _errcode(error))
+        outcome = _failure(error, _errcode(error))
+        send.journal.settle(AttemptResult.failed, outcome.reason, outcome.errcode)
+        return outcome
+    send.journal.settle(AttemptResult.sent, None)
     return Outcome(DeliveryStatus.sent, Channel.service, msgid=msgid)
 
 
@@ -289,15 +447,20 @@ async def record(
     settings: Settings,
     delivery: Delivery,
     outcome: Outcome,
-    now: datetime,
-) -> None:
-    """Store what happened; a retryable failure is rescheduled or, at the last try, dead."""
+    journal: Journal,
+    hold: Hold,
+) -> bool:
+    """Store what happened while this worker still holds the delivery (False: it no longer
+    does); a retryable failure is rescheduled or, at the last try, dead."""
+    now = hold.now()
     attempts = delivery.attempts + 1
     values: dict[str, Any] = {
         "attempts": attempts,
         "errcode": outcome.errcode,
         "reason": outcome.reason,
         "locked_until": None,
+        "claim_token": None,
+        "history": journal.as_json(),
     }
     if outcome.status == DeliveryStatus.pending:
         if attempts >= settings.delivery_max_attempts:
@@ -314,11 +477,17 @@ async def record(
             "msgid": outcome.msgid,
             "sent_at": now if outcome.status == DeliveryStatus.sent else None,
         }
-    await session.execute(
+    held = await affected_rows(
+        session,
         update(Delivery)
-        .where(col(Delivery.id) == delivery.id, col(Delivery.status) == DeliveryStatus.sending)
-        .values(**values)
+        .where(
+            col(Delivery.id) == delivery.id,
+            col(Delivery.status) == DeliveryStatus.sending,
+            col(Delivery.claim_token) == hold.token,
+        )
+        .values(**values),
     )
+    return held == 1
 
 
 def backoff_seconds(settings: Settings, attempts: int) -> float:
@@ -354,22 +523,76 @@ async def run_once(
     limit: int = 50,
     now: datetime | None = None,
 ) -> int:
-    """Claim a batch (one short transaction), then send and record each in its own.
+    """Claim a batch (one short transaction), then send and record each in its own; a
+    delivery that fails in our own code is recorded as an attempt and retried with backoff,
+    and the rest of the batch goes on.
 
     `now`: the clock, for tests that play out hours of retries.
     """
-    lease = timedelta(seconds=settings.delivery_lease_seconds)
+    hold = Hold.new(settings, now)
     async with sessionmaker() as session:
-        ids = await claim(session, now or utcnow(), limit, lease)
+        ids = await claim_due(session, Delivery, limit, hold)
         await session.commit()
     known: Templates = {}
     for delivery_id in ids:
-        async with sessionmaker() as session:
-            # The delivery with its notice in one query; the notice is held here, so `deliver`
-            # finds it in the session.
-            delivery, _notice = (await session.execute(_WITH_NOTICE, {"id": delivery_id})).one()
-            await senders.limiter.wait()
-            outcome = await deliver(session, senders, settings, delivery, known)
-            await record(session, settings, delivery, outcome, now or utcnow())
-            await session.commit()
+        try:
+            await _send_one(sessionmaker, senders, settings, delivery_id, hold, known)
+        except ClaimLost:
+            log.info("delivery %s was taken over by another worker", delivery_id)
+        except Exception as exc:
+            log.exception("delivery %s failed in our code; retried with backoff", delivery_id)
+            await _record_fault(sessionmaker, settings, delivery_id, hold, exc)
     return len(ids)
+
+
+async def _send_one(
+    sessionmaker: async_sessionmaker[AsyncSession],
+    senders: Senders,
+    settings: Settings,
+    delivery_id: int,
+    hold: Hold,
+    known: Templates,
+) -> None:
+    async with sessionmaker() as session:
+        # The delivery with its notice in one query.
+        delivery, notice = (await session.execute(_WITH_NOTICE, {"id": delivery_id})).one()
+        if delivery.claim_token != hold.token:
+            raise ClaimLost()
+        templates, account = await _templates_and_account(session, notice, known)
+        journal = Journal(session, delivery, hold)
+        await senders.limiter.wait()
+        send = Send(session, senders, settings, delivery, notice, templates, account, journal)
+        outcome = await deliver(send)
+        if not await record(session, settings, delivery, outcome, journal, hold):
+            await session.rollback()
+            raise ClaimLost()
+        await session.commit()
+
+
+async def _record_fault(
+    sessionmaker: async_sessionmaker[AsyncSession],
+    settings: Settings,
+    delivery_id: int,
+    hold: Hold,
+    exc: Exception,
+) -> None:
+    """An attempt that failed in our code: counted, its error kept, retried with backoff.
+
+    A call it had started stays `started`: the next worker settles it like a crash's.
+    """
+    error = redact(f"{type(exc).__name__}: {exc}")[:300]
+    try:
+        async with sessionmaker() as session:
+            delivery = await session.get(Delivery, delivery_id)
+            if delivery is None:
+                return
+            journal = Journal(session, delivery, hold)
+            if (unsettled := journal.unsettled()) is not None:
+                journal.entries[-1] = replace(unsettled, reason=f"发送中出错：{error}")
+            else:
+                journal.note(None, AttemptResult.error, error)
+            outcome = Outcome(DeliveryStatus.pending, reason=f"内部错误：{error}")
+            await record(session, settings, delivery, outcome, journal, hold)
+            await session.commit()
+    except Exception:
+        log.exception("delivery %s: its failure could not be recorded either", delivery_id)

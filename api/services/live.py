@@ -12,10 +12,11 @@ import asyncio
 import weakref
 from dataclasses import dataclass
 from datetime import date, datetime
+from functools import partial
 from typing import Any
 
 from sqlalchemy import bindparam, delete, insert, text
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlmodel import col, select
 
 from api.access import Action, Principal, Sight, results_visible
@@ -38,7 +39,7 @@ from api.scoring import (
 )
 from api.scoring.results import to_plain
 from api.scoring.scheme import Accumulation, SubjectKind
-from api.services import periods
+from api.services import jobs, periods
 from api.services.ledger import period_of, today_in_shanghai
 from api.services.members import member_for
 from api.services.schemes import in_force
@@ -203,15 +204,33 @@ def _placement_json(placement: Placement) -> dict[str, Any]:
     return data
 
 
-async def refresh_all(session: AsyncSession, now: datetime) -> int:
-    """The worker's minute: every member scheme's running period, ranked again."""
-    refreshed = 0
-    records = await session.scalars(
-        select(SchemeRecord).where(col(SchemeRecord.subject_kind) == SubjectKind.MEMBER)
-    )
-    for record in list(records):
-        scope = await periods.scope_of(session, record)
-        target = periods.current_period(scope.scheme, today_in_shanghai(now))
-        await store_placements(session, scope, target)
-        refreshed += 1
-    return refreshed
+JOB = "live_ranks"
+
+
+async def refresh_all(sessionmaker: async_sessionmaker[AsyncSession], now: datetime) -> int:
+    """The worker's minute: every member scheme's running period, ranked again, each scheme in
+    its own transaction (one that fails backs off while the others are ranked)."""
+    async with sessionmaker() as session:
+        schemes = list(
+            await session.scalars(
+                select(SchemeRecord.id)
+                .where(col(SchemeRecord.subject_kind) == SubjectKind.MEMBER)
+                .order_by(col(SchemeRecord.id))
+            )
+        )
+    units: list[tuple[str, jobs.Work]] = [
+        (f"scheme:{scheme_id}", partial(_refresh, scheme_id=scheme_id, now=now))
+        for scheme_id in schemes
+        if scheme_id is not None
+    ]
+    return await jobs.each_alone(sessionmaker, JOB, units, now)
+
+
+async def _refresh(session: AsyncSession, *, scheme_id: int, now: datetime) -> int:
+    record = await session.get(SchemeRecord, scheme_id)
+    if record is None:
+        return 0
+    scope = await periods.scope_of(session, record)
+    target = periods.current_period(scope.scheme, today_in_shanghai(now))
+    await store_placements(session, scope, target)
+    return 1

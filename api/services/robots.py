@@ -7,11 +7,13 @@ invalid — reported to the branch's secretaries instead of retried.
 """
 
 import asyncio
+import logging
 import re
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import func, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -42,7 +44,7 @@ from api.publication.board import LIST_LABELS, Board
 from api.publication.fonts import FontMissing
 from api.publication.poster import render_poster
 from api.secrets import SecretUnreadable, seal, unseal
-from api.services.delivery import backoff_seconds, claim_due
+from api.services.delivery import ClaimLost, Hold, backoff_seconds, claim_due
 from api.services.notices import notify
 from api.wechat.wecom import (
     INVALID_KEY,
@@ -54,6 +56,7 @@ from api.wechat.wecom import (
     markdown_message,
 )
 
+log = logging.getLogger("api.robots")
 WEBHOOK_KEY = re.compile(r"[A-Za-z0-9-]{16,64}")
 WINDOW = timedelta(minutes=1)
 
@@ -310,9 +313,20 @@ async def _window_opens(
     return oldest + WINDOW
 
 
+UNCERTAIN = "发送时工作进程中断，企业微信可能已收到；为免重复未再发送"
+
+
 async def send_one(
-    session: AsyncSession, client: RobotClient, settings: Settings, post: RobotPost, now: datetime
+    session: AsyncSession, client: RobotClient, settings: Settings, post: RobotPost, hold: Hold
 ) -> None:
+    """One claimed post. Every write is a compare-and-set on this worker's claim; the post is
+    marked as on its way (committed) before WeCom is called, so a post whose worker died
+    during the call is found so and not posted twice."""
+    if post.claim_token != hold.token:
+        return
+    if post.sending_since is not None:
+        await _finish(session, settings, post, Sent(PostStatus.uncertain, reason=UNCERTAIN), hold)
+        return
     robot = await session.get(BranchRobot, post.branch_id)
     if robot is None or robot.status != RobotStatus.active:
         await _finish(
@@ -320,21 +334,49 @@ async def send_one(
             settings,
             post,
             Sent(PostStatus.failed, reason="群机器人未配置或 key 已失效"),
-            now,
+            hold,
         )
         return
+    now = hold.now()
     opens = await _window_opens(session, post.branch_id, now, settings.robot_posts_per_minute)
     if opens is not None:  # paced: back in the queue, not an attempt
         await session.execute(
             update(RobotPost)
-            .where(col(RobotPost.id) == post.id, col(RobotPost.status) == PostStatus.sending)
-            .values(status=PostStatus.pending, next_attempt_at=opens, locked_until=None)
+            .where(_held(post, hold))
+            .values(
+                status=PostStatus.pending,
+                next_attempt_at=opens,
+                locked_until=None,
+                claim_token=None,
+            )
         )
         return
-    outcome = await _send(session, client, settings, robot, post)
+    outcome = await _send(session, client, settings, robot, post, hold)
     if outcome.errcode == INVALID_KEY:
         await _invalid_key(session, robot, outcome)
-    await _finish(session, settings, post, outcome, now)
+    await _finish(session, settings, post, outcome, hold)
+
+
+def _held(post: RobotPost, hold: Hold) -> Any:
+    """The post, while this worker's claim holds it."""
+    return (
+        (col(RobotPost.id) == post.id)
+        & (col(RobotPost.status) == PostStatus.sending)
+        & (col(RobotPost.claim_token) == hold.token)
+    )
+
+
+async def _message(
+    session: AsyncSession, settings: Settings, robot: BranchRobot, post: RobotPost
+) -> tuple[dict[str, Any], str | None]:
+    board_json = await session.scalar(
+        select(Publication.board).where(col(Publication.id) == post.publication_id)
+    )
+    assert board_json is not None
+    board = Board.from_json(board_json)
+    if post.kind == PostKind.markdown:
+        return markdown_message(markdown(board, robot.top_n, settings.app_page_base)), None
+    return image_message(await asyncio.to_thread(render_poster, board))
 
 
 async def _send(
@@ -343,24 +385,27 @@ async def _send(
     settings: Settings,
     robot: BranchRobot,
     post: RobotPost,
+    hold: Hold,
 ) -> Sent:
-    board_json = await session.scalar(
-        select(Publication.board).where(col(Publication.id) == post.publication_id)
-    )
-    assert board_json is not None
-    board = Board.from_json(board_json)
-    md5 = None
     try:
         key = unseal(settings, robot.key_cipher)
-        if post.kind == PostKind.markdown:
-            message = markdown_message(markdown(board, robot.top_n, settings.app_page_base))
-        else:
-            message, md5 = image_message(await asyncio.to_thread(render_poster, board))
-        await client.send(key, message)
+        message, md5 = await _message(session, settings, robot, post)
     except SecretUnreadable:
         return Sent(PostStatus.failed, reason="无法解密群机器人 key（DATA_KEY 已更换），请重新配置")
     except FontMissing:
         return Sent(PostStatus.failed, reason="服务器未安装中文字体，无法生成海报")
+    now = hold.now()
+    held = await affected_rows(
+        session,
+        update(RobotPost)
+        .where(_held(post, hold))
+        .values(sending_since=now, locked_until=now + hold.lease),
+    )
+    if held != 1:
+        raise ClaimLost()
+    await session.commit()
+    try:
+        await client.send(key, message)
     except RobotFailed as failure:
         if failure.errcode == INVALID_KEY:
             return Sent(PostStatus.failed, errcode=INVALID_KEY, reason="群机器人 key 无效（93000）")
@@ -414,14 +459,24 @@ async def _invalid_key(session: AsyncSession, robot: BranchRobot, outcome: Sent)
 
 
 async def _finish(
-    session: AsyncSession, settings: Settings, post: RobotPost, outcome: Sent, now: datetime
+    session: AsyncSession,
+    settings: Settings,
+    post: RobotPost,
+    outcome: Sent,
+    hold: Hold,
+    sending_since: datetime | None = None,
 ) -> None:
+    """Record the attempt; `sending_since` keeps a post marked as on its way (a call of
+    unknown outcome) for the next worker to settle."""
+    now = hold.now()
     attempts = post.attempts + 1
     values: dict[str, object] = {
         "attempts": attempts,
         "errcode": outcome.errcode,
         "reason": outcome.reason,
         "locked_until": None,
+        "claim_token": None,
+        "sending_since": sending_since,
         "md5": outcome.md5,
     }
     if outcome.status == PostStatus.pending:
@@ -443,11 +498,7 @@ async def _finish(
             "status": outcome.status,
             "sent_at": now if outcome.status == PostStatus.sent else None,
         }
-    await session.execute(
-        update(RobotPost)
-        .where(col(RobotPost.id) == post.id, col(RobotPost.status) == PostStatus.sending)
-        .values(**values)
-    )
+    await session.execute(update(RobotPost).where(_held(post, hold)).values(**values))
 
 
 async def run_once(
@@ -457,16 +508,47 @@ async def run_once(
     now: datetime | None = None,
     limit: int = 50,
 ) -> int:
-    """Claim due posts, then send each in its own transaction. Returns how many were claimed."""
-    at = now or utcnow()
-    lease = timedelta(seconds=settings.delivery_lease_seconds)
+    """Claim due posts, then send each in its own transaction; one that fails in our code is
+    recorded and retried with backoff while the rest go on. Returns how many were claimed."""
+    hold = Hold.new(settings, now)
     async with sessionmaker() as session:
-        ids = await claim_due(session, RobotPost, at, limit, lease)
+        ids = await claim_due(session, RobotPost, limit, hold)
         await session.commit()
     for post_id in ids:
+        try:
+            async with sessionmaker() as session:
+                post = await session.get(RobotPost, post_id)
+                assert post is not None
+                await send_one(session, client, settings, post, hold)
+                await session.commit()
+        except ClaimLost:
+            log.info("robot post %s was taken over by another worker", post_id)
+        except Exception:
+            log.exception("robot post %s failed in our code; retried with backoff", post_id)
+            await _record_fault(sessionmaker, settings, post_id, hold)
+    return len(ids)
+
+
+async def _record_fault(
+    sessionmaker: async_sessionmaker[AsyncSession], settings: Settings, post_id: int, hold: Hold
+) -> None:
+    """Counted as an attempt and retried with backoff; a post it had started stays marked as
+    on its way, and the next worker settles it as uncertain."""
+    try:
         async with sessionmaker() as session:
             post = await session.get(RobotPost, post_id)
-            assert post is not None
-            await send_one(session, client, settings, post, now or utcnow())
+            if post is None:
+                return
+            sending_since = post.sending_since
+            await _finish(
+                session, settings, post, Sent(PostStatus.pending, reason="内部错误"), hold
+            )
+            if sending_since is not None:
+                await session.execute(
+                    update(RobotPost)
+                    .where(col(RobotPost.id) == post_id)
+                    .values(sending_since=sending_since)
+                )
             await session.commit()
-    return len(ids)
+    except Exception:
+        log.exception("robot post %s: its failure could not be recorded either", post_id)

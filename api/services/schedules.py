@@ -1,5 +1,8 @@
 """Scheduled pushes, run by the worker: each job runs once per key, however many workers run it.
 
+Each scheme's jobs and each round's reminders run alone (`api/services/jobs.py`): one that
+fails is recorded and backs off while the others go on.
+
 - the monthly score-and-rank notice of every member scheme, on the scheme's day (合阳: 25th);
 - evaluation reminders inside each round's window before its deadline;
 - a reminder to the scheme's admins when a period has ended but is still open;
@@ -9,11 +12,12 @@
 
 from datetime import datetime, timedelta
 from decimal import Decimal
+from functools import partial
 from typing import Any
 
 from sqlalchemy import func
 from sqlalchemy import select as sa_select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlmodel import col, select
 
 from api.db import insert_for
@@ -36,7 +40,7 @@ from api.scoring import Period, Scheme, SubjectResult, period_containing
 from api.scoring.engine import COMPONENT_NAMES
 from api.scoring.scheme import Component, ItemKind, PeriodLength, ScoringMode, SubjectKind
 from api.scoring.work import fmt
-from api.services import evaluations, meetings, periods, robots
+from api.services import evaluations, jobs, meetings, periods, robots
 from api.services.ledger import period_of, today_in_shanghai
 from api.services.notices import notify
 
@@ -55,16 +59,46 @@ async def claim_job(session: AsyncSession, job: str, key: str) -> bool:
     return created.scalar_one_or_none() is not None
 
 
-async def run_due(session: AsyncSession, now: datetime) -> int:
-    """Run whatever is due; returns how many jobs ran. The caller commits."""
-    ran = 0
-    for record in await session.scalars(select(SchemeRecord)):
-        ran += await _monthly_scores(session, record, now)
-        ran += await _close_reminders(session, record, now)
-        ran += await _quarterly_summary(session, record, now)
-    ran += await _evaluation_reminders(session, now)
-    ran += await meetings.send_due_reminders(session, now)
-    return ran
+JOB = "schedules"
+
+
+async def run_due(sessionmaker: async_sessionmaker[AsyncSession], now: datetime) -> int:
+    """Run whatever is due, each scheme and each round in its own transaction; returns how
+    many jobs ran."""
+    async with sessionmaker() as session:
+        schemes = list(
+            await session.scalars(select(SchemeRecord.id).order_by(col(SchemeRecord.id)))
+        )
+        rounds = list(
+            await session.scalars(
+                select(EvaluationRound.id).where(
+                    col(EvaluationRound.status) == RoundStatus.collecting,
+                    col(EvaluationRound.reminded_at).is_(None),
+                    col(EvaluationRound.deadline) > now,
+                )
+            )
+        )
+    units: list[tuple[str, jobs.Work]] = [
+        (f"scheme:{scheme_id}", partial(_scheme_jobs, scheme_id=scheme_id, now=now))
+        for scheme_id in schemes
+        if scheme_id is not None
+    ]
+    units += [
+        (f"round:{round_id}", partial(_evaluation_reminder, round_id=round_id, now=now))
+        for round_id in rounds
+        if round_id is not None
+    ]
+    units.append(("meeting-reminders", partial(meetings.send_due_reminders, now=now)))
+    return await jobs.each_alone(sessionmaker, JOB, units, now)
+
+
+async def _scheme_jobs(session: AsyncSession, *, scheme_id: int, now: datetime) -> int:
+    record = await session.get(SchemeRecord, scheme_id)
+    if record is None:
+        return 0
+    ran = await _monthly_scores(session, record, now)
+    ran += await _close_reminders(session, record, now)
+    return ran + await _quarterly_summary(session, record, now)
 
 
 async def _monthly_scores(session: AsyncSession, record: SchemeRecord, now: datetime) -> int:
@@ -191,24 +225,17 @@ async def _close_reminders(session: AsyncSession, record: SchemeRecord, now: dat
     return len(due)
 
 
-async def _evaluation_reminders(session: AsyncSession, now: datetime) -> int:
-    rounds = await session.scalars(
-        select(EvaluationRound).where(
-            col(EvaluationRound.status) == RoundStatus.collecting,
-            col(EvaluationRound.reminded_at).is_(None),
-            col(EvaluationRound.deadline) > now,
-        )
-    )
-    ran = 0
-    for evaluation_round in list(rounds):
-        branch = await session.get(OrgUnit, evaluation_round.branch_id)
-        assert branch is not None
-        try:
-            await evaluations.send_reminders(session, evaluation_round, branch, now)
-        except RoundStateConflict:
-            continue  # not yet inside the reminder window, or reminded by someone else
-        ran += 1
-    return ran
+async def _evaluation_reminder(session: AsyncSession, *, round_id: int, now: datetime) -> int:
+    evaluation_round = await session.get(EvaluationRound, round_id)
+    if evaluation_round is None:
+        return 0
+    branch = await session.get(OrgUnit, evaluation_round.branch_id)
+    assert branch is not None
+    try:
+        await evaluations.send_reminders(session, evaluation_round, branch, now)
+    except RoundStateConflict:
+        return 0  # not yet inside the reminder window, or reminded by someone else
+    return 1
 
 
 async def _quarterly_summary(session: AsyncSession, record: SchemeRecord, now: datetime) -> int:

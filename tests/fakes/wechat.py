@@ -3,12 +3,13 @@
 Tests register login and phone codes, script failures, and read what was called.
 """
 
+import asyncio
 import base64
 import hashlib
 import itertools
 import time
 from collections import Counter, defaultdict, deque
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -38,6 +39,11 @@ class FakeWeChat:
     # Sends per second the fake accepts before answering 45009, like WeChat's frequency limits.
     rate_limit: float | None = None
     attempts: list[str] = field(default_factory=list)
+    # A slow WeChat: each accepted send is answered this many seconds after it was taken.
+    answer_delay: float = 0.0
+    # Runs once, after the next send was accepted and before it is answered: what happens
+    # while a worker waits for WeChat (another worker, a crash).
+    while_answering: Callable[[], Awaitable[object]] | None = None
     _window: deque[float] = field(default_factory=deque)
     token_apps: dict[str, str] = field(default_factory=dict)
     # WeCom group robots: valid webhook keys, what they received, 20 a minute per robot on the
@@ -153,8 +159,11 @@ class FakeWeChat:
         @app.get("/_log")
         async def log() -> JSONResponse:
             """For benchmarks in another process: what was accepted, and every attempt."""
-            ids = [s.get("client_msg_id") for s in self.sent]
-            return JSONResponse({"sent": ids, "attempts": self.attempts})
+            ids = [s.get("client_msg_id") for s in self.sent if s["api"] == "template_send"]
+            subscribed = [
+                f"{s['touser']} {s['page']}" for s in self.sent if s["api"] == "subscribe_send"
+            ]
+            return JSONResponse({"sent": ids, "subscribed": subscribed, "attempts": self.attempts})
 
         return app
 
@@ -181,6 +190,10 @@ class FakeWeChat:
                 return JSONResponse({"errcode": 0, "errmsg": "ok", "msgid": repeated[0]["msgid"]})
         msgid = next(self._serial)
         self.sent.append({**body, "api": api, "msgid": msgid})
+        if self.while_answering is not None:
+            hook, self.while_answering = self.while_answering, None
+            await hook()
+        await asyncio.sleep(self.answer_delay)
         return JSONResponse({"errcode": 0, "errmsg": "ok", "msgid": msgid})
 
     async def _robot(self, request: Request) -> dict[str, Any]:
