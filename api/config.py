@@ -8,6 +8,15 @@ from zoneinfo import ZoneInfo
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from api.photos import (
+    MAX_PIXELS_JPEG,
+    MAX_PIXELS_PNG,
+    MAX_PIXELS_PROGRESSIVE_JPEG,
+    MAX_PIXELS_WEBP,
+    MAX_UPLOAD_BYTES,
+    PhotoLimits,
+)
+
 PLACEHOLDER_SECRETS = frozenset({"", "change-me", "changeme", "secret", "dev-secret-change-me"})
 DEV_JWT_SECRET = "dev-secret-change-me"
 MIN_PROD_SECRET_LENGTH = 32
@@ -61,6 +70,15 @@ class Settings(BaseSettings):
     appeal_window_days: int = Field(default=7, ge=1)
     photo_dir: str = "./data/photos"
 
+    photo_max_bytes: int = Field(default=MAX_UPLOAD_BYTES, ge=1024)
+    # Pixels a photo may declare, by what decoding it costs (see api/photos.py), and how many
+    # photos one process decodes at once.
+    photo_max_pixels_jpeg: int = Field(default=MAX_PIXELS_JPEG, ge=1)
+    photo_max_pixels_progressive_jpeg: int = Field(default=MAX_PIXELS_PROGRESSIVE_JPEG, ge=1)
+    photo_max_pixels_png: int = Field(default=MAX_PIXELS_PNG, ge=1)
+    photo_max_pixels_webp: int = Field(default=MAX_PIXELS_WEBP, ge=1)
+    photo_decodes: int = Field(default=1, ge=1)
+
     @model_validator(mode="after")
     def _refuse_unsafe_production(self) -> Self:
         if self.env != "prod":
@@ -96,6 +114,16 @@ class Settings(BaseSettings):
     @property
     def refresh_token_ttl(self) -> timedelta:
         return timedelta(days=self.refresh_token_days)
+
+    @property
+    def photo_limits(self) -> PhotoLimits:
+        return PhotoLimits(
+            max_bytes=self.photo_max_bytes,
+            max_pixels_jpeg=self.photo_max_pixels_jpeg,
+            max_pixels_progressive_jpeg=self.photo_max_pixels_progressive_jpeg,
+            max_pixels_png=self.photo_max_pixels_png,
+            max_pixels_webp=self.photo_max_pixels_webp,
+        )
 
     @property
     def binding_ticket_ttl(self) -> timedelta:

@@ -25,6 +25,7 @@ from api.errors import (
     ValidationFailed,
     error_catalogue,
 )
+from api.photos import PhotoDecoder, return_large_buffers_to_the_system
 from api.routers import (
     appeals,
     auth,
@@ -102,6 +103,8 @@ def create_app(settings: Settings | None = None, http: httpx.AsyncClient | None 
             else None
         )
         app.state.photos = LocalPhotoStore(settings.photo_dir)
+        app.state.photo_decoder = PhotoDecoder(settings.photo_limits, settings.photo_decodes)
+        return_large_buffers_to_the_system()
         try:
             yield
         finally:

@@ -32,7 +32,7 @@ from wechatpy.crypto import PrpCrypto
 
 from api.config import Settings
 from api.models import CallbackEvent, Photo, ServiceFollower, SubscriptionQuota
-from api.photos import MAX_PIXELS, MAX_UPLOAD_BYTES
+from api.photos import MAX_PIXELS_PNG, MAX_UPLOAD_BYTES
 from tests.conftest import Org, make_settings, running_app
 from tests.fakes.wechat import APP_ID, FakeWeChat
 
@@ -261,7 +261,7 @@ BOMBS = {
     "jpeg_header_65k_square": jpeg_declaring(65_000, 65_000),
     "webp_canvas_16k_square": webp_declaring(16_384, 16_384),
     # Just over our own limit, far under Pillow's: our check, not Pillow's, must refuse it.
-    "png_just_over_the_limit": png(MAX_PIXELS // 5_000 + 1, 5_000),
+    "png_just_over_the_limit": png(MAX_PIXELS_PNG // 5_000 + 1, 5_000),
     # A real bomb: a valid file of some hundred KB that decodes to 100 MB.
     "png_of_zeros_10k_square": png_bomb(10_000, 10_000),
 }

@@ -6,7 +6,7 @@ from fastapi import APIRouter, File, Request, Response, UploadFile
 
 from api.db import SessionDep
 from api.deps import CurrentPrincipal
-from api.photos import MAX_UPLOAD_BYTES, PhotoTooLarge
+from api.photos import MAX_UPLOAD_BYTES, PhotoDecoder, PhotoTooLarge
 from api.schemas.photos import PhotoOut
 from api.services import photos as service
 from api.storage import PhotoStore
@@ -29,7 +29,10 @@ async def upload(
     data = await file.read(MAX_UPLOAD_BYTES + 1)
     if len(data) > MAX_UPLOAD_BYTES:
         raise PhotoTooLarge()
-    photo, uses = await service.upload(session, _store(request), principal, data)
+    decoder: PhotoDecoder = request.app.state.photo_decoder
+    photo, uses = await service.upload(
+        session, principal, data=data, store=_store(request), decoder=decoder
+    )
     return PhotoOut(
         id=photo.id or 0,
         sha256=photo.sha256,

@@ -2,7 +2,6 @@
 
 from collections.abc import Sequence
 
-from anyio import to_thread
 from sqlalchemy import func
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
@@ -11,7 +10,7 @@ from api.access import Action, Principal
 from api.db import insert_for
 from api.errors import PhotoNotFound
 from api.models import Claim, ClaimPhoto, Member, OrgUnit, Photo, PhotoUpload, utcnow
-from api.photos import process_photo
+from api.photos import PhotoDecoder
 from api.storage import PhotoStore, photo_key
 
 
@@ -42,10 +41,15 @@ async def evidence_links(
 
 
 async def upload(
-    session: AsyncSession, store: PhotoStore, principal: Principal, data: bytes
+    session: AsyncSession,
+    principal: Principal,
+    *,
+    data: bytes,
+    store: PhotoStore,
+    decoder: PhotoDecoder,
 ) -> tuple[Photo, int]:
     """Clean and store a photo; the same picture twice is one row. Returns it and its uses."""
-    processed = await to_thread.run_sync(process_photo, data)
+    processed = await decoder.process(data)
     key = photo_key(processed.sha256, processed.extension)
     await store.put(key, processed.content, processed.content_type)
     insert = insert_for(session)
