@@ -70,7 +70,11 @@ class Settings(BaseSettings):
     appeal_window_days: int = Field(default=7, ge=1)
     photo_dir: str = "./data/photos"
 
+    # What one request may send (api/limits.py): bodies are refused by their declared and their
+    # streamed size, per route, before anything parses or stores them.
+    body_max_bytes: int = Field(default=64 * 1024, ge=1024, description="JSON and other bodies")
     photo_max_bytes: int = Field(default=MAX_UPLOAD_BYTES, ge=1024)
+    roster_max_bytes: int = Field(default=5 * 1024 * 1024, ge=1024)
     # Pixels a photo may declare, by what decoding it costs (see api/photos.py), and how many
     # photos one process decodes at once.
     photo_max_pixels_jpeg: int = Field(default=MAX_PIXELS_JPEG, ge=1)

@@ -64,6 +64,10 @@ class PayloadTooLarge(AppError):
     code, status, message = "payload_too_large", 413, "上传的文件过大"
 
 
+class BodyTooLarge(PayloadTooLarge):
+    code, message = "body_too_large", "请求内容过大"
+
+
 class InternalError(AppError):
     code, status, message = "internal_error", 500, "服务器开小差了，请稍后重试"
 
@@ -174,6 +178,10 @@ class PhoneTaken(AppError):
 
 class RosterInvalid(AppError):
     code, status, message = "roster_invalid", 422, "花名册有错误，未导入任何数据"
+
+
+class RosterTooLarge(PayloadTooLarge):
+    code, message = "roster_too_large", "花名册文件过大"
 
 
 class RosterUnreadable(AppError):

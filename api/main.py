@@ -25,6 +25,7 @@ from api.errors import (
     ValidationFailed,
     error_catalogue,
 )
+from api.limits import BodyLimit, body_caps
 from api.photos import PhotoDecoder, return_large_buffers_to_the_system
 from api.routers import (
     appeals,
@@ -120,6 +121,8 @@ def create_app(settings: Settings | None = None, http: httpx.AsyncClient | None 
         responses={"4XX": {"model": ErrorBody, "description": "错误（见上方错误码表）"}},
     )
     app.state.settings = settings
+    default_cap, route_caps = body_caps(settings, API_PREFIX)
+    app.add_middleware(BodyLimit, default=default_cap, routes=route_caps)
     _install_error_handlers(app)
     app.include_router(health.router)
     for module in ROUTED_DOMAINS:

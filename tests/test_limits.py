@@ -1,0 +1,127 @@
+"""What one request may send: bodies bounded per route before anything reads them."""
+
+import json
+import re
+import tempfile
+from collections.abc import AsyncIterator, Iterator
+from io import BytesIO
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from PIL import Image
+
+from api.config import Settings
+from tests.conftest import make_settings
+
+LOGIN = "/api/v1/auth/wechat/login"
+PHOTOS = "/api/v1/photos"
+CJK = re.compile(r"[\u4e00-\u9fff]")
+CHUNK = 16 * 1024
+BOUNDARY = "limitsb"
+
+
+@pytest.fixture
+def settings(database_url: str, tmp_path: Path) -> Settings:
+    return make_settings(database_url, photo_dir=str(tmp_path / "photos"))
+
+
+class Spools:
+    """Every temporary file made while a request runs outside the photo store (which writes a
+    stored photo through one): a spooled upload rolls over to such a file."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch, store: Path) -> None:
+        self.created: list[str] = []
+        self.store = store
+        for name in ("TemporaryFile", "NamedTemporaryFile", "mkstemp"):
+            monkeypatch.setattr(tempfile, name, self._recording(name, getattr(tempfile, name)))
+
+    def _recording(self, name: str, make: Any) -> Any:
+        def record(*args: Any, **kwargs: Any) -> Any:
+            folder = kwargs.get("dir")
+            if folder is None or not Path(folder).is_relative_to(self.store):
+                self.created.append(name)
+            return make(*args, **kwargs)
+
+        return record
+
+
+@pytest.fixture
+def spools(monkeypatch: pytest.MonkeyPatch, settings: Settings) -> Spools:
+    return Spools(monkeypatch, Path(settings.photo_dir))
+
+
+class Stream:
+    """A body sent without a length (chunked), counting how much of it the server pulled."""
+
+    def __init__(self, head: bytes, filler: int, tail: bytes = b"") -> None:
+        self.head, self.filler, self.tail = head, filler, tail
+        self.sent = 0
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        for chunk in self._chunks():
+            self.sent += len(chunk)
+            yield chunk
+
+    def _chunks(self) -> Iterator[bytes]:
+        yield self.head
+        for _ in range(self.filler // CHUNK):
+            yield b"\0" * CHUNK
+        yield self.tail
+
+
+def refused(response: httpx.Response, status: int, code: str) -> dict[str, Any]:
+    assert response.status_code == status, response.text
+    body: dict[str, Any] = response.json()
+    assert body["code"] == code, body
+    assert CJK.search(body["message"]), body
+    return body
+
+
+def form_head(name: str = "现场.jpg") -> bytes:
+    return (
+        f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="file"; filename="{name}"\r\n'
+        "Content-Type: image/jpeg\r\n\r\n"
+    ).encode()
+
+
+def form_tail() -> bytes:
+    return f"\r\n--{BOUNDARY}--\r\n".encode()
+
+
+def multipart(content: bytes) -> bytes:
+    return form_head() + content + form_tail()
+
+
+FORM = {"Content-Type": f"multipart/form-data; boundary={BOUNDARY}"}
+
+
+def jpeg(padding: int = 0) -> bytes:
+    buffer = BytesIO()
+    Image.effect_noise((64, 48), 60).convert("RGB").save(buffer, format="JPEG")
+    # Bytes after the end of the picture: still the same photo, and as long as we like.
+    return buffer.getvalue() + b"\0" * padding
+
+
+# --- bodies --------------------------------------------------------------------------------------
+
+
+async def test_a_json_body_over_its_cap_is_refused_by_its_length(
+    client: httpx.AsyncClient,
+) -> None:
+    body = json.dumps({"code": "x" * 100_000}).encode()
+    response = await client.post(LOGIN, content=body, headers={"Content-Type": "application/json"})
+    problem = refused(response, 413, "body_too_large")
+    assert problem["detail"] == {"max_bytes": 64 * 1024}
+    assert response.headers["connection"] == "close"
+
+
+async def test_a_chunked_json_body_is_cut_at_the_cap(client: httpx.AsyncClient) -> None:
+    stream = Stream(b'{"code": "', 8 * 1024 * 1024, b'"}')
+    response = await client.post(
+        LOGIN, content=stream, headers={"Content-Type": "application/json"}
+    )
+    refused(response, 413, "body_too_large")
+    assert "content-length" not in response.request.headers
+    assert stream.sent <= 64 * 1024 + 2 * CHUNK
