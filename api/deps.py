@@ -46,6 +46,25 @@ async def get_principal(
 CurrentPrincipal = Annotated[Principal, Depends(get_principal)]
 
 
+async def get_uploader(
+    request: Request,
+    settings: SettingsDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+) -> Principal:
+    """The signed-in member of an upload, known before a byte of the body is read.
+
+    Their session is closed before the body streams in, so a slow phone holds no database
+    connection while it sends.
+    """
+    if credentials is None or credentials.scheme.lower() != "bearer":
+        raise NotAuthenticated()
+    async with request.app.state.sessionmaker() as session:
+        return await auth_service.load_principal(session, settings, credentials.credentials)
+
+
+Uploader = Annotated[Principal, Depends(get_uploader)]
+
+
 class PageParams(BaseModel):
     page: int
     size: int

@@ -68,6 +68,10 @@ class BodyTooLarge(PayloadTooLarge):
     code, message = "body_too_large", "请求内容过大"
 
 
+class UploadMalformed(AppError):
+    code, status, message = "upload_malformed", 400, "上传内容格式有误，请重新选择文件上传"
+
+
 class InternalError(AppError):
     code, status, message = "internal_error", 500, "服务器开小差了，请稍后重试"
 

@@ -347,15 +347,15 @@ FORM = "multipart/form-data; boundary=fuzzb"
 MANY_FILES = [("file", f"{n}.jpg", b"x") for n in range(1_001)]
 MANY_FIELDS = [(f"f{n}", None, b"x") for n in range(1_001)]
 MALFORMED: dict[str, tuple[bytes, str, int, tuple[str, ...]]] = {
-    "over_a_thousand_files": (multipart(MANY_FILES), FORM, 400, ("http_error",)),
-    "over_a_thousand_fields": (multipart(MANY_FIELDS), FORM, 400, ("http_error",)),
+    "over_a_thousand_files": (multipart(MANY_FILES), FORM, 400, ("upload_malformed",)),
+    "over_a_thousand_fields": (multipart(MANY_FIELDS), FORM, 400, ("upload_malformed",)),
     "no_file_part": (multipart([("other", None, b"x")]), FORM, 422, ("validation_error",)),
     "file_as_plain_field": (multipart([("file", None, b"x")]), FORM, 422, ("validation_error",)),
     "no_boundary": (
         multipart([("file", "a.jpg", b"x")]),
         "multipart/form-data",
         400,
-        ("http_error",),
+        ("upload_malformed",),
     ),
     "unclosed_body": (
         multipart([("file", "a.jpg", b"x")]).removesuffix(b"--fuzzb--\r\n"),

@@ -1,5 +1,7 @@
-"""What one request may send: bodies bounded per route before anything reads them."""
+"""What one request may send: bodies bounded per route before anything reads or stores them, and
+uploads read only once their sender is known and never onto the disk."""
 
+import asyncio
 import json
 import re
 import tempfile
@@ -13,7 +15,7 @@ import pytest
 from PIL import Image
 
 from api.config import Settings
-from tests.conftest import make_settings
+from tests.conftest import Org, make_settings
 
 LOGIN = "/api/v1/auth/wechat/login"
 PHOTOS = "/api/v1/photos"
@@ -125,3 +127,86 @@ async def test_a_chunked_json_body_is_cut_at_the_cap(client: httpx.AsyncClient) 
     refused(response, 413, "body_too_large")
     assert "content-length" not in response.request.headers
     assert stream.sent <= 64 * 1024 + 2 * CHUNK
+
+
+UNSIGNED_UPLOADS = {
+    "oversized": lambda: multipart(jpeg(20 * 1024 * 1024)),
+    "normal": lambda: multipart(jpeg(2 * 1024 * 1024)),
+}
+
+
+@pytest.mark.parametrize("size", UNSIGNED_UPLOADS)
+async def test_an_upload_without_a_token_never_touches_the_disk(
+    client: httpx.AsyncClient, spools: Spools, settings: Settings, size: str
+) -> None:
+    response = await client.post(PHOTOS, content=UNSIGNED_UPLOADS[size](), headers=FORM)
+    assert response.status_code in (401, 413), response.text
+    assert response.status_code == (413 if size == "oversized" else 401)
+    assert spools.created == []
+    assert not await asyncio.to_thread(Path(settings.photo_dir).exists)
+
+
+async def test_a_chunked_upload_without_a_token_is_not_read(
+    client: httpx.AsyncClient, spools: Spools
+) -> None:
+    stream = Stream(form_head(), 4 * 1024 * 1024, form_tail())
+    response = await client.post(PHOTOS, content=stream, headers=FORM)
+    refused(response, 401, "not_authenticated")
+    assert stream.sent == 0
+    assert spools.created == []
+
+
+async def test_a_chunked_upload_is_cut_at_the_photo_cap(
+    client: httpx.AsyncClient, org: Org, spools: Spools
+) -> None:
+    stream = Stream(form_head() + jpeg(), 64 * 1024 * 1024, form_tail())
+    response = await client.post(
+        PHOTOS, content=stream, headers={**FORM, **org.headers("member_a1")}
+    )
+    refused(response, 413, "photo_too_large")
+    assert stream.sent <= 10 * 1024 * 1024 + 64 * 1024 + 2 * CHUNK
+    assert spools.created == []
+
+
+async def test_a_signed_in_upload_is_read_into_memory_only(
+    client: httpx.AsyncClient, org: Org, spools: Spools
+) -> None:
+    data = jpeg(3 * 1024 * 1024)
+    response = await client.post(
+        PHOTOS, files={"file": ("现场.jpg", data, "image/jpeg")}, headers=org.headers("member_a1")
+    )
+    assert response.status_code == 201, response.text
+    assert spools.created == []
+
+
+async def test_the_roster_upload_has_its_own_cap(
+    client: httpx.AsyncClient, org: Org, spools: Spools
+) -> None:
+    url = f"/api/v1/org/units/{org.unit_id('branch_a')}/roster"
+    headers = org.headers("secretary_a")
+    # Far over the JSON cap, within the roster's: it reaches the parser, which finds no sheet.
+    sheet = await client.post(
+        url, files={"file": ("花名册.xlsx", b"0" * 1024 * 1024)}, headers=headers
+    )
+    refused(sheet, 400, "roster_unreadable")
+    too_big = b"0" * (5 * 1024 * 1024 + 1)
+    response = await client.post(url, files={"file": ("花名册.xlsx", too_big)}, headers=headers)
+    assert refused(response, 413, "roster_too_large")["detail"] == {"max_bytes": 5 * 1024 * 1024}
+    assert spools.created == []
+
+
+async def test_the_caps_are_settings(
+    database_url: str, tmp_path: Path, org: Org, wechat: Any
+) -> None:
+    from tests.conftest import running_app
+
+    settings = make_settings(
+        database_url, photo_dir=str(tmp_path / "photos"), photo_max_bytes=64 * 1024
+    )
+    async with running_app(settings, wechat) as app:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
+            files = {"file": ("现场.jpg", jpeg(100 * 1024), "image/jpeg")}
+            response = await http.post(PHOTOS, files=files, headers=org.headers("member_a1"))
+    body = refused(response, 413, "photo_too_large")
+    assert body["detail"] == {"max_bytes": 64 * 1024}
