@@ -83,6 +83,20 @@ class Settings(BaseSettings):
     photo_max_pixels_webp: int = Field(default=MAX_PIXELS_WEBP, ge=1)
     photo_decodes: int = Field(default=1, ge=1)
 
+    # Attempts per window and client (api/rate_limits.py), counted in the database so that they
+    # hold across API processes; 0 turns a limit off.
+    rate_window_seconds: int = Field(default=600, ge=1)
+    login_per_account: int = Field(default=20, ge=0)
+    login_per_address: int = Field(default=300, ge=0)
+    bind_per_ticket: int = Field(default=5, ge=0, description="a ticket's whole life")
+    bind_per_account: int = Field(default=10, ge=0)
+    bind_per_address: int = Field(default=100, ge=0)
+    uploads_per_member: int = Field(default=60, ge=0)
+    uploads_per_address: int = Field(default=300, ge=0)
+    # Proxies of ours in front of the service that append to X-Forwarded-For; 0: the address the
+    # connection comes from is the client's.
+    trusted_proxy_hops: int = Field(default=0, ge=0)
+
     @model_validator(mode="after")
     def _refuse_unsafe_production(self) -> Self:
         if self.env != "prod":
@@ -128,6 +142,10 @@ class Settings(BaseSettings):
             max_pixels_png=self.photo_max_pixels_png,
             max_pixels_webp=self.photo_max_pixels_webp,
         )
+
+    @property
+    def rate_window(self) -> timedelta:
+        return timedelta(seconds=self.rate_window_seconds)
 
     @property
     def binding_ticket_ttl(self) -> timedelta:

@@ -24,6 +24,7 @@ class AppError(Exception):
     def __init__(self, message: str | None = None, *, detail: Any = None) -> None:
         self.text = message or self.message
         self.detail = detail
+        self.headers: dict[str, str] = {}
         super().__init__(self.text)
 
     def body(self) -> ErrorBody:
@@ -72,6 +73,16 @@ class UploadMalformed(AppError):
     code, status, message = "upload_malformed", 400, "上传内容格式有误，请重新选择文件上传"
 
 
+class RateLimited(AppError):
+    """Too many attempts in a window; `Retry-After` says when the next one is counted afresh."""
+
+    code, status, message = "rate_limited", 429, "操作太频繁，请稍后再试"
+
+    def __init__(self, retry_after: int, *, limit: str) -> None:
+        super().__init__(detail={"limit": limit, "retry_after": retry_after})
+        self.headers["Retry-After"] = str(retry_after)
+
+
 class InternalError(AppError):
     code, status, message = "internal_error", 500, "服务器开小差了，请稍后重试"
 
@@ -109,6 +120,10 @@ class Forbidden(AppError):
 
 class MemberInactive(AppError):
     code, status, message = "member_inactive", 403, "您的组织关系已转出，无法登录"
+
+
+class BindingTicketSpent(RateLimited):
+    code, message = "binding_ticket_spent", "绑定尝试次数过多，请重新进入小程序后再试"
 
 
 class DevLoginDisabled(AppError):

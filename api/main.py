@@ -27,6 +27,7 @@ from api.errors import (
 )
 from api.limits import BodyLimit, body_caps
 from api.photos import PhotoDecoder, return_large_buffers_to_the_system
+from api.rate_limits import RateLimiter
 from api.routers import (
     appeals,
     auth,
@@ -106,6 +107,7 @@ def create_app(settings: Settings | None = None, http: httpx.AsyncClient | None 
         app.state.photos = LocalPhotoStore(settings.photo_dir)
         app.state.photo_decoder = PhotoDecoder(settings.photo_limits, settings.photo_decodes)
         return_large_buffers_to_the_system()
+        app.state.limiter = RateLimiter(app.state.sessionmaker, settings)
         try:
             yield
         finally:
@@ -141,7 +143,11 @@ def _description() -> str:
 
 
 def _render(error: AppError) -> JSONResponse:
-    return JSONResponse(status_code=error.status, content=error.body().model_dump(mode="json"))
+    return JSONResponse(
+        status_code=error.status,
+        content=error.body().model_dump(mode="json"),
+        headers=error.headers,
+    )
 
 
 def _install_error_handlers(app: FastAPI) -> None:

@@ -19,6 +19,7 @@ from api.models.evaluation import (
     EvaluationScore,
     RoundStatus,
 )
+from api.models.limits import RateCounter
 from api.models.org import (
     Member,
     MemberStatus,
@@ -113,6 +114,7 @@ __all__ = [
     "PostStatus",
     "Probe",
     "Publication",
+    "RateCounter",
     "RefreshToken",
     "RobotPost",
     "RobotStatus",

@@ -35,6 +35,7 @@ from api.models import (
     id_of,
     utcnow,
 )
+from api.rate_limits import RateLimiter
 from api.security import IssuedToken, hash_token, issue_jwt, new_refresh_token, read_jwt
 from api.wechat.client import WeChatClient
 
@@ -55,9 +56,15 @@ class LoginOutcome:
 
 
 async def login_with_wechat(
-    session: AsyncSession, wechat: WeChatClient, settings: Settings, js_code: str
+    session: AsyncSession,
+    wechat: WeChatClient,
+    settings: Settings,
+    js_code: str,
+    *,
+    limiter: RateLimiter,
 ) -> LoginOutcome:
     wx = await wechat.code_to_session(js_code)
+    await limiter.login_account(wx.openid)
     account = await session.scalar(
         select(WeChatAccount).where(col(WeChatAccount.openid) == wx.openid)
     )
