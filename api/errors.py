@@ -73,6 +73,10 @@ class UploadMalformed(AppError):
     code, status, message = "upload_malformed", 400, "上传内容格式有误，请重新选择文件上传"
 
 
+class TooManyItems(AppError):
+    code, status, message = "too_many_items", 422, "一次提交的条目过多，请分批提交"
+
+
 class RateLimited(AppError):
     """Too many attempts in a window; `Retry-After` says when the next one is counted afresh."""
 

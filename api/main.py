@@ -1,6 +1,7 @@
 """The application factory: settings, lifespan resources, error rendering, routers."""
 
 import logging
+import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -22,6 +23,7 @@ from api.errors import (
     MethodNotAllowed,
     NotFound,
     ServiceUnavailable,
+    TooManyItems,
     ValidationFailed,
     error_catalogue,
 )
@@ -185,6 +187,9 @@ def _install_error_handlers(app: FastAPI) -> None:
         if refusal := _unstorable(exc):
             log.warning("unstorable value turned into 422: %s", exc)
             return _render(ValidationFailed(refusal))
+        if _over_driver_limit(exc):
+            log.warning("statement over the driver's limits turned into 422: %s", exc)
+            return _render(TooManyItems())
         if exc.connection_invalidated or isinstance(exc, OperationalError | InterfaceError):
             log.warning("database unavailable: %s", exc)
             return _render(ServiceUnavailable("数据库暂时不可用，本次操作未生效，请稍后重试"))
@@ -227,6 +232,21 @@ def _unstorable(exc: BaseException) -> str | None:
         seen.add(id(cause))
         cause = cause.__cause__ or cause.__context__
     return None
+
+
+# The drivers' words for a statement with more bound values or terms than they take: asyncpg
+# ("the number of query arguments cannot exceed 32767"), SQLite ("too many SQL variables",
+# "Expression tree is too large", "too many terms in compound SELECT"). Only a request with too
+# many items makes one; the service is fine.
+_DRIVER_LIMITS = re.compile(
+    r"number of query arguments cannot exceed|too many SQL variables"
+    r"|Expression tree is too large|too many terms in compound SELECT",
+    re.IGNORECASE,
+)
+
+
+def _over_driver_limit(exc: DBAPIError) -> bool:
+    return bool(_DRIVER_LIMITS.search(str(exc.orig)))
 
 
 def _problem(error: Any) -> dict[str, str]:

@@ -1,10 +1,12 @@
-"""What one request may send: bodies bounded per route before anything reads or stores them, and
-uploads read only once their sender is known and never onto the disk."""
+"""What one request may send: bodies bounded per route before anything reads or stores them,
+uploads read only once their sender is known and never onto the disk, lists and maps bounded in
+every request schema, and a statement too big for the driver answered as the client's fault."""
 
 import asyncio
 import json
 import re
 import tempfile
+import typing
 from collections.abc import AsyncIterator, Iterator
 from io import BytesIO
 from pathlib import Path
@@ -12,10 +14,16 @@ from typing import Any
 
 import httpx
 import pytest
+from fastapi import FastAPI
 from PIL import Image
+from pydantic import BaseModel
+from sqlmodel import col, select
 
 from api.config import Settings
+from api.db import SessionDep
+from api.models import Member
 from tests.conftest import Org, make_settings
+from tests.test_access_matrix import mounted
 
 LOGIN = "/api/v1/auth/wechat/login"
 PHOTOS = "/api/v1/photos"
@@ -210,3 +218,72 @@ async def test_the_caps_are_settings(
             response = await http.post(PHOTOS, files=files, headers=org.headers("member_a1"))
     body = refused(response, 413, "photo_too_large")
     assert body["detail"] == {"max_bytes": 64 * 1024}
+
+
+# --- lists and maps ------------------------------------------------------------------------------
+
+
+async def test_forty_thousand_keys_are_the_clients_fault_not_an_outage(
+    client: httpx.AsyncClient, org: Org
+) -> None:
+    results = {f"template-{n}": "reject" for n in range(40_000)}
+    response = await client.post(
+        "/api/v1/me/subscriptions", json={"results": results}, headers=org.headers("member_a1")
+    )
+    refused(response, 413, "body_too_large")
+
+
+async def test_a_subscription_report_is_bounded_in_templates(
+    client: httpx.AsyncClient, org: Org
+) -> None:
+    results = {f"template-{n}": "reject" for n in range(21)}
+    response = await client.post(
+        "/api/v1/me/subscriptions", json={"results": results}, headers=org.headers("member_a1")
+    )
+    refused(response, 422, "validation_error")
+
+
+def _models(annotation: Any) -> Iterator[type[BaseModel]]:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        yield annotation
+    for argument in typing.get_args(annotation):
+        yield from _models(argument)
+
+
+def _unbounded(model: type[BaseModel], seen: set[type[BaseModel]]) -> Iterator[str]:
+    if model in seen:
+        return
+    seen.add(model)
+    for name, field in model.model_fields.items():
+        origins = {
+            typing.get_origin(a) for a in (field.annotation, *typing.get_args(field.annotation))
+        }
+        many = origins & {list, tuple, set, frozenset, dict}
+        if many and not any(getattr(m, "max_length", None) for m in field.metadata):
+            yield f"{model.__module__}.{model.__name__}.{name}"
+        for nested in _models(field.annotation):
+            yield from _unbounded(nested, seen)
+
+
+def test_every_request_schema_bounds_its_lists_and_maps() -> None:
+    seen: set[type[BaseModel]] = set()
+    unbounded = [
+        found
+        for _, route in mounted()
+        for parameter in route.dependant.body_params
+        for model in _models(parameter.field_info.annotation)
+        for found in _unbounded(model, seen)
+    ]
+    assert len(seen) > 25
+    assert unbounded == []
+
+
+async def test_a_statement_over_the_drivers_argument_limit_is_a_client_error(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
+    async def crowded(session: SessionDep) -> None:
+        # More values than either driver binds: asyncpg takes 32 767, this SQLite 250 000.
+        await session.execute(select(Member.id).where(col(Member.id).in_(range(300_000))))
+
+    app.add_api_route("/crowded", crowded, methods=["GET"])
+    refused(await client.get("/crowded"), 422, "too_many_items")

@@ -15,7 +15,9 @@ class MeetingIn(BaseModel):
         min_length=1, max_length=32, description="如 支部党员大会、党小组会、主题党日"
     )
     title: str = Field(min_length=1, max_length=100)
-    attendance: dict[int, Attendance] = Field(description="党员 ID → present/leave/absent")
+    attendance: dict[int, Attendance] = Field(
+        max_length=1000, description="党员 ID → present/leave/absent（最多 1000 人）"
+    )
 
 
 class MeetingOut(BaseModel):
