@@ -12,6 +12,7 @@ from typing import Any, Final
 from fastapi import Request
 from python_multipart.exceptions import FormParserError
 from python_multipart.multipart import MultipartParser, parse_options_header
+from starlette.requests import ClientDisconnect
 
 from api.errors import AppError, UploadMalformed, ValidationFailed
 
@@ -60,6 +61,9 @@ async def read_file(request: Request, *, max_bytes: int, too_large: AppError) ->
         parser.finalize()
     except FormParserError as exc:
         raise UploadMalformed() from exc
+    except ClientDisconnect as exc:
+        # Nobody is left to answer; said so, rather than logged as a fault of ours.
+        raise UploadMalformed(detail={"reason": "client left mid-upload"}) from exc
     if form.found is None:
         raise _no_file()
     return form.found

@@ -18,11 +18,12 @@ from fastapi import FastAPI
 from PIL import Image
 from pydantic import BaseModel
 from sqlmodel import col, select
+from starlette.types import Message
 
 from api.config import Settings
 from api.db import SessionDep
 from api.models import Member
-from tests.conftest import Org, make_settings
+from tests.conftest import Org, make_settings, running_app
 from tests.test_access_matrix import mounted
 
 LOGIN = "/api/v1/auth/wechat/login"
@@ -206,8 +207,6 @@ async def test_the_roster_upload_has_its_own_cap(
 async def test_the_caps_are_settings(
     database_url: str, tmp_path: Path, org: Org, wechat: Any
 ) -> None:
-    from tests.conftest import running_app
-
     settings = make_settings(
         database_url, photo_dir=str(tmp_path / "photos"), photo_max_bytes=64 * 1024
     )
@@ -218,6 +217,46 @@ async def test_the_caps_are_settings(
             response = await http.post(PHOTOS, files=files, headers=org.headers("member_a1"))
     body = refused(response, 413, "photo_too_large")
     assert body["detail"] == {"max_bytes": 64 * 1024}
+
+
+async def test_a_client_leaving_mid_upload_is_no_fault_of_ours(
+    app: FastAPI, org: Org, caplog: pytest.LogCaptureFixture
+) -> None:
+    headers = [
+        (b"content-type", FORM["Content-Type"].encode()),
+        (b"authorization", org.headers("member_a1")["Authorization"].encode()),
+    ]
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": PHOTOS,
+        "raw_path": PHOTOS.encode(),
+        "query_string": b"",
+        "root_path": "",
+        "headers": headers,
+        "client": ("127.0.0.1", 50000),
+        "server": ("test", 80),
+    }
+    arriving: list[Message] = [
+        {"type": "http.request", "body": form_head() + jpeg(), "more_body": True},
+        {"type": "http.disconnect"},
+    ]
+    messages = iter(arriving)
+    sent: list[Message] = []
+
+    async def receive() -> Message:
+        return next(messages)
+
+    async def send(message: Message) -> None:
+        sent.append(message)
+
+    await app(scope, receive, send)
+    assert sent[0]["status"] == 400
+    assert json.loads(sent[1]["body"])["code"] == "upload_malformed"
+    assert not [r for r in caplog.records if r.levelname == "ERROR"]
 
 
 # --- lists and maps ------------------------------------------------------------------------------
