@@ -8,6 +8,15 @@ from zoneinfo import ZoneInfo
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from api.photos import (
+    MAX_PIXELS_JPEG,
+    MAX_PIXELS_PNG,
+    MAX_PIXELS_PROGRESSIVE_JPEG,
+    MAX_PIXELS_WEBP,
+    MAX_UPLOAD_BYTES,
+    PhotoLimits,
+)
+
 PLACEHOLDER_SECRETS = frozenset({"", "change-me", "changeme", "secret", "dev-secret-change-me"})
 DEV_JWT_SECRET = "dev-secret-change-me"
 MIN_PROD_SECRET_LENGTH = 32
@@ -92,6 +101,33 @@ class Settings(BaseSettings):
     max_pending_claims_per_item: int = Field(default=10, ge=1)
     photo_dir: str = "./data/photos"
 
+    # What one request may send (api/limits.py): bodies are refused by their declared and their
+    # streamed size, per route, before anything parses or stores them.
+    body_max_bytes: int = Field(default=64 * 1024, ge=1024, description="JSON and other bodies")
+    photo_max_bytes: int = Field(default=MAX_UPLOAD_BYTES, ge=1024)
+    roster_max_bytes: int = Field(default=5 * 1024 * 1024, ge=1024)
+    # Pixels a photo may declare, by what decoding it costs (see api/photos.py), and how many
+    # photos one process decodes at once.
+    photo_max_pixels_jpeg: int = Field(default=MAX_PIXELS_JPEG, ge=1)
+    photo_max_pixels_progressive_jpeg: int = Field(default=MAX_PIXELS_PROGRESSIVE_JPEG, ge=1)
+    photo_max_pixels_png: int = Field(default=MAX_PIXELS_PNG, ge=1)
+    photo_max_pixels_webp: int = Field(default=MAX_PIXELS_WEBP, ge=1)
+    photo_decodes: int = Field(default=1, ge=1)
+
+    # Attempts per window and client (api/rate_limits.py), counted in the database so that they
+    # hold across API processes; 0 turns a limit off.
+    rate_window_seconds: int = Field(default=600, ge=1)
+    login_per_account: int = Field(default=20, ge=0)
+    login_per_address: int = Field(default=300, ge=0)
+    bind_per_ticket: int = Field(default=5, ge=0, description="a ticket's whole life")
+    bind_per_account: int = Field(default=10, ge=0)
+    bind_per_address: int = Field(default=100, ge=0)
+    uploads_per_member: int = Field(default=60, ge=0)
+    uploads_per_address: int = Field(default=300, ge=0)
+    # Proxies of ours in front of the service that append to X-Forwarded-For; 0: the address the
+    # connection comes from is the client's.
+    trusted_proxy_hops: int = Field(default=0, ge=0)
+
     @model_validator(mode="after")
     def _refuse_placeholder_secrets_with_real_users(self) -> Self:
         configured = [name.upper() for name in WECHAT_CREDENTIALS if self._is_set(name)]
@@ -159,6 +195,20 @@ class Settings(BaseSettings):
     @property
     def refresh_grace(self) -> timedelta:
         return timedelta(seconds=self.refresh_grace_seconds)
+
+    @property
+    def photo_limits(self) -> PhotoLimits:
+        return PhotoLimits(
+            max_bytes=self.photo_max_bytes,
+            max_pixels_jpeg=self.photo_max_pixels_jpeg,
+            max_pixels_progressive_jpeg=self.photo_max_pixels_progressive_jpeg,
+            max_pixels_png=self.photo_max_pixels_png,
+            max_pixels_webp=self.photo_max_pixels_webp,
+        )
+
+    @property
+    def rate_window(self) -> timedelta:
+        return timedelta(seconds=self.rate_window_seconds)
 
     @property
     def binding_ticket_ttl(self) -> timedelta:

@@ -10,6 +10,7 @@ from api.access import Principal
 from api.config import Settings
 from api.db import SessionDep
 from api.errors import NotAuthenticated
+from api.rate_limits import RateLimiter, client_address
 from api.services import auth as auth_service
 from api.wechat.client import WeChatClient
 
@@ -29,8 +30,21 @@ async def get_wechat(request: Request) -> WeChatClient:
     return client
 
 
+async def get_limiter(request: Request) -> RateLimiter:
+    limiter: RateLimiter = request.app.state.limiter
+    return limiter
+
+
 SettingsDep = Annotated[Settings, Depends(get_app_settings)]
 WeChatDep = Annotated[WeChatClient, Depends(get_wechat)]
+LimiterDep = Annotated[RateLimiter, Depends(get_limiter)]
+
+
+async def get_client_address(request: Request, settings: SettingsDep) -> str:
+    return client_address(request, settings.trusted_proxy_hops)
+
+
+ClientAddress = Annotated[str, Depends(get_client_address)]
 
 
 async def get_principal(
@@ -44,6 +58,29 @@ async def get_principal(
 
 
 CurrentPrincipal = Annotated[Principal, Depends(get_principal)]
+
+
+async def get_uploader(
+    request: Request,
+    settings: SettingsDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+    limiter: LimiterDep,
+    address: ClientAddress,
+) -> Principal:
+    """The signed-in member of an upload, known and counted before a byte of the body is read.
+
+    Their session is closed before the body streams in, so a slow phone holds no database
+    connection while it sends.
+    """
+    if credentials is None or credentials.scheme.lower() != "bearer":
+        raise NotAuthenticated()
+    async with request.app.state.sessionmaker() as session:
+        principal = await auth_service.load_principal(session, settings, credentials.credentials)
+    await limiter.upload(address, principal.member_id)
+    return principal
+
+
+Uploader = Annotated[Principal, Depends(get_uploader)]
 
 
 class PageParams(BaseModel):

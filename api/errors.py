@@ -28,6 +28,7 @@ class AppError(Exception):
     def __init__(self, message: str | None = None, *, detail: Any = None) -> None:
         self.text = message or self.message
         self.detail = detail
+        self.headers: dict[str, str] = {}
         super().__init__(self.text)
 
     def body(self) -> ErrorBody:
@@ -66,6 +67,28 @@ class Conflict(AppError):
 
 class PayloadTooLarge(AppError):
     code, status, message = "payload_too_large", 413, "上传的文件过大"
+
+
+class BodyTooLarge(PayloadTooLarge):
+    code, message = "body_too_large", "请求内容过大"
+
+
+class UploadMalformed(AppError):
+    code, status, message = "upload_malformed", 400, "上传内容格式有误，请重新选择文件上传"
+
+
+class TooManyItems(AppError):
+    code, status, message = "too_many_items", 422, "一次提交的条目过多，请分批提交"
+
+
+class RateLimited(AppError):
+    """Too many attempts in a window; `Retry-After` says when the next one is counted afresh."""
+
+    code, status, message = "rate_limited", 429, "操作太频繁，请稍后再试"
+
+    def __init__(self, retry_after: int, *, limit: str) -> None:
+        super().__init__(detail={"limit": limit, "retry_after": retry_after})
+        self.headers["Retry-After"] = str(retry_after)
 
 
 class InternalError(AppError):
@@ -119,6 +142,10 @@ class RoleNotBelowYours(AppError):
 
 class MemberInactive(AppError):
     code, status, message = "member_inactive", 403, "您的组织关系已转出，无法登录"
+
+
+class BindingTicketSpent(RateLimited):
+    code, message = "binding_ticket_spent", "绑定尝试次数过多，请重新进入小程序后再试"
 
 
 class DevLoginDisabled(AppError):
@@ -192,6 +219,10 @@ class PhoneTaken(AppError):
 
 class RosterInvalid(AppError):
     code, status, message = "roster_invalid", 422, "花名册有错误，未导入任何数据"
+
+
+class RosterTooLarge(PayloadTooLarge):
+    code, message = "roster_too_large", "花名册文件过大"
 
 
 class RosterUnreadable(AppError):

@@ -1,6 +1,7 @@
 """The application factory: settings, lifespan resources, error rendering, routers."""
 
 import logging
+import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -24,9 +25,13 @@ from api.errors import (
     MethodNotAllowed,
     NotFound,
     ServiceUnavailable,
+    TooManyItems,
     ValidationFailed,
     error_catalogue,
 )
+from api.limits import BodyLimit, body_caps
+from api.photos import PhotoDecoder, return_large_buffers_to_the_system
+from api.rate_limits import RateLimiter
 from api.routers import (
     appeals,
     auth,
@@ -105,6 +110,9 @@ def create_app(settings: Settings | None = None, http: httpx.AsyncClient | None 
             else None
         )
         app.state.photos = LocalPhotoStore(settings.photo_dir)
+        app.state.photo_decoder = PhotoDecoder(settings.photo_limits, settings.photo_decodes)
+        return_large_buffers_to_the_system()
+        app.state.limiter = RateLimiter(app.state.sessionmaker, settings)
         try:
             yield
         finally:
@@ -125,6 +133,8 @@ def create_app(settings: Settings | None = None, http: httpx.AsyncClient | None 
         openapi_url="/openapi.json" if docs else None,
     )
     app.state.settings = settings
+    default_cap, route_caps = body_caps(settings, API_PREFIX)
+    app.add_middleware(BodyLimit, default=default_cap, routes=route_caps)
     _install_error_handlers(app)
     app.include_router(health.router)
     for module in ROUTED_DOMAINS:
@@ -199,7 +209,11 @@ def _description() -> str:
 
 
 def _render(error: AppError) -> JSONResponse:
-    return JSONResponse(status_code=error.status, content=error.body().model_dump(mode="json"))
+    return JSONResponse(
+        status_code=error.status,
+        content=error.body().model_dump(mode="json"),
+        headers=error.headers,
+    )
 
 
 def _install_error_handlers(app: FastAPI) -> None:
@@ -238,6 +252,9 @@ def _install_error_handlers(app: FastAPI) -> None:
         if refusal := _unstorable(exc):
             log.warning("unstorable value turned into 422: %s", exc)
             return _render(ValidationFailed(refusal))
+        if _over_driver_limit(exc):
+            log.warning("statement over the driver's limits turned into 422: %s", exc)
+            return _render(TooManyItems())
         if exc.connection_invalidated or isinstance(exc, OperationalError | InterfaceError):
             log.warning("database unavailable: %s", exc)
             return _render(ServiceUnavailable("数据库暂时不可用，本次操作未生效，请稍后重试"))
@@ -287,6 +304,21 @@ def _constraint_violated(exc: IntegrityError) -> str:
     database's DETAIL line, which quotes the row."""
     lines = str(exc.orig).strip().splitlines()
     return f"{type(exc.orig).__name__}: {lines[0] if lines else ''}"
+
+
+# The drivers' words for a statement with more bound values or terms than they take: asyncpg
+# ("the number of query arguments cannot exceed 32767"), SQLite ("too many SQL variables",
+# "Expression tree is too large", "too many terms in compound SELECT"). Only a request with too
+# many items makes one; the service is fine.
+_DRIVER_LIMITS = re.compile(
+    r"number of query arguments cannot exceed|too many SQL variables"
+    r"|Expression tree is too large|too many terms in compound SELECT",
+    re.IGNORECASE,
+)
+
+
+def _over_driver_limit(exc: DBAPIError) -> bool:
+    return bool(_DRIVER_LIMITS.search(str(exc.orig)))
 
 
 def _problem(error: Any) -> dict[str, str]:

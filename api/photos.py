@@ -1,17 +1,22 @@
 """Evidence photos: check an upload from its bytes, strip its metadata and re-encode it.
 
 The bytes decide the type (JPEG, PNG or WebP), never the file name. Dimensions are checked from
-the header before any pixel is decoded, so a small file cannot expand into gigabytes of memory.
-The output is re-encoded from pixels only: no EXIF, no GPS, no XMP, no comments, no ICC profile
-(colours are converted to sRGB first, so dropping the profile does not shift them). The result
-is deterministic, so the same upload always gets the same content hash and is stored once.
+the header before any pixel is decoded, against a limit per format that follows what decoding
+it costs: a JPEG is decoded at reduced scale (its memory follows the decoded size, not the
+declared one), except that a progressive JPEG holds every coefficient of the whole picture
+while it decodes; PNG and WebP are decoded whole, at four bytes a pixel. The output is
+re-encoded from pixels only: no EXIF, no GPS, no XMP, no comments, no ICC profile (colours are
+converted to sRGB first, so dropping the profile does not shift them). The result is
+deterministic, so the same upload always gets the same content hash and is stored once.
 
-Everything here is synchronous and CPU-bound. Callers on the event loop must run it in a worker
-thread: `photo = await anyio.to_thread.run_sync(process_photo, data)`.
+`process_photo` is synchronous and CPU-bound; `PhotoDecoder` runs it in a worker thread, a few at
+a time per process.
 """
 
+import ctypes
 import hashlib
 import io
+import sys
 import threading
 import warnings
 from collections.abc import Mapping
@@ -19,15 +24,41 @@ from dataclasses import dataclass
 from typing import Final
 
 import imagehash
+from anyio import CapacityLimiter, to_thread
 from PIL import Image, ImageCms, ImageFile, ImageOps, UnidentifiedImageError
 
 from api.errors import AppError, PayloadTooLarge
 
 MAX_UPLOAD_BYTES: Final = 10 * 1024 * 1024
-# A 40 MP photo already takes about 160 MB once decoded to RGBA.
-MAX_PIXELS: Final = 40_000_000
+# Pixels a photo may declare, each limit keeping the worst accepted photo under about 64 MB
+# while it is processed (bench/hostile.py measures it). A sequential JPEG is decoded at reduced
+# scale, so its limit bounds the decoder's work, not its memory; a progressive JPEG holds 3 to
+# 8 bytes of coefficients per declared pixel while it decodes; a PNG is decoded whole at 4
+# bytes per pixel; Pillow's WebP decoder keeps three full-size buffers, and encoding a WebP with
+# alpha again takes some 20 bytes per pixel more.
+MAX_PIXELS_JPEG: Final = 50_000_000
+MAX_PIXELS_PROGRESSIVE_JPEG: Final = 4_000_000
+MAX_PIXELS_PNG: Final = 8_000_000
+MAX_PIXELS_WEBP: Final = 1_500_000
 # Long side of a stored photo: sharp on any phone screen, a fraction of the original's bytes.
 MAX_SIDE: Final = 2560
+# A JPEG is decoded at the smallest of 1, 1/2, 1/4 and 1/8 scale that still gives MAX_SIDE,
+# or smaller when that would hold more pixels than this (32 MB of decoded pixels).
+MAX_DECODED_PIXELS: Final = 8_000_000
+
+
+# glibc's mallopt parameter, and the size from which every allocation gets pages of its own.
+_M_MMAP_THRESHOLD: Final = -3
+_LARGE_BUFFER: Final = 1024 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class PhotoLimits:
+    max_bytes: int = MAX_UPLOAD_BYTES
+    max_pixels_jpeg: int = MAX_PIXELS_JPEG
+    max_pixels_progressive_jpeg: int = MAX_PIXELS_PROGRESSIVE_JPEG
+    max_pixels_png: int = MAX_PIXELS_PNG
+    max_pixels_webp: int = MAX_PIXELS_WEBP
 
 
 class PhotoTooLarge(PayloadTooLarge):
@@ -85,19 +116,21 @@ _DEFAULT_KEPT_MODES: Final = {"RGB", "RGBA"}
 _open_lock: Final = threading.Lock()
 
 
-def process_photo(data: bytes) -> ProcessedPhoto:
+def process_photo(data: bytes, limits: PhotoLimits = PhotoLimits()) -> ProcessedPhoto:
     """Validate an uploaded photo and return it re-encoded without metadata.
 
     Raises `PhotoTooLarge`, `PhotoTypeNotAllowed`, `PhotoTooManyPixels` or `PhotoUnreadable`;
     no other exception escapes for bad input. Blocking: run it in a worker thread.
     """
-    if len(data) > MAX_UPLOAD_BYTES:
-        raise PhotoTooLarge(detail={"max_bytes": MAX_UPLOAD_BYTES})
+    if len(data) > limits.max_bytes:
+        raise PhotoTooLarge(detail={"max_bytes": limits.max_bytes})
     kind = _sniff(data)
     try:
-        with _open_header(data, kind) as source:
-            _check_pixels(source.size)
-            picture = _prepare(source, kind)
+        # Each stage is handed the only reference to the last one's pixels, so that it can
+        # free them as soon as it has made its own.
+        picture = _finished(
+            _shrunk(_resizable(_decoded(_open_header(data, kind), kind, limits))), kind
+        )
         content = _encode(picture, kind)
         phash = int(str(imagehash.phash(picture)), 16)
     except AppError:
@@ -115,6 +148,35 @@ def process_photo(data: bytes) -> ProcessedPhoto:
         height=picture.height,
         phash=phash,
     )
+
+
+class PhotoDecoder:
+    """`process_photo` in worker threads, a few at a time in this process: each one holds tens
+    of MB while it runs, and the thread pool alone would run forty at once."""
+
+    def __init__(self, limits: PhotoLimits, concurrency: int) -> None:
+        self.limits = limits
+        self._slots = CapacityLimiter(concurrency)
+
+    async def process(self, data: bytes) -> ProcessedPhoto:
+        return await to_thread.run_sync(process_photo, data, self.limits, limiter=self._slots)
+
+
+def return_large_buffers_to_the_system() -> None:
+    """Make glibc give every buffer of 1 MB or more back to the system as soon as it is freed.
+
+    By default glibc raises its threshold for that to the size of the last such buffer freed, so
+    the next ones come from the heap of the thread that asks: a photo's pixels, decoded in
+    worker threads, stay resident in one heap per thread (the review saw 2.2 GB held after six
+    uploads). Elsewhere than glibc on Linux, nothing to do.
+    """
+    if sys.platform != "linux":
+        return
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+    except OSError:
+        return
+    libc.mallopt(_M_MMAP_THRESHOLD, _LARGE_BUFFER)
 
 
 def _sniff(data: bytes) -> _Format:
@@ -141,21 +203,66 @@ def _open_header(data: bytes, kind: _Format) -> ImageFile.ImageFile:
             raise PhotoUnreadable() from exc
 
 
-def _check_pixels(size: tuple[int, int]) -> None:
-    width, height = size
-    if width * height > MAX_PIXELS:
-        detail = {"width": width, "height": height, "max_pixels": MAX_PIXELS}
-        raise PhotoTooManyPixels(detail=detail)
-
-
-def _prepare(source: ImageFile.ImageFile, kind: _Format) -> Image.Image:
-    # JPEG can decode at 1/2, 1/4 or 1/8 scale almost for free; a photo headed for MAX_SIDE
-    # then never occupies its full-size memory. A no-op for PNG and WebP.
-    source.draft(None, _fitted(source.size))
+def _decoded(source: ImageFile.ImageFile, kind: _Format, limits: PhotoLimits) -> Image.Image:
+    _check_pixels(source, kind, limits)
+    if kind is _JPEG:
+        source.draft(None, _draft_request(source.size))
     source.load()
-    upright = ImageOps.exif_transpose(_workable(source))
-    upright.thumbnail((MAX_SIDE, MAX_SIDE), Image.Resampling.LANCZOS)
-    return _without_metadata(_encodable(_to_srgb(upright), kind))
+    return source
+
+
+def _check_pixels(source: ImageFile.ImageFile, kind: _Format, limits: PhotoLimits) -> None:
+    if kind is _JPEG:
+        progressive = bool(source.info.get("progressive"))
+        most = limits.max_pixels_progressive_jpeg if progressive else limits.max_pixels_jpeg
+    else:
+        most = limits.max_pixels_png if kind is _PNG else limits.max_pixels_webp
+    width, height = source.size
+    if width * height > most:
+        raise PhotoTooManyPixels(detail={"width": width, "height": height, "max_pixels": most})
+
+
+def _draft_request(size: tuple[int, int]) -> tuple[int, int]:
+    """The size to ask a JPEG's `draft` for, so that it decodes at the smallest scale still
+    giving MAX_SIDE, or smaller when that would exceed MAX_DECODED_PIXELS."""
+    width, height = size
+    scale = 1
+    while scale < 8 and -(-max(width, height) // (scale * 2)) >= MAX_SIDE:
+        scale *= 2
+    while scale < 8 and -(-width // scale) * -(-height // scale) > MAX_DECODED_PIXELS:
+        scale *= 2
+    # `draft` picks the largest scale whose result is at least the size asked for.
+    return max(1, width // scale), max(1, height // scale)
+
+
+def _shrunk(image: Image.Image) -> Image.Image:
+    """The picture fitted in MAX_SIDE: the same pixels as one LANCZOS `resize`, in less memory.
+
+    One direction at a time, each result replacing the last, so the full-size pixels are freed
+    before the second pass allocates; and alpha premultiplied once for both passes (`resize`
+    copies the whole picture to premultiply it, and again to undo it, on every call).
+    """
+    size = _fitted(image.size)
+    if size == image.size:
+        return image
+    mode = image.mode
+    premultiplied = {"RGBA": "RGBa", "LA": "La"}.get(mode)
+    if premultiplied:
+        image = image.convert(premultiplied)
+    image = image.resize((size[0], image.height), Image.Resampling.LANCZOS)
+    image = image.resize(size, Image.Resampling.LANCZOS)
+    return image.convert(mode) if premultiplied else image
+
+
+def _finished(image: Image.Image, kind: _Format) -> Image.Image:
+    if kind is _WEBP and isinstance(image, ImageFile.ImageFile):
+        # Pillow's WebP file keeps its decoder's canvas and last frame, two more copies of the
+        # picture, for as long as it lives: the pixels are copied out so that it can go.
+        image = image.copy()
+    # Turned upright only now: turning the full-size picture would copy it. The MAX_SIDE box
+    # is square, so the size comes out the same.
+    ImageOps.exif_transpose(image, in_place=True)
+    return _without_metadata(_encodable(_to_srgb(_eight_bit(image)), kind))
 
 
 def _fitted(size: tuple[int, int]) -> tuple[int, int]:
@@ -164,17 +271,21 @@ def _fitted(size: tuple[int, int]) -> tuple[int, int]:
     return max(1, round(width * scale)), max(1, round(height * scale))
 
 
-def _workable(image: Image.Image) -> Image.Image:
+def _resizable(image: Image.Image) -> Image.Image:
     """A mode that resizes smoothly: palette and bilevel images only resize pixel by pixel."""
-    if image.mode in {"L", "LA", "RGB", "RGBA", "CMYK"}:
+    if image.mode in {"L", "LA", "RGB", "RGBA", "CMYK"} or image.mode.startswith("I;16"):
         return image
-    if image.mode.startswith("I;16"):
-        # A plain conversion would clip every value above 255 to white.
-        return image.convert("I").point(lambda value: value / 257).convert("L")
     if image.mode == "1":
         return image.convert("L")
     has_alpha = "A" in image.mode or "transparency" in image.info
     return image.convert("RGBA" if has_alpha else "RGB")
+
+
+def _eight_bit(image: Image.Image) -> Image.Image:
+    if image.mode.startswith("I;16"):
+        # A plain conversion would clip every value above 255 to white.
+        return image.convert("I").point(lambda value: value / 257).convert("L")
+    return image
 
 
 def _to_srgb(image: Image.Image) -> Image.Image:
@@ -207,11 +318,11 @@ def _encodable(image: Image.Image, kind: _Format) -> Image.Image:
 
 
 def _without_metadata(image: Image.Image) -> Image.Image:
-    # A fresh image carries pixels only; encoders read comments, ICC profiles and transparency
-    # back from `info`, which every Pillow operation copies along.
-    bare = Image.new(image.mode, image.size)
-    bare.paste(image)
-    return bare
+    # Encoders read comments, ICC profiles and transparency back from `info`, which every
+    # Pillow operation copies along. The image is this call's own (decoded or made here), so
+    # it is emptied in place rather than copied.
+    image.info = {}
+    return image
 
 
 def _encode(image: Image.Image, kind: _Format) -> bytes:

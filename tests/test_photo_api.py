@@ -1,13 +1,21 @@
 """Evidence photos through the API: cleaned on upload, stored once, shown only to reviewers."""
 
+import asyncio
 import random
+import threading
+import time
 from io import BytesIO
+from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 from PIL import Image
 
-from tests.conftest import Org
+from api import photos
+from api.photos import PhotoLimits, ProcessedPhoto, process_photo
+from tests.conftest import Org, make_settings, running_app
+from tests.fakes.wechat import FakeWeChat
 from tests.workflow import TODAY, attach, file_claim
 
 
@@ -161,3 +169,45 @@ async def test_a_photo_reused_anywhere_is_flagged_on_a_claim_even_as_a_near_copy
     assert flags == {claim.json()["id"]: 3, other.json()["id"]: 0}
     again = await upload(client, org, "member_a1b", encoded(original, quality=60))
     assert again.json()["used_as_evidence"] == 4
+
+
+@pytest.mark.parametrize("decodes", [1, 2])
+async def test_a_process_decodes_only_so_many_photos_at_once(
+    database_url: str,
+    tmp_path: Path,
+    wechat: FakeWeChat,
+    org: Org,
+    monkeypatch: pytest.MonkeyPatch,
+    decodes: int,
+) -> None:
+    running, most = 0, 0
+    lock = threading.Lock()
+
+    def tracked(data: bytes, limits: PhotoLimits) -> ProcessedPhoto:
+        nonlocal running, most
+        with lock:
+            running += 1
+            most = max(most, running)
+        time.sleep(0.2)
+        with lock:
+            running -= 1
+        return process_photo(data, limits)
+
+    monkeypatch.setattr(photos, "process_photo", tracked)
+    settings = make_settings(
+        database_url, photo_dir=str(tmp_path / "photos"), photo_decodes=decodes
+    )
+    async with running_app(settings, wechat) as app:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
+            answers = await asyncio.gather(
+                *(upload(http, org, "member_a1", jpeg_of_colour(n)) for n in range(4))
+            )
+    assert [a.status_code for a in answers] == [201] * 4
+    assert most == decodes
+
+
+def jpeg_of_colour(n: int) -> bytes:
+    buffer = BytesIO()
+    Image.new("RGB", (40, 30), (n * 40, 30, 30)).save(buffer, format="JPEG")
+    return buffer.getvalue()

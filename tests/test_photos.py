@@ -21,9 +21,11 @@ from PIL import ExifTags, Image, ImageCms, ImageFile, JpegImagePlugin, PngImageP
 
 from api.errors import AppError
 from api.photos import (
-    MAX_PIXELS,
+    MAX_PIXELS_JPEG,
+    MAX_PIXELS_PNG,
     MAX_SIDE,
     MAX_UPLOAD_BYTES,
+    PhotoLimits,
     PhotoTooLarge,
     PhotoTooManyPixels,
     PhotoTypeNotAllowed,
@@ -199,7 +201,7 @@ def test_same_upload_gives_the_same_bytes_and_hash(fmt: str) -> None:
 
 @pytest.mark.parametrize("fmt", ["JPEG", "PNG"])
 def test_large_photo_is_downscaled_keeping_its_aspect(fmt: str) -> None:
-    photo = process_photo(_encoded(_scene((MAX_SIDE * 2 + 200, MAX_SIDE + 100)), fmt))
+    photo = process_photo(_encoded(_scene((MAX_SIDE + 200, MAX_SIDE // 2 + 100)), fmt))
     assert (photo.width, photo.height) == (MAX_SIDE, MAX_SIDE // 2)
     assert _opened(photo.content).size == (MAX_SIDE, MAX_SIDE // 2)
 
@@ -304,8 +306,12 @@ def test_upload_of_exactly_the_limit_passes_the_size_check() -> None:
 
 def _bomb_side(label: str) -> int:
     pillow_limit = Image.MAX_IMAGE_PIXELS
-    assert pillow_limit is not None and pillow_limit > MAX_PIXELS
-    pixels = {"ours": MAX_PIXELS, "pillow_warns": pillow_limit, "pillow_fails": 2 * pillow_limit}
+    assert pillow_limit is not None and pillow_limit > MAX_PIXELS_JPEG
+    pixels = {
+        "ours": MAX_PIXELS_PNG,
+        "pillow_warns": pillow_limit,
+        "pillow_fails": 2 * pillow_limit,
+    }
     return math.isqrt(pixels[label]) + 1
 
 
@@ -331,6 +337,72 @@ def test_genuine_bomb_is_refused() -> None:
     assert len(data) < 100_000
     with pytest.raises(PhotoTooManyPixels):
         process_photo(data)
+
+
+def test_a_lossless_picture_is_refused_far_below_the_jpeg_limit(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The review's bomb: a PNG of 6324 x 6324 (165 KB as RGBA zeros, 535 MB once decoded).
+    monkeypatch.setattr(ImageFile.ImageFile, "load", _must_not_run)
+    with pytest.raises(PhotoTooManyPixels) as refused:
+        process_photo(_png_declaring(6_324, 6_324))
+    assert refused.value.detail == {"width": 6_324, "height": 6_324, "max_pixels": MAX_PIXELS_PNG}
+
+
+# Each just over its format's limit, but a sequential JPEG (decoded at half scale), far under its
+# own; and the width it is stored at.
+PER_FORMAT = {
+    "jpeg": ("JPEG", {}, (4_000, 3_000), True, 2_000),
+    "progressive_jpeg": ("JPEG", {"progressive": True}, (2_100, 2_000), False, 2_100),
+    "png": ("PNG", {}, (3_000, 2_700), False, MAX_SIDE),
+    "webp": ("WEBP", {}, (1_300, 1_200), False, 1_300),
+}
+
+
+@pytest.mark.parametrize("name", PER_FORMAT)
+def test_each_format_has_its_own_pixel_limit(name: str) -> None:
+    fmt, options, size, accepted, width = PER_FORMAT[name]
+    data = _encoded(_scene(size), fmt, **options)
+    if not accepted:
+        with pytest.raises(PhotoTooManyPixels):
+            process_photo(data)
+    # Each limit is a setting.
+    roomy = PhotoLimits(**{f"max_pixels_{name}": size[0] * size[1]})
+    assert process_photo(data, roomy).width == width
+
+
+def test_a_jpeg_is_never_decoded_beyond_the_pixel_budget(monkeypatch: pytest.MonkeyPatch) -> None:
+    decoded_sizes: list[tuple[int, int]] = []
+    load = JpegImagePlugin.JpegImageFile.load
+
+    def recording_load(self: JpegImagePlugin.JpegImageFile) -> object:
+        decoded_sizes.append(self.size)
+        return load(self)
+
+    monkeypatch.setattr(JpegImagePlugin.JpegImageFile, "load", recording_load)
+    # Full scale is the smallest that gives MAX_SIDE, but holds 26 MP: half scale instead.
+    photo = process_photo(_encoded(_scene((5_100, 5_100)), "JPEG"))
+    assert set(decoded_sizes) == {(2_550, 2_550)}
+    assert (photo.width, photo.height) == (2_550, 2_550)
+
+
+def _translucent(size: tuple[int, int], mode: str) -> Image.Image:
+    colour = _scene(size)
+    alpha = Image.linear_gradient("L").transpose(Image.Transpose.ROTATE_90).resize(size)
+    if mode == "P":
+        return colour.convert("P")
+    if mode == "LA":
+        return Image.merge("LA", (colour.convert("L"), alpha))
+    return Image.merge("RGBA", (*colour.split(), alpha))
+
+
+@pytest.mark.parametrize("mode", ["RGBA", "LA", "P"])
+def test_shrinking_in_steps_gives_the_pixels_of_one_resize(mode: str) -> None:
+    picture = _translucent((MAX_SIDE + 300, 600), mode)
+    photo = process_photo(_encoded(picture, "PNG"))
+    expected = picture.convert("RGB") if mode == "P" else picture
+    expected = expected.resize((photo.width, photo.height), Image.Resampling.LANCZOS)
+    assert _opened(photo.content).tobytes() == expected.tobytes()
 
 
 @pytest.mark.parametrize("fmt", FORMATS)

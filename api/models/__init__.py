@@ -28,6 +28,7 @@ from api.models.evaluation import (
     EvaluationScore,
     RoundStatus,
 )
+from api.models.limits import RateCounter
 from api.models.meetings import (
     Attendance,
     CheckinFlag,
@@ -154,6 +155,7 @@ __all__ = [
     "Probe",
     "Publication",
     "PublicationWithdrawal",
+    "RateCounter",
     "RefreshToken",
     "RobotPost",
     "RobotStatus",

@@ -3,7 +3,7 @@
 from fastapi import APIRouter, Depends, Response, status
 
 from api.db import SessionDep
-from api.deps import SettingsDep, WeChatDep
+from api.deps import ClientAddress, LimiterDep, SettingsDep, WeChatDep
 from api.schemas.auth import (
     BindingTicketOut,
     DevAccount,
@@ -46,9 +46,15 @@ def _tokens(pair: service.TokenPair) -> TokensOut:
     description="已绑定的微信号直接返回令牌；未绑定的返回短时有效的绑定凭证。",
 )
 async def wechat_login(
-    body: WeChatLoginIn, session: SessionDep, settings: SettingsDep, wechat: WeChatDep
+    body: WeChatLoginIn,
+    session: SessionDep,
+    settings: SettingsDep,
+    wechat: WeChatDep,
+    limiter: LimiterDep,
+    address: ClientAddress,
 ) -> TokensOut | BindingTicketOut:
-    outcome = await service.login_with_wechat(session, wechat, settings, body.code)
+    await limiter.login(address)
+    outcome = await service.login_with_wechat(session, wechat, settings, body.code, limiter=limiter)
     if outcome.tokens is not None:
         return _tokens(outcome.tokens)
     assert outcome.binding_ticket is not None
@@ -60,8 +66,14 @@ async def wechat_login(
 
 @router.post("/bind/phone", dependencies=CARRIES_TOKENS, summary="用微信手机号绑定花名册中的党员")
 async def bind_by_phone(
-    body: PhoneBindIn, session: SessionDep, settings: SettingsDep, wechat: WeChatDep
+    body: PhoneBindIn,
+    session: SessionDep,
+    settings: SettingsDep,
+    wechat: WeChatDep,
+    limiter: LimiterDep,
+    address: ClientAddress,
 ) -> TokensOut:
+    await limiter.binding(address, body.binding_ticket)
     pair = await service.bind_by_phone(
         session, wechat, settings, body.binding_ticket, body.phone_code
     )
@@ -70,8 +82,13 @@ async def bind_by_phone(
 
 @router.post("/bind/invite", dependencies=CARRIES_TOKENS, summary="用支部发放的邀请码绑定党员")
 async def bind_by_invite(
-    body: InviteBindIn, session: SessionDep, settings: SettingsDep
+    body: InviteBindIn,
+    session: SessionDep,
+    settings: SettingsDep,
+    limiter: LimiterDep,
+    address: ClientAddress,
 ) -> TokensOut:
+    await limiter.binding(address, body.binding_ticket)
     pair = await service.bind_by_invite(session, settings, body.binding_ticket, body.invite_code)
     return _tokens(pair)
 

@@ -2,14 +2,16 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, File, Request, Response, UploadFile
+from fastapi import APIRouter, Depends, Request, Response
 
 from api.db import SessionDep
-from api.deps import CurrentPrincipal
-from api.photos import MAX_UPLOAD_BYTES, PhotoTooLarge
+from api.deps import CurrentPrincipal, SettingsDep, Uploader
+from api.limits import photo_too_large
+from api.photos import PhotoDecoder
 from api.schemas.photos import PhotoOut
 from api.services import photos as service
 from api.storage import PhotoStore
+from api.uploads import read_file, upload_body
 
 router = APIRouter(prefix="/photos", tags=["photos"])
 
@@ -19,17 +21,27 @@ def _store(request: Request) -> PhotoStore:
     return store
 
 
-@router.post("", status_code=201, summary="上传证明照片（去除位置等元数据后按内容存储）")
+async def _photo(request: Request, _uploader: Uploader, settings: SettingsDep) -> bytes:
+    limit = settings.photo_max_bytes
+    return await read_file(request, max_bytes=limit, too_large=photo_too_large(limit))
+
+
+@router.post(
+    "",
+    status_code=201,
+    summary="上传证明照片（去除位置等元数据后按内容存储）",
+    openapi_extra=upload_body("JPEG、PNG 或 WebP，不超过 10 MB"),
+)
 async def upload(
-    file: Annotated[UploadFile, File(description="JPEG、PNG 或 WebP，不超过 10 MB")],
+    principal: Uploader,
+    data: Annotated[bytes, Depends(_photo)],
     request: Request,
-    principal: CurrentPrincipal,
     session: SessionDep,
 ) -> PhotoOut:
-    data = await file.read(MAX_UPLOAD_BYTES + 1)
-    if len(data) > MAX_UPLOAD_BYTES:
-        raise PhotoTooLarge()
-    uploaded = await service.upload(session, _store(request), principal, data)
+    decoder: PhotoDecoder = request.app.state.photo_decoder
+    uploaded = await service.upload(
+        session, principal, data=data, store=_store(request), decoder=decoder
+    )
     photo = uploaded.photo
     return PhotoOut(
         id=photo.id or 0,

@@ -2,20 +2,25 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, File, Response, UploadFile
+from fastapi import APIRouter, Depends, Request, Response
 
 from api.access import Action
 from api.db import SessionDep
-from api.deps import CurrentPrincipal
-from api.errors import PayloadTooLarge
+from api.deps import CurrentPrincipal, SettingsDep, Uploader
+from api.limits import roster_too_large
 from api.schemas.roster import RosterImportOut
 from api.services import roster as service
 from api.services.org import unit_for
+from api.uploads import read_file, upload_body
 
 router = APIRouter(tags=["roster"])
 
-MAX_ROSTER_BYTES = 5 * 1024 * 1024
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+async def _sheet(request: Request, _uploader: Uploader, settings: SettingsDep) -> bytes:
+    limit = settings.roster_max_bytes
+    return await read_file(request, max_bytes=limit, too_large=roster_too_large(limit))
 
 
 @router.post(
@@ -25,17 +30,15 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
         "列：姓名、手机号、支部、党小组、政治面貌，可选 类别、职务。"
         "按手机号匹配，重复导入只更新不重复。"
     ),
+    openapi_extra=upload_body("花名册 .xlsx"),
 )
 async def import_roster(
     unit_id: int,
-    file: Annotated[UploadFile, File(description="花名册 .xlsx")],
-    principal: CurrentPrincipal,
+    principal: Uploader,
+    content: Annotated[bytes, Depends(_sheet)],
     session: SessionDep,
 ) -> RosterImportOut:
     root = await unit_for(session, principal, unit_id, Action.import_roster)
-    content = await file.read(MAX_ROSTER_BYTES + 1)
-    if len(content) > MAX_ROSTER_BYTES:
-        raise PayloadTooLarge("花名册文件不能超过 5 MB")
     return await service.import_roster(session, root, content)
 
 

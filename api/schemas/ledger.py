@@ -2,6 +2,7 @@
 
 from datetime import date, datetime
 from decimal import Decimal
+from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -21,7 +22,9 @@ class EntryIn(BaseModel):
     )
     occurred_on: date = Field(description="发生日期（按北京时间）")
     reason: str = Field(min_length=2, max_length=500, description="原因，必填")
-    evidence: list[str] = Field(default_factory=list, max_length=9, description="证据链接")
+    evidence: list[Annotated[str, Field(max_length=512)]] = Field(
+        default_factory=list, max_length=9, description="证据链接"
+    )
 
 
 class ReverseIn(BaseModel):

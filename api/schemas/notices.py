@@ -1,7 +1,7 @@
 """Notice shapes."""
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -39,6 +39,8 @@ class InboxOut(Page[NoticeOut]):
 class SubscriptionReport(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    results: dict[str, SubscriptionResult] = Field(
-        description="wx.requestSubscribeMessage 的结果：模板 ID → accept/reject/ban/filter"
+    # One call of wx.requestSubscribeMessage asks for at most three templates.
+    results: dict[Annotated[str, Field(max_length=64)], SubscriptionResult] = Field(
+        max_length=20,
+        description="wx.requestSubscribeMessage 的结果：模板 ID → accept/reject/ban/filter",
     )

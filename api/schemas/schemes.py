@@ -12,7 +12,9 @@ class SchemeIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     preset: str | None = Field(default=None, description="预设方案，如 nitun、heyang")
-    definition: dict[str, Any] | None = Field(default=None, description="完整的方案定义")
+    definition: dict[str, Any] | None = Field(
+        default=None, max_length=64, description="完整的方案定义"
+    )
 
     @model_validator(mode="after")
     def _exactly_one(self) -> "SchemeIn":

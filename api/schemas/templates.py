@@ -1,8 +1,12 @@
 """Notice template and delivery shapes."""
 
 from datetime import datetime
+from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
+
+TemplateField = Annotated[str, Field(max_length=32)]
+NoticeField = Annotated[str, Field(max_length=64)]
 
 
 class TemplateIn(BaseModel):
@@ -10,8 +14,10 @@ class TemplateIn(BaseModel):
 
     template_id: str = Field(min_length=1, max_length=128)
     page: str = Field(min_length=1, max_length=256, description="点开消息进入的小程序页面")
-    fields: dict[str, str] = Field(
-        min_length=1, description='模板字段 → 通知数据字段，如 {"thing1": "item_name"}'
+    fields: dict[TemplateField, NoticeField] = Field(
+        min_length=1,
+        max_length=20,
+        description='模板字段 → 通知数据字段，如 {"thing1": "item_name"}',
     )
 
 

@@ -46,6 +46,7 @@ from api.models import (
     utcnow,
 )
 from api.models.base import UTCDateTime
+from api.rate_limits import RateLimiter
 from api.secrets import seal
 from api.security import (
     IssuedToken,
@@ -75,9 +76,15 @@ class LoginOutcome:
 
 
 async def login_with_wechat(
-    session: AsyncSession, wechat: WeChatClient, settings: Settings, js_code: str
+    session: AsyncSession,
+    wechat: WeChatClient,
+    settings: Settings,
+    js_code: str,
+    *,
+    limiter: RateLimiter,
 ) -> LoginOutcome:
     wx = await wechat.code_to_session(js_code)
+    await limiter.login_account(wx.openid)
     account = await _signed_in_account(session, wx, seal(settings, wx.session_key))
     if account.member_id is None:
         ticket = issue_jwt(

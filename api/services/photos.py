@@ -13,7 +13,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from anyio import to_thread
 from sqlalchemy import and_, bindparam, delete, func, literal, or_
 from sqlalchemy import select as sa_select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -35,7 +34,7 @@ from api.models import (
     utcnow,
 )
 from api.models.base import UTCDateTime
-from api.photos import process_photo
+from api.photos import PhotoDecoder
 from api.storage import PhotoStore, photo_key
 
 NEAR_BITS = 6
@@ -78,10 +77,15 @@ class Uploaded:
 
 
 async def upload(
-    session: AsyncSession, store: PhotoStore, principal: Principal, data: bytes
+    session: AsyncSession,
+    principal: Principal,
+    *,
+    data: bytes,
+    store: PhotoStore,
+    decoder: PhotoDecoder,
 ) -> Uploaded:
     """Clean and store a photo; the same picture twice is one row. Returns it and its uses."""
-    processed = await to_thread.run_sync(process_photo, data)
+    processed = await decoder.process(data)
     key = photo_key(processed.sha256, processed.extension)
     await store.put(key, processed.content, processed.content_type)
     insert = insert_for(session)
