@@ -27,7 +27,7 @@ from api.wechat.wecom import RobotClient
 from tests.conftest import Org, make_settings
 from tests.fakes.wechat import APP_ID, APP_SECRET, SERVICE_APP_ID, SERVICE_APP_SECRET, FakeWeChat
 from tests.test_publication import KEY, open_period, publish
-from tests.workflow import TODAY, attach, decide, file_claim, photo
+from tests.workflow import EARLY_CLOSE, TODAY, attach, decide, file_claim, photo
 
 Maker = async_sessionmaker[AsyncSession]
 CALLBACK_TOKEN = "secret-callback-token-5e1f"
@@ -158,7 +158,9 @@ async def test_a_full_flow_logs_no_secret_at_debug(
         assert configured.status_code == 200, configured.text
         wechat.robot_keys.add(KEY)
         period_id = await open_period(client, org, scheme_id)
-        closing = await client.post(f"/api/v1/periods/{period_id}/close", headers=admin)
+        closing = await client.post(
+            f"/api/v1/periods/{period_id}/close", json=EARLY_CLOSE, headers=admin
+        )
         assert closing.status_code == 200, closing.text
         await publish(client, org, period_id)
         assert await robots.run_once(sessionmaker, RobotClient(settings, http), settings) == 2
