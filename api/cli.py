@@ -9,14 +9,8 @@ from api.config import get_settings
 from api.db import create_engine, create_sessionmaker
 from api.errors import AppError
 from api.models import OrgUnit, Role
+from api.schemas.labels import ROLE_LABELS
 from api.services import demo, roster
-
-ROLE_LABELS = {
-    Role.committee_admin: "党委管理员",
-    Role.branch_secretary: "支部书记",
-    Role.branch_committee: "支委",
-    Role.group_leader: "党小组长",
-}
 
 
 async def seed_demo() -> int:

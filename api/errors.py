@@ -1,6 +1,9 @@
 """Domain errors: each carries a stable machine `code`, a Chinese `message` and its HTTP status.
 
-One handler in `api.main` renders every error as `{code, message, detail}`.
+One handler in `api.main` renders every error as `{code, message, detail}`. A code has exactly
+one message: a raise site never words it differently (a different case is a different code); it
+may only fill the message's `{fields}` (numbers, Chinese labels — never an English enum value)
+and add `detail`. `tests/test_messages.py` walks the catalogue and every raise site.
 """
 
 from typing import Any, ClassVar
@@ -21,8 +24,8 @@ class AppError(Exception):
     status: ClassVar[int] = 400
     message: ClassVar[str] = "请求有误"
 
-    def __init__(self, message: str | None = None, *, detail: Any = None) -> None:
-        self.text = message or self.message
+    def __init__(self, *, detail: Any = None, **fields: str | int) -> None:
+        self.text = self.message.format(**fields)
         self.detail = detail
         super().__init__(self.text)
 
@@ -45,7 +48,11 @@ def error_catalogue() -> list[type[AppError]]:
 
 
 class ValidationFailed(AppError):
-    code, status, message = "validation_error", 422, "请求参数有误，请检查后重试"
+    code, status, message = "validation_error", 422, "请求参数有误：{problems}"
+
+
+class InvalidJson(AppError):
+    code, status, message = "invalid_json", 400, "请求内容不是有效的 JSON，请检查后重试"
 
 
 class NotFound(AppError):
@@ -69,7 +76,11 @@ class InternalError(AppError):
 
 
 class ServiceUnavailable(AppError):
-    code, status, message = "service_unavailable", 503, "服务暂不可用，请稍后重试"
+    code, status, message = (
+        "service_unavailable",
+        503,
+        "服务暂时不可用，本次操作未生效，请稍后重试",
+    )
 
 
 # --- authentication and access -------------------------------------------------------------
@@ -97,6 +108,10 @@ class InvalidBindingTicket(AppError):
 
 class Forbidden(AppError):
     code, status, message = "forbidden", 403, "您没有权限进行此操作"
+
+
+class OwnRecord(AppError):
+    code, status, message = "own_record", 403, "不能处理本人的事项"
 
 
 class MemberInactive(AppError):
@@ -164,6 +179,10 @@ class MemberNotFound(NotFound):
     code, message = "member_not_found", "党员不存在或不在您的管辖范围内"
 
 
+class RoleAssignmentNotFound(NotFound):
+    code, message = "role_assignment_not_found", "职务记录不存在或不在您的管辖范围内"
+
+
 class InvalidParentUnit(AppError):
     code, status, message = "invalid_parent_unit", 400, "上级组织类型不允许添加该类组织"
 
@@ -173,7 +192,19 @@ class PhoneTaken(AppError):
 
 
 class RosterInvalid(AppError):
-    code, status, message = "roster_invalid", 422, "花名册有错误，未导入任何数据"
+    code, status, message = "roster_invalid", 422, "花名册有 {rows} 行错误，未导入任何数据"
+
+
+class RosterColumnsMissing(AppError):
+    code, status, message = "roster_columns_missing", 422, "花名册缺少必需的列：{columns}"
+
+
+class RosterEmpty(AppError):
+    code, status, message = "roster_empty", 422, "花名册没有数据行"
+
+
+class RosterTooLarge(AppError):
+    code, status, message = "roster_too_large", 422, "花名册最多 {rows} 行，请分批导入"
 
 
 class RosterUnreadable(AppError):
@@ -215,6 +246,10 @@ class PresetNotFound(NotFound):
     code, message = "preset_not_found", "没有这个方案预设"
 
 
+class SchemeOwnerInvalid(AppError):
+    code, status, message = "scheme_owner_invalid", 400, "支部考核方案须设在上级党委"
+
+
 class SchemeExists(AppError):
     code, status, message = "scheme_exists", 409, "该组织已有同类积分方案，请修改现有方案"
 
@@ -229,6 +264,26 @@ class PeriodClosed(AppError):
 
 class PeriodStateConflict(AppError):
     code, status, message = "period_state_conflict", 409, "考核期状态已变化，请刷新后重试"
+
+
+class PeriodNotClosed(AppError):
+    code, status, message = "period_not_closed", 409, "该考核期尚未结算"
+
+
+class PeriodAlreadyClosed(AppError):
+    code, status, message = "period_already_closed", 409, "该考核期已结算或已公示"
+
+
+class PeriodNotPublishable(AppError):
+    code, status, message = (
+        "period_not_publishable",
+        409,
+        "只有已结算、未公示的考核期可以公示",
+    )
+
+
+class ResultNotFound(NotFound):
+    code, message = "result_not_found", "该党员不在本期考核结果中"
 
 
 class ResultsNotPublished(AppError):
@@ -253,6 +308,10 @@ class EntryNotFound(NotFound):
 
 class EntryAlreadyReversed(AppError):
     code, status, message = "entry_already_reversed", 409, "该积分记录已被冲正"
+
+
+class ReversalNotReversible(AppError):
+    code, status, message = "reversal_not_reversible", 409, "冲正记录不能再被冲正"
 
 
 class PeriodMismatch(AppError):
@@ -326,6 +385,10 @@ class AppealExists(AppError):
     code, status, message = "appeal_exists", 409, "该记录已有待处理的申诉"
 
 
+class AppealDecided(AppError):
+    code, status, message = "appeal_decided", 409, "该申诉已处理"
+
+
 class AppealNotFound(NotFound):
     code, message = "appeal_not_found", "申诉不存在或不在您的管辖范围内"
 
@@ -342,8 +405,20 @@ class WishStateConflict(AppError):
     code, status, message = "wish_state_conflict", 409, "该微心愿状态已变化，请刷新后查看"
 
 
+class WishNotAllowed(AppError):
+    code, status, message = (
+        "wish_not_allowed",
+        403,
+        "只有本支部党员可以认领微心愿，只有认领人可以报告完成",
+    )
+
+
+class WishCompleted(AppError):
+    code, status, message = "wish_completed", 409, "已完成的微心愿不能取消"
+
+
 class NotABranch(AppError):
-    code, status, message = "not_a_branch", 400, "请选择一个党支部"
+    code, status, message = "not_a_branch", 400, "该操作只能在党支部中进行"
 
 
 class AlreadySettled(AppError):
@@ -356,6 +431,10 @@ class CommitmentNotFound(NotFound):
 
 class CommitmentStateConflict(AppError):
     code, status, message = "commitment_state_conflict", 409, "该承诺状态已变化，请刷新后查看"
+
+
+class CommitmentNotReported(AppError):
+    code, status, message = "commitment_not_reported", 409, "党员尚未报告履诺情况"
 
 
 class ActionNotFound(NotFound):
@@ -381,12 +460,36 @@ class RoundStateConflict(AppError):
     code, status, message = "round_state_conflict", 409, "评议当前阶段不接受该操作"
 
 
+class RoundStageBackwards(AppError):
+    code, status, message = (
+        "round_stage_backwards",
+        409,
+        "评议已处于「{stage}」阶段，只能向后推进",
+    )
+
+
+class RoundNotClosed(AppError):
+    code, status, message = "round_not_closed", 409, "评议尚未结束"
+
+
+class ReminderNotDue(RoundStateConflict):
+    code, message = "reminder_not_due", "现在不能提醒：尚未到提醒时间、不在互评阶段，或已经提醒过"
+
+
 class RoundDeadlinePassed(AppError):
     code, status, message = "round_deadline_passed", 409, "评议已截止，不能再提交"
 
 
 class RatingNotAllowed(AppError):
     code, status, message = "rating_not_allowed", 403, "您不能对该党员进行这项评分"
+
+
+class RatingNotInRound(AppError):
+    code, status, message = "rating_not_in_round", 400, "本次评议没有这一项评分"
+
+
+class AttendeeOutsideBranch(AppError):
+    code, status, message = "attendee_outside_branch", 403, "出席名单中有非本支部党员"
 
 
 class ScoreOutOfScale(AppError):
@@ -402,19 +505,23 @@ class TextRequired(AppError):
 
 
 class DeliveryNotFound(NotFound):
-    code, message = "delivery_not_found", "投递记录不存在"
+    code, message = "delivery_not_found", "没有这条已放弃的投递（只能重试已放弃的投递）"
 
 
 class TemplateInvalid(AppError):
     code, status, message = "template_invalid", 422, "模板字段配置有误"
 
 
+class TemplateNotNeeded(AppError):
+    code, status, message = "template_not_needed", 422, "站内信不需要模板"
+
+
 class CallbackRefused(AppError):
-    code, status, message = "callback_refused", 403, "签名校验失败"
+    code, status, message = "callback_refused", 403, "推送未通过校验（签名或接收配置有误），已拒绝"
 
 
 class CallbackMalformed(AppError):
-    code, status, message = "callback_malformed", 400, "推送内容无法解析"
+    code, status, message = "callback_malformed", 400, "推送内容无法解析或过大"
 
 
 # --- publication --------------------------------------------------------------------------------
@@ -432,6 +539,10 @@ class RobotKeyInvalid(AppError):
     code, status, message = "robot_key_invalid", 422, "群机器人 Webhook 地址或 key 格式不正确"
 
 
+class RobotDisabled(AppError):
+    code, status, message = "robot_disabled", 409, "群机器人 key 已失效，请先重新配置"
+
+
 class PosterPageOutOfRange(AppError):
     code, status, message = "poster_page_out_of_range", 422, "海报页码超出范围"
 
@@ -441,4 +552,8 @@ class PosterUnavailable(AppError):
 
 
 class ExportPeriodInvalid(AppError):
-    code, status, message = "export_period_invalid", 422, "导出的时间范围有误"
+    code, status, message = (
+        "export_period_invalid",
+        422,
+        "导出的时间范围有误：季度如 2026-Q3，年份在 2000 至 2100 之间",
+    )

@@ -355,7 +355,7 @@ async def test_an_invalid_key_is_reported_to_the_secretary_not_retried(
     blocked = await client.post(
         f"{url}/posts", json={"period_id": closed}, headers=org.headers("secretary_a")
     )
-    assert (blocked.status_code, blocked.json()["code"]) == (422, "robot_key_invalid")
+    assert (blocked.status_code, blocked.json()["code"]) == (409, "robot_disabled")
     renewed = await configure(client, org, key=OTHER_KEY)
     assert renewed.json()["status"] == "active" and renewed.json()["failure"] is None
 
@@ -496,7 +496,7 @@ async def test_the_branch_assessment_table_lists_item_scores_total_and_tier(
     period_id = await open_period(client, org, scheme_id)
     url = f"/api/v1/periods/{period_id}/exports/assessment.xlsx"
     early = await client.get(url, headers=org.headers("admin"))
-    assert (early.status_code, early.json()["code"]) == (409, "period_state_conflict")
+    assert (early.status_code, early.json()["code"]) == (409, "period_not_closed")
     await client.post(f"/api/v1/periods/{period_id}/close", headers=org.headers("admin"))
     rows = workbook(await client.get(url, headers=org.headers("admin")))
     headers = rows[2]

@@ -208,7 +208,7 @@ async def test_close_publish_and_who_sees_what(
     assert closed.json()["subjects"] == 10
     again = await client.post(f"{url}/close", headers=org.headers("admin"))
     assert again.status_code == 409
-    assert again.json()["code"] == "period_state_conflict"
+    assert again.json()["code"] == "period_already_closed"
 
     late = await adjust(client, org, "member_a1", "village_cleaning")
     assert late.status_code == 409

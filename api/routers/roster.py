@@ -35,7 +35,7 @@ async def import_roster(
     root = await unit_for(session, principal, unit_id, Action.import_roster)
     content = await file.read(MAX_ROSTER_BYTES + 1)
     if len(content) > MAX_ROSTER_BYTES:
-        raise PayloadTooLarge("花名册文件不能超过 5 MB")
+        raise PayloadTooLarge()
     return await service.import_roster(session, root, content)
 
 

@@ -36,7 +36,7 @@ def verify_url(settings: Settings, signature: str, timestamp: str, nonce: str) -
     """An unset token verifies nothing: pushes are refused until one is configured."""
     token = settings.wechat_callback_token.get_secret_value()
     if not token:
-        raise CallbackRefused("未配置消息推送 Token，拒绝接收推送")
+        raise CallbackRefused(detail={"reason": "no token configured"})
     try:
         check_signature(token, signature, timestamp, nonce)
     except InvalidSignatureException as exc:
@@ -61,14 +61,14 @@ def parse(
     """
     token = settings.wechat_callback_token.get_secret_value()
     if not token:
-        raise CallbackRefused("未配置消息推送 Token，拒绝接收推送")
+        raise CallbackRefused(detail={"reason": "no token configured"})
     safe_mode = query.get("encrypt_type") == "aes"
     if not safe_mode:
         verify_url(
             settings, query.get("signature", ""), query.get("timestamp", ""), query.get("nonce", "")
         )
     if len(body) > MAX_PUSH_BYTES:
-        raise CallbackMalformed("推送内容过大", detail={"max_bytes": MAX_PUSH_BYTES})
+        raise CallbackMalformed(detail={"max_bytes": MAX_PUSH_BYTES})
     message = _decode(body)
     return _decrypt(settings, token, message, query) if safe_mode else message
 
@@ -78,14 +78,14 @@ def _decrypt(
 ) -> dict[str, Any]:
     aes_key = settings.wechat_encoding_aes_key.get_secret_value()
     if not aes_key:
-        raise CallbackRefused("未配置消息加解密密钥，拒绝接收加密推送")
+        raise CallbackRefused(detail={"reason": "no AES key configured"})
     encrypt = message.get("Encrypt")
     if not isinstance(encrypt, str) or not encrypt:
         raise CallbackMalformed()
     try:
         crypto = WeChatCrypto(token, aes_key, settings.wechat_app_id)
     except (AssertionError, ValueError) as exc:  # not 43 base64 characters
-        raise CallbackRefused("消息加解密密钥配置有误，拒绝接收加密推送") from exc
+        raise CallbackRefused(detail={"reason": "AES key misconfigured"}) from exc
     try:
         plain = crypto.decrypt_message(
             {"Encrypt": encrypt},

@@ -11,7 +11,13 @@ from sqlmodel import col, select
 
 from api.access import Action, Principal
 from api.db import affected_rows
-from api.errors import CommitmentNotFound, CommitmentStateConflict, NotYourTurn, ReasonRequired
+from api.errors import (
+    CommitmentNotFound,
+    CommitmentNotReported,
+    CommitmentStateConflict,
+    OwnRecord,
+    ReasonRequired,
+)
 from api.models import (
     Commitment,
     CommitmentStatus,
@@ -96,7 +102,7 @@ async def decide(
     commitment, branch = await _commitment(session, principal, commitment_id)
     principal.require(Action.manage_branch_work, branch.path)
     if commitment.member_id == principal.member_id:
-        raise NotYourTurn("不能审批自己的承诺")
+        raise OwnRecord()
     if not approve and not (reason and reason.strip()):
         raise ReasonRequired()
     status = CommitmentStatus.approved if approve else CommitmentStatus.rejected
@@ -144,9 +150,9 @@ async def rate(
     commitment, branch = await _commitment(session, principal, commitment_id)
     principal.require(Action.manage_branch_work, branch.path)
     if commitment.member_id == principal.member_id:
-        raise NotYourTurn("不能评价自己的承诺")
+        raise OwnRecord()
     if commitment.report is None:
-        raise CommitmentStateConflict("党员尚未报告履诺情况")
+        raise CommitmentNotReported()
     await _set(
         session,
         commitment,

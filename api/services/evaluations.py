@@ -20,9 +20,13 @@ from api.db import affected_rows, insert_for
 from api.errors import (
     EvaluationNotInScheme,
     RatingNotAllowed,
+    RatingNotInRound,
+    ReminderNotDue,
     RoundDeadlinePassed,
     RoundExists,
+    RoundNotClosed,
     RoundNotFound,
+    RoundStageBackwards,
     RoundStateConflict,
     ScoreOutOfScale,
     TextRequired,
@@ -44,6 +48,7 @@ from api.models import (
     id_of,
 )
 from api.models.evaluation import ROUND_ORDER
+from api.schemas.labels import ROUND_STAGE_LABELS
 from api.scoring import Scheme, period_from_key
 from api.scoring.evaluation import Flag, Rating, aggregate, suspicious
 from api.scoring.scheme import ComponentKind, PeriodLength, SubjectKind
@@ -121,7 +126,7 @@ async def advance(
     principal.require(Action.manage_branch_work, branch.path)
     current = RoundStatus(evaluation_round.status)
     if ROUND_ORDER.index(to) <= ROUND_ORDER.index(current):
-        raise RoundStateConflict(f"评议已处于「{current}」阶段，只能向后推进")
+        raise RoundStageBackwards(stage=ROUND_STAGE_LABELS[current])
     changed = await affected_rows(
         session,
         update(EvaluationRound)
@@ -189,7 +194,7 @@ async def submit(
     evaluation_round, branch = await round_for(session, principal, round_id)
     scheme = await _scheme(session, evaluation_round.scheme_id)
     if kind.value not in evaluation_round.kinds or kind is ComponentKind.DAILY:
-        raise RatingNotAllowed("本次评议没有这一项")
+        raise RatingNotInRound()
     if evaluation_round.status != OPEN_FOR[kind]:
         raise RoundStateConflict()
     if kind in (ComponentKind.SELF, ComponentKind.MUTUAL) and now > evaluation_round.deadline:
@@ -198,7 +203,7 @@ async def submit(
         raise ScoreOutOfScale(detail={"max": str(scheme.evaluation.scale_max)})
     members = {id_of(m): path for m, path in await _members(session, branch)}
     if subject_id not in members:
-        raise RatingNotAllowed("被评对象不在本支部")
+        raise RatingNotAllowed()
     _check_rater(principal, kind, subject_id, members, scheme, branch, text)
     if kind is ComponentKind.FINAL:
         await _check_final(session, evaluation_round, branch, scheme, subject_id, score, text)
@@ -233,19 +238,19 @@ def _check_rater(
     me = principal.member_id
     if kind is ComponentKind.SELF:
         if subject_id != me:
-            raise RatingNotAllowed("自评只能评自己")
+            raise RatingNotAllowed()
         if not (text and text.strip()):
             raise TextRequired()
     elif kind is ComponentKind.MUTUAL:
         if subject_id == me:
-            raise RatingNotAllowed("互评不能评自己")
+            raise RatingNotAllowed()
         if me not in members or not _peers(scheme, members[me], members[subject_id], branch):
             raise RatingNotAllowed()
     elif kind is ComponentKind.COMMITTEE:
         if subject_id == me or not _is_committee(principal, branch):
             raise RatingNotAllowed()
     elif not _is_secretary(principal, branch):
-        raise RatingNotAllowed("总评由支部书记记录党员大会的决定")
+        raise RatingNotAllowed()
 
 
 async def _upsert(
@@ -411,7 +416,7 @@ async def my_result(
     """A member's own aggregated result, once the round is closed."""
     evaluation_round, _ = await round_for(session, principal, round_id)
     if evaluation_round.status != RoundStatus.closed:
-        raise RoundStateConflict("评议尚未结束")
+        raise RoundNotClosed()
     rows = await session.scalars(
         select(EvaluationResultRecord).where(
             col(EvaluationResultRecord.round_id) == round_id,
@@ -480,7 +485,7 @@ async def send_reminders(
     scheme = await _scheme(session, evaluation_round.scheme_id)
     window = evaluation_round.deadline.timestamp() - scheme.evaluation.reminder_hours * 3600
     if evaluation_round.status != RoundStatus.collecting or not window <= now.timestamp():
-        raise RoundStateConflict("尚未到提醒时间或不在互评阶段")
+        raise ReminderNotDue()
     changed = await affected_rows(
         session,
         update(EvaluationRound)
@@ -488,7 +493,7 @@ async def send_reminders(
         .values(reminded_at=now),
     )
     if changed != 1:
-        raise RoundStateConflict("本次评议已经提醒过")
+        raise ReminderNotDue()
     missing = sorted(
         {m for p in await _missing(session, evaluation_round, branch) for m in p.missing}
     )

@@ -30,7 +30,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
 from api.access import Action, Principal, within
-from api.errors import ExportPeriodInvalid, PeriodStateConflict, ResultsNotPublished
+from api.errors import (
+    ExportPeriodInvalid,
+    PeriodNotClosed,
+    ResultsNotPublished,
+    SubjectKindMismatch,
+)
 from api.models import (
     EntrySource,
     Member,
@@ -121,7 +126,7 @@ async def ranking(
 ) -> Export:
     """The period's boards inside `unit`: published ones, or a leader's preview of a close."""
     if period.status == PeriodStatus.open:
-        raise PeriodStateConflict("该考核期尚未结算")
+        raise PeriodNotClosed()
     published = period.status == PeriodStatus.published
     if not (published or principal.can(Action.read_results, unit.path)):
         raise ResultsNotPublished()
@@ -196,7 +201,7 @@ def quarter_bounds(key: str) -> tuple[datetime, datetime, str]:
     try:
         quarter = period_from_key(PeriodLength.QUARTER, key)
     except ValueError as exc:
-        raise ExportPeriodInvalid("季度格式应为 2026-Q3", detail={"quarter": key}) from exc
+        raise ExportPeriodInvalid(detail={"quarter": key}) from exc
     return quarter.start, quarter.end, quarter.label
 
 
@@ -322,7 +327,7 @@ async def member_card(
     """一人一卡: the member's year, period by period, every entry with reason and approver."""
     member = await member_for(session, principal, member_id, Action.read_members)
     if not 2000 <= year <= 2100:
-        raise ExportPeriodInvalid("年份有误", detail={"year": year})
+        raise ExportPeriodInvalid(detail={"year": year})
     unit = await session.get(OrgUnit, member.unit_id)
     assert unit is not None
     record, _ = await in_force(session, unit, SubjectKind.MEMBER)
@@ -432,13 +437,13 @@ async def assessment(
 ) -> Export:
     """A branch scheme's results: each item's score, total, tier, money and actions."""
     if period.status == PeriodStatus.open:
-        raise PeriodStateConflict("该考核期尚未结算")
+        raise PeriodNotClosed()
     published = period.status == PeriodStatus.published
     if not (published or principal.can(Action.read_results, scope.owner.path)):
         raise ResultsNotPublished()
     scheme = scope.scheme
     if scheme.subject_kind is not SubjectKind.BRANCH:
-        raise ExportPeriodInvalid("该方案考核的是党员，不是支部；请导出公示表")
+        raise SubjectKindMismatch()
     items = [item for item in scheme.items if item.kind is not ItemKind.VETO]
     groups = list(scheme.groups)
     headers = ["支部", *(g.name for g in groups), *(i.name for i in items), "总分", "档次"]

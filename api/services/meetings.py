@@ -9,7 +9,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
 from api.access import Action, Principal, within
-from api.errors import RatingNotAllowed
+from api.errors import (
+    AttendeeOutsideBranch,
+)
 from api.models import Attendance, Meeting, MeetingAttendance, Member, OrgUnit, id_of
 from api.services.branch_work import visible_branch
 
@@ -34,7 +36,7 @@ async def record(
     )
     strangers = sorted(set(attendance) - members)
     if strangers:
-        raise RatingNotAllowed("出席名单中有非本支部党员", detail={"member_ids": strangers})
+        raise AttendeeOutsideBranch(detail={"member_ids": strangers})
     meeting = Meeting(
         branch_id=id_of(branch),
         held_on=held_on,

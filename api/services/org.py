@@ -7,8 +7,9 @@ from sqlmodel import col, select
 from api.access import Action, Principal, within
 from api.deps import PageParams
 from api.errors import (
-    Forbidden,
     InvalidParentUnit,
+    OwnRecord,
+    RoleAssignmentNotFound,
     RoleNotAllowedHere,
     UnitNameTaken,
     UnitNotFound,
@@ -88,7 +89,7 @@ async def assign_role(
     if role == Role.member or ROLE_UNIT_KIND[role] != unit.kind:
         raise RoleNotAllowedHere()
     if principal.member_id == member_id and role == Role.committee_admin:
-        raise Forbidden("不能给自己授予管理员权限")
+        raise OwnRecord()
     return await grant_role(session, member, unit, role)
 
 
@@ -112,7 +113,7 @@ async def grant_role(
 
 async def revoke_role(session: AsyncSession, principal: Principal, assignment_id: int) -> None:
     assignment = await session.get(RoleAssignment, assignment_id)
-    out_of_sight = UnitNotFound("职务记录不存在或不在您的管辖范围内")
+    out_of_sight = RoleAssignmentNotFound()
     if assignment is None:
         raise out_of_sight
     try:
@@ -120,6 +121,6 @@ async def revoke_role(session: AsyncSession, principal: Principal, assignment_id
     except UnitNotFound as exc:  # answered as for an id that does not exist
         raise out_of_sight from exc
     if assignment.member_id == principal.member_id and assignment.role == Role.committee_admin:
-        raise Forbidden("不能撤销自己的管理员权限")
+        raise OwnRecord()
     await session.delete(assignment)
     await session.flush()

@@ -26,10 +26,12 @@ from api import pg_copy
 from api.access import Action, Principal, within
 from api.db import affected_rows, fetch_all
 from api.errors import (
-    MemberNotFound,
+    PeriodAlreadyClosed,
     PeriodMismatch,
+    PeriodNotClosed,
     PeriodNotFound,
-    PeriodStateConflict,
+    PeriodNotPublishable,
+    ResultNotFound,
     ResultsNotPublished,
     ScoringFailed,
     UnitNotFound,
@@ -583,7 +585,7 @@ async def close(
         ),
     )
     if changed != 1:
-        raise PeriodStateConflict("该考核期已结算或已公示")
+        raise PeriodAlreadyClosed()
     await session.refresh(period)
     target = engine_period(scope.scheme, period)
     with _collector_paused():
@@ -730,7 +732,7 @@ async def publish(session: AsyncSession, principal: Principal, period_id: int) -
         ),
     )
     if changed != 1:
-        raise PeriodStateConflict("只有已结算、未公示的考核期可以公示")
+        raise PeriodNotPublishable()
     _audit(session, principal, "period_publish", period, None, {})
     await _tell_results(session, period)
     await session.flush()
@@ -780,7 +782,7 @@ async def reopen(
         .values(status=PeriodStatus.open, published_at=None, published_by=None),
     )
     if changed != 1:
-        raise PeriodStateConflict("该考核期尚未结算")
+        raise PeriodNotClosed()
     _audit(session, principal, "period_reopen", period, reason, {"close_no": period.close_count})
     await session.flush()
     await session.refresh(period)
@@ -826,7 +828,7 @@ async def results(
     if not (unit.path.startswith(scope.owner.path) and principal.sees(unit.path)):
         raise UnitNotFound()
     if period.status == PeriodStatus.open:
-        raise PeriodStateConflict("该考核期尚未结算")
+        raise PeriodNotClosed()
     published = period.status == PeriodStatus.published
     if not (published or principal.can(Action.read_results, unit.path)):
         raise ResultsNotPublished()
@@ -857,7 +859,7 @@ async def member_result(
     """One member's stored result with its derivation: their own once published."""
     await member_for(session, principal, member_id, Action.read_members)
     if period.status == PeriodStatus.open:
-        raise PeriodStateConflict("该考核期尚未结算")
+        raise PeriodNotClosed()
     leader = principal.can(Action.read_results, principal.unit_path)
     own = member_id == principal.member_id
     if own and not leader and period.status != PeriodStatus.published:
@@ -870,7 +872,7 @@ async def member_result(
         )
     )
     if row is None:
-        raise MemberNotFound("该党员不在本期考核结果中")
+        raise ResultNotFound()
     return row
 
 
@@ -959,7 +961,7 @@ async def what_if(
 ) -> tuple[list[Change], int]:
     """Re-run a draft scheme over a closed period; nothing is written."""
     if period.status == PeriodStatus.open:
-        raise PeriodStateConflict("只能对已结算的考核期试算")
+        raise PeriodNotClosed()
     if draft.period != scope.scheme.period or draft.subject_kind != scope.scheme.subject_kind:
         raise PeriodMismatch()
     target = engine_period(scope.scheme, period)

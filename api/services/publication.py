@@ -11,7 +11,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
 from api.access import Action, Principal, within
-from api.errors import BoardNotFound, PeriodStateConflict, ResultsNotPublished, UnitNotFound
+from api.errors import (
+    BoardNotFound,
+    PeriodNotClosed,
+    ResultsNotPublished,
+    UnitNotFound,
+)
 from api.models import (
     Member,
     OrgUnit,
@@ -235,7 +240,7 @@ async def board_of(
     if not (principal.sees(scope.owner.path) and unit.path.startswith(scope.owner.path)):
         raise BoardNotFound()
     if period.status == PeriodStatus.open:
-        raise PeriodStateConflict("该考核期尚未结算")
+        raise PeriodNotClosed()
     if not principal.can(Action.read_results, unit.path):
         raise ResultsNotPublished()
     for board, _ in await build_boards(session, period, scope, utcnow()):

@@ -17,7 +17,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
 from api.access import within
-from api.errors import RosterInvalid, RosterUnreadable
+from api.errors import (
+    RosterColumnsMissing,
+    RosterEmpty,
+    RosterInvalid,
+    RosterTooLarge,
+    RosterUnreadable,
+)
 from api.models import (
     Member,
     MemberStatus,
@@ -113,10 +119,7 @@ async def import_roster(session: AsyncSession, root: OrgUnit, content: bytes) ->
             checker.fail(row.number, "手机号", "该手机号已登记在您管辖范围以外的组织")
     if checker.errors:
         count = len({e.row for e in checker.errors})
-        raise RosterInvalid(
-            f"花名册有 {count} 行错误，未导入任何数据",
-            detail={"errors": [e.model_dump() for e in checker.errors]},
-        )
+        raise RosterInvalid(rows=count, detail={"errors": [e.model_dump() for e in checker.errors]})
     return await _apply(session, root, rows, {p: m for p, (m, _) in existing.items()})
 
 
@@ -128,7 +131,7 @@ def _check_unpacked_size(content: bytes) -> None:
     except BadZipFile as exc:
         raise RosterUnreadable() from exc
     if unpacked > MAX_UNPACKED_BYTES:
-        raise RosterUnreadable("文件解压后过大，请确认上传的是花名册")
+        raise RosterUnreadable()
 
 
 def _read_sheet(content: bytes) -> list[tuple[int, dict[str, Any]]]:
@@ -144,8 +147,8 @@ def _read_sheet(content: bytes) -> list[tuple[int, dict[str, Any]]]:
     header = [_text(cell) for cell in next(lines, ())]
     missing = [c for c in REQUIRED_COLUMNS if c not in header]
     if missing:
-        raise RosterInvalid(
-            "花名册缺少必需的列：" + "、".join(missing),
+        raise RosterColumnsMissing(
+            columns="、".join(missing),
             detail={
                 "errors": [
                     RosterRowError(row=1, column=c, reason="缺少该列").model_dump() for c in missing
@@ -160,10 +163,10 @@ def _read_sheet(content: bytes) -> list[tuple[int, dict[str, Any]]]:
             continue
         table.append((number, cells))
         if len(table) > MAX_ROWS:
-            raise RosterInvalid(f"花名册最多 {MAX_ROWS} 行，请分批导入")
+            raise RosterTooLarge(rows=MAX_ROWS)
     workbook.close()
     if not table:
-        raise RosterInvalid("花名册没有数据行")
+        raise RosterEmpty()
     return table
 
 

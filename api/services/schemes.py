@@ -33,8 +33,7 @@ def parse_scheme(definition: dict[str, Any]) -> Scheme:
             {"field": ".".join(str(p) for p in error["loc"]) or "scheme", "reason": error["msg"]}
             for error in exc.errors()
         ]
-        fields = "、".join(dict.fromkeys(p["field"] for p in problems))
-        raise SchemeInvalid(f"积分方案有误：{fields}", detail=problems) from exc
+        raise SchemeInvalid(detail=problems) from exc
 
 
 def preset(slug: str) -> Scheme:
@@ -189,7 +188,7 @@ async def revise(
     """A new version; periods already closed keep the version they were closed with."""
     record, _ = await scheme_for(session, principal, scheme_id, Action.manage_schemes)
     if scheme.subject_kind != record.subject_kind:
-        raise SubjectKindMismatch("不能改变方案的考核对象")
+        raise SubjectKindMismatch()
     return record, await add_version(session, record, scheme, principal.member_id)
 
 

@@ -6,7 +6,7 @@ from sqlmodel import col, select
 
 from api.access import Action, Principal, within
 from api.db import affected_rows
-from api.errors import DeliveryNotFound, Forbidden, TemplateInvalid
+from api.errors import DeliveryNotFound, Forbidden, TemplateInvalid, TemplateNotNeeded
 from api.models import (
     Channel,
     Delivery,
@@ -62,13 +62,13 @@ async def put_template(
 ) -> NoticeTemplate:
     _require_admin(principal)
     if channel == Channel.inbox:
-        raise TemplateInvalid("站内信不需要模板")
+        raise TemplateNotNeeded()
     for key in fields:
         try:
             if key_type(key) not in KNOWN_TYPES:
-                raise TemplateInvalid(f"未知的字段类型：{key}")
+                raise TemplateInvalid(detail={"field": key})
         except TemplateValueError as exc:
-            raise TemplateInvalid(f"字段名应带类型前缀，如 thing1：{key}") from exc
+            raise TemplateInvalid(detail={"field": key}) from exc
     template = await session.scalar(
         select(NoticeTemplate).where(
             col(NoticeTemplate.kind) == kind, col(NoticeTemplate.channel) == channel
@@ -114,7 +114,7 @@ async def retry(session: AsyncSession, principal: Principal, delivery_id: int) -
         .values(status=DeliveryStatus.pending, attempts=0, next_attempt_at=utcnow()),
     )
     if changed != 1:
-        raise DeliveryNotFound("只能重试已放弃的投递")
+        raise DeliveryNotFound()
     delivery = await session.get(Delivery, delivery_id)
     assert delivery is not None
     await session.refresh(delivery)

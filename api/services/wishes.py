@@ -17,7 +17,9 @@ from api.errors import (
     AlreadySettled,
     ItemNotInScheme,
     NotADeduction,
-    NotYourTurn,
+    OwnRecord,
+    WishCompleted,
+    WishNotAllowed,
     WishNotFound,
     WishStateConflict,
 )
@@ -59,7 +61,7 @@ async def publish(
         scheme = (await current_scheme(session, record))[1]
         item = scheme.item(item_code)
         if item is None or item.kind is not ItemKind.BONUS:
-            raise ItemNotInScheme("微心愿只能对应方案中的加分事项", detail={"item_code": item_code})
+            raise ItemNotInScheme(detail={"item_code": item_code})
     wish = MicroWish(branch_id=id_of(branch), created_by=principal.member_id, **fields)
     session.add(wish)
     await session.flush()
@@ -106,7 +108,7 @@ async def take(session: AsyncSession, principal: Principal, wish_id: int) -> Mic
     """认领: a member of the branch takes an open wish on."""
     wish, branch = await _wish(session, principal, wish_id)
     if not member_of(principal, branch):
-        raise NotYourTurn("只有本支部党员可以认领")
+        raise WishNotAllowed()
     await _move(
         session,
         wish,
@@ -121,7 +123,7 @@ async def complete(
 ) -> MicroWish:
     wish, _ = await _wish(session, principal, wish_id)
     if wish.claimed_by != principal.member_id:
-        raise NotYourTurn("只有认领人可以报告完成")
+        raise WishNotAllowed()
     await evidence_links(session, principal, photo_ids)
     await _move(
         session,
@@ -144,7 +146,7 @@ async def confirm(
     wish, branch = await _wish(session, principal, wish_id)
     principal.require(Action.manage_branch_work, branch.path)
     if wish.claimed_by == principal.member_id:
-        raise NotYourTurn("不能确认自己完成的微心愿")
+        raise OwnRecord()
     await _move(
         session,
         wish,
@@ -191,7 +193,7 @@ async def cancel(session: AsyncSession, principal: Principal, wish_id: int) -> M
     principal.require(Action.manage_branch_work, branch.path)
     status = WishStatus(wish.status)
     if status not in (WishStatus.open, WishStatus.claimed):
-        raise WishStateConflict("已完成的微心愿不能取消")
+        raise WishCompleted()
     await _move(session, wish, status, {"status": WishStatus.cancelled})
     return wish
 
