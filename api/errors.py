@@ -204,11 +204,43 @@ class RosterEmpty(AppError):
 
 
 class RosterTooLarge(AppError):
-    code, status, message = "roster_too_large", 422, "花名册最多 {rows} 行，请分批导入"
+    code, status, message = (
+        "roster_too_large",
+        422,
+        "花名册最多 {rows} 行（空行也计入）、{columns} 列、{cells} 个单元格，请分批导入",
+    )
 
 
 class RosterUnreadable(AppError):
     code, status, message = "roster_unreadable", 400, "无法读取该文件，请上传 .xlsx 格式的花名册"
+
+
+class RosterPreviewNotFound(NotFound):
+    code, message = "roster_preview_not_found", "导入预览不存在、已导入，或不是您上传的"
+
+
+class RosterPreviewExpired(AppError):
+    code, status, message = (
+        "roster_preview_expired",
+        409,
+        "导入预览已超过 {minutes} 分钟，请重新上传花名册",
+    )
+
+
+class RosterPreviewStale(AppError):
+    code, status, message = (
+        "roster_preview_stale",
+        409,
+        "预览之后，表中党员的信息或职务已有变化，请重新上传花名册",
+    )
+
+
+class RosterConfirmationRequired(AppError):
+    code, status, message = (
+        "roster_confirmation_required",
+        409,
+        "请逐一确认预览中改名的党员和新建的党小组后再导入",
+    )
 
 
 class WeChatUnavailable(AppError):

@@ -99,6 +99,7 @@ class Kind(StrEnum):
     ROUND_COLLECTING = "round_collecting"
     ROUND_CLOSED = "round_closed"
     ROBOT = "robot"  # a branch with its group robot configured
+    ROSTER_PREVIEW = "roster_preview"  # a roster preview uploaded by that role (or an importer)
 
 
 Owners = Mapping[Role, str]
@@ -151,6 +152,10 @@ REVIEW_IN = {  # claimant and item whose current step is the role's own (the cla
     "admin": "member_a1:mx_party",  # party committee
     "admin2": "member_c:mx_party",
 }
+# A preview is the uploader's alone: the in-scope one is the role's own (for roles that cannot
+# import, their secretary's), the out-of-scope one another importer's of the same town.
+PREVIEW_IN = {**dict.fromkeys(BRANCH_ROLES, "secretary_a"), "admin": "admin", "admin2": "admin2"}
+PREVIEW_OUT = {**dict.fromkeys(BRANCH_ROLES, "admin"), "admin": "secretary_a", "admin2": "admin"}
 CLAIM_IN = {role: f"{member}:mx_leader" for role, member in MEMBER_IN.items()}
 CLAIM_OUT = {role: f"{member}:mx_leader" for role, member in MEMBER_OUT.items()}
 
@@ -188,6 +193,7 @@ SCOPES: Mapping[Kind, tuple[Owners, Owners]] = MappingProxyType(
         Kind.ROUND_COLLECTING: (BRANCH_IN, BRANCH_OUT),
         Kind.ROUND_CLOSED: (BRANCH_IN, BRANCH_OUT),
         Kind.ROBOT: (BRANCH_IN, BRANCH_OUT),
+        Kind.ROSTER_PREVIEW: (PREVIEW_IN, PREVIEW_OUT),
     }
 )
 
@@ -391,8 +397,14 @@ MATRIX: Mapping[Route, Public | Guarded] = MappingProxyType(
         ("POST", f"{V1}/members/{{member_id}}/invite-codes"): Guarded(
             OFFICERS, {"member_id": Kind.MEMBER}
         ),
-        ("POST", f"{V1}/org/units/{{unit_id}}/roster"): Guarded(
+        ("POST", f"{V1}/org/units/{{unit_id}}/roster/previews"): Guarded(
             frozenset({"secretary_a", "admin", "admin2"}), {"unit_id": Kind.UNIT}, files=roster
+        ),
+        ("POST", f"{V1}/roster/previews/{{preview_id}}/commit"): Guarded(
+            frozenset({"secretary_a", "admin", "admin2"}),
+            {"preview_id": Kind.ROSTER_PREVIEW},
+            body=lambda ctx: {},
+            fresh=frozenset({"preview_id"}),
         ),
         # --- schemes, periods, ledger ----------------------------------------------------
         ("POST", f"{V1}/org/units/{{unit_id}}/schemes"): Guarded(

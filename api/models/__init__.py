@@ -26,6 +26,7 @@ from api.models.org import (
     PoliticalStatus,
     Role,
     RoleAssignment,
+    RosterPreview,
     UnitKind,
 )
 from api.models.probe import Probe
@@ -118,6 +119,7 @@ __all__ = [
     "RobotStatus",
     "Role",
     "RoleAssignment",
+    "RosterPreview",
     "RoundStatus",
     "SchemeRecord",
     "SchemeVersion",

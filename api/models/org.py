@@ -2,6 +2,7 @@
 
 from datetime import date, datetime
 from enum import StrEnum
+from typing import Any
 
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
@@ -98,3 +99,21 @@ class RoleAssignment(SQLModel, table=True):
             name="role",
         ),
     )
+
+
+class RosterPreview(SQLModel, table=True):
+    """A parsed roster awaiting its commit: the sheet's checked rows and what they would change.
+
+    Committed only by the officer who uploaded it (`created_by`; none for the command line),
+    before `expires_at`, and only while the members it touches are as they were (`fingerprint`).
+    """
+
+    __tablename__ = "roster_preview"
+
+    id: int | None = Field(default=None, primary_key=True)
+    unit_id: int = Field(foreign_key="org_unit.id")
+    created_by: int | None = Field(default=None, foreign_key="member.id", index=True)
+    fingerprint: str = Field(sa_type=sa.String(64))
+    rows: list[dict[str, Any]] = Field(sa_type=sa.JSON)
+    created_at: datetime = Field(default_factory=utcnow, sa_column=utc_column())
+    expires_at: datetime = Field(sa_column=utc_column())
