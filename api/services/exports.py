@@ -11,18 +11,21 @@ file and deletes it.
 """
 
 import asyncio
+import re
 import tempfile
 from collections.abc import AsyncIterator, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 import sqlalchemy as sa
 from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
+from openpyxl.cell import Cell, WriteOnlyCell
+from openpyxl.cell.cell import ERROR_CODES, ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Alignment, Font, PatternFill
+from openpyxl.utils import get_column_letter
 from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 from sqlalchemy import func
 from sqlalchemy import select as sa_select
@@ -79,20 +82,22 @@ class Export:
 
 
 class Sheet:
-    """A write-only sheet with a title line, a note line and a header row."""
+    """A write-only sheet with a title line, a note line and a header row; every cell of every
+    export goes through `cell_value` (or `_styled`, which uses it)."""
 
     def __init__(
         self, book: Workbook, title: str, note: str, headers: Sequence[str], widths: Sequence[int]
     ) -> None:
-        self.sheet: WriteOnlyWorksheet = book.create_sheet(title[:31])
-        for index, width in enumerate(widths):
-            self.sheet.column_dimensions[chr(ord("A") + index)].width = width
-        self.sheet.append([self._cell(title, _TITLE)])
-        self.sheet.append([note])
-        self.sheet.append([self._cell(header, _HEAD, _HEAD_FILL) for header in headers])
+        self.sheet: WriteOnlyWorksheet = book.create_sheet(sheet_title(book, title))
+        for index, width in enumerate(widths, start=1):
+            self.sheet.column_dimensions[get_column_letter(index)].width = width
+        self.sheet.append([self._styled(title, _TITLE)])
+        self.sheet.append([cell_value(self.sheet, note)])
+        self.sheet.append([self._styled(header, _HEAD, _HEAD_FILL) for header in headers])
 
-    def _cell(self, value: Any, font: Font, fill: PatternFill | None = None) -> Any:
-        cell = WriteOnlyCell(self.sheet, value=value)
+    def _styled(self, value: str, font: Font, fill: PatternFill | None = None) -> Cell:
+        found = cell_value(self.sheet, value)
+        cell = found if isinstance(found, Cell) else WriteOnlyCell(self.sheet, value=found)
         cell.font = font
         cell.alignment = Alignment(vertical="center")
         if fill is not None:
@@ -100,14 +105,54 @@ class Sheet:
         return cell
 
     def row(self, values: Iterable[Any]) -> None:
-        self.sheet.append([_number(value) for value in values])
+        self.sheet.append([cell_value(self.sheet, value) for value in values])
 
 
-def _number(value: Any) -> Any:
-    """Decimals as numbers Excel can sum (exact within a spreadsheet's precision)."""
+# Excel, and the other spreadsheets, read a cell typed (or re-saved as CSV) starting with these
+# as a formula: =HYPERLINK(…), =cmd|' /C calc'!A0, +1+1, @SUM(…).
+FORMULA_STARTS: Final = ("=", "+", "-", "@", "\t", "\r")
+# A sheet title may not hold these, nor begin or end with an apostrophe, nor pass 31 characters.
+_TITLE_FORBIDDEN: Final = re.compile(r"[\\/?*\[\]:]")
+_TITLE_LENGTH: Final = 31
+_FILENAME_FORBIDDEN: Final = re.compile(r'[\\/:*?"<>|\x00-\x1f\x7f]')
+
+
+def cell_value(sheet: WriteOnlyWorksheet, value: Any) -> Any:
+    """What every export writes for a value: numbers as numbers, text always as text.
+
+    Decimals become numbers Excel can sum (exact within a spreadsheet's precision). Text that
+    Excel could take for a formula or an error value is a string cell with Excel's quote prefix
+    (shown as typed, still text when edited), where openpyxl would store "=…" as a live formula;
+    characters XML cannot hold are dropped.
+    """
     if isinstance(value, Decimal):
         return int(value) if value == value.to_integral_value() else float(value)
-    return value
+    if not isinstance(value, str):
+        return value
+    text = ILLEGAL_CHARACTERS_RE.sub("", value)
+    if not text.startswith(FORMULA_STARTS) and text not in ERROR_CODES:
+        return text
+    cell = WriteOnlyCell(sheet, value=text)
+    cell.data_type = "s"
+    cell.quotePrefix = True
+    return cell
+
+
+def sheet_title(book: Workbook, wanted: str) -> str:
+    """A title Excel accepts, unique in the book: names may hold any character, titles may not."""
+    base = _TITLE_FORBIDDEN.sub("_", wanted).strip("'")[:_TITLE_LENGTH].strip("'") or "Sheet"
+    title, number = base, 1
+    taken = {name.casefold() for name in book.sheetnames}
+    while title.casefold() in taken:
+        number += 1
+        suffix = f"({number})"
+        title = base[: _TITLE_LENGTH - len(suffix)] + suffix
+    return title
+
+
+def file_name(*parts: str) -> str:
+    """A download's file name from names that may hold any character."""
+    return _FILENAME_FORBIDDEN.sub("_", "-".join(parts))
 
 
 async def _save(book: Workbook, filename: str) -> Export:
@@ -170,7 +215,7 @@ async def ranking(
                     row.money,
                 ]
             )
-    return await _save(book, f"{period.key}-{unit.name}-公示表.xlsx")
+    return await _save(book, file_name(period.key, unit.name, "公示表.xlsx"))
 
 
 async def _boards(
@@ -257,7 +302,7 @@ async def quarterly_summary(
             values += [up, down]
         net = total_plus - total_minus if plus == "加分" else total_minus - total_plus
         sheet.row([*values, total_plus, total_minus, net])
-    return await _save(book, f"{quarter_key}-{unit.name}-汇总公示卡.xlsx")
+    return await _save(book, file_name(quarter_key, unit.name, "汇总公示卡.xlsx"))
 
 
 def _directions(scheme: Scheme) -> tuple[str, str]:
@@ -386,7 +431,7 @@ async def member_card(
         )
     if current is not None:
         _subtotal(sheet, periods[current], scheme, totals)
-    return await _save(book, f"{year}-{member.name}-一人一卡.xlsx")
+    return await _save(book, file_name(str(year), member.name, "一人一卡.xlsx"))
 
 
 def _direction(scheme: Scheme, kind: ItemKind | None, reversal: bool) -> str:
@@ -486,4 +531,4 @@ async def assessment(
                 "、".join(action["label"] for action in result.get("actions", [])) or None,
             ]
         )
-    return await _save(book, f"{period.key}-{scope.owner.name}-支部考核表.xlsx")
+    return await _save(book, file_name(period.key, scope.owner.name, "支部考核表.xlsx"))
