@@ -243,6 +243,14 @@ class RosterConfirmationRequired(AppError):
     )
 
 
+class UnitCategoryInvalid(AppError):
+    code, status, message = (
+        "unit_category_invalid",
+        422,
+        "该类别不在适用的积分方案中，请从方案列出的类别中选择",
+    )
+
+
 class WeChatUnavailable(AppError):
     code, status, message = "wechat_unavailable", 503, "暂时无法连接微信服务，请稍后重试"
 

@@ -368,6 +368,9 @@ MATRIX: Mapping[Route, Public | Guarded] = MappingProxyType(
         # --- organisation and members ----------------------------------------------------
         ("GET", f"{V1}/org/units"): Guarded(EVERYONE, listed=Kind.UNIT, lists=LEADERS),
         ("GET", f"{V1}/org/units/{{unit_id}}"): Guarded(LEADERS, {"unit_id": Kind.UNIT}),
+        ("PATCH", f"{V1}/org/units/{{unit_id}}"): Guarded(  # by an admin above the unit
+            ADMINS, {"unit_id": Kind.BRANCH}, body=lambda ctx: {"category": None}
+        ),
         ("POST", f"{V1}/org/units"): Guarded(
             ADMINS,
             {"parent_id": Kind.BRANCH},

@@ -48,6 +48,8 @@ class OrgUnit(SQLModel, table=True):
     name: str = Field(sa_type=sa.String(100))
     # Materialised path of ids, "/1/4/9/": a subtree is a prefix match.
     path: str = Field(default="", sa_type=sa.String(400))
+    # The unit's category in the scheme that scores it (成庄矿: frontline, second_line, surface).
+    category: str | None = Field(default=None, sa_type=sa.String(16))
     created_at: datetime = Field(default_factory=utcnow, sa_column=utc_column())
 
     __table_args__ = (

@@ -287,7 +287,10 @@ async def _units_in_force(session: AsyncSession, scope: Scope) -> dict[int, OrgU
 
 def _branch_subjects(units: dict[int, OrgUnit]) -> tuple[list[Subject], dict[str, str]]:
     branches = [unit for unit in units.values() if unit.kind == UnitKind.branch]
-    subjects = [Subject(id=str(b.id), name=b.name, branch_id=str(b.id)) for b in branches]
+    subjects = [
+        Subject(id=str(b.id), name=b.name, category=b.category, branch_id=str(b.id))
+        for b in branches
+    ]
     return subjects, {str(b.id): b.path for b in branches}
 
 

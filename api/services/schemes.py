@@ -10,14 +10,25 @@ from sqlmodel import col, select
 
 from api.access import Action, Principal
 from api.errors import (
+    Forbidden,
+    NotABranch,
     PresetNotFound,
     SchemeExists,
     SchemeInvalid,
     SchemeNotFound,
     SubjectKindMismatch,
+    UnitCategoryInvalid,
     UnitNotFound,
 )
-from api.models import AuditRecord, OrgUnit, PeriodRecord, SchemeRecord, SchemeVersion, id_of
+from api.models import (
+    AuditRecord,
+    OrgUnit,
+    PeriodRecord,
+    SchemeRecord,
+    SchemeVersion,
+    UnitKind,
+    id_of,
+)
 from api.scoring import Scheme
 from api.scoring.presets import PRESETS
 from api.scoring.scheme import SubjectKind
@@ -154,6 +165,31 @@ async def in_force(
 
 
 # --- use cases ---------------------------------------------------------------------------------
+
+
+async def set_unit_category(
+    session: AsyncSession, principal: Principal, unit_id: int, *, category: str | None
+) -> OrgUnit:
+    """A unit's category, set by an admin above it and checked against the scheme in force.
+
+    A branch is scored by the branch scheme in force over it, which lists the categories its
+    rules know (成庄矿: the secretary's assessed pay by category); a category outside that
+    list would silently score nothing, so it is refused. Clearing one is always allowed.
+    """
+    unit = await unit_for(session, principal, unit_id, Action.read_org)
+    parent = await session.get(OrgUnit, unit.parent_id) if unit.parent_id is not None else None
+    if parent is None or not principal.can(Action.manage_org, parent.path):
+        raise Forbidden()
+    if unit.kind != UnitKind.branch:
+        raise NotABranch()
+    if category is not None:
+        record, _ = await in_force(session, unit, SubjectKind.BRANCH)
+        _, scheme = await current_scheme(session, record)
+        if category not in scheme.categories:
+            raise UnitCategoryInvalid(detail={"categories": list(scheme.categories)})
+    unit.category = category
+    await session.flush()
+    return unit
 
 
 def from_request(preset_slug: str | None, definition: dict[str, Any] | None) -> Scheme:
