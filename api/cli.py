@@ -1,4 +1,4 @@
-"""Command line: `pioneer seed-demo`, `pioneer import-roster FILE --unit ID` and
+"""Command line: `pioneer seed-demo`, `pioneer import-roster FILE --unit ID [--commit]` and
 `pioneer db-roles --admin-url URL` (or `--print`)."""
 
 import argparse
@@ -11,14 +11,9 @@ from api.db import create_engine, create_sessionmaker
 from api.dbroles import DatabaseLogin, RoleSetupError, create_roles, role_statements
 from api.errors import AppError
 from api.models import OrgUnit, Role
+from api.schemas.labels import ROLE_LABELS
+from api.schemas.roster import GroupRef, RosterPreviewOut
 from api.services import demo, roster
-
-ROLE_LABELS = {
-    Role.committee_admin: "党委管理员",
-    Role.branch_secretary: "支部书记",
-    Role.branch_committee: "支委",
-    Role.group_leader: "党小组长",
-}
 
 
 async def seed_demo() -> int:
@@ -63,7 +58,16 @@ def _print_logins(port: int, dev_login: bool) -> None:
     print(f"接口文档：http://127.0.0.1:{port}/docs")
 
 
-async def import_roster_file(content: bytes, unit_id: int) -> int:
+async def import_roster_file(
+    content: bytes,
+    unit_id: int,
+    *,
+    commit: bool = False,
+    confirm_renames: bool = False,
+    confirm_new_groups: bool = False,
+) -> int:
+    """The dry run of the import (what it would change); with `commit`, then its commit, with
+    the renames and new groups it lists confirmed only when the operator says so."""
     engine = create_engine(get_settings().database_url)
     try:
         async with create_sessionmaker(engine)() as session:
@@ -72,21 +76,36 @@ async def import_roster_file(content: bytes, unit_id: int) -> int:
                 print(f"组织 {unit_id} 不存在", file=sys.stderr)
                 return 2
             try:
-                result = await roster.import_roster(session, root, content)
+                preview = await roster.preview_roster(session, None, root=root, content=content)
+                _print_preview(preview)
+                if preview.id is None:
+                    return 1
+                if not commit:
+                    print("以上为预览，未导入任何数据；确认无误后加 --commit 导入。")
+                    return 0
+                result = await roster.commit_preview(
+                    session,
+                    None,
+                    preview_id=preview.id,
+                    confirm_renames=[r.member_id for r in preview.renamed]
+                    if confirm_renames
+                    else [],
+                    confirm_new_groups=[
+                        GroupRef(branch_id=g.branch_id, name=g.name) for g in preview.new_groups
+                    ]
+                    if confirm_new_groups
+                    else [],
+                )
             except AppError as error:
                 print(error.text, file=sys.stderr)
-                for problem in (error.detail or {}).get("errors", []):
-                    print(
-                        f"  第 {problem['row']} 行 {problem['column'] or ''}：{problem['reason']}",
-                        file=sys.stderr,
-                    )
                 return 1
             await session.commit()
     finally:
         await engine.dispose()
     print(
-        f"导入完成：新增 {result.created} 人，更新 {result.updated} 人，"
-        f"新建党小组 {result.units_created} 个"
+        f"导入完成：新增 {result.created} 人，更新 {result.updated} 人（改名 {result.renamed} 人，"
+        f"调整组织 {result.moved} 人），新建党小组 {result.units_created} 个，"
+        f"任命职务 {result.roles_granted} 项，免去职务 {result.roles_revoked} 项"
     )
     return 0
 
@@ -111,13 +130,46 @@ def database_roles(admin_url: str | None) -> int:
     return 0
 
 
+def _print_preview(preview: RosterPreviewOut) -> None:
+    for error in preview.errors:
+        print(f"  第 {error.row} 行 {error.column or ''}：{error.reason}", file=sys.stderr)
+    if preview.errors:
+        rows = len({error.row for error in preview.errors})
+        print(f"花名册有 {rows} 行错误，未导入任何数据", file=sys.stderr)
+        return
+    print(f"共 {preview.rows} 行：新增 {len(preview.created)} 人")
+    for renamed in preview.renamed:
+        names = f"{renamed.name_before} → {renamed.name}"
+        print(f"  改名（须 --confirm-renames）：第 {renamed.row} 行 {names}")
+    for moved in preview.moved:
+        print(f"  调整组织：第 {moved.row} 行 {moved.name}：{moved.unit_before} → {moved.unit}")
+    for change in preview.changed:
+        print(
+            f"  {change.column}：第 {change.row} 行 {change.name}：{change.before} → {change.after}"
+        )
+    for role in preview.role_changes:
+        verb = "任命" if role.granted else "免去"
+        print(f"  {verb}：第 {role.row} 行 {role.name} {role.role_label}（{role.unit}）")
+    for group in preview.new_groups:
+        print(f"  新建党小组（须 --confirm-new-groups）：{group.branch} / {group.name}")
+    if preview.missing_total:
+        print(f"  表中支部里另有 {preview.missing_total} 名在册党员不在表中（不会删除）")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="pioneer", description="先锋积分 管理命令")
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("seed-demo", help="空数据库时载入演示数据并打印登录方式")
-    importer = commands.add_parser("import-roster", help="从 Excel 导入花名册（全部正确才导入）")
+    importer = commands.add_parser(
+        "import-roster", help="预览从 Excel 导入花名册的变化；加 --commit 才导入（全部正确才导入）"
+    )
     importer.add_argument("file", type=Path)
     importer.add_argument("--unit", type=int, required=True, help="导入到哪个组织（含下级）")
+    importer.add_argument("--commit", action="store_true", help="预览无误后导入")
+    importer.add_argument("--confirm-renames", action="store_true", help="确认预览中的全部改名")
+    importer.add_argument(
+        "--confirm-new-groups", action="store_true", help="确认预览中的全部新建党小组"
+    )
     roles = commands.add_parser(
         "db-roles", help="创建 PostgreSQL 的两个角色：表的所有者（迁移）与服务使用的角色"
     )
@@ -129,7 +181,15 @@ def main(argv: list[str] | None = None) -> int:
         return asyncio.run(seed_demo())
     if args.command == "db-roles":
         return database_roles(args.admin_url)
-    return asyncio.run(import_roster_file(args.file.read_bytes(), args.unit))
+    return asyncio.run(
+        import_roster_file(
+            args.file.read_bytes(),
+            args.unit,
+            commit=args.commit,
+            confirm_renames=args.confirm_renames,
+            confirm_new_groups=args.confirm_new_groups,
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -81,7 +81,7 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
         except IntegrityError as exc:
             raise Conflict() from exc
         except DBAPIError as exc:
-            raise ServiceUnavailable("数据保存失败，请稍后重试") from exc
+            raise ServiceUnavailable() from exc
 
 
 def insert_for(session: AsyncSession) -> Callable[..., Any]:

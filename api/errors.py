@@ -1,6 +1,9 @@
 """Domain errors: each carries a stable machine `code`, a Chinese `message` and its HTTP status.
 
-One handler in `api.main` renders every error as `{code, message, detail}`.
+One handler in `api.main` renders every error as `{code, message, detail}`. A code has exactly
+one message: a raise site never words it differently (a different case is a different code); it
+may only fill the message's `{fields}` (numbers, Chinese labels — never an English enum value)
+and add `detail`. `tests/test_messages.py` walks the catalogue and every raise site.
 """
 
 from typing import Any, ClassVar
@@ -25,8 +28,8 @@ class AppError(Exception):
     # right after that change and nothing else.
     keeps_changes: ClassVar[bool] = False
 
-    def __init__(self, message: str | None = None, *, detail: Any = None) -> None:
-        self.text = message or self.message
+    def __init__(self, *, detail: Any = None, **fields: str | int) -> None:
+        self.text = self.message.format(**fields)
         self.detail = detail
         self.headers: dict[str, str] = {}
         super().__init__(self.text)
@@ -50,7 +53,11 @@ def error_catalogue() -> list[type[AppError]]:
 
 
 class ValidationFailed(AppError):
-    code, status, message = "validation_error", 422, "请求参数有误，请检查后重试"
+    code, status, message = "validation_error", 422, "请求参数有误：{problems}"
+
+
+class InvalidJson(AppError):
+    code, status, message = "invalid_json", 400, "请求内容不是有效的 JSON，请检查后重试"
 
 
 class NotFound(AppError):
@@ -96,7 +103,11 @@ class InternalError(AppError):
 
 
 class ServiceUnavailable(AppError):
-    code, status, message = "service_unavailable", 503, "服务暂不可用，请稍后重试"
+    code, status, message = (
+        "service_unavailable",
+        503,
+        "服务暂时不可用，本次操作未生效，请稍后重试",
+    )
 
 
 # --- authentication and access -------------------------------------------------------------
@@ -209,6 +220,10 @@ class MemberNotFound(NotFound):
     code, message = "member_not_found", "党员不存在或不在您的管辖范围内"
 
 
+class RoleAssignmentNotFound(NotFound):
+    code, message = "role_assignment_not_found", "职务记录不存在或不在您的管辖范围内"
+
+
 class InvalidParentUnit(AppError):
     code, status, message = "invalid_parent_unit", 400, "上级组织类型不允许添加该类组织"
 
@@ -218,15 +233,67 @@ class PhoneTaken(AppError):
 
 
 class RosterInvalid(AppError):
-    code, status, message = "roster_invalid", 422, "花名册有错误，未导入任何数据"
+    code, status, message = "roster_invalid", 422, "花名册有 {rows} 行错误，未导入任何数据"
 
 
-class RosterTooLarge(PayloadTooLarge):
-    code, message = "roster_too_large", "花名册文件过大"
+class RosterColumnsMissing(AppError):
+    code, status, message = "roster_columns_missing", 422, "花名册缺少必需的列：{columns}"
+
+
+class RosterEmpty(AppError):
+    code, status, message = "roster_empty", 422, "花名册没有数据行"
+
+
+class RosterTooLarge(AppError):
+    code, status, message = (
+        "roster_too_large",
+        422,
+        "花名册最多 {rows} 行（空行也计入）、{columns} 列、{cells} 个单元格，请分批导入",
+    )
+
+
+class RosterFileTooLarge(PayloadTooLarge):
+    code, message = "roster_file_too_large", "花名册文件不能超过 {size}"
 
 
 class RosterUnreadable(AppError):
     code, status, message = "roster_unreadable", 400, "无法读取该文件，请上传 .xlsx 格式的花名册"
+
+
+class RosterPreviewNotFound(NotFound):
+    code, message = "roster_preview_not_found", "导入预览不存在、已导入，或不是您上传的"
+
+
+class RosterPreviewExpired(AppError):
+    code, status, message = (
+        "roster_preview_expired",
+        409,
+        "导入预览已超过 {minutes} 分钟，请重新上传花名册",
+    )
+
+
+class RosterPreviewStale(AppError):
+    code, status, message = (
+        "roster_preview_stale",
+        409,
+        "预览之后，表中党员的信息或职务已有变化，请重新上传花名册",
+    )
+
+
+class RosterConfirmationRequired(AppError):
+    code, status, message = (
+        "roster_confirmation_required",
+        409,
+        "请逐一确认预览中改名的党员和新建的党小组后再导入",
+    )
+
+
+class UnitCategoryInvalid(AppError):
+    code, status, message = (
+        "unit_category_invalid",
+        422,
+        "该类别不在适用的积分方案中，请从方案列出的类别中选择",
+    )
 
 
 class WeChatUnavailable(AppError):
@@ -264,6 +331,10 @@ class PresetNotFound(NotFound):
     code, message = "preset_not_found", "没有这个方案预设"
 
 
+class SchemeOwnerInvalid(AppError):
+    code, status, message = "scheme_owner_invalid", 400, "支部考核方案须设在上级党委"
+
+
 class SchemeExists(AppError):
     code, status, message = "scheme_exists", 409, "该组织已有同类积分方案，请修改现有方案"
 
@@ -278,6 +349,26 @@ class PeriodClosed(AppError):
 
 class PeriodStateConflict(AppError):
     code, status, message = "period_state_conflict", 409, "考核期状态已变化，请刷新后重试"
+
+
+class PeriodNotClosed(AppError):
+    code, status, message = "period_not_closed", 409, "该考核期尚未结算"
+
+
+class PeriodAlreadyClosed(AppError):
+    code, status, message = "period_already_closed", 409, "该考核期已结算或已公示"
+
+
+class PeriodNotPublishable(AppError):
+    code, status, message = (
+        "period_not_publishable",
+        409,
+        "只有已结算、未公示的考核期可以公示",
+    )
+
+
+class ResultNotFound(NotFound):
+    code, message = "result_not_found", "该党员不在本期考核结果中"
 
 
 class ResultsNotPublished(AppError):
@@ -302,6 +393,10 @@ class EntryNotFound(NotFound):
 
 class EntryAlreadyReversed(AppError):
     code, status, message = "entry_already_reversed", 409, "该积分记录已被冲正"
+
+
+class ReversalNotReversible(AppError):
+    code, status, message = "reversal_not_reversible", 409, "冲正记录不能再被冲正"
 
 
 class PeriodMismatch(AppError):
@@ -415,6 +510,10 @@ class AppealExists(AppError):
     code, status, message = "appeal_exists", 409, "该记录已有待处理的申诉"
 
 
+class AppealDecided(AppError):
+    code, status, message = "appeal_decided", 409, "该申诉已处理"
+
+
 class AppealNotFound(NotFound):
     code, message = "appeal_not_found", "申诉不存在或不在您的管辖范围内"
 
@@ -431,8 +530,24 @@ class WishStateConflict(AppError):
     code, status, message = "wish_state_conflict", 409, "该微心愿状态已变化，请刷新后查看"
 
 
+class WishNoTakerToApprove(WishStateConflict):
+    code, message = "wish_no_taker_to_approve", "该微心愿没有待确认的认领人"
+
+
+class WishNotAllowed(AppError):
+    code, status, message = (
+        "wish_not_allowed",
+        403,
+        "只有本支部党员可以认领微心愿，只有认领人可以报告完成",
+    )
+
+
+class WishCompleted(AppError):
+    code, status, message = "wish_completed", 409, "已完成的微心愿不能取消"
+
+
 class NotABranch(AppError):
-    code, status, message = "not_a_branch", 400, "请选择一个党支部"
+    code, status, message = "not_a_branch", 400, "该操作只能在党支部中进行"
 
 
 class AlreadySettled(AppError):
@@ -445,6 +560,10 @@ class CommitmentNotFound(NotFound):
 
 class CommitmentStateConflict(AppError):
     code, status, message = "commitment_state_conflict", 409, "该承诺状态已变化，请刷新后查看"
+
+
+class CommitmentNotReported(AppError):
+    code, status, message = "commitment_not_reported", 409, "党员尚未报告履诺情况"
 
 
 class ActionNotFound(NotFound):
@@ -470,6 +589,22 @@ class RoundStateConflict(AppError):
     code, status, message = "round_state_conflict", 409, "评议当前阶段不接受该操作"
 
 
+class RoundDeadlineFixed(RoundStateConflict):
+    code, message = "round_deadline_fixed", "自评互评已结束，不能再延长截止时间"
+
+
+class RoundAlreadyClosed(AppError):
+    code, status, message = "round_closed", 409, "评议已结束"
+
+
+class RoundStageSkipped(AppError):
+    code, status, message = (
+        "round_stage_skipped",
+        409,
+        "评议只能逐阶段推进：当前为「{current}」，下一阶段是「{following}」",
+    )
+
+
 class RoundRatingsMissing(AppError):
     code, status, message = (
         "round_ratings_missing",
@@ -482,7 +617,7 @@ class RoundComponentUnrated(AppError):
     code, status, message = (
         "round_component_unrated",
         409,
-        "有党员无人评分，方案规定这一项必须评出，本阶段不能结束",
+        "有党员的「{names}」无人评分，方案规定必须评出，本阶段不能结束",
     )
 
 
@@ -491,15 +626,27 @@ class DeadlineInvalid(AppError):
 
 
 class PeriodKeyInvalid(AppError):
-    code, status, message = "period_key_invalid", 422, "考核期格式有误"
+    code, status, message = (
+        "period_key_invalid",
+        422,
+        "考核期格式有误，本方案的考核期写作 {example} 这样的形式",
+    )
 
 
 class SelfEvaluationIncomplete(AppError):
     code, status, message = (
         "self_evaluation_incomplete",
         422,
-        "自评须分别写明成绩与不足",
+        "自评须分别写明成绩与不足，每项至少 {min_chars} 个字",
     )
+
+
+class RoundNotClosed(AppError):
+    code, status, message = "round_not_closed", 409, "评议尚未结束"
+
+
+class ReminderNotDue(RoundStateConflict):
+    code, message = "reminder_not_due", "现在不能提醒：尚未到提醒时间、不在互评阶段，或已经提醒过"
 
 
 class RoundDeadlinePassed(AppError):
@@ -508,6 +655,14 @@ class RoundDeadlinePassed(AppError):
 
 class RatingNotAllowed(AppError):
     code, status, message = "rating_not_allowed", 403, "您不能对该党员进行这项评分"
+
+
+class RatingNotInRound(AppError):
+    code, status, message = "rating_not_in_round", 400, "本次评议没有这一项评分"
+
+
+class AttendeeOutsideBranch(AppError):
+    code, status, message = "attendee_outside_branch", 403, "出席名单中有非本支部党员"
 
 
 class ScoreOutOfScale(AppError):
@@ -537,6 +692,18 @@ class MeetingStateConflict(AppError):
     code, status, message = "meeting_state_conflict", 409, "会议状态已变化，请刷新后查看"
 
 
+class MeetingNotClosed(MeetingStateConflict):
+    code, message = "meeting_not_closed", "会议尚未结束"
+
+
+class MeetingStarted(MeetingStateConflict):
+    code, message = "meeting_started", "会议已开始，不能再改时间"
+
+
+class NoAttendees(AppError):
+    code, status, message = "no_attendees", 422, "所选组织没有应参会的党员"
+
+
 class MeetingNotStarted(AppError):
     code, status, message = "meeting_not_started", 409, "会议尚未开始"
 
@@ -551,6 +718,14 @@ class AttendeeNotInBranch(AppError):
 
 class NotExpectedAttendee(AppError):
     code, status, message = "not_expected_attendee", 403, "您不在本次会议的参会名单中"
+
+
+class MemberNotExpected(NotExpectedAttendee):
+    code, message = "member_not_expected", "该党员不在本次会议的参会名单中"
+
+
+class LeaveRefusalReasonRequired(ReasonRequired):
+    code, message = "leave_refusal_reason_required", "不批准请假须填写原因"
 
 
 class LeaveTooLate(AppError):
@@ -594,7 +769,7 @@ class LocationRequired(AppError):
 
 
 class DeliveryNotFound(NotFound):
-    code, message = "delivery_not_found", "投递记录不存在"
+    code, message = "delivery_not_found", "没有这条已放弃的投递（只能重试已放弃的投递）"
 
 
 class TemplateNotFound(NotFound):
@@ -613,12 +788,23 @@ class TemplateInvalid(AppError):
     code, status, message = "template_invalid", 422, "模板字段配置有误"
 
 
+class TemplateNotNeeded(AppError):
+    code, status, message = "template_not_needed", 422, "站内信不需要模板"
+
+
 class CallbackRefused(AppError):
-    code, status, message = "callback_refused", 403, "签名校验失败"
+    code, status, message = "callback_refused", 403, "推送未通过校验（签名或接收配置有误），已拒绝"
+
+
+class CallbackPlainModeRefused(CallbackRefused):
+    code, message = (
+        "callback_plain_mode_refused",
+        "已配置消息加解密密钥，只接收安全模式（加密）推送",
+    )
 
 
 class CallbackMalformed(AppError):
-    code, status, message = "callback_malformed", 400, "推送内容无法解析"
+    code, status, message = "callback_malformed", 400, "推送内容无法解析或过大"
 
 
 class CallbackStale(AppError):
@@ -648,6 +834,10 @@ class RobotKeyInvalid(AppError):
     code, status, message = "robot_key_invalid", 422, "群机器人 Webhook 地址或 key 格式不正确"
 
 
+class RobotDisabled(AppError):
+    code, status, message = "robot_disabled", 409, "群机器人 key 已失效，请先重新配置"
+
+
 class PosterPageOutOfRange(AppError):
     code, status, message = "poster_page_out_of_range", 422, "海报页码超出范围"
 
@@ -656,5 +846,17 @@ class PosterUnavailable(AppError):
     code, status, message = "poster_unavailable", 503, "服务器未安装中文字体，暂时无法生成海报"
 
 
+class AttendancePeriodInvalid(AppError):
+    code, status, message = (
+        "attendance_period_invalid",
+        422,
+        "期间格式应为 2026-11、2026-Q4、2026-H2 或 2026",
+    )
+
+
 class ExportPeriodInvalid(AppError):
-    code, status, message = "export_period_invalid", 422, "导出的时间范围有误"
+    code, status, message = (
+        "export_period_invalid",
+        422,
+        "导出的时间范围有误：季度如 2026-Q3，年份在 2000 至 2100 之间",
+    )

@@ -16,7 +16,7 @@ from starlette.routing import compile_path
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.config import Settings
-from api.errors import AppError, BodyTooLarge, RosterTooLarge
+from api.errors import AppError, BodyTooLarge, RosterFileTooLarge
 from api.photos import PhotoTooLarge
 from api.services.callbacks import MAX_PUSH_BYTES
 
@@ -31,12 +31,11 @@ class BodyCap:
 
 
 def photo_too_large(max_bytes: int) -> AppError:
-    return PhotoTooLarge(f"照片不能超过 {_megabytes(max_bytes)}", detail={"max_bytes": max_bytes})
+    return PhotoTooLarge(size=megabytes(max_bytes), detail={"max_bytes": max_bytes})
 
 
 def roster_too_large(max_bytes: int) -> AppError:
-    message = f"花名册文件不能超过 {_megabytes(max_bytes)}"
-    return RosterTooLarge(message, detail={"max_bytes": max_bytes})
+    return RosterFileTooLarge(size=megabytes(max_bytes), detail={"max_bytes": max_bytes})
 
 
 def body_too_large(max_bytes: int) -> AppError:
@@ -50,12 +49,15 @@ def body_caps(settings: Settings, prefix: str) -> tuple[BodyCap, dict[tuple[str,
         ("POST", f"{prefix}/photos"): BodyCap(
             photo + FORM_OVERHEAD, lambda: photo_too_large(photo)
         ),
-        ("POST", f"{prefix}/org/units/{{unit_id}}/roster"): BodyCap(
+        ("POST", f"{prefix}/org/units/{{unit_id}}/roster/previews"): BodyCap(
             roster + FORM_OVERHEAD, lambda: roster_too_large(roster)
         ),
-        ("POST", f"{prefix}/wechat/callback"): BodyCap(
-            MAX_PUSH_BYTES, lambda: body_too_large(MAX_PUSH_BYTES)
-        ),
+        **{
+            ("POST", f"{prefix}/wechat/callback{app}"): BodyCap(
+                MAX_PUSH_BYTES, lambda: body_too_large(MAX_PUSH_BYTES)
+            )
+            for app in ("", "/service")
+        },
     }
     default = settings.body_max_bytes
     return BodyCap(default, lambda: body_too_large(default)), routes
@@ -147,5 +149,5 @@ async def _answer(error: AppError, scope: Scope, receive: Receive, send: Send) -
     await response(scope, receive, send)
 
 
-def _megabytes(size: int) -> str:
+def megabytes(size: int) -> str:
     return f"{math.ceil(size / (1024 * 1024))} MB"

@@ -22,6 +22,7 @@ from api.errors import (
     Conflict,
     ErrorBody,
     InternalError,
+    InvalidJson,
     MethodNotAllowed,
     NotFound,
     ServiceUnavailable,
@@ -56,6 +57,7 @@ from api.routers import (
     wishes,
 )
 from api.storage import LocalPhotoStore
+from api.validation import describe, summary
 from api.wechat.client import WeChatClient
 from api.wechat.tokens import DatabaseTokenStore
 
@@ -223,10 +225,14 @@ def _install_error_handlers(app: FastAPI) -> None:
 
     async def on_validation(_request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, RequestValidationError)
-        problems = [_problem(error) for error in exc.errors()]
-        fields = "、".join(dict.fromkeys(p["field"] for p in problems if p["field"]))
-        message = f"请求参数有误：{fields}" if fields else ValidationFailed.message
-        return _render(ValidationFailed(message, detail=problems))
+        errors = exc.errors()
+        broken = [e for e in errors if e.get("type") == "json_invalid"]
+        if broken:
+            error = broken[0]
+            where = {"position": error["loc"][-1], "reason": str(error.get("ctx", {}).get("error"))}
+            return _render(InvalidJson(detail=where))
+        problems = [describe(error) for error in errors]
+        return _render(ValidationFailed(problems=summary(problems), detail=problems))
 
     async def on_http(_request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, StarletteHTTPException)
@@ -251,20 +257,20 @@ def _install_error_handlers(app: FastAPI) -> None:
         assert isinstance(exc, DBAPIError)
         if refusal := _unstorable(exc):
             log.warning("unstorable value turned into 422: %s", exc)
-            return _render(ValidationFailed(refusal))
+            return _render(ValidationFailed(problems=refusal))
         if _over_driver_limit(exc):
             log.warning("statement over the driver's limits turned into 422: %s", exc)
             return _render(TooManyItems())
         if exc.connection_invalidated or isinstance(exc, OperationalError | InterfaceError):
             log.warning("database unavailable: %s", exc)
-            return _render(ServiceUnavailable("数据库暂时不可用，本次操作未生效，请稍后重试"))
+            return _render(ServiceUnavailable(detail={"database": "unavailable"}))
         log.exception("database error", exc_info=exc)
         return _render(InternalError())
 
     async def on_out_of_range(_request: Request, exc: Exception) -> JSONResponse:
         """A number the database cannot hold (an id of 10**30): bad input, not a server fault."""
         log.warning("out-of-range value turned into 422: %s", exc)
-        return _render(ValidationFailed(OUT_OF_RANGE))
+        return _render(ValidationFailed(problems=OUT_OF_RANGE))
 
     async def on_unexpected(_request: Request, exc: Exception) -> JSONResponse:
         log.exception("unhandled error", exc_info=exc)
@@ -279,7 +285,7 @@ def _install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(Exception, on_unexpected)
 
 
-OUT_OF_RANGE = "请求中的数值超出范围"
+OUT_OF_RANGE = "数值超出范围"
 # PostgreSQL's character_not_in_repertoire (a NUL in text) and untranslatable_character.
 _UNSTORABLE_TEXT = {"22021", "22P05"}
 
@@ -293,7 +299,7 @@ def _unstorable(exc: BaseException) -> str | None:
         if isinstance(cause, OverflowError):
             return OUT_OF_RANGE
         if getattr(cause, "sqlstate", None) in _UNSTORABLE_TEXT:
-            return "请求中含有无法保存的字符"
+            return "含有无法保存的字符"
         seen.add(id(cause))
         cause = cause.__cause__ or cause.__context__
     return None
@@ -319,15 +325,6 @@ _DRIVER_LIMITS = re.compile(
 
 def _over_driver_limit(exc: DBAPIError) -> bool:
     return bool(_DRIVER_LIMITS.search(str(exc.orig)))
-
-
-def _problem(error: Any) -> dict[str, str]:
-    location = [str(part) for part in error.get("loc", ()) if part not in ("body", "query", "path")]
-    return {
-        "field": ".".join(location),
-        "type": error.get("type", ""),
-        "reason": error.get("msg", ""),
-    }
 
 
 app = create_app()

@@ -16,6 +16,7 @@ a time per process.
 import ctypes
 import hashlib
 import io
+import math
 import sys
 import threading
 import warnings
@@ -62,7 +63,7 @@ class PhotoLimits:
 
 
 class PhotoTooLarge(PayloadTooLarge):
-    code, message = "photo_too_large", "照片不能超过 10 MB"
+    code, message = "photo_too_large", "照片不能超过 {size}"
 
 
 class PhotoTypeNotAllowed(AppError):
@@ -123,7 +124,8 @@ def process_photo(data: bytes, limits: PhotoLimits = PhotoLimits()) -> Processed
     no other exception escapes for bad input. Blocking: run it in a worker thread.
     """
     if len(data) > limits.max_bytes:
-        raise PhotoTooLarge(detail={"max_bytes": limits.max_bytes})
+        size = f"{math.ceil(limits.max_bytes / (1024 * 1024))} MB"
+        raise PhotoTooLarge(size=size, detail={"max_bytes": limits.max_bytes})
     kind = _sniff(data)
     try:
         # Each stage is handed the only reference to the last one's pixels, so that it can

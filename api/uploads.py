@@ -70,8 +70,8 @@ async def read_file(request: Request, *, max_bytes: int, too_large: AppError) ->
 
 
 def _no_file() -> ValidationFailed:
-    problem = {"field": "file", "type": "missing", "reason": "缺少上传的文件"}
-    return ValidationFailed("请求参数有误：file", detail=[problem])
+    problem = {"field": "file", "label": "文件", "type": "missing", "reason": "缺少上传的文件"}
+    return ValidationFailed(problems=problem["reason"], detail=[problem])
 
 
 class _FilePart:

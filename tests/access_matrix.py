@@ -112,6 +112,7 @@ class Kind(StrEnum):
     MEETING_CLOSED = "meeting_closed"
     LEAVE_PENDING = "leave_pending"  # the branch's member asks leave of a new meeting
     TEMPLATE = "template"  # a unit with a notice template of its own
+    ROSTER_PREVIEW = "roster_preview"  # a roster preview uploaded by that role (or an importer)
 
 
 # Objects that are part of one member's record: a route changing one acts on that member.
@@ -156,6 +157,7 @@ OTHER_KINDS = frozenset(
         Kind.ROUND_CLOSED,
         Kind.ROBOT,
         Kind.TEMPLATE,
+        Kind.ROSTER_PREVIEW,
         Kind.MEETING,
         Kind.MEETING_STARTED,
         Kind.MEETING_CLOSED,
@@ -229,6 +231,10 @@ REVIEW_IN = {  # claimant and item whose current step is the role's own (the cla
     "admin": "member_a1:mx_party",  # party committee
     "admin2": "member_c:mx_party",
 }
+# A preview is the uploader's alone: the in-scope one is the role's own (for roles that cannot
+# import, their secretary's), the out-of-scope one another importer's of the same town.
+PREVIEW_IN = {**dict.fromkeys(BRANCH_ROLES, "secretary_a"), "admin": "admin", "admin2": "admin2"}
+PREVIEW_OUT = {**dict.fromkeys(BRANCH_ROLES, "admin"), "admin": "secretary_a", "admin2": "admin"}
 CLAIM_IN = {role: f"{member}:mx_leader" for role, member in MEMBER_IN.items()}
 CLAIM_OUT = {role: f"{member}:mx_leader" for role, member in MEMBER_OUT.items()}
 
@@ -271,6 +277,7 @@ SCOPES: Mapping[Kind, tuple[Owners, Owners]] = MappingProxyType(
         Kind.MEETING_CLOSED: (BRANCH_IN, BRANCH_OUT),
         Kind.LEAVE_PENDING: (BRANCH_IN, BRANCH_OUT),
         Kind.TEMPLATE: (UNIT_IN, UNIT_OUT),
+        Kind.ROSTER_PREVIEW: (PREVIEW_IN, PREVIEW_OUT),
     }
 )
 
@@ -484,6 +491,9 @@ MATRIX: Mapping[Route, Public | Guarded] = MappingProxyType(
         # --- organisation and members ----------------------------------------------------
         ("GET", f"{V1}/org/units"): Guarded(EVERYONE, listed=Kind.UNIT, lists=LEADERS),
         ("GET", f"{V1}/org/units/{{unit_id}}"): Guarded(LEADERS, {"unit_id": Kind.UNIT}),
+        ("PATCH", f"{V1}/org/units/{{unit_id}}"): Guarded(  # by an admin above the unit
+            ADMINS, {"unit_id": Kind.BRANCH}, body=lambda ctx: {"category": None}
+        ),
         ("POST", f"{V1}/org/units"): Guarded(
             ADMINS,
             {"parent_id": Kind.BRANCH},
@@ -515,8 +525,14 @@ MATRIX: Mapping[Route, Public | Guarded] = MappingProxyType(
         ("POST", f"{V1}/members/{{member_id}}/invite-codes"): Guarded(
             OFFICERS, {"member_id": Kind.MEMBER}, record=OnRecord("member_id")
         ),
-        ("POST", f"{V1}/org/units/{{unit_id}}/roster"): Guarded(
+        ("POST", f"{V1}/org/units/{{unit_id}}/roster/previews"): Guarded(
             frozenset({"secretary_a", "admin", "admin2"}), {"unit_id": Kind.UNIT}, files=roster
+        ),
+        ("POST", f"{V1}/roster/previews/{{preview_id}}/commit"): Guarded(
+            frozenset({"secretary_a", "admin", "admin2"}),
+            {"preview_id": Kind.ROSTER_PREVIEW},
+            body=lambda ctx: {},
+            fresh=frozenset({"preview_id"}),
         ),
         # --- schemes, periods, ledger ----------------------------------------------------
         ("POST", f"{V1}/org/units/{{unit_id}}/schemes"): Guarded(

@@ -64,6 +64,7 @@ from tests.access_matrix import (
     SCOPES,
     SERVICE_CALLBACK_TOKEN,
     TODAY,
+    UNIT_IN,
     Ctx,
     Guarded,
     Kind,
@@ -73,6 +74,7 @@ from tests.access_matrix import (
     Route,
     deadline,
     png,
+    roster,
 )
 from tests.conftest import Org, make_settings, running_app
 from tests.fakes.wechat import FakeWeChat
@@ -316,6 +318,11 @@ class World:
                 return await self.commitment(owner, kind)
             case Kind.ROUND_OPEN | Kind.ROUND_COLLECTING | Kind.ROUND_CLOSED:
                 return await self.round(owner, kind)
+            case Kind.ROSTER_PREVIEW:
+                unit = org.unit_id(UNIT_IN[owner])
+                files = roster(Ctx(owner, {}, 50_000_000 + self.n()))
+                url = f"/org/units/{unit}/roster/previews"
+                return int((await self.call(owner, "POST", url, files=files))["id"])
             case Kind.ROBOT:
                 url = f"/org/units/{org.unit_id(owner)}/robot"
                 await self.call(self.officer_of(owner), "PUT", url, json={"key": ROBOT_KEY})

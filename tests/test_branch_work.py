@@ -100,7 +100,7 @@ async def test_the_residents_contact_reaches_the_taker_only_once_an_officer_appr
     assert await contact_seen_by("member_a1") == "13512345678"
     assert await contact_seen_by("member_a1b") is None
     again = await act(client, org, "secretary_a", wish_id, "approve-taker")
-    assert (again.status_code, again.json()["code"]) == (409, "wish_state_conflict")
+    assert (again.status_code, again.json()["code"]) == (409, "wish_no_taker_to_approve")
 
 
 async def test_an_officer_who_took_a_wish_cannot_approve_themself_as_its_taker(

@@ -114,7 +114,7 @@ async def test_with_a_safe_mode_key_a_plain_push_is_refused(
     response = await client.post(
         SERVICE, params=plain(SERVICE_TOKEN), content=follow("s-attacker").encode()
     )
-    assert (response.status_code, response.json()["code"]) == (403, "callback_refused")
+    assert (response.status_code, response.json()["code"]) == (403, "callback_plain_mode_refused")
     assert await count(sessionmaker, ServiceFollower) == 0
 
 
@@ -127,7 +127,7 @@ async def test_with_a_safe_mode_key_the_mini_program_takes_no_plain_push(
         async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
             forged = popup("o-a1", [("T-1", "accept")], 1700000000)
             response = await http.post(MINI, params=plain(), content=forged.encode())
-    assert (response.status_code, response.json()["code"]) == (403, "callback_refused")
+    assert (response.status_code, response.json()["code"]) == (403, "callback_plain_mode_refused")
     assert await count(sessionmaker, CallbackEvent) == 0
 
 

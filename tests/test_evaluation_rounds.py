@@ -99,7 +99,7 @@ async def test_a_round_moves_one_stage_at_a_time_and_never_closes_unrated(
     # No jumping from open (no ratings at all) to closed: the committee score would be a 0.
     straight = await advance(client, org, round_id, "closed")
     assert straight.status_code == 409
-    assert straight.json()["code"] == "round_state_conflict"
+    assert straight.json()["code"] == "round_stage_skipped"
     assert straight.json()["detail"] == {"current": "open", "next": "collecting"}
     assert "「自评互评」" in straight.json()["message"]
     assert (await advance(client, org, round_id, "collecting")).status_code == 200

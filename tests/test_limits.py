@@ -191,7 +191,7 @@ async def test_a_signed_in_upload_is_read_into_memory_only(
 async def test_the_roster_upload_has_its_own_cap(
     client: httpx.AsyncClient, org: Org, spools: Spools
 ) -> None:
-    url = f"/api/v1/org/units/{org.unit_id('branch_a')}/roster"
+    url = f"/api/v1/org/units/{org.unit_id('branch_a')}/roster/previews"
     headers = org.headers("secretary_a")
     # Far over the JSON cap, within the roster's: it reaches the parser, which finds no sheet.
     sheet = await client.post(
@@ -200,7 +200,8 @@ async def test_the_roster_upload_has_its_own_cap(
     refused(sheet, 400, "roster_unreadable")
     too_big = b"0" * (5 * 1024 * 1024 + 1)
     response = await client.post(url, files={"file": ("花名册.xlsx", too_big)}, headers=headers)
-    assert refused(response, 413, "roster_too_large")["detail"] == {"max_bytes": 5 * 1024 * 1024}
+    refusal = refused(response, 413, "roster_file_too_large")
+    assert refusal["detail"] == {"max_bytes": 5 * 1024 * 1024}
     assert spools.created == []
 
 

@@ -289,7 +289,7 @@ async def test_empty_login_code_is_a_validation_error(client: httpx.AsyncClient)
     assert response.status_code == 422
     body = response.json()
     assert body["code"] == "validation_error"
-    assert "code" in body["message"]
+    assert body["message"] == "请求参数有误：「登录凭证」不能为空"
 
 
 async def test_concurrent_bindings_of_one_member_let_exactly_one_through(

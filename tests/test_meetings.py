@@ -387,7 +387,7 @@ async def test_nobody_decides_their_own_leave_and_only_who_the_scheme_names_deci
     )
     assert revised.status_code == 200, revised.text
     refused = await decide(client, org, "admin", own, "refuse")
-    assert refused.json()["code"] == "reason_required"
+    assert refused.json()["code"] == "leave_refusal_reason_required"
     refused = await decide(client, org, "admin", own, "refuse", reason="本次会议书记须主持")
     assert refused.json()["status"] == "refused", refused.text
     told = await notices(sessionmaker, "leave_result")
@@ -740,7 +740,7 @@ async def test_a_members_attendance_record_and_rate(
     )
     assert hidden.status_code == 404
     bad = await client.get("/api/v1/me/attendance?period=2026-13", headers=org.headers("member_a1"))
-    assert (bad.status_code, bad.json()["code"]) == (422, "export_period_invalid")
+    assert (bad.status_code, bad.json()["code"]) == (422, "attendance_period_invalid")
 
 
 async def test_attendance_is_exported_per_period_and_in_the_quarterly_summary(

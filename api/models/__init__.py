@@ -49,6 +49,7 @@ from api.models.org import (
     PoliticalStatus,
     Role,
     RoleAssignment,
+    RosterPreview,
     UnitKind,
 )
 from api.models.probe import Probe
@@ -161,6 +162,7 @@ __all__ = [
     "RobotStatus",
     "Role",
     "RoleAssignment",
+    "RosterPreview",
     "RoundStatus",
     "SchemeRecord",
     "SchemeVersion",

@@ -2,6 +2,7 @@
 
 from datetime import date, datetime
 from enum import StrEnum
+from typing import Any
 
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
@@ -47,6 +48,8 @@ class OrgUnit(SQLModel, table=True):
     name: str = Field(sa_type=sa.String(100))
     # Materialised path of ids, "/1/4/9/": a subtree is a prefix match.
     path: str = Field(default="", sa_type=sa.String(400))
+    # The unit's category in the scheme that scores it (成庄矿: frontline, second_line, surface).
+    category: str | None = Field(default=None, sa_type=sa.String(16))
     created_at: datetime = Field(default_factory=utcnow, sa_column=utc_column())
 
     __table_args__ = (
@@ -98,3 +101,21 @@ class RoleAssignment(SQLModel, table=True):
             name="role",
         ),
     )
+
+
+class RosterPreview(SQLModel, table=True):
+    """A parsed roster awaiting its commit: the sheet's checked rows and what they would change.
+
+    Committed only by the officer who uploaded it (`created_by`; none for the command line),
+    before `expires_at`, and only while the members it touches are as they were (`fingerprint`).
+    """
+
+    __tablename__ = "roster_preview"
+
+    id: int | None = Field(default=None, primary_key=True)
+    unit_id: int = Field(foreign_key="org_unit.id")
+    created_by: int | None = Field(default=None, foreign_key="member.id", index=True)
+    fingerprint: str = Field(sa_type=sa.String(64))
+    rows: list[dict[str, Any]] = Field(sa_type=sa.JSON)
+    created_at: datetime = Field(default_factory=utcnow, sa_column=utc_column())
+    expires_at: datetime = Field(sa_column=utc_column())

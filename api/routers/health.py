@@ -41,5 +41,5 @@ async def readyz(request: Request) -> dict[str, str]:
         async with request.app.state.engine.connect() as connection:
             await connection.execute(text("SELECT 1"))
     except (SQLAlchemyError, OSError) as exc:
-        raise ServiceUnavailable("数据库暂不可用", detail={"database": "unreachable"}) from exc
+        raise ServiceUnavailable(detail={"database": "unreachable"}) from exc
     return {"status": "ok", "database": "ok"}

@@ -7,8 +7,9 @@ from api.db import SessionDep
 from api.deps import CurrentPrincipal, PageDep
 from api.schemas.common import Page
 from api.schemas.members import RoleOut
-from api.schemas.org import RoleAssign, UnitCreate, UnitOut
+from api.schemas.org import RoleAssign, UnitCreate, UnitOut, UnitUpdate
 from api.services import org as service
+from api.services import schemes
 
 router = APIRouter(prefix="/org", tags=["org"])
 
@@ -24,6 +25,18 @@ async def list_units(
 @router.get("/units/{unit_id}", summary="组织详情")
 async def get_unit(unit_id: int, principal: CurrentPrincipal, session: SessionDep) -> UnitOut:
     unit = await service.unit_for(session, principal, unit_id, Action.read_org)
+    return UnitOut.model_validate(unit)
+
+
+@router.patch(
+    "/units/{unit_id}",
+    summary="设置组织的考核属性（上级党委管理员）",
+    description="类别须为适用的支部考核方案列出的类别之一；结算时按类别计算（如成庄矿书记考核工资）。",
+)
+async def update_unit(
+    unit_id: int, body: UnitUpdate, principal: CurrentPrincipal, session: SessionDep
+) -> UnitOut:
+    unit = await schemes.set_unit_category(session, principal, unit_id, category=body.category)
     return UnitOut.model_validate(unit)
 
 

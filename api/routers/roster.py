@@ -1,4 +1,4 @@
-"""Roster import from Excel and its template."""
+"""Roster import from Excel (a dry run, then its commit) and the roster template."""
 
 from typing import Annotated
 
@@ -8,7 +8,7 @@ from api.access import Action
 from api.db import SessionDep
 from api.deps import CurrentPrincipal, SettingsDep, Uploader
 from api.limits import roster_too_large
-from api.schemas.roster import RosterImportOut
+from api.schemas.roster import RosterCommitIn, RosterImportOut, RosterPreviewOut
 from api.services import roster as service
 from api.services.org import unit_for
 from api.uploads import read_file, upload_body
@@ -24,22 +24,41 @@ async def _sheet(request: Request, _uploader: Uploader, settings: SettingsDep) -
 
 
 @router.post(
-    "/org/units/{unit_id}/roster",
-    summary="导入花名册（全部正确才导入，任何一行有误则不导入并逐行说明）",
+    "/org/units/{unit_id}/roster/previews",
+    summary="花名册导入第一步：预览（不导入，列出将发生的全部变化）",
     description=(
-        "列：姓名、手机号、支部、党小组、政治面貌，可选 类别、职务。"
-        "按手机号匹配，重复导入只更新不重复。"
+        "列：姓名、手机号、支部、党小组、政治面貌，可选 类别、职务（无职务列则不改动职务）。"
+        "按手机号匹配。返回新增、改名、调整组织、信息变化、职务任免、新建党小组、表中缺少的党员"
+        f"和行错误；没有行错误时返回预览编号，{service.PREVIEW_MINUTES} 分钟内由本人提交导入。"
+        f"最多 {service.MAX_ROWS} 行（空行也计入）、{service.MAX_COLUMNS} 列。"
     ),
     openapi_extra=upload_body("花名册 .xlsx"),
 )
-async def import_roster(
+async def preview_roster(
     unit_id: int,
     principal: Uploader,
     content: Annotated[bytes, Depends(_sheet)],
     session: SessionDep,
-) -> RosterImportOut:
+) -> RosterPreviewOut:
     root = await unit_for(session, principal, unit_id, Action.import_roster)
-    return await service.import_roster(session, root, content)
+    return await service.preview_roster(session, principal, root=root, content=content)
+
+
+@router.post(
+    "/roster/previews/{preview_id}/commit",
+    summary="花名册导入第二步：按预览导入（须确认全部改名和新建党小组）",
+    description="预览之后表中党员的信息或职务有变化、预览已过期或不是本人上传的，均不导入。",
+)
+async def commit_roster(
+    preview_id: int, body: RosterCommitIn, principal: CurrentPrincipal, session: SessionDep
+) -> RosterImportOut:
+    return await service.commit_preview(
+        session,
+        principal,
+        preview_id=preview_id,
+        confirm_renames=body.confirm_renames,
+        confirm_new_groups=body.confirm_new_groups,
+    )
 
 
 @router.get("/roster/template", summary="下载花名册模板", response_class=Response)

@@ -19,7 +19,7 @@ class SchemeIn(BaseModel):
     @model_validator(mode="after")
     def _exactly_one(self) -> "SchemeIn":
         if (self.preset is None) == (self.definition is None):
-            raise ValueError("preset 与 definition 须且只能给出一个")
+            raise ValueError("方案预设与方案定义须且只能给出一个")
         return self
 
 

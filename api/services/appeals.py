@@ -13,6 +13,7 @@ from api.access import Action, Principal
 from api.config import Settings
 from api.db import affected_rows, insert_for
 from api.errors import (
+    AppealDecided,
     AppealExists,
     AppealNotAllowed,
     AppealNotFound,
@@ -133,7 +134,7 @@ async def decide(
         ),
     )
     if changed != 1:
-        raise AppealExists("该申诉已处理")
+        raise AppealDecided()
     reversal_id = None
     if revoke:
         entry = await session.get(ScoreEntry, appeal.entry_id)

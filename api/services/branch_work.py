@@ -18,7 +18,7 @@ async def branch_of(session: AsyncSession, member: Member) -> OrgUnit:
         assert parent is not None
         return parent
     if unit.kind != UnitKind.branch:
-        raise NotABranch("您不在任何党支部中")
+        raise NotABranch()
     return unit
 
 

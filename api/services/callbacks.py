@@ -28,7 +28,13 @@ from wechatpy.utils import check_signature
 
 from api.config import Settings
 from api.db import insert_for
-from api.errors import CallbackMalformed, CallbackRefused, CallbackReplayed, CallbackStale
+from api.errors import (
+    CallbackMalformed,
+    CallbackPlainModeRefused,
+    CallbackRefused,
+    CallbackReplayed,
+    CallbackStale,
+)
 from api.models import (
     CallbackEvent,
     CallbackNonce,
@@ -86,7 +92,7 @@ def push_app(settings: Settings, name: WeChatApp) -> PushApp:
 def _token(app: PushApp) -> str:
     """An unset token verifies nothing: pushes are refused until one is configured."""
     if not app.token:
-        raise CallbackRefused("未配置消息推送 Token，拒绝接收推送")
+        raise CallbackRefused(detail={"reason": "no token configured"})
     return app.token
 
 
@@ -124,7 +130,7 @@ def parse(app: PushApp, body: bytes, query: dict[str, str], *, now: datetime) ->
     token = _token(app)
     safe_mode = query.get("encrypt_type") == "aes"
     if app.aes_key and not safe_mode:
-        raise CallbackRefused("已配置消息加解密密钥，只接收安全模式（加密）推送")
+        raise CallbackPlainModeRefused()
     if not 0 < len(query.get("nonce", "")) <= MAX_NONCE_LENGTH:
         raise CallbackRefused()
     if not safe_mode:
@@ -132,7 +138,7 @@ def parse(app: PushApp, body: bytes, query: dict[str, str], *, now: datetime) ->
             app, query.get("signature", ""), query.get("timestamp", ""), query["nonce"], now=now
         )
     if len(body) > MAX_PUSH_BYTES:
-        raise CallbackMalformed("推送内容过大", detail={"max_bytes": MAX_PUSH_BYTES})
+        raise CallbackMalformed(detail={"max_bytes": MAX_PUSH_BYTES})
     message = _decode(body)
     if not safe_mode:
         return message
@@ -166,14 +172,14 @@ def _decrypt(
 ) -> dict[str, Any]:
     aes_key = app.aes_key
     if not aes_key:
-        raise CallbackRefused("未配置消息加解密密钥，拒绝接收加密推送")
+        raise CallbackRefused(detail={"reason": "no AES key configured"})
     encrypt = message.get("Encrypt")
     if not isinstance(encrypt, str) or not encrypt:
         raise CallbackMalformed()
     try:
         crypto = WeChatCrypto(token, aes_key, app.app_id)
     except (AssertionError, ValueError) as exc:  # not 43 base64 characters
-        raise CallbackRefused("消息加解密密钥配置有误，拒绝接收加密推送") from exc
+        raise CallbackRefused(detail={"reason": "AES key misconfigured"}) from exc
     try:
         plain = crypto.decrypt_message(
             {"Encrypt": encrypt},

@@ -11,7 +11,12 @@ from sqlmodel import col, select
 
 from api.access import Action, Principal
 from api.db import affected_rows
-from api.errors import CommitmentNotFound, CommitmentStateConflict, ReasonRequired
+from api.errors import (
+    CommitmentNotFound,
+    CommitmentNotReported,
+    CommitmentStateConflict,
+    ReasonRequired,
+)
 from api.models import (
     Commitment,
     CommitmentStatus,
@@ -144,7 +149,7 @@ async def rate(
     principal.require(Action.manage_branch_work, branch.path)
     principal.require_not_self(commitment.member_id)
     if commitment.report is None:
-        raise CommitmentStateConflict("党员尚未报告履诺情况")
+        raise CommitmentNotReported()
     await _set(
         session,
         commitment,

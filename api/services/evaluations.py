@@ -26,11 +26,17 @@ from api.errors import (
     EvaluationNotInScheme,
     PeriodKeyInvalid,
     RatingNotAllowed,
+    RatingNotInRound,
+    ReminderNotDue,
+    RoundAlreadyClosed,
     RoundComponentUnrated,
+    RoundDeadlineFixed,
     RoundDeadlinePassed,
     RoundExists,
+    RoundNotClosed,
     RoundNotFound,
     RoundRatingsMissing,
+    RoundStageSkipped,
     RoundStateConflict,
     ScoreOutOfScale,
     SelfEvaluationIncomplete,
@@ -153,7 +159,7 @@ def _period(scheme: Scheme, key: str, example: Period) -> Period:
         _ = (period.start, period.end)  # both within the calendar (year 1 to 9999)
     except ValueError as exc:
         raise PeriodKeyInvalid(
-            f"考核期格式有误，本方案的考核期写作 {example.key} 这样的形式",
+            example=example.key,
             detail={"period_key": key, "example": example.key},
         ) from exc
     return period
@@ -183,12 +189,12 @@ async def advance(
     current = RoundStatus(evaluation_round.status)
     order = stages(evaluation_round.kinds)
     if current is RoundStatus.closed:
-        raise RoundStateConflict("评议已结束")
+        raise RoundAlreadyClosed()
     following = order[order.index(current) + 1]
     if to != following:
-        raise RoundStateConflict(
-            f"评议只能逐阶段推进：当前为「{STAGE_NAMES[current]}」，"
-            f"下一阶段是「{STAGE_NAMES[following]}」",
+        raise RoundStageSkipped(
+            current=STAGE_NAMES[current],
+            following=STAGE_NAMES[following],
             detail={"current": current, "next": following},
         )
     scheme = await _scheme(session, evaluation_round.scheme_id)
@@ -237,7 +243,7 @@ def _check_required(scheme: Scheme, left: list["Progress"]) -> None:
     if unrated:
         names = "、".join(KIND_NAMES[ComponentKind(kind)] for kind in unrated)
         raise RoundComponentUnrated(
-            f"有党员的「{names}」无人评分，方案规定必须评出，本阶段不能结束",
+            names=names,
             detail={"unrated": unrated},
         )
 
@@ -256,7 +262,7 @@ async def extend_deadline(
     evaluation_round, branch = await round_for(session, principal, round_id)
     principal.require(Action.manage_branch_work, branch.path)
     if evaluation_round.status not in (RoundStatus.open, RoundStatus.collecting):
-        raise RoundStateConflict("自评互评已结束，不能再延长截止时间")
+        raise RoundDeadlineFixed()
     if deadline <= max(evaluation_round.deadline, now):
         raise DeadlineInvalid(detail={"deadline": evaluation_round.deadline.isoformat()})
     before = evaluation_round.deadline
@@ -356,7 +362,7 @@ async def submit(
     scheme = await _scheme(session, evaluation_round.scheme_id)
     kind, subject_id, score = rating.kind, rating.subject_id, rating.score
     if kind.value not in evaluation_round.kinds or kind is ComponentKind.DAILY:
-        raise RatingNotAllowed("本次评议没有这一项")
+        raise RatingNotInRound()
     if evaluation_round.status != OPEN_FOR[kind]:
         raise RoundStateConflict()
     if kind in (ComponentKind.SELF, ComponentKind.MUTUAL) and now > evaluation_round.deadline:
@@ -365,7 +371,7 @@ async def submit(
         raise ScoreOutOfScale(detail={"max": str(scheme.evaluation.scale_max)})
     members = {id_of(m): path for m, path in await _members(session, branch)}
     if subject_id not in members:
-        raise RatingNotAllowed("被评对象不在本支部")
+        raise RatingNotAllowed()
     officers = await _officers_of(session, branch, kind)
     _check_rater(principal, kind, subject_id, members, scheme, branch, officers)
     text = _self_evaluation(rating) if kind is ComponentKind.SELF else rating.text
@@ -384,7 +390,7 @@ def _self_evaluation(rating: RatingIn) -> str:
     }
     if short or rating.text is not None:
         raise SelfEvaluationIncomplete(
-            f"自评须分别写明成绩与不足，每项至少 {SELF_PART_MIN_CHARS} 个字",
+            min_chars=SELF_PART_MIN_CHARS,
             detail={"min_chars": short or dict.fromkeys(parts, SELF_PART_MIN_CHARS)},
         )
     achievements = (rating.achievements or "").strip()
@@ -423,7 +429,7 @@ def _check_rater(
     from_above = not officers - {subject_id} and _above(principal, branch)
     if kind is ComponentKind.SELF:
         if subject_id != me:
-            raise RatingNotAllowed("自评只能评自己")
+            raise RatingNotAllowed()
         return
     principal.require_not_self(subject_id)
     if kind is ComponentKind.MUTUAL:
@@ -433,7 +439,7 @@ def _check_rater(
         if not (_is_committee(principal, branch) or from_above):
             raise RatingNotAllowed()
     elif not (_is_secretary(principal, branch) or from_above):
-        raise RatingNotAllowed("总评由支部书记记录党员大会的决定")
+        raise RatingNotAllowed()
 
 
 async def _upsert(
@@ -643,7 +649,7 @@ async def my_result(
     """A member's own aggregated result, once the round is closed."""
     evaluation_round, _ = await round_for(session, principal, round_id)
     if evaluation_round.status != RoundStatus.closed:
-        raise RoundStateConflict("评议尚未结束")
+        raise RoundNotClosed()
     rows = await session.scalars(
         select(EvaluationResultRecord).where(
             col(EvaluationResultRecord.round_id) == round_id,
@@ -732,7 +738,7 @@ async def send_reminders(
     scheme = await _scheme(session, evaluation_round.scheme_id)
     window = evaluation_round.deadline.timestamp() - scheme.evaluation.reminder_hours * 3600
     if evaluation_round.status != RoundStatus.collecting or not window <= now.timestamp():
-        raise RoundStateConflict("尚未到提醒时间或不在互评阶段")
+        raise ReminderNotDue()
     changed = await affected_rows(
         session,
         update(EvaluationRound)
@@ -740,7 +746,7 @@ async def send_reminders(
         .values(reminded_at=now),
     )
     if changed != 1:
-        raise RoundStateConflict("本次评议已经提醒过")
+        raise ReminderNotDue()
     collecting = (ComponentKind.SELF.value, ComponentKind.MUTUAL.value)
     report = await _progress(session, evaluation_round, branch, scheme)
     missing = sorted({m for p in report if p.kind in collecting for m in p.missing})

@@ -13,18 +13,21 @@ file and deletes it.
 """
 
 import asyncio
+import re
 import tempfile
 from collections.abc import AsyncIterator, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 import sqlalchemy as sa
 from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
+from openpyxl.cell import Cell, WriteOnlyCell
+from openpyxl.cell.cell import ERROR_CODES, ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Alignment, Font, PatternFill
+from openpyxl.utils import get_column_letter
 from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 from sqlalchemy import func
 from sqlalchemy import select as sa_select
@@ -32,7 +35,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
 from api.access import Action, Principal, Sight, results_in_sight, results_visible, within
-from api.errors import ExportPeriodInvalid, PeriodStateConflict, ResultsNotPublished
+from api.errors import (
+    ExportPeriodInvalid,
+    PeriodNotClosed,
+    ResultsNotPublished,
+    SubjectKindMismatch,
+)
 from api.models import (
     EntrySource,
     Member,
@@ -78,20 +86,22 @@ class Export:
 
 
 class Sheet:
-    """A write-only sheet with a title line, a note line and a header row."""
+    """A write-only sheet with a title line, a note line and a header row; every cell of every
+    export goes through `cell_value` (or `_styled`, which uses it)."""
 
     def __init__(
         self, book: Workbook, title: str, note: str, headers: Sequence[str], widths: Sequence[int]
     ) -> None:
-        self.sheet: WriteOnlyWorksheet = book.create_sheet(title[:31])
-        for index, width in enumerate(widths):
-            self.sheet.column_dimensions[chr(ord("A") + index)].width = width
-        self.sheet.append([self._cell(title, _TITLE)])
-        self.sheet.append([note])
-        self.sheet.append([self._cell(header, _HEAD, _HEAD_FILL) for header in headers])
+        self.sheet: WriteOnlyWorksheet = book.create_sheet(sheet_title(book, title))
+        for index, width in enumerate(widths, start=1):
+            self.sheet.column_dimensions[get_column_letter(index)].width = width
+        self.sheet.append([self._styled(title, _TITLE)])
+        self.sheet.append([cell_value(self.sheet, note)])
+        self.sheet.append([self._styled(header, _HEAD, _HEAD_FILL) for header in headers])
 
-    def _cell(self, value: Any, font: Font, fill: PatternFill | None = None) -> Any:
-        cell = WriteOnlyCell(self.sheet, value=value)
+    def _styled(self, value: str, font: Font, fill: PatternFill | None = None) -> Cell:
+        found = cell_value(self.sheet, value)
+        cell = found if isinstance(found, Cell) else WriteOnlyCell(self.sheet, value=found)
         cell.font = font
         cell.alignment = Alignment(vertical="center")
         if fill is not None:
@@ -99,14 +109,54 @@ class Sheet:
         return cell
 
     def row(self, values: Iterable[Any]) -> None:
-        self.sheet.append([_number(value) for value in values])
+        self.sheet.append([cell_value(self.sheet, value) for value in values])
 
 
-def _number(value: Any) -> Any:
-    """Decimals as numbers Excel can sum (exact within a spreadsheet's precision)."""
+# Excel, and the other spreadsheets, read a cell typed (or re-saved as CSV) starting with these
+# as a formula: =HYPERLINK(…), =cmd|' /C calc'!A0, +1+1, @SUM(…).
+FORMULA_STARTS: Final = ("=", "+", "-", "@", "\t", "\r")
+# A sheet title may not hold these, nor begin or end with an apostrophe, nor pass 31 characters.
+_TITLE_FORBIDDEN: Final = re.compile(r"[\\/?*\[\]:]")
+_TITLE_LENGTH: Final = 31
+_FILENAME_FORBIDDEN: Final = re.compile(r'[\\/:*?"<>|\x00-\x1f\x7f]')
+
+
+def cell_value(sheet: WriteOnlyWorksheet, value: Any) -> Any:
+    """What every export writes for a value: numbers as numbers, text always as text.
+
+    Decimals become numbers Excel can sum (exact within a spreadsheet's precision). Text that
+    Excel could take for a formula or an error value is a string cell with Excel's quote prefix
+    (shown as typed, still text when edited), where openpyxl would store "=…" as a live formula;
+    characters XML cannot hold are dropped.
+    """
     if isinstance(value, Decimal):
         return int(value) if value == value.to_integral_value() else float(value)
-    return value
+    if not isinstance(value, str):
+        return value
+    text = ILLEGAL_CHARACTERS_RE.sub("", value)
+    if not text.startswith(FORMULA_STARTS) and text not in ERROR_CODES:
+        return text
+    cell = WriteOnlyCell(sheet, value=text)
+    cell.data_type = "s"
+    cell.quotePrefix = True
+    return cell
+
+
+def sheet_title(book: Workbook, wanted: str) -> str:
+    """A title Excel accepts, unique in the book: names may hold any character, titles may not."""
+    base = _TITLE_FORBIDDEN.sub("_", wanted).strip("'")[:_TITLE_LENGTH].strip("'") or "Sheet"
+    title, number = base, 1
+    taken = {name.casefold() for name in book.sheetnames}
+    while title.casefold() in taken:
+        number += 1
+        suffix = f"({number})"
+        title = base[: _TITLE_LENGTH - len(suffix)] + suffix
+    return title
+
+
+def file_name(*parts: str) -> str:
+    """A download's file name from names that may hold any character."""
+    return _FILENAME_FORBIDDEN.sub("_", "-".join(parts))
 
 
 async def _save(book: Workbook, filename: str) -> Export:
@@ -126,7 +176,7 @@ async def ranking(
     """The period's boards inside `unit` the reader sees: published ones, or an officer's
     preview of a close."""
     if period.status == PeriodStatus.open:
-        raise PeriodStateConflict("该考核期尚未结算")
+        raise PeriodNotClosed()
     status = PeriodStatus(period.status)
     if results_visible(principal, status, unit.path) is Sight.NONE:
         raise ResultsNotPublished()
@@ -173,7 +223,7 @@ async def ranking(
                     _award(row),
                 ]
             )
-    return await _save(book, f"{period.key}-{unit.name}-公示表.xlsx")
+    return await _save(book, file_name(period.key, unit.name, "公示表.xlsx"))
 
 
 def _award(row: BoardRow) -> str | None:
@@ -218,7 +268,7 @@ def quarter_bounds(key: str) -> tuple[datetime, datetime, str]:
     try:
         quarter = period_from_key(PeriodLength.QUARTER, key)
     except ValueError as exc:
-        raise ExportPeriodInvalid("季度格式应为 2026-Q3", detail={"quarter": key}) from exc
+        raise ExportPeriodInvalid(detail={"quarter": key}) from exc
     # The years an export covers, as for 一人一卡 (0000 is no year; 0001 has no UTC start).
     if not EXPORT_YEARS[0] <= quarter.year <= EXPORT_YEARS[1]:
         raise ExportPeriodInvalid(detail={"quarter": key, "years": EXPORT_YEARS})
@@ -278,7 +328,7 @@ async def quarterly_summary(
         net = total_plus - total_minus if plus == "加分" else total_minus - total_plus
         sheet.row([*values, total_plus, total_minus, net])
     await _attendance_sheet(session, book, unit, start, end, label)
-    return await _save(book, f"{quarter_key}-{unit.name}-汇总公示卡.xlsx")
+    return await _save(book, file_name(quarter_key, unit.name, "汇总公示卡.xlsx"))
 
 
 def _directions(scheme: Scheme) -> tuple[str, str]:
@@ -348,7 +398,7 @@ async def member_card(
     """一人一卡: the member's year, period by period, every entry with reason and approver."""
     member = await member_for(session, principal, member_id, Action.read_members)
     if not 2000 <= year <= 2100:
-        raise ExportPeriodInvalid("年份有误", detail={"year": year})
+        raise ExportPeriodInvalid(detail={"year": year})
     unit = await session.get(OrgUnit, member.unit_id)
     assert unit is not None
     record, _ = await in_force(session, unit, SubjectKind.MEMBER)
@@ -407,7 +457,7 @@ async def member_card(
         )
     if current is not None:
         _subtotal(sheet, periods[current], scheme, totals)
-    return await _save(book, f"{year}-{member.name}-一人一卡.xlsx")
+    return await _save(book, file_name(str(year), member.name, "一人一卡.xlsx"))
 
 
 def _direction(scheme: Scheme, kind: ItemKind | None, reversal: bool) -> str:
@@ -458,12 +508,12 @@ async def assessment(
 ) -> Export:
     """A branch scheme's results: each item's score, total, tier, money and actions."""
     if period.status == PeriodStatus.open:
-        raise PeriodStateConflict("该考核期尚未结算")
+        raise PeriodNotClosed()
     if results_visible(principal, PeriodStatus(period.status), scope.owner.path) is Sight.NONE:
         raise ResultsNotPublished()
     scheme = scope.scheme
     if scheme.subject_kind is not SubjectKind.BRANCH:
-        raise ExportPeriodInvalid("该方案考核的是党员，不是支部；请导出公示表")
+        raise SubjectKindMismatch()
     items = [item for item in scheme.items if item.kind is not ItemKind.VETO]
     groups = list(scheme.groups)
     headers = ["支部", *(g.name for g in groups), *(i.name for i in items), "总分", "档次"]
@@ -506,7 +556,7 @@ async def assessment(
                 "、".join(action["label"] for action in result.get("actions", [])) or None,
             ]
         )
-    return await _save(book, f"{period.key}-{scope.owner.name}-支部考核表.xlsx")
+    return await _save(book, file_name(period.key, scope.owner.name, "支部考核表.xlsx"))
 
 
 # --- 组织生活出勤表 ----------------------------------------------------------------------------
@@ -546,7 +596,7 @@ async def attendance(
                 _CHECKINS.get(checkin or ""),
             ]
         )
-    return await _save(book, f"{period.key}-{unit.name}-组织生活出勤表.xlsx")
+    return await _save(book, file_name(period.key, unit.name, "组织生活出勤表.xlsx"))
 
 
 async def _attendance_sheet(

@@ -20,6 +20,8 @@ from api.errors import (
     MemberNotFound,
     PeriodClosed,
     PointsOutOfRange,
+    ReversalNotReversible,
+    SchemeOwnerInvalid,
     SubjectKindMismatch,
 )
 from api.models import (
@@ -109,7 +111,7 @@ def checked_points(scheme: Scheme, item_code: str, points: Decimal | None) -> De
         return Decimal(0)
     if item.points is not None:
         if points is not None and points != item.points:
-            raise PointsOutOfRange(f"该事项固定为 {item.points} 分", detail=_range(item))
+            raise PointsOutOfRange(detail=_range(item))
         return item.points
     if points is None or not _within(item, points):
         raise PointsOutOfRange(detail=_range(item))
@@ -179,7 +181,7 @@ async def reverse(
 ) -> ScoreEntry:
     """冲正: a new entry in the original's period that cancels it; the original stays."""
     if original.reverses_id is not None:
-        raise EntryAlreadyReversed("冲正记录不能再被冲正")
+        raise ReversalNotReversible()
     taken = await session.scalar(
         select(ScoreEntry.id).where(col(ScoreEntry.reverses_id) == original.id)
     )
@@ -188,9 +190,7 @@ async def reverse(
     period = await session.get(PeriodRecord, original.period_id)
     assert period is not None
     if period.status != PeriodStatus.open:
-        raise PeriodClosed(
-            "该考核期已结算，请先由党委管理员重新打开", detail={"period": period.key}
-        )
+        raise PeriodClosed(detail={"period": period.key})
     reversal = ScoreEntry(
         period_id=original.period_id,
         member_id=original.member_id,
@@ -292,10 +292,10 @@ async def assess_branch(
     """支部考核: the committee scores a branch under a branch-subject scheme."""
     branch = await unit_for(session, principal, branch_id, Action.read_org)
     if branch.kind != UnitKind.branch:
-        raise SubjectKindMismatch("只能给支部打分")
+        raise SubjectKindMismatch()
     scheme_record, owner = await in_force(session, branch, SubjectKind.BRANCH)
     if owner.id == branch.id:
-        raise SubjectKindMismatch("支部考核方案须设在上级党委")
+        raise SchemeOwnerInvalid()
     principal.require(Action.adjust_points, owner.path)
     scheme = (await current_scheme(session, scheme_record))[1]
     subject = Subject(branch_id=id_of(branch))

@@ -8,6 +8,7 @@ from api.access import Action, Principal, within
 from api.deps import PageParams
 from api.errors import (
     InvalidParentUnit,
+    RoleAssignmentNotFound,
     RoleNotAllowedHere,
     UnitNameTaken,
     UnitNotFound,
@@ -109,7 +110,7 @@ async def grant_role(
 
 async def revoke_role(session: AsyncSession, principal: Principal, assignment_id: int) -> None:
     assignment = await session.get(RoleAssignment, assignment_id)
-    out_of_sight = UnitNotFound("职务记录不存在或不在您的管辖范围内")
+    out_of_sight = RoleAssignmentNotFound()
     if assignment is None:
         raise out_of_sight
     try:

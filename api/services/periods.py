@@ -27,10 +27,12 @@ from api import pg_copy
 from api.access import Action, Principal, Sight, results_in_sight, results_visible, within
 from api.db import affected_rows, fetch_all
 from api.errors import (
-    MemberNotFound,
+    PeriodAlreadyClosed,
     PeriodMismatch,
+    PeriodNotClosed,
     PeriodNotFound,
-    PeriodStateConflict,
+    PeriodNotPublishable,
+    ResultNotFound,
     ResultsNotPublished,
     ScoringFailed,
     UnitNotFound,
@@ -297,7 +299,10 @@ async def _units_in_force(session: AsyncSession, scope: Scope) -> dict[int, OrgU
 
 def _branch_subjects(units: dict[int, OrgUnit]) -> tuple[list[Subject], dict[str, str]]:
     branches = [unit for unit in units.values() if unit.kind == UnitKind.branch]
-    subjects = [Subject(id=str(b.id), name=b.name, branch_id=str(b.id)) for b in branches]
+    subjects = [
+        Subject(id=str(b.id), name=b.name, category=b.category, branch_id=str(b.id))
+        for b in branches
+    ]
     return subjects, {str(b.id): b.path for b in branches}
 
 
@@ -603,7 +608,7 @@ async def close(
         ),
     )
     if changed != 1:
-        raise PeriodStateConflict("该考核期已结算或已公示")
+        raise PeriodAlreadyClosed()
     await session.refresh(period)
     decided: dict[str, int] = {}
     if found.needs_confirmation:
@@ -769,7 +774,7 @@ async def publish(session: AsyncSession, principal: Principal, period_id: int) -
         ),
     )
     if changed != 1:
-        raise PeriodStateConflict("只有已结算、未公示的考核期可以公示")
+        raise PeriodNotPublishable()
     _audit(session, principal, "period_publish", period, None, {})
     await _tell_results(session, period)
     await session.flush()
@@ -819,7 +824,7 @@ async def reopen(
         .values(status=PeriodStatus.open, published_at=None, published_by=None),
     )
     if changed != 1:
-        raise PeriodStateConflict("该考核期尚未结算")
+        raise PeriodNotClosed()
     _audit(session, principal, "period_reopen", period, reason, {"close_no": period.close_count})
     if was_published:
         await _withdraw_publication(session, principal, period, reason)
@@ -916,7 +921,7 @@ async def results(
     if not (unit.path.startswith(scope.owner.path) and principal.sees(unit.path)):
         raise UnitNotFound()
     if period.status == PeriodStatus.open:
-        raise PeriodStateConflict("该考核期尚未结算")
+        raise PeriodNotClosed()
     status = PeriodStatus(period.status)
     sight = results_visible(principal, status, unit.path)
     if sight is Sight.NONE:
@@ -973,7 +978,7 @@ async def member_result(
     """One member's stored result with its derivation: their own once published."""
     await member_for(session, principal, member_id, Action.read_members)
     if period.status == PeriodStatus.open:
-        raise PeriodStateConflict("该考核期尚未结算")
+        raise PeriodNotClosed()
     row = await session.scalar(
         select(PeriodResult).where(
             col(PeriodResult.period_id) == period.id,
@@ -982,7 +987,7 @@ async def member_result(
         )
     )
     if row is None:
-        raise MemberNotFound("该党员不在本期考核结果中")
+        raise ResultNotFound()
     status = PeriodStatus(period.status)
     if results_visible(principal, status, row.unit_path, subject_id=member_id) is not Sight.FULL:
         raise ResultsNotPublished()
@@ -1117,7 +1122,7 @@ async def what_if(
 ) -> tuple[list[Change], int]:
     """Re-run a draft scheme over a closed period; nothing is written."""
     if period.status == PeriodStatus.open:
-        raise PeriodStateConflict("只能对已结算的考核期试算")
+        raise PeriodNotClosed()
     target = engine_period(scope.scheme, period)
     if draft.period != target.length or draft.subject_kind != scope.scheme.subject_kind:
         raise PeriodMismatch()

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
 from api.access import Principal, Sight, results_in_sight, results_visible, within
-from api.errors import BoardNotFound, PeriodStateConflict, ResultsNotPublished, UnitNotFound
+from api.errors import BoardNotFound, PeriodNotClosed, ResultsNotPublished, UnitNotFound
 from api.models import (
     Member,
     OrgUnit,
@@ -255,7 +255,7 @@ async def board_of(
         if withdrawn is not None:
             return withdrawn
     if status is PeriodStatus.open:
-        raise PeriodStateConflict("该考核期尚未结算")
+        raise PeriodNotClosed()
     if not previewed:
         raise ResultsNotPublished()
     for board, _ in await build_boards(session, period, scope, utcnow()):

@@ -22,7 +22,14 @@ from sqlmodel import col, select
 from api.access import Action, Principal
 from api.config import Settings
 from api.db import affected_rows, insert_for
-from api.errors import BoardNotFound, NotABranch, RobotKeyInvalid, RobotNotConfigured, UnitNotFound
+from api.errors import (
+    BoardNotFound,
+    NotABranch,
+    RobotDisabled,
+    RobotKeyInvalid,
+    RobotNotConfigured,
+    UnitNotFound,
+)
 from api.models import (
     BranchRobot,
     NoticeKind,
@@ -204,10 +211,10 @@ async def post_now(
         )
     )
     if publication is None:
-        raise BoardNotFound("该支部在本期没有已公示的排名")
+        raise BoardNotFound()
     robot = await session.get(BranchRobot, branch_id)
     if robot is None or robot.status != RobotStatus.active:
-        raise RobotKeyInvalid("群机器人 key 已失效，请先重新配置")
+        raise RobotDisabled()
     return await enqueue(session, [publication], f"manual:{key}")
 
 

@@ -10,12 +10,15 @@ from sqlmodel import col, select
 
 from api.access import Action, Principal
 from api.errors import (
+    Forbidden,
+    NotABranch,
     PresetNotFound,
     SchemeExists,
     SchemeInvalid,
     SchemeNotFound,
     SchemePeriodLocked,
     SubjectKindMismatch,
+    UnitCategoryInvalid,
     UnitNotFound,
 )
 from api.models import (
@@ -25,6 +28,7 @@ from api.models import (
     PeriodStatus,
     SchemeRecord,
     SchemeVersion,
+    UnitKind,
     id_of,
 )
 from api.scoring import Scheme
@@ -42,8 +46,7 @@ def parse_scheme(definition: dict[str, Any]) -> Scheme:
             {"field": ".".join(str(p) for p in error["loc"]) or "scheme", "reason": error["msg"]}
             for error in exc.errors()
         ]
-        fields = "、".join(dict.fromkeys(p["field"] for p in problems))
-        raise SchemeInvalid(f"积分方案有误：{fields}", detail=problems) from exc
+        raise SchemeInvalid(detail=problems) from exc
 
 
 def preset(slug: str) -> Scheme:
@@ -166,6 +169,31 @@ async def in_force(
 # --- use cases ---------------------------------------------------------------------------------
 
 
+async def set_unit_category(
+    session: AsyncSession, principal: Principal, unit_id: int, *, category: str | None
+) -> OrgUnit:
+    """A unit's category, set by an admin above it and checked against the scheme in force.
+
+    A branch is scored by the branch scheme in force over it, which lists the categories its
+    rules know (成庄矿: the secretary's assessed pay by category); a category outside that
+    list would silently score nothing, so it is refused. Clearing one is always allowed.
+    """
+    unit = await unit_for(session, principal, unit_id, Action.read_org)
+    parent = await session.get(OrgUnit, unit.parent_id) if unit.parent_id is not None else None
+    if parent is None or not principal.can(Action.manage_org, parent.path):
+        raise Forbidden()
+    if unit.kind != UnitKind.branch:
+        raise NotABranch()
+    if category is not None:
+        record, _ = await in_force(session, unit, SubjectKind.BRANCH)
+        _, scheme = await current_scheme(session, record)
+        if category not in scheme.categories:
+            raise UnitCategoryInvalid(detail={"categories": list(scheme.categories)})
+    unit.category = category
+    await session.flush()
+    return unit
+
+
 def from_request(preset_slug: str | None, definition: dict[str, Any] | None) -> Scheme:
     if preset_slug is not None:
         return preset(preset_slug)
@@ -202,7 +230,7 @@ async def revise(
     """
     record, _ = await scheme_for(session, principal, scheme_id, Action.manage_schemes)
     if scheme.subject_kind != record.subject_kind:
-        raise SubjectKindMismatch("不能改变方案的考核对象")
+        raise SubjectKindMismatch()
     if scheme.period != (await current_scheme(session, record))[1].period:
         open_keys = list(
             await session.scalars(

@@ -15,6 +15,7 @@ from api.errors import (
     Forbidden,
     TemplateInvalid,
     TemplateNotFound,
+    TemplateNotNeeded,
     TemplateUnitRequired,
 )
 from api.models import (
@@ -106,13 +107,13 @@ async def put_template(
     """Set a unit's own template for a notice kind and channel (its subtree uses it)."""
     unit = await _unit(session, principal, unit_id)
     if channel == Channel.inbox:
-        raise TemplateInvalid("站内信不需要模板")
+        raise TemplateNotNeeded()
     for key in fields:
         try:
             if key_type(key) not in KNOWN_TYPES:
-                raise TemplateInvalid(f"未知的字段类型：{key}")
+                raise TemplateInvalid(detail={"field": key})
         except TemplateValueError as exc:
-            raise TemplateInvalid(f"字段名应带类型前缀，如 thing1：{key}") from exc
+            raise TemplateInvalid(detail={"field": key}) from exc
     template = await session.scalar(_owned(unit, kind, channel))
     if template is None:
         template = NoticeTemplate(
@@ -194,7 +195,7 @@ async def retry(session: AsyncSession, principal: Principal, delivery_id: int) -
         .values(status=DeliveryStatus.pending, attempts=0, next_attempt_at=utcnow()),
     )
     if changed != 1:
-        raise DeliveryNotFound("只能重试已放弃的投递")
+        raise DeliveryNotFound()
     delivery = await session.get(Delivery, delivery_id)
     assert delivery is not None
     await session.refresh(delivery)

@@ -17,7 +17,9 @@ from api.errors import (
     AlreadySettled,
     ItemNotInScheme,
     NotADeduction,
-    NotYourTurn,
+    WishCompleted,
+    WishNoTakerToApprove,
+    WishNotAllowed,
     WishNotFound,
     WishStateConflict,
 )
@@ -60,7 +62,7 @@ async def publish(
         scheme = (await current_scheme(session, record))[1]
         item = scheme.item(item_code)
         if item is None or item.kind is not ItemKind.BONUS:
-            raise ItemNotInScheme("微心愿只能对应方案中的加分事项", detail={"item_code": item_code})
+            raise ItemNotInScheme(detail={"item_code": item_code})
     wish = MicroWish(branch_id=id_of(branch), created_by=principal.member_id, **fields)
     session.add(wish)
     await session.flush()
@@ -109,7 +111,7 @@ async def take(session: AsyncSession, principal: Principal, wish_id: int) -> Mic
     """认领: a member of the branch takes an open wish on."""
     wish, branch = await _wish(session, principal, wish_id)
     if not member_of(principal, branch):
-        raise NotYourTurn("只有本支部党员可以认领")
+        raise WishNotAllowed()
     await _move(
         session,
         wish,
@@ -126,7 +128,7 @@ async def approve_taker(
     wish, branch = await _wish(session, principal, wish_id)
     principal.require(Action.manage_branch_work, branch.path)
     if wish.claimed_by is None or wish.taker_approved_at is not None:
-        raise WishStateConflict("该微心愿没有待确认的认领人")
+        raise WishNoTakerToApprove()
     principal.require_not_self(wish.claimed_by)
     changed = await affected_rows(
         session,
@@ -140,7 +142,7 @@ async def approve_taker(
         .values(taker_approved_by=principal.member_id, taker_approved_at=now),
     )
     if changed != 1:
-        raise WishStateConflict("该微心愿没有待确认的认领人")
+        raise WishNoTakerToApprove()
     await session.refresh(wish)
     notify(
         session,
@@ -157,7 +159,7 @@ async def complete(
 ) -> MicroWish:
     wish, _ = await _wish(session, principal, wish_id)
     if wish.claimed_by != principal.member_id:
-        raise NotYourTurn("只有认领人可以报告完成")
+        raise WishNotAllowed()
     await evidence_links(session, principal, photo_ids)
     await _move(
         session,
@@ -228,7 +230,7 @@ async def cancel(session: AsyncSession, principal: Principal, wish_id: int) -> M
     principal.require(Action.manage_branch_work, branch.path)
     status = WishStatus(wish.status)
     if status not in (WishStatus.open, WishStatus.claimed):
-        raise WishStateConflict("已完成的微心愿不能取消")
+        raise WishCompleted()
     await _move(session, wish, status, {"status": WishStatus.cancelled})
     return wish
 

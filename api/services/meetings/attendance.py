@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
 from api.access import Action, Principal, within
-from api.errors import ExportPeriodInvalid
+from api.errors import AttendancePeriodInvalid
 from api.models import Attendance, Meeting, MeetingAttendance, Member, OrgUnit
 from api.scoring import Period, period_from_key
 from api.scoring.scheme import PeriodLength
@@ -77,9 +77,7 @@ def period_of_key(key: str) -> Period:
             if 2000 <= period.year <= 2100:
                 return period
             break
-    raise ExportPeriodInvalid(
-        "期间格式应为 2026-11、2026-Q4、2026-H2 或 2026", detail={"period": key}
-    )
+    raise AttendancePeriodInvalid(detail={"period": key})
 
 
 async def attendance_summary(

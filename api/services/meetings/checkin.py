@@ -16,6 +16,7 @@ from api.errors import (
     CheckinClosed,
     CheckinCodeInvalid,
     LocationRequired,
+    MemberNotExpected,
     NotExpectedAttendee,
 )
 from api.models import (
@@ -139,7 +140,7 @@ async def mark_present(
     meeting, _ = await officiated(session, principal, meeting_id)
     principal.require_not_self(member_id)
     if await attendee(session, meeting, member_id) is None:
-        raise NotExpectedAttendee("该党员不在本次会议的参会名单中")
+        raise MemberNotExpected()
     require_open(meeting)
     marked = await affected_rows(
         session,

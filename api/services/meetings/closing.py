@@ -15,7 +15,7 @@ from sqlmodel import col, select
 
 from api.access import Principal
 from api.config import Settings
-from api.errors import MeetingNotStarted, MeetingStateConflict, SchemeNotFound
+from api.errors import MeetingNotClosed, MeetingNotStarted, SchemeNotFound
 from api.models import (
     Attendance,
     AuditRecord,
@@ -94,7 +94,7 @@ async def reopen(
     """重新打开 to correct attendance (by hand, leave recorded afterwards); audited."""
     meeting, _ = await officiated(session, principal, meeting_id)
     if meeting.status != MeetingStatus.closed:
-        raise MeetingStateConflict("会议尚未结束")
+        raise MeetingNotClosed()
     await move(
         session,
         meeting,

@@ -14,11 +14,12 @@ from api.db import affected_rows, insert_for
 from api.errors import (
     Forbidden,
     LeaveExists,
+    LeaveRefusalReasonRequired,
     LeaveRequestNotFound,
     LeaveStateConflict,
     LeaveTooLate,
+    MemberNotExpected,
     NotExpectedAttendee,
-    ReasonRequired,
 )
 from api.models import (
     AuditRecord,
@@ -95,7 +96,7 @@ async def decide(
         raise Forbidden()
     require_open(meeting)
     if not approve and not reason:
-        raise ReasonRequired("不批准请假须填写原因")
+        raise LeaveRefusalReasonRequired()
     changed = await affected_rows(
         session,
         update(LeaveRequest)
@@ -128,7 +129,7 @@ async def record(
     meeting, branch = await meeting_in_reach(session, principal, meeting_id)
     principal.require_not_self(member_id)
     if await attendee(session, meeting, member_id) is None:
-        raise NotExpectedAttendee("该党员不在本次会议的参会名单中")
+        raise MemberNotExpected()
     if not await _may_decide(session, principal, branch, member_id):
         raise Forbidden()
     require_open(meeting)

@@ -13,12 +13,12 @@ from api.access import Action, Principal, within
 from api.config import Settings
 from api.errors import (
     AttendeeNotInBranch,
-    Forbidden,
     FutureDate,
     MeetingInPast,
-    MeetingStateConflict,
+    MeetingStarted,
+    NoAttendees,
+    OwnRecord,
     UnitNotFound,
-    ValidationFailed,
 )
 from api.models import (
     Attendance,
@@ -116,7 +116,7 @@ async def record(
         raise FutureDate()
     await _expected(session, branch, None, list(attendance))
     if attendance.get(principal.member_id, Attendance.absent) is not Attendance.absent:
-        raise Forbidden("不能登记本人的出席或请假")
+        raise OwnRecord()
     meeting = Meeting(
         branch_id=id_of(branch),
         held_on=held_on,
@@ -195,7 +195,7 @@ async def edit(
         values["place"] = change.place
     if change.starts_at is not None and change.starts_at != meeting.starts_at:
         if meeting.starts_at <= now:
-            raise MeetingStateConflict("会议已开始，不能再改时间")
+            raise MeetingStarted()
         if change.starts_at <= now:
             raise MeetingInPast()
         values["starts_at"] = change.starts_at
@@ -468,7 +468,7 @@ async def _expected(
         if member_id and path.startswith(unit.path) and not exempt
     )
     if not expected:
-        raise ValidationFailed("所选组织没有应参会的党员")
+        raise NoAttendees()
     return expected
 
 
