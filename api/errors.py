@@ -756,6 +756,14 @@ class CheckinCodeExpired(AppError):
     code, status, message = "checkin_code_expired", 409, "签到码已过期，请扫描屏幕上最新的签到码"
 
 
+class LinkInvalid(AppError):
+    code, status, message = "link_invalid", 403, "链接无效，请在小程序中重新打开"
+
+
+class LinkExpired(AppError):
+    code, status, message = "link_expired", 403, "链接已过期，请在小程序中重新打开"
+
+
 class CheckinClosed(AppError):
     code, status, message = "checkin_closed", 409, "本次会议现在不能签到"
 

@@ -8,17 +8,16 @@ a link under `CHECKIN_LINK_BASE`, the prefix the mini-program is configured to o
 `wx.scanCode` reads the same text.
 """
 
-import base64
-import hashlib
-import hmac
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qs, unquote, urlencode, urlsplit
 
+from api import signing
 from api.config import Settings
 from api.errors import CheckinCodeExpired, CheckinCodeInvalid
 
+_PURPOSE = "check-in code"
 ROTATE_SECONDS = 30
 LINK_PARAMETER = "c"
 MAX_SCANNED = 1024
@@ -90,8 +89,9 @@ def shown_code(settings: Settings, meeting_id: int, now: datetime) -> ShownCode:
 
 
 def check_signature(settings: Settings, code: CheckinCode) -> None:
-    expected = _signature(settings, code.meeting_id, code.slot)
-    if not hmac.compare_digest(expected, code.signature):
+    if not signing.matches(
+        settings, _PURPOSE, _message(code.meeting_id, code.slot), code.signature
+    ):
         raise CheckinCodeInvalid()
 
 
@@ -104,15 +104,12 @@ def check_fresh(code: CheckinCode, now: datetime) -> None:
         raise CheckinCodeExpired()
 
 
-def _key(settings: Settings) -> bytes:
-    material = settings.data_key.get_secret_value() or settings.jwt_secret.get_secret_value()
-    return hashlib.sha256(b"pioneer-points check-in code\0" + material.encode()).digest()
+def _message(meeting_id: int, slot: int) -> str:
+    return f"checkin:{meeting_id}:{slot}"
 
 
 def _signature(settings: Settings, meeting_id: int, slot: int) -> str:
-    message = f"checkin:{meeting_id}:{slot}".encode()
-    mac = hmac.new(_key(settings), message, hashlib.sha256).digest()[:16]
-    return base64.urlsafe_b64encode(mac).rstrip(b"=").decode()
+    return signing.mac(settings, _PURPOSE, _message(meeting_id, slot))
 
 
 def _link(settings: Settings, code: CheckinCode) -> str:
