@@ -204,7 +204,7 @@ async def test_leave_and_hand_marking_refuse_bad_bodies(
             headers=secretary,
         )
         if response.status_code == 403:
-            refused(response, 403, "not_expected_attendee")
+            refused(response, 403, "member_not_expected")
         else:
             refused(response, 422, "validation_error")
     decision = await client.post(
@@ -222,12 +222,12 @@ async def test_bad_periods_are_refused(client: httpx.AsyncClient, org: Org) -> N
         refused(
             await client.get("/api/v1/me/attendance", params={"period": period}, headers=member),
             422,
-            "export_period_invalid",
+            "attendance_period_invalid",
         )
         refused(
             await client.get(export, params={"period": period}, headers=leader),
             422,
-            "export_period_invalid",
+            "attendance_period_invalid",
         )
     too_long = await client.get("/api/v1/me/attendance?period=2026-010", headers=member)
     refused(too_long, 422, "validation_error")

@@ -469,18 +469,20 @@ def test_damaged_photos_only_raise_photo_errors(
 
 
 @pytest.mark.parametrize(
-    ("error", "code", "status"),
+    ("error", "fields", "code", "status"),
     [
-        (PhotoTooLarge, "photo_too_large", 413),
-        (PhotoTypeNotAllowed, "photo_type_not_allowed", 415),
-        (PhotoTooManyPixels, "photo_too_many_pixels", 422),
-        (PhotoUnreadable, "photo_unreadable", 422),
+        (PhotoTooLarge, {"size": "10 MB"}, "photo_too_large", 413),
+        (PhotoTypeNotAllowed, {}, "photo_type_not_allowed", 415),
+        (PhotoTooManyPixels, {}, "photo_too_many_pixels", 422),
+        (PhotoUnreadable, {}, "photo_unreadable", 422),
     ],
 )
-def test_errors_render_as_app_errors(error: type[AppError], code: str, status: int) -> None:
-    body = error().body()
+def test_errors_render_as_app_errors(
+    error: type[AppError], fields: dict[str, str], code: str, status: int
+) -> None:
+    body = error(**fields).body()
     assert (body.code, error.status) == (code, status)
-    assert body.message == error.message
+    assert body.message == error.message.format(**fields)
     assert not body.message.isascii()
 
 

@@ -487,7 +487,8 @@ async def test_a_branchs_category_gives_the_chengzhuang_secretary_his_pay(
 
     period = await current_period(client, org, scheme_id)
     url = f"/api/v1/periods/{period['id']}"
-    assert (await client.post(f"{url}/close", headers=org.headers("admin"))).status_code == 200
+    closed = await client.post(f"{url}/close", json=EARLY_CLOSE, headers=org.headers("admin"))
+    assert closed.status_code == 200, closed.text
     results = (await client.get(f"{url}/results", headers=org.headers("admin"))).json()["items"]
     by_branch = {row["branch_id"]: row["result"] for row in results}
     paid = by_branch[org.unit_id("branch_a")]
