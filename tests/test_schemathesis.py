@@ -276,7 +276,8 @@ def fuzz(
 
 
 def fuzz_everything(base_url: str, token: str | None, known: dict[str, int]) -> Report:
-    schema = schemathesis.openapi.from_url(f"{base_url}/openapi.json")
+    # A generous timeout: building the document on a busy machine can take seconds.
+    schema = schemathesis.openapi.from_url(f"{base_url}/openapi.json", timeout=120)
     auth: AuthStorage[str] | None = None
     if token is not None:
         auth = AuthStorage(providers=[BearerToken(token)])
