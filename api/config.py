@@ -99,7 +99,39 @@ class Settings(BaseSettings):
     appeal_window_days: int = Field(default=7, ge=1)
     # A member's claims of one item waiting for review at once: a flood cannot fill the inbox.
     max_pending_claims_per_item: int = Field(default=10, ge=1)
-    photo_dir: str = "./data/photos"
+    photo_dir: str = Field(default="./data/photos", description="PHOTO_STORE=local: the directory")
+
+    # Where photo bytes live (api/storage.py): a local directory, or an S3-compatible bucket
+    # (Tencent COS, Aliyun OSS, MinIO) that every API process shares.
+    photo_store: Literal["local", "s3"] = Field(
+        default="local", description="local: PHOTO_DIR; s3: the S3_* bucket"
+    )
+    s3_endpoint_url: str = Field(
+        default="",
+        max_length=300,
+        description="the store's endpoint as the API reaches it (empty: AWS from S3_REGION)",
+    )
+    s3_public_endpoint_url: str = Field(
+        default="",
+        max_length=300,
+        description="the endpoint phones reach, named in presigned URLs (empty: S3_ENDPOINT_URL)",
+    )
+    s3_bucket: str = Field(default="", max_length=63, description="required with PHOTO_STORE=s3")
+    s3_region: str = Field(default="us-east-1", max_length=64)
+    s3_access_key_id: str = Field(
+        default="", description="empty: the SDK's own chain (AWS_* variables, instance role)"
+    )
+    s3_secret_access_key: SecretStr = SecretStr("")
+    s3_addressing_style: Literal["auto", "virtual", "path"] = Field(
+        default="auto", description="COS and OSS: virtual; MinIO: path"
+    )
+    s3_key_prefix: str = Field(
+        default="",
+        pattern=r"^([A-Za-z0-9][A-Za-z0-9._-]*(/[A-Za-z0-9][A-Za-z0-9._-]*)*)?$",
+        max_length=100,
+        description="objects are stored under this folder of the bucket (e.g. pioneer/photos)",
+    )
+    s3_timeout_seconds: float = Field(default=10.0, gt=0)
 
     # What one request may send (api/limits.py): bodies are refused by their declared and their
     # streamed size, per route, before anything parses or stores them.
@@ -161,6 +193,14 @@ class Settings(BaseSettings):
                 f"DATA_KEY must be a random value of at least {MIN_PROD_SECRET_LENGTH} characters "
                 "when ENV=prod (it encrypts the group robots' webhook keys)"
             )
+        return self
+
+    @model_validator(mode="after")
+    def _refuse_an_incomplete_photo_store(self) -> Self:
+        if self.photo_store == "s3" and not self.s3_bucket:
+            raise ValueError("S3_BUCKET is required when PHOTO_STORE=s3")
+        if bool(self.s3_access_key_id) != bool(self.s3_secret_access_key.get_secret_value()):
+            raise ValueError("S3_ACCESS_KEY_ID and S3_SECRET_ACCESS_KEY go together")
         return self
 
     @property
