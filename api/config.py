@@ -132,6 +132,23 @@ class Settings(BaseSettings):
         description="objects are stored under this folder of the bucket (e.g. pioneer/photos)",
     )
     s3_timeout_seconds: float = Field(default=10.0, gt=0)
+    # Photos reach the mini-program as short-lived signed URLs (`<image src>` sends no Bearer
+    # header): by default a route of ours that reads the store; with S3_PRESIGN, a presigned
+    # GetObject URL, which needs a bucket that phones can reach.
+    s3_presign: bool = Field(
+        default=False, description="photo URLs presigned at the store instead of served by the API"
+    )
+    photo_link_seconds: int = Field(
+        default=600, ge=10, le=86_400, description="how long a photo's URL loads without a token"
+    )
+    # The origin phones reach the API at, for the links it signs; behind a proxy the request's
+    # own origin may be an internal one.
+    api_public_url: str = Field(
+        default="",
+        max_length=200,
+        pattern=r"^(https?://[^/?#\s]+(/[^?#\s]*)?)?$",
+        description="e.g. https://api.example.cn (empty: the origin of each request)",
+    )
 
     # What one request may send (api/limits.py): bodies are refused by their declared and their
     # streamed size, per route, before anything parses or stores them.
@@ -199,6 +216,8 @@ class Settings(BaseSettings):
     def _refuse_an_incomplete_photo_store(self) -> Self:
         if self.photo_store == "s3" and not self.s3_bucket:
             raise ValueError("S3_BUCKET is required when PHOTO_STORE=s3")
+        if self.s3_presign and self.photo_store != "s3":
+            raise ValueError("S3_PRESIGN needs PHOTO_STORE=s3")
         if bool(self.s3_access_key_id) != bool(self.s3_secret_access_key.get_secret_value()):
             raise ValueError("S3_ACCESS_KEY_ID and S3_SECRET_ACCESS_KEY go together")
         return self
@@ -245,6 +264,10 @@ class Settings(BaseSettings):
             max_pixels_png=self.photo_max_pixels_png,
             max_pixels_webp=self.photo_max_pixels_webp,
         )
+
+    @property
+    def photo_link_ttl(self) -> timedelta:
+        return timedelta(seconds=self.photo_link_seconds)
 
     @property
     def rate_window(self) -> timedelta:
