@@ -99,7 +99,56 @@ class Settings(BaseSettings):
     appeal_window_days: int = Field(default=7, ge=1)
     # A member's claims of one item waiting for review at once: a flood cannot fill the inbox.
     max_pending_claims_per_item: int = Field(default=10, ge=1)
-    photo_dir: str = "./data/photos"
+    photo_dir: str = Field(default="./data/photos", description="PHOTO_STORE=local: the directory")
+
+    # Where photo bytes live (api/storage.py): a local directory, or an S3-compatible bucket
+    # (Tencent COS, Aliyun OSS, MinIO) that every API process shares.
+    photo_store: Literal["local", "s3"] = Field(
+        default="local", description="local: PHOTO_DIR; s3: the S3_* bucket"
+    )
+    s3_endpoint_url: str = Field(
+        default="",
+        max_length=300,
+        description="the store's endpoint as the API reaches it (empty: AWS from S3_REGION)",
+    )
+    s3_public_endpoint_url: str = Field(
+        default="",
+        max_length=300,
+        description="the endpoint phones reach, named in presigned URLs (empty: S3_ENDPOINT_URL)",
+    )
+    s3_bucket: str = Field(default="", max_length=63, description="required with PHOTO_STORE=s3")
+    s3_region: str = Field(default="us-east-1", max_length=64)
+    s3_access_key_id: str = Field(
+        default="", description="empty: the SDK's own chain (AWS_* variables, instance role)"
+    )
+    s3_secret_access_key: SecretStr = SecretStr("")
+    s3_addressing_style: Literal["auto", "virtual", "path"] = Field(
+        default="auto", description="COS and OSS: virtual; MinIO: path"
+    )
+    s3_key_prefix: str = Field(
+        default="",
+        pattern=r"^([A-Za-z0-9][A-Za-z0-9._-]*(/[A-Za-z0-9][A-Za-z0-9._-]*)*)?$",
+        max_length=100,
+        description="objects are stored under this folder of the bucket (e.g. pioneer/photos)",
+    )
+    s3_timeout_seconds: float = Field(default=10.0, gt=0)
+    # Photos reach the mini-program as short-lived signed URLs (`<image src>` sends no Bearer
+    # header): by default a route of ours that reads the store; with S3_PRESIGN, a presigned
+    # GetObject URL, which needs a bucket that phones can reach.
+    s3_presign: bool = Field(
+        default=False, description="photo URLs presigned at the store instead of served by the API"
+    )
+    photo_link_seconds: int = Field(
+        default=600, ge=10, le=86_400, description="how long a photo's URL loads without a token"
+    )
+    # The origin phones reach the API at, for the links it signs; behind a proxy the request's
+    # own origin may be an internal one.
+    api_public_url: str = Field(
+        default="",
+        max_length=200,
+        pattern=r"^(https?://[^/?#\s]+(/[^?#\s]*)?)?$",
+        description="e.g. https://api.example.cn (empty: the origin of each request)",
+    )
 
     # What one request may send (api/limits.py): bodies are refused by their declared and their
     # streamed size, per route, before anything parses or stores them.
@@ -163,6 +212,16 @@ class Settings(BaseSettings):
             )
         return self
 
+    @model_validator(mode="after")
+    def _refuse_an_incomplete_photo_store(self) -> Self:
+        if self.photo_store == "s3" and not self.s3_bucket:
+            raise ValueError("S3_BUCKET is required when PHOTO_STORE=s3")
+        if self.s3_presign and self.photo_store != "s3":
+            raise ValueError("S3_PRESIGN needs PHOTO_STORE=s3")
+        if bool(self.s3_access_key_id) != bool(self.s3_secret_access_key.get_secret_value()):
+            raise ValueError("S3_ACCESS_KEY_ID and S3_SECRET_ACCESS_KEY go together")
+        return self
+
     @property
     def migrations_url(self) -> str:
         return self.migration_database_url or self.database_url
@@ -205,6 +264,10 @@ class Settings(BaseSettings):
             max_pixels_png=self.photo_max_pixels_png,
             max_pixels_webp=self.photo_max_pixels_webp,
         )
+
+    @property
+    def photo_link_ttl(self) -> timedelta:
+        return timedelta(seconds=self.photo_link_seconds)
 
     @property
     def rate_window(self) -> timedelta:

@@ -446,6 +446,10 @@ class PhotoNotFound(NotFound):
     code, message = "photo_not_found", "照片不存在"
 
 
+class PhotoStoreUnavailable(ServiceUnavailable):
+    code, message = "photo_store_unavailable", "照片存储暂时不可用，请稍后重试"
+
+
 class CapReached(AppError):
     code, status, message = "cap_reached", 409, "本期该事项的积分已达上限"
 

@@ -56,7 +56,7 @@ from api.routers import (
     templates,
     wishes,
 )
-from api.storage import LocalPhotoStore
+from api.storage import open_photo_store
 from api.validation import describe, summary
 from api.wechat.client import WeChatClient
 from api.wechat.tokens import DatabaseTokenStore
@@ -111,12 +111,13 @@ def create_app(settings: Settings | None = None, http: httpx.AsyncClient | None 
             if settings.service_app_id
             else None
         )
-        app.state.photos = LocalPhotoStore(settings.photo_dir)
         app.state.photo_decoder = PhotoDecoder(settings.photo_limits, settings.photo_decodes)
         return_large_buffers_to_the_system()
         app.state.limiter = RateLimiter(app.state.sessionmaker, settings)
         try:
-            yield
+            async with open_photo_store(settings) as store:
+                app.state.photos = store
+                yield
         finally:
             if http is None:
                 await client.aclose()

@@ -469,6 +469,9 @@ MATRIX: Mapping[Route, Public | Guarded] = MappingProxyType(
         ("POST", f"{V1}/wechat/callback"): Public("WeChat pushes, signed with the token"),
         ("GET", f"{V1}/wechat/callback/service"): Public("the service account's URL check"),
         ("POST", f"{V1}/wechat/callback/service"): Public("the service account's pushes"),
+        ("GET", f"{V1}/photos/{{photo_id}}/content"): Public(
+            "a photo by the signed URL issued to who may see it; refused without its signature"
+        ),
         # --- the signed-in member --------------------------------------------------------
         ("GET", f"{V1}/me"): Guarded(EVERYONE),
         ("POST", f"{V1}/probe"): Guarded(EVERYONE),  # the load benchmark's (on in the matrix)

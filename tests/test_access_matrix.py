@@ -847,6 +847,10 @@ async def test_public_routes_answer_without_a_token(
     refreshed = await client.post(
         f"{v1}/auth/refresh", json={"refresh_token": bound.json()["refresh_token"]}
     )
+    uploaded = await client.post(
+        f"{v1}/photos", files={"file": ("证明.png", png(1))}, headers=org.headers("member_a1")
+    )
+    assert uploaded.status_code == 201, uploaded.text
     answers: dict[Route, httpx.Response] = {
         ("GET", "/healthz"): await client.get("/healthz"),
         ("GET", "/readyz"): await client.get("/readyz"),
@@ -869,6 +873,7 @@ async def test_public_routes_answer_without_a_token(
             f"{v1}/auth/dev/login", json={"phone": "13900000005"}
         ),
         ("GET", f"{v1}/auth/dev/accounts"): await dev_client.get(f"{v1}/auth/dev/accounts"),
+        ("GET", f"{v1}/photos/{{photo_id}}/content"): await client.get(uploaded.json()["url"]),
         ("GET", f"{v1}/wechat/callback"): await client.get(
             f"{v1}/wechat/callback",
             params={**signed("n-1"), "echostr": "hello"},

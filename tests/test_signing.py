@@ -47,3 +47,14 @@ def test_a_signature_is_good_for_its_purpose_and_key_only() -> None:
     assert not signing.matches(SETTINGS, "check-in code", "photos/12\x001", signature)
     other = make_settings("sqlite+aiosqlite://", data_key="another-data-key-0123456789abcdef!")
     assert not signing.matches(other, "link", "photos/12\x001", signature)
+
+
+def test_a_forged_signature_in_any_characters_is_refused_not_an_error() -> None:
+    now = utcnow()
+    link = signing.sign_link(SETTINGS, "photos/12", now=now, ttl=timedelta(minutes=10))
+    for forged in ("签名", "\udcff", link.signature + "é"):
+        assert not signing.matches(SETTINGS, "link", f"photos/12\x00{link.expires}", forged)
+        with pytest.raises(LinkInvalid):
+            signing.verify_link(
+                SETTINGS, "photos/12", expires=link.expires, signature=forged, now=now
+            )

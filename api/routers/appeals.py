@@ -2,13 +2,24 @@
 
 from fastapi import APIRouter
 
+from api.access import Principal
 from api.db import SessionDep
 from api.deps import CurrentPrincipal, SettingsDep
-from api.models import utcnow
+from api.models import Appeal, utcnow
+from api.photo_urls import PhotoUrls, PhotoUrlsDep, among
 from api.schemas.appeals import AppealDecisionIn, AppealIn, AppealOut
 from api.services import appeals as service
 
 router = APIRouter(tags=["appeals"])
+
+
+async def _out(
+    session: SessionDep, principal: Principal, urls: PhotoUrls, appeal: Appeal
+) -> AppealOut:
+    shown = await urls.shown(session, principal, appeal.evidence)
+    return AppealOut.model_validate(appeal).model_copy(
+        update={"photos": among(appeal.evidence, shown)}
+    )
 
 
 @router.post("/entries/{entry_id}/appeals", status_code=201, summary="对本人的记分提出申诉")
@@ -18,23 +29,31 @@ async def file(
     principal: CurrentPrincipal,
     session: SessionDep,
     settings: SettingsDep,
+    urls: PhotoUrlsDep,
 ) -> AppealOut:
     appeal = await service.file(
         session, principal, settings, entry_id, body.reason, body.photo_ids, utcnow()
     )
-    return AppealOut.model_validate(appeal)
+    return await _out(session, principal, urls, appeal)
 
 
 @router.get("/appeals/{appeal_id}", summary="申诉详情")
-async def get_appeal(appeal_id: int, principal: CurrentPrincipal, session: SessionDep) -> AppealOut:
-    return AppealOut.model_validate(await service.appeal_for(session, principal, appeal_id))
+async def get_appeal(
+    appeal_id: int, principal: CurrentPrincipal, session: SessionDep, urls: PhotoUrlsDep
+) -> AppealOut:
+    appeal = await service.appeal_for(session, principal, appeal_id)
+    return await _out(session, principal, urls, appeal)
 
 
 @router.post("/appeals/{appeal_id}/decision", summary="处理申诉：维持或撤销（撤销即冲正）")
 async def decide(
-    appeal_id: int, body: AppealDecisionIn, principal: CurrentPrincipal, session: SessionDep
+    appeal_id: int,
+    body: AppealDecisionIn,
+    principal: CurrentPrincipal,
+    session: SessionDep,
+    urls: PhotoUrlsDep,
 ) -> AppealOut:
     appeal = await service.decide(
         session, principal, appeal_id, body.outcome == "revoke", body.reason
     )
-    return AppealOut.model_validate(appeal)
+    return await _out(session, principal, urls, appeal)

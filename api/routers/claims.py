@@ -4,9 +4,11 @@ from typing import Annotated
 
 from fastapi import APIRouter, Header, Response
 
+from api.access import Principal
 from api.db import SessionDep
 from api.deps import CurrentPrincipal, PageDep, SettingsDep
 from api.models import Claim, ClaimStatus, EvidenceKind, Member, id_of, utcnow
+from api.photo_urls import PhotoUrls, PhotoUrlsDep, among
 from api.schemas.claims import (
     BatchDecisionIn,
     BatchItemOut,
@@ -35,7 +37,11 @@ IdempotencyKey = Annotated[
 
 
 async def _out(
-    session: SessionDep, claims: list[Claim], photos: dict[int, list[int]] | None = None
+    session: SessionDep,
+    principal: Principal,
+    urls: PhotoUrls,
+    claims: list[Claim],
+    photos: dict[int, list[int]] | None = None,
 ) -> list[ClaimOut]:
     """Claims as the API shows them; `photos`: their photo ids when the caller knows them."""
     ids = [id_of(c) for c in claims]
@@ -43,6 +49,7 @@ async def _out(
         photos = await service.photos_of(session, ids)
     with_photos = [claim_id for claim_id in ids if photos.get(claim_id)]
     reused = await reuse_counts(session, EvidenceKind.claim, with_photos)
+    shown = await urls.shown(session, principal, (p for listed in photos.values() for p in listed))
     return [
         ClaimOut(
             id=id_of(c),
@@ -57,6 +64,7 @@ async def _out(
             entry_id=c.entry_id,
             last_reason=c.last_reason,
             photo_ids=photos.get(id_of(c), []),
+            photos=among(photos.get(id_of(c), []), shown),
             evidence_reuse=reused.get(id_of(c), 0),
             created_at=c.created_at,
         )
@@ -102,6 +110,7 @@ async def submit(
     session: SessionDep,
     settings: SettingsDep,
     response: Response,
+    urls: PhotoUrlsDep,
 ) -> ClaimOut:
     claim, created = await service.submit(
         session,
@@ -117,29 +126,33 @@ async def submit(
     )
     if not created:
         response.status_code = 200
-        return (await _out(session, [claim]))[0]
+        return (await _out(session, principal, urls, [claim]))[0]
     photos = {id_of(claim): list(dict.fromkeys(body.photo_ids))}
-    return (await _out(session, [claim], photos))[0]
+    return (await _out(session, principal, urls, [claim], photos))[0]
 
 
 @router.get("/mine", summary="我的申报及状态")
-async def mine(principal: CurrentPrincipal, session: SessionDep, page: PageDep) -> Page[ClaimOut]:
+async def mine(
+    principal: CurrentPrincipal, session: SessionDep, page: PageDep, urls: PhotoUrlsDep
+) -> Page[ClaimOut]:
     claims, total = await service.my_claims(session, principal, page.offset, page.size)
-    return Page.of(await _out(session, claims), total, page)
+    return Page.of(await _out(session, principal, urls, claims), total, page)
 
 
 @router.get("/review-inbox", summary="待我审核的申报（最早的在前，分页）")
 async def review_inbox(
-    principal: CurrentPrincipal, session: SessionDep, page: PageDep
+    principal: CurrentPrincipal, session: SessionDep, page: PageDep, urls: PhotoUrlsDep
 ) -> Page[ClaimOut]:
     claims, total = await service.review_inbox(session, principal, page.offset, page.size)
-    return Page.of(await _out(session, claims), total, page)
+    return Page.of(await _out(session, principal, urls, claims), total, page)
 
 
 @router.get("/{claim_id}", summary="申报详情与审核记录")
-async def detail(claim_id: int, principal: CurrentPrincipal, session: SessionDep) -> ClaimDetailOut:
+async def detail(
+    claim_id: int, principal: CurrentPrincipal, session: SessionDep, urls: PhotoUrlsDep
+) -> ClaimDetailOut:
     claim, _ = await service.claim_for(session, principal, claim_id)
-    out = (await _out(session, [claim]))[0]
+    out = (await _out(session, principal, urls, [claim]))[0]
     events = await service.events_of(session, claim_id)
     return ClaimDetailOut(
         **out.model_dump(), events=[ClaimEventOut.model_validate(e) for e in events]
@@ -147,17 +160,23 @@ async def detail(claim_id: int, principal: CurrentPrincipal, session: SessionDep
 
 
 @router.post("/{claim_id}/withdraw", summary="撤回待审核的申报")
-async def withdraw(claim_id: int, principal: CurrentPrincipal, session: SessionDep) -> ClaimOut:
+async def withdraw(
+    claim_id: int, principal: CurrentPrincipal, session: SessionDep, urls: PhotoUrlsDep
+) -> ClaimOut:
     claim = await service.withdraw(session, principal, claim_id)
-    return (await _out(session, [claim]))[0]
+    return (await _out(session, principal, urls, [claim]))[0]
 
 
 @router.post("/{claim_id}/decision", summary="审核：通过或驳回（驳回须填原因）")
 async def decide(
-    claim_id: int, body: DecisionIn, principal: CurrentPrincipal, session: SessionDep
+    claim_id: int,
+    body: DecisionIn,
+    principal: CurrentPrincipal,
+    session: SessionDep,
+    urls: PhotoUrlsDep,
 ) -> ClaimOut:
     claim = await service.decide(session, principal, claim_id, body.decision, body.reason, utcnow())
-    return (await _out(session, [claim]))[0]
+    return (await _out(session, principal, urls, [claim]))[0]
 
 
 @router.post(

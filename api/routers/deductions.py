@@ -5,8 +5,8 @@ from fastapi import APIRouter
 from api.db import SessionDep
 from api.deps import CurrentPrincipal, SettingsDep
 from api.models import EntrySource, utcnow
+from api.photo_urls import PhotoUrlsDep, entries_out
 from api.schemas.deductions import DeductionIn, DeductionOut
-from api.schemas.ledger import EntryOut
 from api.services import deductions as service
 from api.services.ledger import NewEntry
 
@@ -24,6 +24,7 @@ async def record(
     principal: CurrentPrincipal,
     session: SessionDep,
     settings: SettingsDep,
+    urls: PhotoUrlsDep,
 ) -> DeductionOut:
     new = NewEntry(
         body.item_code, body.points, body.occurred_on, body.reason, EntrySource.deduction
@@ -31,4 +32,5 @@ async def record(
     deduction = await service.record(
         session, principal, settings, member_id, new, body.photo_ids, utcnow()
     )
-    return DeductionOut(entry=EntryOut.model_validate(deduction.entry), card=deduction.card)
+    (entry,) = await entries_out(session, principal, urls, [deduction.entry])
+    return DeductionOut(entry=entry, card=deduction.card)

@@ -1,4 +1,4 @@
-"""Evidence photo upload and download."""
+"""Evidence photo upload and download, and the signed URLs that show photos without a token."""
 
 from typing import Annotated
 
@@ -7,6 +7,9 @@ from fastapi import APIRouter, Depends, Request, Response
 from api.db import SessionDep
 from api.deps import CurrentPrincipal, SettingsDep, Uploader
 from api.limits import photo_too_large
+from api.links import SignedLinkDep, cache_control
+from api.models import id_of
+from api.photo_urls import CONTENT_ROUTE, PhotoUrlsDep
 from api.photos import PhotoDecoder
 from api.schemas.photos import PhotoOut
 from api.services import photos as service
@@ -37,14 +40,16 @@ async def upload(
     data: Annotated[bytes, Depends(_photo)],
     request: Request,
     session: SessionDep,
+    urls: PhotoUrlsDep,
 ) -> PhotoOut:
     decoder: PhotoDecoder = request.app.state.photo_decoder
     uploaded = await service.upload(
         session, principal, data=data, store=_store(request), decoder=decoder
     )
     photo = uploaded.photo
+    shown = await urls.shown(session, principal, [id_of(photo)])
     return PhotoOut(
-        id=photo.id or 0,
+        **shown[id_of(photo)].model_dump(),
         sha256=photo.sha256,
         content_type=photo.content_type,
         width=photo.width,
@@ -62,3 +67,19 @@ async def download(
     photo = await service.readable(session, principal, photo_id)
     content = await _store(request).get(photo.storage_key)
     return Response(content=content, media_type=photo.content_type)
+
+
+@router.get(
+    "/{photo_id}/content",
+    name=CONTENT_ROUTE,
+    summary="按临时链接加载照片（无需登录凭证；链接由返回照片的接口签发）",
+    response_class=Response,
+)
+async def content(
+    photo_id: int, link: SignedLinkDep, request: Request, session: SessionDep
+) -> Response:
+    photo = await service.by_id(session, photo_id)
+    data = await _store(request).get(photo.storage_key)
+    return Response(
+        content=data, media_type=photo.content_type, headers={"Cache-Control": cache_control(link)}
+    )

@@ -8,13 +8,28 @@ from api.access import Principal
 from api.db import SessionDep
 from api.deps import CurrentPrincipal, SettingsDep
 from api.models import MicroWish, WishStatus, id_of, utcnow
+from api.photo_urls import PhotoUrls, PhotoUrlsDep, among
+from api.schemas.photos import PhotoUrlOut
 from api.schemas.wishes import CompleteIn, ShortfallOut, WishIn, WishOut, YearEndIn
 from api.services import wishes as service
 
 router = APIRouter(tags=["micro-wishes"])
 
 
-def _out(wish: MicroWish, principal: Principal, officer: bool) -> WishOut:
+async def _out(
+    session: SessionDep,
+    principal: Principal,
+    urls: PhotoUrls,
+    wishes: list[MicroWish],
+    officer: bool,
+) -> list[WishOut]:
+    shown = await urls.shown(session, principal, (p for w in wishes for p in w.evidence))
+    return [_one(wish, principal, officer, among(wish.evidence, shown)) for wish in wishes]
+
+
+def _one(
+    wish: MicroWish, principal: Principal, officer: bool, photos: list[PhotoUrlOut]
+) -> WishOut:
     return WishOut(
         id=id_of(wish),
         branch_id=wish.branch_id,
@@ -28,6 +43,7 @@ def _out(wish: MicroWish, principal: Principal, officer: bool) -> WishOut:
         taker_approved=wish.taker_approved_at is not None,
         completion_note=wish.completion_note,
         evidence=wish.evidence,
+        photos=photos,
         entry_id=wish.entry_id,
         created_at=wish.created_at,
     )
@@ -35,10 +51,14 @@ def _out(wish: MicroWish, principal: Principal, officer: bool) -> WishOut:
 
 @router.post("/org/units/{branch_id}/micro-wishes", status_code=201, summary="发布微心愿")
 async def publish(
-    branch_id: int, body: WishIn, principal: CurrentPrincipal, session: SessionDep
+    branch_id: int,
+    body: WishIn,
+    principal: CurrentPrincipal,
+    session: SessionDep,
+    urls: PhotoUrlsDep,
 ) -> WishOut:
     wish = await service.publish(session, principal, branch_id, body.model_dump())
-    return _out(wish, principal, True)
+    return (await _out(session, principal, urls, [wish], True))[0]
 
 
 @router.get("/org/units/{branch_id}/micro-wishes", summary="本支部的微心愿")
@@ -46,42 +66,58 @@ async def listing(
     branch_id: int,
     principal: CurrentPrincipal,
     session: SessionDep,
+    urls: PhotoUrlsDep,
     status: Annotated[WishStatus | None, Query()] = None,
 ) -> list[WishOut]:
     wishes, officer = await service.listing(session, principal, branch_id, status)
-    return [_out(w, principal, officer) for w in wishes]
+    return await _out(session, principal, urls, wishes, officer)
 
 
 @router.post("/micro-wishes/{wish_id}/take", summary="认领微心愿")
-async def take(wish_id: int, principal: CurrentPrincipal, session: SessionDep) -> WishOut:
-    return _out(await service.take(session, principal, wish_id), principal, False)
+async def take(
+    wish_id: int, principal: CurrentPrincipal, session: SessionDep, urls: PhotoUrlsDep
+) -> WishOut:
+    wish = await service.take(session, principal, wish_id)
+    return (await _out(session, principal, urls, [wish], False))[0]
 
 
 @router.post(
     "/micro-wishes/{wish_id}/approve-taker",
     summary="支部确认认领人（确认后认领人才能看到群众联系方式）",
 )
-async def approve_taker(wish_id: int, principal: CurrentPrincipal, session: SessionDep) -> WishOut:
+async def approve_taker(
+    wish_id: int, principal: CurrentPrincipal, session: SessionDep, urls: PhotoUrlsDep
+) -> WishOut:
     wish = await service.approve_taker(session, principal, wish_id, utcnow())
-    return _out(wish, principal, True)
+    return (await _out(session, principal, urls, [wish], True))[0]
 
 
 @router.post("/micro-wishes/{wish_id}/complete", summary="报告完成（附照片）")
 async def complete(
-    wish_id: int, body: CompleteIn, principal: CurrentPrincipal, session: SessionDep
+    wish_id: int,
+    body: CompleteIn,
+    principal: CurrentPrincipal,
+    session: SessionDep,
+    urls: PhotoUrlsDep,
 ) -> WishOut:
     wish = await service.complete(session, principal, wish_id, body.note, body.photo_ids)
-    return _out(wish, principal, False)
+    return (await _out(session, principal, urls, [wish], False))[0]
 
 
 @router.post("/micro-wishes/{wish_id}/confirm", summary="支部确认完成（按方案计分）")
-async def confirm(wish_id: int, principal: CurrentPrincipal, session: SessionDep) -> WishOut:
-    return _out(await service.confirm(session, principal, wish_id, utcnow()), principal, True)
+async def confirm(
+    wish_id: int, principal: CurrentPrincipal, session: SessionDep, urls: PhotoUrlsDep
+) -> WishOut:
+    wish = await service.confirm(session, principal, wish_id, utcnow())
+    return (await _out(session, principal, urls, [wish], True))[0]
 
 
 @router.post("/micro-wishes/{wish_id}/cancel", summary="取消微心愿")
-async def cancel(wish_id: int, principal: CurrentPrincipal, session: SessionDep) -> WishOut:
-    return _out(await service.cancel(session, principal, wish_id), principal, True)
+async def cancel(
+    wish_id: int, principal: CurrentPrincipal, session: SessionDep, urls: PhotoUrlsDep
+) -> WishOut:
+    wish = await service.cancel(session, principal, wish_id)
+    return (await _out(session, principal, urls, [wish], True))[0]
 
 
 @router.post(

@@ -5,6 +5,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from api.schemas.photos import PhotoUrlOut
+
 
 class AppealIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -28,6 +30,9 @@ class AppealOut(BaseModel):
     member_id: int
     reason: str
     evidence: list[int]
+    photos: list[PhotoUrlOut] = Field(
+        default_factory=list, description="您可以查看的照片及其临时链接"
+    )
     status: str
     decided_by: int | None
     decision_reason: str | None

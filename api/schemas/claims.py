@@ -6,6 +6,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from api.schemas.photos import PhotoUrlOut
+
 
 class DeclarableItemOut(BaseModel):
     code: str
@@ -60,6 +62,7 @@ class ClaimOut(BaseModel):
     entry_id: int | None
     last_reason: str | None = Field(description="最近一次审核的意见（被驳回时即驳回原因）")
     photo_ids: list[int]
+    photos: list[PhotoUrlOut] = Field(description="您可以查看的照片及其临时链接（顺序同上）")
     evidence_reuse: int = Field(
         description="本申报的照片（或其近似照片）在别处作为证据使用的次数：其他申报、微心愿、"
         "申诉、记分（大于 0 时请审核人留意）"

@@ -42,6 +42,7 @@ FIELD_LABELS: Final[dict[str, str]] = {
     "everywhere": "全部设备",
     "evidence": "证明材料",
     "exempt": "免于考核",
+    "expires": "链接到期时间",
     "fields": "模板字段",
     "file": "文件",
     "force": "确认结算",

@@ -6,6 +6,8 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from api.schemas.photos import PhotoUrlOut
+
 
 class EntryIn(BaseModel):
     """A manual adjustment (调整) or a branch assessment score (支部考核)."""
@@ -45,5 +47,8 @@ class EntryOut(BaseModel):
     actor_id: int | None
     reason: str
     evidence: list[str]
+    photos: list[PhotoUrlOut] = Field(
+        default_factory=list, description="证据中您可以查看的照片及其临时链接"
+    )
     occurred_on: date
     created_at: datetime

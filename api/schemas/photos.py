@@ -1,10 +1,22 @@
 """Evidence photo shapes."""
 
+from datetime import datetime
+
 from pydantic import BaseModel, Field
 
 
-class PhotoOut(BaseModel):
+class PhotoUrlOut(BaseModel):
+    """A photo as the mini-program shows it."""
+
     id: int
+    url: str = Field(
+        description="不带登录凭证即可加载的临时链接（用于 <image src>、wx.downloadFile），"
+        "到期后请重新获取所在的数据"
+    )
+    url_expires_at: datetime = Field(description="链接到期时间")
+
+
+class PhotoOut(PhotoUrlOut):
     sha256: str
     content_type: str
     width: int

@@ -4,6 +4,8 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from api.schemas.photos import PhotoUrlOut
+
 
 class WishIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -45,6 +47,7 @@ class WishOut(BaseModel):
     taker_approved: bool = Field(description="支部是否已确认认领人")
     completion_note: str | None
     evidence: list[int]
+    photos: list[PhotoUrlOut] = Field(description="您可以查看的完成照片及其临时链接")
     entry_id: int | None
     created_at: datetime
 

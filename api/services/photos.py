@@ -8,12 +8,13 @@ are found by equality on one of the hash's four 16-bit quarters (`PhotoBand`, in
 always share a quarter; farther ones (up to `NEAR_BITS`) are found when a quarter is intact.
 """
 
+import re
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import and_, bindparam, delete, func, literal, or_
+from sqlalchemy import and_, bindparam, delete, func, literal, or_, union_all
 from sqlalchemy import select as sa_select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
@@ -31,6 +32,7 @@ from api.models import (
     Photo,
     PhotoBand,
     PhotoUpload,
+    id_of,
     utcnow,
 )
 from api.models.base import UTCDateTime
@@ -41,6 +43,7 @@ NEAR_BITS = 6
 CANDIDATES = 64
 _BANDS = 4
 _BITS = 64
+_PHOTO_LINK = re.compile(r"photo:[1-9][0-9]{0,17}")
 
 
 def photo_links(photo_ids: Sequence[int]) -> tuple[str, ...]:
@@ -235,24 +238,53 @@ async def reuse_counts(
     return dict(reused)
 
 
-async def readable(session: AsyncSession, principal: Principal, photo_id: int) -> Photo:
-    """An uploader, or a leader over an uploader or over anyone who claimed with it."""
+async def by_id(session: AsyncSession, photo_id: int) -> Photo:
+    """A photo whatever the principal: only for a signed link, whose issue checked access."""
     photo = await session.get(Photo, photo_id)
     if photo is None:
         raise PhotoNotFound()
-    uploaders = select(PhotoUpload.member_id).where(col(PhotoUpload.photo_id) == photo_id)
-    if principal.member_id in set(await session.scalars(uploaders)):
-        return photo
-    members = (
-        select(Claim.member_id)
-        .join(ClaimPhoto, col(ClaimPhoto.claim_id) == col(Claim.id))
-        .where(col(ClaimPhoto.photo_id) == photo_id)
-    )
-    paths = await session.scalars(
-        select(OrgUnit.path)
-        .join(Member, col(Member.unit_id) == col(OrgUnit.id))
-        .where(col(Member.id).in_(uploaders) | col(Member.id).in_(members))
-    )
-    if not any(principal.can(Action.read_members, path) for path in paths):
+    return photo
+
+
+async def readable(session: AsyncSession, principal: Principal, photo_id: int) -> Photo:
+    """An uploader, or a leader over an uploader or over anyone who claimed with it."""
+    photo = (await readable_among(session, principal, photo_ids=[photo_id])).get(photo_id)
+    if photo is None:
         raise PhotoNotFound()
     return photo
+
+
+async def readable_among(
+    session: AsyncSession, principal: Principal, *, photo_ids: Iterable[int]
+) -> dict[int, Photo]:
+    """Those of the photos the principal may see (`readable`), by id; one query for a page."""
+    ids = sorted(set(photo_ids))
+    if not ids:
+        return {}
+    people = union_all(
+        sa_select(
+            col(PhotoUpload.photo_id).label("photo_id"),
+            col(PhotoUpload.member_id).label("member_id"),
+            literal(True).label("uploaded"),
+        ).where(col(PhotoUpload.photo_id).in_(ids)),
+        sa_select(col(ClaimPhoto.photo_id), col(Claim.member_id), literal(False))
+        .join(Claim, col(Claim.id) == col(ClaimPhoto.claim_id))
+        .where(col(ClaimPhoto.photo_id).in_(ids)),
+    ).subquery()
+    rows = await session.execute(
+        select(Photo, people.c.member_id, people.c.uploaded, OrgUnit.path)
+        .join(people, people.c.photo_id == col(Photo.id))
+        .join(Member, col(Member.id) == people.c.member_id)
+        .join(OrgUnit, col(OrgUnit.id) == col(Member.unit_id))
+    )
+    return {
+        id_of(photo): photo
+        for photo, member_id, uploaded, path in rows
+        if (uploaded and member_id == principal.member_id)
+        or principal.can(Action.read_members, path)
+    }
+
+
+def photo_ids_in(evidence: Iterable[str]) -> list[int]:
+    """The photos a ledger entry's evidence names (`photo_links`), in its order."""
+    return [int(link[6:]) for link in evidence if _PHOTO_LINK.fullmatch(link)]
