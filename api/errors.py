@@ -209,6 +209,14 @@ class WeChatBusy(AppError):
     code, status, message = "wechat_busy", 503, "微信服务繁忙，请稍后重试"
 
 
+class WeChatPageInvalid(AppError):
+    code, status, message = (
+        "wechat_page_invalid",
+        503,
+        "小程序尚未发布该页面，暂时无法生成小程序码或链接",
+    )
+
+
 # --- organisation and roster -----------------------------------------------------------------
 
 
