@@ -862,6 +862,26 @@ class PosterUnavailable(AppError):
     code, status, message = "poster_unavailable", 503, "服务器未安装中文字体，暂时无法生成海报"
 
 
+class ShareWithdrawn(AppError):
+    code, status, message = "share_withdrawn", 409, "该公示已撤回，不能再分享"
+
+
+class SharerNotInBranch(AppError):
+    code, status, message = "sharer_not_in_branch", 422, "提醒分享的人须是本支部在册党员"
+
+
+class SceneInvalid(AppError):
+    code, status, message = (
+        "scene_invalid",
+        400,
+        "无法识别该二维码，请扫描先锋积分的小程序码或签到码",
+    )
+
+
+class SceneNotFound(NotFound):
+    code, message = "scene_not_found", "该二维码已失效，或其内容不在您的查看范围内"
+
+
 class AttendancePeriodInvalid(AppError):
     code, status, message = (
         "attendance_period_invalid",
