@@ -398,7 +398,12 @@ async def test_forged_share_links_are_refused(
     for url, forged in forgeries:
         refused = await client.get(url, params=forged)
         assert (refused.status_code, refused.json()["code"]) == (403, "link_invalid"), url
-    for bad in ({"expires": "soon", "signature": "x"}, {"expires": "1"}, {}):
+    for bad in (
+        {"expires": "soon", "signature": "x"},
+        {"expires": params["expires"], "signature": "签名" * 11},
+        {"expires": "1"},
+        {},
+    ):
         invalid = await client.get(path, params=bad)
         assert (invalid.status_code, invalid.json()["code"]) == (422, "validation_error")
 

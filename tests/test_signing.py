@@ -47,3 +47,9 @@ def test_a_signature_is_good_for_its_purpose_and_key_only() -> None:
     assert not signing.matches(SETTINGS, "check-in code", "photos/12\x001", signature)
     other = make_settings("sqlite+aiosqlite://", data_key="another-data-key-0123456789abcdef!")
     assert not signing.matches(other, "link", "photos/12\x001", signature)
+
+
+def test_a_signature_that_is_not_ascii_is_refused_not_an_error() -> None:
+    assert not signing.matches(SETTINGS, "link", "photos/12\x001", "签名")
+    with pytest.raises(LinkInvalid):
+        signing.verify_link(SETTINGS, "photos/12", expires=1, signature="é" * 22, now=utcnow())

@@ -16,7 +16,9 @@ from api.signing import SignedLink
 
 router = APIRouter(tags=["share"])
 Expires = Annotated[int, Query(ge=0, le=2**40, description="链接过期时间（Unix 秒）")]
-Signature = Annotated[str, Query(min_length=1, max_length=64, description="链接签名")]
+Signature = Annotated[
+    str, Query(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$", description="链接签名")
+]
 Scene = Annotated[
     str,
     Query(
