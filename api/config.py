@@ -85,6 +85,13 @@ class Settings(BaseSettings):
     robot_posts_per_minute: int = Field(default=20, ge=1, description="WeCom: 20/min per robot")
     robot_max_attempts: int = Field(default=8, ge=1)
     app_page_base: str = Field(default="", description="link to the mini-program's 公示 page")
+    # 小程序码 and URL Links: the mini-program version they open ("trial" for a trial build) and
+    # whether WeChat checks that the code's page is published (off until the page is).
+    wxa_env_version: Literal["release", "trial", "develop"] = "release"
+    wxacode_check_path: bool = True
+    # How long a signed share image or poster link works, and a URL Link (WeChat: 30 days at most).
+    share_link_minutes: int = Field(default=30, ge=1, le=24 * 60)
+    url_link_days: int = Field(default=30, ge=2, le=30)
     # The load benchmark's baseline endpoint (one indexed read, one insert); off in service.
     probe_endpoint: bool = False
     # 组织生活: the https prefix the mini-program is configured to open (扫普通链接二维码打开小程序)

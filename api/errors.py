@@ -209,6 +209,14 @@ class WeChatBusy(AppError):
     code, status, message = "wechat_busy", 503, "微信服务繁忙，请稍后重试"
 
 
+class WeChatPageInvalid(AppError):
+    code, status, message = (
+        "wechat_page_invalid",
+        503,
+        "小程序尚未发布该页面，暂时无法生成小程序码或链接",
+    )
+
+
 # --- organisation and roster -----------------------------------------------------------------
 
 
@@ -856,6 +864,26 @@ class PosterPageOutOfRange(AppError):
 
 class PosterUnavailable(AppError):
     code, status, message = "poster_unavailable", 503, "服务器未安装中文字体，暂时无法生成海报"
+
+
+class ShareWithdrawn(AppError):
+    code, status, message = "share_withdrawn", 409, "该公示已撤回，不能再分享"
+
+
+class SharerNotInBranch(AppError):
+    code, status, message = "sharer_not_in_branch", 422, "提醒分享的人须是本支部在册党员"
+
+
+class SceneInvalid(AppError):
+    code, status, message = (
+        "scene_invalid",
+        400,
+        "无法识别该二维码，请扫描先锋积分的小程序码或签到码",
+    )
+
+
+class SceneNotFound(NotFound):
+    code, message = "scene_not_found", "该二维码已失效，或其内容不在您的查看范围内"
 
 
 class AttendancePeriodInvalid(AppError):

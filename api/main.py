@@ -53,6 +53,7 @@ from api.routers import (
     publication,
     roster,
     schemes,
+    share,
     templates,
     wishes,
 )
@@ -83,6 +84,7 @@ ROUTED_DOMAINS = (
     templates,
     callbacks,
     publication,
+    share,
 )
 log = logging.getLogger("api")
 

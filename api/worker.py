@@ -70,7 +70,11 @@ def jobs_for(
         Job("schedules", SCHEDULE_EVERY, lambda: schedules.run_due(sessionmaker, clock())),
         Job("live_ranks", live.REFRESH_SECONDS, lambda: live.refresh_all(sessionmaker, clock())),
         Job("deliveries", 0, lambda: run_once(sessionmaker, channels, settings)),
-        Job("robot_posts", 0, lambda: robots.run_once(sessionmaker, robot_client, settings)),
+        Job(
+            "robot_posts",
+            0,
+            lambda: robots.run_once(sessionmaker, robot_client, settings, wechat=channels.mini),
+        ),
     ]
 
 

@@ -933,6 +933,37 @@ MATRIX: Mapping[Route, Public | Guarded] = MappingProxyType(
         ("GET", f"{V1}/org/units/{{branch_id}}/robot/posts"): Guarded(
             OFFICERS, {"branch_id": Kind.ROBOT}
         ),
+        # --- sharing a board in WeChat groups; what a scanned code opens -----------------
+        ("GET", f"{V1}/periods/{{period_id}}/boards/{{unit_id}}/share"): Guarded(
+            EVERYONE, {"period_id": Kind.PERIOD_PUBLISHED, "unit_id": Kind.BRANCH}
+        ),
+        ("GET", f"{V1}/share/boards/{{publication_id}}/card.png"): Public(
+            "a signed link from the share screen (expires, signature): WeChat loads it"
+        ),
+        ("GET", f"{V1}/share/boards/{{publication_id}}/poster.png"): Public(
+            "a signed link from the share screen (expires, signature): wx.downloadFile"
+        ),
+        # A scene names no id the matrix can move in and out of scope: an unknown one is
+        # refused alike for everyone (tests/test_share.py covers boards in and out of scope).
+        ("GET", f"{V1}/scenes/resolve"): Guarded(
+            EVERYONE,
+            query=lambda ctx: {"scene": "NoSuchScene0"},
+            outcomes=dict.fromkeys(ROLES, (404, "scene_not_found")),
+        ),
+        ("GET", f"{V1}/members/{{member_id}}/card-code.png"): Guarded(
+            EVERYONE, {"member_id": Kind.MEMBER}
+        ),
+        ("GET", f"{V1}/org/units/{{branch_id}}/sharers"): Guarded(
+            OFFICERS, {"branch_id": Kind.BRANCH}
+        ),
+        ("PUT", f"{V1}/org/units/{{branch_id}}/sharers"): Guarded(
+            OFFICERS,
+            {"branch_id": Kind.BRANCH, "member_id": Kind.BRANCH_MEMBER},
+            body=lambda ctx: {"sharer_ids": [ctx.ids["member_id"]]},
+            record=NotOnRecord(
+                "names who is reminded to share the branch's 公示; nothing of theirs"
+            ),
+        ),
     }
 )
 

@@ -802,6 +802,37 @@ async def test_every_guarded_route_refuses_a_request_without_a_valid_token(
 # --- public routes: their real flow, without a token --------------------------------------------
 
 
+async def shared_board_links(client: httpx.AsyncClient, org: Org) -> tuple[str, str]:
+    """The signed links of a board's share card and poster: a period closed and published."""
+    admin = org.headers("admin")
+    attached = await client.post(
+        f"{API_PREFIX}/org/units/{org.unit_id('town')}/schemes",
+        json={"preset": "lutou"},
+        headers=admin,
+    )
+    adjusted = await client.post(
+        f"{API_PREFIX}/members/{org.id('member_a1')}/adjustments",
+        json={"item_code": "flood_fighting", "occurred_on": TODAY.isoformat(), "reason": "巡堤"},
+        headers=admin,
+    )
+    assert adjusted.status_code == 201, adjusted.text
+    listed = await client.get(
+        f"{API_PREFIX}/schemes/{attached.json()['id']}/periods", headers=admin
+    )
+    period_id = listed.json()[0]["id"]
+    for step, body in (("close", EARLY_CLOSE), ("publish", None)):
+        done = await client.post(
+            f"{API_PREFIX}/periods/{period_id}/{step}", json=body, headers=admin
+        )
+        assert done.status_code == 200, done.text
+    share = await client.get(
+        f"{API_PREFIX}/periods/{period_id}/boards/{org.unit_id('branch_a')}/share",
+        headers=org.headers("member_a1"),
+    )
+    assert share.status_code == 200, share.text
+    return share.json()["image_url"], share.json()["poster_url"]
+
+
 @pytest.fixture
 async def dev_client(settings: Settings, wechat: FakeWeChat) -> AsyncIterator[httpx.AsyncClient]:
     """The same database served in dev mode without WeChat credentials (dev login on)."""
@@ -851,6 +882,7 @@ async def test_public_routes_answer_without_a_token(
         f"{v1}/photos", files={"file": ("证明.png", png(1))}, headers=org.headers("member_a1")
     )
     assert uploaded.status_code == 201, uploaded.text
+    card_url, poster_url = await shared_board_links(client, org)
     answers: dict[Route, httpx.Response] = {
         ("GET", "/healthz"): await client.get("/healthz"),
         ("GET", "/readyz"): await client.get("/readyz"),
@@ -889,6 +921,8 @@ async def test_public_routes_answer_without_a_token(
                 {"FromUserName": "s-1", "CreateTime": 1714036506, "Event": "subscribe"}
             ),
         ),
+        ("GET", f"{v1}/share/boards/{{publication_id}}/card.png"): await client.get(card_url),
+        ("GET", f"{v1}/share/boards/{{publication_id}}/poster.png"): await client.get(poster_url),
         ("POST", f"{v1}/wechat/callback"): await client.post(
             f"{v1}/wechat/callback",
             params=signed("n-2"),

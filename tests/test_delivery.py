@@ -586,6 +586,17 @@ KIND_SAMPLES: dict[str, tuple[dict[str, str], dict[str, Any]]] = {
         {"thing1": "title", "phrase2": "status", "thing3": "reason"},
         {"title": "支部党员大会", "status": "未批准", "reason": "本次会议书记须主持"},
     ),
+    # The data `api.services.share.nudges` gives the nudge to share a new board.
+    "share_board": (
+        {"thing1": "unit", "thing2": "period", "thing3": "hint"},
+        {
+            "period_id": 7,
+            "unit_id": 3,
+            "unit": "城关镇东关社区第一党支部",
+            "period": "2026年11月",
+            "hint": "本月公示已生成，分享到支部微信群",
+        },
+    ),
 }
 
 

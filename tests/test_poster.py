@@ -15,7 +15,16 @@ from PIL import Image, ImageDraw
 from api.publication import fonts
 from api.publication.board import Board, BoardRow, TierCount
 from api.publication.fonts import FontMissing, font_path, load_font
-from api.publication.poster import MAX_PNG_BYTES, render_poster, truncate, wrap
+from api.publication.poster import (
+    CODE_SIZE,
+    MAX_PNG_BYTES,
+    code_place,
+    render_poster,
+    truncate,
+    wrap,
+)
+from api.publication.share_card import render_share_card
+from tests.fakes.wechat import code_png
 
 ROOT = Path(__file__).resolve().parent.parent
 WECOM_LIMIT = 2 * 1024 * 1024
@@ -95,8 +104,8 @@ def test_height_grows_with_rows_but_not_with_exempt_members() -> None:
 
 
 def test_default_poster_shows_the_top_rows_then_a_pointer_to_the_rest() -> None:
-    def height(board: Board, **options: int) -> int:
-        return _image(render_poster(board, **options)).height
+    def height(board: Board, top: int = 30) -> int:
+        return _image(render_poster(board, top=top)).height
 
     # Past `top` rows a board no longer grows the poster, beyond one 「其余 N 人」 line.
     assert height(_board(200)) == height(_board(199))
@@ -110,6 +119,58 @@ def test_two_hundred_members_stay_under_the_wecom_limit() -> None:
         assert len(png) < WECOM_LIMIT
         assert len(png) <= MAX_PNG_BYTES
         assert _image(png).width == 1080
+
+
+# --- the way back into the mini-program ----------------------------------------------------
+
+
+def _pixel(image: Image.Image, xy: tuple[int, int]) -> tuple[int, ...]:
+    value = image.getpixel(xy)
+    assert isinstance(value, tuple)
+    return value
+
+
+def _code_pixels(png: bytes) -> list[tuple[int, ...]]:
+    image = _image(png).convert("RGB")
+    left, top, right, bottom = code_place(image.height)
+    assert (right - left, bottom - top) == (CODE_SIZE, CODE_SIZE)
+    quarter = CODE_SIZE // 4
+    return [_pixel(image, (left + quarter * x, top + quarter * y)) for y in (1, 3) for x in (1, 3)]
+
+
+def test_the_code_is_drawn_at_its_place_and_without_one_the_way_is_written() -> None:
+    board = _board(12)
+    code = code_png("scene-one")
+    shown = _image(code).convert("RGB")
+    colours = [
+        _pixel(shown, (shown.width * x // 4, shown.height * y // 4)) for y in (1, 3) for x in (1, 3)
+    ]
+    assert len(set(colours)) == 4
+    assert _code_pixels(render_poster(board, code=code)) == colours
+    assert _code_pixels(render_poster(board, top=5, page=2, code=code)) == colours
+    without = render_poster(board)
+    assert _code_pixels(without) == [(255, 255, 255)] * 4
+    assert _image(without).height == _image(render_poster(board, code=code)).height
+
+
+def test_what_is_no_code_is_not_drawn() -> None:
+    board = _board(12)
+    without = render_poster(board)
+    huge = io.BytesIO()
+    Image.new("RGB", (2000, 2000), "red").save(huge, "PNG")
+    gif = io.BytesIO()
+    Image.new("RGB", (280, 280), "red").save(gif, "GIF")
+    for code in (b"not an image", b"\x89PNG\r\n\x1a\n", huge.getvalue(), gif.getvalue()):
+        assert render_poster(board, code=code) == without
+
+
+# --- the share card ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("members", [0, 1, 2, 12])
+def test_the_share_card_is_5_4_whatever_the_board(members: int) -> None:
+    image = _image(render_share_card(_board(members)))
+    assert (image.format, image.size) == ("PNG", (1000, 800))
 
 
 # --- pages ---------------------------------------------------------------------------------
@@ -202,7 +263,8 @@ def test_the_font_has_the_chinese_glyphs_the_poster_uses() -> None:
         return image.tobytes()
 
     missing = glyph("\U000f0000")  # a private-use code point: the .notdef box (tofu)
-    for char in "积分排名考核结果公示得记红黄榜免于其余见小程序先锋数据以为准第页张建国★…":
+    used = "积分排名考核结果公示得记红黄榜免于其余见小程序先锋数据以为准第页张建国★…"
+    for char in used + "→「」长按识别搜索查看完整支部平均":
         drawn = glyph(char)
         assert drawn != missing, char
         assert any(drawn), char

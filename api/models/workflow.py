@@ -32,6 +32,7 @@ class NoticeKind(StrEnum):
     quarterly_summary = "quarterly_summary"  # 汇总公示卡, to the level above
     robot_failed = "robot_failed"  # 群机器人推送失败 (e.g. the webhook key is invalid)
     publication_withdrawn = "publication_withdrawn"  # 公示撤回 (the period was reopened)
+    share_board = "share_board"  # 本月公示已生成，分享到支部微信群: to who shares it
     # 组织生活: to the expected attendees of a meeting, and about their leave requests.
     meeting_scheduled = "meeting_scheduled"  # 会议通知
     meeting_changed = "meeting_changed"  # 会议变更

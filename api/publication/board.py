@@ -16,6 +16,7 @@ FLAG_LABELS = {
     "bottom": "末位",
 }
 LIST_LABELS = {"red": "红榜", "yellow": "黄榜"}
+APP_NAME = "先锋积分"  # the mini-program's name, as people search for it in WeChat
 
 
 @dataclass(frozen=True, slots=True)

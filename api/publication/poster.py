@@ -3,6 +3,8 @@
 Width is fixed (1080 px), the height grows with the rows. The default poster shows the top
 `top` rows, a line pointing to the mini-program for the rest and the red/yellow lists by name;
 `page=p` renders the p-th slice of `top` rows instead, so a big branch fits in a few images.
+Above the footer, the board's 小程序码 (`code`, as WeChat gave it) opens the board in the
+mini-program; without one, a line says how to find it there.
 
 Rendering is synchronous and CPU-bound; callers on the event loop run it in a worker thread:
 `png = await anyio.to_thread.run_sync(render_poster, board)`.
@@ -16,7 +18,7 @@ from typing import Final
 
 from PIL import Image, ImageDraw, ImageFont
 
-from api.publication.board import LIST_LABELS, Board, BoardRow
+from api.publication.board import APP_NAME, LIST_LABELS, Board, BoardRow
 from api.publication.fonts import load_font as font
 from api.scoring.work import fmt
 
@@ -54,6 +56,13 @@ PILL_GAP: Final = 8
 PILL_LINE_GAP: Final = 6
 # WeCom image messages are at most 2 MB; a margin for the multipart envelope.
 MAX_PNG_BYTES: Final = 1_900_000
+FOOTER_HEIGHT: Final = 152
+FINDER_GAP: Final = 24
+FINDER_HEIGHT: Final = 288  # the card with the 小程序码 (or the way to the board)
+CODE_SIZE: Final = 240
+CODE_INSET: Final = 24
+# WeChat makes codes 280–1280 px wide; an image beyond this is not one and is not decoded.
+CODE_MAX_SIDE: Final = 1600
 
 _DANGLING: Final = " ·・-—、，,"  # stripped before "…": 「买买提·…」 reads as 「买买提…」
 
@@ -119,12 +128,15 @@ def wrap(tokens: Sequence[str], face: ImageFont.FreeTypeFont, width: float) -> l
     return lines
 
 
-def render_poster(board: Board, *, top: int = 30, page: int | None = None) -> bytes:
+def render_poster(
+    board: Board, *, top: int = 30, page: int | None = None, code: bytes | None = None
+) -> bytes:
     """The board as a PNG, 1080 px wide.
 
     Without `page`: the first `top` ranked rows, then 「其余 N 人见小程序」 and the red/yellow
     lists by name. With `page` (1-based): rows `(page-1)*top ...` and 「第 p/n 页」 in the footer.
-    Exempt subjects are never ranked; they are counted in a footnote.
+    Exempt subjects are never ranked; they are counted in a footnote. `code` (PNG or JPEG) is
+    drawn at `code_place`; without it, or if it is no image, the way to the board is written.
     Raises ValueError when `top` < 1 or `page` is out of range.
     """
     if top < 1:
@@ -149,6 +161,8 @@ def render_poster(board: Board, *, top: int = 30, page: int | None = None) -> by
     exempt = len(board.rows) - len(board.scored)
     if exempt:
         blocks.append(_line(f"免于考核 {exempt} {noun}", 24, GREY, 60))
+    scan = _code_image(code)
+    blocks.append(_finder(board, with_code=scan is not None))
     blocks.append(_footer(board, None if page is None else (page, pages)))
 
     image = Image.new("RGB", (WIDTH, sum(block.height for block in blocks)), BACKGROUND)
@@ -157,6 +171,8 @@ def render_poster(board: Board, *, top: int = 30, page: int | None = None) -> by
     for block in blocks:
         block.paint(draw, y)
         y += block.height
+    if scan is not None:
+        image.paste(scan, code_place(image.height)[:2])
     return _png(image)
 
 
@@ -595,8 +611,64 @@ def _line(text: str, size: int, color: str, height: int) -> _Block:
     return _Block(height, paint)
 
 
+def code_place(height: int) -> tuple[int, int, int, int]:
+    """Where the 小程序码 sits on a poster `height` px high: left, top, right, bottom."""
+    top = height - FOOTER_HEIGHT - FINDER_HEIGHT + CODE_INSET
+    left = MARGIN + CODE_INSET
+    return left, top, left + CODE_SIZE, top + CODE_SIZE
+
+
+def _code_image(code: bytes | None) -> Image.Image | None:
+    """The code scaled to CODE_SIZE, or None if there is none or it is not a sane image."""
+    if code is None:
+        return None
+    try:
+        image = Image.open(io.BytesIO(code))
+        if image.format not in ("PNG", "JPEG") or max(image.size) > CODE_MAX_SIDE:
+            return None
+        return image.convert("RGB").resize((CODE_SIZE, CODE_SIZE), Image.Resampling.LANCZOS)
+    except (OSError, ValueError, Image.DecompressionBombError):
+        return None
+
+
+def _finder(board: Board, *, with_code: bool) -> _Block:
+    """The way back into the mini-program: beside its code (pasted at `code_place`) how to
+    scan it, else where to find the board."""
+    height = FINDER_GAP + FINDER_HEIGHT
+
+    def paint(draw: ImageDraw.ImageDraw, top: int) -> None:
+        box_top = top + FINDER_GAP
+        draw.rounded_rectangle(
+            (MARGIN, box_top, WIDTH - MARGIN, box_top + FINDER_HEIGHT),
+            radius=18,
+            fill=CARD,
+            outline=CARD_BORDER,
+        )
+        middle = box_top + FINDER_HEIGHT / 2
+        if not with_code:
+            room = TABLE_WIDTH - 2 * CODE_INSET
+            lines = (
+                ("查看完整公示", 34, RED_DARK, True),
+                (f"微信搜索「{APP_NAME}」小程序", 28, INK, False),
+                (f"公示 → {board.period_label} → {board.unit_name}", 26, SOFT_INK, False),
+            )
+            for offset, (text, size, color, bold) in zip((-70, 0, 60), lines, strict=True):
+                paint_text = _bold if bold else _text
+                shown = truncate(text, font(size), room, stroke=1 if bold else 0)
+                paint_text(draw, (WIDTH / 2, middle + offset), shown, size, color, "mm")
+            return
+        text_left = MARGIN + CODE_INSET + CODE_SIZE + 40
+        room = WIDTH - MARGIN - CODE_INSET - text_left
+        _bold(draw, (text_left, middle - 60), "长按识别小程序码", 34, RED_DARK, "lm")
+        unit = truncate(f"查看{board.unit_name}完整公示", font(26), room)
+        _text(draw, (text_left, middle), unit, 26, INK, "lm")
+        _text(draw, (text_left, middle + 52), f"{APP_NAME} · {board.period_label}", 22, GREY, "lm")
+
+    return _Block(height, paint)
+
+
 def _footer(board: Board, paging: tuple[int, int] | None) -> _Block:
-    height = 32 + 120
+    height = FOOTER_HEIGHT
     details = f"公示日期 {board.published_on}"
     if paging:
         details += f" · 第 {paging[0]}/{paging[1]} 页"
@@ -605,7 +677,9 @@ def _footer(board: Board, paging: tuple[int, int] | None) -> _Block:
         band = top + 32
         draw.rectangle((0, band, WIDTH, band + 6), fill=GOLD)
         draw.rectangle((0, band + 6, WIDTH, top + height), fill=RED_DARK)
-        _bold(draw, (WIDTH / 2, band + 46), "先锋积分 · 数据以小程序公示为准", 26, "#FFFFFF", "mm")
+        _bold(
+            draw, (WIDTH / 2, band + 46), f"{APP_NAME} · 数据以小程序公示为准", 26, "#FFFFFF", "mm"
+        )
         _text(draw, (WIDTH / 2, band + 88), details, 22, RED_PALE, "mm")
 
     return _Block(height, paint)

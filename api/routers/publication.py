@@ -9,8 +9,9 @@ from starlette.background import BackgroundTask
 
 from api.access import Action
 from api.db import SessionDep
-from api.deps import CurrentPrincipal, PageDep, SettingsDep
+from api.deps import CurrentPrincipal, PageDep, SettingsDep, WeChatDep
 from api.errors import BoardWithdrawn, PosterPageOutOfRange, PosterUnavailable, UnitNotFound
+from api.models import utcnow
 from api.publication.fonts import FontMissing
 from api.publication.poster import render_poster
 from api.schemas.common import Page
@@ -25,6 +26,7 @@ from api.schemas.publication import (
 )
 from api.services import exports, periods, publication, robots
 from api.services.exports import XLSX, Export
+from api.services.share import images
 
 router = APIRouter(tags=["publication"])
 PosterPage = Annotated[int | None, Query(ge=1, le=100, description="分页海报的页码（每页 top 人）")]
@@ -82,7 +84,7 @@ async def board(
 
 @router.get(
     "/periods/{period_id}/boards/{unit_id}/poster.png",
-    summary="排名海报（PNG，可保存后转发到微信群）",
+    summary="排名海报（PNG，带小程序码，可保存后转发到微信群）",
     response_class=Response,
     responses={200: {"content": {"image/png": {}}}},
 )
@@ -91,14 +93,22 @@ async def poster(
     unit_id: int,
     principal: CurrentPrincipal,
     session: SessionDep,
+    settings: SettingsDep,
+    wechat: WeChatDep,
     page: PosterPage = None,
-    top: PosterTop = 30,
+    top: PosterTop = images.DEFAULT_TOP,
 ) -> Response:
     found, withdrawal = await publication.board_of(session, principal, period_id, unit_id)
     if withdrawal is not None:
         raise BoardWithdrawn(detail={"reason": withdrawal.reason})
+    published = await publication.current_publication(session, period_id, unit_id)
     try:
-        png = await asyncio.to_thread(render_poster, found, top=top, page=page)
+        if published is None:  # an officer's preview of a close: no code before publication
+            png = await asyncio.to_thread(render_poster, found, top=top, page=page)
+        else:
+            png = await images.poster_page(
+                session, wechat, settings, published, top=top, page=page, now=utcnow()
+            )
     except FontMissing as exc:
         raise PosterUnavailable() from exc
     except ValueError as exc:

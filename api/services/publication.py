@@ -30,16 +30,21 @@ from api.scoring.scheme import ScoringMode, SubjectKind
 from api.services import periods, robots
 from api.services.ledger import today_in_shanghai
 from api.services.periods import Scope, engine_period, plain
+from api.services.share import nudges, scenes
 
 
 async def publish(session: AsyncSession, principal: Principal, period_id: int) -> PeriodRecord:
-    """公示: the period turns public, its boards are frozen, and the branch robots get posts."""
+    """公示: the period turns public, its boards are frozen, the branch robots get posts, and
+    whoever shares each board in the branch's WeChat group is nudged to."""
     period = await periods.publish(session, principal, period_id)
     record = await session.get(SchemeRecord, period.scheme_id)
     assert record is not None
     scope = await periods.scope_of(session, record)
-    publications = await store_boards(session, period, scope, utcnow())
+    now = utcnow()
+    publications = await store_boards(session, period, scope, now)
     await robots.enqueue(session, publications, "publish")
+    await scenes.for_boards(session, publications)
+    await nudges.on_publication(session, publications, now)
     return period
 
 
@@ -305,3 +310,27 @@ async def boards_in_sight(
         .order_by(col(Publication.unit_path))
     )
     return [Board.from_json(row) for row in rows]
+
+
+async def current_publication(
+    session: AsyncSession, period_id: int, unit_id: int
+) -> Publication | None:
+    """The unit's board of the period's current close, while the period is published. Ask
+    `board_of` first whether the reader may see it."""
+    publication: Publication | None = await session.scalar(
+        select(Publication)
+        .join(PeriodRecord, col(PeriodRecord.id) == col(Publication.period_id))
+        .where(
+            col(Publication.period_id) == period_id,
+            col(Publication.close_no) == col(PeriodRecord.close_count),
+            col(PeriodRecord.status) == PeriodStatus.published,
+            col(Publication.unit_id) == unit_id,
+        )
+    )
+    return publication
+
+
+async def withdrawn(session: AsyncSession, publication: Publication) -> bool:
+    """Whether the publication's 公示 was taken back (its period reopened)."""
+    found = await session.get(PublicationWithdrawal, (publication.period_id, publication.close_no))
+    return found is not None

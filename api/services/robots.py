@@ -6,7 +6,6 @@ secretary's request) and sent by the worker: at most `robot_posts_per_minute` pe
 invalid — reported to the branch's secretaries instead of retried.
 """
 
-import asyncio
 import logging
 import re
 import uuid
@@ -47,12 +46,13 @@ from api.models import (
     id_of,
     utcnow,
 )
-from api.publication.board import LIST_LABELS, Board
+from api.publication.board import APP_NAME, LIST_LABELS, Board
 from api.publication.fonts import FontMissing
-from api.publication.poster import render_poster
 from api.secrets import SecretUnreadable, seal, unseal
 from api.services.delivery import ClaimLost, Hold, backoff_seconds, claim_due
 from api.services.notices import notify
+from api.services.share import images, links
+from api.wechat.client import WeChatClient
 from api.wechat.wecom import (
     INVALID_KEY,
     MARKDOWN_LIMIT,
@@ -260,7 +260,10 @@ def markdown(board: Board, top_n: int, link: str) -> str:
         if names:
             tone = "info" if color == "red" else "warning"
             head.append(f'<font color="{tone}">{label}</font>：{"、".join(names)}')
-    tail = ["", f"[在小程序查看完整公示]({link})" if link else "完整公示请在「先锋积分」小程序查看"]
+    tail = [
+        "",
+        f"[在小程序查看完整公示]({link})" if link else f"完整公示请在「{APP_NAME}」小程序查看",
+    ]
     lines = [*head, "", f"**前 {min(top_n, len(board.scored))} 名**"]
     for row in board.scored[:top_n]:
         extra = " ".join(
@@ -324,11 +327,17 @@ UNCERTAIN = "发送时工作进程中断，企业微信可能已收到；为免�
 
 
 async def send_one(
-    session: AsyncSession, client: RobotClient, settings: Settings, post: RobotPost, hold: Hold
+    session: AsyncSession,
+    client: RobotClient,
+    settings: Settings,
+    post: RobotPost,
+    hold: Hold,
+    wechat: WeChatClient | None = None,
 ) -> None:
     """One claimed post. Every write is a compare-and-set on this worker's claim; the post is
     marked as on its way (committed) before WeCom is called, so a post whose worker died
-    during the call is found so and not posted twice."""
+    during the call is found so and not posted twice. With the mini-program's `wechat`
+    client, the poster carries the board's 小程序码 and the markdown its URL Link."""
     if post.claim_token != hold.token:
         return
     if post.sending_since is not None:
@@ -358,7 +367,7 @@ async def send_one(
             )
         )
         return
-    outcome = await _send(session, client, settings, robot, post, hold)
+    outcome = await _send(session, client, settings, robot, post, hold, wechat)
     if outcome.errcode == INVALID_KEY:
         await _invalid_key(session, robot, outcome)
     await _finish(session, settings, post, outcome, hold)
@@ -374,16 +383,20 @@ def _held(post: RobotPost, hold: Hold) -> Any:
 
 
 async def _message(
-    session: AsyncSession, settings: Settings, robot: BranchRobot, post: RobotPost
+    session: AsyncSession,
+    settings: Settings,
+    robot: BranchRobot,
+    post: RobotPost,
+    wechat: WeChatClient | None,
+    now: datetime,
 ) -> tuple[dict[str, Any], str | None]:
-    board_json = await session.scalar(
-        select(Publication.board).where(col(Publication.id) == post.publication_id)
-    )
-    assert board_json is not None
-    board = Board.from_json(board_json)
+    publication = await session.get(Publication, post.publication_id)
+    assert publication is not None
     if post.kind == PostKind.markdown:
-        return markdown_message(markdown(board, robot.top_n, settings.app_page_base)), None
-    return image_message(await asyncio.to_thread(render_poster, board))
+        link = await links.outside_link(session, wechat, settings, publication, now)
+        board = Board.from_json(publication.board)
+        return markdown_message(markdown(board, robot.top_n, link)), None
+    return image_message(await images.poster(session, wechat, settings, publication, now))
 
 
 async def _send(
@@ -393,10 +406,11 @@ async def _send(
     robot: BranchRobot,
     post: RobotPost,
     hold: Hold,
+    wechat: WeChatClient | None,
 ) -> Sent:
     try:
         key = unseal(settings, robot.key_cipher)
-        message, md5 = await _message(session, settings, robot, post)
+        message, md5 = await _message(session, settings, robot, post, wechat, hold.now())
     except SecretUnreadable:
         return Sent(PostStatus.failed, reason="无法解密群机器人 key（DATA_KEY 已更换），请重新配置")
     except FontMissing:
@@ -514,9 +528,11 @@ async def run_once(
     settings: Settings,
     now: datetime | None = None,
     limit: int = 50,
+    wechat: WeChatClient | None = None,
 ) -> int:
     """Claim due posts, then send each in its own transaction; one that fails in our code is
-    recorded and retried with backoff while the rest go on. Returns how many were claimed."""
+    recorded and retried with backoff while the rest go on. Returns how many were claimed.
+    `wechat` (the mini-program's client) gives posters their code and markdown its link."""
     hold = Hold.new(settings, now)
     async with sessionmaker() as session:
         ids = await claim_due(session, RobotPost, limit, hold)
@@ -526,7 +542,7 @@ async def run_once(
             async with sessionmaker() as session:
                 post = await session.get(RobotPost, post_id)
                 assert post is not None
-                await send_one(session, client, settings, post, hold)
+                await send_one(session, client, settings, post, hold, wechat)
                 await session.commit()
         except ClaimLost:
             log.info("robot post %s was taken over by another worker", post_id)

@@ -3,7 +3,9 @@
 Each scheme's jobs and each round's reminders run alone (`api/services/jobs.py`): one that
 fails is recorded and backs off while the others go on.
 
-- the monthly score-and-rank notice of every member scheme, on the scheme's day (合阳: 25th);
+- the monthly score-and-rank notice of every member scheme, on the scheme's day (合阳: 25th),
+  with the latest ranking posted again to the branch robots and, for a board nobody opened the
+  share screen of, one reminder to whoever shares it (`share.nudges`);
 - evaluation reminders inside each round's window before its deadline;
 - a reminder to the scheme's admins when a period has ended but is still open;
 - the quarterly summary (汇总公示卡) of a scheme to the admins of the level above it;
@@ -43,6 +45,7 @@ from api.scoring.work import fmt
 from api.services import evaluations, jobs, meetings, periods, robots
 from api.services.ledger import period_of, today_in_shanghai
 from api.services.notices import notify
+from api.services.share import nudges
 
 CLOSE_GRACE = timedelta(days=1)
 
@@ -113,6 +116,8 @@ async def _monthly_scores(session: AsyncSession, record: SchemeRecord, now: date
     # The branch chat groups get the latest published ranking again, once a month.
     latest = await robots.latest_publications(session, id_of(record))
     await robots.enqueue(session, latest, f"monthly:{today:%Y-%m}")
+    # Whoever shares a board in a plain WeChat group is reminded once if nobody opened it.
+    await nudges.remind_unopened(session, latest, now)
     target = periods.current_period(scope.scheme, today)
     row = await period_of(session, id_of(record), target.key)
     inputs = await periods.load_inputs(session, scope, target, row.id if row else None)

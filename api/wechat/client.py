@@ -7,6 +7,7 @@ invalidates the token other workers hold).
 """
 
 import asyncio
+import json
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -21,6 +22,7 @@ from api.errors import (
     WeChatCodeInvalid,
     WeChatError,
     WeChatNotConfigured,
+    WeChatPageInvalid,
     WeChatRateLimited,
     WeChatUnavailable,
     WeChatUserBlocked,
@@ -35,8 +37,15 @@ ERRORS_BY_CODE: dict[int, type[AppError]] = {
     45011: WeChatRateLimited,
     45009: WeChatRateLimited,
     40226: WeChatUserBlocked,
+    41030: WeChatPageInvalid,  # getwxacodeunlimit: the page is not in the published version
+    40165: WeChatPageInvalid,  # generate_urllink: the same
 }
 TOKEN_REFRESH_MARGIN_SECONDS = 300
+# getwxacodeunlimit answers the image itself (JSON only for an error); a 430 px code is some
+# 50 KB, and an answer is read no further than this.
+CODE_WIDTH = 430
+IMAGE_LIMIT = 1_000_000
+IMAGE = "image"
 
 
 @dataclass(frozen=True)
@@ -190,6 +199,46 @@ class WeChatClient:
         unionid = body.get("unionid")
         return str(unionid) if unionid else None
 
+    async def wxacode_unlimited(
+        self, scene: str, *, page: str, check_path: bool, env_version: str
+    ) -> bytes:
+        """小程序码 (getwxacodeunlimit) opening `page` with `scene`: the image's bytes."""
+        body = await self._call_with_token(
+            "POST",
+            "/wxa/getwxacodeunlimit",
+            json={
+                "scene": scene,
+                "page": page,
+                "check_path": check_path,
+                "env_version": env_version,
+                "width": CODE_WIDTH,
+            },
+            image=True,
+        )
+        image = body.get(IMAGE)
+        if not isinstance(image, bytes):
+            raise WeChatError(detail={"reason": "getwxacodeunlimit answered without an image"})
+        return image
+
+    async def generate_urllink(self, *, path: str, query: str, env_version: str, days: int) -> str:
+        """URL Link (generate_urllink): a https link that opens `path?query` from outside
+        WeChat, valid for `days` (WeChat: 30 at most)."""
+        body = await self._call_with_token(
+            "POST",
+            "/wxa/generate_urllink",
+            json={
+                "path": path,
+                "query": query,
+                "env_version": env_version,
+                "expire_type": 1,
+                "expire_interval": days,
+            },
+        )
+        link = body.get("url_link")
+        if not isinstance(link, str) or not link.startswith("https://") or len(link) > 200:
+            raise WeChatError(detail={"reason": "generate_urllink answered without a link"})
+        return link
+
     async def forget_access_token(self) -> None:
         stale, self._token = self._token, None
         if self._store is not None and stale is not None:
@@ -229,7 +278,12 @@ class WeChatClient:
                 raise failure.as_app_error() from failure
         raise AssertionError("unreachable")
 
-    async def _request(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
+    async def _request(
+        self, method: str, path: str, *, image: bool = False, **kwargs: Any
+    ) -> dict[str, Any]:
+        """WeChat's JSON answer; with `image`, an image answer as `{IMAGE: bytes}`."""
+        if image:
+            return _checked(await self._image_or_json(method, path, **kwargs))
         try:
             response = await self._http.request(
                 method, self._base + path, timeout=self._settings.wechat_timeout_seconds, **kwargs
@@ -241,9 +295,38 @@ class WeChatClient:
             raise WeChatUnavailable(detail={"reason": type(exc).__name__}) from exc
         except ValueError as exc:
             raise WeChatError(detail={"reason": "answer is not JSON"}) from exc
-        if not isinstance(body, dict):
-            raise WeChatError(detail={"reason": "answer is not a JSON object"})
-        errcode = body.get("errcode", 0)
-        if errcode:
-            raise WeChatCallFailed(int(errcode), str(body.get("errmsg", "")))
-        return body
+        return _checked(body)
+
+    async def _image_or_json(self, method: str, path: str, **kwargs: Any) -> Any:
+        """An answer that is an image on success and JSON on failure, read at most
+        IMAGE_LIMIT bytes far."""
+        try:
+            async with self._http.stream(
+                method, self._base + path, timeout=self._settings.wechat_timeout_seconds, **kwargs
+            ) as response:
+                if response.status_code >= 500:
+                    raise WeChatUnavailable(detail={"status": response.status_code})
+                content = bytearray()
+                async for chunk in response.aiter_bytes():
+                    content += chunk
+                    if len(content) > IMAGE_LIMIT:
+                        raise WeChatError(detail={"reason": "answer is too large"})
+                kind = response.headers.get("content-type", "")
+        except httpx.HTTPError as exc:
+            raise WeChatUnavailable(detail={"reason": type(exc).__name__}) from exc
+        if kind.startswith("image/"):
+            return {IMAGE: bytes(content)}
+        try:
+            return json.loads(content)
+        except ValueError as exc:
+            raise WeChatError(detail={"reason": "answer is neither an image nor JSON"}) from exc
+
+
+def _checked(body: Any) -> dict[str, Any]:
+    """The answer, unless it is not an object or carries a non-zero errcode."""
+    if not isinstance(body, dict):
+        raise WeChatError(detail={"reason": "answer is not a JSON object"})
+    errcode = body.get("errcode", 0)
+    if errcode:
+        raise WeChatCallFailed(int(errcode), str(body.get("errmsg", "")))
+    return body

@@ -1,12 +1,16 @@
 """A local fake of the WeChat server APIs, speaking the same protocol (HTTP 200 + errcode).
 
-Tests register login and phone codes, script failures, and read what was called.
+Tests register login and phone codes, script failures, and read what was called. The
+mini-program code and link APIs check WeChat's limits (scene, page, query) against the pages
+the fake's published version has; a 小程序码 is a small PNG of its own colours per scene.
 """
 
 import asyncio
 import base64
 import hashlib
+import io
 import itertools
+import re
 import time
 from collections import Counter, defaultdict, deque
 from collections.abc import Awaitable, Callable
@@ -14,7 +18,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
+from PIL import Image
+
+from api.wechat import pages
 
 APP_ID = "wx-test-app"
 APP_SECRET = "test-app-secret"
@@ -23,6 +30,16 @@ SERVICE_APP_SECRET = "test-service-secret"
 CREDENTIALS = {APP_ID: APP_SECRET, SERVICE_APP_ID: SERVICE_APP_SECRET}
 HTTP_502 = 502  # scripted as an errcode: answer with HTTP 502 instead of JSON
 STALE = {"errcode": 40001, "errmsg": "invalid credential, access_token is invalid or not latest"}
+# getwxacodeunlimit: at most 32 visible characters of this set; generate_urllink: a query of at
+# most 1024 of this one.
+SCENE = re.compile(r"[0-9A-Za-z!#$&'()*+,/:;=?@\-._~]{1,32}")
+LINK_QUERY = re.compile(r"[0-9A-Za-z!#$&'()*+,/:;=?@\-._~%]{0,1024}")
+ENV_VERSIONS = frozenset({"release", "trial", "develop"})
+# The pages of the mini-program's published version.
+PUBLISHED_PAGES = frozenset(
+    {pages.SCAN, pages.BOARD, pages.SHARE, pages.MEMBER_CARD, pages.CHECKIN}
+)
+CODE_SIDE = 280
 
 
 @dataclass
@@ -54,6 +71,13 @@ class FakeWeChat:
     robot_clock: Callable[[], float] = time.monotonic
     _robot_windows: dict[str, deque[float]] = field(default_factory=lambda: defaultdict(deque))
     _serial: "itertools.count[int]" = field(default_factory=itertools.count)
+    # 小程序码 and URL Links: the published pages, what was asked and answered, and a slow
+    # WeChat (seconds before a code is answered).
+    published_pages: set[str] = field(default_factory=lambda: set(PUBLISHED_PAGES))
+    wxacode_requests: list[dict[str, Any]] = field(default_factory=list)
+    wxacodes: dict[str, bytes] = field(default_factory=dict)
+    wxacode_delay: float = 0.0
+    url_link_requests: list[dict[str, Any]] = field(default_factory=list)
 
     def add_login(self, code: str, openid: str, unionid: str | None = None) -> None:
         self.login_codes[code] = (openid, unionid)
@@ -152,6 +176,14 @@ class FakeWeChat:
                 {"subscribe": 1, "openid": openid, "unionid": self.followers[openid]}
             )
 
+        @app.post("/wxa/getwxacodeunlimit")
+        async def wxacode(request: Request) -> Response:
+            return await self._wxacode(request)
+
+        @app.post("/wxa/generate_urllink")
+        async def url_link(request: Request) -> JSONResponse:
+            return JSONResponse(await self._url_link(request))
+
         @app.post("/cgi-bin/webhook/send")
         async def webhook_send(request: Request) -> JSONResponse:
             return JSONResponse(await self._robot(request))
@@ -196,6 +228,67 @@ class FakeWeChat:
         await asyncio.sleep(self.answer_delay)
         return JSONResponse({"errcode": 0, "errmsg": "ok", "msgid": msgid})
 
+    def _mini_token(self, request: Request) -> bool:
+        token = request.query_params.get("access_token", "")
+        return token in self.valid_tokens and self.token_apps.get(token) == APP_ID
+
+    def _page_error(self, page: str, check: bool, errcode: int) -> dict[str, Any] | None:
+        """WeChat's answer to a page with a leading "/" or parameters, or (when checked) one
+        its published version does not have."""
+        if page.startswith("/") or "?" in page or (check and page not in self.published_pages):
+            return {"errcode": errcode, "errmsg": f"invalid page rid: fake-{page[:20]}"}
+        return None
+
+    async def _wxacode(self, request: Request) -> Response:
+        """getwxacodeunlimit: an image body on success, JSON on every error."""
+        self.calls["wxacode"] += 1
+        if not self._mini_token(request):
+            return JSONResponse(STALE)
+        if failure := self._scripted("wxacode"):
+            return JSONResponse(failure)
+        body = await request.json()
+        self.wxacode_requests.append(body)
+        scene = body.get("scene")
+        if not isinstance(scene, str) or len(scene) > 32:
+            return JSONResponse({"errcode": 40169, "errmsg": "invalid length for scene"})
+        if not SCENE.fullmatch(scene):
+            return JSONResponse({"errcode": 40129, "errmsg": "invalid scene"})
+        if body.get("env_version", "release") not in ENV_VERSIONS:
+            return JSONResponse({"errcode": 40097, "errmsg": "invalid args"})
+        page = body.get("page")
+        if page is not None:
+            error = self._page_error(str(page), body.get("check_path", True) is not False, 41030)
+            if error:
+                return JSONResponse(error)
+        await asyncio.sleep(self.wxacode_delay)
+        image = self.wxacodes.setdefault(scene, code_png(scene))
+        return Response(image, media_type="image/png")
+
+    async def _url_link(self, request: Request) -> dict[str, Any]:
+        """generate_urllink: a https://wxaurl.cn link valid at most 30 days."""
+        self.calls["urllink"] += 1
+        if not self._mini_token(request):
+            return STALE
+        if failure := self._scripted("urllink"):
+            return failure
+        body = await request.json()
+        self.url_link_requests.append(body)
+        if error := self._page_error(str(body.get("path", "")), True, 40165):
+            return error
+        if not LINK_QUERY.fullmatch(str(body.get("query", ""))):
+            # WeChat names no code of its own for a bad query: the fake answers invalid args.
+            return {"errcode": 40097, "errmsg": "invalid args: query"}
+        days = body.get("expire_interval")
+        if body.get("expire_type") != 1 or not isinstance(days, int) or not 1 <= days <= 30:
+            return {"errcode": 40097, "errmsg": "invalid args: expire_interval"}
+        if body.get("env_version", "release") not in ENV_VERSIONS:
+            return {"errcode": 40097, "errmsg": "invalid args: env_version"}
+        return {
+            "errcode": 0,
+            "errmsg": "ok",
+            "url_link": f"https://wxaurl.cn/fake{next(self._serial)}",
+        }
+
     async def _robot(self, request: Request) -> dict[str, Any]:
         self.calls["webhook"] += 1
         key = request.query_params.get("key", "")
@@ -234,3 +327,17 @@ class FakeWeChat:
     def _scripted(self, api: str) -> dict[str, Any] | None:
         queue = self.failures[api]
         return queue.popleft() if queue else None
+
+
+def code_png(scene: str) -> bytes:
+    """A fake 小程序码: four quadrants in colours of the scene's own."""
+    digest = hashlib.sha256(scene.encode()).digest()
+    image = Image.new("RGB", (CODE_SIDE, CODE_SIDE))
+    half = CODE_SIDE // 2
+    for quadrant in range(4):
+        colour = tuple(digest[3 * quadrant : 3 * quadrant + 3])
+        left, top = (quadrant % 2) * half, (quadrant // 2) * half
+        image.paste(Image.new("RGB", (half, half), colour), (left, top))
+    buffer = io.BytesIO()
+    image.save(buffer, "PNG")
+    return buffer.getvalue()

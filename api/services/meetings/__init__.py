@@ -3,7 +3,8 @@ and closing a meeting decides each attendee's outcome and the points the scheme 
 
 The public surface other services use: `attendance_summary` (a member's record and rate over a
 period), `summary` (counts for the committee's evaluation view), `send_due_reminders` (run by
-the worker's schedules) and `parse_checkin_code` (what a scanned link or code names).
+the worker's schedules), `parse_checkin_code` (what a scanned link or code names) and
+`check_signature` (whether the service made that code).
 """
 
 from api.services.meetings.attendance import (
@@ -16,7 +17,7 @@ from api.services.meetings.attendance import (
     summary,
 )
 from api.services.meetings.closing import Closed, close, reopen
-from api.services.meetings.codes import CheckinCode, parse_checkin_code
+from api.services.meetings.codes import CheckinCode, check_signature, parse_checkin_code
 from api.services.meetings.schedule import (
     cancel,
     detail,
@@ -34,6 +35,7 @@ __all__ = [
     "Closed",
     "attendance_summary",
     "cancel",
+    "check_signature",
     "close",
     "detail",
     "edit",
