@@ -53,6 +53,7 @@ from api.routers import (
     publication,
     roster,
     schemes,
+    sessions,
     templates,
     wishes,
 )
@@ -64,6 +65,7 @@ from api.wechat.tokens import DatabaseTokenStore
 API_PREFIX = "/api/v1"
 ROUTED_DOMAINS = (
     auth,
+    sessions,
     members,
     org,
     roster,

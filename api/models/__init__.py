@@ -1,7 +1,9 @@
 """SQLModel tables. Importing this package registers every table on `SQLModel.metadata`."""
 
 from api.models.auth import (
+    ConsoleTicket,
     InviteCode,
+    LoginKind,
     LoginSession,
     RefreshToken,
     SessionEnd,
@@ -116,6 +118,7 @@ __all__ = [
     "Commitment",
     "CommitmentStatus",
     "CommitteeAction",
+    "ConsoleTicket",
     "Delivery",
     "DeliveryStatus",
     "EntrySource",
@@ -131,6 +134,7 @@ __all__ = [
     "LeaveRequest",
     "LeaveStatus",
     "LivePlacement",
+    "LoginKind",
     "LoginSession",
     "Meeting",
     "MeetingAttendance",
