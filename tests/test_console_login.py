@@ -183,6 +183,22 @@ async def test_a_ticket_expires_within_minutes(
     assert error(await poll(client, late)) == (410, "console_ticket_expired")
 
 
+async def test_tickets_that_died_unused_are_deleted_a_day_later(
+    client: httpx.AsyncClient, org: Org, clock: Clock, sessionmaker: Maker
+) -> None:
+    unused = await new_ticket(client)
+    used = await new_ticket(client)
+    await confirm(client, used, org.headers("member_a1"))
+    await poll(client, used)
+    clock.advance(days=1, minutes=org.settings.console_ticket_minutes + 1)
+    await new_ticket(client)
+    async with sessionmaker() as session:
+        kept = set(await session.scalars(select(ConsoleTicket.ref)))
+    assert unused["ticket_id"] not in kept
+    assert used["ticket_id"] in kept
+    assert len(kept) == 2
+
+
 async def test_only_a_member_signed_in_on_the_mini_program_confirms(
     client: httpx.AsyncClient, wechat: FakeWeChat, org: Org, sessionmaker: Maker
 ) -> None:

@@ -12,10 +12,10 @@ console cannot keep itself signed in past its lifetime.
 import hmac
 import secrets
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Final
 
-from sqlalchemy import update
+from sqlalchemy import delete, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
@@ -45,6 +45,9 @@ from api.services.auth import TokenPair, issue_tokens
 QR_PREFIX: Final = "pioneer-console:"
 LINK_PARAMETER: Final = "t"
 CLIENT_MAX: Final = 200
+# Tickets that died unused are deleted this long after, by the next ticket asked for: their
+# number stays what a day of asking makes.
+UNUSED_KEPT: Final = timedelta(days=1)
 
 
 @dataclass(frozen=True)
@@ -65,6 +68,12 @@ async def create_ticket(
     session: AsyncSession, settings: Settings, *, client: str | None
 ) -> NewTicket:
     now = utcnow()
+    await session.execute(
+        delete(ConsoleTicket).where(
+            col(ConsoleTicket.expires_at) < now - UNUSED_KEPT,
+            col(ConsoleTicket.redeemed_at).is_(None),
+        )
+    )
     secret = secrets.token_urlsafe(32)
     ticket = ConsoleTicket(
         ref=secrets.token_urlsafe(16),
