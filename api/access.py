@@ -14,6 +14,7 @@ from sqlalchemy import ColumnElement, false, or_
 from sqlalchemy.orm import Mapped
 
 from api.errors import Forbidden, OwnRecord, RoleNotBelowYours
+from api.models.auth import LoginKind
 from api.models.org import Role
 from api.models.scoring import PeriodStatus
 
@@ -90,11 +91,13 @@ class Target:
 
 @dataclass(frozen=True)
 class Principal:
-    """The signed-in member and the roles they hold."""
+    """The signed-in member, the roles they hold, and the login their token belongs to."""
 
     member_id: int
     unit_path: str
     grants: tuple[Grant, ...]
+    login_id: int = 0
+    login_kind: LoginKind = LoginKind.miniprogram
 
     def scope_paths(self, action: Action) -> list[str]:
         """Roots of the subtrees where `action` is allowed, outermost first, nested ones folded."""

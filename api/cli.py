@@ -55,6 +55,7 @@ def _print_logins(port: int, dev_login: bool) -> None:
             f" -H 'Content-Type: application/json' -d '{{\"phone\": \"{person.phone}\"}}'"
         )
     print(f"所有演示账号：GET http://127.0.0.1:{port}/api/v1/auth/dev/accounts")
+    print(f"PC 控制台：http://127.0.0.1:{port}/admin/（扫码登录，开发模式下也可选择演示账号）")
     print(f"接口文档：http://127.0.0.1:{port}/docs")
 
 

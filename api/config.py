@@ -53,6 +53,15 @@ class Settings(BaseSettings):
     refresh_grace_seconds: int = Field(default=20, ge=0, le=300)
     binding_ticket_minutes: int = Field(default=10, ge=1)
     invite_code_days: int = Field(default=7, ge=1)
+    # 扫码登录 of the PC console: how long its QR code may be confirmed and redeemed, and how
+    # long the console's own login lasts (shorter than a phone's: a PC is shared more often).
+    console_ticket_minutes: int = Field(default=5, ge=1, le=30)
+    console_session_hours: int = Field(default=12, ge=1, le=24 * 30)
+    # The https prefix the mini-program is configured to open for the console's QR code
+    # (扫普通链接二维码打开小程序); empty: the bare `pioneer-console:<ticket>` for wx.scanCode.
+    console_link_base: str = Field(default="", max_length=200)
+    # The built console (`npm run build` in web/), served at /admin.
+    console_dir: str = "web/dist"
 
     wechat_app_id: str = ""
     wechat_app_secret: SecretStr = SecretStr("")
@@ -180,6 +189,7 @@ class Settings(BaseSettings):
     bind_per_address: int = Field(default=100, ge=0)
     uploads_per_member: int = Field(default=60, ge=0)
     uploads_per_address: int = Field(default=300, ge=0)
+    console_tickets_per_address: int = Field(default=60, ge=0)
     # Proxies of ours in front of the service that append to X-Forwarded-For; 0: the address the
     # connection comes from is the client's.
     trusted_proxy_hops: int = Field(default=0, ge=0)
@@ -287,6 +297,14 @@ class Settings(BaseSettings):
     @property
     def invite_code_ttl(self) -> timedelta:
         return timedelta(days=self.invite_code_days)
+
+    @property
+    def console_ticket_ttl(self) -> timedelta:
+        return timedelta(minutes=self.console_ticket_minutes)
+
+    @property
+    def console_session_max_age(self) -> timedelta:
+        return timedelta(hours=self.console_session_hours)
 
 
 def _weak(secret: SecretStr) -> bool:

@@ -163,6 +163,33 @@ class DevLoginDisabled(AppError):
     code, status, message = "dev_login_disabled", 404, "开发登录未启用"
 
 
+class ConsoleTicketInvalid(AppError):
+    """No such ticket, a wrong secret, one already used, or one another member confirmed:
+    all look alike to the caller."""
+
+    code, status, message = (
+        "console_ticket_invalid",
+        404,
+        "二维码无效或已使用，请在电脑上刷新二维码",
+    )
+
+
+class ConsoleTicketExpired(AppError):
+    code, status, message = "console_ticket_expired", 410, "二维码已过期，请在电脑上刷新二维码"
+
+
+class ConsoleConfirmNeedsMiniProgram(AppError):
+    code, status, message = (
+        "console_confirm_needs_miniprogram",
+        403,
+        "请用小程序扫码确认登录",
+    )
+
+
+class LoginNotFound(AppError):
+    code, status, message = "login_not_found", 404, "该登录不存在或已退出"
+
+
 # --- binding -------------------------------------------------------------------------------
 
 

@@ -14,7 +14,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, Operation
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from api import logs
+from api import console, docs, logs
 from api.config import Settings, get_settings
 from api.db import create_engine, create_sessionmaker
 from api.errors import (
@@ -53,6 +53,7 @@ from api.routers import (
     publication,
     roster,
     schemes,
+    sessions,
     share,
     templates,
     wishes,
@@ -65,6 +66,7 @@ from api.wechat.tokens import DatabaseTokenStore
 API_PREFIX = "/api/v1"
 ROUTED_DOMAINS = (
     auth,
+    sessions,
     members,
     org,
     roster,
@@ -125,17 +127,16 @@ def create_app(settings: Settings | None = None, http: httpx.AsyncClient | None 
                 await client.aclose()
             await engine.dispose()
 
-    docs = settings.docs_enabled
     app = PioneerAPI(
         hsts=settings.env == "prod",
-        title="先锋积分 · Pioneer Points API",
+        title=TITLE,
         version="1.0.0",
         description=_description(),
         lifespan=lifespan,
         responses={"4XX": {"model": ErrorBody, "description": "错误（见上方错误码表）"}},
-        docs_url="/docs" if docs else None,
-        redoc_url="/redoc" if docs else None,
-        openapi_url="/openapi.json" if docs else None,
+        docs_url=None,
+        redoc_url=None,
+        openapi_url="/openapi.json" if settings.docs_enabled else None,
     )
     app.state.settings = settings
     default_cap, route_caps = body_caps(settings, API_PREFIX)
@@ -144,26 +145,43 @@ def create_app(settings: Settings | None = None, http: httpx.AsyncClient | None 
     app.include_router(health.router)
     for module in ROUTED_DOMAINS:
         app.include_router(module.router, prefix=API_PREFIX)
+    if settings.docs_enabled:
+        docs.install(app, title=TITLE)
+    console.install(app, settings.console_dir)
     return app
+
+
+TITLE = "先锋积分 · Pioneer Points API"
 
 
 # The API answers JSON (and images, sheets): nothing in it may run, load or be framed.
 API_CSP = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
-# Swagger UI and ReDoc: FastAPI's pages load their scripts, styles and fonts from these CDNs.
+# Swagger UI and ReDoc, every asset ours: their scripts style elements inline, and ReDoc runs
+# a worker from a blob.
 DOCS_CSP = (
-    "default-src 'none'; script-src 'unsafe-inline' https://cdn.jsdelivr.net; "
-    "style-src 'unsafe-inline' https://cdn.jsdelivr.net https://fonts.googleapis.com; "
-    "font-src https://fonts.gstatic.com; img-src 'self' data: https://fastapi.tiangolo.com "
-    "https://cdn.jsdelivr.net; connect-src 'self'; worker-src blob:; frame-ancestors 'none'; "
-    "base-uri 'none'; form-action 'self'"
+    "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data:; font-src 'self' data:; connect-src 'self'; worker-src 'self' blob:; "
+    "frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
+)
+# The console: its own scripts and styles only, images of ours (photos, posters, the QR code
+# it draws), and requests to this service alone.
+CONSOLE_CSP = (
+    "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data: blob:; font-src 'self' data:; connect-src 'self'; "
+    "manifest-src 'self'; frame-ancestors 'none'; base-uri 'self'; form-action 'self'"
 )
 HSTS = "max-age=31536000; includeSubDomains"
+# Pages with a policy of their own, by path prefix; everything else is the API's.
+PAGE_POLICIES = (
+    ((docs.DOCS_URL, docs.REDOC_URL), DOCS_CSP),
+    ((console.CONSOLE_URL,), CONSOLE_CSP),
+)
 
 
 class SecurityHeaders:
-    """Adds the security headers to every response, the docs pages with their own policy."""
+    """Adds the security headers to every response, the pages with their own policy."""
 
-    def __init__(self, app: ASGIApp, *, hsts: bool, docs_paths: tuple[str, ...]) -> None:
+    def __init__(self, app: ASGIApp, *, hsts: bool) -> None:
         common = [
             (b"x-content-type-options", b"nosniff"),
             (b"x-frame-options", b"DENY"),
@@ -172,15 +190,23 @@ class SecurityHeaders:
         if hsts:
             common.append((b"strict-transport-security", HSTS.encode()))
         self.app = app
-        self.docs_paths = docs_paths
         self.api = [*common, (b"content-security-policy", API_CSP.encode())]
-        self.docs = [*common, (b"content-security-policy", DOCS_CSP.encode())]
+        self.pages = [
+            (prefixes, [*common, (b"content-security-policy", policy.encode())])
+            for prefixes, policy in PAGE_POLICIES
+        ]
+
+    def _headers(self, path: str) -> list[tuple[bytes, bytes]]:
+        for prefixes, headers in self.pages:
+            if any(path == prefix or path.startswith(f"{prefix}/") for prefix in prefixes):
+                return headers
+        return self.api
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        added = self.docs if scope["path"].startswith(self.docs_paths) else self.api
+        added = self._headers(scope["path"])
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -199,8 +225,7 @@ class PioneerAPI(FastAPI):
         self.hsts = hsts
 
     def build_middleware_stack(self) -> ASGIApp:
-        pages = tuple(url for url in (self.docs_url, self.redoc_url) if url)
-        return SecurityHeaders(super().build_middleware_stack(), hsts=self.hsts, docs_paths=pages)
+        return SecurityHeaders(super().build_middleware_stack(), hsts=self.hsts)
 
 
 def _description() -> str:

@@ -1,4 +1,4 @@
-"""Login, binding and upload attempts, counted per client across every API process.
+"""Login, binding, console ticket and upload attempts, counted per client across every API process.
 
 The counters are rows of `rate_counter` in the service's own database, so that every process
 sees the same counts with nothing else to run, on PostgreSQL and SQLite alike. A key's window
@@ -104,6 +104,9 @@ class RateLimiter:
             self._per_window("uploads_per_address", address),
             self._per_window("uploads_per_member", str(member_id)),
         )
+
+    async def console_ticket(self, address: str) -> None:
+        await self.count(self._per_window("console_tickets_per_address", address))
 
     async def count(self, *attempts: Attempt) -> None:
         """Count each attempt; refuse with the first limit it is over (after counting)."""

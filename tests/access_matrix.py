@@ -113,6 +113,9 @@ class Kind(StrEnum):
     LEAVE_PENDING = "leave_pending"  # the branch's member asks leave of a new meeting
     TEMPLATE = "template"  # a unit with a notice template of its own
     ROSTER_PREVIEW = "roster_preview"  # a roster preview uploaded by that role (or an importer)
+    CONSOLE_TICKET = "console_ticket"  # a PC console's sign-in code, unconfirmed (else confirmed
+    # by the member named)
+    LOGIN = "login"  # one of the member's own logins (another device's)
 
 
 # Objects that are part of one member's record: a route changing one acts on that member.
@@ -161,6 +164,8 @@ OTHER_KINDS = frozenset(
         Kind.MEETING,
         Kind.MEETING_STARTED,
         Kind.MEETING_CLOSED,
+        Kind.CONSOLE_TICKET,
+        Kind.LOGIN,
     }
 )
 # For each officer role, a member in its scope who holds a role at or above it (the ones not in
@@ -235,6 +240,11 @@ REVIEW_IN = {  # claimant and item whose current step is the role's own (the cla
 # import, their secretary's), the out-of-scope one another importer's of the same town.
 PREVIEW_IN = {**dict.fromkeys(BRANCH_ROLES, "secretary_a"), "admin": "admin", "admin2": "admin2"}
 PREVIEW_OUT = {**dict.fromkeys(BRANCH_ROLES, "admin"), "admin": "secretary_a", "admin2": "admin"}
+# A console's code anyone signed in may confirm; once another member confirmed it, nobody else.
+TICKET_IN = dict.fromkeys(ROLES, "")
+TICKET_OUT = dict.fromkeys(ROLES, "member_a1b")
+# A member ends their own logins only: not even those of a member in their scope.
+LOGIN_OUT = {role: "member_a1b" if role == "member_a1" else "member_a1" for role in ROLES}
 CLAIM_IN = {role: f"{member}:mx_leader" for role, member in MEMBER_IN.items()}
 CLAIM_OUT = {role: f"{member}:mx_leader" for role, member in MEMBER_OUT.items()}
 
@@ -278,6 +288,8 @@ SCOPES: Mapping[Kind, tuple[Owners, Owners]] = MappingProxyType(
         Kind.LEAVE_PENDING: (BRANCH_IN, BRANCH_OUT),
         Kind.TEMPLATE: (UNIT_IN, UNIT_OUT),
         Kind.ROSTER_PREVIEW: (PREVIEW_IN, PREVIEW_OUT),
+        Kind.CONSOLE_TICKET: (TICKET_IN, TICKET_OUT),
+        Kind.LOGIN: (SELF, LOGIN_OUT),
     }
 )
 
@@ -287,7 +299,7 @@ class Ctx:
     """One request: who sends it, the ids of its targets, and a number unique to it."""
 
     role: Role
-    ids: Mapping[str, int]
+    ids: Mapping[str, int | str]
     n: int
 
 
@@ -422,7 +434,7 @@ def _entry(item: str, **extra: Any) -> Build:
     }
 
 
-def _photos(ctx: Ctx) -> dict[str, list[int]]:
+def _photos(ctx: Ctx) -> dict[str, list[int | str]]:
     return {"photo_ids": [ctx.ids["photo_ids"]]}
 
 
@@ -441,14 +453,14 @@ _TEMPLATE_OF = {"kind": "claim_result", "channel": "subscribe"}
 BRANCH_OFFICERS = frozenset({"committee_a", "secretary_a"})  # officers who are branch members
 
 
-def _unit(ctx: Ctx) -> dict[str, int]:
+def _unit(ctx: Ctx) -> dict[str, int | str]:
     return {"unit_id": ctx.ids["unit_id"]}
 
 
 def _scanned(ctx: Ctx) -> dict[str, str]:
     """What the mini-program sends after scanning the meeting's code on the secretary's screen
     (signed with the key the matrix's app derives from the same settings)."""
-    code = sign_checkin_code(make_settings("sqlite+aiosqlite://"), ctx.ids["code"], utcnow())
+    code = sign_checkin_code(make_settings("sqlite+aiosqlite://"), int(ctx.ids["code"]), utcnow())
     return {"code": code.text}
 
 
@@ -465,6 +477,12 @@ MATRIX: Mapping[Route, Public | Guarded] = MappingProxyType(
         ("POST", f"{V1}/auth/logout"): Public("refresh token: revokes its login", 204),
         ("POST", f"{V1}/auth/dev/login"): Public("dev mode only, without WeChat credentials"),
         ("GET", f"{V1}/auth/dev/accounts"): Public("dev mode only, without WeChat credentials"),
+        ("POST", f"{V1}/auth/console-tickets"): Public(
+            "a PC console asks for its sign-in code", 201
+        ),
+        ("GET", f"{V1}/auth/console-tickets/{{ticket_id}}"): Public(
+            "the console waits on its code with the code's secret"
+        ),
         ("GET", f"{V1}/wechat/callback"): Public("WeChat URL check, signed with the token"),
         ("POST", f"{V1}/wechat/callback"): Public("WeChat pushes, signed with the token"),
         ("GET", f"{V1}/wechat/callback/service"): Public("the service account's URL check"),
@@ -488,6 +506,13 @@ MATRIX: Mapping[Route, Public | Guarded] = MappingProxyType(
             record=NotOnRecord("a member marks their own notice read"),
         ),
         ("GET", f"{V1}/me/subscriptions"): Guarded(EVERYONE),
+        ("POST", f"{V1}/auth/console-tickets/{{ticket_id}}/confirm"): Guarded(
+            EVERYONE, {"ticket_id": Kind.CONSOLE_TICKET}, fresh=frozenset({"ticket_id"})
+        ),
+        ("GET", f"{V1}/me/sessions"): Guarded(EVERYONE, listed=Kind.LOGIN),
+        ("DELETE", f"{V1}/me/sessions/{{session_id}}"): Guarded(
+            EVERYONE, {"session_id": Kind.LOGIN}, fresh=frozenset({"session_id"})
+        ),
         ("POST", f"{V1}/me/subscriptions"): Guarded(
             EVERYONE, body=lambda ctx: {"results": {"T-MATRIX": "reject"}}
         ),

@@ -36,6 +36,7 @@ from api.models import (
     Delivery,
     DeliveryStatus,
     EntrySource,
+    LoginSession,
     Meeting,
     Member,
     Notice,
@@ -220,7 +221,7 @@ class World:
     def __init__(self, client: httpx.AsyncClient, org: Org, maker: Maker, entry: Guarded) -> None:
         self.client, self.org, self.maker, self.entry = client, org, maker, entry
         self.numbers = itertools.count(1)
-        self.cache: dict[tuple[Kind, str], int] = {}
+        self.cache: dict[tuple[Kind, str], int | str] = {}
         self.schemes: dict[str, int] = {}
         self.branch_schemes: dict[str, int] = {}
         self.periods: dict[str, int] = {}
@@ -249,7 +250,7 @@ class World:
                 scheme = await self.call(who, "POST", url, json={"preset": "yongxi"})
                 self.branch_schemes[unit] = scheme["id"]
 
-    async def target(self, kind: Kind, role: Role, inside: bool, fresh: bool = False) -> int:
+    async def target(self, kind: Kind, role: Role, inside: bool, fresh: bool = False) -> int | str:
         """The id of the role's in-scope (or out-of-scope) object of `kind`, built once."""
         owner = SCOPES[kind][0 if inside else 1][role]
         key = (kind, owner)
@@ -273,9 +274,13 @@ class World:
 
     # --- builders
 
-    async def build(self, kind: Kind, owner: str) -> int:
+    async def build(self, kind: Kind, owner: str) -> int | str:
         org = self.org
         match kind:
+            case Kind.CONSOLE_TICKET:
+                return await self.console_ticket(owner)
+            case Kind.LOGIN:
+                return await self.login(owner)
             case Kind.MEMBER | Kind.BRANCH_MEMBER | Kind.PEER:
                 return org.id(owner)
             case Kind.UNIT | Kind.BRANCH | Kind.HOME_UNIT:
@@ -383,6 +388,27 @@ class World:
                 asked = await self.call(member, "POST", url, json={"reason": "外出"})
                 return int(asked["id"])
         raise AssertionError(kind)
+
+    async def console_ticket(self, confirmed_by: str) -> str:
+        """A PC console's code, confirmed by `confirmed_by` unless that is empty."""
+        response = await self.client.post(f"{API_PREFIX}/auth/console-tickets")
+        if response.status_code != 201:
+            raise Trouble(f"console ticket: {response.status_code} {response.text}")
+        ref = str(response.json()["ticket_id"])
+        if confirmed_by:
+            await self.call(confirmed_by, "POST", f"/auth/console-tickets/{ref}/confirm")
+        return ref
+
+    async def login(self, member: str) -> int:
+        """Another login of `member` (another device's), not the one the matrix signs in with."""
+        async with self.maker() as session:
+            row = LoginSession(
+                member_id=self.org.id(member),
+                expires_at=utcnow() + self.org.settings.session_max_age,
+            )
+            session.add(row)
+            await session.commit()
+            return id_of(row)
 
     async def seat(self, member: str) -> None:
         """A rival who is not in the `org` fixture: a member of their unit with their role."""
@@ -686,7 +712,7 @@ async def test_access(
     await world.setup()
     problems: dict[str, str] = {}
 
-    async def inside(role: Role, fresh: bool) -> dict[str, int]:
+    async def inside(role: Role, fresh: bool) -> dict[str, int | str]:
         return {
             name: await world.target(kind, role, True, fresh and name in entry.fresh)
             for name, kind in entry.targets.items()
@@ -875,6 +901,8 @@ async def test_public_routes_answer_without_a_token(
         json={"binding_ticket": await ticket("login-1", "openid-1"), "phone_code": "phone-1"},
     )
     v1 = API_PREFIX
+    console = await client.post(f"{v1}/auth/console-tickets")
+    console_ticket = console.json()
     refreshed = await client.post(
         f"{v1}/auth/refresh", json={"refresh_token": bound.json()["refresh_token"]}
     )
@@ -906,6 +934,11 @@ async def test_public_routes_answer_without_a_token(
         ),
         ("GET", f"{v1}/auth/dev/accounts"): await dev_client.get(f"{v1}/auth/dev/accounts"),
         ("GET", f"{v1}/photos/{{photo_id}}/content"): await client.get(uploaded.json()["url"]),
+        ("POST", f"{v1}/auth/console-tickets"): console,
+        ("GET", f"{v1}/auth/console-tickets/{{ticket_id}}"): await client.get(
+            f"{v1}/auth/console-tickets/{console_ticket['ticket_id']}",
+            headers={"X-Ticket-Secret": console_ticket["secret"]},
+        ),
         ("GET", f"{v1}/wechat/callback"): await client.get(
             f"{v1}/wechat/callback",
             params={**signed("n-1"), "echostr": "hello"},

@@ -1,7 +1,9 @@
 """SQLModel tables. Importing this package registers every table on `SQLModel.metadata`."""
 
 from api.models.auth import (
+    ConsoleTicket,
     InviteCode,
+    LoginKind,
     LoginSession,
     RefreshToken,
     SessionEnd,
@@ -129,6 +131,7 @@ __all__ = [
     "Commitment",
     "CommitmentStatus",
     "CommitteeAction",
+    "ConsoleTicket",
     "Delivery",
     "DeliveryStatus",
     "EntrySource",
@@ -144,6 +147,7 @@ __all__ = [
     "LeaveRequest",
     "LeaveStatus",
     "LivePlacement",
+    "LoginKind",
     "LoginSession",
     "Meeting",
     "MeetingAttendance",

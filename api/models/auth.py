@@ -47,6 +47,14 @@ class SessionEnd(StrEnum):
     logout = "logout"
     logout_everywhere = "logout_everywhere"  # the member signed out of every device
     reuse = "reuse"  # a rotated refresh token came back: someone else may hold the family
+    ended = "ended"  # the member ended it from their list of logins (on another device)
+
+
+class LoginKind(StrEnum):
+    """Where a login was made: the mini-program, or the PC console by scanning its code."""
+
+    miniprogram = "miniprogram"
+    console = "console"
 
 
 class LoginSession(SQLModel, table=True):
@@ -60,6 +68,10 @@ class LoginSession(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     member_id: int = Field(foreign_key="member.id", index=True)
+    kind: LoginKind = Field(default=LoginKind.miniprogram, sa_type=sa.String(16))
+    # The browser a console login was made in (its User-Agent, cut), so the member can tell
+    # their logins apart.
+    client: str | None = Field(default=None, sa_type=sa.String(200))
     created_at: datetime = Field(default_factory=utcnow, sa_column=utc_column())
     expires_at: datetime = Field(sa_column=utc_column())
     revoked_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
@@ -67,9 +79,34 @@ class LoginSession(SQLModel, table=True):
 
     __table_args__ = (
         sa.CheckConstraint(
-            "revoked_reason IN ('logout', 'logout_everywhere', 'reuse')", name="revoked_reason"
+            "revoked_reason IN ('logout', 'logout_everywhere', 'reuse', 'ended')",
+            name="revoked_reason",
         ),
+        sa.CheckConstraint("kind IN ('miniprogram', 'console')", name="kind"),
     )
+
+
+class ConsoleTicket(SQLModel, table=True):
+    """A one-time ticket that signs a PC console in (扫码登录).
+
+    The console shows `ref` as a QR code and keeps the secret, of which only the SHA-256 is
+    stored; a member signed in on the mini-program confirms the ticket by scanning it, and the
+    console, presenting the secret, then redeems it once for a login of its own. A ticket dies
+    at `expires_at`, or when redeemed.
+    """
+
+    __tablename__ = "console_ticket"
+
+    id: int | None = Field(default=None, primary_key=True)
+    ref: str = Field(sa_type=sa.String(32), unique=True)
+    secret_hash: str = Field(sa_type=sa.String(64))
+    client: str | None = Field(default=None, sa_type=sa.String(200))
+    created_at: datetime = Field(default_factory=utcnow, sa_column=utc_column())
+    expires_at: datetime = Field(sa_column=utc_column())
+    member_id: int | None = Field(default=None, foreign_key="member.id")
+    confirmed_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
+    redeemed_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
+    session_id: int | None = Field(default=None, foreign_key="login_session.id")
 
 
 class RefreshToken(SQLModel, table=True):

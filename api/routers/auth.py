@@ -4,6 +4,7 @@ from fastapi import APIRouter, Depends, Response, status
 
 from api.db import SessionDep
 from api.deps import ClientAddress, LimiterDep, SettingsDep, WeChatDep
+from api.models import LoginKind
 from api.schemas.auth import (
     BindingTicketOut,
     DevAccount,
@@ -121,7 +122,8 @@ async def logout(body: LogoutIn, session: SessionDep, settings: SettingsDep) -> 
     dependencies=CARRIES_TOKENS,
 )
 async def dev_login(body: DevLoginIn, session: SessionDep, settings: SettingsDep) -> TokensOut:
-    return _tokens(await service.dev_login(session, settings, body.phone))
+    kind = LoginKind.console if body.console else LoginKind.miniprogram
+    return _tokens(await service.dev_login(session, settings, body.phone, kind=kind))
 
 
 @router.get("/dev/accounts", summary="【仅开发模式】可登录的演示账号")

@@ -35,6 +35,7 @@ class LogoutIn(BaseModel):
 
 class DevLoginIn(BaseModel):
     phone: str = Field(min_length=1, max_length=20, description="演示党员的手机号")
+    console: bool = Field(default=False, description="作为 PC 控制台登录（时效较短）")
 
 
 class TokensOut(BaseModel):

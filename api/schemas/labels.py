@@ -6,12 +6,14 @@ name the API uses (`tests/test_messages.py` checks that every request field has 
 
 from typing import Final
 
+from api.models.auth import LoginKind
 from api.models.evaluation import RoundStatus
 from api.models.org import PoliticalStatus, Role
 
 # Every field, parameter and header a request can carry, by its name in the API.
 FIELD_LABELS: Final[dict[str, str]] = {
     "Idempotency-Key": "请求编号",
+    "X-Ticket-Secret": "二维码密钥",
     "achievements": "成绩",
     "action_id": "待办",
     "appeal_id": "申诉",
@@ -28,6 +30,7 @@ FIELD_LABELS: Final[dict[str, str]] = {
     "code": "登录凭证",
     "comment": "评语",
     "commitment_id": "承诺",
+    "console": "电脑控制台登录",
     "confirm_new_groups": "确认新建的党小组",
     "confirm_renames": "确认改名的党员",
     "contact": "联系方式",
@@ -92,6 +95,7 @@ FIELD_LABELS: Final[dict[str, str]] = {
     "scene": "二维码内容",
     "scheme_id": "积分方案",
     "score": "分数",
+    "session_id": "登录",
     "sharer_ids": "提醒分享的党员",
     "shortcomings": "不足",
     "signature": "签名",
@@ -102,6 +106,7 @@ FIELD_LABELS: Final[dict[str, str]] = {
     "subject_kind": "考核对象",
     "template_id": "模板编号",
     "text": "内容",
+    "ticket_id": "登录二维码",
     "timestamp": "时间戳",
     "title": "标题",
     "to": "目标阶段",
@@ -112,6 +117,11 @@ FIELD_LABELS: Final[dict[str, str]] = {
     "unread": "只看未读",
     "wish_id": "微心愿",
     "year": "年份",
+}
+
+LOGIN_KIND_LABELS: Final[dict[LoginKind, str]] = {
+    LoginKind.miniprogram: "小程序",
+    LoginKind.console: "PC 控制台",
 }
 
 ROLE_LABELS: Final[dict[Role, str]] = {

@@ -33,6 +33,7 @@ from api.errors import (
 )
 from api.models import (
     InviteCode,
+    LoginKind,
     LoginSession,
     Member,
     MemberStatus,
@@ -65,6 +66,7 @@ class TokenPair:
     access: IssuedToken
     refresh: IssuedToken
     member: Member
+    login_id: int
 
 
 @dataclass(frozen=True)
@@ -167,14 +169,16 @@ async def logout(
         await _revoke(session, _this_login(login), SessionEnd.logout, now)
 
 
-async def dev_login(session: AsyncSession, settings: Settings, phone: str) -> TokenPair:
+async def dev_login(
+    session: AsyncSession, settings: Settings, phone: str, *, kind: LoginKind
+) -> TokenPair:
     if not settings.dev_login_enabled:
         raise DevLoginDisabled()
     member = await session.scalar(select(Member).where(col(Member.phone) == phone))
     if member is None:
         raise RosterMemberNotFound()
     _require_active(member)
-    return await issue_tokens(session, settings, member)
+    return await issue_tokens(session, settings, member, kind=kind)
 
 
 async def dev_accounts(
@@ -198,11 +202,21 @@ async def dev_accounts(
     return [(member, unit, roles.get(member.id, [])) for member, unit in rows]
 
 
-async def issue_tokens(session: AsyncSession, settings: Settings, member: Member) -> TokenPair:
-    """A new login of `member` and its first token pair."""
+async def issue_tokens(
+    session: AsyncSession,
+    settings: Settings,
+    member: Member,
+    *,
+    kind: LoginKind = LoginKind.miniprogram,
+    client: str | None = None,
+) -> TokenPair:
+    """A new login of `member` and its first token pair; a console's lasts a shorter time."""
     now = _now()
+    lifetime = (
+        settings.console_session_max_age if kind == LoginKind.console else settings.session_max_age
+    )
     login = LoginSession(
-        member_id=id_of(member), created_at=now, expires_at=now + settings.session_max_age
+        member_id=id_of(member), kind=kind, client=client, created_at=now, expires_at=now + lifetime
     )
     session.add(login)
     await session.flush()
@@ -220,7 +234,7 @@ async def load_principal(session: AsyncSession, settings: Settings, token: str) 
     ).all()
     if not rows:
         raise InvalidToken()
-    member, unit = rows[0][0], rows[0][1]
+    member, unit, login_kind = rows[0][0], rows[0][1], rows[0][2]
     _require_active(member)
     # The session's identity map holds objects weakly: keep the member and their unit for the
     # request, so the services' `session.get(…)` of either costs no query.
@@ -231,9 +245,11 @@ async def load_principal(session: AsyncSession, settings: Settings, token: str) 
         unit_path=unit.path,
         grants=tuple(
             Grant(Role(role), unit_id, path)
-            for _, _, role, unit_id, path in rows
+            for _, _, _, role, unit_id, path in rows
             if role is not None and unit_id is not None and path is not None
         ),
+        login_id=login_id,
+        login_kind=LoginKind(login_kind),
     )
 
 
@@ -243,6 +259,7 @@ _PRINCIPAL = (
     sa_select(
         Member,
         OrgUnit,
+        col(LoginSession.kind),
         col(RoleAssignment.role),
         col(RoleAssignment.unit_id),
         col(_ROLE_UNIT.path),
@@ -367,7 +384,7 @@ def _pair(
         issued_at=issued.created_at,
         not_after=login.expires_at,
     )
-    return TokenPair(access, IssuedToken(value, issued.expires_at), member)
+    return TokenPair(access, IssuedToken(value, issued.expires_at), member, id_of(login))
 
 
 async def _signed_in_account(

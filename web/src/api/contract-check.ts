@@ -1,0 +1,42 @@
+// Compile-time checks of the contract the console and the mini-program are written against
+// (issue 18, item 6). `npm run typecheck` (vue-tsc --noEmit, strict) checks this file with the
+// rest of the console, against the types generated from the committed ../openapi.json: a check
+// that does not hold is a type error, and CI's console step fails.
+import type { components, paths } from "./schema";
+
+type Schemas = components["schemas"];
+type Json<R> = R extends { content: { "application/json": infer T } } ? T : never;
+
+/** `true` when T is `unknown` (or `any`): what an untyped `Record<string, unknown>` gives. */
+type IsUnknown<T> = unknown extends T ? true : false;
+type Holds<T extends true> = T;
+
+/** A live score with its derivation, as `GET /members/{id}/score` answers it. */
+export type LiveScore = Json<paths["/api/v1/members/{member_id}/score"]["get"]["responses"][200]>;
+export type Derivation = LiveScore["result"];
+/** A notice of the in-app inbox and its data. */
+export type Notice = Schemas["NoticeOut"];
+export type NoticeData = Notice["data"];
+/** The error every route answers with, and its code. */
+export type ErrorCode = Schemas["ErrorBody"]["code"];
+
+export type ContractHolds = [
+  Holds<IsUnknown<LiveScore> extends false ? true : false>,
+  Holds<IsUnknown<Derivation> extends false ? true : false>,
+  Holds<IsUnknown<NoticeData> extends false ? true : false>,
+  Holds<ErrorCode extends string ? true : false>,
+  // Issue 18 (items 1–2) types the results, the notices and the errors. Once it lands, these
+  // three lines join the list, so that the console stops compiling if any of them becomes
+  // `unknown` (or a plain string) again:
+  //   Holds<IsUnknown<Derivation["total"]> extends false ? true : false>,
+  //   Holds<IsUnknown<Extract<NoticeData, { kind: "deduction" }>> extends false ? true : false>,
+  //   Holds<string extends ErrorCode ? false : true>,
+];
+
+/** What a screen reads from each: the code must compile against the generated types. */
+export function readContract(score: LiveScore, notice: Notice, error: Schemas["ErrorBody"]) {
+  const derivation: Derivation = score.result;
+  const data: NoticeData = notice.data;
+  const code: ErrorCode = error.code;
+  return { period: score.period_key, derivation, kind: notice.kind, data, code };
+}
