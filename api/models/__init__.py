@@ -21,6 +21,7 @@ from api.models.delivery import (
     ServiceFollower,
     StoredToken,
     SubscriptionQuota,
+    WorkerHeartbeat,
 )
 from api.models.evaluation import (
     EvaluationResultRecord,
@@ -175,6 +176,7 @@ __all__ = [
     "WeChatAccount",
     "WishStatus",
     "WishYearEnd",
+    "WorkerHeartbeat",
     "id_of",
     "utcnow",
 ]
