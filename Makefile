@@ -27,11 +27,11 @@ migrate: $(VENV)/.installed
 demo: migrate
 	$(BIN)/python -m api.cli seed-demo
 
-# The outbox worker runs beside the server and stops with it.
+# The outbox worker runs beside the server and stops with it; both log JSON lines.
 run: demo
 	$(BIN)/python -m api.worker & worker=$$!; \
 	trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
-	PORT=$(PORT) $(BIN)/uvicorn api.main:app --host $(HOST) --port $(PORT)
+	BIND_HOST=$(HOST) PORT=$(PORT) $(BIN)/python -m api.serve
 
 test: $(VENV)/.installed-dev
 	$(BIN)/pytest
