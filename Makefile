@@ -46,11 +46,11 @@ console:
 		echo "或在有 npm 的机器上于 web/ 中运行 npm ci && npm run build，把 web/dist 复制到这里。"; \
 	fi
 
-# The outbox worker runs beside the server and stops with it.
+# The outbox worker runs beside the server and stops with it; both log JSON lines.
 run: demo console
 	$(BIN)/python -m api.worker & worker=$$!; \
 	trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
-	PORT=$(PORT) $(BIN)/uvicorn api.main:app --host $(HOST) --port $(PORT)
+	BIND_HOST=$(HOST) PORT=$(PORT) $(BIN)/python -m api.serve
 
 test: $(VENV)/.installed-dev
 	$(BIN)/pytest

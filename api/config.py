@@ -3,11 +3,13 @@
 from datetime import timedelta
 from functools import lru_cache
 from typing import Literal, Self
+from urllib.parse import urlsplit, urlunsplit
 from zoneinfo import ZoneInfo
 
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from api.logs import REDACTED, redact
 from api.photos import (
     MAX_PIXELS_JPEG,
     MAX_PIXELS_PNG,
@@ -194,6 +196,15 @@ class Settings(BaseSettings):
     # connection comes from is the client's.
     trusted_proxy_hops: int = Field(default=0, ge=0)
 
+    # Operations (api/logs.py, api/metrics.py): where the processes listen, how they log, who
+    # may read the metrics, and how old the worker's last loop may be before /readyz says so.
+    bind_host: str = "127.0.0.1"
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    log_format: Literal["json", "console"] = "json"
+    metrics_token: SecretStr = SecretStr("")
+    worker_port: int = Field(default=0, ge=0, le=65535, description="0: no HTTP server")
+    worker_stale_seconds: int = Field(default=300, ge=0, description="0: not checked")
+
     @model_validator(mode="after")
     def _refuse_placeholder_secrets_with_real_users(self) -> Self:
         configured = [name.upper() for name in WECHAT_CREDENTIALS if self._is_set(name)]
@@ -238,6 +249,19 @@ class Settings(BaseSettings):
         if bool(self.s3_access_key_id) != bool(self.s3_secret_access_key.get_secret_value()):
             raise ValueError("S3_ACCESS_KEY_ID and S3_SECRET_ACCESS_KEY go together")
         return self
+
+    def printable(self) -> dict[str, object]:
+        """Every setting as in force, for the startup line: a secret says only whether it is
+        set, and a URL shows no password and no query values."""
+        shown: dict[str, object] = {}
+        for name in type(self).model_fields:
+            value = getattr(self, name)
+            if isinstance(value, SecretStr):
+                value = "(set)" if value.get_secret_value() else ""
+            elif isinstance(value, str):
+                value = redact(_without_password(value))
+            shown[name.upper()] = value
+        return shown
 
     @property
     def migrations_url(self) -> str:
@@ -305,6 +329,15 @@ class Settings(BaseSettings):
     @property
     def console_session_max_age(self) -> timedelta:
         return timedelta(hours=self.console_session_hours)
+
+
+def _without_password(text: str) -> str:
+    """`postgresql+asyncpg://app:pw@db/x` → `postgresql+asyncpg://app:***@db/x`."""
+    parts = urlsplit(text)
+    if not parts.password:
+        return text
+    netloc = parts.netloc.replace(f":{parts.password}@", f":{REDACTED}@", 1)
+    return urlunsplit(parts._replace(netloc=netloc))
 
 
 def _weak(secret: SecretStr) -> bool:

@@ -6,6 +6,7 @@ from fastapi import Depends, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel
 
+from api import logs
 from api.access import Principal
 from api.config import Settings
 from api.db import SessionDep
@@ -54,7 +55,9 @@ async def get_principal(
 ) -> Principal:
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise NotAuthenticated()
-    return await auth_service.load_principal(session, settings, credentials.credentials)
+    principal = await auth_service.load_principal(session, settings, credentials.credentials)
+    logs.note_member(principal.member_id)
+    return principal
 
 
 CurrentPrincipal = Annotated[Principal, Depends(get_principal)]
@@ -76,6 +79,7 @@ async def get_uploader(
         raise NotAuthenticated()
     async with request.app.state.sessionmaker() as session:
         principal = await auth_service.load_principal(session, settings, credentials.credentials)
+    logs.note_member(principal.member_id)
     await limiter.upload(address, principal.member_id)
     return principal
 

@@ -10,13 +10,20 @@ from typing import Any, ClassVar
 
 from pydantic import BaseModel, Field
 
+from api.logs import current_request_id
+
 
 class ErrorBody(BaseModel):
-    """The one error shape of the API."""
+    """The one error shape of the API. `request_id` is the id of the request being answered
+    (also in its `X-Request-ID` header and on every log line it wrote), however the error is
+    rendered."""
 
     code: str = Field(description="稳定的机器可读错误码")
     message: str = Field(description="可直接展示给用户的中文提示")
     detail: Any = Field(default=None, description="补充信息，例如出错的字段或行")
+    request_id: str | None = Field(
+        default_factory=current_request_id, description="请求编号，反馈问题时请一并提供"
+    )
 
 
 class AppError(Exception):
@@ -107,6 +114,16 @@ class ServiceUnavailable(AppError):
         "service_unavailable",
         503,
         "服务暂时不可用，本次操作未生效，请稍后重试",
+    )
+
+
+class WorkerNotRunning(AppError):
+    """Readiness: no worker has looped within `WORKER_STALE_SECONDS`."""
+
+    code, status, message = (
+        "worker_not_running",
+        503,
+        "后台工作进程未在运行，通知、排名与定时任务暂停",
     )
 
 

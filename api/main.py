@@ -59,6 +59,7 @@ from api.routers import (
     wishes,
 )
 from api.storage import open_photo_store
+from api.telemetry import RequestTelemetry, route_templates
 from api.validation import describe, summary
 from api.wechat.client import WeChatClient
 from api.wechat.tokens import DatabaseTokenStore
@@ -142,9 +143,10 @@ def create_app(settings: Settings | None = None, http: httpx.AsyncClient | None 
     default_cap, route_caps = body_caps(settings, API_PREFIX)
     app.add_middleware(BodyLimit, default=default_cap, routes=route_caps)
     _install_error_handlers(app)
-    app.include_router(health.router)
-    for module in ROUTED_DOMAINS:
-        app.include_router(module.router, prefix=API_PREFIX)
+    routers = [(health.router, ""), *((module.router, API_PREFIX) for module in ROUTED_DOMAINS)]
+    for router, prefix in routers:
+        app.include_router(router, prefix=prefix)
+    app.route_templates = route_templates(routers)
     if settings.docs_enabled:
         docs.install(app, title=TITLE)
     console.install(app, settings.console_dir)
@@ -217,15 +219,18 @@ class SecurityHeaders:
 
 
 class PioneerAPI(FastAPI):
-    """FastAPI with the security headers outside everything else, so that even the answer to
-    an unexpected error (written by the outermost middleware) carries them."""
+    """FastAPI with the security headers and the request's telemetry (its id, access line and
+    metrics) outside everything else, so that even the answer to an unexpected error (written
+    by the outermost middleware) carries them."""
 
     def __init__(self, *, hsts: bool, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.hsts = hsts
+        self.route_templates: dict[int, str] = {}
 
     def build_middleware_stack(self) -> ASGIApp:
-        return SecurityHeaders(super().build_middleware_stack(), hsts=self.hsts)
+        stack = RequestTelemetry(super().build_middleware_stack(), self.route_templates)
+        return SecurityHeaders(stack, hsts=self.hsts)
 
 
 def _description() -> str:
@@ -233,7 +238,7 @@ def _description() -> str:
         f"| `{error.code}` | {error.status} | {error.message} |" for error in error_catalogue()
     )
     return (
-        "党员积分制管理小程序的后端接口。所有错误都以 `{code, message, detail}` 返回，"
+        "党员积分制管理小程序的后端接口。所有错误都以 `{code, message, detail, request_id}` 返回，"
         "`message` 可直接展示给用户。\n\n| code | HTTP | message |\n| --- | --- | --- |\n" + rows
     )
 

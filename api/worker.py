@@ -1,6 +1,9 @@
 """The worker process: `python -m api.worker` sends the outbox to WeChat and the branch robots,
 runs the schedules, and ranks each running period once a minute (members' live ranks).
 
+It logs JSON lines and its configuration at start, writes a heartbeat after each loop (the
+API's `/readyz` reads it), and with `WORKER_PORT` serves its `/healthz` and `/metrics`.
+
 Each of these jobs runs on its own (`Job`): one that fails backs off without holding up the
 others, and inside each job every scheme and every outbox row fails alone too.
 
@@ -14,6 +17,9 @@ import contextlib
 import logging
 import os
 import signal
+import socket
+import time
+import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -21,11 +27,11 @@ from datetime import datetime
 import httpx
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from api import logs
+from api import logs, metrics
 from api.config import Settings, get_settings
 from api.db import create_engine, create_sessionmaker
 from api.models import utcnow
-from api.services import jobs, live, robots, schedules
+from api.services import heartbeat, jobs, live, robots, schedules
 from api.services.delivery import RateLimiter, Senders, run_once
 from api.wechat.client import WeChatClient
 from api.wechat.tokens import DatabaseTokenStore, TokenStore
@@ -35,6 +41,7 @@ log = logging.getLogger("api.worker")
 IDLE_SECONDS = 1.0
 SCHEDULE_EVERY = 60.0
 JOB_BACKOFF, JOB_BACKOFF_MAX = 1.0, 60.0
+HEARTBEAT_EVERY = 10.0
 
 
 def senders(settings: Settings, http: httpx.AsyncClient, tokens: TokenStore) -> Senders:
@@ -92,10 +99,20 @@ class Worker:
         return done
 
     async def _run(self, job: Job) -> int:
+        """One run, its log lines under an id of its own (`request_id`), counted and timed."""
+        context = logs.begin(uuid.uuid4().hex)
+        try:
+            return await self._timed(job)
+        finally:
+            logs.end(context)
+
+    async def _timed(self, job: Job) -> int:
         now = asyncio.get_running_loop().time()
         try:
-            done = await job.run()
+            with metrics.JOB_SECONDS.labels(job.name).time():
+                done = await job.run()
         except Exception as exc:
+            metrics.JOB_RUNS.labels(job.name, "failed").inc()
             job.failures += 1
             delay = min(JOB_BACKOFF * 2 ** (job.failures - 1), JOB_BACKOFF_MAX)
             job.due = now + delay
@@ -104,6 +121,7 @@ class Worker:
             )
             await jobs.record_failure(self._sessionmaker, job.name, "", exc, utcnow())
             return 0
+        metrics.JOB_RUNS.labels(job.name, "ok").inc()
         if job.failures:
             job.failures = 0
             await jobs.forget_failure(self._sessionmaker, job.name, "")
@@ -111,27 +129,73 @@ class Worker:
         return done
 
 
+class Heartbeat:
+    """The worker's last loop: kept in memory for its own `/healthz`, and written to
+    `worker_heartbeat` at most every `HEARTBEAT_EVERY` seconds for the API's `/readyz`. A
+    heartbeat that cannot be written is logged; the worker goes on."""
+
+    def __init__(self, sessionmaker: async_sessionmaker[AsyncSession], settings: Settings) -> None:
+        self._sessionmaker = sessionmaker
+        self._stale = settings.worker_stale_seconds
+        self.name = f"{socket.gethostname()[:48]}:{os.getpid()}"
+        self._started_at = utcnow()
+        self._last_loop = time.monotonic()
+        self._written: float | None = None
+
+    async def beat(self) -> None:
+        self._last_loop = time.monotonic()
+        metrics.LAST_LOOP.set_to_current_time()
+        if self._written is not None and self._last_loop - self._written < HEARTBEAT_EVERY:
+            return
+        try:
+            await heartbeat.beat(self._sessionmaker, self.name, self._started_at, utcnow())
+        except Exception:
+            log.exception("the heartbeat could not be written")
+            return
+        self._written = self._last_loop
+
+    def healthy(self) -> bool:
+        return not self._stale or time.monotonic() - self._last_loop <= self._stale
+
+    async def stop(self) -> None:
+        """A worker that stops says so; if it cannot, its row merely goes stale."""
+        try:
+            await heartbeat.forget(self._sessionmaker, self.name)
+        except Exception:
+            log.warning("the heartbeat could not be removed; it will go stale", exc_info=True)
+
+
 async def serve(settings: Settings, stop: asyncio.Event) -> None:
     engine = create_engine(settings.database_url)
     sessionmaker = create_sessionmaker(engine)
-    async with httpx.AsyncClient() as http:
-        channels = senders(settings, http, DatabaseTokenStore(sessionmaker, settings))
-        worker = Worker(
-            sessionmaker, jobs_for(settings, sessionmaker, channels, RobotClient(settings, http))
-        )
-        while not stop.is_set():
-            if not await worker.tick():
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stop.wait(), IDLE_SECONDS)
-    await engine.dispose()
+    pulse = Heartbeat(sessionmaker, settings)
+    server = (
+        metrics.serve_worker(settings, pulse.healthy, engine.pool) if settings.worker_port else None
+    )
+    try:
+        async with httpx.AsyncClient() as http:
+            channels = senders(settings, http, DatabaseTokenStore(sessionmaker, settings))
+            robot_client = RobotClient(settings, http)
+            worker = Worker(sessionmaker, jobs_for(settings, sessionmaker, channels, robot_client))
+            while not stop.is_set():
+                done = await worker.tick()
+                await pulse.beat()
+                if not done:
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(stop.wait(), IDLE_SECONDS)
+        await pulse.stop()
+    finally:
+        if server is not None:
+            server.shutdown()
+            server.server_close()
+        await engine.dispose()
 
 
 def main() -> None:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-    logs.install()
-    stop = asyncio.Event()
-
     settings = get_settings()
+    logs.configure(settings.log_level, settings.log_format)
+    logs.startup("worker", settings.printable())
+    stop = asyncio.Event()
     if settings.worker_nice:
         os.nice(settings.worker_nice)
 

@@ -334,6 +334,8 @@ def service_env(url: str, wechat: str) -> dict[str, str]:
         # The submit phase files claims of one item as fast as it can, for 400 members: the
         # cap on pending claims per member and item would turn its tail into refusals.
         "MAX_PENDING_CLAIMS_PER_ITEM": "1000",
+        # The API is waited for before the worker starts: its readiness here is the database's.
+        "WORKER_STALE_SECONDS": "0",
     }
 
 

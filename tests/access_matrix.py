@@ -470,6 +470,7 @@ MATRIX: Mapping[Route, Public | Guarded] = MappingProxyType(
         # --- probes, login and WeChat pushes: no token ------------------------------------
         ("GET", "/healthz"): Public("liveness probe"),
         ("GET", "/readyz"): Public("readiness probe"),
+        ("GET", "/metrics"): Public("Prometheus; METRICS_TOKEN guards it (required in prod)"),
         ("POST", f"{V1}/auth/wechat/login"): Public("wx.login code → tokens or binding ticket"),
         ("POST", f"{V1}/auth/bind/phone"): Public("binding ticket + WeChat phone code"),
         ("POST", f"{V1}/auth/bind/invite"): Public("binding ticket + invite code"),

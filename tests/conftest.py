@@ -110,6 +110,9 @@ def make_settings(database_url: str, **overrides: object) -> Settings:
         "wechat_app_secret": APP_SECRET,
         "wechat_api_base": WECHAT_BASE,
         "wechat_retry_backoff_seconds": 0,
+        # No worker runs beside the app in a test: /readyz checks its heartbeat only where a
+        # test says so.
+        "worker_stale_seconds": 0,
     }
     values.update(overrides)
     return Settings.model_validate(values)

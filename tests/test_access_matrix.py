@@ -914,6 +914,7 @@ async def test_public_routes_answer_without_a_token(
     answers: dict[Route, httpx.Response] = {
         ("GET", "/healthz"): await client.get("/healthz"),
         ("GET", "/readyz"): await client.get("/readyz"),
+        ("GET", "/metrics"): await client.get("/metrics"),
         ("POST", f"{v1}/auth/wechat/login"): await client.post(
             f"{v1}/auth/wechat/login", json={"code": "login-0"}
         ),

@@ -69,7 +69,7 @@ def refused(response: httpx.Response, status: int, *codes: str) -> None:
     """A clear refusal: the status, one of the codes, the error shape, a Chinese message."""
     assert response.status_code == status, (response.status_code, response.text)
     body = response.json()
-    assert set(body) == {"code", "message", "detail"}, body
+    assert set(body) == {"code", "message", "detail", "request_id"}, body
     assert body["code"] in codes, body
     assert CJK.search(body["message"]), body
 

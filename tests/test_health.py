@@ -34,7 +34,12 @@ async def test_openapi_documents_the_error_codes(client: httpx.AsyncClient) -> N
 async def test_unknown_route_gets_the_error_shape(client: httpx.AsyncClient) -> None:
     response = await client.get("/api/v1/nothing-here")
     assert response.status_code == 404
-    assert response.json() == {"code": "not_found", "message": "请求的内容不存在", "detail": None}
+    assert response.json() == {
+        "code": "not_found",
+        "message": "请求的内容不存在",
+        "detail": None,
+        "request_id": response.headers["X-Request-ID"],
+    }
 
 
 async def test_readyz_is_503_when_the_database_is_unreachable(

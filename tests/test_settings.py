@@ -10,7 +10,7 @@ from alembic.config import Config
 from pydantic import ValidationError
 
 from alembic import command
-from api import worker
+from api import logs, worker
 from api.config import DEV_JWT_SECRET, WECHAT_CREDENTIALS, Settings, get_settings
 from tests.conftest import ROOT, Org, make_settings, running_app
 from tests.fakes.wechat import FakeWeChat
@@ -172,6 +172,7 @@ def test_the_worker_lowers_its_cpu_priority_below_the_apis(
         served.append(given)
 
     monkeypatch.setattr(worker, "get_settings", lambda: settings)
+    monkeypatch.setattr(logs, "configure", lambda *_args: None)  # the suite's own logging
     monkeypatch.setattr("os.nice", calls.append)
     monkeypatch.setattr(worker, "serve", serve)
     worker.main()

@@ -23,6 +23,7 @@ from api.models.delivery import (
     ServiceFollower,
     StoredToken,
     SubscriptionQuota,
+    WorkerHeartbeat,
 )
 from api.models.evaluation import (
     EvaluationResultRecord,
@@ -195,6 +196,7 @@ __all__ = [
     "WeChatAccount",
     "WishStatus",
     "WishYearEnd",
+    "WorkerHeartbeat",
     "id_of",
     "utcnow",
 ]

@@ -195,3 +195,15 @@ class JobRun(SQLModel, table=True):
     job: str = Field(sa_type=sa.String(32), primary_key=True)
     key: str = Field(sa_type=sa.String(64), primary_key=True)
     created_at: datetime = Field(default_factory=utcnow, sa_column=utc_column())
+
+
+class WorkerHeartbeat(SQLModel, table=True):
+    """A running worker's last loop, written every few seconds: `/readyz` reports the service
+    not ready when the newest is older than `WORKER_STALE_SECONDS`. A worker that stops
+    removes its row; one that died leaves it behind, stale."""
+
+    __tablename__ = "worker_heartbeat"
+
+    worker: str = Field(sa_type=sa.String(64), primary_key=True)
+    started_at: datetime = Field(sa_column=utc_column())
+    last_loop_at: datetime = Field(sa_column=utc_column())

@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 from sqlmodel import col, select
 
+from api import logs
 from api.access import Grant, Principal
 from api.config import Settings
 from api.db import affected_rows, insert_for
@@ -358,7 +359,9 @@ async def _rotate(
     value: str,
     now: datetime,
 ) -> TokenPair:
-    """Store the refresh token `value` of `login` and issue its pair."""
+    """Store the refresh token `value` of `login` and issue its pair (the request's later log
+    lines name the member signing in)."""
+    logs.note_member(id_of(member))
     issued = RefreshToken(
         member_id=id_of(member),
         session_id=id_of(login),

@@ -26,6 +26,7 @@ from sqlalchemy import select as sa_select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlmodel import col, select
 
+from api import metrics
 from api.config import Settings
 from api.db import affected_rows
 from api.errors import AppError
@@ -449,9 +450,10 @@ async def record(
     outcome: Outcome,
     journal: Journal,
     hold: Hold,
-) -> bool:
-    """Store what happened while this worker still holds the delivery (False: it no longer
-    does); a retryable failure is rescheduled or, at the last try, dead."""
+) -> str | None:
+    """Store what happened while this worker still holds the delivery, and say which status
+    it stored (None: it no longer holds it); a retryable failure is rescheduled or, at the
+    last try, dead."""
     now = hold.now()
     attempts = delivery.attempts + 1
     values: dict[str, Any] = {
@@ -487,7 +489,7 @@ async def record(
         )
         .values(**values),
     )
-    return held == 1
+    return str(values["status"]) if held == 1 else None
 
 
 def backoff_seconds(settings: Settings, attempts: int) -> float:
@@ -563,10 +565,12 @@ async def _send_one(
         await senders.limiter.wait()
         send = Send(session, senders, settings, delivery, notice, templates, account, journal)
         outcome = await deliver(send)
-        if not await record(session, settings, delivery, outcome, journal, hold):
+        stored = await record(session, settings, delivery, outcome, journal, hold)
+        if stored is None:
             await session.rollback()
             raise ClaimLost()
         await session.commit()
+    metrics.DELIVERIES.labels(stored, metrics.outcome_label(outcome.errcode)).inc()
 
 
 async def _record_fault(
@@ -580,6 +584,7 @@ async def _record_fault(
 
     A call it had started stays `started`: the next worker settles it like a crash's.
     """
+    metrics.DELIVERIES.labels("error", "").inc()
     error = redact(f"{type(exc).__name__}: {exc}")[:300]
     try:
         async with sessionmaker() as session:

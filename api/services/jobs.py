@@ -15,6 +15,7 @@ from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlmodel import col, select
 
+from api import metrics
 from api.db import insert_for
 from api.logs import redact
 from api.models import JobFailure
@@ -48,6 +49,7 @@ async def each_alone(
     done = 0
     for key, work in units:
         if key in failing and failing[key] > now:
+            metrics.JOB_UNITS.labels(job, "deferred").inc()
             continue
         try:
             async with sessionmaker() as session:
@@ -57,7 +59,10 @@ async def each_alone(
                 await session.commit()
         except Exception as exc:
             log.exception("%s %s failed; tried again with backoff", job, key)
+            metrics.JOB_UNITS.labels(job, "failed").inc()
             await record_failure(sessionmaker, job, key, exc, now)
+        else:
+            metrics.JOB_UNITS.labels(job, "ok").inc()
     return done
 
 

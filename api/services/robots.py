@@ -18,6 +18,7 @@ from sqlalchemy import func, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlmodel import col, select
 
+from api import metrics
 from api.access import Action, Principal
 from api.config import Settings
 from api.db import affected_rows, insert_for
@@ -519,7 +520,11 @@ async def _finish(
             "status": outcome.status,
             "sent_at": now if outcome.status == PostStatus.sent else None,
         }
-    await session.execute(update(RobotPost).where(_held(post, hold)).values(**values))
+    stored = await affected_rows(
+        session, update(RobotPost).where(_held(post, hold)).values(**values)
+    )
+    if stored:
+        metrics.ROBOT_POSTS.labels(values["status"], metrics.outcome_label(outcome.errcode)).inc()
 
 
 async def run_once(
