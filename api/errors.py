@@ -700,6 +700,13 @@ class MeetingStarted(MeetingStateConflict):
     code, message = "meeting_started", "会议已开始，不能再改时间"
 
 
+class MeetingUnderWay(MeetingStateConflict):
+    code, message = (
+        "meeting_under_way",
+        "会议已开始，参会人员和会议类型不能再改；请逐人补签到或登记请假",
+    )
+
+
 class NoAttendees(AppError):
     code, status, message = "no_attendees", 422, "所选组织没有应参会的党员"
 
