@@ -394,6 +394,46 @@ async def test_45009_waits_out_the_minute_and_then_sends(
     assert [p.status for p in await posts(sessionmaker)] == ["sent", "sent"]
 
 
+class UnansweredOnce(httpx.AsyncBaseTransport):
+    """The first group post reaches WeCom, and its answer never comes back."""
+
+    def __init__(self, inner: httpx.AsyncBaseTransport) -> None:
+        self.inner = inner
+        self.done = False
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        response = await self.inner.handle_async_request(request)
+        if not self.done:
+            self.done = True
+            raise httpx.ReadTimeout("timed out", request=request)
+        return response
+
+
+async def test_a_post_whose_answer_timed_out_is_not_posted_again(
+    client: httpx.AsyncClient,
+    org: Org,
+    closed: int,
+    sessionmaker: Maker,
+    settings: Settings,
+    wechat: FakeWeChat,
+) -> None:
+    """A group robot has no idempotency key: a post that went out unanswered may be in the
+    chat already, so it is marked uncertain, never posted twice."""
+    assert (await configure(client, org)).status_code == 200
+    wechat.robot_keys.add(KEY)
+    await publish(client, org, closed)
+    transport = UnansweredOnce(httpx.ASGITransport(app=wechat.app()))
+    async with httpx.AsyncClient(transport=transport) as http:
+        robot_client = RobotClient(settings, http)
+        now = utcnow()
+        for minutes in (0, 1, 60):
+            await robots.run_once(
+                sessionmaker, robot_client, settings, now=now + timedelta(minutes=minutes)
+            )
+    assert wechat.calls["webhook"] == 2  # each post reached WeCom once
+    assert [p.status for p in await posts(sessionmaker)] == ["uncertain", "sent"]
+
+
 async def test_an_invalid_key_is_reported_to_the_secretary_not_retried(
     client: httpx.AsyncClient,
     org: Org,

@@ -321,6 +321,7 @@ async def _window_opens(
 
 
 UNCERTAIN = "发送时工作进程中断，企业微信可能已收到；为免重复未再发送"
+UNANSWERED = "发送后企业微信未应答，可能已收到；为免重复未再发送"
 
 
 async def send_one(
@@ -414,6 +415,8 @@ async def _send(
     try:
         await client.send(key, message)
     except RobotFailed as failure:
+        if failure.unanswered:  # no idempotency key: never posted blindly again
+            return Sent(PostStatus.uncertain, reason=UNANSWERED)
         if failure.errcode == INVALID_KEY:
             return Sent(PostStatus.failed, errcode=INVALID_KEY, reason="群机器人 key 无效（93000）")
         if failure.errcode is None or failure.errcode in (RATE_LIMITED, -1):
