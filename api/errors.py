@@ -625,6 +625,14 @@ class DeadlineInvalid(AppError):
     code, status, message = "deadline_invalid", 422, "新的截止时间须晚于原截止时间和现在"
 
 
+class RoundPeriodUnknown(AppError):
+    code, status, message = (
+        "round_period_unknown",
+        409,
+        "该评议登记的考核期「{key}」无法识别，请联系管理员",
+    )
+
+
 class PeriodKeyInvalid(AppError):
     code, status, message = (
         "period_key_invalid",
