@@ -216,6 +216,31 @@ async def test_a_reopen_withdraws_the_publication_and_tells_everyone_who_was_tol
     assert renewed["rows"] != published["rows"]
 
 
+async def test_the_list_of_boards_marks_a_withdrawn_publication(
+    client: httpx.AsyncClient, org: Org, closed: int
+) -> None:
+    """The list answers as each board does: after a reopen, the boards as they were published,
+    marked withdrawn, to whoever saw them published (not, unmarked, to officers alone)."""
+    await publish(client, org, closed)
+    url = f"/api/v1/periods/{closed}/boards"
+    published = (await client.get(url, headers=org.headers("member_a1b"))).json()
+    assert {b["withdrawn_reason"] for b in published} == {None}
+    reason = "漏记两名党员的防汛加分，重新结算"
+    reopened = await client.post(
+        f"/api/v1/periods/{closed}/reopen", json={"reason": reason}, headers=org.headers("admin")
+    )
+    assert reopened.status_code == 200, reopened.text
+    for who in ("member_a1b", "secretary_a"):
+        listed = (await client.get(url, headers=org.headers(who))).json()
+        assert listed, who
+        assert {(b["withdrawn_reason"], b["withdrawn_at"] is not None) for b in listed} == {
+            (reason, True)
+        }
+    assert [
+        b["unit_id"] for b in (await client.get(url, headers=org.headers("member_a1b"))).json()
+    ] == [b["unit_id"] for b in published]
+
+
 async def test_later_edits_never_change_what_was_published(
     client: httpx.AsyncClient, org: Org, published: int, sessionmaker: Maker
 ) -> None:
