@@ -216,6 +216,47 @@ async def test_a_reopen_withdraws_the_publication_and_tells_everyone_who_was_tol
     assert renewed["rows"] != published["rows"]
 
 
+async def test_a_group_that_saw_the_ranking_is_told_of_its_withdrawal(
+    client: httpx.AsyncClient,
+    org: Org,
+    closed: int,
+    sessionmaker: Maker,
+    settings: Settings,
+    wechat: FakeWeChat,
+    robot_client: RobotClient,
+) -> None:
+    """The branch's chat was told of the publication by its robot: a reopen tells it too,
+    once, with the reason; a chat whose posts were still queued was told nothing."""
+    assert (await configure(client, org)).status_code == 200
+    wechat.robot_keys.add(KEY)
+    await publish(client, org, closed)
+    await robots.run_once(sessionmaker, robot_client, settings)
+    assert len(wechat.robot_messages) == 2
+    reason = "漏记两名党员的防汛加分，重新结算"
+    reopened = await client.post(
+        f"/api/v1/periods/{closed}/reopen", json={"reason": reason}, headers=org.headers("admin")
+    )
+    assert reopened.status_code == 200, reopened.text
+    await robots.run_once(sessionmaker, robot_client, settings)
+    [told] = wechat.robot_messages[2:]
+    assert told["msgtype"] == "markdown"
+    assert "公示已撤回" in told["markdown"]["content"]
+    assert reason in told["markdown"]["content"]
+    await robots.run_once(sessionmaker, robot_client, settings)
+    assert len(wechat.robot_messages) == 3
+    again = await client.post(
+        f"/api/v1/periods/{closed}/close", json=EARLY_CLOSE, headers=org.headers("admin")
+    )
+    assert again.status_code == 200, again.text
+    await publish(client, org, closed)
+    queued = await client.post(
+        f"/api/v1/periods/{closed}/reopen", json={"reason": reason}, headers=org.headers("admin")
+    )
+    assert queued.status_code == 200, queued.text
+    await robots.run_once(sessionmaker, robot_client, settings)
+    assert len(wechat.robot_messages) == 3  # its ranking was never posted: nothing to take back
+
+
 async def test_the_list_of_boards_marks_a_withdrawn_publication(
     client: httpx.AsyncClient, org: Org, closed: int
 ) -> None:

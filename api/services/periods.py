@@ -87,7 +87,7 @@ from api.scoring.scheme import (
     ScoringMode,
     SubjectKind,
 )
-from api.services import closing, follow_up
+from api.services import closing, follow_up, robots
 from api.services.ledger import period_of
 from api.services.members import member_for
 from api.services.notices import notify
@@ -862,6 +862,7 @@ async def _withdraw_publication(
         )
         .values(status=PostStatus.failed, reason=f"公示已撤回：{reason}")
     )
+    await robots.enqueue_withdrawals(session, id_of(period), period.close_count)
     for member_id in list(await session.scalars(_told_of_publication(period))):
         assert member_id is not None
         notify(

@@ -39,6 +39,7 @@ from api.models import (
     PostKind,
     PostStatus,
     Publication,
+    PublicationWithdrawal,
     RobotPost,
     RobotStatus,
     Role,
@@ -191,6 +192,44 @@ async def enqueue(session: AsyncSession, publications: list[Publication], trigge
     return await affected_rows(session, statement)
 
 
+# The trigger of the post telling a chat that a board it was shown is withdrawn (a reopen).
+WITHDRAWN = "withdrawn"
+
+
+async def enqueue_withdrawals(session: AsyncSession, period_id: int, close_no: int) -> int:
+    """A post to each branch chat that may have seen a board of this publication (posted, or on
+    its way), saying it is withdrawn; once per board."""
+    told = (
+        select(RobotPost.branch_id, RobotPost.publication_id)
+        .join(Publication, col(Publication.id) == col(RobotPost.publication_id))
+        .where(
+            col(Publication.period_id) == period_id,
+            col(Publication.close_no) == close_no,
+            col(RobotPost.trigger) != WITHDRAWN,
+            col(RobotPost.status).in_([PostStatus.sent, PostStatus.sending, PostStatus.uncertain]),
+        )
+        .distinct()
+    )
+    now = utcnow()
+    rows = [
+        {
+            "branch_id": branch_id,
+            "publication_id": publication_id,
+            "kind": PostKind.markdown,
+            "trigger": WITHDRAWN,
+            "status": PostStatus.pending,
+            "attempts": 0,
+            "next_attempt_at": now,
+            "created_at": now,
+        }
+        for branch_id, publication_id in (await session.execute(told)).all()
+    ]
+    if not rows:
+        return 0
+    statement = insert_for(session)(RobotPost).values(rows).on_conflict_do_nothing()
+    return await affected_rows(session, statement)
+
+
 def fresh_key() -> str:
     return uuid.uuid4().hex
 
@@ -241,6 +280,19 @@ async def latest_publications(session: AsyncSession, scheme_id: int) -> list[Pub
 
 
 # --- the message ------------------------------------------------------------------------------
+
+
+def withdrawal_markdown(board: Board, reason: str) -> str:
+    """The chat is told the ranking it was shown no longer stands, and why."""
+    return "\n".join(
+        [
+            f"## {board.unit_name} {board.period_label}积分排名公示已撤回",
+            f"> {board.scheme_name}",
+            "",
+            f"原因：{reason[:500]}",
+            "重新公示后将另行推送，此前的排名请勿再转发",
+        ]
+    )
 
 
 def markdown(board: Board, top_n: int, link: str) -> str:
@@ -382,6 +434,17 @@ async def _message(
     )
     assert board_json is not None
     board = Board.from_json(board_json)
+    if post.trigger == WITHDRAWN:
+        reason = await session.scalar(
+            select(PublicationWithdrawal.reason)
+            .join(
+                Publication,
+                (col(Publication.period_id) == col(PublicationWithdrawal.period_id))
+                & (col(Publication.close_no) == col(PublicationWithdrawal.close_no)),
+            )
+            .where(col(Publication.id) == post.publication_id)
+        )
+        return markdown_message(withdrawal_markdown(board, reason or "")), None
     if post.kind == PostKind.markdown:
         return markdown_message(markdown(board, robot.top_n, settings.app_page_base)), None
     return image_message(await asyncio.to_thread(render_poster, board))
