@@ -205,6 +205,19 @@ async def test_the_roster_upload_has_its_own_cap(
     assert spools.created == []
 
 
+async def test_a_roster_from_someone_who_may_not_import_is_not_read(
+    client: httpx.AsyncClient, org: Org
+) -> None:
+    """Any member may upload photos; only secretaries and admins import rosters, so another
+    member's roster is refused before its megabytes are read into memory."""
+    url = f"/api/v1/org/units/{org.unit_id('group_a1')}/roster/previews"
+    for who in ("member_a1", "leader_a1", "committee_a"):
+        stream = Stream(form_head("花名册.xlsx"), 4 * 1024 * 1024, form_tail())
+        response = await client.post(url, content=stream, headers={**FORM, **org.headers(who)})
+        assert response.status_code in (403, 404), response.text
+        assert stream.sent <= 2 * CHUNK, (who, stream.sent)
+
+
 async def test_the_caps_are_settings(
     database_url: str, tmp_path: Path, org: Org, wechat: Any
 ) -> None:
