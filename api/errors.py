@@ -681,6 +681,14 @@ class DeadlineInvalid(AppError):
     code, status, message = "deadline_invalid", 422, "新的截止时间须晚于原截止时间和现在"
 
 
+class RoundPeriodUnknown(AppError):
+    code, status, message = (
+        "round_period_unknown",
+        409,
+        "该评议登记的考核期「{key}」无法识别，请联系管理员",
+    )
+
+
 class PeriodKeyInvalid(AppError):
     code, status, message = (
         "period_key_invalid",
@@ -754,6 +762,13 @@ class MeetingNotClosed(MeetingStateConflict):
 
 class MeetingStarted(MeetingStateConflict):
     code, message = "meeting_started", "会议已开始，不能再改时间"
+
+
+class MeetingUnderWay(MeetingStateConflict):
+    code, message = (
+        "meeting_under_way",
+        "会议已开始，参会人员和会议类型不能再改；请逐人补签到或登记请假",
+    )
 
 
 class NoAttendees(AppError):

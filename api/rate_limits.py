@@ -90,9 +90,12 @@ class RateLimiter:
         except InvalidBindingTicket:
             await self.count(per_address)
             raise
+        # Keyed by what the signature covers (header and claims): the signature itself can be
+        # spelled several ways in base64 that all verify.
+        signed = ticket.rsplit(".", 1)[0]
         per_ticket = Attempt(
             "bind_per_ticket",
-            hashlib.sha256(ticket.encode()).hexdigest(),
+            hashlib.sha256(signed.encode()).hexdigest(),
             settings.bind_per_ticket,
             settings.binding_ticket_ttl,
             BindingTicketSpent,

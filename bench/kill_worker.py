@@ -29,6 +29,7 @@ import asyncpg
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.close_period import dsn
+from bench.load import JWT_SECRET
 from bench.outbox import KIND, ROOT, fake_log, fake_server, fresh_database, seed
 from tests.fakes.wechat import APP_ID, APP_SECRET, SERVICE_APP_ID, SERVICE_APP_SECRET
 
@@ -55,6 +56,7 @@ def worker(url: str, base: str) -> subprocess.Popen[bytes]:
         **os.environ,
         "ENV": "dev",
         "DATABASE_URL": url,
+        "JWT_SECRET": JWT_SECRET,
         "WECHAT_APP_ID": APP_ID,
         "WECHAT_APP_SECRET": APP_SECRET,
         "SERVICE_APP_ID": SERVICE_APP_ID,

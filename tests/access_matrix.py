@@ -772,8 +772,8 @@ MATRIX: Mapping[Route, Public | Guarded] = MappingProxyType(
                 "attendance": {str(ctx.ids["attendee"]): "present"},
             },
             record=NotOnRecord(
-                "attendance is what happened at the meeting, recorded for the whole branch at "
-                "once, the recorder included"
+                "attendance is what happened at the meeting, for the whole branch at once; the "
+                "charges it gives by hand are checked member by member (test_meetings)"
             ),
         ),
         ("GET", f"{V1}/org/units/{{branch_id}}/meetings"): Guarded(

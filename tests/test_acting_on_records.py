@@ -224,3 +224,6 @@ async def test_a_secretary_cannot_give_themselves_a_final_evaluation(
     own_final = await rate("secretary_a", "final", "secretary_a")
     assert refused(own_final, "own_record"), own_final.text
     assert (await rate("secretary_a", "final", "member_a1")).status_code == 200
+    # The branch's only secretary: the level above gives their 总评.
+    assert (await rate("admin", "final", "member_a1")).status_code == 403
+    assert (await rate("admin", "final", "secretary_a")).status_code == 200

@@ -2,6 +2,7 @@
 
 import asyncio
 from datetime import timedelta
+from decimal import Decimal
 
 import httpx
 import pytest
@@ -9,7 +10,15 @@ from sqlalchemy import event, func, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlmodel import col, select
 
-from api.models import Claim, Notice, PeriodRecord, PhotoUpload, ScoreEntry, id_of
+from api.models import (
+    Claim,
+    ClaimStatus,
+    Notice,
+    PeriodRecord,
+    PhotoUpload,
+    ScoreEntry,
+    id_of,
+)
 from tests.conftest import PG_URL, Org
 from tests.workflow import EARLY_CLOSE, TODAY, attach, decide, file_claim, open_period, photo
 
@@ -366,6 +375,63 @@ async def test_an_approval_racing_the_close_is_refused_and_writes_nothing(
     still = await client.get(f"/api/v1/claims/{claim['id']}", headers=org.headers("member_a1"))
     assert still.json()["status"] == "pending"
     assert await count(sessionmaker, ScoreEntry) == 0
+
+
+@pytest.mark.skipif(not PG_URL, reason="a close holding the period's row lock: PostgreSQL")
+async def test_a_submission_racing_the_close_waits_and_is_refused(
+    client: httpx.AsyncClient, org: Org, pic: int, lutou: int, sessionmaker: Maker
+) -> None:
+    """A submission that read the period open while a close was deciding it would land pending
+    in a closed period, where nobody can approve it: it waits for the close, then is refused."""
+    period_id = await open_period(sessionmaker, lutou)
+    async with sessionmaker() as closing:
+        await closing.execute(text(f"UPDATE period SET status = 'closed' WHERE id = {period_id}"))
+        submission = asyncio.create_task(file_claim(client, org, "member_a1", "key-race-1", [pic]))
+        await asyncio.sleep(0.5)
+        assert not submission.done()  # waiting for the close
+        await closing.commit()
+    refused = await submission
+    assert (refused.status_code, refused.json()["code"]) == (409, "claim_period_closed")
+    assert await count(sessionmaker, Claim) == 0
+
+
+@pytest.mark.skipif(not PG_URL, reason="a submission holding the period's row: PostgreSQL")
+async def test_a_close_counts_the_claims_of_submissions_it_waited_for(
+    client: httpx.AsyncClient, org: Org, lutou: int, sessionmaker: Maker
+) -> None:
+    """A close waits for the submissions in flight and counts their claims: one committed
+    meanwhile needs the closer's confirmation like any pending claim, never stays behind."""
+    last_month = TODAY.replace(day=1) - timedelta(days=1)
+    period_id = await open_period(sessionmaker, lutou, last_month)
+    async with sessionmaker() as submitting:
+        await submitting.execute(
+            text(f"SELECT status FROM period WHERE id = {period_id} FOR SHARE")
+        )
+        submitting.add(
+            Claim(
+                member_id=org.id("member_a1"),
+                scheme_id=lutou,
+                item_code="village_cleaning",
+                points=Decimal(2),
+                occurred_on=last_month,
+                description="参加村庄清洁行动",
+                idempotency_key="key-inflight-1",
+                status=ClaimStatus.pending,
+                steps=["branch_assembly"],
+                step=0,
+                last_actor_id=org.id("member_a1"),
+            )
+        )
+        await submitting.flush()
+        close = asyncio.create_task(
+            client.post(f"/api/v1/periods/{period_id}/close", headers=org.headers("admin"))
+        )
+        await asyncio.sleep(0.5)
+        assert not close.done()  # waiting for the submission
+        await submitting.commit()
+    refused = await close
+    assert (refused.status_code, refused.json()["code"]) == (409, "close_needs_confirmation")
+    assert refused.json()["detail"]["pending_claims"] == 1
 
 
 async def test_batch_confirmation_skips_what_is_not_the_leaders(

@@ -462,17 +462,46 @@ async def test_a_reported_refusal_stops_sends_but_a_reported_accept_adds_nothing
 
 
 class TimesOutOnce(httpx.AsyncBaseTransport):
-    """The first send times out on the wire; everything else reaches the fake."""
+    """The first send times out: connecting (it never left), or waiting for the answer after
+    WeChat took it (`answered=False`); everything else reaches the fake."""
 
-    def __init__(self, inner: httpx.AsyncBaseTransport) -> None:
+    def __init__(self, inner: httpx.AsyncBaseTransport, *, answered: bool = True) -> None:
         self.inner = inner
+        self.answered = answered
         self.timed_out = False
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         if request.url.path.endswith("/subscribe/send") and not self.timed_out:
             self.timed_out = True
+            if self.answered:
+                raise httpx.ConnectTimeout("timed out", request=request)
+            await self.inner.handle_async_request(request)
             raise httpx.ReadTimeout("timed out", request=request)
         return await self.inner.handle_async_request(request)
+
+
+async def test_a_subscribe_message_whose_answer_timed_out_is_not_resent(
+    client: httpx.AsyncClient,
+    org: Org,
+    ready: None,
+    settings: Settings,
+    sessionmaker: Maker,
+    wechat: FakeWeChat,
+) -> None:
+    """Sent, then no answer: WeChat may have taken it, and a subscribe message has no
+    idempotency key. It is settled as a crashed send is: uncertain, kept in the inbox."""
+    await accept(client, "o-a1", "T-DED", 1700000350)
+    await deduct(client, org)
+    transport = TimesOutOnce(httpx.ASGITransport(app=wechat.app()), answered=False)
+    async with httpx.AsyncClient(transport=transport) as http:
+        senders = Senders(WeChatClient(settings, http), None)
+        start = utcnow()
+        for minutes in (0, 1, 60):
+            await run_once(sessionmaker, senders, settings, now=start + timedelta(minutes=minutes))
+    assert len(wechat.sent) == 1
+    [delivery] = await deliveries(sessionmaker)
+    assert (delivery.status, delivery.channel) == ("uncertain", "subscribe")
+    assert [(a["channel"], a["result"]) for a in delivery.history] == [("subscribe", "unknown")]
 
 
 async def test_a_timeout_is_retried_and_then_delivered(

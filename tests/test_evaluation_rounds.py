@@ -311,3 +311,58 @@ async def test_a_round_takes_only_a_period_key_of_its_scheme(
     assert opened.status_code == 201, opened.text
     wrong_stage = await advance(client, org, opened.json()["id"], "finished")
     assert wrong_stage.status_code == 422
+
+
+async def test_a_rounds_period_holds_the_schemes_length_until_it_is_closed(
+    client: httpx.AsyncClient, org: Org, sessionmaker: Maker
+) -> None:
+    """A round is of a period of its scheme: while that period is not closed, the scheme keeps
+    its length (the round's ratings would count in no period, and its overview broke)."""
+    scheme_id = await attach(client, org, "xuanhua")
+    opened = await open_round(client, org, period_key="2026-H1")
+    assert opened.status_code == 201, opened.text
+    months = PRESETS["xuanhua"].model_dump(mode="json") | {"period": "month"}
+    url = f"/api/v1/schemes/{scheme_id}"
+    refused = await client.put(url, json={"definition": months}, headers=org.headers("admin"))
+    assert (refused.status_code, refused.json()["code"]) == (409, "scheme_period_locked")
+    assert refused.json()["detail"] == {"open_periods": ["2026-H1"]}
+    overview = f"/api/v1/evaluation-rounds/{opened.json()['id']}/overview"
+    assert (await client.get(overview, headers=org.headers("secretary_a"))).status_code == 200
+
+
+async def test_a_round_of_a_period_no_longer_the_schemes_is_shown_without_points(
+    client: httpx.AsyncClient, org: Org, sessionmaker: Maker
+) -> None:
+    """Rounds stored before keys were checked, or of the length a scheme had before: the
+    overview shows the ratings; points only where the period is the scheme's, never a 500."""
+    scheme_id = await attach(client, org, "xuanhua")
+    months = PRESETS["xuanhua"].model_dump(mode="json") | {"period": "month"}
+    changed = await client.put(
+        f"/api/v1/schemes/{scheme_id}", json={"definition": months}, headers=org.headers("admin")
+    )
+    assert changed.status_code == 200, changed.text
+    ids = {}
+    async with sessionmaker() as session:
+        for key in ("2025-H1", "garbage"):
+            stored = EvaluationRound(
+                scheme_id=scheme_id,
+                branch_id=org.unit_id("branch_a"),
+                period_key=key,
+                kinds=["self", "mutual"],
+                deadline=utcnow(),
+                created_by=org.id("secretary_a"),
+            )
+            session.add(stored)
+            await session.flush()
+            ids[key] = stored.id
+        await session.commit()
+    headers = org.headers("secretary_a")
+    shown = await client.get(
+        f"/api/v1/evaluation-rounds/{ids['2025-H1']}/overview", headers=headers
+    )
+    assert shown.status_code == 200, shown.text
+    assert {row["points"] for row in shown.json()["results"]} == {None}
+    broken = await client.get(
+        f"/api/v1/evaluation-rounds/{ids['garbage']}/overview", headers=headers
+    )
+    assert (broken.status_code, broken.json()["code"]) == (409, "round_period_unknown")

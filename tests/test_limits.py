@@ -205,6 +205,19 @@ async def test_the_roster_upload_has_its_own_cap(
     assert spools.created == []
 
 
+async def test_a_roster_from_someone_who_may_not_import_is_not_read(
+    client: httpx.AsyncClient, org: Org
+) -> None:
+    """Any member may upload photos; only secretaries and admins import rosters, so another
+    member's roster is refused before its megabytes are read into memory."""
+    url = f"/api/v1/org/units/{org.unit_id('group_a1')}/roster/previews"
+    for who in ("member_a1", "leader_a1", "committee_a"):
+        stream = Stream(form_head("花名册.xlsx"), 4 * 1024 * 1024, form_tail())
+        response = await client.post(url, content=stream, headers={**FORM, **org.headers(who)})
+        assert response.status_code in (403, 404), response.text
+        assert stream.sent <= 2 * CHUNK, (who, stream.sent)
+
+
 async def test_the_caps_are_settings(
     database_url: str, tmp_path: Path, org: Org, wechat: Any
 ) -> None:
@@ -218,6 +231,41 @@ async def test_the_caps_are_settings(
             response = await http.post(PHOTOS, files=files, headers=org.headers("member_a1"))
     body = refused(response, 413, "photo_too_large")
     assert body["detail"] == {"max_bytes": 64 * 1024}
+
+
+async def test_every_route_refuses_a_body_over_its_cap_before_reading_it(
+    database_url: str, tmp_path: Path, wechat: Any
+) -> None:
+    """Each route of the table, by what its body may hold: photo and roster uploads their own
+    caps, WeChat pushes (both apps') theirs, every other route the JSON cap."""
+    settings = make_settings(
+        database_url,
+        photo_dir=str(tmp_path / "photos"),
+        body_max_bytes=4096,
+        photo_max_bytes=100_000,
+        roster_max_bytes=120_000,
+    )
+    uploads = {"/api/v1/photos": 100_000, "/api/v1/org/units/{unit_id}/roster/previews": 120_000}
+    pushes = {"/api/v1/wechat/callback", "/api/v1/wechat/callback/service"}
+    checked = set()
+    async with running_app(settings, wechat) as app:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
+            for prefix, route in mounted():
+                path = prefix + route.path
+                for method in (route.methods or set()) & {"POST", "PUT", "PATCH"}:
+                    if path in uploads:
+                        cap, code = uploads[path] + 64 * 1024, "too_large"
+                    elif path in pushes:
+                        cap, code = 256 * 1024, "body_too_large"
+                    else:
+                        cap, code = 4096, "body_too_large"
+                    url = re.sub(r"\{[a-z_]+\}", "1", path)
+                    response = await http.request(method, url, content=b"x" * (cap + 1))
+                    assert response.status_code == 413, (method, path, response.text)
+                    assert response.json()["code"].endswith(code), (method, path)
+                    checked.add(path)
+    assert uploads.keys() | pushes <= checked
 
 
 async def test_a_client_leaving_mid_upload_is_no_fault_of_ours(

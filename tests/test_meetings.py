@@ -708,6 +708,58 @@ async def test_recording_a_held_meeting_scores_it_like_a_close(
     assert await entries(sessionmaker, org, "member_a1") == []
 
 
+async def test_once_a_meeting_has_started_who_is_expected_and_its_kind_are_fixed(
+    client: httpx.AsyncClient, org: Org, heyang: int, sessionmaker: Maker
+) -> None:
+    """The attendees and the kind decide the charges: after the start, an officer could drop
+    themself to take back their own absence, or charge someone never invited. Corrections go
+    by hand, one member at a time, never for oneself."""
+    meeting = await scheduled(client, org, members=("member_a1", "committee_a"))
+    await begin(sessionmaker, meeting)
+    url = f"/api/v1/meetings/{meeting}"
+    added = await client.patch(
+        url,
+        json={"member_ids": [org.id(m) for m in ("member_a1", "committee_a", "member_a2")]},
+        headers=org.headers("secretary_a"),
+    )
+    assert (added.status_code, added.json()["code"]) == (409, "meeting_under_way")
+    closed = await act(client, org, "committee_a", f"/meetings/{meeting}/close")
+    assert outcomes(closed, org)["committee_a"] == ("absent", "meeting_absent")
+    await act(client, org, "committee_a", f"/meetings/{meeting}/reopen", {"reason": "更正出勤"})
+    for change in ({"member_ids": [org.id("member_a1")]}, {"kind": "党课"}):
+        refused = await client.patch(url, json=change, headers=org.headers("committee_a"))
+        assert (refused.status_code, refused.json()["code"]) == (409, "meeting_under_way")
+    renamed = await client.patch(
+        url, json={"title": "学习新党章"}, headers=org.headers("committee_a")
+    )
+    assert renamed.status_code == 200, renamed.text
+    reclosed = await act(client, org, "committee_a", f"/meetings/{meeting}/close")
+    assert outcomes(reclosed, org)["committee_a"] == ("absent", "meeting_absent")
+    assert await entries(sessionmaker, org, "committee_a") == [("meeting_absent", Decimal(6))]
+
+
+async def test_a_recorded_meeting_charges_no_one_at_or_above_the_recorder(
+    client: httpx.AsyncClient, org: Org, heyang: int, sessionmaker: Maker
+) -> None:
+    """Outcomes typed by hand are deductions by hand: the rank rule of a deduction holds."""
+    url = f"/api/v1/org/units/{org.unit_id('branch_a')}/meetings"
+    body = {"held_on": utcnow().date().isoformat(), "kind": "支部党员大会", "title": "学习"}
+    for outcome in ("absent", "leave"):
+        attendance = {str(org.id("secretary_a")): outcome, str(org.id("member_a1")): "absent"}
+        refused = await client.post(
+            url, json={**body, "attendance": attendance}, headers=org.headers("committee_a")
+        )
+        assert (refused.status_code, refused.json()["code"]) == (403, "role_not_below_yours")
+    assert await entries(sessionmaker, org, "secretary_a") == []
+    assert await entries(sessionmaker, org, "member_a1") == []
+    present = {str(org.id("secretary_a")): "present", str(org.id("member_a1")): "absent"}
+    recorded = await client.post(
+        url, json={**body, "attendance": present}, headers=org.headers("committee_a")
+    )
+    assert recorded.status_code == 201, recorded.text
+    assert await entries(sessionmaker, org, "member_a1") == [("meeting_absent", Decimal(6))]
+
+
 # --- attendance where it is used ------------------------------------------------------------------
 
 

@@ -216,6 +216,72 @@ async def test_a_reopen_withdraws_the_publication_and_tells_everyone_who_was_tol
     assert renewed["rows"] != published["rows"]
 
 
+async def test_a_group_that_saw_the_ranking_is_told_of_its_withdrawal(
+    client: httpx.AsyncClient,
+    org: Org,
+    closed: int,
+    sessionmaker: Maker,
+    settings: Settings,
+    wechat: FakeWeChat,
+    robot_client: RobotClient,
+) -> None:
+    """The branch's chat was told of the publication by its robot: a reopen tells it too,
+    once, with the reason; a chat whose posts were still queued was told nothing."""
+    assert (await configure(client, org)).status_code == 200
+    wechat.robot_keys.add(KEY)
+    await publish(client, org, closed)
+    await robots.run_once(sessionmaker, robot_client, settings)
+    assert len(wechat.robot_messages) == 2
+    reason = "漏记两名党员的防汛加分，重新结算"
+    reopened = await client.post(
+        f"/api/v1/periods/{closed}/reopen", json={"reason": reason}, headers=org.headers("admin")
+    )
+    assert reopened.status_code == 200, reopened.text
+    await robots.run_once(sessionmaker, robot_client, settings)
+    [told] = wechat.robot_messages[2:]
+    assert told["msgtype"] == "markdown"
+    assert "公示已撤回" in told["markdown"]["content"]
+    assert reason in told["markdown"]["content"]
+    await robots.run_once(sessionmaker, robot_client, settings)
+    assert len(wechat.robot_messages) == 3
+    again = await client.post(
+        f"/api/v1/periods/{closed}/close", json=EARLY_CLOSE, headers=org.headers("admin")
+    )
+    assert again.status_code == 200, again.text
+    await publish(client, org, closed)
+    queued = await client.post(
+        f"/api/v1/periods/{closed}/reopen", json={"reason": reason}, headers=org.headers("admin")
+    )
+    assert queued.status_code == 200, queued.text
+    await robots.run_once(sessionmaker, robot_client, settings)
+    assert len(wechat.robot_messages) == 3  # its ranking was never posted: nothing to take back
+
+
+async def test_the_list_of_boards_marks_a_withdrawn_publication(
+    client: httpx.AsyncClient, org: Org, closed: int
+) -> None:
+    """The list answers as each board does: after a reopen, the boards as they were published,
+    marked withdrawn, to whoever saw them published (not, unmarked, to officers alone)."""
+    await publish(client, org, closed)
+    url = f"/api/v1/periods/{closed}/boards"
+    published = (await client.get(url, headers=org.headers("member_a1b"))).json()
+    assert {b["withdrawn_reason"] for b in published} == {None}
+    reason = "漏记两名党员的防汛加分，重新结算"
+    reopened = await client.post(
+        f"/api/v1/periods/{closed}/reopen", json={"reason": reason}, headers=org.headers("admin")
+    )
+    assert reopened.status_code == 200, reopened.text
+    for who in ("member_a1b", "secretary_a"):
+        listed = (await client.get(url, headers=org.headers(who))).json()
+        assert listed, who
+        assert {(b["withdrawn_reason"], b["withdrawn_at"] is not None) for b in listed} == {
+            (reason, True)
+        }
+    assert [
+        b["unit_id"] for b in (await client.get(url, headers=org.headers("member_a1b"))).json()
+    ] == [b["unit_id"] for b in published]
+
+
 async def test_later_edits_never_change_what_was_published(
     client: httpx.AsyncClient, org: Org, published: int, sessionmaker: Maker
 ) -> None:
@@ -392,6 +458,46 @@ async def test_45009_waits_out_the_minute_and_then_sends(
     assert await robots.run_once(sessionmaker, robot_client, settings, now=now) == 0
     await robots.run_once(sessionmaker, robot_client, settings, now=now + timedelta(seconds=61))
     assert [p.status for p in await posts(sessionmaker)] == ["sent", "sent"]
+
+
+class UnansweredOnce(httpx.AsyncBaseTransport):
+    """The first group post reaches WeCom, and its answer never comes back."""
+
+    def __init__(self, inner: httpx.AsyncBaseTransport) -> None:
+        self.inner = inner
+        self.done = False
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        response = await self.inner.handle_async_request(request)
+        if not self.done:
+            self.done = True
+            raise httpx.ReadTimeout("timed out", request=request)
+        return response
+
+
+async def test_a_post_whose_answer_timed_out_is_not_posted_again(
+    client: httpx.AsyncClient,
+    org: Org,
+    closed: int,
+    sessionmaker: Maker,
+    settings: Settings,
+    wechat: FakeWeChat,
+) -> None:
+    """A group robot has no idempotency key: a post that went out unanswered may be in the
+    chat already, so it is marked uncertain, never posted twice."""
+    assert (await configure(client, org)).status_code == 200
+    wechat.robot_keys.add(KEY)
+    await publish(client, org, closed)
+    transport = UnansweredOnce(httpx.ASGITransport(app=wechat.app()))
+    async with httpx.AsyncClient(transport=transport) as http:
+        robot_client = RobotClient(settings, http)
+        now = utcnow()
+        for minutes in (0, 1, 60):
+            await robots.run_once(
+                sessionmaker, robot_client, settings, now=now + timedelta(minutes=minutes)
+            )
+    assert wechat.calls["webhook"] == 2  # each post reached WeCom once
+    assert [p.status for p in await posts(sessionmaker)] == ["uncertain", "sent"]
 
 
 async def test_an_invalid_key_is_reported_to_the_secretary_not_retried(

@@ -4,6 +4,7 @@ client address, with counters in the database that every API process shares."""
 import asyncio
 import itertools
 import re
+import string
 from collections import Counter
 from collections.abc import AsyncIterator
 from datetime import timedelta
@@ -36,6 +37,7 @@ LIMITS: dict[str, Any] = {
     "uploads_per_address": 20,
 }
 codes = itertools.count()
+BASE64URL = string.ascii_uppercase + string.ascii_lowercase + string.digits + "-_"
 
 
 @pytest.fixture
@@ -100,6 +102,20 @@ async def test_a_binding_ticket_dies_after_its_attempts(
     # A new ticket (the member entering the mini-program again) still binds.
     fresh = await ticket(client, wechat, "openid-1")
     assert (await bind(client, fresh, code)).status_code == 200
+
+
+async def test_a_ticket_spelled_another_way_is_the_same_ticket(
+    client: httpx.AsyncClient, wechat: FakeWeChat, org: Org
+) -> None:
+    """Base64 lets a signature be written several ways (padding, the unused low bits of its
+    last character), and each spelling verifies: they all count against one ticket."""
+    spent = await ticket(client, wechat, "openid-1")
+    head, signature = spent.rsplit(".", 1)
+    flipped = BASE64URL[BASE64URL.index(signature[-1]) ^ 1]  # a bit no byte of it uses
+    same = [spent, f"{spent}=", f"{head}.{signature[:-1]}{flipped}"]
+    for spelling, guess in zip(same, ("AAAA1111", "AAAA2222", "AAAA3333"), strict=True):
+        assert (await bind(client, spelling, guess)).json()["code"] == "invite_code_invalid"
+    limited(await bind(client, f"{spent}==", "AAAA4444"), "binding_ticket_spent", "bind_per_ticket")
 
 
 async def test_binding_is_limited_per_wechat_account_across_tickets(

@@ -24,7 +24,16 @@ from sqlmodel import col, select
 
 from api import cli
 from api.config import get_settings
-from api.models import Member, OrgUnit, RoleAssignment, RosterPreview, utcnow
+from api.models import (
+    Member,
+    OrgUnit,
+    PoliticalStatus,
+    Role,
+    RoleAssignment,
+    RosterPreview,
+    id_of,
+    utcnow,
+)
 from tests.conftest import Org
 
 HEADER = ["姓名", "手机号", "支部", "党小组", "政治面貌", "类别", "职务"]
@@ -361,6 +370,51 @@ async def test_a_secretary_may_import_rows_whose_duties_stay_the_same(
     ]
     shown, done = await import_confirmed(client, org, workbook(rows), "secretary_a", "branch_a")
     assert shown["role_changes"] == []
+    assert done.status_code == 200, done.text
+
+
+async def test_nobody_changes_their_own_or_a_rivals_record_through_the_roster(
+    client: httpx.AsyncClient, org: Org, sessionmaker: async_sessionmaker[AsyncSession]
+) -> None:
+    """A row changing its member is an act on that member's record, as `PATCH /members/{id}`
+    and the role endpoint are: never one's own, never a member holding a role at or above."""
+    async with sessionmaker() as session:
+        rival = Member(
+            name="secretary_a2",
+            phone="13900000099",
+            unit_id=org.unit_id("branch_a"),
+            political_status=PoliticalStatus.full,
+        )
+        session.add(rival)
+        await session.flush()
+        session.add(
+            RoleAssignment(
+                member_id=id_of(rival), unit_id=org.unit_id("branch_a"), role=Role.branch_secretary
+            )
+        )
+        await session.commit()
+    rows = [
+        ["secretary_a", "13900000002", "甲村党支部", "", "正式党员", "A", "支部书记"],
+        ["改名书记", "13900000099", "甲村党支部", "", "正式党员", "", "支部书记"],
+        ["committee_a", "13900000003", "甲村党支部", "", "预备党员", "B", "支委"],
+    ]
+    shown = (await preview(client, org, workbook(rows), who="secretary_a", unit="branch_a")).json()
+    assert shown["id"] is None
+    assert {e["row"]: e["reason"] for e in shown["errors"]} == {
+        2: "不能通过导入修改本人的信息",
+        3: "该党员的职务不低于您，不能由您修改其信息",
+    }
+    own_duty = [["admin", "13900000001", "甲村党支部", "", "正式党员", "B", "支部书记"]]
+    shown = (await preview(client, org, workbook(own_duty))).json()
+    assert [(e["row"], e["reason"]) for e in shown["errors"]] == [(2, "不能通过导入修改本人的信息")]
+    assert await roles_of(sessionmaker, org.id("admin")) == {"committee_admin"}
+    unchanged = [
+        ["secretary_a", "13900000002", "甲村党支部", "", "正式党员", "B", "支部书记"],
+        ["secretary_a2", "13900000099", "甲村党支部", "", "正式党员", "", "支部书记"],
+    ]
+    shown, done = await import_confirmed(
+        client, org, workbook(unchanged), "secretary_a", "branch_a"
+    )
     assert done.status_code == 200, done.text
 
 

@@ -20,7 +20,7 @@ from api.scoring.scheme import ItemKind, PeriodLength, SubjectKind
 from api.services import live, periods
 from api.services.ledger import today_in_shanghai
 from tests.conftest import Org
-from tests.workflow import EARLY_CLOSE
+from tests.workflow import EARLY_CLOSE, open_period
 
 TODAY = today_in_shanghai(utcnow())
 
@@ -600,6 +600,34 @@ async def test_the_period_length_changes_only_while_no_period_is_open(
     keys = {p["key"]: p["status"] for p in listed.json()}
     half_key = f"{TODAY.year}-H{(TODAY.month - 1) // 6 + 1}"
     assert keys == {period["key"]: "published", half_key: "open"}
+
+
+async def test_closes_of_the_old_period_length_are_no_history_of_the_new_one(
+    client: httpx.AsyncClient,
+    org: Org,
+    lutou: int,
+    sessionmaker: async_sessionmaker[AsyncSession],
+) -> None:
+    """A month closed before the scheme turned to half years broke every later score and
+    close of the scheme ("not a half_year period key"): it is no history of a half year."""
+    june = await open_period(sessionmaker, lutou, date(TODAY.year - 1, 6, 15))
+    closed = await client.post(f"/api/v1/periods/{june}/close", headers=org.headers("admin"))
+    assert closed.status_code == 200, closed.text
+    half_year = PRESETS["lutou"].model_dump(mode="json") | {"period": "half_year"}
+    changed = await client.put(
+        f"/api/v1/schemes/{lutou}", json={"definition": half_year}, headers=org.headers("admin")
+    )
+    assert changed.status_code == 200, changed.text
+    assert (await adjust(client, org, "member_a1", "village_cleaning")).status_code == 201
+    score = await client.get(
+        f"/api/v1/members/{org.id('member_a1')}/score", headers=org.headers("member_a1")
+    )
+    assert score.status_code == 200, score.text
+    half = await current_period(client, org, lutou)
+    url = f"/api/v1/periods/{half['id']}/close"
+    assert (
+        await client.post(url, json=EARLY_CLOSE, headers=org.headers("admin"))
+    ).status_code == 200
 
 
 async def test_scheme_body_needs_exactly_one_of_preset_and_definition(

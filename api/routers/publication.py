@@ -63,8 +63,12 @@ async def boards(
             unit_name=board.unit_name,
             scored=len(board.scored),
             average=board.average,
+            withdrawn_at=withdrawal.withdrawn_at if withdrawal else None,
+            withdrawn_reason=withdrawal.reason if withdrawal else None,
         )
-        for board in await publication.boards_in_sight(session, principal, period, scope)
+        for board, withdrawal in await publication.boards_in_sight(
+            session, principal, period, scope
+        )
     ]
 
 

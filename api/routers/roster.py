@@ -7,6 +7,7 @@ from fastapi import APIRouter, Depends, Request, Response
 from api.access import Action
 from api.db import SessionDep
 from api.deps import CurrentPrincipal, SettingsDep, Uploader
+from api.errors import Forbidden, UnitNotFound
 from api.limits import roster_too_large
 from api.schemas.roster import RosterCommitIn, RosterImportOut, RosterPreviewOut
 from api.services import roster as service
@@ -18,7 +19,11 @@ router = APIRouter(tags=["roster"])
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
-async def _sheet(request: Request, _uploader: Uploader, settings: SettingsDep) -> bytes:
+async def _sheet(request: Request, uploader: Uploader, settings: SettingsDep) -> bytes:
+    # Whoever may import nowhere is refused before megabytes of sheet are read into memory,
+    # whatever the unit (checked after, with the database): a member sees no unit at all.
+    if not uploader.can_anywhere(Action.import_roster):
+        raise Forbidden() if uploader.can_anywhere(Action.read_org) else UnitNotFound()
     limit = settings.roster_max_bytes
     return await read_file(request, max_bytes=limit, too_large=roster_too_large(limit))
 

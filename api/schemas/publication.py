@@ -55,6 +55,10 @@ class BoardSummaryOut(BaseModel):
     unit_name: str
     scored: int
     average: Decimal | None
+    withdrawn_at: datetime | None = Field(
+        default=None, description="公示撤回的时间（考核期被重新打开）；未撤回为空"
+    )
+    withdrawn_reason: str | None = Field(default=None, description="公示撤回的原因")
 
 
 class RobotIn(BaseModel):

@@ -17,7 +17,7 @@ from api.scoring.outcomes import (
     trigger_streaks,
     trigger_thresholds,
 )
-from api.scoring.periods import Period, period_from_key
+from api.scoring.periods import Period, period_of_key
 from api.scoring.points import tally
 from api.scoring.ranking import rank_all
 from api.scoring.results import DerivationStep, Placement, StepKind, SubjectResult
@@ -349,9 +349,13 @@ def _index_history(
     indexed: defaultdict[str, History] = defaultdict(dict)
     for prior in history:
         try:
-            key = period_from_key(scheme.period, prior.period_key)
+            key = period_of_key(prior.period_key)
         except ValueError as error:
             raise ScoringInputError(f"history: {error}") from error
+        if key.length is not scheme.period:
+            # Closed while the scheme had another length (it may change while no period is
+            # open): no streak, carry-over or star counts across lengths.
+            continue
         if key >= period:
             raise ScoringInputError(f"history: {prior.period_key} is not before {period.key}")
         if key in indexed[prior.subject_id]:

@@ -265,14 +265,17 @@ async def _check_cap(
 
 
 # What a submission checks, read in one statement: the period of its date (if it exists yet)
-# and how many of the member's claims of the item are pending.
+# and how many of the member's claims of the item are pending. The period's status is read with
+# a share lock, as the ledger's open-period check reads it: a submission waits for a close in
+# progress and then sees the period closed, and a close waits for the submissions in flight
+# and then counts their claims (see `periods.close`).
 _PERIOD_OF_KEY = (
     col(PeriodRecord.scheme_id) == bindparam("scheme_id"),
     col(PeriodRecord.key) == bindparam("key"),
 )
 _SUBMISSION_STATE = select(
     select(PeriodRecord.id).where(*_PERIOD_OF_KEY).scalar_subquery(),
-    select(PeriodRecord.status).where(*_PERIOD_OF_KEY).scalar_subquery(),
+    select(PeriodRecord.status).where(*_PERIOD_OF_KEY).with_for_update(read=True).scalar_subquery(),
     select(func.count())
     .select_from(Claim)
     .where(

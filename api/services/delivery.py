@@ -3,15 +3,17 @@
 Channel choice per delivery, at send time: a mini-program subscribe message while the member
 has quota for the kind's template; else a service-account template message if the member
 follows it; else the in-app inbox only, with the reason recorded. Retryable failures (busy,
-timeouts, 45009) are retried with backoff and dead-lettered after the last attempt.
+timeouts before WeChat got the call, 45009) are retried with backoff and dead-lettered after the
+last attempt.
 
 A worker holds each delivery by its claim's token. Before every call to WeChat it records the
 call in the delivery's history and renews its lease, both committed and both a compare-and-set
 on the token: a worker whose lease ran out finds the delivery taken over and leaves it, and a
-call is on record before it is made. A call whose worker died before recording the outcome is
-settled by the next worker: a subscribe message (no idempotency key) is marked `uncertain` and
-never sent again, the notice staying in the inbox; a service-account message is sent again
-with the same `client_msg_id` while WeChat still recognises it (10 minutes).
+call is on record before it is made. A call whose worker died before recording the outcome, or
+that went out and got no answer, is settled by the next try: a subscribe message (no idempotency
+key) is marked `uncertain` and never sent again, the notice staying in the inbox; a
+service-account message is sent again with the same `client_msg_id` while WeChat still
+recognises it (10 minutes).
 """
 
 import asyncio
@@ -360,6 +362,8 @@ async def _try_subscribe(send: Send, template: NoticeTemplate, account: WeChatAc
             send.settings.miniprogram_state,
         )
     except AppError as error:
+        if _unanswered(error):
+            return _unsettled(journal, error)
         errcode = _errcode(error)
         if errcode == QUOTA_GONE:
             await _reset_quota(session, notice.member_id, template.template_id)
@@ -393,11 +397,24 @@ async def _try_service(send: Send, template: NoticeTemplate, openid: str) -> Out
             client_msg_id=str(send.delivery.id),
         )
     except AppError as error:
+        if _unanswered(error):
+            return _unsettled(send.journal, error)
         outcome = _failure(error, _errcode(error))
         send.journal.settle(AttemptResult.failed, outcome.reason, outcome.errcode)
         return outcome
     send.journal.settle(AttemptResult.sent, None)
     return Outcome(DeliveryStatus.sent, Channel.service, msgid=msgid)
+
+
+def _unanswered(error: AppError) -> bool:
+    return isinstance(error.detail, dict) and error.detail.get("unanswered") is True
+
+
+def _unsettled(journal: Journal, error: AppError) -> Outcome:
+    """Sent with no answer: WeChat may have taken it. The call stays `started` and the next
+    try settles it as a crashed worker's call (`_settle`), never resending it blindly."""
+    journal.entries[-1] = replace(journal.entries[-1], reason=f"微信未应答：{error.text}")
+    return Outcome(DeliveryStatus.pending, reason=error.text)
 
 
 def _failure(error: AppError, errcode: int | None) -> Outcome:

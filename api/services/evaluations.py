@@ -35,6 +35,7 @@ from api.errors import (
     RoundExists,
     RoundNotClosed,
     RoundNotFound,
+    RoundPeriodUnknown,
     RoundRatingsMissing,
     RoundStageSkipped,
     RoundStateConflict,
@@ -59,7 +60,7 @@ from api.models import (
     SchemeRecord,
     id_of,
 )
-from api.scoring import Period, Scheme, period_from_key
+from api.scoring import Period, Scheme, period_from_key, period_of_key
 from api.scoring.evaluation import Flag, Rating, aggregate, suspicious
 from api.scoring.scheme import ComponentKind, PeriodLength, SubjectKind, UnratedPolicy
 from api.services import meetings, periods
@@ -584,8 +585,14 @@ async def overview(session: AsyncSession, principal: Principal, round_id: int) -
     members = await _members(session, branch)
     record = await session.get(SchemeRecord, evaluation_round.scheme_id)
     assert record is not None
-    target = period_from_key(PeriodLength(scheme.period), evaluation_round.period_key)
-    standings = await periods.standings(session, record, scheme, [m for m, _ in members], target)
+    target = _round_period(evaluation_round)
+    # A round of a period the scheme no longer has (its length changed after the period
+    # closed) shows its ratings without points: the scheme scores no such period now.
+    standings = (
+        await periods.standings(session, record, scheme, [m for m, _ in members], target)
+        if target.length is scheme.period
+        else {}
+    )
     commitments = (
         await _commitments(session, evaluation_round, branch)
         if scheme.evaluation.rate_commitments
@@ -606,6 +613,17 @@ async def overview(session: AsyncSession, principal: Principal, round_id: int) -
         commitments,
         attendance,
     )
+
+
+def _round_period(evaluation_round: EvaluationRound) -> Period:
+    """The round's period, of whatever length its key says (rounds stored before keys were
+    checked may name none)."""
+    try:
+        return period_of_key(evaluation_round.period_key)
+    except ValueError as exc:
+        raise RoundPeriodUnknown(
+            key=evaluation_round.period_key[:16], detail={"round_id": evaluation_round.id}
+        ) from exc
 
 
 def _shown(score: EvaluationScore, viewer: int) -> ShownRating:

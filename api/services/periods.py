@@ -87,7 +87,7 @@ from api.scoring.scheme import (
     ScoringMode,
     SubjectKind,
 )
-from api.services import closing, follow_up
+from api.services import closing, follow_up, robots
 from api.services.ledger import period_of
 from api.services.members import member_for
 from api.services.notices import notify
@@ -593,8 +593,9 @@ async def close(
     period, scope = await period_for(session, principal, period_id, Action.close_periods)
     now = utcnow()
     bounds = closing.Bounds.of(engine_period(scope.scheme, period))
-    found = await closing.outstanding(session, period, bounds, now)
-    closing.require_confirmation(found, bounds, reason)
+    # The period is taken first: submissions in flight (which hold it shared) commit before,
+    # and their claims are counted below; later ones wait and find it closed. A refusal rolls
+    # the whole close back.
     changed = await affected_rows(
         session,
         update(PeriodRecord)
@@ -609,6 +610,8 @@ async def close(
     )
     if changed != 1:
         raise PeriodAlreadyClosed()
+    found = await closing.outstanding(session, period, bounds, now)
+    closing.require_confirmation(found, bounds, reason)
     await session.refresh(period)
     decided: dict[str, int] = {}
     if found.needs_confirmation:
@@ -859,6 +862,7 @@ async def _withdraw_publication(
         )
         .values(status=PostStatus.failed, reason=f"公示已撤回：{reason}")
     )
+    await robots.enqueue_withdrawals(session, id_of(period), period.close_count)
     for member_id in list(await session.scalars(_told_of_publication(period))):
         assert member_id is not None
         notify(

@@ -291,25 +291,39 @@ async def _withdrawn_board(
 
 async def boards_in_sight(
     session: AsyncSession, principal: Principal, period: PeriodRecord, scope: Scope
-) -> list[Board]:
-    """The period's published boards the reader sees (see `results_visible`)."""
+) -> list[tuple[Board, PublicationWithdrawal | None]]:
+    """The period's published boards the reader sees (see `results_visible`); while the period
+    is not published, those of its latest withdrawn publication, to whoever saw them then,
+    each with its withdrawal (as `board_of` answers them one by one)."""
     status = PeriodStatus(period.status)
+    withdrawal = None
+    close_no = period.close_count
+    if status is not PeriodStatus.published:
+        withdrawal = await session.scalar(
+            select(PublicationWithdrawal)
+            .where(col(PublicationWithdrawal.period_id) == period.id)
+            .order_by(col(PublicationWithdrawal.close_no).desc())
+            .limit(1)
+        )
+        if withdrawal is None:
+            return []
+        close_no = withdrawal.close_no
     rows = await session.scalars(
         select(Publication.board)
         .where(
             col(Publication.period_id) == period.id,
-            col(Publication.close_no) == period.close_count,
+            col(Publication.close_no) == close_no,
             within(col(Publication.unit_path), [scope.owner.path]),
             results_in_sight(
                 principal,
-                status,
+                PeriodStatus.published,
                 path=col(Publication.unit_path),
                 board_id=col(Publication.unit_id),
             ),
         )
         .order_by(col(Publication.unit_path))
     )
-    return [Board.from_json(row) for row in rows]
+    return [(Board.from_json(row), withdrawal) for row in rows]
 
 
 async def current_publication(

@@ -39,6 +39,7 @@ from api.models import (
     PostKind,
     PostStatus,
     Publication,
+    PublicationWithdrawal,
     RobotPost,
     RobotStatus,
     Role,
@@ -192,6 +193,44 @@ async def enqueue(session: AsyncSession, publications: list[Publication], trigge
     return await affected_rows(session, statement)
 
 
+# The trigger of the post telling a chat that a board it was shown is withdrawn (a reopen).
+WITHDRAWN = "withdrawn"
+
+
+async def enqueue_withdrawals(session: AsyncSession, period_id: int, close_no: int) -> int:
+    """A post to each branch chat that may have seen a board of this publication (posted, or on
+    its way), saying it is withdrawn; once per board."""
+    told = (
+        select(RobotPost.branch_id, RobotPost.publication_id)
+        .join(Publication, col(Publication.id) == col(RobotPost.publication_id))
+        .where(
+            col(Publication.period_id) == period_id,
+            col(Publication.close_no) == close_no,
+            col(RobotPost.trigger) != WITHDRAWN,
+            col(RobotPost.status).in_([PostStatus.sent, PostStatus.sending, PostStatus.uncertain]),
+        )
+        .distinct()
+    )
+    now = utcnow()
+    rows = [
+        {
+            "branch_id": branch_id,
+            "publication_id": publication_id,
+            "kind": PostKind.markdown,
+            "trigger": WITHDRAWN,
+            "status": PostStatus.pending,
+            "attempts": 0,
+            "next_attempt_at": now,
+            "created_at": now,
+        }
+        for branch_id, publication_id in (await session.execute(told)).all()
+    ]
+    if not rows:
+        return 0
+    statement = insert_for(session)(RobotPost).values(rows).on_conflict_do_nothing()
+    return await affected_rows(session, statement)
+
+
 def fresh_key() -> str:
     return uuid.uuid4().hex
 
@@ -242,6 +281,19 @@ async def latest_publications(session: AsyncSession, scheme_id: int) -> list[Pub
 
 
 # --- the message ------------------------------------------------------------------------------
+
+
+def withdrawal_markdown(board: Board, reason: str) -> str:
+    """The chat is told the ranking it was shown no longer stands, and why."""
+    return "\n".join(
+        [
+            f"## {board.unit_name} {board.period_label}积分排名公示已撤回",
+            f"> {board.scheme_name}",
+            "",
+            f"原因：{reason[:500]}",
+            "重新公示后将另行推送，此前的排名请勿再转发",
+        ]
+    )
 
 
 def markdown(board: Board, top_n: int, link: str) -> str:
@@ -325,6 +377,7 @@ async def _window_opens(
 
 
 UNCERTAIN = "发送时工作进程中断，企业微信可能已收到；为免重复未再发送"
+UNANSWERED = "发送后企业微信未应答，可能已收到；为免重复未再发送"
 
 
 async def send_one(
@@ -393,9 +446,15 @@ async def _message(
 ) -> tuple[dict[str, Any], str | None]:
     publication = await session.get(Publication, post.publication_id)
     assert publication is not None
+    board = Board.from_json(publication.board)
+    if post.trigger == WITHDRAWN:
+        withdrawal = await session.get(
+            PublicationWithdrawal, (publication.period_id, publication.close_no)
+        )
+        reason = withdrawal.reason if withdrawal is not None else ""
+        return markdown_message(withdrawal_markdown(board, reason)), None
     if post.kind == PostKind.markdown:
         link = await links.outside_link(session, wechat, settings, publication, now)
-        board = Board.from_json(publication.board)
         return markdown_message(markdown(board, robot.top_n, link)), None
     return image_message(await images.poster(session, wechat, settings, publication, now))
 
@@ -429,6 +488,8 @@ async def _send(
     try:
         await client.send(key, message)
     except RobotFailed as failure:
+        if failure.unanswered:  # no idempotency key: never posted blindly again
+            return Sent(PostStatus.uncertain, reason=UNANSWERED)
         if failure.errcode == INVALID_KEY:
             return Sent(PostStatus.failed, errcode=INVALID_KEY, reason="群机器人 key 无效（93000）")
         if failure.errcode is None or failure.errcode in (RATE_LIMITED, -1):

@@ -23,6 +23,7 @@ from api.errors import (
 )
 from api.models import (
     AuditRecord,
+    EvaluationRound,
     OrgUnit,
     PeriodRecord,
     PeriodStatus,
@@ -31,9 +32,9 @@ from api.models import (
     UnitKind,
     id_of,
 )
-from api.scoring import Scheme
+from api.scoring import Scheme, period_from_key
 from api.scoring.presets import PRESETS
-from api.scoring.scheme import SubjectKind
+from api.scoring.scheme import PeriodLength, SubjectKind
 from api.services.org import unit_for
 
 
@@ -231,20 +232,45 @@ async def revise(
     record, _ = await scheme_for(session, principal, scheme_id, Action.manage_schemes)
     if scheme.subject_kind != record.subject_kind:
         raise SubjectKindMismatch()
-    if scheme.period != (await current_scheme(session, record))[1].period:
-        open_keys = list(
-            await session.scalars(
-                select(PeriodRecord.key)
-                .where(
-                    col(PeriodRecord.scheme_id) == record.id,
-                    col(PeriodRecord.status) == PeriodStatus.open,
-                )
-                .order_by(col(PeriodRecord.starts_at))
-            )
-        )
+    length = (await current_scheme(session, record))[1].period
+    if scheme.period != length:
+        open_keys = await _unsettled_periods(session, record, length)
         if open_keys:
             raise SchemePeriodLocked(detail={"open_periods": open_keys})
     return record, await add_version(session, record, scheme, principal.member_id)
+
+
+async def _unsettled_periods(
+    session: AsyncSession, record: SchemeRecord, length: PeriodLength
+) -> list[str]:
+    """The scheme's periods not closed yet: those open, and those an evaluation round rates
+    (a round's ratings count in its period's close, a period of the scheme's `length`)."""
+    of_scheme = col(PeriodRecord.scheme_id) == record.id
+    opened = await session.scalars(
+        select(PeriodRecord.key)
+        .where(of_scheme, col(PeriodRecord.status) == PeriodStatus.open)
+        .order_by(col(PeriodRecord.starts_at))
+    )
+    settled = select(PeriodRecord.key).where(
+        of_scheme, col(PeriodRecord.status) != PeriodStatus.open
+    )
+    rated = await session.scalars(
+        select(EvaluationRound.period_key)
+        .where(
+            col(EvaluationRound.scheme_id) == record.id,
+            col(EvaluationRound.period_key).not_in(settled),
+        )
+        .order_by(col(EvaluationRound.period_key))
+    )
+    return list(dict.fromkeys([*opened, *(key for key in rated if _is_period(length, key))]))
+
+
+def _is_period(length: PeriodLength, key: str) -> bool:
+    try:
+        period_from_key(length, key)
+    except ValueError:
+        return False
+    return True
 
 
 async def in_force_for(

@@ -68,6 +68,10 @@ class WeChatCallFailed(Exception):
         return error(detail={"errcode": self.errcode, "errmsg": self.errmsg})
 
 
+# Failures after the request went out: WeChat may have acted on it without our hearing back.
+UNANSWERED = (httpx.ReadTimeout, httpx.ReadError, httpx.RemoteProtocolError)
+
+
 class WeChatClient:
     def __init__(
         self,
@@ -292,7 +296,10 @@ class WeChatClient:
                 raise WeChatUnavailable(detail={"status": response.status_code})
             body = response.json()
         except httpx.HTTPError as exc:
-            raise WeChatUnavailable(detail={"reason": type(exc).__name__}) from exc
+            detail: dict[str, Any] = {"reason": type(exc).__name__}
+            if isinstance(exc, UNANSWERED):
+                detail["unanswered"] = True
+            raise WeChatUnavailable(detail=detail) from exc
         except ValueError as exc:
             raise WeChatError(detail={"reason": "answer is not JSON"}) from exc
         return _checked(body)

@@ -11,6 +11,7 @@ from typing import Any
 import httpx
 
 from api.config import Settings
+from api.wechat.client import UNANSWERED
 
 RATE_LIMITED = 45009
 INVALID_KEY = 93000
@@ -19,12 +20,14 @@ IMAGE_LIMIT = 2 * 1024 * 1024
 
 
 class RobotFailed(Exception):
-    """WeCom refused the message (errcode), or could not be reached (errcode None)."""
+    """WeCom refused the message (errcode), or could not be reached (errcode None); or the
+    message went out and no answer came (`unanswered`: it may be in the chat)."""
 
-    def __init__(self, errcode: int | None, errmsg: str) -> None:
+    def __init__(self, errcode: int | None, errmsg: str, *, unanswered: bool = False) -> None:
         super().__init__(f"{errcode}: {errmsg}")
         self.errcode = errcode
         self.errmsg = errmsg
+        self.unanswered = unanswered
 
 
 def markdown_message(content: str) -> dict[str, Any]:
@@ -57,7 +60,9 @@ class RobotClient:
                 timeout=self._timeout,
             )
         except httpx.HTTPError as exc:
-            raise RobotFailed(None, f"企业微信无法连接：{type(exc).__name__}") from exc
+            unanswered = isinstance(exc, UNANSWERED)
+            reason = f"企业微信{'未应答' if unanswered else '无法连接'}：{type(exc).__name__}"
+            raise RobotFailed(None, reason, unanswered=unanswered) from exc
         if response.status_code >= 500:
             raise RobotFailed(None, f"企业微信返回 HTTP {response.status_code}")
         try:

@@ -99,6 +99,17 @@ def test_history_must_be_of_earlier_periods() -> None:
         run(LUTOU, "2024-06", [member("m1")], history=[prior])
 
 
+def test_results_of_another_period_length_are_no_history() -> None:
+    """Earlier closes of the length a scheme had before it was changed say nothing of its
+    months: ignored, while a key of no period at all is still refused."""
+    quarter = PriorResult(subject_id="m1", period_key="2024-Q1", total=D(60), cumulative=D(9))
+    without = run(LUTOU, "2024-06", [member("m1")])
+    assert run(LUTOU, "2024-06", [member("m1")], history=[quarter]) == without
+    with pytest.raises(ScoringInputError, match="history"):
+        garbage = PriorResult(subject_id="m1", period_key="2024-X1", total=D(60))
+        run(LUTOU, "2024-06", [member("m1")], history=[garbage])
+
+
 def test_the_period_length_must_match_the_scheme() -> None:
     with pytest.raises(ScoringInputError, match="per month"):
         compute_period(LUTOU, period_from_key(PRESETS["nitun"].period, "2024-Q1"), [member("m1")])

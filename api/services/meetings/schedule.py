@@ -16,6 +16,7 @@ from api.errors import (
     FutureDate,
     MeetingInPast,
     MeetingStarted,
+    MeetingUnderWay,
     NoAttendees,
     OwnRecord,
     UnitNotFound,
@@ -51,6 +52,7 @@ from api.services.meetings.common import (
     rules_of,
     tell,
 )
+from api.services.members import target_of
 
 # The longest lead a scheme may give its reminders (`AttendanceRules.reminder_minutes`).
 REMINDER_HORIZON = timedelta(days=1)
@@ -115,8 +117,7 @@ async def record(
     if held_on > today_in_shanghai(now):
         raise FutureDate()
     await _expected(session, branch, None, list(attendance))
-    if attendance.get(principal.member_id, Attendance.absent) is not Attendance.absent:
-        raise OwnRecord()
+    await _may_charge(session, principal, attendance)
     meeting = Meeting(
         branch_id=id_of(branch),
         held_on=held_on,
@@ -171,6 +172,19 @@ async def record(
     return meeting
 
 
+async def _may_charge(
+    session: AsyncSession, principal: Principal, attendance: dict[int, Attendance]
+) -> None:
+    """Outcomes given by hand are charges given by hand: the recorder is never present by their
+    own word, and charges no one at or above them (as a deduction would not)."""
+    if attendance.get(principal.member_id, Attendance.absent) is not Attendance.absent:
+        raise OwnRecord()
+    for member_id, outcome in attendance.items():
+        if member_id != principal.member_id and outcome is not Attendance.present:
+            _, target = await target_of(session, principal, member_id)
+            principal.require_over(Action.record_deductions, target)
+
+
 async def edit(
     session: AsyncSession,
     principal: Principal,
@@ -209,6 +223,11 @@ async def edit(
     after = before
     if change.unit_id is not None or change.member_ids is not None:
         after = await _expected(session, branch, change.unit_id, change.member_ids)
+    # Once it has started, who is expected and the kind decide the charges: an officer could
+    # drop themself, or charge someone never told. Corrections go by hand, member by member.
+    charged_anew = after != before or values.get("kind", meeting.kind) != meeting.kind
+    if charged_anew and (meeting.starts_at <= now or meeting.close_count):
+        raise MeetingUnderWay()
     announced = _announced(meeting)
     upcoming = meeting.starts_at > now
     await move(session, meeting, MeetingStatus.scheduled, values)

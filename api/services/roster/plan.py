@@ -15,7 +15,8 @@ from typing import Final
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
-from api.access import Action, Principal, within
+from api.access import Action, Grant, Principal, Target, within
+from api.errors import OwnRecord, RoleNotBelowYours
 from api.models import (
     Member,
     MemberStatus,
@@ -242,6 +243,8 @@ async def plan(
     ids = {m.unit_id for m in result.existing.values()} | {a.unit_id for a, _ in held}
     result.current_units = await _units(session, ids)
     _plan_roles(result, principal, held)
+    if principal is not None:
+        _check_records(result, principal, await _targets(session, result))
     await _missing(session, result)
     result.errors.sort(key=lambda error: error.row)
     result.fingerprint = _fingerprint(result, found, [a for a, _ in held])
@@ -343,6 +346,49 @@ def _plan_roles(
             continue
         result.appointments += appointments
         result.removals += [removal for removal, _ in removals]
+
+
+async def _targets(session: AsyncSession, result: Plan) -> dict[int, Target]:
+    """The matched members as `require_over` sees them: where they sit, every role they hold."""
+    members = {id_of(member): member for member in result.existing.values()}
+    if not members:
+        return {}
+    rows = await session.execute(
+        select(RoleAssignment, OrgUnit.path)
+        .join(OrgUnit, col(OrgUnit.id) == col(RoleAssignment.unit_id))
+        .where(col(RoleAssignment.member_id).in_(members))
+    )
+    grants: dict[int, list[Grant]] = {}
+    for assignment, path in rows:
+        grant = Grant(Role(assignment.role), assignment.unit_id, path)
+        grants.setdefault(assignment.member_id, []).append(grant)
+    return {
+        member_id: Target(
+            member_id, result.current_units[member.unit_id].path, tuple(grants.get(member_id, ()))
+        )
+        for member_id, member in members.items()
+    }
+
+
+def _check_records(result: Plan, principal: Principal, targets: dict[int, Target]) -> None:
+    """A row that changes its member acts on that member's record, as `PATCH /members/{id}`
+    does: never one's own, never a member holding a role at or above the importer's."""
+    changing = {
+        (change.row, change.member_id)
+        for changes in (result.renamed(), result.moved(), result.changed(), result.role_changes())
+        for change in changes
+        if change.member_id is not None
+    }
+    for row, member_id in sorted(changing):
+        try:
+            principal.require_over(Action.import_roster, targets[member_id])
+        except OwnRecord:
+            reason = "不能通过导入修改本人的信息"
+        except RoleNotBelowYours:
+            reason = "该党员的职务不低于您，不能由您修改其信息"
+        else:
+            continue
+        result.errors.append(RosterRowError(row=row, column="手机号", reason=reason))
 
 
 def _path_of(result: Plan, place: Place) -> str:
