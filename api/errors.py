@@ -566,6 +566,14 @@ class AppealExists(AppError):
     code, status, message = "appeal_exists", 409, "该记录已有待处理的申诉"
 
 
+class AppealRecusal(AppError):
+    code, status, message = (
+        "appeal_recusal",
+        403,
+        "这条记分由您录入，申诉须由其他支委或上级党委决定",
+    )
+
+
 class AppealDecided(AppError):
     code, status, message = "appeal_decided", 409, "该申诉已处理"
 

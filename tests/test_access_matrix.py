@@ -303,7 +303,11 @@ class World:
                 member, item = owner.split(":")
                 return await self.claim(member, item)
             case Kind.APPEAL:
-                entry_id = await self.entry_of(owner)
+                # Recorded by an officer outside the matrix's roles: whoever records a
+                # deduction steps aside from its appeal (`appeal_recusal`).
+                recorder = "admin2_b" if self.admin_of(owner) == "admin2" else "secretary_b"
+                await self.seat(recorder)
+                entry_id = await self.entry_direct(owner, recorder=recorder)
                 appeal = await self.call(
                     owner, "POST", f"/entries/{entry_id}/appeals", json={"reason": "记分有误"}
                 )
@@ -431,14 +435,16 @@ class World:
             await self.org.sign_in(session, member, row)
             await session.commit()
 
-    async def entry_direct(self, member: str, item: str = "activity_day_leave") -> int:
+    async def entry_direct(
+        self, member: str, item: str = "activity_day_leave", recorder: str | None = None
+    ) -> int:
         """A deduction on a record no role of the matrix may write to (an admin's, a rival's),
         written by the service beneath the access check, as a meeting's close writes one."""
         async with self.maker() as session:
             subject = await session.get(Member, self.org.id(member))
             assert subject is not None
             new = NewEntry(item, None, TODAY, "矩阵记分", EntrySource.deduction)
-            actor = self.org.id(self.admin_of(member))
+            actor = self.org.id(recorder or self.admin_of(member))
             done = await deductions.apply(session, self.org.settings, subject, new, actor, utcnow())
             await session.commit()
             return id_of(done.entry)

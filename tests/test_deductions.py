@@ -180,11 +180,11 @@ async def test_an_upheld_appeal_keeps_the_deduction(
             headers=org.headers("member_a1"),
         )
     ).json()
-    upheld = await client.post(
-        f"/api/v1/appeals/{appeal['id']}/decision",
-        json={"outcome": "uphold", "reason": "经核实确属无故缺席"},
-        headers=org.headers("secretary_a"),
-    )
+    decision = {"outcome": "uphold", "reason": "经核实确属无故缺席"}
+    url = f"/api/v1/appeals/{appeal['id']}/decision"
+    by_recorder = await client.post(url, json=decision, headers=org.headers("secretary_a"))
+    assert (by_recorder.status_code, by_recorder.json()["code"]) == (403, "appeal_recusal")
+    upheld = await client.post(url, json=decision, headers=org.headers("committee_a"))
     assert upheld.json()["status"] == "upheld"
     async with sessionmaker() as session:
         assert await session.scalar(select(func.count()).select_from(ScoreEntry)) == 1

@@ -216,7 +216,7 @@ async def test_a_meeting_deduction_takes_the_appeal_path(
     revoked = await act(
         client,
         org,
-        "secretary_a",
+        "committee_a",  # the secretary closed the meeting: another officer decides the appeal
         f"/appeals/{appeal.json()['id']}/decision",
         {"outcome": "revoke", "reason": "核实已请假"},
     )

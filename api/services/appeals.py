@@ -17,6 +17,7 @@ from api.errors import (
     AppealExists,
     AppealNotAllowed,
     AppealNotFound,
+    AppealRecusal,
     AppealWindowClosed,
     EntryNotFound,
 )
@@ -123,6 +124,11 @@ async def decide(
     if not principal.can(Action.record_deductions, target.unit_path):
         raise AppealNotFound()  # the appellant sees it, but it is not theirs to decide
     principal.require_over(Action.record_deductions, target)
+    entry = await session.get(ScoreEntry, appeal.entry_id)
+    assert entry is not None
+    if entry.actor_id == principal.member_id:
+        # An appeal asks for a second look: whoever recorded the deduction does not give it.
+        raise AppealRecusal()
     outcome = AppealStatus.revoked if revoke else AppealStatus.upheld
     now = utcnow()
     changed = await affected_rows(
@@ -137,8 +143,6 @@ async def decide(
         raise AppealDecided()
     reversal_id = None
     if revoke:
-        entry = await session.get(ScoreEntry, appeal.entry_id)
-        assert entry is not None
         reversal = await reverse(session, entry, principal.member_id, f"申诉成立：{reason}")
         reversal_id = reversal.id
         await session.execute(
