@@ -307,8 +307,10 @@ async def _tell(
             {"member_id": m, "kind": kind, "title": title[:100], "data": data, "created_at": now}
             for m in recipients
         ]
-    # In bulk; as for every notice, the database's trigger queues each one's delivery.
-    await session.execute(sa_insert(_NOTICE_TABLE), notices)
+    # In bulk; as for every notice, the database's trigger queues each one's delivery. RETURNING
+    # makes SQLAlchemy send the rows as multi-row INSERTs ("insertmanyvalues"); without it the
+    # driver sends one INSERT per row, six times slower for a county's thousands of notices.
+    await session.execute(sa_insert(_NOTICE_TABLE).returning(_NOTICE_TABLE.c.id), notices)
 
 
 # --- the committee's lists ---------------------------------------------------------------------
