@@ -1,12 +1,12 @@
 """党员自主申报 and its review: declarable items, submit, withdraw, inbox, decisions."""
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 from fastapi import APIRouter, Header, Response
 
 from api.db import SessionDep
 from api.deps import CurrentPrincipal, PageDep, SettingsDep
-from api.models import Claim, ClaimStatus, EvidenceKind, Member, id_of, utcnow
+from api.models import ClaimStatus, EvidenceKind, id_of, utcnow
 from api.schemas.claims import (
     BatchDecisionIn,
     BatchItemOut,
@@ -22,6 +22,9 @@ from api.schemas.common import Page
 from api.services import claims as service
 from api.services.photos import reuse_counts
 
+if TYPE_CHECKING:
+    from api.models import Claim
+
 router = APIRouter(prefix="/claims", tags=["claims"])
 IdempotencyKey = Annotated[
     str,
@@ -35,7 +38,7 @@ IdempotencyKey = Annotated[
 
 
 async def _out(
-    session: SessionDep, claims: list[Claim], photos: dict[int, list[int]] | None = None
+    session: SessionDep, claims: list["Claim"], photos: dict[int, list[int]] | None = None
 ) -> list[ClaimOut]:
     """Claims as the API shows them; `photos`: their photo ids when the caller knows them."""
     ids = [id_of(c) for c in claims]
@@ -66,9 +69,7 @@ async def _out(
 
 @router.get("/declarable-items", summary="我可以申报的积分事项")
 async def declarable_items(principal: CurrentPrincipal, session: SessionDep) -> DeclarableItemsOut:
-    member = await session.get(Member, principal.member_id)
-    assert member is not None
-    scheme, items = await service.declarable_items(session, member)
+    scheme, items = await service.declarable_items(session, principal)
     return DeclarableItemsOut(
         scheme=scheme.name,
         period=scheme.period,

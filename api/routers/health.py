@@ -1,13 +1,11 @@
 """Liveness and readiness probes."""
 
 from fastapi import APIRouter, Request
-from sqlalchemy import text
-from sqlalchemy.exc import SQLAlchemyError
 
 from api.db import SessionDep
 from api.deps import CurrentPrincipal, SettingsDep
-from api.errors import NotFound, ServiceUnavailable
-from api.models import Probe, id_of
+from api.errors import NotFound
+from api.services import health as service
 
 router = APIRouter(tags=["health"])
 
@@ -29,17 +27,10 @@ async def probe(
     work is the one indexed read that identifies the member and one insert."""
     if not settings.probe_endpoint:
         raise NotFound()
-    row = Probe(member_id=principal.member_id)
-    session.add(row)
-    await session.flush()
-    return {"id": id_of(row)}
+    return {"id": await service.probe(session, principal)}
 
 
 @router.get("/readyz", summary="可以接收请求（数据库可达）")
 async def readyz(request: Request) -> dict[str, str]:
-    try:
-        async with request.app.state.engine.connect() as connection:
-            await connection.execute(text("SELECT 1"))
-    except (SQLAlchemyError, OSError) as exc:
-        raise ServiceUnavailable(detail={"database": "unreachable"}) from exc
+    await service.require_database(request.app.state.engine)
     return {"status": "ok", "database": "ok"}

@@ -1,20 +1,23 @@
 """微心愿: publish, list, take on, complete, confirm, cancel, year-end settlement."""
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 from fastapi import APIRouter, Query
 
 from api.access import Principal
 from api.db import SessionDep
 from api.deps import CurrentPrincipal, SettingsDep
-from api.models import MicroWish, WishStatus, id_of, utcnow
+from api.models import WishStatus, id_of, utcnow
 from api.schemas.wishes import CompleteIn, ShortfallOut, WishIn, WishOut, YearEndIn
 from api.services import wishes as service
+
+if TYPE_CHECKING:
+    from api.models import MicroWish
 
 router = APIRouter(tags=["micro-wishes"])
 
 
-def _out(wish: MicroWish, principal: Principal, officer: bool) -> WishOut:
+def _out(wish: "MicroWish", principal: Principal, officer: bool) -> WishOut:
     return WishOut(
         id=id_of(wish),
         branch_id=wish.branch_id,
