@@ -1,4 +1,4 @@
-"""Stored results are read in one typed shape, whatever their age."""
+"""Stored results are read in one typed shape, whatever their age; who sees them is asked once."""
 
 from typing import Any
 
@@ -11,8 +11,8 @@ from sqlmodel import col, select
 from api.models import PeriodRecord, PeriodResult
 from api.scoring import SubjectResult
 from tests.conftest import Org
-from tests.test_publication import POINTS, adjust, open_period
-from tests.workflow import EARLY_CLOSE, attach
+from tests.test_publication import POINTS, adjust, open_period, publish, workbook
+from tests.workflow import EARLY_CLOSE, TODAY, attach
 
 Maker = async_sessionmaker[AsyncSession]
 # What a result stored before the 评先评优 fields, and before closes recorded what explains a
@@ -84,3 +84,20 @@ async def test_a_result_stored_before_later_fields_reads_in_todays_shape(
     assert (result["award_eligible"], result["award_reason"]) == (None, None)
     assert {key: result[key] for key in old} == old  # shown as it was stored
     assert result["total"] == "70"
+
+
+async def test_a_member_sees_their_own_period_on_their_card_once_it_is_published(
+    client: httpx.AsyncClient, org: Org, closed: int
+) -> None:
+    url = f"/api/v1/members/{org.id('member_a1')}/exports/card.xlsx?year={TODAY.year}"
+
+    async def subtotal(who: str) -> tuple[Any, ...]:
+        """The card's last line, the period's subtotal: label, -, tier, -, total."""
+        line = workbook(await client.get(url, headers=org.headers(who)))[-1]
+        assert line[0].endswith("合计")
+        return (*line, None, None, None)[:5]
+
+    assert (await subtotal("member_a1"))[4] is None
+    assert (await subtotal("secretary_a"))[4] == 70  # a closed period is its officers' to check
+    await publish(client, org, closed)
+    assert (await subtotal("member_a1"))[4] == 70

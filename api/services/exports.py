@@ -432,7 +432,7 @@ async def member_card(
         )
         .order_by(col(ScoreEntry.period_id), col(ScoreEntry.occurred_on), col(ScoreEntry.id))
     )
-    totals = await _period_totals(session, list(periods.values()), member_id)
+    totals = await _period_totals(session, principal, list(periods.values()), member, unit)
     book = Workbook(write_only=True)
     sheet = Sheet(
         book,
@@ -475,10 +475,21 @@ def _direction(scheme: Scheme, kind: ItemKind | None, reversal: bool) -> str:
 
 
 async def _period_totals(
-    session: AsyncSession, periods: list[PeriodRecord], member_id: int
+    session: AsyncSession,
+    principal: Principal,
+    periods: list[PeriodRecord],
+    member: Member,
+    unit: OrgUnit,
 ) -> dict[int, tuple[Decimal | None, str | None]]:
-    closed = [p for p in periods if p.status != PeriodStatus.open]
-    found = await member_results(session, closed, member_id)
+    """The member's total and tier of each closed period whose results the reader sees."""
+    seen = [
+        p
+        for p in periods
+        if p.status != PeriodStatus.open
+        and results_visible(principal, PeriodStatus(p.status), unit.path, subject_id=id_of(member))
+        is not Sight.NONE
+    ]
+    found = await member_results(session, seen, id_of(member))
     return {
         period_id: (row.total, row.result.tier_label or row.result.tier)
         for period_id, row in found.items()
