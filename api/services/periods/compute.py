@@ -68,7 +68,8 @@ async def standings(
     Used where numbers must be shown at once: the running total on a 告知卡, the points the
     committee sees while it evaluates.
     """
+    period = await period_of(session, id_of(record), target.key)
     inputs = await member_inputs(
-        session, record, scheme, target, members, ids=False, as_exempt=False
+        session, record, scheme, target, members, period=period, ids=False, as_exempt=False
     )
     return {int(r.subject_id): r for r in compute(scheme, target, inputs)}

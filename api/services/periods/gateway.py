@@ -36,7 +36,6 @@ from api.models import (
 from api.models.org import PoliticalStatus as OrgPoliticalStatus
 from api.scoring import Entry, EvaluationResult, Period, PriorResult, Scheme, Subject
 from api.scoring.scheme import ComponentKind, PoliticalStatus, SubjectKind
-from api.services.ledger import period_of
 from api.services.periods.offload import off_loop, tasks
 from api.services.periods.scope import Scope
 from api.services.periods.stored import plain
@@ -435,18 +434,16 @@ async def member_inputs(
     target: Period,
     members: Sequence[Member],
     *,
+    period: PeriodRecord | None,
     ids: bool,
     as_exempt: bool = True,
-    period: PeriodRecord | None = None,
 ) -> Inputs:
     """Some members' own inputs for a period: their ledger, evaluations and history.
 
-    `ids`: keep the ledger row ids (for a derivation). `as_exempt=False` scores an exempt
-    member anyway (a 告知卡 still shows their running points). `period`: the period's row,
-    if the caller has it.
+    `period`: the period's row (None: it has none yet, so no ledger either). `ids`: keep the
+    ledger row ids (for a derivation). `as_exempt=False` scores an exempt member anyway (a
+    告知卡 still shows their running points).
     """
-    if period is None:
-        period = await period_of(session, id_of(record), target.key)
     unit_ids = {m.unit_id for m in members}
     if len(unit_ids) == 1:  # one member: their unit is usually loaded already
         only = await session.get(OrgUnit, members[0].unit_id)

@@ -79,7 +79,7 @@ async def live_score(
     target = current_period(scope.scheme, today)
     row = await period_of(session, id_of(record), target.key)
     placement, ranked_at = await _placement(session, scope, target, member_id)
-    own = await member_inputs(session, record, scope.scheme, target, [member], ids=True, period=row)
+    own = await member_inputs(session, record, scope.scheme, target, [member], period=row, ids=True)
     try:
         mine = explain_subject(
             scope.scheme,
