@@ -187,8 +187,8 @@ async def explained(
     A close stores numbers and placement steps only (see `snapshot.store`); this runs the
     engine again for just these subjects, on the scheme version, ledger rows, evaluation scores
     and earlier results that close used, and keeps the stored numbers authoritative: a rebuilt
-    result that would differ is not shown (and is logged), nor is one stored before closes
-    recorded what explains it (its derivation is the one stored).
+    result that would differ is not shown (and is logged). A result stored before closes
+    recorded what explains it is shown with the derivation it was stored with.
     """
     stored = {id_of(row): stored_result(row.result) for row in rows}
     shown = {row_id: found.result for row_id, found in stored.items()}
