@@ -31,7 +31,7 @@ from api import logs, metrics
 from api.config import Settings, get_settings
 from api.db import create_engine, create_sessionmaker
 from api.models import utcnow
-from api.services import heartbeat, jobs, live, robots, schedules
+from api.services import heartbeat, jobs, periods, robots, schedules
 from api.services.delivery import RateLimiter, Senders, run_once
 from api.wechat.client import WeChatClient
 from api.wechat.tokens import DatabaseTokenStore, TokenStore
@@ -75,7 +75,11 @@ def jobs_for(
 ) -> list[Job]:
     return [
         Job("schedules", SCHEDULE_EVERY, lambda: schedules.run_due(sessionmaker, clock())),
-        Job("live_ranks", live.REFRESH_SECONDS, lambda: live.refresh_all(sessionmaker, clock())),
+        Job(
+            "live_ranks",
+            periods.REFRESH_SECONDS,
+            lambda: periods.refresh_all(sessionmaker, clock()),
+        ),
         Job("deliveries", 0, lambda: run_once(sessionmaker, channels, settings)),
         Job(
             "robot_posts",

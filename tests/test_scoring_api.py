@@ -16,9 +16,11 @@ from api.models import AuditRecord, Member, PeriodRecord, PeriodResult, SchemeRe
 from api.models.base import utcnow
 from api.scoring import Scheme, period_from_key, presets
 from api.scoring.presets import PRESETS
-from api.scoring.scheme import ItemKind, PeriodLength, SubjectKind
-from api.services import live, periods
+from api.scoring.results import to_plain
+from api.scoring.scheme import ItemKind, PeriodLength, RankScope, SubjectKind
+from api.services import periods
 from api.services.ledger import today_in_shanghai
+from api.services.periods import live
 from tests.conftest import Org
 from tests.workflow import EARLY_CLOSE, open_period
 
@@ -688,7 +690,7 @@ async def test_a_closed_result_explains_exactly_as_the_live_score_did(
         )
         assert old is not None
         shown = await periods.explained(session, record, [old])
-    first_close = {k: v for k, v in shown[old.id or 0].items() if k != "explain"}
+    first_close = to_plain(shown[old.id or 0])
     assert first_close == live
 
 
@@ -775,7 +777,9 @@ async def test_live_ranks_of_a_carry_over_scheme_count_the_earlier_months(
         scope = await periods.scope_of(session, record)
         february = period_from_key(PeriodLength.MONTH, "2026-02")
         placements, _ = await live.store_placements(session, scope, february)
-    ranks = {member: placement["ranks"].get("branch") for member, placement in placements.items()}
+    ranks: dict[int, Any] = {
+        member: placement.ranks.get(RankScope.BRANCH) for member, placement in placements.items()
+    }
     assert ranks[org.id("member_a2")] == 1
     assert ranks[org.id("member_a1")] > 1  # the 6 demerits carried over from January
 

@@ -1,20 +1,25 @@
 """申诉 against a deduction, and the committee's decision."""
 
+from typing import TYPE_CHECKING
+
 from fastapi import APIRouter
 
 from api.access import Principal
 from api.db import SessionDep
 from api.deps import CurrentPrincipal, SettingsDep
-from api.models import Appeal, utcnow
+from api.models import utcnow
 from api.photo_urls import PhotoUrls, PhotoUrlsDep, among
 from api.schemas.appeals import AppealDecisionIn, AppealIn, AppealOut
 from api.services import appeals as service
+
+if TYPE_CHECKING:
+    from api.models import Appeal
 
 router = APIRouter(tags=["appeals"])
 
 
 async def _out(
-    session: SessionDep, principal: Principal, urls: PhotoUrls, appeal: Appeal
+    session: SessionDep, principal: Principal, urls: PhotoUrls, appeal: "Appeal"
 ) -> AppealOut:
     shown = await urls.shown(session, principal, appeal.evidence)
     return AppealOut.model_validate(appeal).model_copy(

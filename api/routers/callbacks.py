@@ -9,7 +9,7 @@ from fastapi.responses import PlainTextResponse
 
 from api.db import SessionDep
 from api.deps import SettingsDep
-from api.models import CallbackEvent, utcnow
+from api.models import utcnow
 from api.services import callbacks as service
 from api.services.callbacks import WeChatApp
 
@@ -39,13 +39,11 @@ async def _head(request: Request, limit: int) -> bytes:
 
 
 async def _apply_later(request: Request, app: WeChatApp, event_id: int) -> None:
+    service_account = request.app.state.service_wechat
+    lookup = service_account.follower_unionid if service_account else None
     async with request.app.state.sessionmaker() as session:
-        event = await session.get(CallbackEvent, event_id)
-        if event is not None:
-            service_account = request.app.state.service_wechat
-            lookup = service_account.follower_unionid if service_account else None
-            await service.apply(session, app, event.payload, lookup)
-            await session.commit()
+        await service.apply_stored(session, app, event_id, lookup)
+        await session.commit()
 
 
 def _routes(app: WeChatApp) -> None:

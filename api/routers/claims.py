@@ -1,13 +1,13 @@
 """党员自主申报 and its review: declarable items, submit, withdraw, inbox, decisions."""
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 from fastapi import APIRouter, Header, Response
 
 from api.access import Principal
 from api.db import SessionDep
 from api.deps import CurrentPrincipal, PageDep, SettingsDep
-from api.models import Claim, ClaimStatus, EvidenceKind, Member, id_of, utcnow
+from api.models import ClaimStatus, EvidenceKind, id_of, utcnow
 from api.photo_urls import PhotoUrls, PhotoUrlsDep, among
 from api.schemas.claims import (
     BatchDecisionIn,
@@ -23,6 +23,9 @@ from api.schemas.claims import (
 from api.schemas.common import Page
 from api.services import claims as service
 from api.services.photos import reuse_counts
+
+if TYPE_CHECKING:
+    from api.models import Claim
 
 router = APIRouter(prefix="/claims", tags=["claims"])
 IdempotencyKey = Annotated[
@@ -40,7 +43,7 @@ async def _out(
     session: SessionDep,
     principal: Principal,
     urls: PhotoUrls,
-    claims: list[Claim],
+    claims: list["Claim"],
     photos: dict[int, list[int]] | None = None,
 ) -> list[ClaimOut]:
     """Claims as the API shows them; `photos`: their photo ids when the caller knows them."""
@@ -74,9 +77,7 @@ async def _out(
 
 @router.get("/declarable-items", summary="我可以申报的积分事项")
 async def declarable_items(principal: CurrentPrincipal, session: SessionDep) -> DeclarableItemsOut:
-    member = await session.get(Member, principal.member_id)
-    assert member is not None
-    scheme, items = await service.declarable_items(session, member)
+    scheme, items = await service.declarable_items(session, principal)
     return DeclarableItemsOut(
         scheme=scheme.name,
         period=scheme.period,

@@ -3,13 +3,13 @@
 from fastapi import APIRouter, Request
 from fastapi.responses import PlainTextResponse
 from prometheus_client import CONTENT_TYPE_LATEST
-from sqlalchemy.exc import SQLAlchemyError
 
 from api import metrics
 from api.db import SessionDep
 from api.deps import CurrentPrincipal, SettingsDep
-from api.errors import NotFound, ServiceUnavailable
-from api.models import Probe, id_of, utcnow
+from api.errors import NotFound
+from api.models import utcnow
+from api.services import health as service
 from api.services import heartbeat
 
 router = APIRouter(tags=["health"])
@@ -32,20 +32,12 @@ async def probe(
     work is the one indexed read that identifies the member and one insert."""
     if not settings.probe_endpoint:
         raise NotFound()
-    row = Probe(member_id=principal.member_id)
-    session.add(row)
-    await session.flush()
-    return {"id": id_of(row)}
+    return {"id": await service.probe(session, principal)}
 
 
 @router.get("/readyz", summary="可以接收请求（数据库可达，后台工作进程在运行）")
 async def readyz(request: Request, settings: SettingsDep) -> dict[str, str | None]:
-    """One query: the database answers, and tells the newest worker heartbeat."""
-    try:
-        async with request.app.state.engine.connect() as connection:
-            newest = await connection.scalar(heartbeat.NEWEST)
-    except (SQLAlchemyError, OSError) as exc:
-        raise ServiceUnavailable(detail={"database": "unreachable"}) from exc
+    newest = await service.newest_heartbeat(request.app.state.engine)
     return {
         "status": "ok",
         "database": "ok",
@@ -60,17 +52,11 @@ async def readyz(request: Request, settings: SettingsDep) -> dict[str, str | Non
     response_class=PlainTextResponse,
 )
 async def prometheus_metrics(request: Request, settings: SettingsDep) -> PlainTextResponse:
-    """This process's counters, its pool, and the outboxes and heartbeat read at the scrape;
-    a scrape that cannot reach the database still answers, with `pioneer_database_up 0`.
+    """This process's counters, its pool, and the outboxes and heartbeat read at the scrape.
     The token is read from the header directly: it is no request field of the API."""
     if not metrics.allowed(settings, request.headers.get("Authorization")):
         raise NotFound()
     engine = request.app.state.engine
-    pool = metrics.pool_families(engine.pool)
-    try:
-        async with engine.connect() as connection:
-            state: metrics.DatabaseState | None = await metrics.database_state(connection)
-    except (SQLAlchemyError, OSError):
-        state = None
-    families = [*pool, *metrics.database_families(state, utcnow())]
+    state = await service.database_state(engine)
+    families = [*metrics.pool_families(engine.pool), *metrics.database_families(state, utcnow())]
     return PlainTextResponse(metrics.render(metrics.API, families), media_type=CONTENT_TYPE_LATEST)

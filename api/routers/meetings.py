@@ -1,6 +1,6 @@
 """组织生活 (三会一课, 主题党日): scheduling, leave requests, scan-in, closing, attendance."""
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import FileResponse
@@ -8,7 +8,7 @@ from starlette.background import BackgroundTask
 
 from api.db import SessionDep
 from api.deps import CurrentPrincipal, PageDep, SettingsDep
-from api.models import LeaveRequest, Meeting, MeetingStatus, id_of, utcnow
+from api.models import MeetingStatus, id_of, utcnow
 from api.schemas.common import Page
 from api.schemas.meetings import (
     AttendanceOut,
@@ -39,6 +39,9 @@ from api.services.meetings import checkin, leave
 from api.services.meetings.schedule import AttendeeState
 from api.services.publication import visible_unit
 
+if TYPE_CHECKING:
+    from api.models import LeaveRequest, Meeting
+
 router = APIRouter(tags=["meetings"])
 PeriodKey = Annotated[
     str | None,
@@ -46,7 +49,7 @@ PeriodKey = Annotated[
 ]
 
 
-def _out(meeting: Meeting) -> MeetingOut:
+def _out(meeting: "Meeting") -> MeetingOut:
     return MeetingOut.model_validate(meeting)
 
 
@@ -62,7 +65,7 @@ def _attendee(state: AttendeeState) -> AttendeeOut:
     )
 
 
-def _leave(request: LeaveRequest) -> LeaveOut:
+def _leave(request: "LeaveRequest") -> LeaveOut:
     return LeaveOut.model_validate(request)
 
 

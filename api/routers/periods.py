@@ -1,14 +1,13 @@
 """Periods: live score, close, publish, reopen, results, what-if."""
 
-import json
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Query
 
 from api.access import Action
 from api.db import SessionDep
 from api.deps import CurrentPrincipal, PageDep
-from api.models import PeriodResult, id_of, utcnow
+from api.models import utcnow
 from api.schemas.common import Page
 from api.schemas.periods import (
     ChangeOut,
@@ -23,7 +22,7 @@ from api.schemas.periods import (
     WhatIfIn,
     WhatIfOut,
 )
-from api.services import live as live_service
+from api.scoring.results import to_plain
 from api.services import periods as service
 from api.services import publication
 from api.services.ledger import today_in_shanghai
@@ -32,13 +31,13 @@ from api.services.schemes import from_request
 router = APIRouter(tags=["periods"])
 
 
-def _result(row: PeriodResult, result: dict[str, Any]) -> ResultOut:
+def _result(shown: service.ShownResult) -> ResultOut:
     return ResultOut(
-        member_id=row.member_id,
-        branch_id=row.branch_id,
-        total=row.total,
-        tier=row.tier,
-        result={key: value for key, value in result.items() if key != "explain"},
+        member_id=shown.member_id,
+        branch_id=shown.branch_id,
+        total=shown.total,
+        tier=shown.tier,
+        result=to_plain(shown.result),
     )
 
 
@@ -47,13 +46,13 @@ async def live_score(
     member_id: int, principal: CurrentPrincipal, session: SessionDep
 ) -> LiveScoreOut:
     today = today_in_shanghai(utcnow())
-    live = await live_service.live_score(session, principal, member_id, today)
+    live = await service.live_score(session, principal, member_id, today)
     return LiveScoreOut(
         period_key=live.period.key,
         period_status=live.status,
         scheme=live.scheme.name,
         ranked_at=live.ranked_at,
-        result=json.loads(live.result.to_json()),
+        result=to_plain(live.result),
     )
 
 
@@ -121,11 +120,10 @@ async def results(
     unit_id: Annotated[int | None, Query(description="组织范围，默认方案所属组织")] = None,
 ) -> Page[ResultOut]:
     period, scope = await service.period_for(session, principal, period_id, Action.read_results)
-    rows, total = await service.results(
+    shown, total = await service.results(
         session, principal, period, scope, unit_id, page.offset, page.size
     )
-    shown = await service.shown_results(session, principal, period, rows)
-    return Page.of([_result(r, shown[id_of(r)]) for r in rows], total, page)
+    return Page.of([_result(row) for row in shown], total, page)
 
 
 @router.get("/periods/{period_id}/results/members/{member_id}", summary="党员该期结果及推导")
@@ -133,9 +131,7 @@ async def member_result(
     period_id: int, member_id: int, principal: CurrentPrincipal, session: SessionDep
 ) -> ResultOut:
     period, _ = await service.period_for(session, principal, period_id, Action.read_results)
-    row = await service.member_result(session, principal, period, member_id)
-    shown = await service.shown_results(session, principal, period, [row])
-    return _result(row, shown[id_of(row)])
+    return _result(await service.member_result(session, principal, period, member_id))
 
 
 @router.post("/periods/{period_id}/what-if", summary="试算：用草案方案重算已结算的考核期，不写入")

@@ -1,20 +1,24 @@
 """Scoring schemes: presets, attaching one to a unit, new versions, the scheme in force."""
 
+from typing import TYPE_CHECKING
+
 from fastapi import APIRouter
 
 from api.db import SessionDep
 from api.deps import CurrentPrincipal
-from api.models import SchemeRecord, SchemeVersion
 from api.schemas.periods import PeriodOut
 from api.schemas.schemes import PresetOut, SchemeIn, SchemeOut
 from api.scoring.presets import PRESETS
 from api.scoring.scheme import SubjectKind
 from api.services import schemes as service
 
+if TYPE_CHECKING:
+    from api.models import SchemeRecord, SchemeVersion
+
 router = APIRouter(tags=["schemes"])
 
 
-def _out(record: SchemeRecord, version: SchemeVersion) -> SchemeOut:
+def _out(record: "SchemeRecord", version: "SchemeVersion") -> SchemeOut:
     return SchemeOut(
         id=record.id or 0,
         unit_id=record.unit_id,

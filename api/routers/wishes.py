@@ -1,17 +1,20 @@
 """微心愿: publish, list, take on, complete, confirm, cancel, year-end settlement."""
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 from fastapi import APIRouter, Query
 
 from api.access import Principal
 from api.db import SessionDep
 from api.deps import CurrentPrincipal, SettingsDep
-from api.models import MicroWish, WishStatus, id_of, utcnow
+from api.models import WishStatus, id_of, utcnow
 from api.photo_urls import PhotoUrls, PhotoUrlsDep, among
 from api.schemas.photos import PhotoUrlOut
 from api.schemas.wishes import CompleteIn, ShortfallOut, WishIn, WishOut, YearEndIn
 from api.services import wishes as service
+
+if TYPE_CHECKING:
+    from api.models import MicroWish
 
 router = APIRouter(tags=["micro-wishes"])
 
@@ -20,7 +23,7 @@ async def _out(
     session: SessionDep,
     principal: Principal,
     urls: PhotoUrls,
-    wishes: list[MicroWish],
+    wishes: list["MicroWish"],
     officer: bool,
 ) -> list[WishOut]:
     shown = await urls.shown(session, principal, (p for w in wishes for p in w.evidence))
@@ -28,7 +31,7 @@ async def _out(
 
 
 def _one(
-    wish: MicroWish, principal: Principal, officer: bool, photos: list[PhotoUrlOut]
+    wish: "MicroWish", principal: Principal, officer: bool, photos: list[PhotoUrlOut]
 ) -> WishOut:
     return WishOut(
         id=id_of(wish),

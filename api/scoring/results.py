@@ -162,31 +162,25 @@ class Placement(msgspec.Struct, frozen=True):
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> "Placement":
-        """From a stored result (`SubjectResult.to_json`)."""
-        steps = tuple(
-            DerivationStep(
-                kind=StepKind(step["kind"]),
-                detail=step["detail"],
-                value=Decimal(step["value"]) if step["value"] is not None else None,
-                entry_ids=tuple(step["entry_ids"]),
-                item_code=step["item_code"],
-                rule=step["rule"],
-            )
-            for step in data.get("derivation", ())
-            if step["kind"] in PLACEMENT_STEPS
-        )
-        prize = data.get("prize")
-        return cls(
-            ranks={RankScope(scope): rank for scope, rank in data.get("ranks", {}).items()},
-            flags=tuple(data.get("flags", ())),
-            prize=Decimal(prize) if prize is not None else None,
-            steps=steps,
-        )
+        """From a stored result (`SubjectResult.to_json`), or a stored placement in its shape."""
+        stored = msgspec.convert(data, _StoredPlacement)
+        steps = tuple(step for step in stored.derivation if step.kind in PLACEMENT_STEPS)
+        return cls(stored.ranks, stored.flags, stored.prize, steps)
+
+
+class _StoredPlacement(msgspec.Struct, frozen=True):
+    """What `Placement.from_json` reads of a stored result (the rest of it is ignored)."""
+
+    ranks: dict[RankScope, int] = msgspec.field(default_factory=dict)
+    flags: tuple[str, ...] = ()
+    prize: Decimal | None = None
+    derivation: tuple[DerivationStep, ...] = ()
 
 
 def to_plain(data: object) -> Any:
-    """Results, steps and placements as plain JSON values (Decimals as exact strings)."""
-    return msgspec.to_builtins(data)
+    """Results, steps and placements as the JSON values they read back as (objects, arrays,
+    Decimals as exact strings)."""
+    return msgspec.json.decode(_ENCODER.encode(data))
 
 
 # msgspec writes dataclasses, enums (by value), enum-keyed dicts and Decimals (as exact

@@ -330,6 +330,15 @@ async def apply(
         await _follow(session, sender, unionid, event == "subscribe")
 
 
+async def apply_stored(
+    session: AsyncSession, app: WeChatApp, event_id: int, lookup: UnionLookup | None
+) -> None:
+    """Apply a push kept by `store`, after WeChat had its answer."""
+    event = await session.get(CallbackEvent, event_id)
+    if event is not None:
+        await apply(session, app, event.payload, lookup)
+
+
 async def _member_of(session: AsyncSession, openid: str) -> int | None:
     return await session.scalar(
         select(WeChatAccount.member_id).where(col(WeChatAccount.openid) == openid)

@@ -97,8 +97,11 @@ def applicable(item: Item, member: Member) -> bool:
     return by_category and by_status
 
 
-async def declarable_items(session: AsyncSession, member: Member) -> tuple[Scheme, list[Item]]:
-    """The items of the member's scheme they may declare themselves."""
+async def declarable_items(
+    session: AsyncSession, principal: Principal
+) -> tuple[Scheme, list[Item]]:
+    """The items of the signed-in member's scheme they may declare themselves."""
+    member = await _member(session, principal)
     _, scheme = await member_scheme(session, member)
     return scheme, [i for i in scheme.items if i.declarable and applicable(i, member)]
 

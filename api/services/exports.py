@@ -46,7 +46,6 @@ from api.models import (
     Member,
     OrgUnit,
     PeriodRecord,
-    PeriodResult,
     PeriodStatus,
     Publication,
     ScoreEntry,
@@ -60,7 +59,14 @@ from api.scoring.periods import SHANGHAI
 from api.scoring.scheme import ItemKind, PeriodLength, ScoringMode, SubjectKind
 from api.services import meetings
 from api.services.members import member_for
-from api.services.periods import Scope, engine_period, plain, scope_of
+from api.services.periods import (
+    Scope,
+    assessed_branches,
+    engine_period,
+    member_results,
+    plain,
+    scope_of,
+)
 from api.services.publication import build_boards
 from api.services.schemes import in_force
 
@@ -426,7 +432,7 @@ async def member_card(
         )
         .order_by(col(ScoreEntry.period_id), col(ScoreEntry.occurred_on), col(ScoreEntry.id))
     )
-    totals = await _period_totals(session, list(periods.values()), member_id)
+    totals = await _period_totals(session, principal, list(periods.values()), member, unit)
     book = Workbook(write_only=True)
     sheet = Sheet(
         book,
@@ -469,23 +475,25 @@ def _direction(scheme: Scheme, kind: ItemKind | None, reversal: bool) -> str:
 
 
 async def _period_totals(
-    session: AsyncSession, periods: list[PeriodRecord], member_id: int
+    session: AsyncSession,
+    principal: Principal,
+    periods: list[PeriodRecord],
+    member: Member,
+    unit: OrgUnit,
 ) -> dict[int, tuple[Decimal | None, str | None]]:
-    closed = [(id_of(p), p.close_count) for p in periods if p.status != PeriodStatus.open]
-    totals: dict[int, tuple[Decimal | None, str | None]] = {}
-    for period_id, close_no in closed:
-        row = await session.execute(
-            sa_select(col(PeriodResult.total), col(PeriodResult.result)).where(
-                col(PeriodResult.period_id) == period_id,
-                col(PeriodResult.close_no) == close_no,
-                col(PeriodResult.member_id) == member_id,
-            )
-        )
-        found = row.first()
-        if found is not None:
-            total, result = found
-            totals[period_id] = (total, result.get("tier_label") or result.get("tier"))
-    return totals
+    """The member's total and tier of each closed period whose results the reader sees."""
+    seen = [
+        p
+        for p in periods
+        if p.status != PeriodStatus.open
+        and results_visible(principal, PeriodStatus(p.status), unit.path, subject_id=id_of(member))
+        is not Sight.NONE
+    ]
+    found = await member_results(session, seen, id_of(member))
+    return {
+        period_id: (row.total, row.result.tier_label or row.result.tier)
+        for period_id, row in found.items()
+    }
 
 
 def _subtotal(
@@ -527,36 +535,25 @@ async def assessment(
         headers,
         [18, *([10] * (len(groups) + len(items))), 8, 10, 12, 8, 8, 24],
     )
-    rows = await session.stream(
-        sa_select(col(OrgUnit.name), col(PeriodResult.result))
-        .join(OrgUnit, col(OrgUnit.id) == col(PeriodResult.branch_id))
-        .where(
-            col(PeriodResult.period_id) == period.id,
-            col(PeriodResult.close_no) == period.close_count,
-        )
-        .order_by(col(PeriodResult.total).desc(), col(OrgUnit.name))
-    )
-    async for name, result in rows:
-        item_totals = result.get("item_totals", {})
-        group_totals = result.get("group_totals", {})
-
-        def number(value: str | None) -> Decimal | None:
-            return plain(Decimal(value)) if value is not None else None
-
+    for name, result in await assessed_branches(session, period):
         sheet.row(
             [
                 name,
-                *(number(group_totals.get(g.code)) for g in groups),
-                *(number(item_totals.get(i.code)) for i in items),
-                number(result.get("total")),
-                result.get("tier_label") or result.get("tier"),
-                number(result.get("money")),
-                number(result.get("coefficient")),
-                "是" if result.get("vetoed") else None,
-                "、".join(action["label"] for action in result.get("actions", [])) or None,
+                *(_number(result.group_totals.get(g.code)) for g in groups),
+                *(_number(result.item_totals.get(i.code)) for i in items),
+                _number(result.total),
+                result.tier_label or result.tier,
+                _number(result.money),
+                _number(result.coefficient),
+                "是" if result.vetoed else None,
+                "、".join(action.label for action in result.actions) or None,
             ]
         )
     return await _save(book, file_name(period.key, scope.owner.name, "支部考核表.xlsx"))
+
+
+def _number(value: Decimal | None) -> Decimal | None:
+    return plain(value) if value is not None else None
 
 
 # --- 组织生活出勤表 ----------------------------------------------------------------------------

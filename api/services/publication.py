@@ -4,19 +4,15 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Any
 
-from sqlalchemy import select as sa_select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
 from api.access import Principal, Sight, results_in_sight, results_visible, within
 from api.errors import BoardNotFound, PeriodNotClosed, ResultsNotPublished, UnitNotFound
 from api.models import (
-    Member,
     OrgUnit,
     PeriodRecord,
-    PeriodResult,
     PeriodStatus,
     Publication,
     PublicationWithdrawal,
@@ -26,6 +22,7 @@ from api.models import (
     utcnow,
 )
 from api.publication.board import FLAG_LABELS, Board, BoardRow, TierCount
+from api.scoring import SubjectResult
 from api.scoring.scheme import ScoringMode, SubjectKind
 from api.services import periods, robots
 from api.services.ledger import today_in_shanghai
@@ -73,36 +70,20 @@ async def build_boards(
     session: AsyncSession, period: PeriodRecord, scope: Scope, now: datetime
 ) -> list[tuple[Board, str]]:
     """The boards of the period's current close, with the names of today."""
-    current = (col(PeriodResult.period_id) == period.id) & (
-        col(PeriodResult.close_no) == period.close_count
-    )
-    if scope.scheme.subject_kind is SubjectKind.BRANCH:
-        rows = await session.execute(
-            sa_select(col(PeriodResult.branch_id), col(OrgUnit.name), col(PeriodResult.result))
-            .join(OrgUnit, col(OrgUnit.id) == col(PeriodResult.branch_id))
-            .where(current)
-        )
-        entries = [(branch_id, name, None, result) for branch_id, name, result in rows]
+    kind = scope.scheme.subject_kind
+    named = await periods.named_results(session, period, kind)
+    if kind is SubjectKind.BRANCH:
+        entries = [(row.subject_id, row.name, None, row.result) for row in named]
         return [(_board(scope, period, scope.owner, entries, now), scope.owner.path)]
-    rows = await session.execute(
-        sa_select(
-            col(PeriodResult.member_id),
-            col(Member.name),
-            col(Member.unit_id),
-            col(PeriodResult.result),
-        )
-        .join(Member, col(Member.id) == col(PeriodResult.member_id))
-        .where(current)
-    )
     units = {
         id_of(unit): unit
         for unit in await session.scalars(
             select(OrgUnit).where(within(col(OrgUnit.path), [scope.owner.path]))
         )
     }
-    by_board: defaultdict[int, list[tuple[int, str, str | None, dict[str, Any]]]]
+    by_board: defaultdict[int, list[tuple[int, str, str | None, SubjectResult]]]
     by_board = defaultdict(list)
-    for member_id, name, unit_id, result in rows:
+    for member_id, name, unit_id, result in named:
         unit = units.get(unit_id) or await session.get(OrgUnit, unit_id)
         assert unit is not None
         units[unit_id] = unit
@@ -122,7 +103,7 @@ def _board(
     scope: Scope,
     period: PeriodRecord,
     unit: OrgUnit,
-    entries: Iterable[tuple[int, str, str | None, dict[str, Any]]],
+    entries: Iterable[tuple[int, str, str | None, SubjectResult]],
     now: datetime,
 ) -> Board:
     scheme = scope.scheme
@@ -164,27 +145,23 @@ def _board(
     )
 
 
-def _row(subject_id: int, name: str, group: str | None, result: dict[str, Any]) -> BoardRow:
-    def number(key: str) -> Decimal | None:
-        value = result.get(key)
-        return plain(Decimal(value)) if value is not None else None
-
-    flags = tuple(dict.fromkeys(FLAG_LABELS.get(flag, flag) for flag in result.get("flags", ())))
+def _row(subject_id: int, name: str, group: str | None, result: SubjectResult) -> BoardRow:
+    flags = tuple(dict.fromkeys(FLAG_LABELS.get(flag, flag) for flag in result.flags))
     return BoardRow(
         rank=None,
         subject_id=subject_id,
         name=name,
         group=group,
-        total=number("total"),
-        tier_label=result.get("tier_label") or result.get("tier"),
-        list_color=result.get("list_color"),
-        stars=result.get("stars"),
-        cycle_flags=result.get("cycle_flags"),
+        total=plain(result.total) if result.total is not None else None,
+        tier_label=result.tier_label or result.tier,
+        list_color=result.list_color.value if result.list_color else None,
+        stars=result.stars,
+        cycle_flags=result.cycle_flags,
         flags=flags,
-        money=number("money"),
-        exempt=bool(result.get("exempt")),
-        award_eligible=result.get("award_eligible"),
-        award_reason=result.get("award_reason"),
+        money=plain(result.money) if result.money is not None else None,
+        exempt=result.exempt,
+        award_eligible=result.award_eligible,
+        award_reason=result.award_reason,
     )
 
 

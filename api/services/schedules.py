@@ -43,7 +43,7 @@ from api.scoring.engine import COMPONENT_NAMES
 from api.scoring.scheme import Component, ItemKind, PeriodLength, ScoringMode, SubjectKind
 from api.scoring.work import fmt
 from api.services import evaluations, jobs, meetings, periods, robots
-from api.services.ledger import period_of, today_in_shanghai
+from api.services.ledger import today_in_shanghai
 from api.services.notices import notify
 from api.services.share import nudges
 
@@ -119,9 +119,7 @@ async def _monthly_scores(session: AsyncSession, record: SchemeRecord, now: date
     # Whoever shares a board in a plain WeChat group is reminded once if nobody opened it.
     await nudges.remind_unopened(session, latest, now)
     target = periods.current_period(scope.scheme, today)
-    row = await period_of(session, id_of(record), target.key)
-    inputs = await periods.load_inputs(session, scope, target, row.id if row else None)
-    for result in await periods.compute_off_loop(scope.scheme, target, inputs):
+    for result in await periods.running_results(session, scope, target):
         if result.exempt:
             continue
         data = monthly_score_data(scope.scheme, target, result)

@@ -39,9 +39,12 @@ from api.scoring import (
 )
 from api.scoring.results import to_plain
 from api.scoring.scheme import Accumulation, SubjectKind
-from api.services import jobs, periods
+from api.services import jobs
 from api.services.ledger import period_of, today_in_shanghai
 from api.services.members import member_for
+from api.services.periods.compute import compute_off_loop
+from api.services.periods.gateway import load_inputs, member_inputs
+from api.services.periods.scope import Scope, current_period, scope_of
 from api.services.schemes import in_force
 
 REFRESH_SECONDS = 60.0
@@ -72,13 +75,11 @@ async def live_score(
     if results_visible(principal, running, unit.path, subject_id=member_id) is not Sight.FULL:
         raise MemberNotFound()
     record, _ = await in_force(session, unit, SubjectKind.MEMBER)
-    scope = await periods.scope_of(session, record)
-    target = periods.current_period(scope.scheme, today)
+    scope = await scope_of(session, record)
+    target = current_period(scope.scheme, today)
     row = await period_of(session, id_of(record), target.key)
     placement, ranked_at = await _placement(session, scope, target, member_id)
-    own = await periods.member_inputs(
-        session, record, scope.scheme, target, [member], ids=True, period=row
-    )
+    own = await member_inputs(session, record, scope.scheme, target, [member], period=row, ids=True)
     try:
         mine = explain_subject(
             scope.scheme,
@@ -96,7 +97,7 @@ async def live_score(
 
 
 async def _placement(
-    session: AsyncSession, scope: periods.Scope, target: Period, member_id: int
+    session: AsyncSession, scope: Scope, target: Period, member_id: int
 ) -> tuple[Placement, datetime | None]:
     return await _stored(session, scope, target, member_id) or await _rank_first(
         session, scope, target, member_id
@@ -104,7 +105,7 @@ async def _placement(
 
 
 async def _stored(
-    session: AsyncSession, scope: periods.Scope, target: Period, member_id: int
+    session: AsyncSession, scope: Scope, target: Period, member_id: int
 ) -> tuple[Placement, datetime] | None:
     """The member's stored placement; an empty one if the period is ranked without them (new,
     exempt, or nothing to rank); None if the period is not ranked yet."""
@@ -127,7 +128,7 @@ _RANKED_AT = select(LivePlacement.computed_at).where(_OF_PERIOD).limit(1)
 
 
 async def _rank_first(
-    session: AsyncSession, scope: periods.Scope, target: Period, member_id: int
+    session: AsyncSession, scope: Scope, target: Period, member_id: int
 ) -> tuple[Placement, datetime | None]:
     """Nothing ranked yet for this period: rank it now, once, in a transaction of its own
     (committed at once, so the requests waiting behind it find it)."""
@@ -140,13 +141,12 @@ async def _rank_first(
             return found
         placements, computed_at = await store_placements(own, scope, target)
         await own.commit()
-    placement = placements.get(member_id)
-    return (Placement.from_json(placement) if placement else Placement()), computed_at
+    return placements.get(member_id, Placement()), computed_at
 
 
 async def store_placements(
-    session: AsyncSession, scope: periods.Scope, target: Period
-) -> tuple[dict[int, dict[str, Any]], datetime]:
+    session: AsyncSession, scope: Scope, target: Period
+) -> tuple[dict[int, Placement], datetime]:
     """Score the whole scope for the running period and store each member's placement.
 
     On PostgreSQL a transaction-scoped advisory lock per scheme makes concurrent refreshes (two
@@ -161,25 +161,27 @@ async def store_placements(
     # Ranks, flags and prizes follow from the totals alone, and the totals need earlier results
     # only where the score carries over within the year: a county's year of results (220 000
     # of them) is not read every minute for a scheme that starts each period afresh.
-    inputs = await periods.load_inputs(
+    inputs = await load_inputs(
         session,
         scope,
         target,
         id_of(period) if period is not None else None,
         with_history=scope.scheme.accumulation is not Accumulation.RESET,
     )
-    results = await periods.compute_off_loop(scope.scheme, target, inputs)
+    results = await compute_off_loop(scope.scheme, target, inputs)
     now = utcnow()
+    placements = {
+        int(result.subject_id): Placement.of(result) for result in results if not result.exempt
+    }
     rows: list[dict[str, Any]] = [
         {
             "scheme_id": id_of(scope.record),
             "period_key": target.key,
-            "member_id": int(result.subject_id),
-            "placement": _placement_json(Placement.of(result)),
+            "member_id": member_id,
+            "placement": _placement_json(placement),
             "computed_at": now,
         }
-        for result in results
-        if not result.exempt
+        for member_id, placement in placements.items()
     ]
     await session.execute(
         delete(LivePlacement).where(
@@ -189,7 +191,7 @@ async def store_placements(
     )
     for start in range(0, len(rows), 5000):
         await session.execute(insert(LivePlacement), rows[start : start + 5000])
-    return {row["member_id"]: row["placement"] for row in rows}, now
+    return placements, now
 
 
 def _placement_json(placement: Placement) -> dict[str, Any]:
@@ -230,7 +232,7 @@ async def _refresh(session: AsyncSession, *, scheme_id: int, now: datetime) -> i
     record = await session.get(SchemeRecord, scheme_id)
     if record is None:
         return 0
-    scope = await periods.scope_of(session, record)
-    target = periods.current_period(scope.scheme, today_in_shanghai(now))
+    scope = await scope_of(session, record)
+    target = current_period(scope.scheme, today_in_shanghai(now))
     await store_placements(session, scope, target)
     return 1

@@ -1,0 +1,259 @@
+"""Query budgets of the phone's operations: how many SQL statements one request runs.
+
+Each operation is run once to warm up (caches, the first ranking of a period), then once more
+while every statement the app's engine sends is recorded (`before_cursor_execute`). The budget
+is today's count, each statement named by what it does; a change that adds, removes or reorders
+a statement fails here and updates the list it changes, on purpose. The same requests run on
+SQLite and on PostgreSQL, and any difference between the two is written down.
+
+`GET /me/home` (issue 18, item 4) gets its budget here when it is added: a `Budget` in BUDGETS
+and its requests in OPERATIONS.
+"""
+
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from sqlalchemy import event
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from tests.conftest import Org
+from tests.fakes.wechat import FakeWeChat
+from tests.test_login import _bind_phone, _ticket
+from tests.workflow import EARLY_CLOSE, TODAY, attach, decide, file_claim, photo
+
+Maker = async_sessionmaker[AsyncSession]
+
+
+@contextmanager
+def recording(engine: AsyncEngine) -> Iterator[list[str]]:
+    """Every statement the engine sends meanwhile, by name (see `named`)."""
+    seen: list[str] = []
+
+    def record(*args: Any) -> None:
+        seen.append(named(args[2]))
+
+    event.listen(engine.sync_engine, "before_cursor_execute", record)
+    try:
+        yield seen
+    finally:
+        event.remove(engine.sync_engine, "before_cursor_execute", record)
+
+
+def named(statement: str) -> str:
+    """A statement by its verb and the table it acts on: for a SELECT, the table of its own
+    FROM (not of a subquery); one made of subqueries only, by theirs."""
+    words = statement.replace("(", " ( ").replace(")", " ) ").split()
+    verb = words[0].upper()
+    depth, tables, top = 0, [], None
+    for index, word in enumerate(words[:-1]):
+        depth += {"(": 1, ")": -1}.get(word, 0)
+        if word.upper() in ("FROM", "INTO", "UPDATE") and words[index + 1] != "(":
+            table = words[index + 1].strip('"')
+            tables.append(table)
+            if depth == 0 and top is None:
+                top = table
+    if top is None:
+        return f"{verb} ({', '.join(dict.fromkeys(tables))})"
+    return f"{verb} {top}"
+
+
+# Each operation's statements, in order, with what each is for. The same on both databases.
+SIGNED_IN = ("SELECT member", "the signed-in member with their unit, roles and live login")
+BUDGETS: dict[str, tuple[tuple[str, str], ...]] = {
+    "refresh": (
+        ("SELECT refresh_token", "the presented refresh token with its login"),
+        ("UPDATE refresh_token", "marks it used, once (compare-and-set)"),
+        ("SELECT member", "the member the new tokens are for"),
+        ("INSERT refresh_token", "the new refresh token"),
+    ),
+    "submit": (
+        SIGNED_IN,
+        ("SELECT claim", "a claim already filed with this Idempotency-Key"),
+        ("SELECT scheme", "the schemes in force along the member's units"),
+        ("SELECT (period, claim)", "the period's id and status, and the item's pending claims"),
+        ("SELECT photo_upload", "the photos are the member's own uploads"),
+        ("INSERT claim", "the claim, once per key (ON CONFLICT), its history row by trigger"),
+        ("INSERT claim_photo", "its photos"),
+        ("INSERT evidence_use", "each photo's use as evidence"),
+        ("SELECT evidence_use", "the answer: the claim's photos as evidence"),
+        ("SELECT evidence_use", "the answer: how often each photo was used before"),
+        ("SELECT photo", "the answer: a signed URL for each photo the member may see"),
+    ),
+    "inbox": (
+        SIGNED_IN,
+        ("SELECT notice", "how many notices"),
+        ("SELECT notice", "how many unread"),
+        ("SELECT notice", "the page, with each notice's delivery"),
+    ),
+    "approve": (
+        SIGNED_IN,
+        ("SELECT claim", "the claim with its member's unit, scheme and photos"),
+        ("SELECT period", "the claim's period"),
+        ("SELECT score_entry", "the item's points so far in the period (its cap)"),
+        ("INSERT score_entry", "the ledger entry, into the period found open in the INSERT"),
+        ("UPDATE claim", "approved (compare-and-set), its history row by trigger"),
+        ("SELECT evidence_use", "the answer: the claim's photos as evidence"),
+        ("SELECT evidence_use", "the answer: how often each photo was used before"),
+        ("SELECT photo", "the answer: a signed URL for each photo the reviewer may see"),
+        ("INSERT notice", "the member's notice, its delivery by trigger"),
+    ),
+    "my_score": (
+        SIGNED_IN,
+        ("SELECT scheme", "the schemes in force along the member's units"),
+        ("SELECT period", "the running period"),
+        ("SELECT live_placement", "the member's ranks as the worker last stored them"),
+        ("SELECT score_entry", "the member's ledger of the period, summed per item"),
+        ("SELECT period_result", "the member's earlier results (carry-over, streaks, stars)"),
+    ),
+    "my_score_before_any_entry": (
+        SIGNED_IN,
+        ("SELECT scheme", "the schemes in force along the member's units"),
+        ("SELECT period", "the running period, which has no row yet: no ledger to read"),
+        ("SELECT live_placement", "the member's ranks as the worker last stored them"),
+        ("SELECT period_result", "the member's earlier results (carry-over, streaks, stars)"),
+    ),
+    "board": (
+        SIGNED_IN,
+        ("SELECT org_unit", "the board's unit"),
+        ("SELECT period", "the period"),
+        ("SELECT publication", "the board frozen at publication"),
+    ),
+}
+
+
+Send = Callable[[], Awaitable[httpx.Response]]
+
+
+@dataclass
+class Phone:
+    """The world the operations run in: 路头村 over the town, member_a1 on their phone."""
+
+    client: httpx.AsyncClient
+    org: Org
+    sessionmaker: Maker
+    wechat: FakeWeChat
+    scheme_id: int
+    state: dict[str, Any]
+
+    def as_(self, who: str) -> dict[str, str]:
+        return self.org.headers(who)
+
+
+async def refresh(phone: Phone, round_no: int) -> Send:
+    if round_no == 0:
+        ticket = await _ticket(phone.client, phone.wechat, "c-budget", "openid-a1")
+        bound = await _bind_phone(phone.client, phone.wechat, ticket, "13900000005")
+        phone.state["refresh_token"] = bound.json()["refresh_token"]
+
+    async def send() -> httpx.Response:
+        body = {"refresh_token": phone.state["refresh_token"]}
+        response = await phone.client.post("/api/v1/auth/refresh", json=body)
+        phone.state["refresh_token"] = response.json()["refresh_token"]
+        return response
+
+    return send
+
+
+async def submit(phone: Phone, round_no: int) -> Send:
+    pic = await photo(phone.sessionmaker, phone.org, "member_a1", f"submit{round_no}")
+    return lambda: file_claim(phone.client, phone.org, "member_a1", f"budget-{round_no}", [pic])
+
+
+async def pending_final_step(phone: Phone, round_no: int) -> int:
+    """A claim of member_a1 its group leader confirmed: waiting for the branch's approval."""
+    pic = await photo(phone.sessionmaker, phone.org, "member_a1", f"approve{round_no}")
+    filed = await file_claim(phone.client, phone.org, "member_a1", f"approve-{round_no}", [pic])
+    claim_id = int(filed.json()["id"])
+    assert (await decide(phone.client, phone.org, "leader_a1", claim_id)).status_code == 200
+    return claim_id
+
+
+async def approve(phone: Phone, round_no: int) -> Send:
+    claim_id = await pending_final_step(phone, round_no)
+    return lambda: decide(phone.client, phone.org, "secretary_a", claim_id)
+
+
+async def inbox(phone: Phone, round_no: int) -> Send:
+    if round_no == 0:  # notices to list: an approval's, and its claim's steps
+        claim_id = await pending_final_step(phone, round_no)
+        await decide(phone.client, phone.org, "secretary_a", claim_id)
+    return lambda: phone.client.get("/api/v1/me/notices", headers=phone.as_("member_a1"))
+
+
+async def adjusted(phone: Phone, item: str) -> None:
+    """An entry for member_a1 today, by the admin."""
+    response = await phone.client.post(
+        f"/api/v1/members/{phone.org.id('member_a1')}/adjustments",
+        json={"item_code": item, "occurred_on": TODAY.isoformat(), "reason": "参加防汛抢险"},
+        headers=phone.as_("admin"),
+    )
+    assert response.status_code == 201, response.text
+
+
+async def my_score_before_any_entry(phone: Phone, round_no: int) -> Send:
+    url = f"/api/v1/members/{phone.org.id('member_a1')}/score"
+    return lambda: phone.client.get(url, headers=phone.as_("member_a1"))
+
+
+async def my_score(phone: Phone, round_no: int) -> Send:
+    if round_no == 0:
+        await adjusted(phone, "village_cleaning")
+    return await my_score_before_any_entry(phone, round_no)
+
+
+async def board(phone: Phone, round_no: int) -> Send:
+    if round_no == 0:
+        admin = phone.as_("admin")
+        adjusted = await phone.client.post(
+            f"/api/v1/members/{phone.org.id('member_a1')}/adjustments",
+            json={
+                "item_code": "flood_fighting",
+                "occurred_on": TODAY.isoformat(),
+                "reason": "防汛",
+            },
+            headers=admin,
+        )
+        assert adjusted.status_code == 201, adjusted.text
+        listed = await phone.client.get(f"/api/v1/schemes/{phone.scheme_id}/periods", headers=admin)
+        period_id = listed.json()[0]["id"]
+        url = f"/api/v1/periods/{period_id}"
+        closed = await phone.client.post(f"{url}/close", json=EARLY_CLOSE, headers=admin)
+        assert closed.status_code == 200, closed.text
+        assert (await phone.client.post(f"{url}/publish", headers=admin)).status_code == 200
+        phone.state["board"] = f"{url}/boards/{phone.org.unit_id('branch_a')}"
+    return lambda: phone.client.get(phone.state["board"], headers=phone.as_("member_a1"))
+
+
+OPERATIONS: dict[str, Callable[[Phone, int], Awaitable[Send]]] = {
+    "refresh": refresh,
+    "submit": submit,
+    "inbox": inbox,
+    "approve": approve,
+    "my_score": my_score,
+    "my_score_before_any_entry": my_score_before_any_entry,
+    "board": board,
+}
+
+
+@pytest.mark.parametrize("operation", list(OPERATIONS))
+async def test_statements_of_each_phone_operation(
+    operation: str,
+    app: FastAPI,
+    client: httpx.AsyncClient,
+    org: Org,
+    sessionmaker: Maker,
+    wechat: FakeWeChat,
+) -> None:
+    phone = Phone(client, org, sessionmaker, wechat, await attach(client, org, "lutou"), {})
+    engine: AsyncEngine = app.state.engine
+    for round_no in (0, 1):  # a warm-up, then the request counted
+        send = await OPERATIONS[operation](phone, round_no)
+        with recording(engine) as seen:
+            response = await send()
+        assert response.status_code in (200, 201), response.text
+    assert seen == [name for name, _ in BUDGETS[operation]]
