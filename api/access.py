@@ -34,6 +34,7 @@ class Action(StrEnum):
     record_deductions = "record_deductions"
     manage_branch_work = "manage_branch_work"
     manage_delivery = "manage_delivery"
+    read_audit = "read_audit"
 
 
 LEADERS = frozenset({Role.group_leader, Role.branch_committee, Role.branch_secretary})
@@ -55,6 +56,7 @@ PERMISSIONS: dict[Action, frozenset[Role]] = {
     Action.record_deductions: BRANCH_OFFICERS,
     Action.manage_branch_work: BRANCH_OFFICERS,
     Action.manage_delivery: frozenset({Role.committee_admin}),
+    Action.read_audit: frozenset({Role.committee_admin}),
 }
 
 

@@ -63,6 +63,7 @@ from api.models.publication import (
     RobotStatus,
 )
 from api.models.scoring import (
+    AuditAction,
     AuditRecord,
     EntrySource,
     LivePlacement,
@@ -101,6 +102,7 @@ __all__ = [
     "AppealStatus",
     "AttemptResult",
     "Attendance",
+    "AuditAction",
     "AuditRecord",
     "BranchRobot",
     "CallbackEvent",

@@ -6,10 +6,11 @@ rotated into (a phone waking up with two requests), and at any other time it is 
 revokes the whole family, access tokens included.
 """
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, and_, bindparam, func, update
+from sqlalchemy import ColumnElement, Row, and_, bindparam, func, update
 from sqlalchemy import select as sa_select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -27,6 +28,7 @@ from api.errors import (
     InviteCodeInvalid,
     MemberAlreadyBound,
     MemberInactive,
+    OperatorNotFound,
     RefreshTokenReused,
     RosterMemberNotFound,
     WeChatAlreadyBound,
@@ -226,6 +228,27 @@ async def load_principal(session: AsyncSession, settings: Settings, token: str) 
     # request, so the services' `session.get(…)` of either costs no query.
     session.info["principal_member"] = member
     session.info["principal_unit"] = unit
+    return _principal(rows)
+
+
+async def operator(session: AsyncSession, phone: str) -> Principal:
+    """A command-line operator (`pioneer … --as PHONE`): the member with this phone, acting with
+    exactly the roles they hold, as if signed in; refused for nobody's phone or a member who
+    has left."""
+    rows = (await session.execute(_OPERATOR, {"phone": phone.strip()})).all()
+    if not rows:
+        raise OperatorNotFound()
+    _require_active(rows[0][0])
+    return _principal(rows)
+
+
+RoleRow = Row[Member, OrgUnit, str, int, str]
+
+
+def _principal(rows: Sequence[RoleRow]) -> Principal:
+    """The principal of `_PRINCIPAL`'s or `_OPERATOR`'s rows (the member, their unit, a role
+    per row)."""
+    member, unit = rows[0][0], rows[0][1]
     return Principal(
         member_id=id_of(member),
         unit_path=unit.path,
@@ -260,6 +283,20 @@ _PRINCIPAL = (
     .outerjoin(RoleAssignment, col(RoleAssignment.member_id) == col(Member.id))
     .outerjoin(_ROLE_UNIT, col(_ROLE_UNIT.id) == col(RoleAssignment.unit_id))
     .where(col(Member.id) == bindparam("member_id"))
+)
+# The operator's member, unit and roles, as `_PRINCIPAL` without a login.
+_OPERATOR = (
+    sa_select(
+        Member,
+        OrgUnit,
+        col(RoleAssignment.role),
+        col(RoleAssignment.unit_id),
+        col(_ROLE_UNIT.path),
+    )
+    .join(OrgUnit, col(OrgUnit.id) == col(Member.unit_id))
+    .outerjoin(RoleAssignment, col(RoleAssignment.member_id) == col(Member.id))
+    .outerjoin(_ROLE_UNIT, col(_ROLE_UNIT.id) == col(RoleAssignment.unit_id))
+    .where(col(Member.phone) == bindparam("phone"))
 )
 _PRESENTED = (
     select(RefreshToken, LoginSession)
