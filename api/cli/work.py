@@ -1,6 +1,5 @@
 """Admin jobs: roster import, schemes, periods, dead letters, live ranks."""
 
-import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -206,7 +205,7 @@ def rebuild_ranks(operator: Operator) -> None:
                     await live.refresh_scheme(session, scheme_id=scheme_id, now=now)
                     await session.commit()
             except Exception as exc:  # one scheme failing leaves the others ranked
-                print(f"方案 {scheme_id} 重算失败：{exc}", file=sys.stderr)
+                typer.echo(f"方案 {scheme_id} 重算失败：{exc}", err=True)
                 failed.append(scheme_id)
         return len(scheme_ids), failed
 
