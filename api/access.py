@@ -35,6 +35,7 @@ class Action(StrEnum):
     record_deductions = "record_deductions"
     manage_branch_work = "manage_branch_work"
     manage_delivery = "manage_delivery"
+    read_audit = "read_audit"
 
 
 LEADERS = frozenset({Role.group_leader, Role.branch_committee, Role.branch_secretary})
@@ -56,6 +57,7 @@ PERMISSIONS: dict[Action, frozenset[Role]] = {
     Action.record_deductions: BRANCH_OFFICERS,
     Action.manage_branch_work: BRANCH_OFFICERS,
     Action.manage_delivery: frozenset({Role.committee_admin}),
+    Action.read_audit: frozenset({Role.committee_admin}),
 }
 
 

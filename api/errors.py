@@ -360,6 +360,34 @@ class RoleNotAllowedHere(AppError):
     code, status, message = "role_not_allowed_here", 400, "该职务不能设在这一类组织上"
 
 
+class RoleAlreadyHeld(AppError):
+    code, status, message = "role_already_held", 409, "对方已担任该组织的这一职务"
+
+
+class DatabaseNotEmpty(AppError):
+    code, status, message = (
+        "database_not_empty",
+        409,
+        "数据库中已有组织，不能再次初始化；请以现有管理员的身份操作",
+    )
+
+
+class RootUnitKindInvalid(AppError):
+    code, status, message = (
+        "root_unit_kind_invalid",
+        422,
+        "最上级组织须为党委（党工委、党总支），其管理员才能设置积分方案",
+    )
+
+
+class OperatorNotFound(AppError):
+    code, status, message = (
+        "operator_not_found",
+        404,
+        "没有使用该手机号的在册党员，不能以其身份操作",
+    )
+
+
 class WeChatNotConfigured(AppError):
     code, status, message = (
         "wechat_not_configured",

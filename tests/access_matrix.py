@@ -541,6 +541,20 @@ MATRIX: Mapping[Route, Public | Guarded] = MappingProxyType(
         ("DELETE", f"{V1}/org/roles/{{assignment_id}}"): Guarded(
             ADMINS, {"assignment_id": Kind.ASSIGNMENT}, record=OnRecord("assignment_id")
         ),
+        ("GET", f"{V1}/org/units/{{unit_id}}/roles"): Guarded(
+            LEADERS, {"unit_id": Kind.UNIT}, listed=Kind.ASSIGNMENT
+        ),
+        ("POST", f"{V1}/org/roles/{{assignment_id}}/handover"): Guarded(
+            ADMINS,
+            {"assignment_id": Kind.ASSIGNMENT, "member_id": Kind.MEMBER},
+            body=lambda ctx: {"member_id": ctx.ids["member_id"], "reason": f"换届{ctx.n}"},
+            fresh=frozenset({"assignment_id"}),
+            # town2 has one plain member, who holds admin2's in-scope assignment already: the
+            # hand-over passes every access check and is refused as a hand-over to the holder.
+            outcomes={"admin2": (409, "role_already_held")},
+            record=OnRecord("assignment_id"),
+        ),
+        ("GET", f"{V1}/org/units/{{unit_id}}/audit"): Guarded(ADMINS, {"unit_id": Kind.UNIT}),
         ("GET", f"{V1}/org/units/{{unit_id}}/members"): Guarded(
             LEADERS, {"unit_id": Kind.UNIT}, listed=Kind.MEMBER
         ),

@@ -21,9 +21,11 @@ from fastapi import FastAPI
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlmodel import SQLModel
+from typer.testing import CliRunner, Result
 
 from alembic import command
-from api.config import Settings
+from api import cli
+from api.config import Settings, get_settings
 from api.db import create_engine
 from api.main import create_app
 from api.models import (
@@ -265,6 +267,24 @@ async def org(settings: Settings, sessionmaker: async_sessionmaker[AsyncSession]
                 )
         await session.commit()
     return world
+
+
+class Pioneer:
+    """`pioneer ARGS` run in-process (Typer's runner), as an operator runs it; off the event
+    loop, since the command runs one of its own."""
+
+    async def __call__(self, *args: str) -> Result:
+        return await asyncio.to_thread(CliRunner().invoke, cli.app, list(args))
+
+
+@pytest.fixture
+def pioneer(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Iterator[Pioneer]:
+    """The command line, on the test's database."""
+    monkeypatch.setenv("DATABASE_URL", settings.database_url)
+    monkeypatch.delenv("PIONEER_AS", raising=False)
+    get_settings.cache_clear()
+    yield Pioneer()
+    get_settings.cache_clear()
 
 
 @pytest.fixture

@@ -132,7 +132,12 @@ def request_fields() -> set[str]:
 
     def walk(dependant: Any) -> None:
         params = dependant.path_params + dependant.query_params + dependant.header_params
-        names.update(param.alias for param in params)
+        for param in params:
+            annotation = param.field_info.annotation
+            if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+                walk_model(annotation)  # a model of query parameters: its fields are sent
+            else:
+                names.add(param.alias)
         for param in dependant.body_params:
             names.add(param.alias)
             annotation = param.field_info.annotation

@@ -202,3 +202,63 @@ def test_stored_session_keys_and_tokens_are_sealed_and_opened_again_on_the_way_d
     finally:
         command.upgrade(config, "head")
         get_settings.cache_clear()
+
+
+_AUDIT_SCOPE_BEFORE = "7a53793f7e52"  # the revision before audit rows carried their unit
+
+
+def test_existing_audit_rows_get_the_unit_they_belong_to_and_the_member_acted_on(
+    scratch_url: str, template_url: str
+) -> None:
+    config = alembic_config(scratch_url)
+    command.downgrade(config, "base")
+    command.upgrade(config, _AUDIT_SCOPE_BEFORE)
+    stamp = "'2026-11-01 08:00:00+00:00'"
+    asyncio.run(
+        _run(
+            scratch_url,
+            f"INSERT INTO org_unit (id, kind, name, path, created_at) "
+            f"VALUES (1, 'committee', '一镇', '/1/', {stamp})",
+            f"INSERT INTO org_unit (id, kind, name, path, parent_id, created_at) "
+            f"VALUES (2, 'branch', '一支部', '/1/2/', 1, {stamp})",
+            f"INSERT INTO member (id, unit_id, name, phone, political_status, exempt, status, "
+            f"created_at, updated_at) VALUES (1, 2, '党员1', '13800000001', 'full', false, "
+            f"'active', {stamp}, {stamp})",
+            f"INSERT INTO scheme (id, unit_id, subject_kind, current_version, created_at) "
+            f"VALUES (1, 1, 'member', 1, {stamp})",
+            f"INSERT INTO period (id, scheme_id, key, starts_at, ends_at, status, close_count) "
+            f"VALUES (7, 1, '2026-11', {stamp}, {stamp}, 'open', 0)",
+            f"INSERT INTO evaluation_round (id, scheme_id, branch_id, period_key, status, kinds, "
+            f"deadline, created_by, created_at) VALUES (3, 1, 2, '2026-H2', 'open', '[]', "
+            f"{stamp}, 1, {stamp})",
+            f"INSERT INTO meeting (id, branch_id, held_on, kind, kind_name, title, starts_at, "
+            f"place, recorded_by, status, close_count, created_at, updated_at) "
+            f"VALUES (5, 2, '2026-11-01', "
+            f"'branch_assembly', '党员大会', '会', {stamp}, '', 1, 'closed', 1, {stamp}, {stamp})",
+            *(
+                f"INSERT INTO audit_log (id, actor_id, action, target_type, target_id, data, "
+                f"created_at) VALUES ({i}, 1, '{action}', '{target}', {target_id}, "
+                f"'{data}', {stamp})"
+                for i, action, target, target_id, data in (
+                    (1, "period_reopen", "period", 7, "{}"),
+                    (2, "scheme_version", "scheme", 1, "{}"),
+                    (3, "round_advance", "evaluation_round", 3, "{}"),
+                    (4, "meeting_present", "meeting", 5, '{"member_id": 1}'),
+                    (5, "period_close", "period", 99, "{}"),
+                )
+            ),
+        )
+    )
+    command.upgrade(config, "head")
+    rows = asyncio.run(
+        _run(scratch_url, "SELECT id, unit_path, member_id FROM audit_log ORDER BY id")
+    )
+    # A period and a scheme belong to the scheme's owner, a round and a meeting to their branch;
+    # a row whose target is gone to no unit any admin reads.
+    assert rows == [
+        (1, "/1/", None),
+        (2, "/1/", None),
+        (3, "/1/2/", None),
+        (4, "/1/2/", 1),
+        (5, "/", None),
+    ]

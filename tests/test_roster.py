@@ -22,8 +22,6 @@ from sqlalchemy import func, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlmodel import col, select
 
-from api import cli
-from api.config import get_settings
 from api.models import (
     Member,
     OrgUnit,
@@ -34,7 +32,7 @@ from api.models import (
     id_of,
     utcnow,
 )
-from tests.conftest import Org
+from tests.conftest import Org, Pioneer
 
 HEADER = ["姓名", "手机号", "支部", "党小组", "政治面貌", "类别", "职务"]
 GOOD_ROWS: list[list[object]] = [
@@ -531,38 +529,55 @@ async def test_template_has_the_expected_header(client: httpx.AsyncClient, org: 
 async def test_cli_previews_by_default_and_imports_with_commit(
     org: Org,
     tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
+    pioneer: Pioneer,
     sessionmaker: async_sessionmaker[AsyncSession],
-    capsys: pytest.CaptureFixture[str],
 ) -> None:
-    monkeypatch.setenv("DATABASE_URL", org.settings.database_url)
-    get_settings.cache_clear()
-    try:
-        bad: list[list[object]] = [
-            *GOOD_ROWS,
-            ["", "", "", "", "", "", ""],
-            ["x", "1", "甲村党支部", "", "党员", "", ""],
-        ]
-        unit = org.unit_id("town")
-        assert await cli.import_roster_file(workbook(bad), unit, commit=True) == 1
-        errors = capsys.readouterr().err
-        assert "第 6 行 手机号" in errors
-        assert "第 3 行" not in errors
-        assert await count_members(sessionmaker) == len(org.members)
-        assert await cli.import_roster_file(workbook(GOOD_ROWS), unit) == 0
-        assert "加 --commit" in capsys.readouterr().out
-        assert await count_members(sessionmaker) == len(org.members)
-        assert await cli.import_roster_file(workbook(GOOD_ROWS), unit, commit=True) == 1
-        assert "确认" in capsys.readouterr().err
-        assert await count_members(sessionmaker) == len(org.members)
-        done = await cli.import_roster_file(
-            workbook(GOOD_ROWS), unit, commit=True, confirm_new_groups=True
-        )
-        assert done == 0
-        assert "新增 3 人" in capsys.readouterr().out
-        assert await count_members(sessionmaker) == len(org.members) + 3
-    finally:
-        get_settings.cache_clear()
+    bad: list[list[object]] = [
+        *GOOD_ROWS,
+        ["", "", "", "", "", "", ""],
+        ["x", "1", "甲村党支部", "", "党员", "", ""],
+    ]
+    sheet = tmp_path / "roster.xlsx"
+    as_admin = ("--unit", str(org.unit_id("town")), "--as", "13900000001")
+    sheet.write_bytes(workbook(bad))
+    refused = await pioneer("import-roster", str(sheet), *as_admin, "--commit")
+    assert refused.exit_code == 1
+    assert "第 6 行 手机号" in refused.stderr
+    assert "第 3 行" not in refused.stderr
+    assert await count_members(sessionmaker) == len(org.members)
+    sheet.write_bytes(workbook(GOOD_ROWS))
+    dry_run = await pioneer("import-roster", str(sheet), *as_admin)
+    assert dry_run.exit_code == 0
+    assert "加 --commit" in dry_run.stdout
+    assert await count_members(sessionmaker) == len(org.members)
+    unconfirmed = await pioneer("import-roster", str(sheet), *as_admin, "--commit")
+    assert unconfirmed.exit_code == 1
+    assert "确认" in unconfirmed.stderr
+    assert await count_members(sessionmaker) == len(org.members)
+    done = await pioneer("import-roster", str(sheet), *as_admin, "--commit", "--confirm-new-groups")
+    assert done.exit_code == 0
+    assert "新增 3 人" in done.stdout
+    assert await count_members(sessionmaker) == len(org.members) + 3
+
+
+async def test_cli_imports_with_the_operators_rights_only(
+    org: Org, tmp_path: Path, pioneer: Pioneer, sessionmaker: async_sessionmaker[AsyncSession]
+) -> None:
+    """The operator at the command line is a member like any other: a secretary imports into
+    their branch, appoints nobody, and reaches nothing outside it."""
+    sheet = tmp_path / "roster.xlsx"
+    sheet.write_bytes(workbook(GOOD_ROWS))
+    town = await pioneer(
+        "import-roster", str(sheet), "--unit", str(org.unit_id("town")), "--as", "13900000002"
+    )
+    assert (town.exit_code, town.stderr.strip()) == (1, "组织不存在或不在您的管辖范围内")
+    branch = await pioneer(
+        "import-roster", str(sheet), "--unit", str(org.unit_id("branch_a")), "--as", "13900000002"
+    )
+    assert branch.exit_code == 1
+    assert "您无权任免职务" in branch.stderr
+    assert "乙村党支部" in branch.stderr  # not a branch of branch_a
+    assert await count_members(sessionmaker) == len(org.members)
 
 
 # --- the sheet: read off the event loop, bounded before it is read -------------------------------

@@ -66,6 +66,7 @@ from api.models.publication import (
     RobotStatus,
 )
 from api.models.scoring import (
+    AuditAction,
     AuditRecord,
     EntrySource,
     LivePlacement,
@@ -113,6 +114,7 @@ __all__ = [
     "AppealStatus",
     "AttemptResult",
     "Attendance",
+    "AuditAction",
     "AuditRecord",
     "BoardImage",
     "BoardImageKind",

@@ -35,7 +35,8 @@ class InviteCode(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     code: str = Field(sa_type=sa.String(16), unique=True)
     member_id: int = Field(foreign_key="member.id", index=True)
-    issued_by: int = Field(foreign_key="member.id")
+    # None: `pioneer init`'s code for the first admin, whom nobody could issue it.
+    issued_by: int | None = Field(default=None, foreign_key="member.id")
     expires_at: datetime = Field(sa_column=utc_column())
     used_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
     created_at: datetime = Field(default_factory=utcnow, sa_column=utc_column())

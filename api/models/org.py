@@ -106,7 +106,8 @@ class RoleAssignment(SQLModel, table=True):
 class RosterPreview(SQLModel, table=True):
     """A parsed roster awaiting its commit: the sheet's checked rows and what they would change.
 
-    Committed only by the officer who uploaded it (`created_by`; none for the command line),
+    Committed only by the officer who uploaded it (`created_by`; none for a preview of the
+    command line's before it acted as a named officer),
     before `expires_at`, and only while the members it touches are as they were (`fingerprint`).
     """
 

@@ -145,19 +145,62 @@ class PeriodResult(SQLModel, table=True):
     __table_args__ = (sa.Index("ix_period_result_period_id_close_no", "period_id", "close_no"),)
 
 
+class AuditAction(StrEnum):
+    """What an audited act was (`api.schemas.labels.AUDIT_ACTION_LABELS` names each)."""
+
+    organisation_founded = "organisation_founded"
+    role_grant = "role_grant"
+    role_revoke = "role_revoke"
+    role_handover = "role_handover"
+    member_update = "member_update"
+    roster_import = "roster_import"
+    points_adjust = "points_adjust"
+    branch_assess = "branch_assess"
+    entry_reverse = "entry_reverse"
+    period_close = "period_close"
+    period_publish = "period_publish"
+    period_reopen = "period_reopen"
+    scheme_version = "scheme_version"
+    unit_category = "unit_category"
+    template_set = "template_set"
+    template_remove = "template_remove"
+    round_advance = "round_advance"
+    round_deadline = "round_deadline"
+    meeting_recorded = "meeting_recorded"
+    meeting_leave_recorded = "meeting_leave_recorded"
+    meeting_present = "meeting_present"
+    meeting_reopen = "meeting_reopen"
+
+
 class AuditRecord(SQLModel, table=True):
-    """Who did what, when and why, for the actions that need a trace (reopen, scheme edits)."""
+    """Who did what to whom, when and why, for the acts that need a trace.
+
+    `unit_path` is where the act belongs (the unit acted at, the member's unit, the scheme's
+    owner): the admins over it read the row. `member_id` is the member whose record was acted
+    on, if any; `actor_id` None is the command line's `pioneer init`.
+    """
 
     __tablename__ = "audit_log"
 
     id: int | None = Field(default=None, primary_key=True)
-    actor_id: int | None = Field(default=None, foreign_key="member.id")
+    actor_id: int | None = Field(default=None, foreign_key="member.id", index=True)
     action: str = Field(sa_type=sa.String(32))
     target_type: str = Field(sa_type=sa.String(32))
     target_id: int
+    unit_path: str = Field(sa_type=sa.String(400))
+    member_id: int | None = Field(default=None, foreign_key="member.id", index=True)
     reason: str | None = Field(default=None, sa_type=sa.Text)
     data: dict[str, Any] = Field(default_factory=dict, sa_type=sa.JSON)
     created_at: datetime = Field(default_factory=utcnow, sa_column=utc_column())
+
+    __table_args__ = (
+        # Prefix (LIKE 'x%') matches on PostgreSQL use this index only with pattern ops.
+        sa.Index(
+            "ix_audit_log_unit_path",
+            "unit_path",
+            postgresql_ops={"unit_path": "varchar_pattern_ops"},
+        ),
+    )
 
 
 class LivePlacement(SQLModel, table=True):

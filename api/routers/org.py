@@ -1,15 +1,31 @@
-"""The organisation tree and role assignments."""
+"""The organisation tree, role holders and assignments, the audit log."""
 
-from fastapi import APIRouter, Response
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Response
 
 from api.access import Action
 from api.db import SessionDep
 from api.deps import CurrentPrincipal, PageDep
+from api.models import AuditAction, Role, id_of
 from api.schemas.common import Page
+from api.schemas.labels import AUDIT_ACTION_LABELS, ROLE_LABELS
 from api.schemas.members import RoleOut
-from api.schemas.org import RoleAssign, UnitCreate, UnitOut, UnitUpdate
+from api.schemas.org import (
+    AuditOut,
+    AuditPage,
+    AuditQuery,
+    HandOverIn,
+    RevokeIn,
+    RoleAssign,
+    RoleHolderOut,
+    UnitCreate,
+    UnitOut,
+    UnitUpdate,
+)
 from api.services import org as service
 from api.services import schemes
+from api.services.audit import AuditEntry
 
 router = APIRouter(prefix="/org", tags=["org"])
 
@@ -49,17 +65,109 @@ async def create_unit(
     return UnitOut.model_validate(unit)
 
 
+@router.get(
+    "/units/{unit_id}/roles",
+    summary="组织及其下级中谁担任什么职务（含姓名；按组织排序）",
+)
+async def role_holders(
+    unit_id: int,
+    principal: CurrentPrincipal,
+    session: SessionDep,
+    page: PageDep,
+    role: Annotated[Role | None, Query(description="只看这一职务")] = None,
+) -> Page[RoleHolderOut]:
+    holders, total = await service.role_holders(session, principal, unit_id, role=role, page=page)
+    return Page.of([_holder(h) for h in holders], total, page)
+
+
 @router.post("/units/{unit_id}/roles", status_code=201, summary="任命职务")
 async def assign_role(
     unit_id: int, body: RoleAssign, principal: CurrentPrincipal, session: SessionDep
 ) -> RoleOut:
-    assignment = await service.assign_role(session, principal, unit_id, body.member_id, body.role)
+    assignment = await service.assign_role(
+        session,
+        principal,
+        unit_id=unit_id,
+        member_id=body.member_id,
+        role=body.role,
+        reason=body.reason,
+    )
     return RoleOut.model_validate(assignment)
 
 
-@router.delete("/roles/{assignment_id}", status_code=204, summary="撤销职务")
+@router.delete("/roles/{assignment_id}", status_code=204, summary="免去职务")
 async def revoke_role(
-    assignment_id: int, principal: CurrentPrincipal, session: SessionDep
+    assignment_id: int,
+    principal: CurrentPrincipal,
+    session: SessionDep,
+    params: Annotated[RevokeIn, Query()],
 ) -> Response:
-    await service.revoke_role(session, principal, assignment_id)
+    await service.revoke_role(session, principal, assignment_id=assignment_id, reason=params.reason)
     return Response(status_code=204)
+
+
+@router.post(
+    "/roles/{assignment_id}/handover",
+    status_code=201,
+    summary="职务交接：免去原任者的职务并任命接任者，一步完成（须填原因）",
+)
+async def hand_over(
+    assignment_id: int, body: HandOverIn, principal: CurrentPrincipal, session: SessionDep
+) -> RoleOut:
+    assignment = await service.hand_over(
+        session,
+        principal,
+        assignment_id=assignment_id,
+        member_id=body.member_id,
+        reason=body.reason,
+    )
+    return RoleOut.model_validate(assignment)
+
+
+@router.get(
+    "/units/{unit_id}/audit",
+    summary="操作日志：谁在何时对谁做了什么、原因（党委管理员，本组织及下级；新的在前）",
+)
+async def audit_log(
+    unit_id: int,
+    principal: CurrentPrincipal,
+    session: SessionDep,
+    query: Annotated[AuditQuery, Query()],
+) -> AuditPage:
+    entries, cursor = await service.audit_log(session, principal, unit_id, query=query)
+    return AuditPage(items=[_audit(e) for e in entries], next_cursor=cursor)
+
+
+def _holder(holder: service.RoleHolder) -> RoleHolderOut:
+    assignment = holder.assignment
+    return RoleHolderOut(
+        id=id_of(assignment),
+        member_id=assignment.member_id,
+        member_name=holder.member_name,
+        unit_id=assignment.unit_id,
+        unit_name=holder.unit_name,
+        role=Role(assignment.role),
+        role_label=ROLE_LABELS[Role(assignment.role)],
+        created_at=assignment.created_at,
+    )
+
+
+def _audit(entry: AuditEntry) -> AuditOut:
+    row = entry.row
+    action = AuditAction(row.action)
+    return AuditOut(
+        id=id_of(row),
+        created_at=row.created_at,
+        action=action,
+        action_label=AUDIT_ACTION_LABELS[action],
+        actor_id=row.actor_id,
+        actor_name=entry.actor_name,
+        member_id=row.member_id,
+        member_name=entry.member_name,
+        unit_id=entry.unit_id,
+        unit_name=entry.unit_name,
+        target_type=row.target_type,
+        target_id=row.target_id,
+        reason=row.reason,
+        data=row.data,
+    )

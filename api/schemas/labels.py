@@ -9,16 +9,22 @@ from typing import Final
 from api.models.auth import LoginKind
 from api.models.evaluation import RoundStatus
 from api.models.org import PoliticalStatus, Role
+from api.models.scoring import AuditAction
 
 # Every field, parameter and header a request can carry, by its name in the API.
 FIELD_LABELS: Final[dict[str, str]] = {
     "Idempotency-Key": "请求编号",
     "X-Ticket-Secret": "二维码密钥",
     "achievements": "成绩",
+    "action": "操作",
     "action_id": "待办",
+    "actor_id": "操作人",
+    "admin_name": "管理员姓名",
+    "admin_phone": "管理员手机号",
     "appeal_id": "申诉",
     "assignment_id": "职务记录",
     "attendance": "出席情况",
+    "before": "翻页位置",
     "binding_ticket": "绑定凭证",
     "body": "请求内容",
     "branch_id": "支部",
@@ -99,6 +105,7 @@ FIELD_LABELS: Final[dict[str, str]] = {
     "sharer_ids": "提醒分享的党员",
     "shortcomings": "不足",
     "signature": "签名",
+    "since": "起始时间",
     "size": "每页条数",
     "starts_at": "开始时间",
     "status": "状态",
@@ -114,7 +121,9 @@ FIELD_LABELS: Final[dict[str, str]] = {
     "top_n": "推送人数",
     "transferred_out_on": "转出日期",
     "unit_id": "组织",
+    "unit_name": "组织名称",
     "unread": "只看未读",
+    "until": "结束时间",
     "wish_id": "微心愿",
     "year": "年份",
 }
@@ -144,4 +153,29 @@ ROUND_STAGE_LABELS: Final[dict[RoundStatus, str]] = {
     RoundStatus.committee: "支委评议",
     RoundStatus.final: "总评",
     RoundStatus.closed: "已结束",
+}
+
+AUDIT_ACTION_LABELS: Final[dict[AuditAction, str]] = {
+    AuditAction.organisation_founded: "初始化组织",
+    AuditAction.role_grant: "任命职务",
+    AuditAction.role_revoke: "免去职务",
+    AuditAction.role_handover: "职务交接",
+    AuditAction.member_update: "修改党员信息",
+    AuditAction.roster_import: "导入花名册",
+    AuditAction.points_adjust: "手工调整积分",
+    AuditAction.branch_assess: "支部考核打分",
+    AuditAction.entry_reverse: "冲正积分",
+    AuditAction.period_close: "结算考核期",
+    AuditAction.period_publish: "公示考核结果",
+    AuditAction.period_reopen: "重新打开考核期",
+    AuditAction.scheme_version: "设置或修改积分方案",
+    AuditAction.unit_category: "设置组织类别",
+    AuditAction.template_set: "设置通知模板",
+    AuditAction.template_remove: "删除通知模板",
+    AuditAction.round_advance: "评议进入下一阶段",
+    AuditAction.round_deadline: "延长评议截止时间",
+    AuditAction.meeting_recorded: "补登会议",
+    AuditAction.meeting_leave_recorded: "补记请假",
+    AuditAction.meeting_present: "手工签到",
+    AuditAction.meeting_reopen: "重新打开会议",
 }

@@ -6,6 +6,7 @@ rotated into (a phone waking up with two requests), and at any other time it is 
 revokes the whole family, access tokens included.
 """
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -28,6 +29,7 @@ from api.errors import (
     InviteCodeInvalid,
     MemberAlreadyBound,
     MemberInactive,
+    OperatorNotFound,
     RefreshTokenReused,
     RosterMemberNotFound,
     WeChatAlreadyBound,
@@ -241,16 +243,45 @@ async def load_principal(session: AsyncSession, settings: Settings, token: str) 
     # request, so the services' `session.get(…)` of either costs no query.
     session.info["principal_member"] = member
     session.info["principal_unit"] = unit
+    roles = [(role, unit_id, path) for *_, role, unit_id, path in rows]
+    return _principal(member, unit, roles, login_id=login_id, login_kind=LoginKind(login_kind))
+
+
+async def operator(session: AsyncSession, phone: str) -> Principal:
+    """A command-line operator (`pioneer … --as PHONE`): the member with this phone, acting with
+    exactly the roles they hold, as if signed in; refused for nobody's phone or a member who
+    has left."""
+    rows = (await session.execute(_OPERATOR, {"phone": phone.strip()})).all()
+    if not rows:
+        raise OperatorNotFound()
+    member, unit = rows[0][0], rows[0][1]
+    _require_active(member)
+    return _principal(member, unit, [(role, unit_id, path) for _, _, role, unit_id, path in rows])
+
+
+RoleHeld = tuple[str | None, int | None, str | None]  # role, its unit, that unit's path
+
+
+def _principal(
+    member: Member,
+    unit: OrgUnit,
+    roles: Sequence[RoleHeld],
+    *,
+    login_id: int = 0,
+    login_kind: LoginKind = LoginKind.miniprogram,
+) -> Principal:
+    """The principal of `_PRINCIPAL`'s or `_OPERATOR`'s rows: the member, their unit, and a
+    role per row (none when the member holds none)."""
     return Principal(
         member_id=id_of(member),
         unit_path=unit.path,
         grants=tuple(
             Grant(Role(role), unit_id, path)
-            for _, _, _, role, unit_id, path in rows
+            for role, unit_id, path in roles
             if role is not None and unit_id is not None and path is not None
         ),
         login_id=login_id,
-        login_kind=LoginKind(login_kind),
+        login_kind=login_kind,
     )
 
 
@@ -278,6 +309,20 @@ _PRINCIPAL = (
     .outerjoin(RoleAssignment, col(RoleAssignment.member_id) == col(Member.id))
     .outerjoin(_ROLE_UNIT, col(_ROLE_UNIT.id) == col(RoleAssignment.unit_id))
     .where(col(Member.id) == bindparam("member_id"))
+)
+# The operator's member, unit and roles, as `_PRINCIPAL` without a login.
+_OPERATOR = (
+    sa_select(
+        Member,
+        OrgUnit,
+        col(RoleAssignment.role),
+        col(RoleAssignment.unit_id),
+        col(_ROLE_UNIT.path),
+    )
+    .join(OrgUnit, col(OrgUnit.id) == col(Member.unit_id))
+    .outerjoin(RoleAssignment, col(RoleAssignment.member_id) == col(Member.id))
+    .outerjoin(_ROLE_UNIT, col(_ROLE_UNIT.id) == col(RoleAssignment.unit_id))
+    .where(col(Member.phone) == bindparam("phone"))
 )
 _PRESENTED = (
     select(RefreshToken, LoginSession)

@@ -44,7 +44,7 @@ from api.errors import (
     TextRequired,
 )
 from api.models import (
-    AuditRecord,
+    AuditAction,
     Commitment,
     CommitmentStatus,
     EvaluationResultRecord,
@@ -63,7 +63,7 @@ from api.models import (
 from api.scoring import Period, Scheme, period_from_key, period_of_key
 from api.scoring.evaluation import Flag, Rating, aggregate, suspicious
 from api.scoring.scheme import ComponentKind, PeriodLength, SubjectKind, UnratedPolicy
-from api.services import meetings, periods
+from api.services import audit, meetings, periods
 from api.services.branch_work import in_visible_branch, visible_branch
 from api.services.ledger import today_in_shanghai
 from api.services.notices import notify
@@ -216,15 +216,15 @@ async def advance(
     )
     if changed != 1:
         raise RoundStateConflict()
-    session.add(
-        AuditRecord(
-            actor_id=principal.member_id,
-            action="round_advance",
-            target_type="evaluation_round",
-            target_id=round_id,
-            reason=reason.strip() if missing and reason else None,
-            data={"from": current, "to": to, "missing": missing},
-        )
+    audit.record(
+        session,
+        actor_id=principal.member_id,
+        action=AuditAction.round_advance,
+        target_type="evaluation_round",
+        target_id=round_id,
+        unit_path=branch.path,
+        reason=reason.strip() if missing and reason else None,
+        data={"from": current, "to": to, "missing": missing},
     )
     if to == RoundStatus.closed:
         await _store_results(session, evaluation_round, branch)
@@ -278,15 +278,15 @@ async def extend_deadline(
     )
     if changed != 1:
         raise RoundStateConflict()
-    session.add(
-        AuditRecord(
-            actor_id=principal.member_id,
-            action="round_deadline",
-            target_type="evaluation_round",
-            target_id=round_id,
-            reason=reason,
-            data={"from": before.isoformat(), "to": deadline.isoformat()},
-        )
+    audit.record(
+        session,
+        actor_id=principal.member_id,
+        action=AuditAction.round_deadline,
+        target_type="evaluation_round",
+        target_id=round_id,
+        unit_path=branch.path,
+        reason=reason,
+        data={"from": before.isoformat(), "to": deadline.isoformat()},
     )
     await session.flush()
     await session.refresh(evaluation_round)

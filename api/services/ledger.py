@@ -25,6 +25,7 @@ from api.errors import (
     SubjectKindMismatch,
 )
 from api.models import (
+    AuditAction,
     EntrySource,
     Member,
     OrgUnit,
@@ -39,6 +40,7 @@ from api.models import (
 from api.scoring import Period, Scheme, period_containing
 from api.scoring.periods import SHANGHAI
 from api.scoring.scheme import Item, ItemKind, SubjectKind
+from api.services import audit
 from api.services.members import member_for, target_of
 from api.services.org import unit_for
 from api.services.schemes import current_scheme, in_force
@@ -205,9 +207,44 @@ async def reverse(
         occurred_on=original.occurred_on,
     )
     try:
-        return await _append(session, reversal, period.key)
+        await _append(session, reversal, period.key)
     except IntegrityError as exc:
         raise EntryAlreadyReversed() from exc
+    _audit(session, AuditAction.entry_reverse, reversal, await _path_of(session, original))
+    return reversal
+
+
+async def _path_of(session: AsyncSession, entry: ScoreEntry) -> str:
+    """The unit of the entry's member (or its branch)."""
+    if entry.branch_id is not None:
+        branch = await session.get_one(OrgUnit, entry.branch_id)
+        return branch.path
+    path = await session.scalar(
+        select(OrgUnit.path)
+        .join(Member, col(Member.unit_id) == col(OrgUnit.id))
+        .where(col(Member.id) == entry.member_id)
+    )
+    assert path is not None
+    return path
+
+
+def _audit(session: AsyncSession, action: AuditAction, entry: ScoreEntry, unit_path: str) -> None:
+    audit.record(
+        session,
+        actor_id=entry.actor_id,
+        action=action,
+        target_type="score_entry",
+        target_id=id_of(entry),
+        unit_path=unit_path,
+        member_id=entry.member_id,
+        reason=entry.reason,
+        data={
+            "item_code": entry.item_code,
+            "points": str(entry.points),
+            "reverses_id": entry.reverses_id,
+            "branch_id": entry.branch_id,
+        },
+    )
 
 
 async def _append(session: AsyncSession, entry: ScoreEntry, period_key: str) -> ScoreEntry:
@@ -281,9 +318,11 @@ async def adjust_member(
     member = await member_for(session, principal, member_id, Action.adjust_points)
     scheme_record, scheme = await member_scheme(session, member)
     subject = Subject(member_id=id_of(member))
-    return await append_entry(
+    entry = await append_entry(
         session, scheme_record, scheme, subject, new, principal.member_id, today_in_shanghai(now)
     )
+    _audit(session, AuditAction.points_adjust, entry, await _path_of(session, entry))
+    return entry
 
 
 async def assess_branch(
@@ -299,9 +338,11 @@ async def assess_branch(
     principal.require(Action.adjust_points, owner.path)
     scheme = (await current_scheme(session, scheme_record))[1]
     subject = Subject(branch_id=id_of(branch))
-    return await append_entry(
+    entry = await append_entry(
         session, scheme_record, scheme, subject, new, principal.member_id, today_in_shanghai(now)
     )
+    _audit(session, AuditAction.branch_assess, entry, branch.path)
+    return entry
 
 
 async def reverse_entry(

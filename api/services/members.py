@@ -11,6 +11,7 @@ from api.config import Settings
 from api.deps import PageParams
 from api.errors import MemberNotFound, UnitNotFound
 from api.models import (
+    AuditAction,
     InviteCode,
     Member,
     MemberStatus,
@@ -22,6 +23,7 @@ from api.models import (
 )
 from api.schemas.members import MemberUpdate
 from api.security import new_invite_code
+from api.services import audit
 
 
 async def member_for(
@@ -52,6 +54,15 @@ async def member_for(
     if not (member.id == principal.member_id or principal.can(Action.read_members, path)):
         raise MemberNotFound()
     return member
+
+
+async def id_of_phone(session: AsyncSession, phone: str) -> int:
+    """The member with this phone, by id (the command line names members by phone too); who
+    may act on them is the service's check on that id."""
+    found = await session.scalar(select(col(Member.id)).where(col(Member.phone) == phone))
+    if found is None:
+        raise MemberNotFound()
+    return found
 
 
 async def target_of(
@@ -126,6 +137,17 @@ async def update_member(
     session: AsyncSession, principal: Principal, member_id: int, changes: MemberUpdate
 ) -> Member:
     member = await member_for(session, principal, member_id, Action.manage_members)
+    unit = await session.get_one(OrgUnit, member.unit_id)
+    audit.record(
+        session,
+        actor_id=principal.member_id,
+        action=AuditAction.member_update,
+        target_type="member",
+        target_id=id_of(member),
+        unit_path=unit.path,
+        member_id=id_of(member),
+        data=changes.model_dump(mode="json", exclude_unset=True),
+    )
     # A null leaves a field as it is: only the category may be emptied.
     fields = {
         name: value

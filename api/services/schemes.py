@@ -22,7 +22,7 @@ from api.errors import (
     UnitNotFound,
 )
 from api.models import (
-    AuditRecord,
+    AuditAction,
     EvaluationRound,
     OrgUnit,
     PeriodRecord,
@@ -35,6 +35,7 @@ from api.models import (
 from api.scoring import Scheme, period_from_key
 from api.scoring.presets import PRESETS
 from api.scoring.scheme import PeriodLength, SubjectKind
+from api.services import audit
 from api.services.org import unit_for
 
 
@@ -71,13 +72,18 @@ async def attach(
     record = SchemeRecord(unit_id=id_of(unit), subject_kind=scheme.subject_kind, current_version=0)
     session.add(record)
     await session.flush()
-    return record, await add_version(session, record, scheme, actor_id)
+    return record, await add_version(session, record, unit, scheme, actor_id)
 
 
 async def add_version(
-    session: AsyncSession, record: SchemeRecord, scheme: Scheme, actor_id: int | None
+    session: AsyncSession,
+    record: SchemeRecord,
+    owner: OrgUnit,
+    scheme: Scheme,
+    actor_id: int | None,
 ) -> SchemeVersion:
-    """Store `scheme` as the next version; earlier versions stay as they were."""
+    """Store `scheme` as the next version of `owner`'s record; earlier versions stay as they
+    were."""
     number = record.current_version + 1
     definition = scheme.model_copy(update={"version": number}).model_dump(mode="json")
     version = SchemeVersion(
@@ -85,14 +91,14 @@ async def add_version(
     )
     record.current_version = number
     session.add(version)
-    session.add(
-        AuditRecord(
-            actor_id=actor_id,
-            action="scheme_version",
-            target_type="scheme",
-            target_id=id_of(record),
-            data={"version": number, "slug": scheme.slug},
-        )
+    audit.record(
+        session,
+        actor_id=actor_id,
+        action=AuditAction.scheme_version,
+        target_type="scheme",
+        target_id=id_of(record),
+        unit_path=owner.path,
+        data={"version": number, "slug": scheme.slug},
     )
     await session.flush()
     return version
@@ -190,7 +196,16 @@ async def set_unit_category(
         _, scheme = await current_scheme(session, record)
         if category not in scheme.categories:
             raise UnitCategoryInvalid(detail={"categories": list(scheme.categories)})
-    unit.category = category
+    before, unit.category = unit.category, category
+    audit.record(
+        session,
+        actor_id=principal.member_id,
+        action=AuditAction.unit_category,
+        target_type="org_unit",
+        target_id=id_of(unit),
+        unit_path=unit.path,
+        data={"from": before, "to": category},
+    )
     await session.flush()
     return unit
 
@@ -229,7 +244,7 @@ async def revise(
     The period length changes only while no period of the scheme is open: an open period's
     key, entries and close are cut by the length it was opened with.
     """
-    record, _ = await scheme_for(session, principal, scheme_id, Action.manage_schemes)
+    record, owner = await scheme_for(session, principal, scheme_id, Action.manage_schemes)
     if scheme.subject_kind != record.subject_kind:
         raise SubjectKindMismatch()
     length = (await current_scheme(session, record))[1].period
@@ -237,7 +252,7 @@ async def revise(
         open_keys = await _unsettled_periods(session, record, length)
         if open_keys:
             raise SchemePeriodLocked(detail={"open_periods": open_keys})
-    return record, await add_version(session, record, scheme, principal.member_id)
+    return record, await add_version(session, record, owner, scheme, principal.member_id)
 
 
 async def _unsettled_periods(

@@ -19,6 +19,7 @@ from api.errors import (
     TemplateUnitRequired,
 )
 from api.models import (
+    AuditAction,
     Channel,
     Delivery,
     DeliveryStatus,
@@ -29,6 +30,7 @@ from api.models import (
     id_of,
     utcnow,
 )
+from api.services import audit
 from api.services.org import unit_for
 from api.wechat.templates import TemplateValueError, key_type
 
@@ -123,6 +125,7 @@ async def put_template(
     template.template_id, template.page, template.fields = template_id, page, fields
     template.updated_at = utcnow()
     await session.flush()
+    _audit(session, principal, AuditAction.template_set, unit, template)
     return template
 
 
@@ -139,8 +142,32 @@ async def remove_template(
     template = await session.scalar(_owned(unit, kind, channel))
     if template is None:
         raise TemplateNotFound()
+    _audit(session, principal, AuditAction.template_remove, unit, template)
     await session.delete(template)
     await session.flush()
+
+
+def _audit(
+    session: AsyncSession,
+    principal: Principal,
+    action: AuditAction,
+    unit: OrgUnit,
+    template: NoticeTemplate,
+) -> None:
+    audit.record(
+        session,
+        actor_id=principal.member_id,
+        action=action,
+        target_type="notice_template",
+        target_id=id_of(template),
+        unit_path=unit.path,
+        data={
+            "kind": template.kind,
+            "channel": template.channel,
+            "template_id": template.template_id,
+            "page": template.page,
+        },
+    )
 
 
 def _owned(unit: OrgUnit, kind: NoticeKind, channel: Channel) -> SelectOfScalar[NoticeTemplate]:

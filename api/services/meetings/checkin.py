@@ -20,7 +20,7 @@ from api.errors import (
     NotExpectedAttendee,
 )
 from api.models import (
-    AuditRecord,
+    AuditAction,
     CheckinFlag,
     CheckinMethod,
     CheckinStatus,
@@ -32,6 +32,7 @@ from api.models import (
     id_of,
 )
 from api.schemas.meetings import Location
+from api.services import audit
 from api.services.meetings.codes import (
     ShownCode,
     check_fresh,
@@ -137,7 +138,7 @@ async def mark_present(
 ) -> AttendeeState:
     """手工签到 by an officer of the branch (not for themself), with a reason, audited; a scan
     held for the secretary is confirmed this way."""
-    meeting, _ = await officiated(session, principal, meeting_id)
+    meeting, branch = await officiated(session, principal, meeting_id)
     principal.require_not_self(member_id)
     if await attendee(session, meeting, member_id) is None:
         raise MemberNotExpected()
@@ -154,16 +155,17 @@ async def mark_present(
         .execution_options(synchronize_session=False),
     )
     if marked:
-        session.add(
-            AuditRecord(
-                actor_id=principal.member_id,
-                action="meeting_present",
-                target_type="meeting",
-                target_id=id_of(meeting),
-                reason=reason,
-                data={"member_id": member_id},
-                created_at=now,
-            )
+        audit.record(
+            session,
+            actor_id=principal.member_id,
+            action=AuditAction.meeting_present,
+            target_type="meeting",
+            target_id=id_of(meeting),
+            unit_path=branch.path,
+            member_id=member_id,
+            reason=reason,
+            data={"member_id": member_id},
+            at=now,
         )
         await session.flush()
     [state], _ = await attendee_states(session, meeting, member_id)

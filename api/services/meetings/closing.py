@@ -18,7 +18,7 @@ from api.config import Settings
 from api.errors import MeetingNotClosed, MeetingNotStarted, SchemeNotFound
 from api.models import (
     Attendance,
-    AuditRecord,
+    AuditAction,
     CheckinStatus,
     EntrySource,
     LeaveRequest,
@@ -33,7 +33,7 @@ from api.models import (
     ScoreEntry,
     id_of,
 )
-from api.services import deductions
+from api.services import audit, deductions
 from api.services.ledger import NewEntry, member_scheme, reverse
 from api.services.meetings.common import move, officiated, require_open
 
@@ -92,7 +92,7 @@ async def reopen(
     session: AsyncSession, principal: Principal, *, meeting_id: int, reason: str, now: datetime
 ) -> Meeting:
     """重新打开 to correct attendance (by hand, leave recorded afterwards); audited."""
-    meeting, _ = await officiated(session, principal, meeting_id)
+    meeting, branch = await officiated(session, principal, meeting_id)
     if meeting.status != MeetingStatus.closed:
         raise MeetingNotClosed()
     await move(
@@ -101,16 +101,16 @@ async def reopen(
         MeetingStatus.closed,
         {"status": MeetingStatus.scheduled, "updated_at": now},
     )
-    session.add(
-        AuditRecord(
-            actor_id=principal.member_id,
-            action="meeting_reopen",
-            target_type="meeting",
-            target_id=id_of(meeting),
-            reason=reason,
-            data={"close_no": meeting.close_count},
-            created_at=now,
-        )
+    audit.record(
+        session,
+        actor_id=principal.member_id,
+        action=AuditAction.meeting_reopen,
+        target_type="meeting",
+        target_id=id_of(meeting),
+        unit_path=branch.path,
+        reason=reason,
+        data={"close_no": meeting.close_count},
+        at=now,
     )
     await session.flush()
     return meeting

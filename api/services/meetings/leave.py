@@ -22,7 +22,7 @@ from api.errors import (
     NotExpectedAttendee,
 )
 from api.models import (
-    AuditRecord,
+    AuditAction,
     LeaveRequest,
     LeaveStatus,
     Meeting,
@@ -33,6 +33,7 @@ from api.models import (
     id_of,
 )
 from api.scoring.scheme import AttendanceRules
+from api.services import audit
 from api.services.branch_work import in_visible_branch
 from api.services.meetings.common import (
     attendee,
@@ -147,16 +148,17 @@ async def record(
         },
         now,
     )
-    session.add(
-        AuditRecord(
-            actor_id=principal.member_id,
-            action="meeting_leave_recorded",
-            target_type="meeting",
-            target_id=id_of(meeting),
-            reason=reason,
-            data={"member_id": member_id, "leave_request_id": leave.id},
-            created_at=now,
-        )
+    audit.record(
+        session,
+        actor_id=principal.member_id,
+        action=AuditAction.meeting_leave_recorded,
+        target_type="meeting",
+        target_id=id_of(meeting),
+        unit_path=branch.path,
+        member_id=member_id,
+        reason=reason,
+        data={"member_id": member_id, "leave_request_id": leave.id},
+        at=now,
     )
     _tell_result(session, meeting, leave)
     await session.flush()

@@ -23,7 +23,7 @@ from api.errors import (
 )
 from api.models import (
     Attendance,
-    AuditRecord,
+    AuditAction,
     CheckinMethod,
     LeaveRequest,
     LeaveStatus,
@@ -39,6 +39,7 @@ from api.models import (
 )
 from api.schemas.meetings import MeetingChangeIn, MeetingPlanIn
 from api.scoring.periods import SHANGHAI
+from api.services import audit
 from api.services.branch_work import officiates, visible_branch
 from api.services.ledger import today_in_shanghai
 from api.services.meetings import closing
@@ -156,15 +157,15 @@ async def record(
                     created_at=now,
                 )
             )
-    session.add(
-        AuditRecord(
-            actor_id=principal.member_id,
-            action="meeting_recorded",
-            target_type="meeting",
-            target_id=meeting_id,
-            data={"attendance": {str(m): o.value for m, o in attendance.items()}},
-            created_at=now,
-        )
+    audit.record(
+        session,
+        actor_id=principal.member_id,
+        action=AuditAction.meeting_recorded,
+        target_type="meeting",
+        target_id=meeting_id,
+        unit_path=branch.path,
+        data={"attendance": {str(m): o.value for m, o in attendance.items()}},
+        at=now,
     )
     await session.flush()
     await closing.close(session, principal, settings, meeting_id=meeting_id, now=now)

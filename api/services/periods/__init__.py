@@ -25,6 +25,8 @@ from api.services.periods.live import (
     LiveScore,
     live_score,
     refresh_all,
+    refresh_scheme,
+    schemes_to_rank,
     store_placements,
 )
 from api.services.periods.results import ShownResult, explained, member_result, results
@@ -65,9 +67,11 @@ __all__ = [
     "pre_close",
     "publish",
     "refresh_all",
+    "refresh_scheme",
     "reopen",
     "results",
     "running_results",
+    "schemes_to_rank",
     "scope_of",
     "standings",
     "store_placements",

@@ -88,9 +88,8 @@ async def close(
     decisions = await snapshot.actions_decided(session, period)
     await follow_up.decide_follow_ups(session, period, decisions)
     confirmed = {"early": found.early, **decided} if found.needs_confirmation else {}
-    _audit(
-        session, principal, "period_close", period, reason, {"subjects": ranked.size, **confirmed}
-    )
+    data = {"subjects": ranked.size, **confirmed}
+    _audit(session, principal, "period_close", period, reason, data, unit_path=scope.owner.path)
     await session.flush()
     return period, ranked.size
 
@@ -125,7 +124,7 @@ def _collector_paused() -> Iterator[None]:
 
 async def publish(session: AsyncSession, principal: Principal, period_id: int) -> PeriodRecord:
     """公示: the closed snapshot becomes visible to members; it never changes afterwards."""
-    period, _ = await period_for(session, principal, period_id, Action.close_periods)
+    period, scope = await period_for(session, principal, period_id, Action.close_periods)
     changed = await affected_rows(
         session,
         update(PeriodRecord)
@@ -136,7 +135,7 @@ async def publish(session: AsyncSession, principal: Principal, period_id: int) -
     )
     if changed != 1:
         raise PeriodNotPublishable()
-    _audit(session, principal, "period_publish", period, None, {})
+    _audit(session, principal, "period_publish", period, None, {}, unit_path=scope.owner.path)
     await _tell_results(session, period)
     await session.flush()
     await session.refresh(period)
@@ -169,7 +168,7 @@ async def reopen(
     when and why, pending group posts of them are cancelled, and everyone who was told of the
     publication is told of the withdrawal (inbox and WeChat, through the notice outbox).
     """
-    period, _ = await period_for(session, principal, period_id, Action.reopen_periods)
+    period, scope = await period_for(session, principal, period_id, Action.reopen_periods)
     was_published = period.status == PeriodStatus.published
     changed = await affected_rows(
         session,
@@ -182,7 +181,8 @@ async def reopen(
     )
     if changed != 1:
         raise PeriodNotClosed()
-    _audit(session, principal, "period_reopen", period, reason, {"close_no": period.close_count})
+    data = {"close_no": period.close_count}
+    _audit(session, principal, "period_reopen", period, reason, data, unit_path=scope.owner.path)
     if was_published:
         await _withdraw_publication(session, principal, period, reason)
     await session.flush()
@@ -239,13 +239,17 @@ def _audit(
     period: PeriodRecord,
     reason: str | None,
     data: dict[str, Any],
+    *,
+    unit_path: str,
 ) -> None:
+    """`unit_path`: the scheme's owner, whose admins read the row."""
     session.add(
         AuditRecord(
             actor_id=principal.member_id,
             action=action,
             target_type="period",
             target_id=id_of(period),
+            unit_path=unit_path,
             reason=reason,
             data={"key": period.key, **data},
         )

@@ -19,8 +19,8 @@ from sqlalchemy import bindparam, delete, insert, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlmodel import col, select
 
-from api.access import Action, Principal, Sight, results_visible
-from api.errors import MemberNotFound, ScoringFailed
+from api.access import Action, Principal, Sight, results_visible, within
+from api.errors import Forbidden, MemberNotFound, ScoringFailed
 from api.models import (
     LivePlacement,
     OrgUnit,
@@ -221,14 +221,15 @@ async def refresh_all(sessionmaker: async_sessionmaker[AsyncSession], now: datet
             )
         )
     units: list[tuple[str, jobs.Work]] = [
-        (f"scheme:{scheme_id}", partial(_refresh, scheme_id=scheme_id, now=now))
+        (f"scheme:{scheme_id}", partial(refresh_scheme, scheme_id=scheme_id, now=now))
         for scheme_id in schemes
         if scheme_id is not None
     ]
     return await jobs.each_alone(sessionmaker, JOB, units, now)
 
 
-async def _refresh(session: AsyncSession, *, scheme_id: int, now: datetime) -> int:
+async def refresh_scheme(session: AsyncSession, *, scheme_id: int, now: datetime) -> int:
+    """One member scheme's running period, ranked again (1; 0 if the scheme is gone)."""
     record = await session.get(SchemeRecord, scheme_id)
     if record is None:
         return 0
@@ -236,3 +237,21 @@ async def _refresh(session: AsyncSession, *, scheme_id: int, now: datetime) -> i
     target = current_period(scope.scheme, today_in_shanghai(now))
     await store_placements(session, scope, target)
     return 1
+
+
+async def schemes_to_rank(session: AsyncSession, principal: Principal) -> list[int]:
+    """The member schemes attached where the principal manages schemes, whose ranks they may
+    have computed again at once (`pioneer rebuild-ranks`) rather than wait for the worker."""
+    roots = principal.scope_paths(Action.manage_schemes)
+    if not roots:
+        raise Forbidden()
+    found = await session.scalars(
+        select(SchemeRecord.id)
+        .join(OrgUnit, col(OrgUnit.id) == col(SchemeRecord.unit_id))
+        .where(
+            col(SchemeRecord.subject_kind) == SubjectKind.MEMBER,
+            within(col(OrgUnit.path), roots),
+        )
+        .order_by(col(SchemeRecord.id))
+    )
+    return [scheme_id for scheme_id in found if scheme_id is not None]

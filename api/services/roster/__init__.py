@@ -28,6 +28,7 @@ from api.errors import (
     RosterPreviewStale,
 )
 from api.models import (
+    AuditAction,
     Member,
     MemberStatus,
     OrgUnit,
@@ -44,8 +45,9 @@ from api.schemas.roster import (
     RosterPreviewOut,
     RosterRowError,
 )
+from api.services import audit
 from api.services.org import add_unit, unit_for
-from api.services.roster.plan import Plan, plan
+from api.services.roster.plan import Plan, Removal, plan
 from api.services.roster.rows import Checker, RosterRow, check_rows
 from api.services.roster.sheet import (
     MAX_CELLS,
@@ -69,12 +71,9 @@ __all__ = [
 
 
 async def preview_roster(
-    session: AsyncSession, principal: Principal | None, *, root: OrgUnit, content: bytes
+    session: AsyncSession, principal: Principal, *, root: OrgUnit, content: bytes
 ) -> RosterPreviewOut:
-    """The dry run: what importing `content` into `root` would change, stored if it may be.
-
-    `principal` None is the operator at the command line, who holds every right.
-    """
+    """The dry run: what importing `content` into `root` would change, stored if it may be."""
     table, columns = await asyncio.to_thread(read_sheet, content)
     checker = Checker(await _branches_by_name(session, root))
     rows = check_rows(checker, table, columns)
@@ -85,7 +84,7 @@ async def preview_roster(
         await session.execute(delete(RosterPreview).where(col(RosterPreview.expires_at) < utcnow()))
         preview = RosterPreview(
             unit_id=id_of(root),
-            created_by=principal.member_id if principal else None,
+            created_by=principal.member_id,
             fingerprint=result.fingerprint,
             rows=[row.stored() for row in rows],
             expires_at=utcnow() + timedelta(minutes=PREVIEW_MINUTES),
@@ -97,7 +96,7 @@ async def preview_roster(
 
 async def commit_preview(
     session: AsyncSession,
-    principal: Principal | None,
+    principal: Principal,
     *,
     preview_id: int,
     confirm_renames: Sequence[int],
@@ -105,11 +104,11 @@ async def commit_preview(
 ) -> RosterImportOut:
     """Apply a preview exactly as it was shown, or nothing."""
     preview = await session.get(RosterPreview, preview_id)
-    if preview is None or preview.created_by != (principal.member_id if principal else None):
+    if preview is None or preview.created_by != principal.member_id:
         raise RosterPreviewNotFound()
     if preview.expires_at <= utcnow():
         raise RosterPreviewExpired(minutes=PREVIEW_MINUTES)
-    root = await _root(session, principal, preview.unit_id)
+    root = await unit_for(session, principal, preview.unit_id, Action.import_roster)
     rows = [RosterRow.from_stored(data) for data in preview.rows]
     result = await plan(session, principal, root, rows, lock=True)
     if result.fingerprint != preview.fingerprint:
@@ -122,7 +121,9 @@ async def commit_preview(
     )
     if taken != 1:  # another request committed it meanwhile
         raise RosterPreviewNotFound()
-    return await _apply(session, result)
+    done, granted = await _apply(session, result)
+    _audit(session, principal, root, done, granted, result.removals)
+    return done
 
 
 def _invalid(errors: Sequence[RosterRowError]) -> RosterInvalid:
@@ -130,14 +131,6 @@ def _invalid(errors: Sequence[RosterRowError]) -> RosterInvalid:
         rows=len({error.row for error in errors}),
         detail={"errors": [error.model_dump() for error in errors]},
     )
-
-
-async def _root(session: AsyncSession, principal: Principal | None, unit_id: int) -> OrgUnit:
-    if principal is not None:
-        return await unit_for(session, principal, unit_id, Action.import_roster)
-    unit = await session.get(OrgUnit, unit_id)
-    assert unit is not None  # a preview's unit is never deleted
-    return unit
 
 
 async def _branches_by_name(session: AsyncSession, root: OrgUnit) -> dict[str, list[OrgUnit]]:
@@ -205,7 +198,9 @@ def _check_confirmed(result: Plan, renames: Sequence[int], new_groups: Sequence[
     )
 
 
-async def _apply(session: AsyncSession, result: Plan) -> RosterImportOut:
+async def _apply(
+    session: AsyncSession, result: Plan
+) -> tuple[RosterImportOut, list[RoleAssignment]]:
     renamed, moved = len(result.renamed()), len(result.moved())
     new_groups = result.new_groups()
     for group in new_groups:
@@ -237,18 +232,20 @@ async def _apply(session: AsyncSession, result: Plan) -> RosterImportOut:
     await session.flush()
     for removal in result.removals:
         await session.delete(removal.assignment)
+    granted = []
     for appointment in result.appointments:
         branch_id, group_name = appointment.place
         unit = result.groups[appointment.place] if group_name else result.branches[branch_id]
-        session.add(
+        granted.append(
             RoleAssignment(
                 member_id=id_of(members[appointment.row.phone]),
                 unit_id=id_of(unit),
                 role=appointment.role,
             )
         )
+    session.add_all(granted)
     await session.flush()
-    return RosterImportOut(
+    done = RosterImportOut(
         created=created,
         updated=len(result.rows) - created,
         renamed=renamed,
@@ -256,4 +253,37 @@ async def _apply(session: AsyncSession, result: Plan) -> RosterImportOut:
         units_created=len(new_groups),
         roles_granted=len(result.appointments),
         roles_revoked=len(result.removals),
+    )
+    return done, granted
+
+
+def _audit(
+    session: AsyncSession,
+    principal: Principal,
+    root: OrgUnit,
+    done: RosterImportOut,
+    granted: Sequence[RoleAssignment],
+    removals: Sequence[Removal],
+) -> None:
+    """One row for the import, with the roles it granted and revoked."""
+
+    def role(assignment: RoleAssignment) -> dict[str, object]:
+        return {
+            "member_id": assignment.member_id,
+            "unit_id": assignment.unit_id,
+            "role": assignment.role,
+        }
+
+    audit.record(
+        session,
+        actor_id=principal.member_id,
+        action=AuditAction.roster_import,
+        target_type="org_unit",
+        target_id=id_of(root),
+        unit_path=root.path,
+        data={
+            **done.model_dump(),
+            "granted": [role(a) for a in granted],
+            "revoked": [role(r.assignment) for r in removals],
+        },
     )

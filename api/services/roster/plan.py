@@ -212,16 +212,13 @@ class Plan:
 
 async def plan(
     session: AsyncSession,
-    principal: Principal | None,
+    principal: Principal,
     root: OrgUnit,
     rows: Sequence[RosterRow],
     *,
     lock: bool = False,
 ) -> Plan:
-    """Compare the rows with the database; `lock` holds the members they touch until commit.
-
-    `principal` None is the operator at the command line, who may change any role.
-    """
+    """Compare the rows with the database; `lock` holds the members they touch until commit."""
     branches = await _units(session, {row.branch_id for row in rows})
     groups = await _groups(session, list(branches))
     found = await _members_by_phone(session, [row.phone for row in rows], lock=lock)
@@ -306,7 +303,7 @@ def _place_of(unit: OrgUnit) -> Place:
 
 
 def _plan_roles(
-    result: Plan, principal: Principal | None, held: list[tuple[RoleAssignment, OrgUnit]]
+    result: Plan, principal: Principal, held: list[tuple[RoleAssignment, OrgUnit]]
 ) -> None:
     """Appointments and removals the 职务 column asks for, each needing the right to assign
     roles at its unit (as `POST /org/units/{id}/roles` does): a row asking for one it may not
@@ -333,12 +330,12 @@ def _plan_roles(
         refused = [
             f"任命{ROLE_LABELS[a.role]}（{result.unit_name(a.place)}）"
             for a in appointments
-            if not _may_assign(principal, _path_of(result, a.place))
+            if not principal.can(Action.assign_roles, _path_of(result, a.place))
         ]
         refused += [
             f"免去{ROLE_LABELS[Role(r.assignment.role)]}（{unit.name}）"
             for r, unit in removals
-            if not _may_assign(principal, unit.path)
+            if not principal.can(Action.assign_roles, unit.path)
         ]
         if refused:
             reason = "您无权任免职务，须由上级党委任免：" + "、".join(refused)
@@ -395,10 +392,6 @@ def _path_of(result: Plan, place: Place) -> str:
     """Where an appointment is made; a group to be created is inside its branch."""
     group = result.groups.get(place) if place[1] else None
     return (group or result.branches[place[0]]).path
-
-
-def _may_assign(principal: Principal | None, path: str) -> bool:
-    return principal is None or principal.can(Action.assign_roles, path)
 
 
 async def _missing(session: AsyncSession, result: Plan) -> None:
