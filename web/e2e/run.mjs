@@ -85,6 +85,8 @@ function serviceEnv(/** @type {string} */ databaseUrl, /** @type {string} */ scr
     MIGRATION_DATABASE_URL: databaseUrl,
     CONSOLE_DIR: join(WEB, "dist"),
     PHOTO_DIR: join(scratch, "photos"),
+    // No outbox worker runs beside this service, so /readyz must not wait for its heartbeat.
+    WORKER_STALE_SECONDS: "0",
     PYTHONPATH: ROOT,
   };
 }
