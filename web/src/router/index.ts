@@ -3,20 +3,17 @@ import { createRouter, createWebHistory, type RouteRecordRaw } from "vue-router"
 import { login } from "../api/session";
 import { SCREENS } from "../screens";
 
-const pages: RouteRecordRaw[] = SCREENS.map((screen) =>
-  screen.path === "/"
-    ? {
-        path: "",
-        name: "workbench",
-        component: () => import("../views/WorkbenchView.vue"),
-        meta: { title: screen.title },
-      }
-    : {
-        path: screen.path.slice(1),
-        component: () => import("../views/PlaceholderView.vue"),
-        meta: { title: screen.title },
-      },
-);
+// Each screen's page is loaded when first opened (its own chunk). A page within a screen (a
+// member's page) is a query of the screen's own route, so it can be linked and reloaded.
+const views = import.meta.glob<{ default: unknown }>("../views/*View.vue");
+const placeholder = () => import("../views/PlaceholderView.vue");
+
+const pages: RouteRecordRaw[] = SCREENS.map((screen) => ({
+  path: screen.path.slice(1),
+  name: screen.path === "/" ? "workbench" : screen.view,
+  component: views[`../views/${screen.view}.vue`] ?? placeholder,
+  meta: { title: screen.title },
+}));
 
 export const router = createRouter({
   history: createWebHistory("/admin/"),
