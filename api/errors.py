@@ -526,6 +526,10 @@ class PhotoNotFound(NotFound):
     code, message = "photo_not_found", "照片不存在"
 
 
+class PhotoFileMissing(NotFound):
+    code, message = "photo_file_missing", "照片文件已丢失，请联系管理员重新上传"
+
+
 class PhotoStoreUnavailable(ServiceUnavailable):
     code, message = "photo_store_unavailable", "照片存储暂时不可用，请稍后重试"
 

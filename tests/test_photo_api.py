@@ -13,6 +13,7 @@ import pytest
 from PIL import Image
 
 from api import photos
+from api.config import Settings
 from api.photos import PhotoLimits, ProcessedPhoto, process_photo
 from tests.conftest import Org, make_settings, running_app
 from tests.fakes.wechat import FakeWeChat
@@ -211,3 +212,43 @@ def jpeg_of_colour(n: int) -> bytes:
     buffer = BytesIO()
     Image.new("RGB", (40, 30), (n * 40, 30, 30)).save(buffer, format="JPEG")
     return buffer.getvalue()
+
+
+async def test_a_member_sees_the_photo_a_deduction_against_them_cites(
+    client: httpx.AsyncClient, org: Org
+) -> None:
+    await attach(client, org, "heyang")
+    photo_id = (await upload(client, org, "secretary_a", jpeg_with_gps())).json()["id"]
+    recorded = await client.post(
+        f"/api/v1/members/{org.id('member_a1')}/deductions",
+        json={
+            "item_code": "meeting_absent",
+            "occurred_on": TODAY.isoformat(),
+            "reason": "无故缺席支部党员大会",
+            "photo_ids": [photo_id],
+        },
+        headers=org.headers("secretary_a"),
+    )
+    assert recorded.status_code == 201, recorded.text
+    url = f"/api/v1/photos/{photo_id}"
+    assert (await client.get(url, headers=org.headers("member_a1"))).status_code == 200
+    for who in ("member_a1b", "leader_a2", "secretary_b"):
+        assert (await client.get(url, headers=org.headers(who))).status_code == 404, who
+
+
+def _remove_stored(folder: Path) -> int:
+    files = list(folder.rglob("*.jpg"))
+    for stored in files:
+        stored.unlink()
+    return len(files)
+
+
+async def test_a_photo_whose_file_is_gone_says_so(
+    client: httpx.AsyncClient, org: Org, settings: Settings
+) -> None:
+    photo_id = (await upload(client, org, "member_a1", jpeg_with_gps())).json()["id"]
+    removed = await asyncio.to_thread(_remove_stored, Path(settings.photo_dir))
+    assert removed
+    response = await client.get(f"/api/v1/photos/{photo_id}", headers=org.headers("member_a1"))
+    assert response.status_code == 404
+    assert response.json()["code"] == "photo_file_missing"

@@ -65,7 +65,7 @@ async def download(
     photo_id: int, request: Request, principal: CurrentPrincipal, session: SessionDep
 ) -> Response:
     photo = await service.readable(session, principal, photo_id)
-    content = await _store(request).get(photo.storage_key)
+    content = await service.stored_bytes(_store(request), photo)
     return Response(content=content, media_type=photo.content_type)
 
 
@@ -79,7 +79,7 @@ async def content(
     photo_id: int, link: SignedLinkDep, request: Request, session: SessionDep
 ) -> Response:
     photo = await service.by_id(session, photo_id)
-    data = await _store(request).get(photo.storage_key)
+    data = await service.stored_bytes(_store(request), photo)
     return Response(
         content=data, media_type=photo.content_type, headers={"Cache-Control": cache_control(link)}
     )

@@ -8,6 +8,7 @@ are found by equality on one of the hash's four 16-bit quarters (`PhotoBand`, in
 always share a quarter; farther ones (up to `NEAR_BITS`) are found when a quarter is intact.
 """
 
+import logging
 import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
@@ -21,7 +22,7 @@ from sqlmodel import col, select
 
 from api.access import Action, Principal
 from api.db import insert_for
-from api.errors import PhotoNotFound
+from api.errors import PhotoFileMissing, PhotoNotFound
 from api.models import (
     Claim,
     ClaimPhoto,
@@ -32,12 +33,15 @@ from api.models import (
     Photo,
     PhotoBand,
     PhotoUpload,
+    ScoreEntry,
     id_of,
     utcnow,
 )
 from api.models.base import UTCDateTime
 from api.photos import PhotoDecoder
 from api.storage import PhotoStore, photo_key
+
+log = logging.getLogger("api.photos")
 
 NEAR_BITS = 6
 CANDIDATES = 64
@@ -247,7 +251,8 @@ async def by_id(session: AsyncSession, photo_id: int) -> Photo:
 
 
 async def readable(session: AsyncSession, principal: Principal, photo_id: int) -> Photo:
-    """An uploader, or a leader over an uploader or over anyone who claimed with it."""
+    """An uploader, the member a deduction it proves was recorded against (they are told why
+    they lost points), or a leader over any of them or over anyone who claimed with it."""
     photo = (await readable_among(session, principal, photo_ids=[photo_id])).get(photo_id)
     if photo is None:
         raise PhotoNotFound()
@@ -265,24 +270,41 @@ async def readable_among(
         sa_select(
             col(PhotoUpload.photo_id).label("photo_id"),
             col(PhotoUpload.member_id).label("member_id"),
-            literal(True).label("uploaded"),
+            literal(True).label("own"),
         ).where(col(PhotoUpload.photo_id).in_(ids)),
         sa_select(col(ClaimPhoto.photo_id), col(Claim.member_id), literal(False))
         .join(Claim, col(Claim.id) == col(ClaimPhoto.claim_id))
         .where(col(ClaimPhoto.photo_id).in_(ids)),
+        sa_select(col(EvidenceUse.photo_id), col(ScoreEntry.member_id), literal(True))
+        .join(ScoreEntry, col(ScoreEntry.id) == col(EvidenceUse.ref_id))
+        .where(
+            col(EvidenceUse.kind) == EvidenceKind.deduction,
+            col(EvidenceUse.photo_id).in_(ids),
+            col(ScoreEntry.member_id).is_not(None),
+        ),
     ).subquery()
     rows = await session.execute(
-        select(Photo, people.c.member_id, people.c.uploaded, OrgUnit.path)
+        select(Photo, people.c.member_id, people.c.own, OrgUnit.path)
         .join(people, people.c.photo_id == col(Photo.id))
         .join(Member, col(Member.id) == people.c.member_id)
         .join(OrgUnit, col(OrgUnit.id) == col(Member.unit_id))
     )
     return {
         id_of(photo): photo
-        for photo, member_id, uploaded, path in rows
-        if (uploaded and member_id == principal.member_id)
-        or principal.can(Action.read_members, path)
+        for photo, member_id, own, path in rows
+        if (own and member_id == principal.member_id) or principal.can(Action.read_members, path)
     }
+
+
+async def stored_bytes(store: PhotoStore, photo: Photo) -> bytes:
+    """The photo's bytes. A row whose file is gone (a store restored from an older backup, a
+    bucket emptied by hand) is the operator's problem: logged for them, and the member is told
+    the picture is lost rather than getting a bare 500."""
+    try:
+        return await store.get(photo.storage_key)
+    except KeyError:
+        log.error("photo %s: no file under %s", photo.id, photo.storage_key)
+        raise PhotoFileMissing() from None
 
 
 def photo_ids_in(evidence: Iterable[str]) -> list[int]:
