@@ -477,16 +477,29 @@ async def test_the_nudge_reaches_the_secretaries_and_the_named_sharers_once_per_
     assert len(await share_boards(sessionmaker)) == 3
 
 
+@pytest.mark.parametrize("recipient", ["secretary_b", "member_b1"])
 async def test_the_monthly_schedule_reminds_once_only_of_boards_nobody_opened(
-    client: httpx.AsyncClient, org: Org, published: int, sessionmaker: Maker
+    client: httpx.AsyncClient, org: Org, published: int, sessionmaker: Maker, recipient: str
 ) -> None:
-    opened = await client.get(
-        f"{board_url(org, published)}/share", headers=org.headers("member_a1")
+    """Only one of the nudge's recipients (a secretary, a named sharer) opening the share
+    screen counts: a plain member reading it does not stop the reminder."""
+    named = await client.put(
+        f"{V1}/org/units/{org.unit_id('branch_b')}/sharers",
+        json={"sharer_ids": [org.id("member_b1")]},
+        headers=org.headers("secretary_b"),
     )
-    assert opened.status_code == 200
+    assert named.status_code == 200, named.text
+    for who, unit in (("member_a1", "branch_a"), (recipient, "branch_b")):
+        url = f"{board_url(org, published, unit)}/share"
+        opened = await client.get(url, headers=org.headers(who))
+        assert opened.status_code == 200, opened.text
+    boards = [id_of(await publication_of(sessionmaker, org, u)) for u in ("branch_a", "branch_b")]
     async with sessionmaker() as session:
-        share = await session.get(BoardShare, id_of(await publication_of(sessionmaker, org)))
-        assert share is not None and share.opened_by == org.id("member_a1")
+        shares = [await session.get_one(BoardShare, board) for board in boards]
+    assert [(s.opened_at is not None, s.opened_by) for s in shares] == [
+        (False, None),
+        (True, org.id(recipient)),
+    ]
     now = utcnow()
     await schedules.run_due(sessionmaker, now + timedelta(days=1))  # too soon after the nudge
     assert len(await share_boards(sessionmaker)) == 2  # secretary_a, secretary_b
@@ -494,7 +507,7 @@ async def test_the_monthly_schedule_reminds_once_only_of_boards_nobody_opened(
     await schedules.run_due(sessionmaker, now + timedelta(days=80))
     told = [n.member_id for n in await share_boards(sessionmaker)]
     assert sorted(told) == sorted(
-        [org.id("secretary_a"), org.id("secretary_b"), org.id("secretary_b")]
+        [org.id("secretary_a"), org.id("secretary_b"), org.id("secretary_a")]
     )
 
 
