@@ -2,13 +2,23 @@
 pre-close check that shows a secretary what the close would decide."""
 
 from datetime import date, timedelta
+from decimal import Decimal
 
 import httpx
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlmodel import col, select
 
-from api.models import AuditRecord, EvaluationRound, Member, MemberStatus, RoundStatus, utcnow
+from api.models import (
+    AuditRecord,
+    EntrySource,
+    EvaluationRound,
+    Member,
+    MemberStatus,
+    RoundStatus,
+    ScoreEntry,
+    utcnow,
+)
 from tests.conftest import Org
 from tests.workflow import EARLY_CLOSE, TODAY, attach, decide, file_claim, open_period, photo
 
@@ -165,3 +175,46 @@ async def test_the_pre_close_check_shows_what_the_close_would_decide(
     again = (await client.get(url, headers=org.headers("admin"))).json()
     assert again["pending_claims"] == {"count": 0, "items": []}
     assert again["open_appeals"]["count"] == 1
+
+
+async def test_the_pre_close_check_lists_the_entries_dated_after_the_periods_end(
+    client: httpx.AsyncClient, org: Org, lutou: int, sessionmaker: Maker
+) -> None:
+    """No writer the API offers produces such an entry: each entry goes to the period its date
+    falls in, and a reversal keeps its original's date and period. The check is there for rows
+    written otherwise (an import, a repair by hand), so the test writes them as `append_entry`
+    would, with the period named outright."""
+    period_id = await open_period(sessionmaker, lutou, LAST_MONTH)
+    after = TODAY.replace(day=1)  # the first day after last month
+    async with sessionmaker() as session:
+        for day in (LAST_MONTH, after):
+            session.add(
+                ScoreEntry(
+                    period_id=period_id,
+                    member_id=org.id("member_a1"),
+                    item_code="dues_late",
+                    points=Decimal("2.00"),
+                    source=EntrySource.deduction,
+                    actor_id=org.id("secretary_a"),
+                    reason="逾期交纳党费",
+                    occurred_on=day,
+                )
+            )
+        await session.commit()
+        later = await session.scalar(
+            select(ScoreEntry.id).where(col(ScoreEntry.occurred_on) == after)
+        )
+    check = await client.get(f"/api/v1/periods/{period_id}/pre-close", headers=org.headers("admin"))
+    assert check.status_code == 200, check.text
+    assert check.json()["entries_after_period"] == {
+        "count": 1,
+        "items": [
+            {
+                "entry_id": later,
+                "member_id": org.id("member_a1"),
+                "branch_id": None,
+                "item_code": "dues_late",
+                "occurred_on": after.isoformat(),
+            }
+        ],
+    }

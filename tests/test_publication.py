@@ -500,6 +500,36 @@ async def test_a_post_whose_answer_timed_out_is_not_posted_again(
     assert [p.status for p in await posts(sessionmaker)] == ["uncertain", "sent"]
 
 
+async def test_a_worker_whose_lease_ran_out_mid_post_posts_nothing_twice(
+    client: httpx.AsyncClient,
+    org: Org,
+    closed: int,
+    sessionmaker: Maker,
+    settings: Settings,
+    wechat: FakeWeChat,
+    robot_client: RobotClient,
+) -> None:
+    """Worker A's first post is answered after its lease ran out; worker B takes the batch
+    over meanwhile. B cannot know whether the chat got A's post, and does not post it again;
+    A, its claim lost, records nothing over B's outcome and leaves the rest to B."""
+    assert (await configure(client, org)).status_code == 200
+    wechat.robot_keys.add(KEY)
+    await publish(client, org, closed)
+    start = utcnow()
+    expired = start + timedelta(seconds=settings.delivery_lease_seconds + 1)
+
+    async def worker_b() -> None:
+        await robots.run_once(sessionmaker, robot_client, settings, now=expired)
+
+    wechat.while_answering = worker_b
+    await robots.run_once(sessionmaker, robot_client, settings, now=start)  # worker A
+    kinds = [message["msgtype"] for message in wechat.robot_messages]
+    assert sorted(kinds) == ["image", "markdown"], kinds
+    assert [p.status for p in await posts(sessionmaker)] == ["uncertain", "sent"]
+    await robots.run_once(sessionmaker, robot_client, settings, now=expired + timedelta(hours=1))
+    assert len(wechat.robot_messages) == 2
+
+
 async def test_an_invalid_key_is_reported_to_the_secretary_not_retried(
     client: httpx.AsyncClient,
     org: Org,

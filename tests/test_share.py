@@ -4,7 +4,7 @@ share card behind a signed link, the nudge to share, the URL Link for outside We
 import base64
 import io
 from collections.abc import AsyncIterator
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import httpx
 import pytest
@@ -27,7 +27,7 @@ from api.models import (
 from api.publication.poster import CODE_SIZE, code_place
 from api.services import robots, schedules
 from api.services.meetings.codes import sign_checkin_code
-from api.services.share import nudges
+from api.services.share import links, nudges
 from api.wechat import pages
 from api.wechat.client import WeChatClient
 from api.wechat.wecom import RobotClient
@@ -477,16 +477,29 @@ async def test_the_nudge_reaches_the_secretaries_and_the_named_sharers_once_per_
     assert len(await share_boards(sessionmaker)) == 3
 
 
+@pytest.mark.parametrize("recipient", ["secretary_b", "member_b1"])
 async def test_the_monthly_schedule_reminds_once_only_of_boards_nobody_opened(
-    client: httpx.AsyncClient, org: Org, published: int, sessionmaker: Maker
+    client: httpx.AsyncClient, org: Org, published: int, sessionmaker: Maker, recipient: str
 ) -> None:
-    opened = await client.get(
-        f"{board_url(org, published)}/share", headers=org.headers("member_a1")
+    """Only one of the nudge's recipients (a secretary, a named sharer) opening the share
+    screen counts: a plain member reading it does not stop the reminder."""
+    named = await client.put(
+        f"{V1}/org/units/{org.unit_id('branch_b')}/sharers",
+        json={"sharer_ids": [org.id("member_b1")]},
+        headers=org.headers("secretary_b"),
     )
-    assert opened.status_code == 200
+    assert named.status_code == 200, named.text
+    for who, unit in (("member_a1", "branch_a"), (recipient, "branch_b")):
+        url = f"{board_url(org, published, unit)}/share"
+        opened = await client.get(url, headers=org.headers(who))
+        assert opened.status_code == 200, opened.text
+    boards = [id_of(await publication_of(sessionmaker, org, u)) for u in ("branch_a", "branch_b")]
     async with sessionmaker() as session:
-        share = await session.get(BoardShare, id_of(await publication_of(sessionmaker, org)))
-        assert share is not None and share.opened_by == org.id("member_a1")
+        shares = [await session.get_one(BoardShare, board) for board in boards]
+    assert [(s.opened_at is not None, s.opened_by) for s in shares] == [
+        (False, None),
+        (True, org.id(recipient)),
+    ]
     now = utcnow()
     await schedules.run_due(sessionmaker, now + timedelta(days=1))  # too soon after the nudge
     assert len(await share_boards(sessionmaker)) == 2  # secretary_a, secretary_b
@@ -494,7 +507,7 @@ async def test_the_monthly_schedule_reminds_once_only_of_boards_nobody_opened(
     await schedules.run_due(sessionmaker, now + timedelta(days=80))
     told = [n.member_id for n in await share_boards(sessionmaker)]
     assert sorted(told) == sorted(
-        [org.id("secretary_a"), org.id("secretary_b"), org.id("secretary_b")]
+        [org.id("secretary_a"), org.id("secretary_b"), org.id("secretary_a")]
     )
 
 
@@ -593,6 +606,60 @@ async def test_without_a_url_link_the_post_falls_back_to_the_page_base_then_to_t
     await robots.run_once(sessionmaker, robot, fallback, wechat=mini)
     markdown = wechat.robot_messages[0]["markdown"]["content"]
     assert expected in markdown and "wxaurl" not in markdown
+
+
+async def link_at(
+    sessionmaker: Maker, mini: WeChatClient, settings: Settings, board: Publication, now: datetime
+) -> str:
+    async with sessionmaker() as session:
+        link = await links.outside_link(session, mini, settings, board, now)
+        await session.commit()
+        return link
+
+
+async def test_a_url_link_is_kept_until_a_day_before_it_expires_then_fetched_again(
+    org: Org,
+    published: int,
+    settings: Settings,
+    sessionmaker: Maker,
+    wechat: FakeWeChat,
+    worker_wechat: tuple[WeChatClient, RobotClient],
+) -> None:
+    mini, _ = worker_wechat
+    board = await publication_of(sessionmaker, org)
+    made = utcnow()
+    first = await link_at(sessionmaker, mini, settings, board, made)
+    assert first.startswith("https://wxaurl.cn/")
+    expires = made + timedelta(days=settings.url_link_days)
+    last_kept = expires - links.RENEW_BEFORE - timedelta(seconds=1)
+    assert await link_at(sessionmaker, mini, settings, board, last_kept) == first
+    assert wechat.calls["urllink"] == 1
+    renewed = await link_at(sessionmaker, mini, settings, board, expires - links.RENEW_BEFORE)
+    assert renewed.startswith("https://wxaurl.cn/") and renewed != first
+    assert wechat.calls["urllink"] == 2
+    assert await link_at(sessionmaker, mini, settings, board, expires) == renewed
+
+
+async def test_a_failed_url_link_is_not_asked_for_again_until_the_wait_is_over(
+    org: Org,
+    published: int,
+    settings: Settings,
+    sessionmaker: Maker,
+    wechat: FakeWeChat,
+    worker_wechat: tuple[WeChatClient, RobotClient],
+) -> None:
+    mini, _ = worker_wechat
+    fallback = settings.model_copy(update={"app_page_base": "https://example.cn/board"})
+    board = await publication_of(sessionmaker, org)
+    wechat.fail("urllink", 45009)
+    failed = utcnow()
+    assert await link_at(sessionmaker, mini, fallback, board, failed) == fallback.app_page_base
+    waiting = failed + links.RETRY_AFTER - timedelta(seconds=1)
+    assert await link_at(sessionmaker, mini, fallback, board, waiting) == fallback.app_page_base
+    assert wechat.calls["urllink"] == 1
+    link = await link_at(sessionmaker, mini, fallback, board, failed + links.RETRY_AFTER)
+    assert link.startswith("https://wxaurl.cn/")
+    assert wechat.calls["urllink"] == 2
 
 
 # --- 5. the fake speaks WeChat's limits ---------------------------------------------------------

@@ -58,8 +58,8 @@ class FakeWeChat:
     attempts: list[str] = field(default_factory=list)
     # A slow WeChat: each accepted send is answered this many seconds after it was taken.
     answer_delay: float = 0.0
-    # Runs once, after the next send was accepted and before it is answered: what happens
-    # while a worker waits for WeChat (another worker, a crash).
+    # Runs once, after the next send (or group-robot post) was accepted and before it is
+    # answered: what happens while a worker waits for WeChat (another worker, a crash).
     while_answering: Callable[[], Awaitable[object]] | None = None
     _window: deque[float] = field(default_factory=deque)
     token_apps: dict[str, str] = field(default_factory=dict)
@@ -222,11 +222,14 @@ class FakeWeChat:
                 return JSONResponse({"errcode": 0, "errmsg": "ok", "msgid": repeated[0]["msgid"]})
         msgid = next(self._serial)
         self.sent.append({**body, "api": api, "msgid": msgid})
+        await self._answering()
+        await asyncio.sleep(self.answer_delay)
+        return JSONResponse({"errcode": 0, "errmsg": "ok", "msgid": msgid})
+
+    async def _answering(self) -> None:
         if self.while_answering is not None:
             hook, self.while_answering = self.while_answering, None
             await hook()
-        await asyncio.sleep(self.answer_delay)
-        return JSONResponse({"errcode": 0, "errmsg": "ok", "msgid": msgid})
 
     def _mini_token(self, request: Request) -> bool:
         token = request.query_params.get("access_token", "")
@@ -311,6 +314,7 @@ class FakeWeChat:
             return {"errcode": 40058, "errmsg": "markdown.content exceed max length 4096"}
         window.append(now)
         self.robot_messages.append({"key": key, "at": now, **body})
+        await self._answering()
         return {"errcode": 0, "errmsg": "ok"}
 
     def _over_rate(self) -> bool:

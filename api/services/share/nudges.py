@@ -2,9 +2,10 @@
 
 When a branch's board is published, its secretaries and the members the branch names
 (`branch_sharer`, set by its officers) get a notice 「本月公示已生成，分享到支部微信群」 that
-opens the board's share screen — once per board (its `board_share` row is the key). Opening
-the share screen is recorded; the monthly schedule reminds them once more if, three days after
-the nudge, nobody has opened it.
+opens the board's share screen — once per board (its `board_share` row is the key). One of
+them opening the share screen is recorded; the monthly schedule reminds them once more if,
+three days after the nudge, none of them has opened it. A member who is not asked to share
+may open the screen to read the board: that says nothing about the group having seen it.
 """
 
 from collections import defaultdict
@@ -82,7 +83,10 @@ async def remind_unopened(
 
 
 async def opened(session: AsyncSession, publication: Publication, member_id: int) -> None:
-    """Record the first time anyone opened the board's share screen."""
+    """Record the first time one of the nudge's recipients opened the board's share screen."""
+    recipients = await _recipients(session, [publication])
+    if member_id not in recipients[publication.unit_id]:
+        return
     now = utcnow()
     await session.execute(
         insert_for(session)(BoardShare)
