@@ -231,7 +231,9 @@ async def test_a_page_wechat_refuses_still_gives_a_poster_that_says_where_the_bo
 async def test_a_wechat_that_does_not_answer_in_time_still_gives_a_poster(
     settings: Settings, org: Org, published: int, wechat: FakeWeChat, sessionmaker: Maker
 ) -> None:
-    wechat.wxacode_delay = 5
+    # Far longer than the timeout, so that only a timeout that works answers in time, whatever
+    # the machine's load while the poster is drawn.
+    wechat.wxacode_delay = 60
     impatient = settings.model_copy(update={"wechat_timeout_seconds": 0.3})
     async with running_app(impatient, wechat) as app:
         transport = httpx.ASGITransport(app=app)
@@ -241,7 +243,7 @@ async def test_a_wechat_that_does_not_answer_in_time_still_gives_a_poster(
                 f"{board_url(org, published)}/poster.png", headers=org.headers("member_a1")
             )
     assert response.status_code == 200, response.text
-    assert utcnow() - started < timedelta(seconds=3)
+    assert utcnow() - started < timedelta(seconds=30)
     assert code_pixels(image(response.content)) == [WHITE] * 4
     publication = await publication_of(sessionmaker, org)
     scene = await scene_of(sessionmaker, SceneKind.board, id_of(publication))
