@@ -42,7 +42,16 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from api.db import create_engine, create_sessionmaker  # noqa: E402
-from api.models import Member, PoliticalStatus, Role, RoleAssignment, UnitKind, id_of  # noqa: E402
+from api.models import (  # noqa: E402
+    LoginSession,
+    Member,
+    PoliticalStatus,
+    Role,
+    RoleAssignment,
+    UnitKind,
+    id_of,
+    utcnow,
+)
 from api.security import issue_jwt  # noqa: E402
 from api.services.org import add_unit  # noqa: E402
 from bench.load import JWT_SECRET, service_env, start_api, stop, worker_pids  # noqa: E402
@@ -89,11 +98,19 @@ async def seed(url: str) -> dict[str, str]:
                 member_id=people["secretary"], unit_id=id_of(branch), role=Role.branch_secretary
             )
         )
+        # An access token names its login, which must be live: one login per person.
+        logins = {}
+        for key, mid in people.items():
+            login = LoginSession(member_id=mid, expires_at=utcnow() + timedelta(days=1))
+            session.add(login)
+            await session.flush()
+            logins[key] = id_of(login)
         await session.commit()
     await engine.dispose()
     ttl = timedelta(hours=2)
     tokens = {
-        key: issue_jwt(JWT_SECRET, str(mid), "access", ttl).token for key, mid in people.items()
+        key: issue_jwt(JWT_SECRET, str(mid), "access", ttl, session_id=logins[key]).token
+        for key, mid in people.items()
     }
     tokens["branch"] = str(id_of(branch))
     return tokens
@@ -286,7 +303,7 @@ def photos() -> dict[str, bytes]:
 
 def cases(tokens: dict[str, str]) -> list[tuple[str, list[Call]]]:
     login = b'{"code": "'
-    roster = f"{API}/org/units/{tokens['branch']}/roster"
+    roster = f"{API}/org/units/{tokens['branch']}/roster/previews"
     listed: list[tuple[str, list[Call]]] = [
         (
             "login_json_400mb",
