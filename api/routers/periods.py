@@ -10,6 +10,7 @@ from api.deps import CurrentPrincipal, PageDep
 from api.models import utcnow
 from api.schemas.common import Page
 from api.schemas.periods import (
+    BoardResultOut,
     ChangeOut,
     CloseIn,
     CloseOut,
@@ -19,9 +20,11 @@ from api.schemas.periods import (
     PreCloseOut,
     ReopenIn,
     ResultOut,
+    SubjectResultOut,
     WhatIfIn,
     WhatIfOut,
 )
+from api.scoring import SubjectResult
 from api.scoring.results import to_plain
 from api.services import periods as service
 from api.services import publication
@@ -32,12 +35,17 @@ router = APIRouter(tags=["periods"])
 
 
 def _result(shown: service.ShownResult) -> ResultOut:
+    result = shown.result
     return ResultOut(
         member_id=shown.member_id,
         branch_id=shown.branch_id,
         total=shown.total,
         tier=shown.tier,
-        result=to_plain(shown.result),
+        result=(
+            SubjectResultOut.model_validate(to_plain(result))
+            if isinstance(result, SubjectResult)
+            else BoardResultOut.model_validate(to_plain(result))
+        ),
     )
 
 
@@ -52,7 +60,7 @@ async def live_score(
         period_status=live.status,
         scheme=live.scheme.name,
         ranked_at=live.ranked_at,
-        result=to_plain(live.result),
+        result=SubjectResultOut.model_validate(to_plain(live.result)),
     )
 
 

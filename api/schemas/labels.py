@@ -4,12 +4,14 @@ Messages name a field by its label here, and an enum value by its label, never b
 name the API uses (`tests/test_messages.py` checks that every request field has a label).
 """
 
-from typing import Final
+from collections.abc import Mapping
+from enum import StrEnum
+from typing import Final, TypeVar
 
 from api.models.auth import LoginKind
 from api.models.evaluation import RoundStatus
 from api.models.org import PoliticalStatus, Role
-from api.models.scoring import AuditAction
+from api.models.scoring import AuditAction, PeriodStatus
 
 # Every field, parameter and header a request can carry, by its name in the API.
 FIELD_LABELS: Final[dict[str, str]] = {
@@ -179,3 +181,16 @@ AUDIT_ACTION_LABELS: Final[dict[AuditAction, str]] = {
     AuditAction.meeting_present: "手工签到",
     AuditAction.meeting_reopen: "重新打开会议",
 }
+
+PERIOD_STATUS_LABELS: Final[dict[PeriodStatus, str]] = {
+    PeriodStatus.open: "进行中",
+    PeriodStatus.closed: "已结算",
+    PeriodStatus.published: "已公示",
+}
+
+E = TypeVar("E", bound=StrEnum)
+
+
+def enum_labels(labels: Mapping[E, str]) -> str:
+    """An enum field's description in the OpenAPI: each value with its Chinese name."""
+    return "；".join(f"{value.value} {label}" for value, label in labels.items())

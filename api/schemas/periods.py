@@ -6,7 +6,11 @@ from typing import Any, Self
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from api.models import PeriodStatus
+from api.schemas.labels import PERIOD_STATUS_LABELS, enum_labels
 from api.schemas.schemes import SchemeIn
+from api.scoring.results import ActionSource, StepKind
+from api.scoring.scheme import ComponentKind, ListColor, RankScope
 
 
 class PeriodOut(BaseModel):
@@ -17,7 +21,7 @@ class PeriodOut(BaseModel):
     key: str
     starts_at: datetime
     ends_at: datetime
-    status: str
+    status: PeriodStatus = Field(description=enum_labels(PERIOD_STATUS_LABELS))
     close_count: int
     closed_at: datetime | None
     published_at: datetime | None
@@ -69,6 +73,85 @@ class ReopenIn(BaseModel):
     reason: str = Field(min_length=2, max_length=500, description="重新打开的原因")
 
 
+TIER_CODE = "档次代码，由方案定义（tiering.tiers 的 code），名称见 tier_label"
+
+
+class DerivationStepOut(BaseModel):
+    """积分明细的一行：哪条规则、哪些记录、得出的数。"""
+
+    kind: StepKind = Field(description="推导步骤的种类")
+    detail: str = Field(description="这一步的说明")
+    value: Decimal | None = Field(description="这一步得出的数")
+    entry_ids: list[str] = Field(description="这一步用到的积分记录")
+    item_code: str | None = Field(description="相关的积分项目")
+    rule: str | None = Field(description="适用的方案规则")
+
+
+class TriggeredActionOut(BaseModel):
+    """结果触发的处理（谈话提醒、通报、评先评优资格…）。"""
+
+    code: str = Field(description="处理代码，由方案定义")
+    label: str = Field(description="处理名称")
+    source: ActionSource = Field(
+        description="触发来源：threshold 累计记分阈值；streak 连续情形；item 积分项目"
+    )
+
+
+class IgnoredEntryOut(BaseModel):
+    entry_id: str
+    reason: str = Field(description="不计入的原因")
+
+
+class SubjectResultOut(BaseModel):
+    """考核对象一期的结果及其完整推导（积分明细）：`points` 为日常积分（记分制为累计记分），
+    `total` 为加权后的总分；`derivation` 逐步说明每个数的来历。"""
+
+    subject_id: str
+    period_key: str
+    exempt: bool = Field(description="本期免于考核")
+    points: Decimal | None = Field(description="日常积分（记分制：累计记分）")
+    item_totals: dict[str, Decimal] = Field(description="各积分项目的合计")
+    group_totals: dict[str, Decimal] = Field(description="各项目分组的合计")
+    components: dict[ComponentKind, Decimal] = Field(description="各组成部分（日常、自评…）得分")
+    missing_evaluations: list[ComponentKind] = Field(description="尚未评议的组成部分")
+    total: Decimal | None = Field(description="总分")
+    vetoed: bool = Field(description="一票否决")
+    tier: str | None = Field(description=TIER_CODE)
+    tier_label: str | None = Field(description="档次名称")
+    list_color: ListColor | None = Field(description="红榜 red / 黄榜 yellow")
+    money: Decimal | None
+    member_money: Decimal | None
+    coefficient: Decimal | None = Field(description="考核系数")
+    coefficient_pay: Decimal | None
+    stars: int | None = Field(description="本期红星")
+    cycle_stars: int | None = Field(description="本年累计红星")
+    cycle_flags: int | None = Field(description="本年累计标记次数")
+    ranks: dict[RankScope, int] = Field(description="各范围内的名次")
+    flags: list[str] = Field(description="排名标记（前 N 名、末位…）")
+    prize: Decimal | None
+    actions: list[TriggeredActionOut] = Field(description="触发的处理")
+    award_eligible: bool | None = Field(description="评先评优资格；方案未规定时为空")
+    award_reason: str | None = Field(description="无评先评优资格的原因")
+    ignored_entries: list[IgnoredEntryOut] = Field(description="不计入的记录及原因")
+    derivation: list[DerivationStepOut] = Field(description="推导步骤")
+
+
+class BoardResultOut(BaseModel):
+    """公示榜上的结果：数字、档次与标记，不含推导。"""
+
+    subject_id: str
+    period_key: str
+    exempt: bool
+    total: Decimal | None
+    tier: str | None = Field(description=TIER_CODE)
+    tier_label: str | None
+    list_color: ListColor | None = Field(description="红榜 red / 黄榜 yellow")
+    stars: int | None
+    cycle_flags: int | None
+    flags: list[str]
+    money: Decimal | None
+
+
 class ResultOut(BaseModel):
     """One subject's stored result: `result` is the engine's full output with its derivation
     for officers over the subject and for the member themself, else what the board shows."""
@@ -76,18 +159,20 @@ class ResultOut(BaseModel):
     member_id: int | None
     branch_id: int | None
     total: Decimal | None
-    tier: str | None
-    result: dict[str, Any]
+    tier: str | None = Field(description=TIER_CODE)
+    result: SubjectResultOut | BoardResultOut = Field(
+        description="完整结果及推导（本人及其上级组织的负责人），否则为公示榜上的结果"
+    )
 
 
 class LiveScoreOut(BaseModel):
     period_key: str
-    period_status: str
+    period_status: PeriodStatus = Field(description=enum_labels(PERIOD_STATUS_LABELS))
     scheme: str
     ranked_at: datetime | None = Field(
         description="排名的计算时间：本人得分与明细实时计算，排名每分钟更新一次"
     )
-    result: dict[str, Any] = Field(description="本期实时得分及其完整推导")
+    result: SubjectResultOut = Field(description="本期实时得分及其完整推导")
 
 
 class WhatIfIn(SchemeIn):
