@@ -9,9 +9,11 @@ from enum import StrEnum
 from typing import Final, TypeVar
 
 from api.models.auth import LoginKind
+from api.models.delivery import Channel, DeliveryStatus
 from api.models.evaluation import RoundStatus
 from api.models.org import PoliticalStatus, Role
 from api.models.scoring import AuditAction, PeriodStatus
+from api.models.workflow import ClaimStatus
 
 # Every field, parameter and header a request can carry, by its name in the API.
 FIELD_LABELS: Final[dict[str, str]] = {
@@ -144,9 +146,9 @@ ROLE_LABELS: Final[dict[Role, str]] = {
 }
 
 POLITICAL_STATUS_LABELS: Final[dict[PoliticalStatus, str]] = {
-    PoliticalStatus.full: "正式党员",
-    PoliticalStatus.probationary: "预备党员",
-    PoliticalStatus.activist: "入党积极分子",
+    PoliticalStatus.FULL: "正式党员",
+    PoliticalStatus.PROBATIONARY: "预备党员",
+    PoliticalStatus.ACTIVIST: "入党积极分子",
 }
 
 ROUND_STAGE_LABELS: Final[dict[RoundStatus, str]] = {
@@ -186,6 +188,27 @@ PERIOD_STATUS_LABELS: Final[dict[PeriodStatus, str]] = {
     PeriodStatus.open: "进行中",
     PeriodStatus.closed: "已结算",
     PeriodStatus.published: "已公示",
+}
+CLAIM_STATUS_LABELS: Final[dict[ClaimStatus, str]] = {
+    ClaimStatus.pending: "待审核",
+    ClaimStatus.approved: "已通过",
+    ClaimStatus.rejected: "未通过",
+    ClaimStatus.withdrawn: "已撤回",
+}
+
+CHANNEL_LABELS: Final[dict[Channel, str]] = {
+    Channel.subscribe: "小程序订阅消息",
+    Channel.service: "服务号模板消息",
+    Channel.inbox: "仅站内信",
+}
+
+DELIVERY_STATUS_LABELS: Final[dict[DeliveryStatus, str]] = {
+    DeliveryStatus.pending: "待发送",
+    DeliveryStatus.sending: "发送中",
+    DeliveryStatus.sent: "已送达",
+    DeliveryStatus.inbox_only: "仅站内信（微信渠道均不可用）",
+    DeliveryStatus.dead: "多次重试失败",
+    DeliveryStatus.uncertain: "结果未知（发送中断、微信可能已送达，不再重发）",
 }
 
 E = TypeVar("E", bound=StrEnum)
