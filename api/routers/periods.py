@@ -14,8 +14,11 @@ from api.schemas.periods import (
     ChangeOut,
     CloseIn,
     CloseOut,
-    ListingOut,
+    EntriesAfterOut,
     LiveScoreOut,
+    OpenAppealsOut,
+    OpenRoundsOut,
+    PendingClaimsOut,
     PeriodOut,
     PreCloseOut,
     ReopenIn,
@@ -23,6 +26,7 @@ from api.schemas.periods import (
     SubjectResultOut,
     WhatIfIn,
     WhatIfOut,
+    WithoutEntriesListOut,
 )
 from api.scoring import SubjectResult
 from api.scoring.results import to_plain
@@ -95,11 +99,11 @@ async def pre_close(
         ends_at=found.bounds.ends_at,
         early=found.outstanding.early,
         needs_confirmation=found.outstanding.needs_confirmation,
-        pending_claims=ListingOut(**vars(found.pending_claims)),
-        open_appeals=ListingOut(**vars(found.open_appeals)),
-        open_rounds=ListingOut(**vars(found.open_rounds)),
-        without_entries=ListingOut(**vars(found.without_entries)),
-        entries_after_period=ListingOut(**vars(found.entries_after)),
+        pending_claims=PendingClaimsOut.model_validate(vars(found.pending_claims)),
+        open_appeals=OpenAppealsOut.model_validate(vars(found.open_appeals)),
+        open_rounds=OpenRoundsOut.model_validate(vars(found.open_rounds)),
+        without_entries=WithoutEntriesListOut.model_validate(vars(found.without_entries)),
+        entries_after_period=EntriesAfterOut.model_validate(vars(found.entries_after)),
     )
 
 

@@ -23,6 +23,7 @@ from api.schemas.common import Page
 from api.schemas.labels import (
     CHANNEL_LABELS,
     CLAIM_STATUS_LABELS,
+    COMPONENT_LABELS,
     DELIVERY_STATUS_LABELS,
     enum_labels,
 )
@@ -107,7 +108,7 @@ class EvaluationReminderData(BaseModel):
 
 
 class ComponentScore(BaseModel):
-    kind: ComponentKind
+    kind: ComponentKind = Field(description=enum_labels(COMPONENT_LABELS))
     name: str
     weight: Decimal
     value: Decimal | None = Field(description="得分；尚未评议时为空")
@@ -193,7 +194,7 @@ class LeaveRequestedData(MeetingData):
 
 class LeaveResultData(MeetingData):
     leave_request_id: int
-    status: Literal["已批准", "未批准"]
+    status: Literal["已批准", "未批准"] = Field(description="审批结果（中文）：已批准；未批准")
     reason: str
 
 

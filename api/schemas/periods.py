@@ -1,16 +1,22 @@
 """Period, result and what-if shapes."""
 
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
-from typing import Any, Self
+from typing import Generic, Self, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from api.models import PeriodStatus
-from api.schemas.labels import PERIOD_STATUS_LABELS, enum_labels
+from api.models import PeriodStatus, RoundStatus
+from api.schemas.labels import (
+    APPROVAL_STEP_LABELS,
+    PERIOD_STATUS_LABELS,
+    ROUND_STAGE_LABELS,
+    STEP_KIND_LABELS,
+    enum_labels,
+)
 from api.schemas.schemes import SchemeIn
 from api.scoring.results import ActionSource, StepKind
-from api.scoring.scheme import ComponentKind, ListColor, RankScope
+from api.scoring.scheme import ApprovalStep, ComponentKind, ListColor, RankScope
 
 
 class PeriodOut(BaseModel):
@@ -50,9 +56,70 @@ class CloseOut(BaseModel):
     subjects: int = Field(description="本次结算的考核对象数")
 
 
-class ListingOut(BaseModel):
+T = TypeVar("T")
+
+
+class ListingOut(BaseModel, Generic[T]):
     count: int = Field(description="总数")
-    items: list[dict[str, Any]] = Field(description="前 20 条（含姓名）")
+    items: list[T] = Field(description="前 20 条（含姓名）")
+
+
+class PendingClaimOut(BaseModel):
+    claim_id: int
+    member_id: int
+    name: str
+    item_code: str
+    occurred_on: date
+    waiting_for: ApprovalStep = Field(description=enum_labels(APPROVAL_STEP_LABELS))
+
+
+class OpenAppealOut(BaseModel):
+    appeal_id: int
+    member_id: int
+    name: str
+    entry_id: int
+    filed_at: datetime
+
+
+class OpenRoundOut(BaseModel):
+    round_id: int
+    branch_id: int
+    branch_name: str
+    status: RoundStatus = Field(description=enum_labels(ROUND_STAGE_LABELS))
+
+
+class WithoutEntriesOut(BaseModel):
+    id: int = Field(description="党员（支部方案为支部）")
+    name: str
+    unit_name: str
+
+
+class EntryAfterOut(BaseModel):
+    entry_id: int
+    member_id: int | None
+    branch_id: int | None
+    item_code: str
+    occurred_on: date
+
+
+class PendingClaimsOut(ListingOut[PendingClaimOut]):
+    pass
+
+
+class OpenAppealsOut(ListingOut[OpenAppealOut]):
+    pass
+
+
+class OpenRoundsOut(ListingOut[OpenRoundOut]):
+    pass
+
+
+class WithoutEntriesListOut(ListingOut[WithoutEntriesOut]):
+    pass
+
+
+class EntriesAfterOut(ListingOut[EntryAfterOut]):
+    pass
 
 
 class PreCloseOut(BaseModel):
@@ -62,11 +129,11 @@ class PreCloseOut(BaseModel):
     ends_at: datetime = Field(description="考核期结束时间（北京时间零点）")
     early: bool = Field(description="现在结算是否早于考核期结束")
     needs_confirmation: bool = Field(description="结算是否须确认并填写原因（force）")
-    pending_claims: ListingOut = Field(description="待审核的申报：结算时将被驳回")
-    open_appeals: ListingOut = Field(description="待处理的申诉：结算时将维持原记分")
-    open_rounds: ListingOut = Field(description="未结束的评议：其结果不计入本次结算")
-    without_entries: ListingOut = Field(description="本期没有任何积分记录的考核对象")
-    entries_after_period: ListingOut = Field(description="记在本期、但发生日期晚于本期的记录")
+    pending_claims: PendingClaimsOut = Field(description="待审核的申报：结算时将被驳回")
+    open_appeals: OpenAppealsOut = Field(description="待处理的申诉：结算时将维持原记分")
+    open_rounds: OpenRoundsOut = Field(description="未结束的评议：其结果不计入本次结算")
+    without_entries: WithoutEntriesListOut = Field(description="本期没有任何积分记录的考核对象")
+    entries_after_period: EntriesAfterOut = Field(description="记在本期、但发生日期晚于本期的记录")
 
 
 class ReopenIn(BaseModel):
@@ -79,7 +146,7 @@ TIER_CODE = "档次代码，由方案定义（tiering.tiers 的 code），名称
 class DerivationStepOut(BaseModel):
     """积分明细的一行：哪条规则、哪些记录、得出的数。"""
 
-    kind: StepKind = Field(description="推导步骤的种类")
+    kind: StepKind = Field(description=enum_labels(STEP_KIND_LABELS))
     detail: str = Field(description="这一步的说明")
     value: Decimal | None = Field(description="这一步得出的数")
     entry_ids: list[str] = Field(description="这一步用到的积分记录")
