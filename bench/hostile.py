@@ -87,7 +87,7 @@ async def seed(url: str) -> dict[str, str]:
                 name=key,
                 phone=f"1390000{n:04d}",
                 unit_id=id_of(branch),
-                political_status=PoliticalStatus.full,
+                political_status=PoliticalStatus.FULL,
                 category="B",
             )
             session.add(member)

@@ -255,7 +255,7 @@ async def org(settings: Settings, sessionmaker: async_sessionmaker[AsyncSession]
                 name=key,
                 phone=phone,
                 unit_id=world.unit_id(unit),
-                political_status=PoliticalStatus.full,
+                political_status=PoliticalStatus.FULL,
                 category="B",
             )
             session.add(member)

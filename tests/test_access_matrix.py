@@ -424,7 +424,7 @@ class World:
                 name=member,
                 phone=f"136{len(self.org.members):08d}",
                 unit_id=self.org.unit_id(unit),
-                political_status=PoliticalStatus.full,
+                political_status=PoliticalStatus.FULL,
                 category="B",
             )
             session.add(row)

@@ -48,7 +48,7 @@ async def scheme(client: httpx.AsyncClient, org: Org, sessionmaker: Maker) -> in
             name="member_a3",
             phone="13900000099",
             unit_id=org.unit_id("group_a2"),
-            political_status=PoliticalStatus.full,
+            political_status=PoliticalStatus.FULL,
             category="B",
         )
         session.add(member)

@@ -381,7 +381,7 @@ async def test_nobody_changes_their_own_or_a_rivals_record_through_the_roster(
             name="secretary_a2",
             phone="13900000099",
             unit_id=org.unit_id("branch_a"),
-            political_status=PoliticalStatus.full,
+            political_status=PoliticalStatus.FULL,
         )
         session.add(rival)
         await session.flush()

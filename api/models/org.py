@@ -9,6 +9,9 @@ from sqlmodel import Field, SQLModel
 
 from api.models.base import utc_column, utcnow
 
+# 政治面貌 is the engine's enum (a scheme's items name it): one enum, one schema in the OpenAPI.
+from api.scoring.scheme import PoliticalStatus as PoliticalStatus
+
 
 class UnitKind(StrEnum):
     """党委/党工委/党总支 → 支部 → 党小组; the depth of committees is not fixed."""
@@ -16,12 +19,6 @@ class UnitKind(StrEnum):
     committee = "committee"
     branch = "branch"
     group = "group"
-
-
-class PoliticalStatus(StrEnum):
-    full = "full"  # 正式党员
-    probationary = "probationary"  # 预备党员
-    activist = "activist"  # 入党积极分子
 
 
 class MemberStatus(StrEnum):

@@ -7,6 +7,7 @@ from api.deps import CurrentPrincipal, SettingsDep
 from api.models import EntrySource, utcnow
 from api.photo_urls import PhotoUrlsDep, entries_out
 from api.schemas.deductions import DeductionIn, DeductionOut
+from api.schemas.notices import DeductionCardData
 from api.services import deductions as service
 from api.services.ledger import NewEntry
 
@@ -33,4 +34,4 @@ async def record(
         session, principal, settings, member_id, new, body.photo_ids, utcnow()
     )
     (entry,) = await entries_out(session, principal, urls, [deduction.entry])
-    return DeductionOut(entry=entry, card=deduction.card)
+    return DeductionOut(entry=entry, card=DeductionCardData.model_validate(deduction.card))

@@ -7,7 +7,6 @@ from fastapi import APIRouter, Query, Response
 from api.db import SessionDep
 from api.deps import CurrentPrincipal, PageDep
 from api.schemas.notices import InboxOut, NoticeOut, SubscriptionReport
-from api.schemas.templates import DeliveryAttemptOut
 from api.services import notices as service
 from api.services import subscriptions
 
@@ -25,17 +24,7 @@ async def inbox(
         session, principal, unread, page.offset, page.size
     )
     return InboxOut(
-        items=[
-            NoticeOut.model_validate(n).model_copy(
-                update={
-                    "delivery_status": d.status if d else None,
-                    "delivery_channel": d.channel if d else None,
-                    "delivery_reason": d.reason if d else None,
-                    "delivery_history": [DeliveryAttemptOut(**a) for a in d.history] if d else [],
-                }
-            )
-            for n, d in rows
-        ],
+        items=[NoticeOut.of(notice, delivery) for notice, delivery in rows],
         total=total,
         page=page.page,
         size=page.size,
@@ -45,7 +34,7 @@ async def inbox(
 
 @router.post("/me/notices/{notice_id}/read", summary="标记为已读")
 async def read(notice_id: int, principal: CurrentPrincipal, session: SessionDep) -> NoticeOut:
-    return NoticeOut.model_validate(await service.mark_read(session, principal, notice_id))
+    return NoticeOut.of(await service.mark_read(session, principal, notice_id))
 
 
 @router.post("/me/notices/read-all", status_code=204, summary="全部标记为已读")

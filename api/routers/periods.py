@@ -10,18 +10,25 @@ from api.deps import CurrentPrincipal, PageDep
 from api.models import utcnow
 from api.schemas.common import Page
 from api.schemas.periods import (
+    BoardResultOut,
     ChangeOut,
     CloseIn,
     CloseOut,
-    ListingOut,
+    EntriesAfterOut,
     LiveScoreOut,
+    OpenAppealsOut,
+    OpenRoundsOut,
+    PendingClaimsOut,
     PeriodOut,
     PreCloseOut,
     ReopenIn,
     ResultOut,
+    SubjectResultOut,
     WhatIfIn,
     WhatIfOut,
+    WithoutEntriesListOut,
 )
+from api.scoring import SubjectResult
 from api.scoring.results import to_plain
 from api.services import periods as service
 from api.services import publication
@@ -32,12 +39,17 @@ router = APIRouter(tags=["periods"])
 
 
 def _result(shown: service.ShownResult) -> ResultOut:
+    result = shown.result
     return ResultOut(
         member_id=shown.member_id,
         branch_id=shown.branch_id,
         total=shown.total,
         tier=shown.tier,
-        result=to_plain(shown.result),
+        result=(
+            SubjectResultOut.model_validate(to_plain(result))
+            if isinstance(result, SubjectResult)
+            else BoardResultOut.model_validate(to_plain(result))
+        ),
     )
 
 
@@ -52,7 +64,7 @@ async def live_score(
         period_status=live.status,
         scheme=live.scheme.name,
         ranked_at=live.ranked_at,
-        result=to_plain(live.result),
+        result=SubjectResultOut.model_validate(to_plain(live.result)),
     )
 
 
@@ -87,11 +99,11 @@ async def pre_close(
         ends_at=found.bounds.ends_at,
         early=found.outstanding.early,
         needs_confirmation=found.outstanding.needs_confirmation,
-        pending_claims=ListingOut(**vars(found.pending_claims)),
-        open_appeals=ListingOut(**vars(found.open_appeals)),
-        open_rounds=ListingOut(**vars(found.open_rounds)),
-        without_entries=ListingOut(**vars(found.without_entries)),
-        entries_after_period=ListingOut(**vars(found.entries_after)),
+        pending_claims=PendingClaimsOut.model_validate(vars(found.pending_claims)),
+        open_appeals=OpenAppealsOut.model_validate(vars(found.open_appeals)),
+        open_rounds=OpenRoundsOut.model_validate(vars(found.open_rounds)),
+        without_entries=WithoutEntriesListOut.model_validate(vars(found.without_entries)),
+        entries_after_period=EntriesAfterOut.model_validate(vars(found.entries_after)),
     )
 
 

@@ -25,7 +25,7 @@ def _out(record: "SchemeRecord", version: "SchemeVersion") -> SchemeOut:
         subject_kind=record.subject_kind,
         version=version.version,
         created_at=version.created_at,
-        definition=version.definition,
+        definition=service.scheme_of(version),
     )
 
 

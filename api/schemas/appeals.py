@@ -5,6 +5,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from api.models import AppealStatus
+from api.schemas.labels import APPEAL_STATUS_LABELS, enum_labels
 from api.schemas.photos import PhotoUrlOut
 
 
@@ -33,7 +35,7 @@ class AppealOut(BaseModel):
     photos: list[PhotoUrlOut] = Field(
         default_factory=list, description="您可以查看的照片及其临时链接"
     )
-    status: str
+    status: AppealStatus = Field(description=enum_labels(APPEAL_STATUS_LABELS))
     decided_by: int | None
     decision_reason: str | None
     decided_at: datetime | None

@@ -5,6 +5,8 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from api.models import Role
+from api.schemas.labels import ROLE_LABELS, enum_labels
 from api.schemas.members import MemberPublic
 
 
@@ -57,5 +59,5 @@ class BindingTicketOut(BaseModel):
 class DevAccount(BaseModel):
     name: str
     phone: str
-    roles: list[str]
+    roles: list[Role] = Field(description=enum_labels(ROLE_LABELS))
     unit: str

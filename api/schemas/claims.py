@@ -6,19 +6,27 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from api.models import ClaimStatus
+from api.schemas.labels import (
+    APPROVAL_STEP_LABELS,
+    CLAIM_STATUS_LABELS,
+    ITEM_KIND_LABELS,
+    enum_labels,
+)
 from api.schemas.photos import PhotoUrlOut
+from api.scoring.scheme import ApprovalStep, ItemKind
 
 
 class DeclarableItemOut(BaseModel):
     code: str
     name: str
-    kind: str
+    kind: ItemKind = Field(description=enum_labels(ITEM_KIND_LABELS))
     points: Decimal | None
     min_points: Decimal | None
     max_points: Decimal | None
     cap_per_period: Decimal | None
     evidence_required: bool
-    approval_steps: list[str]
+    approval_steps: list[ApprovalStep] = Field(description=enum_labels(APPROVAL_STEP_LABELS))
 
 
 class DeclarableItemsOut(BaseModel):
@@ -39,12 +47,35 @@ class ClaimIn(BaseModel):
     photo_ids: list[int] = Field(default_factory=list, max_length=9, description="最多 9 张")
 
 
+# A state in a claim's history: "pending:<the step waiting>", the final status, "pending" as
+# submitted, or "" before submission (written by the database's trigger on the claim).
+FINAL_STATUSES = (ClaimStatus.approved, ClaimStatus.rejected, ClaimStatus.withdrawn)
+ClaimState = Literal[
+    "",
+    "pending",
+    "pending:group_leader",
+    "pending:branch_committee",
+    "pending:branch_assembly",
+    "pending:party_committee",
+    "approved",
+    "rejected",
+    "withdrawn",
+]
+CLAIM_STATE = "；".join(
+    [
+        "空 提交前；pending 已提交",
+        *(f"pending:{step.value} 待{label}" for step, label in APPROVAL_STEP_LABELS.items()),
+        *(f"{status.value} {CLAIM_STATUS_LABELS[status]}" for status in FINAL_STATUSES),
+    ]
+)
+
+
 class ClaimEventOut(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
     actor_id: int
-    from_status: str
-    to_status: str
+    from_status: ClaimState = Field(description=CLAIM_STATE)
+    to_status: ClaimState = Field(description=CLAIM_STATE)
     reason: str | None
     created_at: datetime
 
@@ -56,9 +87,11 @@ class ClaimOut(BaseModel):
     points: Decimal
     occurred_on: date
     description: str
-    status: str
-    steps: list[str]
-    current_step: str | None = Field(description="待谁审核；已办结为空")
+    status: ClaimStatus = Field(description=enum_labels(CLAIM_STATUS_LABELS))
+    steps: list[ApprovalStep] = Field(description=enum_labels(APPROVAL_STEP_LABELS))
+    current_step: ApprovalStep | None = Field(
+        description="待谁审核（已办结为空）：" + enum_labels(APPROVAL_STEP_LABELS)
+    )
     entry_id: int | None
     last_reason: str | None = Field(description="最近一次审核的意见（被驳回时即驳回原因）")
     photo_ids: list[int]
@@ -88,6 +121,6 @@ class BatchDecisionIn(DecisionIn):
 class BatchItemOut(BaseModel):
     claim_id: int
     ok: bool
-    status: str | None = None
+    status: ClaimStatus | None = Field(default=None, description=enum_labels(CLAIM_STATUS_LABELS))
     code: str | None = None
     message: str | None = None

@@ -6,6 +6,9 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from api.models import CommitmentStatus
+from api.schemas.labels import COMMITMENT_STATUS_LABELS, enum_labels
+
 
 class CommitmentIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -42,7 +45,7 @@ class CommitmentOut(BaseModel):
     branch_id: int
     period_key: str
     text: str
-    status: str
+    status: CommitmentStatus = Field(description=enum_labels(COMMITMENT_STATUS_LABELS))
     decision_reason: str | None
     report: str | None
     reported_at: datetime | None

@@ -2,11 +2,11 @@
 
 from datetime import date
 from decimal import Decimal
-from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.schemas.ledger import EntryOut
+from api.schemas.notices import DeductionCardData
 
 
 class DeductionIn(BaseModel):
@@ -21,4 +21,4 @@ class DeductionIn(BaseModel):
 
 class DeductionOut(BaseModel):
     entry: EntryOut
-    card: dict[str, Any] = Field(description="发给党员的记分告知卡内容")
+    card: DeductionCardData = Field(description="发给党员的记分告知卡内容")

@@ -6,6 +6,8 @@ from decimal import Decimal
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
 from api.models import RoundStatus
+from api.schemas.labels import COMPONENT_LABELS, ROUND_STAGE_LABELS, enum_labels
+from api.scoring.evaluation import FlagKind
 from api.scoring.scheme import ComponentKind
 
 
@@ -68,8 +70,8 @@ class RoundOut(BaseModel):
     id: int
     branch_id: int
     period_key: str
-    status: str
-    kinds: list[str]
+    status: RoundStatus = Field(description=enum_labels(ROUND_STAGE_LABELS))
+    kinds: list[ComponentKind] = Field(description=enum_labels(COMPONENT_LABELS))
     deadline: datetime
     reminded_at: datetime | None
 
@@ -77,7 +79,7 @@ class RoundOut(BaseModel):
 class ScoreOut(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
-    kind: str
+    kind: ComponentKind = Field(description=enum_labels(COMPONENT_LABELS))
     subject_id: int
     score: Decimal
     text: str | None
@@ -105,7 +107,7 @@ class AggregateOut(BaseModel):
 
 
 class FlagOut(BaseModel):
-    kind: str
+    kind: FlagKind = Field(description="reciprocal_top 互相打满分；outlier_rater 评分明显偏离他人")
     members: list[int] = Field(description="涉及的评分人；方案不公开评分人时为空")
     detail: str
     ratings: list[RawScoreOut] = Field(description="作为证据的评分；方案不公开评分人时为空")
@@ -120,7 +122,7 @@ class OverviewOut(BaseModel):
 
 
 class ProgressOut(BaseModel):
-    kind: str
+    kind: ComponentKind = Field(description=enum_labels(COMPONENT_LABELS))
     missing: list[int] = Field(
         description="还有评分没交的评分人（总评由支部书记逐人记录，此处为空）"
     )

@@ -4,6 +4,9 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from api.models import FollowUpStatus
+from api.schemas.labels import FOLLOW_UP_STATUS_LABELS, enum_labels
+
 
 class CommitteeActionOut(BaseModel):
     model_config = ConfigDict(from_attributes=True)
@@ -17,7 +20,7 @@ class CommitteeActionOut(BaseModel):
     action_code: str
     label: str
     source: str = Field(description="threshold 累计记分阈值、streak 连续/累计情形、item 事项")
-    status: str = Field(description="open 待办、done 已办结、withdrawn 重新结算后已撤回")
+    status: FollowUpStatus = Field(description=enum_labels(FOLLOW_UP_STATUS_LABELS))
     entry_id: int | None = Field(description="触发阈值的那条记分（结算决定的为空）")
     done_at: datetime | None
     withdrawn_at: datetime | None

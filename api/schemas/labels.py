@@ -4,12 +4,28 @@ Messages name a field by its label here, and an enum value by its label, never b
 name the API uses (`tests/test_messages.py` checks that every request field has a label).
 """
 
-from typing import Final
+from collections.abc import Mapping
+from enum import StrEnum
+from typing import Final, TypeVar
 
 from api.models.auth import LoginKind
+from api.models.delivery import AttemptResult, Channel, DeliveryStatus
 from api.models.evaluation import RoundStatus
-from api.models.org import PoliticalStatus, Role
-from api.models.scoring import AuditAction
+from api.models.meetings import LeaveStatus, MeetingStatus
+from api.models.org import MemberStatus, PoliticalStatus, Role, UnitKind
+from api.models.publication import PostKind, PostStatus, RobotStatus
+from api.models.scoring import AuditAction, PeriodStatus
+from api.models.workflow import (
+    AppealStatus,
+    ClaimStatus,
+    CommitmentStatus,
+    FollowUpStatus,
+    NoticeKind,
+    WishStatus,
+)
+from api.scoring.engine import COMPONENT_NAMES
+from api.scoring.results import StepKind
+from api.scoring.scheme import ApprovalStep, ComponentKind, ItemKind, SubjectKind
 
 # Every field, parameter and header a request can carry, by its name in the API.
 FIELD_LABELS: Final[dict[str, str]] = {
@@ -142,9 +158,9 @@ ROLE_LABELS: Final[dict[Role, str]] = {
 }
 
 POLITICAL_STATUS_LABELS: Final[dict[PoliticalStatus, str]] = {
-    PoliticalStatus.full: "正式党员",
-    PoliticalStatus.probationary: "预备党员",
-    PoliticalStatus.activist: "入党积极分子",
+    PoliticalStatus.FULL: "正式党员",
+    PoliticalStatus.PROBATIONARY: "预备党员",
+    PoliticalStatus.ACTIVIST: "入党积极分子",
 }
 
 ROUND_STAGE_LABELS: Final[dict[RoundStatus, str]] = {
@@ -179,3 +195,181 @@ AUDIT_ACTION_LABELS: Final[dict[AuditAction, str]] = {
     AuditAction.meeting_present: "手工签到",
     AuditAction.meeting_reopen: "重新打开会议",
 }
+
+PERIOD_STATUS_LABELS: Final[dict[PeriodStatus, str]] = {
+    PeriodStatus.open: "进行中",
+    PeriodStatus.closed: "已结算",
+    PeriodStatus.published: "已公示",
+}
+CLAIM_STATUS_LABELS: Final[dict[ClaimStatus, str]] = {
+    ClaimStatus.pending: "待审核",
+    ClaimStatus.approved: "已通过",
+    ClaimStatus.rejected: "未通过",
+    ClaimStatus.withdrawn: "已撤回",
+}
+
+CHANNEL_LABELS: Final[dict[Channel, str]] = {
+    Channel.subscribe: "小程序订阅消息",
+    Channel.service: "服务号模板消息",
+    Channel.inbox: "仅站内信",
+}
+
+DELIVERY_STATUS_LABELS: Final[dict[DeliveryStatus, str]] = {
+    DeliveryStatus.pending: "待发送",
+    DeliveryStatus.sending: "发送中",
+    DeliveryStatus.sent: "已送达",
+    DeliveryStatus.inbox_only: "仅站内信（微信渠道均不可用）",
+    DeliveryStatus.dead: "多次重试失败",
+    DeliveryStatus.uncertain: "结果未知（发送中断、微信可能已送达，不再重发）",
+}
+
+ATTEMPT_RESULT_LABELS: Final[dict[AttemptResult, str]] = {
+    AttemptResult.started: "发送中",
+    AttemptResult.sent: "已送达",
+    AttemptResult.failed: "失败",
+    AttemptResult.skipped: "不可用",
+    AttemptResult.unknown: "结果未知（发送中断）",
+    AttemptResult.error: "内部错误",
+}
+
+APPEAL_STATUS_LABELS: Final[dict[AppealStatus, str]] = {
+    AppealStatus.open: "待处理",
+    AppealStatus.upheld: "维持记分",
+    AppealStatus.revoked: "撤销记分",
+}
+
+APPROVAL_STEP_LABELS: Final[dict[ApprovalStep, str]] = {
+    ApprovalStep.GROUP_LEADER: "党小组长审核",
+    ApprovalStep.BRANCH_COMMITTEE: "支委会审核",
+    ApprovalStep.BRANCH_ASSEMBLY: "党员大会审核",
+    ApprovalStep.PARTY_COMMITTEE: "党(工)委审核",
+}
+
+COMMITMENT_STATUS_LABELS: Final[dict[CommitmentStatus, str]] = {
+    CommitmentStatus.pending: "待审核",
+    CommitmentStatus.approved: "已通过",
+    CommitmentStatus.rejected: "未通过",
+}
+
+COMPONENT_LABELS: Final[dict[ComponentKind, str]] = dict(COMPONENT_NAMES)
+
+FOLLOW_UP_STATUS_LABELS: Final[dict[FollowUpStatus, str]] = {
+    FollowUpStatus.open: "待办",
+    FollowUpStatus.done: "已办结",
+    FollowUpStatus.withdrawn: "重新结算后已撤回",
+}
+
+ITEM_KIND_LABELS: Final[dict[ItemKind, str]] = {
+    ItemKind.BONUS: "加分（记分制：销分）",
+    ItemKind.DEDUCTION: "扣分（记分）",
+    ItemKind.VETO: "一票否决",
+}
+
+NOTICE_KIND_LABELS: Final[dict[NoticeKind, str]] = {
+    NoticeKind.deduction_card: "记分告知卡",
+    NoticeKind.threshold: "累计记分达到阈值",
+    NoticeKind.claim_result: "审核结果",
+    NoticeKind.appeal_filed: "收到申诉",
+    NoticeKind.appeal_result: "申诉结果",
+    NoticeKind.evaluation_reminder: "评议提醒",
+    NoticeKind.monthly_score: "月度积分情况",
+    NoticeKind.period_result: "考核结果已公示",
+    NoticeKind.period_reminder: "考核期已结束，请结算",
+    NoticeKind.quarterly_summary: "积分汇总",
+    NoticeKind.robot_failed: "群机器人推送失败",
+    NoticeKind.publication_withdrawn: "公示已撤回",
+    NoticeKind.share_board: "公示已生成，请分享",
+    NoticeKind.meeting_scheduled: "会议通知",
+    NoticeKind.meeting_changed: "会议变更",
+    NoticeKind.meeting_cancelled: "会议取消",
+    NoticeKind.meeting_reminder: "会前提醒",
+    NoticeKind.leave_requested: "请假申请",
+    NoticeKind.leave_result: "请假审批结果",
+    NoticeKind.follow_up: "结算决定的处理",
+    NoticeKind.follow_up_withdrawn: "处理已撤回",
+}
+
+POST_KIND_LABELS: Final[dict[PostKind, str]] = {
+    PostKind.markdown: "文字",
+    PostKind.image: "图片",
+}
+
+POST_STATUS_LABELS: Final[dict[PostStatus, str]] = {
+    PostStatus.pending: "待发送",
+    PostStatus.sending: "发送中",
+    PostStatus.sent: "已发送",
+    PostStatus.failed: "失败（key 无效或被拒绝，不再重试）",
+    PostStatus.dead: "多次重试失败",
+    PostStatus.uncertain: "结果未知（发送中断、可能已显示）",
+}
+
+ROBOT_STATUS_LABELS: Final[dict[RobotStatus, str]] = {
+    RobotStatus.active: "正常",
+    RobotStatus.invalid_key: "key 已失效（93000）",
+}
+
+SUBJECT_KIND_LABELS: Final[dict[SubjectKind, str]] = {
+    SubjectKind.MEMBER: "党员",
+    SubjectKind.BRANCH: "支部",
+}
+
+WISH_STATUS_LABELS: Final[dict[WishStatus, str]] = {
+    WishStatus.open: "待认领",
+    WishStatus.claimed: "已认领",
+    WishStatus.completed: "已完成，待确认",
+    WishStatus.confirmed: "已确认",
+    WishStatus.cancelled: "已取消",
+}
+
+UNIT_KIND_LABELS: Final[dict[UnitKind, str]] = {
+    UnitKind.committee: "党委/党工委/党总支",
+    UnitKind.branch: "支部",
+    UnitKind.group: "党小组",
+}
+
+MEMBER_STATUS_LABELS: Final[dict[MemberStatus, str]] = {
+    MemberStatus.active: "在册",
+    MemberStatus.transferred_out: "已转出",
+}
+
+MEETING_STATUS_LABELS: Final[dict[MeetingStatus, str]] = {
+    MeetingStatus.scheduled: "已通知（进行中或重新打开）",
+    MeetingStatus.cancelled: "已取消",
+    MeetingStatus.closed: "已结束",
+}
+
+LEAVE_STATUS_LABELS: Final[dict[LeaveStatus, str]] = {
+    LeaveStatus.pending: "待审批",
+    LeaveStatus.approved: "已批准",
+    LeaveStatus.refused: "未批准",
+}
+
+STEP_KIND_LABELS: Final[dict[StepKind, str]] = {
+    StepKind.EXEMPT: "免于考核",
+    StepKind.START: "基础分",
+    StepKind.ENTRY: "积分记录",
+    StepKind.IGNORED: "不计入的记录",
+    StepKind.ITEM_TOTAL: "项目合计",
+    StepKind.ITEM_CAP: "项目封顶",
+    StepKind.GROUP_TOTAL: "分组合计",
+    StepKind.GROUP_CAP: "分组封顶",
+    StepKind.POINTS: "日常积分",
+    StepKind.CLAMP: "上下限",
+    StepKind.VETO: "一票否决",
+    StepKind.COMPONENT: "组成部分",
+    StepKind.TOTAL: "总分",
+    StepKind.TIER: "档次",
+    StepKind.STARS: "红星",
+    StepKind.RANK: "排名",
+    StepKind.FLAG: "排名标记",
+    StepKind.PRIZE: "奖励",
+    StepKind.ACTION: "触发的处理",
+    StepKind.AWARD: "评先评优资格",
+}
+
+E = TypeVar("E", bound=StrEnum)
+
+
+def enum_labels(labels: Mapping[E, str]) -> str:
+    """An enum field's description in the OpenAPI: each value with its Chinese name."""
+    return "；".join(f"{value.value} {label}" for value, label in labels.items())

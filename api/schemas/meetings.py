@@ -13,9 +13,15 @@ from api.models import (
     LeaveStatus,
     MeetingStatus,
 )
+from api.schemas.labels import LEAVE_STATUS_LABELS, MEETING_STATUS_LABELS, enum_labels
 
 MAX_ATTENDEES = 500
 Reason = Annotated[str, Field(min_length=2, max_length=500, description="原因，必填")]
+# Not an enum: a scheme may declare meeting kinds of its own beside the built-in ones.
+MEETING_KIND = (
+    "会议类型代码：branch_assembly 支部党员大会；branch_committee 支委会；group_meeting 党小组会；"
+    "party_lecture 党课；activity_day 主题党日；或方案自定义的类型（名称见 kind_name）"
+)
 
 
 class MeetingIn(BaseModel):
@@ -131,10 +137,10 @@ class MeetingOut(BaseModel):
     id: int
     branch_id: int
     held_on: date
-    kind: str
+    kind: str = Field(description=MEETING_KIND)
     kind_name: str
     title: str
-    status: MeetingStatus
+    status: MeetingStatus = Field(description=enum_labels(MEETING_STATUS_LABELS))
     starts_at: datetime
     place: str
     latitude: float | None
@@ -152,7 +158,7 @@ class LeaveOut(BaseModel):
     meeting_id: int
     member_id: int
     reason: str
-    status: LeaveStatus
+    status: LeaveStatus = Field(description=enum_labels(LEAVE_STATUS_LABELS))
     late: bool = Field(description="会后由支部补记")
     decided_by: int | None
     decision_reason: str | None
@@ -218,7 +224,7 @@ class ClosedOut(BaseModel):
 class AttendanceRecordOut(BaseModel):
     meeting_id: int
     title: str
-    kind: str
+    kind: str = Field(description=MEETING_KIND)
     kind_name: str
     starts_at: datetime
     outcome: Attendance

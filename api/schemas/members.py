@@ -5,6 +5,12 @@ from datetime import date, datetime
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.models.org import MemberStatus, PoliticalStatus, Role
+from api.schemas.labels import (
+    MEMBER_STATUS_LABELS,
+    POLITICAL_STATUS_LABELS,
+    ROLE_LABELS,
+    enum_labels,
+)
 
 
 class MemberPublic(BaseModel):
@@ -14,10 +20,10 @@ class MemberPublic(BaseModel):
     unit_id: int
     name: str
     phone: str
-    political_status: PoliticalStatus
+    political_status: PoliticalStatus = Field(description=enum_labels(POLITICAL_STATUS_LABELS))
     category: str | None
     exempt: bool
-    status: MemberStatus
+    status: MemberStatus = Field(description=enum_labels(MEMBER_STATUS_LABELS))
     joined_on: date | None
     left_on: date | None
 
@@ -28,7 +34,7 @@ class RoleOut(BaseModel):
     id: int
     member_id: int
     unit_id: int
-    role: Role
+    role: Role = Field(description=enum_labels(ROLE_LABELS))
 
 
 class MeOut(BaseModel):

@@ -7,6 +7,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from api.models.org import Role, UnitKind
 from api.models.scoring import AuditAction
+from api.schemas.labels import ROLE_LABELS, UNIT_KIND_LABELS, enum_labels
 
 
 class UnitOut(BaseModel):
@@ -14,7 +15,7 @@ class UnitOut(BaseModel):
 
     id: int
     parent_id: int | None
-    kind: UnitKind
+    kind: UnitKind = Field(description=enum_labels(UNIT_KIND_LABELS))
     name: str
     path: str
     category: str | None = Field(description="适用方案中的类别（如成庄矿的一线、二线、地面）")
@@ -86,7 +87,7 @@ class RoleHolderOut(BaseModel):
     member_name: str
     unit_id: int
     unit_name: str
-    role: Role
+    role: Role = Field(description=enum_labels(ROLE_LABELS))
     role_label: str
     created_at: datetime
 

@@ -1,12 +1,22 @@
 """Period, result and what-if shapes."""
 
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
-from typing import Any, Self
+from typing import Generic, Self, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from api.models import PeriodStatus, RoundStatus
+from api.schemas.labels import (
+    APPROVAL_STEP_LABELS,
+    PERIOD_STATUS_LABELS,
+    ROUND_STAGE_LABELS,
+    STEP_KIND_LABELS,
+    enum_labels,
+)
 from api.schemas.schemes import SchemeIn
+from api.scoring.results import ActionSource, StepKind
+from api.scoring.scheme import ApprovalStep, ComponentKind, ListColor, RankScope
 
 
 class PeriodOut(BaseModel):
@@ -17,7 +27,7 @@ class PeriodOut(BaseModel):
     key: str
     starts_at: datetime
     ends_at: datetime
-    status: str
+    status: PeriodStatus = Field(description=enum_labels(PERIOD_STATUS_LABELS))
     close_count: int
     closed_at: datetime | None
     published_at: datetime | None
@@ -46,9 +56,70 @@ class CloseOut(BaseModel):
     subjects: int = Field(description="本次结算的考核对象数")
 
 
-class ListingOut(BaseModel):
+T = TypeVar("T")
+
+
+class ListingOut(BaseModel, Generic[T]):
     count: int = Field(description="总数")
-    items: list[dict[str, Any]] = Field(description="前 20 条（含姓名）")
+    items: list[T] = Field(description="前 20 条（含姓名）")
+
+
+class PendingClaimOut(BaseModel):
+    claim_id: int
+    member_id: int
+    name: str
+    item_code: str
+    occurred_on: date
+    waiting_for: ApprovalStep = Field(description=enum_labels(APPROVAL_STEP_LABELS))
+
+
+class OpenAppealOut(BaseModel):
+    appeal_id: int
+    member_id: int
+    name: str
+    entry_id: int
+    filed_at: datetime
+
+
+class OpenRoundOut(BaseModel):
+    round_id: int
+    branch_id: int
+    branch_name: str
+    status: RoundStatus = Field(description=enum_labels(ROUND_STAGE_LABELS))
+
+
+class WithoutEntriesOut(BaseModel):
+    id: int = Field(description="党员（支部方案为支部）")
+    name: str
+    unit_name: str
+
+
+class EntryAfterOut(BaseModel):
+    entry_id: int
+    member_id: int | None
+    branch_id: int | None
+    item_code: str
+    occurred_on: date
+
+
+class PendingClaimsOut(ListingOut[PendingClaimOut]):
+    pass
+
+
+class OpenAppealsOut(ListingOut[OpenAppealOut]):
+    pass
+
+
+class OpenRoundsOut(ListingOut[OpenRoundOut]):
+    pass
+
+
+class WithoutEntriesListOut(ListingOut[WithoutEntriesOut]):
+    pass
+
+
+class EntriesAfterOut(ListingOut[EntryAfterOut]):
+    pass
 
 
 class PreCloseOut(BaseModel):
@@ -58,15 +129,94 @@ class PreCloseOut(BaseModel):
     ends_at: datetime = Field(description="考核期结束时间（北京时间零点）")
     early: bool = Field(description="现在结算是否早于考核期结束")
     needs_confirmation: bool = Field(description="结算是否须确认并填写原因（force）")
-    pending_claims: ListingOut = Field(description="待审核的申报：结算时将被驳回")
-    open_appeals: ListingOut = Field(description="待处理的申诉：结算时将维持原记分")
-    open_rounds: ListingOut = Field(description="未结束的评议：其结果不计入本次结算")
-    without_entries: ListingOut = Field(description="本期没有任何积分记录的考核对象")
-    entries_after_period: ListingOut = Field(description="记在本期、但发生日期晚于本期的记录")
+    pending_claims: PendingClaimsOut = Field(description="待审核的申报：结算时将被驳回")
+    open_appeals: OpenAppealsOut = Field(description="待处理的申诉：结算时将维持原记分")
+    open_rounds: OpenRoundsOut = Field(description="未结束的评议：其结果不计入本次结算")
+    without_entries: WithoutEntriesListOut = Field(description="本期没有任何积分记录的考核对象")
+    entries_after_period: EntriesAfterOut = Field(description="记在本期、但发生日期晚于本期的记录")
 
 
 class ReopenIn(BaseModel):
     reason: str = Field(min_length=2, max_length=500, description="重新打开的原因")
+
+
+TIER_CODE = "档次代码，由方案定义（tiering.tiers 的 code），名称见 tier_label"
+
+
+class DerivationStepOut(BaseModel):
+    """积分明细的一行：哪条规则、哪些记录、得出的数。"""
+
+    kind: StepKind = Field(description=enum_labels(STEP_KIND_LABELS))
+    detail: str = Field(description="这一步的说明")
+    value: Decimal | None = Field(description="这一步得出的数")
+    entry_ids: list[str] = Field(description="这一步用到的积分记录")
+    item_code: str | None = Field(description="相关的积分项目")
+    rule: str | None = Field(description="适用的方案规则")
+
+
+class TriggeredActionOut(BaseModel):
+    """结果触发的处理（谈话提醒、通报、评先评优资格…）。"""
+
+    code: str = Field(description="处理代码，由方案定义")
+    label: str = Field(description="处理名称")
+    source: ActionSource = Field(
+        description="触发来源：threshold 累计记分阈值；streak 连续情形；item 积分项目"
+    )
+
+
+class IgnoredEntryOut(BaseModel):
+    entry_id: str
+    reason: str = Field(description="不计入的原因")
+
+
+class SubjectResultOut(BaseModel):
+    """考核对象一期的结果及其完整推导（积分明细）：`points` 为日常积分（记分制为累计记分），
+    `total` 为加权后的总分；`derivation` 逐步说明每个数的来历。"""
+
+    subject_id: str
+    period_key: str
+    exempt: bool = Field(description="本期免于考核")
+    points: Decimal | None = Field(description="日常积分（记分制：累计记分）")
+    item_totals: dict[str, Decimal] = Field(description="各积分项目的合计")
+    group_totals: dict[str, Decimal] = Field(description="各项目分组的合计")
+    components: dict[ComponentKind, Decimal] = Field(description="各组成部分（日常、自评…）得分")
+    missing_evaluations: list[ComponentKind] = Field(description="尚未评议的组成部分")
+    total: Decimal | None = Field(description="总分")
+    vetoed: bool = Field(description="一票否决")
+    tier: str | None = Field(description=TIER_CODE)
+    tier_label: str | None = Field(description="档次名称")
+    list_color: ListColor | None = Field(description="红榜 red / 黄榜 yellow")
+    money: Decimal | None
+    member_money: Decimal | None
+    coefficient: Decimal | None = Field(description="考核系数")
+    coefficient_pay: Decimal | None
+    stars: int | None = Field(description="本期红星")
+    cycle_stars: int | None = Field(description="本年累计红星")
+    cycle_flags: int | None = Field(description="本年累计标记次数")
+    ranks: dict[RankScope, int] = Field(description="各范围内的名次")
+    flags: list[str] = Field(description="排名标记（前 N 名、末位…）")
+    prize: Decimal | None
+    actions: list[TriggeredActionOut] = Field(description="触发的处理")
+    award_eligible: bool | None = Field(description="评先评优资格；方案未规定时为空")
+    award_reason: str | None = Field(description="无评先评优资格的原因")
+    ignored_entries: list[IgnoredEntryOut] = Field(description="不计入的记录及原因")
+    derivation: list[DerivationStepOut] = Field(description="推导步骤")
+
+
+class BoardResultOut(BaseModel):
+    """公示榜上的结果：数字、档次与标记，不含推导。"""
+
+    subject_id: str
+    period_key: str
+    exempt: bool
+    total: Decimal | None
+    tier: str | None = Field(description=TIER_CODE)
+    tier_label: str | None
+    list_color: ListColor | None = Field(description="红榜 red / 黄榜 yellow")
+    stars: int | None
+    cycle_flags: int | None
+    flags: list[str]
+    money: Decimal | None
 
 
 class ResultOut(BaseModel):
@@ -76,18 +226,20 @@ class ResultOut(BaseModel):
     member_id: int | None
     branch_id: int | None
     total: Decimal | None
-    tier: str | None
-    result: dict[str, Any]
+    tier: str | None = Field(description=TIER_CODE)
+    result: SubjectResultOut | BoardResultOut = Field(
+        description="完整结果及推导（本人及其上级组织的负责人），否则为公示榜上的结果"
+    )
 
 
 class LiveScoreOut(BaseModel):
     period_key: str
-    period_status: str
+    period_status: PeriodStatus = Field(description=enum_labels(PERIOD_STATUS_LABELS))
     scheme: str
     ranked_at: datetime | None = Field(
         description="排名的计算时间：本人得分与明细实时计算，排名每分钟更新一次"
     )
-    result: dict[str, Any] = Field(description="本期实时得分及其完整推导")
+    result: SubjectResultOut = Field(description="本期实时得分及其完整推导")
 
 
 class WhatIfIn(SchemeIn):

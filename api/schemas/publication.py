@@ -5,6 +5,16 @@ from decimal import Decimal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from api.models import PostKind, PostStatus, RobotStatus
+from api.schemas.labels import (
+    POST_KIND_LABELS,
+    POST_STATUS_LABELS,
+    ROBOT_STATUS_LABELS,
+    SUBJECT_KIND_LABELS,
+    enum_labels,
+)
+from api.scoring.scheme import SubjectKind
+
 
 class BoardRowOut(BaseModel):
     rank: int | None = Field(description="本组织内排名；免于考核者为空")
@@ -39,7 +49,7 @@ class BoardOut(BaseModel):
     period_key: str
     period_label: str
     published_on: str
-    subject_kind: str
+    subject_kind: SubjectKind = Field(description=enum_labels(SUBJECT_KIND_LABELS))
     descending: bool = Field(description="true: 分数越高越好；false: 记分制，越少越好")
     average: Decimal | None
     tiers: list[TierCountOut]
@@ -75,7 +85,7 @@ class RobotOut(BaseModel):
 
     branch_id: int
     key_hint: str = Field(description="key 的末四位，用于核对；完整 key 不会返回")
-    status: str = Field(description="active 正常 / invalid_key key 已失效（93000）")
+    status: RobotStatus = Field(description=enum_labels(ROBOT_STATUS_LABELS))
     top_n: int
     failure: str | None
     updated_at: datetime
@@ -94,9 +104,9 @@ class PostOut(BaseModel):
 
     id: int
     publication_id: int
-    kind: str
+    kind: PostKind = Field(description=enum_labels(POST_KIND_LABELS))
     trigger: str
-    status: str
+    status: PostStatus = Field(description=enum_labels(POST_STATUS_LABELS))
     attempts: int
     errcode: int | None
     reason: str | None

@@ -5,6 +5,7 @@ from datetime import datetime
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.models.org import Role
+from api.schemas.labels import ROLE_LABELS, enum_labels
 
 MAX_LISTED = 5000  # a roster's rows; every list of a preview or a commit is bounded by it
 
@@ -51,7 +52,7 @@ class RoleChange(BaseModel):
     row: int
     member_id: int | None = Field(description="新党员为空")
     name: str
-    role: Role
+    role: Role = Field(description=enum_labels(ROLE_LABELS))
     role_label: str
     unit: str
     granted: bool = Field(description="true 任命，false 免去")

@@ -1,9 +1,18 @@
 """Scheme shapes."""
 
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema, model_validator
+
+from api.scoring.scheme import PeriodLength, Scheme, SubjectKind
+
+# A definition is read as a dict and validated by the service (`parse_scheme`), which names
+# each problem's field in its error; its documented shape is the scheme model's, which every
+# scheme answer carries (and so puts among the components).
+SchemeDefinition = Annotated[
+    dict[str, Any], WithJsonSchema({"$ref": "#/components/schemas/Scheme"})
+]
 
 
 class SchemeIn(BaseModel):
@@ -12,7 +21,7 @@ class SchemeIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     preset: str | None = Field(default=None, description="预设方案，如 nitun、heyang")
-    definition: dict[str, Any] | None = Field(
+    definition: SchemeDefinition | None = Field(
         default=None, max_length=64, description="完整的方案定义"
     )
 
@@ -23,17 +32,20 @@ class SchemeIn(BaseModel):
         return self
 
 
+SUBJECT_KIND = "考核对象：member 党员；branch 支部"
+
+
 class SchemeOut(BaseModel):
     id: int
     unit_id: int
-    subject_kind: str
+    subject_kind: SubjectKind = Field(description=SUBJECT_KIND)
     version: int
     created_at: datetime
-    definition: dict[str, Any]
+    definition: Scheme = Field(description="方案定义（本版本）")
 
 
 class PresetOut(BaseModel):
     slug: str
     name: str
-    subject_kind: str
-    period: str
+    subject_kind: SubjectKind = Field(description=SUBJECT_KIND)
+    period: PeriodLength = Field(description="考核周期")

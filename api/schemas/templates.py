@@ -5,6 +5,16 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from api.models import NoticeKind
+from api.models.delivery import AttemptResult, Channel, DeliveryStatus
+from api.schemas.labels import (
+    ATTEMPT_RESULT_LABELS,
+    CHANNEL_LABELS,
+    DELIVERY_STATUS_LABELS,
+    NOTICE_KIND_LABELS,
+    enum_labels,
+)
+
 TemplateField = Annotated[str, Field(max_length=32)]
 NoticeField = Annotated[str, Field(max_length=64)]
 
@@ -25,8 +35,8 @@ class TemplateOut(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
     unit_id: int | None = Field(description="所属组织；为空表示启用组织归属前的默认模板")
-    kind: str
-    channel: str
+    kind: NoticeKind = Field(description=enum_labels(NOTICE_KIND_LABELS))
+    channel: Channel = Field(description=enum_labels(CHANNEL_LABELS))
     template_id: str
     page: str
     fields: dict[str, str]
@@ -36,12 +46,9 @@ class TemplateOut(BaseModel):
 class DeliveryAttemptOut(BaseModel):
     """One channel a delivery tried, and what became of it."""
 
-    channel: str | None = Field(description="subscribe/service；内部错误时为空")
+    channel: Channel | None = Field(description=enum_labels(CHANNEL_LABELS) + "；内部错误时为空")
     at: datetime
-    result: str = Field(
-        description="sent 已送达 / failed 失败 / skipped 不可用 / started 发送中 / "
-        "unknown 结果未知（发送中断） / error 内部错误"
-    )
+    result: AttemptResult = Field(description=enum_labels(ATTEMPT_RESULT_LABELS))
     errcode: int | None = None
     reason: str | None = None
 
@@ -52,8 +59,8 @@ class DeliveryOut(BaseModel):
     id: int
     notice_id: int
     member_id: int
-    status: str
-    channel: str | None
+    status: DeliveryStatus = Field(description=enum_labels(DELIVERY_STATUS_LABELS))
+    channel: Channel | None = Field(description=enum_labels(CHANNEL_LABELS))
     attempts: int
     errcode: int | None
     reason: str | None

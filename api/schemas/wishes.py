@@ -4,6 +4,8 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from api.models import WishStatus
+from api.schemas.labels import WISH_STATUS_LABELS, enum_labels
 from api.schemas.photos import PhotoUrlOut
 
 
@@ -42,7 +44,7 @@ class WishOut(BaseModel):
     location: str
     contact: str | None = Field(description="仅支部，以及经支部确认后的认领人可见")
     item_code: str | None
-    status: str
+    status: WishStatus = Field(description=enum_labels(WISH_STATUS_LABELS))
     claimed_by: int | None
     taker_approved: bool = Field(description="支部是否已确认认领人")
     completion_note: str | None

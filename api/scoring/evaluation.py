@@ -41,11 +41,14 @@ class Rating:
     score: Decimal
 
 
+FlagKind = Literal["reciprocal_top", "outlier_rater"]
+
+
 @dataclass(frozen=True)
 class Flag:
     """Evidence for the committee; scores are never changed because of a flag."""
 
-    kind: Literal["reciprocal_top", "outlier_rater"]
+    kind: FlagKind
     members: tuple[int, ...]
     detail: str
     ratings: tuple[Rating, ...]

@@ -188,14 +188,20 @@ class Item(SchemeModel):
 
     code: Code
     name: Label
-    kind: ItemKind
+    kind: ItemKind = Field(
+        description="bonus 加分（记分制：销分）；deduction 扣分（记分）；veto 一票否决"
+    )
     points: PositiveDecimal | None = None
     min_points: NonNegativeDecimal | None = None
     max_points: PositiveDecimal | None = None
     cap_per_period: PositiveDecimal | None = None
     group: Code | None = None
     categories: tuple[Code, ...] = ()
-    statuses: tuple[PoliticalStatus, ...] = ()
+    statuses: tuple[PoliticalStatus, ...] = Field(
+        default=(),
+        description="适用的政治面貌（空为全部）：full 正式党员；probationary 预备党员；"
+        "activist 入党积极分子",
+    )
     declarable: bool = False
     evidence_required: bool = False
     approval_steps: tuple[ApprovalStep, ...] = ()
@@ -275,7 +281,9 @@ class Scoring(SchemeModel):
 class Component(SchemeModel):
     """A weighted part of the final score, e.g. 日常积分 ×0.7, and what it means unrated."""
 
-    kind: ComponentKind
+    kind: ComponentKind = Field(
+        description="daily 日常积分；self 自评；mutual 互评；committee 组织评定；final 总评"
+    )
     weight: Weight
     when_unrated: UnratedPolicy = UnratedPolicy.REQUIRED
 
@@ -676,7 +684,7 @@ class Scheme(SchemeModel):
     slug: Code
     name: Label
     version: int = Field(default=1, ge=1)
-    subject_kind: SubjectKind
+    subject_kind: SubjectKind = Field(description="考核对象：member 党员；branch 支部")
     period: PeriodLength
     accumulation: Accumulation = Accumulation.RESET
     scoring: Scoring = Field(default_factory=Scoring)

@@ -53,7 +53,7 @@ async def found(session: AsyncSession, settings: Settings, founding: FoundingIn)
         unit_id=id_of(unit),
         name=founding.admin_name,
         phone=founding.admin_phone,
-        political_status=PoliticalStatus.full,
+        political_status=PoliticalStatus.FULL,
     )
     session.add(admin)
     await session.flush()

@@ -42,7 +42,7 @@ class DemoPerson:
     name: str
     phone: str
     unit: str
-    status: PoliticalStatus = PoliticalStatus.full
+    status: PoliticalStatus = PoliticalStatus.FULL
     category: str | None = "B"
     role: Role | None = None
     role_unit: str | None = None
@@ -60,8 +60,8 @@ PEOPLE = (
     DemoPerson("王志强", "13800000003", "东村党支部", category="A", role=Role.branch_committee),
     DemoPerson("张秀英", "13800000004", "东村第一党小组", category="A", role=Role.group_leader),
     DemoPerson("刘德华", "13800000005", "东村第一党小组"),
-    DemoPerson("陈静", "13800000006", "东村第一党小组", status=PoliticalStatus.probationary),
-    DemoPerson("杨光", "13800000007", "东村第一党小组", status=PoliticalStatus.activist),
+    DemoPerson("陈静", "13800000006", "东村第一党小组", status=PoliticalStatus.PROBATIONARY),
+    DemoPerson("杨光", "13800000007", "东村第一党小组", status=PoliticalStatus.ACTIVIST),
     DemoPerson("赵丽", "13800000008", "东村第二党小组", role=Role.group_leader),
     DemoPerson("黄海", "13800000009", "东村第二党小组", category="C"),
     DemoPerson("吴桂兰", "13800000010", "东村第二党小组", category="D"),
@@ -71,11 +71,11 @@ PEOPLE = (
     DemoPerson("胡美玲", "13800000014", "西村第一党小组"),
     DemoPerson("郭强", "13800000015", "西村第一党小组", category="C"),
     DemoPerson("林芳", "13800000016", "西村第二党小组", role=Role.group_leader),
-    DemoPerson("何勇", "13800000017", "西村第二党小组", status=PoliticalStatus.probationary),
+    DemoPerson("何勇", "13800000017", "西村第二党小组", status=PoliticalStatus.PROBATIONARY),
     DemoPerson("高原", "13800000018", "西村第二党小组", category="D"),
     DemoPerson("罗斌", "13800000019", "镇机关党支部", category="A", role=Role.branch_secretary),
     DemoPerson("梁晓燕", "13800000020", "镇机关党支部", category="A"),
-    DemoPerson("宋涛", "13800000021", "镇机关党支部", status=PoliticalStatus.activist),
+    DemoPerson("宋涛", "13800000021", "镇机关党支部", status=PoliticalStatus.ACTIVIST),
 )
 
 

@@ -33,7 +33,6 @@ from api.models import (
     UnitKind,
     id_of,
 )
-from api.models.org import PoliticalStatus as OrgPoliticalStatus
 from api.scoring import Entry, EvaluationResult, Period, PriorResult, Scheme, Subject
 from api.scoring.scheme import ComponentKind, PoliticalStatus, SubjectKind
 from api.services.periods.offload import off_loop, tasks
@@ -243,9 +242,8 @@ def _subject(member: Member, unit: OrgUnit, exempt: bool) -> Subject:
     )
 
 
-# The member table's 政治面貌, as the scheme's enum of the same values (the database may give
-# either enum or the plain value).
-_STATUSES: dict[str, PoliticalStatus] = {str(s): PoliticalStatus(s) for s in OrgPoliticalStatus}
+# The member table's 政治面貌 as its enum, looked up rather than constructed per member.
+_STATUSES: dict[str, PoliticalStatus] = {s.value: s for s in PoliticalStatus}
 
 
 def _status(value: str | None) -> PoliticalStatus | None:

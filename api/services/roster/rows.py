@@ -11,13 +11,13 @@ from api.services.roster.sheet import Table, text
 PHONE: Final = re.compile(r"^1[3-9]\d{9}$")
 CATEGORY: Final = re.compile(r"^[A-Za-z0-9一-鿿]{1,16}$")
 POLITICAL_STATUS: Final = {
-    "正式党员": PoliticalStatus.full,
-    "中共党员": PoliticalStatus.full,
-    "党员": PoliticalStatus.full,
-    "预备党员": PoliticalStatus.probationary,
-    "中共预备党员": PoliticalStatus.probationary,
-    "入党积极分子": PoliticalStatus.activist,
-    "积极分子": PoliticalStatus.activist,
+    "正式党员": PoliticalStatus.FULL,
+    "中共党员": PoliticalStatus.FULL,
+    "党员": PoliticalStatus.FULL,
+    "预备党员": PoliticalStatus.PROBATIONARY,
+    "中共预备党员": PoliticalStatus.PROBATIONARY,
+    "入党积极分子": PoliticalStatus.ACTIVIST,
+    "积极分子": PoliticalStatus.ACTIVIST,
 }
 DUTIES: Final = {
     "党小组长": Role.group_leader,

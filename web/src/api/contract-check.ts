@@ -14,9 +14,11 @@ type Holds<T extends true> = T;
 /** A live score with its derivation, as `GET /members/{id}/score` answers it. */
 export type LiveScore = Json<paths["/api/v1/members/{member_id}/score"]["get"]["responses"][200]>;
 export type Derivation = LiveScore["result"];
-/** A notice of the in-app inbox and its data. */
+/** A notice of the in-app inbox and its data: a union discriminated by the notice's `kind`. */
 export type Notice = Schemas["NoticeOut"];
 export type NoticeData = Notice["data"];
+/** The 记分告知卡, narrowed from the union by its kind. */
+export type DeductionCard = Extract<Notice, { kind: "deduction_card" }>;
 /** The error every route answers with, and its code. */
 export type ErrorCode = Schemas["ErrorBody"]["code"];
 
@@ -25,11 +27,15 @@ export type ContractHolds = [
   Holds<IsUnknown<Derivation> extends false ? true : false>,
   Holds<IsUnknown<NoticeData> extends false ? true : false>,
   Holds<ErrorCode extends string ? true : false>,
-  // Issue 18 (items 1–2) types the results, the notices and the errors. Once it lands, these
-  // three lines join the list, so that the console stops compiling if any of them becomes
-  // `unknown` (or a plain string) again:
-  //   Holds<IsUnknown<Derivation["total"]> extends false ? true : false>,
-  //   Holds<IsUnknown<Extract<NoticeData, { kind: "deduction" }>> extends false ? true : false>,
+  // Typed results and notices (issue 18, items 1–2): the console stops compiling if the
+  // derivation or a notice kind's data becomes `unknown` again, or the kind a plain string.
+  Holds<IsUnknown<Derivation["total"]> extends false ? true : false>,
+  Holds<IsUnknown<Derivation["derivation"][number]["kind"]> extends false ? true : false>,
+  Holds<[DeductionCard] extends [never] ? false : true>,
+  Holds<IsUnknown<DeductionCard["data"]> extends false ? true : false>,
+  Holds<IsUnknown<DeductionCard["data"]["item_name"]> extends false ? true : false>,
+  Holds<string extends Notice["kind"] ? false : true>,
+  // Per-route error codes (issue 18, item 2) make this hold; it joins the list with them:
   //   Holds<string extends ErrorCode ? false : true>,
 ];
 
