@@ -15,7 +15,7 @@ from api.services import appeals as service
 if TYPE_CHECKING:
     from api.models import Appeal
 
-router = APIRouter(tags=["appeals"])
+router = APIRouter(tags=["申诉"])
 
 
 async def _out(

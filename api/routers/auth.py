@@ -19,7 +19,7 @@ from api.schemas.auth import (
 from api.schemas.members import MemberPublic
 from api.services import auth as service
 
-router = APIRouter(prefix="/auth", tags=["auth"])
+router = APIRouter(prefix="/auth", tags=["登录"])
 
 
 async def _no_store(response: Response) -> None:

@@ -27,7 +27,7 @@ from api.services.photos import reuse_counts
 if TYPE_CHECKING:
     from api.models import Claim
 
-router = APIRouter(prefix="/claims", tags=["claims"])
+router = APIRouter(prefix="/claims", tags=["申报审核"])
 IdempotencyKey = Annotated[
     str,
     Header(

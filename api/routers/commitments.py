@@ -15,7 +15,7 @@ from api.schemas.commitments import (
 )
 from api.services import commitments as service
 
-router = APIRouter(tags=["commitments"])
+router = APIRouter(tags=["承诺践诺"])
 
 
 @router.post("/commitments", status_code=201, summary="提交本期承诺")

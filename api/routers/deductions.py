@@ -10,7 +10,7 @@ from api.schemas.deductions import DeductionIn, DeductionOut
 from api.services import deductions as service
 from api.services.ledger import NewEntry
 
-router = APIRouter(tags=["deductions"])
+router = APIRouter(tags=["记分"])
 
 
 @router.post(

@@ -22,7 +22,7 @@ from api.schemas.evaluations import (
 )
 from api.services import evaluations as service
 
-router = APIRouter(tags=["evaluations"])
+router = APIRouter(tags=["民主评议"])
 
 
 @router.post("/org/units/{branch_id}/evaluation-rounds", status_code=201, summary="发起本期评议")

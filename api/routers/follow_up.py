@@ -11,7 +11,7 @@ from api.schemas.appeals import AppealOut
 from api.schemas.follow_up import CommitteeActionOut
 from api.services import follow_up as service
 
-router = APIRouter(tags=["follow-up"])
+router = APIRouter(tags=["待办"])
 
 
 @router.get(

@@ -12,7 +12,7 @@ from api.models import utcnow
 from api.services import health as service
 from api.services import heartbeat
 
-router = APIRouter(tags=["health"])
+router = APIRouter(tags=["运行状态"])
 
 
 @router.get("/healthz", summary="进程存活")

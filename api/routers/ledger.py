@@ -10,7 +10,7 @@ from api.schemas.common import Page
 from api.schemas.ledger import EntryIn, EntryOut, ReverseIn
 from api.services import ledger as service
 
-router = APIRouter(tags=["ledger"])
+router = APIRouter(tags=["积分台账"])
 
 
 def _new(body: EntryIn, source: EntrySource) -> service.NewEntry:

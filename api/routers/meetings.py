@@ -6,6 +6,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import FileResponse
 from starlette.background import BackgroundTask
 
+from api.contract import XLSX_FILE
 from api.db import SessionDep
 from api.deps import CurrentPrincipal, PageDep, SettingsDep
 from api.models import MeetingStatus, id_of, utcnow
@@ -42,7 +43,7 @@ from api.services.publication import visible_unit
 if TYPE_CHECKING:
     from api.models import LeaveRequest, Meeting
 
-router = APIRouter(tags=["meetings"])
+router = APIRouter(tags=["组织生活"])
 PeriodKey = Annotated[
     str | None,
     Query(max_length=7, description="期间：2026-11、2026-Q4、2026-H2 或 2026；默认今年"),
@@ -351,6 +352,7 @@ async def my_attendance(
     "/org/units/{unit_id}/exports/attendance.xlsx",
     summary="导出组织生活出勤表（Excel，按期间）",
     response_class=FileResponse,
+    responses=XLSX_FILE,
 )
 async def attendance_export(
     unit_id: int, principal: CurrentPrincipal, session: SessionDep, period: PeriodKey = None

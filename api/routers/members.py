@@ -13,7 +13,7 @@ from api.schemas.members import InviteCodeOut, MemberPublic, MemberUpdate, MeOut
 from api.services import members as service
 from api.services.org import unit_for
 
-router = APIRouter(tags=["members"])
+router = APIRouter(tags=["党员"])
 
 
 @router.get("/me", summary="当前登录党员及其职务")

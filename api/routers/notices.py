@@ -11,7 +11,7 @@ from api.schemas.templates import DeliveryAttemptOut
 from api.services import notices as service
 from api.services import subscriptions
 
-router = APIRouter(tags=["notices"])
+router = APIRouter(tags=["通知"])
 
 
 @router.get("/me/notices", summary="我的通知（告知卡、审核结果、申诉结果等）")

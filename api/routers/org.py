@@ -27,7 +27,7 @@ from api.services import org as service
 from api.services import schemes
 from api.services.audit import AuditEntry
 
-router = APIRouter(prefix="/org", tags=["org"])
+router = APIRouter(prefix="/org", tags=["组织"])
 
 
 @router.get("/units", summary="管辖范围内的组织（按树的路径排序）")

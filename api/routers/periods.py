@@ -28,7 +28,7 @@ from api.services import publication
 from api.services.ledger import today_in_shanghai
 from api.services.schemes import from_request
 
-router = APIRouter(tags=["periods"])
+router = APIRouter(tags=["考核期"])
 
 
 def _result(shown: service.ShownResult) -> ResultOut:

@@ -4,6 +4,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request, Response
 
+from api.contract import binary
 from api.db import SessionDep
 from api.deps import CurrentPrincipal, SettingsDep, Uploader
 from api.limits import photo_too_large
@@ -16,7 +17,8 @@ from api.services import photos as service
 from api.storage import PhotoStore
 from api.uploads import read_file, upload_body
 
-router = APIRouter(prefix="/photos", tags=["photos"])
+router = APIRouter(prefix="/photos", tags=["照片"])
+PHOTO = binary("image/jpeg", "image/png", "image/webp", description="照片（存储时的格式）")
 
 
 def _store(request: Request) -> PhotoStore:
@@ -60,7 +62,7 @@ async def upload(
     )
 
 
-@router.get("/{photo_id}", summary="查看照片", response_class=Response)
+@router.get("/{photo_id}", summary="查看照片", response_class=Response, responses=PHOTO)
 async def download(
     photo_id: int, request: Request, principal: CurrentPrincipal, session: SessionDep
 ) -> Response:
@@ -74,6 +76,7 @@ async def download(
     name=CONTENT_ROUTE,
     summary="按临时链接加载照片（无需登录凭证；链接由返回照片的接口签发）",
     response_class=Response,
+    responses=PHOTO,
 )
 async def content(
     photo_id: int, link: SignedLinkDep, request: Request, session: SessionDep

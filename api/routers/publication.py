@@ -8,6 +8,7 @@ from fastapi.responses import FileResponse
 from starlette.background import BackgroundTask
 
 from api.access import Action
+from api.contract import XLSX_FILE, binary
 from api.db import SessionDep
 from api.deps import CurrentPrincipal, PageDep, SettingsDep, WeChatDep
 from api.errors import BoardWithdrawn, PosterPageOutOfRange, PosterUnavailable, UnitNotFound
@@ -28,7 +29,7 @@ from api.services import exports, periods, publication, robots
 from api.services.exports import XLSX, Export
 from api.services.share import images
 
-router = APIRouter(tags=["publication"])
+router = APIRouter(tags=["公示"])
 PosterPage = Annotated[int | None, Query(ge=1, le=100, description="分页海报的页码（每页 top 人）")]
 PosterTop = Annotated[int, Query(ge=5, le=100, description="海报列出的人数（或每页人数）")]
 PostKey = Annotated[
@@ -90,7 +91,7 @@ async def board(
     "/periods/{period_id}/boards/{unit_id}/poster.png",
     summary="排名海报（PNG，带小程序码，可保存后转发到微信群）",
     response_class=Response,
-    responses={200: {"content": {"image/png": {}}}},
+    responses=binary("image/png", description="排名海报 PNG"),
 )
 async def poster(
     period_id: int,
@@ -124,6 +125,7 @@ async def poster(
     "/periods/{period_id}/exports/ranking.xlsx",
     summary="导出公示表（Excel）",
     response_class=FileResponse,
+    responses=XLSX_FILE,
 )
 async def ranking_export(
     period_id: int,
@@ -142,6 +144,7 @@ async def ranking_export(
     "/periods/{period_id}/exports/assessment.xlsx",
     summary="导出支部考核表（成庄矿、涌溪等支部考核方案）",
     response_class=FileResponse,
+    responses=XLSX_FILE,
 )
 async def assessment_export(
     period_id: int, principal: CurrentPrincipal, session: SessionDep
@@ -154,6 +157,7 @@ async def assessment_export(
     "/org/units/{unit_id}/exports/quarterly-summary.xlsx",
     summary="导出季度汇总公示卡（报上级党委）",
     response_class=FileResponse,
+    responses=XLSX_FILE,
 )
 async def quarterly_summary(
     unit_id: int,
@@ -169,6 +173,7 @@ async def quarterly_summary(
     "/members/{member_id}/exports/card.xlsx",
     summary="导出一人一卡（全年逐月明细，含理由与审批人）",
     response_class=FileResponse,
+    responses=XLSX_FILE,
 )
 async def member_card(
     member_id: int,

@@ -15,7 +15,7 @@ from api.services import schemes as service
 if TYPE_CHECKING:
     from api.models import SchemeRecord, SchemeVersion
 
-router = APIRouter(tags=["schemes"])
+router = APIRouter(tags=["积分方案"])
 
 
 def _out(record: "SchemeRecord", version: "SchemeVersion") -> SchemeOut:

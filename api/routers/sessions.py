@@ -19,7 +19,7 @@ from api.schemas.sessions import (
 from api.services import sessions as service
 from api.services.auth import TokenPair
 
-router = APIRouter(tags=["sessions"])
+router = APIRouter(tags=["我的登录"])
 
 TicketId = Annotated[
     str,

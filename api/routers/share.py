@@ -1,9 +1,10 @@
 """Sharing a board in the branch's WeChat group; what a scanned code opens."""
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
 
+from api.contract import binary
 from api.db import SessionDep
 from api.deps import CurrentPrincipal, SettingsDep, WeChatDep
 from api.errors import PosterUnavailable
@@ -14,7 +15,7 @@ from api.services.share import cards, nudges, resolve, scenes
 from api.services.share.cards import SharedImage
 from api.signing import SignedLink
 
-router = APIRouter(tags=["share"])
+router = APIRouter(tags=["分享与扫码"])
 Expires = Annotated[int, Query(ge=0, le=2**40, description="链接过期时间（Unix 秒）")]
 Signature = Annotated[
     str, Query(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$", description="链接签名")
@@ -27,7 +28,7 @@ Scene = Annotated[
         description="小程序码的 scene（已 decodeURIComponent），或扫到的普通二维码内容 / 签到码",
     ),
 ]
-PNG: dict[int | str, dict[str, Any]] = {200: {"content": {"image/png": {}}}}
+PNG = binary("image/png", description="分享图片 PNG")
 
 
 def _link(request: Request, name: str, publication_id: int, link: SignedLink) -> str:
@@ -148,7 +149,7 @@ async def resolve_scene(
     "/members/{member_id}/card-code.png",
     summary="党员积分卡（一人一卡）的小程序码：扫码在小程序中打开该党员的积分卡",
     response_class=Response,
-    responses={200: {"content": {"image/jpeg": {}, "image/png": {}}}},
+    responses=binary("image/jpeg", "image/png", description="小程序码图片"),
 )
 async def member_card_code(
     member_id: int,

@@ -10,7 +10,7 @@ from api.models import Channel, NoticeKind
 from api.schemas.templates import DeliveryOut, TemplateIn, TemplateOut
 from api.services import templates as service
 
-router = APIRouter(tags=["delivery"])
+router = APIRouter(tags=["消息投递"])
 
 
 TemplateUnit = Annotated[

@@ -16,7 +16,7 @@ from api.services import wishes as service
 if TYPE_CHECKING:
     from api.models import MicroWish
 
-router = APIRouter(tags=["micro-wishes"])
+router = APIRouter(tags=["微心愿"])
 
 
 async def _out(

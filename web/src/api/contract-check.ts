@@ -17,20 +17,25 @@ export type Derivation = LiveScore["result"];
 /** A notice of the in-app inbox and its data. */
 export type Notice = Schemas["NoticeOut"];
 export type NoticeData = Notice["data"];
-/** The error every route answers with, and its code. */
+/** The error every route answers with, and its code (any of the API's codes). */
 export type ErrorCode = Schemas["ErrorBody"]["code"];
+/** The codes one route declares for one status: submitting a claim answered 409. */
+export type SubmitConflictCode = Json<paths["/api/v1/claims"]["post"]["responses"][409]>["code"];
 
 export type ContractHolds = [
   Holds<IsUnknown<LiveScore> extends false ? true : false>,
   Holds<IsUnknown<Derivation> extends false ? true : false>,
   Holds<IsUnknown<NoticeData> extends false ? true : false>,
   Holds<ErrorCode extends string ? true : false>,
-  // Issue 18 (items 1–2) types the results, the notices and the errors. Once it lands, these
-  // three lines join the list, so that the console stops compiling if any of them becomes
-  // `unknown` (or a plain string) again:
+  // Error codes are literals, the API's and each route's: neither may widen to `string` again.
+  Holds<string extends ErrorCode ? false : true>,
+  Holds<string extends SubmitConflictCode ? false : true>,
+  Holds<"claim_state_conflict" extends SubmitConflictCode ? false : true>,
+  Holds<"cap_reached" extends SubmitConflictCode ? true : false>,
+  // Issue 18 (item 1) types the results and the notices. Once it lands, these two lines join
+  // the list, so that the console stops compiling if either becomes `unknown` again:
   //   Holds<IsUnknown<Derivation["total"]> extends false ? true : false>,
   //   Holds<IsUnknown<Extract<NoticeData, { kind: "deduction" }>> extends false ? true : false>,
-  //   Holds<string extends ErrorCode ? false : true>,
 ];
 
 /** What a screen reads from each: the code must compile against the generated types. */
