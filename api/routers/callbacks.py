@@ -18,6 +18,21 @@ router = APIRouter(prefix="/wechat/callback", tags=["微信推送"])
 SignatureQuery = Annotated[str, Query()]
 PATHS = {WeChatApp.mini: "", WeChatApp.service: "/service"}
 NAMES = {WeChatApp.mini: "小程序", WeChatApp.service: "服务号"}
+VERIFY = {
+    WeChatApp.mini: (
+        "微信服务器在配置消息推送时以 GET 校验签名，返回 echostr；签名或时间戳不对时拒绝。"
+    ),
+    WeChatApp.service: "微信服务器在配置服务号消息推送时以 GET 校验签名，返回 echostr。",
+}
+RECEIVE = {
+    WeChatApp.mini: (
+        "接收小程序的消息与事件推送（明文或安全模式，XML 或 JSON），"
+        "校验签名、防重放后保存并在后台处理。"
+    ),
+    WeChatApp.service: (
+        "接收服务号的消息与事件推送（关注、取消关注等），校验签名、防重放后保存并在后台处理。"
+    ),
+}
 
 
 async def _head(request: Request, limit: int) -> bytes:
@@ -42,6 +57,7 @@ def _routes(app: WeChatApp) -> None:
     @router.get(
         PATHS[app],
         summary=f"微信服务器配置校验（{NAMES[app]}）",
+        description=VERIFY[app],
         response_class=PlainTextResponse,
         name=f"verify_{app}",
     )
@@ -59,6 +75,7 @@ def _routes(app: WeChatApp) -> None:
     @router.post(
         PATHS[app],
         summary=f"接收微信消息推送（{NAMES[app]}）",
+        description=RECEIVE[app],
         response_class=PlainTextResponse,
         name=f"receive_{app}",
     )

@@ -35,6 +35,10 @@ async def _photo(request: Request, _uploader: Uploader, settings: SettingsDep) -
     "",
     status_code=201,
     summary="上传证明照片（去除位置等元数据后按内容存储）",
+    description=(
+        "上传一张 JPEG、PNG 或 WebP 照片，"
+        "去除位置等元数据并重新编码后按内容存储。返回照片 id 与临时链接。"
+    ),
     openapi_extra=upload_body("JPEG、PNG 或 WebP，不超过 10 MB"),
 )
 async def upload(
@@ -62,7 +66,13 @@ async def upload(
     )
 
 
-@router.get("/{photo_id}", summary="查看照片", response_class=Response, responses=PHOTO)
+@router.get(
+    "/{photo_id}",
+    summary="查看照片",
+    description="须登录：照片的原始内容（存储时的格式）；只有能看到该照片所属记录的人可以查看。",
+    response_class=Response,
+    responses=PHOTO,
+)
 async def download(
     photo_id: int, request: Request, principal: CurrentPrincipal, session: SessionDep
 ) -> Response:
@@ -75,6 +85,9 @@ async def download(
     "/{photo_id}/content",
     name=CONTENT_ROUTE,
     summary="按临时链接加载照片（无需登录凭证；链接由返回照片的接口签发）",
+    description=(
+        "小程序 <image> 无法带登录令牌：返回照片的接口签发有时限的链接，凭链接中的签名读取。"
+    ),
     response_class=Response,
     responses=PHOTO,
 )

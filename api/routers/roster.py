@@ -70,6 +70,7 @@ async def commit_roster(
 @router.get(
     "/roster/template",
     summary="下载花名册模板",
+    description="带表头和示例行的 Excel 花名册模板，填写后通过导入预览上传。",
     response_class=Response,
     responses=XLSX_FILE,
 )
