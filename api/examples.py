@@ -12,6 +12,7 @@ from typing import Any, Final
 
 from pydantic import BaseModel
 
+from api.errors import ErrorBody
 from api.schemas.appeals import AppealDecisionIn, AppealIn
 from api.schemas.auth import (
     DevLoginIn,
@@ -19,13 +20,14 @@ from api.schemas.auth import (
     LogoutIn,
     PhoneBindIn,
     RefreshIn,
+    TokensOut,
     WeChatLoginIn,
 )
-from api.schemas.claims import BatchDecisionIn, ClaimIn, DecisionIn
+from api.schemas.claims import BatchDecisionIn, ClaimIn, ClaimOut, DecisionIn
 from api.schemas.commitments import CommitmentDecisionIn, CommitmentIn, RatingIn, ReportIn
 from api.schemas.deductions import DeductionIn
 from api.schemas.evaluations import AdvanceIn, DeadlineIn, RoundIn, ScoreIn
-from api.schemas.ledger import EntryIn, ReverseIn
+from api.schemas.ledger import EntryIn, EntryOut, ReverseIn
 from api.schemas.meetings import (
     CheckinIn,
     LeaveDecisionIn,
@@ -35,10 +37,11 @@ from api.schemas.meetings import (
     MemberReasonIn,
     ReasonIn,
 )
-from api.schemas.members import MemberUpdate
+from api.schemas.members import MemberUpdate, MeOut
 from api.schemas.notices import SubscriptionReport
-from api.schemas.org import HandOverIn, RoleAssign, UnitCreate, UnitUpdate
+from api.schemas.org import HandOverIn, RoleAssign, UnitCreate, UnitOut, UnitUpdate
 from api.schemas.periods import CloseIn, ReopenIn, WhatIfIn
+from api.schemas.photos import PhotoOut
 from api.schemas.publication import PostIn, RobotIn
 from api.schemas.roster import RosterCommitIn
 from api.schemas.schemes import SchemeIn
@@ -49,6 +52,19 @@ from api.schemas.wishes import CompleteIn, WishIn, YearEndIn
 Example = dict[str, Any]
 _TICKET: Final = "bt_9f2c4e7a1d8b4c3e"
 _REFRESH: Final = "rt_5b1e9c0d7a2f4e68b3c1"
+_PHOTO_URL: Final = "/api/v1/photos/41/content?expires=1796284800&signature=Qm9ndXMtc2lnbmF0dXJl"
+_ZHANG_WEI: Final = {
+    "id": 12,
+    "unit_id": 3,
+    "name": "张伟",
+    "phone": "13800000001",
+    "political_status": "full",
+    "category": "在职党员",
+    "exempt": False,
+    "status": "active",
+    "joined_on": "2008-07-01",
+    "left_on": None,
+}
 
 EXAMPLES: Final[dict[type[BaseModel], list[Example]]] = {
     # --- 登录 ---
@@ -177,6 +193,94 @@ EXAMPLES: Final[dict[type[BaseModel], list[Example]]] = {
             "code": "https://example.invalid/checkin?m=31&c=8d3f2a",
             "location": {"latitude": 31.2305, "longitude": 121.4736},
             "device": "d7f3a9c2e1b84f6a",
+        }
+    ],
+    # --- main responses ---
+    ErrorBody: [
+        {
+            "code": "claim_state_conflict",
+            "message": "该申报已被处理，请刷新后查看",
+            "detail": None,
+            "request_id": "5f0c2b9e8a7d4c31",
+        }
+    ],
+    TokensOut: [
+        {
+            "status": "bound",
+            "access_token": "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMiJ9.c2lnbmF0dXJl",
+            "access_token_expires_at": "2026-12-06T08:30:00Z",
+            "refresh_token": _REFRESH,
+            "refresh_token_expires_at": "2027-01-05T06:30:00Z",
+            "token_type": "bearer",
+            "member": _ZHANG_WEI,
+        }
+    ],
+    MeOut: [
+        {
+            "member": _ZHANG_WEI,
+            "roles": [{"id": 4, "member_id": 12, "unit_id": 3, "role": "branch_committee"}],
+        }
+    ],
+    UnitOut: [
+        {
+            "id": 3,
+            "parent_id": 1,
+            "kind": "branch",
+            "name": "第一党支部",
+            "path": "/1/3/",
+            "category": "农村党支部",
+            "created_at": "2026-03-01T02:00:00Z",
+        }
+    ],
+    PhotoOut: [
+        {
+            "id": 41,
+            "url": _PHOTO_URL,
+            "url_expires_at": "2026-12-06T07:30:00Z",
+            "sha256": "9b74c9897bac770ffc029102a200c5de4a0b9e7a3c1d2f6e8b5a4c3d2e1f0a9b",
+            "content_type": "image/jpeg",
+            "width": 1280,
+            "height": 960,
+            "size": 183204,
+            "used_in_claims": 1,
+            "used_as_evidence": 1,
+        }
+    ],
+    ClaimOut: [
+        {
+            "id": 101,
+            "member_id": 12,
+            "item_code": "volunteer_service",
+            "points": "2",
+            "occurred_on": "2026-11-22",
+            "description": "参加红旗镇敬老院志愿服务，打扫卫生、陪老人聊天两小时",
+            "status": "pending",
+            "steps": ["party_committee"],
+            "current_step": "party_committee",
+            "entry_id": None,
+            "last_reason": None,
+            "photo_ids": [41],
+            "photos": [{"id": 41, "url": _PHOTO_URL, "url_expires_at": "2026-12-06T07:30:00Z"}],
+            "evidence_reuse": 0,
+            "created_at": "2026-11-22T09:15:00Z",
+        }
+    ],
+    EntryOut: [
+        {
+            "id": 318,
+            "period_id": 7,
+            "member_id": 12,
+            "branch_id": 3,
+            "item_code": "meeting_leave",
+            "points": "2",
+            "source": "deduction",
+            "reverses_id": None,
+            "actor_id": 15,
+            "reason": "11月支部党员大会请假",
+            "evidence": [],
+            "photos": [],
+            "occurred_on": "2026-11-20",
+            "created_at": "2026-11-21T01:20:00Z",
         }
     ],
     # --- 消息投递、公示与分享 ---

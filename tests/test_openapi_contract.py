@@ -209,3 +209,10 @@ def test_examples_speak_chinese() -> None:
         if isinstance(value, str) and len(value) > 6 and not value.isascii()
     ]
     assert len(texts) > 25
+
+
+def test_the_main_responses_have_an_example() -> None:
+    """The shapes a newcomer meets first: signing in, `/me`, a claim, a photo, a ledger entry,
+    a unit, and the error body."""
+    main = ["TokensOut", "MeOut", "ClaimOut", "PhotoOut", "EntryOut", "UnitOut", "ErrorBody"]
+    assert all(SCHEMAS[name].get("examples") for name in main)
