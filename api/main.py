@@ -246,7 +246,8 @@ def _description() -> str:
     )
     return (
         "党员积分制管理小程序的后端接口。所有错误都以 `{code, message, detail, request_id}` 返回，"
-        "`message` 可直接展示给用户。\n\n| code | HTTP | message |\n| --- | --- | --- |\n" + rows
+        "`message` 可直接展示给用户。每个接口按状态码列出它可能返回的错误码（由代码推导），"
+        "下表是全部错误码。\n\n| code | HTTP | message |\n| --- | --- | --- |\n" + rows
     )
 
 
