@@ -12,7 +12,7 @@ module is followed like any call.
 The walk errs on the side of listing: an error class named anywhere in a reachable function
 counts (a table of WeChat codes, a `refusal` field), except as the type of an `except` clause.
 What the walk cannot see (an attribute of a value of unknown type) is caught by the tests: the
-schemathesis run and the suite's response check (`tests/conftest.py`) fail on any answer whose
+schemathesis run and the suite's response check (`tests/declared.py`) fail on any answer whose
 code the route's OpenAPI does not list.
 """
 
