@@ -281,6 +281,10 @@ def _install_error_handlers(app: FastAPI) -> None:
             return _render(NotFound())
         if exc.status_code == 405:
             return _render(MethodNotAllowed())
+        if exc.status_code == 400:
+            # FastAPI's answer to a body it cannot even decode (bytes that are not UTF-8): for
+            # the client, JSON it sent and we could not read.
+            return _render(InvalidJson())
         return JSONResponse(
             status_code=exc.status_code,
             content=ErrorBody(
