@@ -14,7 +14,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, Operation
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from api import console, docs, logs
+from api import console, contract, docs, logs
 from api.config import Settings, get_settings
 from api.db import create_engine, create_sessionmaker
 from api.errors import (
@@ -134,7 +134,8 @@ def create_app(settings: Settings | None = None, http: httpx.AsyncClient | None 
         version="1.0.0",
         description=_description(),
         lifespan=lifespan,
-        responses={"4XX": {"model": ErrorBody, "description": "错误（见上方错误码表）"}},
+        openapi_tags=contract.TAGS,
+        generate_unique_id_function=contract.operation_id,
         docs_url=None,
         redoc_url=None,
         openapi_url="/openapi.json" if settings.docs_enabled else None,
@@ -146,6 +147,7 @@ def create_app(settings: Settings | None = None, http: httpx.AsyncClient | None 
     routers = [(health.router, ""), *((module.router, API_PREFIX) for module in ROUTED_DOMAINS)]
     for router, prefix in routers:
         app.include_router(router, prefix=prefix)
+    contract.declare_errors(routers, route_caps, default_cap)
     app.route_templates = route_templates(routers)
     if settings.docs_enabled:
         docs.install(app, title=TITLE)
@@ -228,6 +230,11 @@ class PioneerAPI(FastAPI):
         self.hsts = hsts
         self.route_templates: dict[int, str] = {}
 
+    def openapi(self) -> dict[str, Any]:
+        if self.openapi_schema is None:
+            self.openapi_schema = contract.complete(super().openapi())
+        return self.openapi_schema
+
     def build_middleware_stack(self) -> ASGIApp:
         stack = RequestTelemetry(super().build_middleware_stack(), self.route_templates)
         return SecurityHeaders(stack, hsts=self.hsts)
@@ -239,7 +246,8 @@ def _description() -> str:
     )
     return (
         "党员积分制管理小程序的后端接口。所有错误都以 `{code, message, detail, request_id}` 返回，"
-        "`message` 可直接展示给用户。\n\n| code | HTTP | message |\n| --- | --- | --- |\n" + rows
+        "`message` 可直接展示给用户。每个接口按状态码列出它可能返回的错误码（由代码推导），"
+        "下表是全部错误码。\n\n| code | HTTP | message |\n| --- | --- | --- |\n" + rows
     )
 
 
@@ -273,10 +281,14 @@ def _install_error_handlers(app: FastAPI) -> None:
             return _render(NotFound())
         if exc.status_code == 405:
             return _render(MethodNotAllowed())
+        if exc.status_code == 400:
+            # FastAPI's answer to a body it cannot even decode (bytes that are not UTF-8): for
+            # the client, JSON it sent and we could not read.
+            return _render(InvalidJson())
         return JSONResponse(
             status_code=exc.status_code,
             content=ErrorBody(
-                code="http_error", message="请求有误", detail=exc.detail
+                code=contract.HTTP_ERROR, message="请求有误", detail=exc.detail
             ).model_dump(),
         )
 

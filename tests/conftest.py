@@ -41,6 +41,7 @@ from api.models import (
 )
 from api.security import issue_jwt
 from api.services.org import add_unit
+from tests import declared
 from tests.fakes.wechat import APP_ID, APP_SECRET, FakeWeChat
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -156,7 +157,10 @@ class running_app:
 @pytest.fixture
 async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
     transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
+    hooks = {"response": [declared.response_hook(app)]}
+    async with httpx.AsyncClient(
+        transport=transport, base_url="http://test", event_hooks=hooks
+    ) as http:
         yield http
 
 

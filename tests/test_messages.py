@@ -215,6 +215,17 @@ async def test_invalid_json_is_its_own_code(client: httpx.AsyncClient) -> None:
     assert body["message"] == "请求内容不是有效的 JSON，请检查后重试"
 
 
+async def test_a_body_that_is_not_utf8_is_invalid_json(client: httpx.AsyncClient) -> None:
+    """FastAPI cannot even decode it; the client still gets the code its route declares."""
+    response = await client.post(
+        "/api/v1/auth/wechat/login",
+        content=b"}\xd8\x85\xff",
+        headers={"Content-Type": "application/json"},
+    )
+    assert response.status_code == 400
+    assert response.json()["code"] == "invalid_json"
+
+
 async def test_a_rounds_stage_is_named_in_chinese(client: httpx.AsyncClient, org: Org) -> None:
     definition = PRESETS["xuanhua"].model_dump(mode="json")
     definition["components"] = [

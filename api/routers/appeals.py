@@ -15,7 +15,7 @@ from api.services import appeals as service
 if TYPE_CHECKING:
     from api.models import Appeal
 
-router = APIRouter(tags=["appeals"])
+router = APIRouter(tags=["申诉"])
 
 
 async def _out(
@@ -27,7 +27,12 @@ async def _out(
     )
 
 
-@router.post("/entries/{entry_id}/appeals", status_code=201, summary="对本人的记分提出申诉")
+@router.post(
+    "/entries/{entry_id}/appeals",
+    status_code=201,
+    summary="对本人的记分提出申诉",
+    description="党员在申诉期限内对本人的扣分记录提出申诉，可附照片；同一记录只能有一条待处理的申诉。",
+)
 async def file(
     entry_id: int,
     body: AppealIn,
@@ -42,7 +47,11 @@ async def file(
     return await _out(session, principal, urls, appeal)
 
 
-@router.get("/appeals/{appeal_id}", summary="申诉详情")
+@router.get(
+    "/appeals/{appeal_id}",
+    summary="申诉详情",
+    description="申诉内容、照片、处理结果与原因；申诉人或有权处理的支委可看。",
+)
 async def get_appeal(
     appeal_id: int, principal: CurrentPrincipal, session: SessionDep, urls: PhotoUrlsDep
 ) -> AppealOut:
@@ -50,7 +59,11 @@ async def get_appeal(
     return await _out(session, principal, urls, appeal)
 
 
-@router.post("/appeals/{appeal_id}/decision", summary="处理申诉：维持或撤销（撤销即冲正）")
+@router.post(
+    "/appeals/{appeal_id}/decision",
+    summary="处理申诉：维持或撤销（撤销即冲正）",
+    description="维持或撤销记分，须写明原因；撤销时自动冲正原记录并通知申诉人。录入该记分的人须回避。",
+)
 async def decide(
     appeal_id: int,
     body: AppealDecisionIn,

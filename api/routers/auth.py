@@ -19,7 +19,7 @@ from api.schemas.auth import (
 from api.schemas.members import MemberPublic
 from api.services import auth as service
 
-router = APIRouter(prefix="/auth", tags=["auth"])
+router = APIRouter(prefix="/auth", tags=["登录"])
 
 
 async def _no_store(response: Response) -> None:
@@ -65,7 +65,15 @@ async def wechat_login(
     )
 
 
-@router.post("/bind/phone", dependencies=CARRIES_TOKENS, summary="用微信手机号绑定花名册中的党员")
+@router.post(
+    "/bind/phone",
+    dependencies=CARRIES_TOKENS,
+    summary="用微信手机号绑定花名册中的党员",
+    description=(
+        "微信登录返回绑定凭证后，用 getPhoneNumber 的 code 换取手机号，"
+        "与花名册核对后绑定并返回令牌。尝试次数有限。"
+    ),
+)
 async def bind_by_phone(
     body: PhoneBindIn,
     session: SessionDep,
@@ -81,7 +89,12 @@ async def bind_by_phone(
     return _tokens(pair)
 
 
-@router.post("/bind/invite", dependencies=CARRIES_TOKENS, summary="用支部发放的邀请码绑定党员")
+@router.post(
+    "/bind/invite",
+    dependencies=CARRIES_TOKENS,
+    summary="用支部发放的邀请码绑定党员",
+    description="花名册中没有手机号或手机号不同时，用支部为该党员生成的一次性邀请码绑定。尝试次数有限。",
+)
 async def bind_by_invite(
     body: InviteBindIn,
     session: SessionDep,
@@ -126,7 +139,11 @@ async def dev_login(body: DevLoginIn, session: SessionDep, settings: SettingsDep
     return _tokens(await service.dev_login(session, settings, body.phone, kind=kind))
 
 
-@router.get("/dev/accounts", summary="【仅开发模式】可登录的演示账号")
+@router.get(
+    "/dev/accounts",
+    summary="【仅开发模式】可登录的演示账号",
+    description="开发模式下可一键登录的演示党员及其职务；生产环境不存在此接口。",
+)
 async def dev_accounts(session: SessionDep, settings: SettingsDep) -> list[DevAccount]:
     return [
         DevAccount(name=member.name, phone=member.phone, roles=roles, unit=unit)

@@ -2,7 +2,7 @@
 JSON). `/wechat/callback` is the mini-program's, `/wechat/callback/service` the service
 account's; each is checked with that app's own token, safe-mode key and AppID."""
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, BackgroundTasks, Query, Request
 from fastapi.responses import PlainTextResponse
@@ -13,19 +13,26 @@ from api.models import utcnow
 from api.services import callbacks as service
 from api.services.callbacks import WeChatApp
 
-router = APIRouter(prefix="/wechat/callback", tags=["wechat"])
+router = APIRouter(prefix="/wechat/callback", tags=["微信推送"])
 
-# The replies are plain text, but errors are JSON like everywhere else; without this the app-wide
-# 4XX entry would take this route's media type and promise errors as text/plain.
-JSON_ERRORS: dict[int | str, dict[str, Any]] = {
-    "4XX": {
-        "description": "错误（见上方错误码表）",
-        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}},
-    }
-}
 SignatureQuery = Annotated[str, Query()]
 PATHS = {WeChatApp.mini: "", WeChatApp.service: "/service"}
 NAMES = {WeChatApp.mini: "小程序", WeChatApp.service: "服务号"}
+VERIFY = {
+    WeChatApp.mini: (
+        "微信服务器在配置消息推送时以 GET 校验签名，返回 echostr；签名或时间戳不对时拒绝。"
+    ),
+    WeChatApp.service: "微信服务器在配置服务号消息推送时以 GET 校验签名，返回 echostr。",
+}
+RECEIVE = {
+    WeChatApp.mini: (
+        "接收小程序的消息与事件推送（明文或安全模式，XML 或 JSON），"
+        "校验签名、防重放后保存并在后台处理。"
+    ),
+    WeChatApp.service: (
+        "接收服务号的消息与事件推送（关注、取消关注等），校验签名、防重放后保存并在后台处理。"
+    ),
+}
 
 
 async def _head(request: Request, limit: int) -> bytes:
@@ -50,8 +57,8 @@ def _routes(app: WeChatApp) -> None:
     @router.get(
         PATHS[app],
         summary=f"微信服务器配置校验（{NAMES[app]}）",
+        description=VERIFY[app],
         response_class=PlainTextResponse,
-        responses=JSON_ERRORS,
         name=f"verify_{app}",
     )
     async def verify(
@@ -68,8 +75,8 @@ def _routes(app: WeChatApp) -> None:
     @router.post(
         PATHS[app],
         summary=f"接收微信消息推送（{NAMES[app]}）",
+        description=RECEIVE[app],
         response_class=PlainTextResponse,
-        responses=JSON_ERRORS,
         name=f"receive_{app}",
     )
     async def receive(

@@ -27,7 +27,7 @@ from api.services.photos import reuse_counts
 if TYPE_CHECKING:
     from api.models import Claim
 
-router = APIRouter(prefix="/claims", tags=["claims"])
+router = APIRouter(prefix="/claims", tags=["申报审核"])
 IdempotencyKey = Annotated[
     str,
     Header(
@@ -75,7 +75,11 @@ async def _out(
     ]
 
 
-@router.get("/declarable-items", summary="我可以申报的积分事项")
+@router.get(
+    "/declarable-items",
+    summary="我可以申报的积分事项",
+    description="按当前适用方案、本人的类别与政治面貌，列出可以自行申报的事项，含分值、是否须附照片与本期已得分。",
+)
 async def declarable_items(principal: CurrentPrincipal, session: SessionDep) -> DeclarableItemsOut:
     scheme, items = await service.declarable_items(session, principal)
     return DeclarableItemsOut(
@@ -102,6 +106,10 @@ async def declarable_items(principal: CurrentPrincipal, session: SessionDep) -> 
     "",
     status_code=201,
     summary="提交申报（带 Idempotency-Key，重试返回第一次的申报）",
+    description=(
+        "党员申报一项积分事项，按方案进入逐级审核。客户端为每次申报生成 Idempotency-Key，"
+        "网络重试时带上同一个，不会重复申报（返回 200 与第一次的申报）。"
+    ),
     responses={200: {"description": "重试：返回已存在的申报"}},
 )
 async def submit(
@@ -132,7 +140,11 @@ async def submit(
     return (await _out(session, principal, urls, [claim], photos))[0]
 
 
-@router.get("/mine", summary="我的申报及状态")
+@router.get(
+    "/mine",
+    summary="我的申报及状态",
+    description="本人的申报，含审核进度、驳回原因与对应的积分记录，新的在前。",
+)
 async def mine(
     principal: CurrentPrincipal, session: SessionDep, page: PageDep, urls: PhotoUrlsDep
 ) -> Page[ClaimOut]:
@@ -140,7 +152,11 @@ async def mine(
     return Page.of(await _out(session, principal, urls, claims), total, page)
 
 
-@router.get("/review-inbox", summary="待我审核的申报（最早的在前，分页）")
+@router.get(
+    "/review-inbox",
+    summary="待我审核的申报（最早的在前，分页）",
+    description="当前轮到我审核的申报，最早提交的在前。",
+)
 async def review_inbox(
     principal: CurrentPrincipal, session: SessionDep, page: PageDep, urls: PhotoUrlsDep
 ) -> Page[ClaimOut]:
@@ -148,7 +164,11 @@ async def review_inbox(
     return Page.of(await _out(session, principal, urls, claims), total, page)
 
 
-@router.get("/{claim_id}", summary="申报详情与审核记录")
+@router.get(
+    "/{claim_id}",
+    summary="申报详情与审核记录",
+    description="申报内容、照片与每一步审核记录；本人或有权审核的支委可看。",
+)
 async def detail(
     claim_id: int, principal: CurrentPrincipal, session: SessionDep, urls: PhotoUrlsDep
 ) -> ClaimDetailOut:
@@ -160,7 +180,9 @@ async def detail(
     )
 
 
-@router.post("/{claim_id}/withdraw", summary="撤回待审核的申报")
+@router.post(
+    "/{claim_id}/withdraw", summary="撤回待审核的申报", description="本人撤回尚未审核完毕的申报。"
+)
 async def withdraw(
     claim_id: int, principal: CurrentPrincipal, session: SessionDep, urls: PhotoUrlsDep
 ) -> ClaimOut:
@@ -168,7 +190,11 @@ async def withdraw(
     return (await _out(session, principal, urls, [claim]))[0]
 
 
-@router.post("/{claim_id}/decision", summary="审核：通过或驳回（驳回须填原因）")
+@router.post(
+    "/{claim_id}/decision",
+    summary="审核：通过或驳回（驳回须填原因）",
+    description="当前审核步骤的审核人通过或驳回；最后一步通过时生成积分记录。不能审核本人的申报。",
+)
 async def decide(
     claim_id: int,
     body: DecisionIn,
@@ -183,6 +209,7 @@ async def decide(
 @router.post(
     "/decisions",
     summary="批量审核（已被处理或不归您审核的会被跳过；任何一条出错则整批不生效）",
+    description="对多条申报作同一决定；已被处理或当前不归您审核的跳过并在结果中说明，任何一条出错则整批不生效。",
 )
 async def decide_batch(
     body: BatchDecisionIn, principal: CurrentPrincipal, session: SessionDep

@@ -15,10 +15,15 @@ from api.schemas.commitments import (
 )
 from api.services import commitments as service
 
-router = APIRouter(tags=["commitments"])
+router = APIRouter(tags=["承诺践诺"])
 
 
-@router.post("/commitments", status_code=201, summary="提交本期承诺")
+@router.post(
+    "/commitments",
+    status_code=201,
+    summary="提交本期承诺",
+    description="党员提交本期的公开承诺，待支部审批。",
+)
 async def file(
     body: CommitmentIn, principal: CurrentPrincipal, session: SessionDep
 ) -> CommitmentOut:
@@ -26,7 +31,11 @@ async def file(
     return CommitmentOut.model_validate(commitment)
 
 
-@router.get("/org/units/{branch_id}/commitments", summary="支部公开的承诺")
+@router.get(
+    "/org/units/{branch_id}/commitments",
+    summary="支部公开的承诺",
+    description="支部审批通过、公开的承诺及履诺情况。",
+)
 async def listing(
     branch_id: int,
     principal: CurrentPrincipal,
@@ -37,7 +46,11 @@ async def listing(
     return [CommitmentOut.model_validate(c) for c in rows]
 
 
-@router.post("/commitments/{commitment_id}/decision", summary="支部审批承诺")
+@router.post(
+    "/commitments/{commitment_id}/decision",
+    summary="支部审批承诺",
+    description="支部审批承诺：通过后公开，驳回须写明原因。",
+)
 async def decide(
     commitment_id: int,
     body: CommitmentDecisionIn,
@@ -50,7 +63,11 @@ async def decide(
     return CommitmentOut.model_validate(commitment)
 
 
-@router.post("/commitments/{commitment_id}/report", summary="报告履诺情况")
+@router.post(
+    "/commitments/{commitment_id}/report",
+    summary="报告履诺情况",
+    description="党员报告本期履诺情况。",
+)
 async def report(
     commitment_id: int, body: ReportIn, principal: CurrentPrincipal, session: SessionDep
 ) -> CommitmentOut:
@@ -58,7 +75,11 @@ async def report(
     return CommitmentOut.model_validate(commitment)
 
 
-@router.post("/commitments/{commitment_id}/rating", summary="评价履诺情况（0–100）")
+@router.post(
+    "/commitments/{commitment_id}/rating",
+    summary="评价履诺情况（0–100）",
+    description="支部为履诺情况评分（0–100），可附评语。",
+)
 async def rate(
     commitment_id: int, body: RatingIn, principal: CurrentPrincipal, session: SessionDep
 ) -> CommitmentOut:

@@ -11,13 +11,14 @@ from api.schemas.notices import DeductionCardData
 from api.services import deductions as service
 from api.services.ledger import NewEntry
 
-router = APIRouter(tags=["deductions"])
+router = APIRouter(tags=["记分"])
 
 
 @router.post(
     "/members/{member_id}/deductions",
     status_code=201,
     summary="记分（扣分）：同时生成记分告知卡，达到阈值时提醒党委",
+    description="支委为党员记录扣分或否决事项，生成记分告知卡并通知本人；累计扣分达到方案阈值时为党委生成待办。",
 )
 async def record(
     member_id: int,

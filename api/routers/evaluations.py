@@ -22,10 +22,15 @@ from api.schemas.evaluations import (
 )
 from api.services import evaluations as service
 
-router = APIRouter(tags=["evaluations"])
+router = APIRouter(tags=["民主评议"])
 
 
-@router.post("/org/units/{branch_id}/evaluation-rounds", status_code=201, summary="发起本期评议")
+@router.post(
+    "/org/units/{branch_id}/evaluation-rounds",
+    status_code=201,
+    summary="发起本期评议",
+    description="支部发起本期民主评议，设定自评、互评截止时间，并通知参评党员。",
+)
 async def open_round(
     branch_id: int, body: RoundIn, principal: CurrentPrincipal, session: SessionDep
 ) -> RoundOut:
@@ -40,7 +45,11 @@ async def open_round(
     return RoundOut.model_validate(evaluation_round)
 
 
-@router.get("/evaluation-rounds/{round_id}", summary="评议详情")
+@router.get(
+    "/evaluation-rounds/{round_id}",
+    summary="评议详情",
+    description="评议的阶段、截止时间与参评人数。",
+)
 async def get_round(round_id: int, principal: CurrentPrincipal, session: SessionDep) -> RoundOut:
     evaluation_round, _ = await service.round_for(session, principal, round_id)
     return RoundOut.model_validate(evaluation_round)
@@ -49,6 +58,7 @@ async def get_round(round_id: int, principal: CurrentPrincipal, session: Session
 @router.post(
     "/evaluation-rounds/{round_id}/advance",
     summary="推进到下一阶段（有缺评须写明原因；结束时生成结果）",
+    description="按自评互评、支委评议、总评的顺序推进一个阶段；有未完成的评分须写明原因，结束时按方案生成评议结果。",
 )
 async def advance(
     round_id: int, body: AdvanceIn, principal: CurrentPrincipal, session: SessionDep
@@ -59,7 +69,11 @@ async def advance(
     return RoundOut.model_validate(evaluation_round)
 
 
-@router.put("/evaluation-rounds/{round_id}/deadline", summary="延长自评、互评截止时间（写明原因）")
+@router.put(
+    "/evaluation-rounds/{round_id}/deadline",
+    summary="延长自评、互评截止时间（写明原因）",
+    description="在自评互评阶段延长截止时间，须晚于原截止时间并写明原因。",
+)
 async def extend_deadline(
     round_id: int, body: DeadlineIn, principal: CurrentPrincipal, session: SessionDep
 ) -> RoundOut:
@@ -69,7 +83,11 @@ async def extend_deadline(
     return RoundOut.model_validate(evaluation_round)
 
 
-@router.put("/evaluation-rounds/{round_id}/scores", summary="提交或修改一项评分")
+@router.put(
+    "/evaluation-rounds/{round_id}/scores",
+    summary="提交或修改一项评分",
+    description="提交或修改一项评分：自评须写成绩与不足，互评与支委评议只能评本人有权评的对象。",
+)
 async def rate(
     round_id: int, body: ScoreIn, principal: CurrentPrincipal, session: SessionDep
 ) -> ScoreOut:
@@ -85,7 +103,11 @@ async def rate(
     return ScoreOut.model_validate(score)
 
 
-@router.get("/evaluation-rounds/{round_id}/progress", summary="谁还没有完成，不显示评分内容")
+@router.get(
+    "/evaluation-rounds/{round_id}/progress",
+    summary="谁还没有完成，不显示评分内容",
+    description="每名党员自评、互评的完成情况，不显示评分内容。",
+)
 async def progress(
     round_id: int, principal: CurrentPrincipal, session: SessionDep
 ) -> list[ProgressOut]:
@@ -102,7 +124,11 @@ async def progress(
     ]
 
 
-@router.get("/evaluation-rounds/{round_id}/overview", summary="支委视图：汇总、异常评分提示")
+@router.get(
+    "/evaluation-rounds/{round_id}/overview",
+    summary="支委视图：汇总、异常评分提示",
+    description="支委查看各项评分的汇总，并提示明显偏离的评分。",
+)
 async def overview(round_id: int, principal: CurrentPrincipal, session: SessionDep) -> OverviewOut:
     view = await service.overview(session, principal, round_id)
     return OverviewOut(
@@ -145,7 +171,11 @@ def _raw(rating: service.ShownRating) -> RawScoreOut:
     )
 
 
-@router.get("/evaluation-rounds/{round_id}/me", summary="我的评议结果（评议结束后）")
+@router.get(
+    "/evaluation-rounds/{round_id}/me",
+    summary="我的评议结果（评议结束后）",
+    description="评议结束后，本人各项得分与总评。",
+)
 async def my_result(round_id: int, principal: CurrentPrincipal, session: SessionDep) -> MyResultOut:
     evaluation_round, scores = await service.my_result(session, principal, round_id)
     return MyResultOut(
@@ -153,6 +183,10 @@ async def my_result(round_id: int, principal: CurrentPrincipal, session: Session
     )
 
 
-@router.post("/evaluation-rounds/{round_id}/remind", summary="提醒未完成评议的党员（每次评议一次）")
+@router.post(
+    "/evaluation-rounds/{round_id}/remind",
+    summary="提醒未完成评议的党员（每次评议一次）",
+    description="在互评阶段提醒尚未完成的党员，每次评议只能提醒一次。",
+)
 async def remind(round_id: int, principal: CurrentPrincipal, session: SessionDep) -> list[int]:
     return await service.remind(session, principal, round_id, utcnow())

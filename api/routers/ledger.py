@@ -10,7 +10,7 @@ from api.schemas.common import Page
 from api.schemas.ledger import EntryIn, EntryOut, ReverseIn
 from api.services import ledger as service
 
-router = APIRouter(tags=["ledger"])
+router = APIRouter(tags=["积分台账"])
 
 
 def _new(body: EntryIn, source: EntrySource) -> service.NewEntry:
@@ -25,7 +25,10 @@ def _new(body: EntryIn, source: EntrySource) -> service.NewEntry:
 
 
 @router.post(
-    "/members/{member_id}/adjustments", status_code=201, summary="手工调整党员积分（须填原因）"
+    "/members/{member_id}/adjustments",
+    status_code=201,
+    summary="手工调整党员积分（须填原因）",
+    description="支委为党员录入加分、扣分或奖励事项，须写明原因；本期已结算时不能录入。",
 )
 async def adjust(
     member_id: int,
@@ -40,7 +43,12 @@ async def adjust(
     return (await entries_out(session, principal, urls, [entry]))[0]
 
 
-@router.post("/org/units/{unit_id}/assessments", status_code=201, summary="给支部考核打分")
+@router.post(
+    "/org/units/{unit_id}/assessments",
+    status_code=201,
+    summary="给支部考核打分",
+    description="上级党委按支部考核方案为党支部的考核事项打分，须写明原因。",
+)
 async def assess(
     unit_id: int,
     body: EntryIn,
@@ -54,7 +62,12 @@ async def assess(
     return (await entries_out(session, principal, urls, [entry]))[0]
 
 
-@router.post("/entries/{entry_id}/reversal", status_code=201, summary="冲正一条积分记录")
+@router.post(
+    "/entries/{entry_id}/reversal",
+    status_code=201,
+    summary="冲正一条积分记录",
+    description="用一条反向记录抵消原记录（原记录保留，台账只增不改），须写明原因；冲正记录不能再冲正。",
+)
 async def reverse(
     entry_id: int,
     body: ReverseIn,
@@ -66,7 +79,11 @@ async def reverse(
     return (await entries_out(session, principal, urls, [entry]))[0]
 
 
-@router.get("/members/{member_id}/entries", summary="党员的积分台账（每一分的来龙去脉）")
+@router.get(
+    "/members/{member_id}/entries",
+    summary="党员的积分台账（每一分的来龙去脉）",
+    description="党员的全部积分记录：事项、分值、日期、原因、录入人与审批人，以及冲正关系。",
+)
 async def entries(
     member_id: int,
     principal: CurrentPrincipal,

@@ -6,6 +6,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import FileResponse
 from starlette.background import BackgroundTask
 
+from api.contract import XLSX_FILE
 from api.db import SessionDep
 from api.deps import CurrentPrincipal, PageDep, SettingsDep
 from api.models import MeetingStatus, id_of, utcnow
@@ -42,7 +43,7 @@ from api.services.publication import visible_unit
 if TYPE_CHECKING:
     from api.models import LeaveRequest, Meeting
 
-router = APIRouter(tags=["meetings"])
+router = APIRouter(tags=["组织生活"])
 PeriodKey = Annotated[
     str | None,
     Query(max_length=7, description="期间：2026-11、2026-Q4、2026-H2 或 2026；默认今年"),
@@ -118,6 +119,7 @@ def _period(key: str | None) -> Period:
     "/org/units/{branch_id}/meetings",
     status_code=201,
     summary="召开会议（通知参会党员），或登记已召开的会议及出席情况",
+    description="给出开始时间则召开会议并通知参会党员；给出举行日期与出席情况则登记已召开的会议并按方案记分。",
 )
 async def schedule(
     branch_id: int,
@@ -145,7 +147,11 @@ async def schedule(
     return _out(meeting)
 
 
-@router.get("/org/units/{branch_id}/meetings", summary="本支部的会议")
+@router.get(
+    "/org/units/{branch_id}/meetings",
+    summary="本支部的会议",
+    description="本支部的会议及状态，新的在前。",
+)
 async def listing(
     branch_id: int,
     principal: CurrentPrincipal,
@@ -164,7 +170,11 @@ async def listing(
     return Page.of([_out(m) for m in rows], total, page)
 
 
-@router.get("/me/meetings", summary="我要参加的会议（含请假、签到情况）")
+@router.get(
+    "/me/meetings",
+    summary="我要参加的会议（含请假、签到情况）",
+    description="本人须参加的会议，含请假与签到情况。",
+)
 async def my_meetings(
     principal: CurrentPrincipal, session: SessionDep, page: PageDep
 ) -> Page[MyMeetingOut]:
@@ -181,7 +191,11 @@ async def my_meetings(
     return Page.of(items, total, page)
 
 
-@router.get("/meetings/{meeting_id}", summary="会议详情：参会人员、请假、签到（党员只看本人）")
+@router.get(
+    "/meetings/{meeting_id}",
+    summary="会议详情：参会人员、请假、签到（党员只看本人）",
+    description="会议的时间、地点、参会人员、请假与签到；普通党员只看到本人的情况。",
+)
 async def detail(
     meeting_id: int, principal: CurrentPrincipal, session: SessionDep
 ) -> MeetingDetailOut:
@@ -193,7 +207,11 @@ async def detail(
     )
 
 
-@router.patch("/meetings/{meeting_id}", summary="修改会议（时间、地点、参会人员），通知参会党员")
+@router.patch(
+    "/meetings/{meeting_id}",
+    summary="修改会议（时间、地点、参会人员），通知参会党员",
+    description="在会议开始前修改时间、地点与参会人员，并通知参会党员；开始后参会人员与类型不能再改。",
+)
 async def edit(
     meeting_id: int, body: MeetingChangeIn, principal: CurrentPrincipal, session: SessionDep
 ) -> MeetingOut:
@@ -203,7 +221,11 @@ async def edit(
     return _out(meeting)
 
 
-@router.post("/meetings/{meeting_id}/cancel", summary="取消会议，通知参会党员")
+@router.post(
+    "/meetings/{meeting_id}/cancel",
+    summary="取消会议，通知参会党员",
+    description="取消尚未结束的会议，写明原因并通知参会党员。",
+)
 async def cancel(
     meeting_id: int, body: ReasonIn, principal: CurrentPrincipal, session: SessionDep
 ) -> MeetingOut:
@@ -213,7 +235,12 @@ async def cancel(
     return _out(meeting)
 
 
-@router.post("/meetings/{meeting_id}/leave-requests", status_code=201, summary="请假（会议开始前）")
+@router.post(
+    "/meetings/{meeting_id}/leave-requests",
+    status_code=201,
+    summary="请假（会议开始前）",
+    description="参会党员在会议开始前请假，写明原因，待支部审批。",
+)
 async def request_leave(
     meeting_id: int, body: ReasonIn, principal: CurrentPrincipal, session: SessionDep
 ) -> LeaveOut:
@@ -223,7 +250,11 @@ async def request_leave(
     return _leave(request)
 
 
-@router.post("/leave-requests/{request_id}/decision", summary="审批请假（不批准须写原因）")
+@router.post(
+    "/leave-requests/{request_id}/decision",
+    summary="审批请假（不批准须写原因）",
+    description="支部审批请假；不批准须写明原因。",
+)
 async def decide_leave(
     request_id: int, body: LeaveDecisionIn, principal: CurrentPrincipal, session: SessionDep
 ) -> LeaveOut:
@@ -242,6 +273,7 @@ async def decide_leave(
     "/meetings/{meeting_id}/recorded-leave",
     status_code=201,
     summary="补记请假（会议开始后，须写原因，留痕）",
+    description="会议开始后为党员补记请假，须写原因，记入操作日志。",
 )
 async def record_leave(
     meeting_id: int, body: MemberReasonIn, principal: CurrentPrincipal, session: SessionDep
@@ -260,6 +292,7 @@ async def record_leave(
 @router.get(
     "/meetings/{meeting_id}/checkin-code",
     summary="签到二维码内容（每 30 秒更换，供书记手机或电脑屏幕显示）",
+    description="会议进行中的签到二维码内容，每 30 秒更换，供书记的手机或会场屏幕显示。",
 )
 async def checkin_code(
     meeting_id: int, principal: CurrentPrincipal, session: SessionDep, settings: SettingsDep
@@ -274,7 +307,11 @@ async def checkin_code(
     )
 
 
-@router.post("/checkins", summary="扫码签到（小程序扫会场二维码后调用）")
+@router.post(
+    "/checkins",
+    summary="扫码签到（小程序扫会场二维码后调用）",
+    description="参会党员用小程序扫会场的签到码签到；会议要求时须在会场附近并上传位置。",
+)
 async def check_in(
     body: CheckinIn,
     request: Request,
@@ -295,7 +332,11 @@ async def check_in(
     return CheckinOut.model_validate(scan)
 
 
-@router.post("/meetings/{meeting_id}/present", summary="手工登记出席（须写原因，留痕）")
+@router.post(
+    "/meetings/{meeting_id}/present",
+    summary="手工登记出席（须写原因，留痕）",
+    description="为未能扫码的党员手工登记出席，须写原因，记入操作日志。",
+)
 async def mark_present(
     meeting_id: int, body: MemberReasonIn, principal: CurrentPrincipal, session: SessionDep
 ) -> AttendeeOut:
@@ -313,6 +354,7 @@ async def mark_present(
 @router.post(
     "/meetings/{meeting_id}/close",
     summary="结束会议：确定每人出席、请假或缺席，按方案记分并发告知卡（重试不重复）",
+    description="结束会议，确定每人出席、请假或缺席，按方案记分并发送告知卡；重试不会重复记分。",
 )
 async def close(
     meeting_id: int, principal: CurrentPrincipal, session: SessionDep, settings: SettingsDep
@@ -321,7 +363,11 @@ async def close(
     return _closed(closed)
 
 
-@router.post("/meetings/{meeting_id}/reopen", summary="重新打开会议以更正出勤（须写原因）")
+@router.post(
+    "/meetings/{meeting_id}/reopen",
+    summary="重新打开会议以更正出勤（须写原因）",
+    description="重新打开已结束的会议以更正出勤，须写明原因；重新结束时按更正后的出勤重算。",
+)
 async def reopen(
     meeting_id: int, body: ReasonIn, principal: CurrentPrincipal, session: SessionDep
 ) -> MeetingOut:
@@ -331,7 +377,11 @@ async def reopen(
     return _out(meeting)
 
 
-@router.get("/members/{member_id}/attendance", summary="党员的组织生活出勤记录与出勤率")
+@router.get(
+    "/members/{member_id}/attendance",
+    summary="党员的组织生活出勤记录与出勤率",
+    description="党员在某一期间的会议出勤明细与出勤率；本人或管辖范围内的支委可看。",
+)
 async def member_attendance(
     member_id: int, principal: CurrentPrincipal, session: SessionDep, period: PeriodKey = None
 ) -> AttendanceOut:
@@ -339,7 +389,11 @@ async def member_attendance(
     return _attendance(summary)
 
 
-@router.get("/me/attendance", summary="我的组织生活出勤记录与出勤率")
+@router.get(
+    "/me/attendance",
+    summary="我的组织生活出勤记录与出勤率",
+    description="本人在某一期间的会议出勤明细与出勤率。",
+)
 async def my_attendance(
     principal: CurrentPrincipal, session: SessionDep, period: PeriodKey = None
 ) -> AttendanceOut:
@@ -350,7 +404,9 @@ async def my_attendance(
 @router.get(
     "/org/units/{unit_id}/exports/attendance.xlsx",
     summary="导出组织生活出勤表（Excel，按期间）",
+    description="组织在某一期间的会议出勤表（Excel），每人一行。",
     response_class=FileResponse,
+    responses=XLSX_FILE,
 )
 async def attendance_export(
     unit_id: int, principal: CurrentPrincipal, session: SessionDep, period: PeriodKey = None

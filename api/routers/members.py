@@ -13,10 +13,14 @@ from api.schemas.members import InviteCodeOut, MemberPublic, MemberUpdate, MeOut
 from api.services import members as service
 from api.services.org import unit_for
 
-router = APIRouter(tags=["members"])
+router = APIRouter(tags=["党员"])
 
 
-@router.get("/me", summary="当前登录党员及其职务")
+@router.get(
+    "/me",
+    summary="当前登录党员及其职务",
+    description="当前登录党员的基本信息、所在组织与担任的职务，小程序首页和控制台启动时读取。",
+)
 async def me(principal: CurrentPrincipal, session: SessionDep) -> MeOut:
     member = await service.member_for(session, principal, principal.member_id, Action.read_members)
     roles = await service.roles_of(session, principal.member_id)
@@ -26,7 +30,11 @@ async def me(principal: CurrentPrincipal, session: SessionDep) -> MeOut:
     )
 
 
-@router.get("/org/units/{unit_id}/members", summary="组织（含下级）的党员名单")
+@router.get(
+    "/org/units/{unit_id}/members",
+    summary="组织（含下级）的党员名单",
+    description="组织及其下级组织的在册党员；只能查看管辖范围内的组织。",
+)
 async def list_members(
     unit_id: int,
     principal: CurrentPrincipal,
@@ -39,7 +47,11 @@ async def list_members(
     return Page.of([MemberPublic.model_validate(m) for m in members], total, page)
 
 
-@router.get("/members/{member_id}", summary="党员详情（本人或管辖范围内）")
+@router.get(
+    "/members/{member_id}",
+    summary="党员详情（本人或管辖范围内）",
+    description="党员的基本信息；本人可看自己，支委及以上可看管辖范围内的党员。",
+)
 async def get_member(
     member_id: int, principal: CurrentPrincipal, session: SessionDep
 ) -> MemberPublic:
@@ -47,7 +59,11 @@ async def get_member(
     return MemberPublic.model_validate(member)
 
 
-@router.patch("/members/{member_id}", summary="修改党员信息、免评或组织关系转出")
+@router.patch(
+    "/members/{member_id}",
+    summary="修改党员信息、免评或组织关系转出",
+    description="修改姓名、政治面貌、类别、免于评分，调入管辖范围内的其他组织，或登记组织关系转出（转出后不能再登录）。不能修改本人或职务不低于自己的党员。",
+)
 async def update_member(
     member_id: int, body: MemberUpdate, principal: CurrentPrincipal, session: SessionDep
 ) -> MemberPublic:
@@ -59,6 +75,7 @@ async def update_member(
     "/members/{member_id}/invite-codes",
     status_code=201,
     summary="为党员生成一次性绑定邀请码",
+    description="为花名册中的党员生成一次性邀请码，党员在小程序中输入后完成绑定。",
 )
 async def issue_invite(
     member_id: int, principal: CurrentPrincipal, session: SessionDep, settings: SettingsDep

@@ -27,10 +27,14 @@ from api.services import org as service
 from api.services import schemes
 from api.services.audit import AuditEntry
 
-router = APIRouter(prefix="/org", tags=["org"])
+router = APIRouter(prefix="/org", tags=["组织"])
 
 
-@router.get("/units", summary="管辖范围内的组织（按树的路径排序）")
+@router.get(
+    "/units",
+    summary="管辖范围内的组织（按树的路径排序）",
+    description="管辖范围内的党委、党支部、党小组，按组织树的路径排序。",
+)
 async def list_units(
     principal: CurrentPrincipal, session: SessionDep, page: PageDep
 ) -> Page[UnitOut]:
@@ -38,7 +42,11 @@ async def list_units(
     return Page.of([UnitOut.model_validate(u) for u in units], total, page)
 
 
-@router.get("/units/{unit_id}", summary="组织详情")
+@router.get(
+    "/units/{unit_id}",
+    summary="组织详情",
+    description="组织的名称、类型、上级与考核类别；须在管辖范围内。",
+)
 async def get_unit(unit_id: int, principal: CurrentPrincipal, session: SessionDep) -> UnitOut:
     unit = await service.unit_for(session, principal, unit_id, Action.read_org)
     return UnitOut.model_validate(unit)
@@ -56,7 +64,12 @@ async def update_unit(
     return UnitOut.model_validate(unit)
 
 
-@router.post("/units", status_code=201, summary="新建下级组织（党委管理员）")
+@router.post(
+    "/units",
+    status_code=201,
+    summary="新建下级组织（党委管理员）",
+    description="在上级党委下新建党委或党支部，或在党支部下新建党小组；同一上级下不能重名。",
+)
 async def create_unit(
     body: UnitCreate, principal: CurrentPrincipal, session: SessionDep
 ) -> UnitOut:
@@ -68,6 +81,7 @@ async def create_unit(
 @router.get(
     "/units/{unit_id}/roles",
     summary="组织及其下级中谁担任什么职务（含姓名；按组织排序）",
+    description="组织及其下级组织中每个职务的担任者，含姓名，按组织排序。",
 )
 async def role_holders(
     unit_id: int,
@@ -80,7 +94,12 @@ async def role_holders(
     return Page.of([_holder(h) for h in holders], total, page)
 
 
-@router.post("/units/{unit_id}/roles", status_code=201, summary="任命职务")
+@router.post(
+    "/units/{unit_id}/roles",
+    status_code=201,
+    summary="任命职务",
+    description="任命管辖范围内的党员担任本组织的职务；职务须低于自己的职务，且不能任命自己。记入操作日志。",
+)
 async def assign_role(
     unit_id: int, body: RoleAssign, principal: CurrentPrincipal, session: SessionDep
 ) -> RoleOut:
@@ -95,7 +114,12 @@ async def assign_role(
     return RoleOut.model_validate(assignment)
 
 
-@router.delete("/roles/{assignment_id}", status_code=204, summary="免去职务")
+@router.delete(
+    "/roles/{assignment_id}",
+    status_code=204,
+    summary="免去职务",
+    description="免去一项职务，记入操作日志；不能免去自己或职务不低于自己的人。",
+)
 async def revoke_role(
     assignment_id: int,
     principal: CurrentPrincipal,
@@ -110,6 +134,7 @@ async def revoke_role(
     "/roles/{assignment_id}/handover",
     status_code=201,
     summary="职务交接：免去原任者的职务并任命接任者，一步完成（须填原因）",
+    description="在一个事务中免去原任者并任命接任者，原因记入操作日志；适用于换届与调任。",
 )
 async def hand_over(
     assignment_id: int, body: HandOverIn, principal: CurrentPrincipal, session: SessionDep
@@ -127,6 +152,7 @@ async def hand_over(
 @router.get(
     "/units/{unit_id}/audit",
     summary="操作日志：谁在何时对谁做了什么、原因（党委管理员，本组织及下级；新的在前）",
+    description="任免职务、修改党员、结算与重新打开考核期等操作的记录：谁、何时、对谁、为什么。只有党委管理员可看，新的在前。",
 )
 async def audit_log(
     unit_id: int,

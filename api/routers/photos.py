@@ -4,6 +4,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request, Response
 
+from api.contract import binary
 from api.db import SessionDep
 from api.deps import CurrentPrincipal, SettingsDep, Uploader
 from api.limits import photo_too_large
@@ -16,7 +17,8 @@ from api.services import photos as service
 from api.storage import PhotoStore
 from api.uploads import read_file, upload_body
 
-router = APIRouter(prefix="/photos", tags=["photos"])
+router = APIRouter(prefix="/photos", tags=["照片"])
+PHOTO = binary("image/jpeg", "image/png", "image/webp", description="照片（存储时的格式）")
 
 
 def _store(request: Request) -> PhotoStore:
@@ -33,6 +35,10 @@ async def _photo(request: Request, _uploader: Uploader, settings: SettingsDep) -
     "",
     status_code=201,
     summary="上传证明照片（去除位置等元数据后按内容存储）",
+    description=(
+        "上传一张 JPEG、PNG 或 WebP 照片，"
+        "去除位置等元数据并重新编码后按内容存储。返回照片 id 与临时链接。"
+    ),
     openapi_extra=upload_body("JPEG、PNG 或 WebP，不超过 10 MB"),
 )
 async def upload(
@@ -60,7 +66,13 @@ async def upload(
     )
 
 
-@router.get("/{photo_id}", summary="查看照片", response_class=Response)
+@router.get(
+    "/{photo_id}",
+    summary="查看照片",
+    description="须登录：照片的原始内容（存储时的格式）；只有能看到该照片所属记录的人可以查看。",
+    response_class=Response,
+    responses=PHOTO,
+)
 async def download(
     photo_id: int, request: Request, principal: CurrentPrincipal, session: SessionDep
 ) -> Response:
@@ -73,7 +85,11 @@ async def download(
     "/{photo_id}/content",
     name=CONTENT_ROUTE,
     summary="按临时链接加载照片（无需登录凭证；链接由返回照片的接口签发）",
+    description=(
+        "小程序 <image> 无法带登录令牌：返回照片的接口签发有时限的链接，凭链接中的签名读取。"
+    ),
     response_class=Response,
+    responses=PHOTO,
 )
 async def content(
     photo_id: int, link: SignedLinkDep, request: Request, session: SessionDep

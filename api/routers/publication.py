@@ -8,6 +8,7 @@ from fastapi.responses import FileResponse
 from starlette.background import BackgroundTask
 
 from api.access import Action
+from api.contract import XLSX_FILE, binary
 from api.db import SessionDep
 from api.deps import CurrentPrincipal, PageDep, SettingsDep, WeChatDep
 from api.errors import BoardWithdrawn, PosterPageOutOfRange, PosterUnavailable, UnitNotFound
@@ -28,7 +29,7 @@ from api.services import exports, periods, publication, robots
 from api.services.exports import XLSX, Export
 from api.services.share import images
 
-router = APIRouter(tags=["publication"])
+router = APIRouter(tags=["公示"])
 PosterPage = Annotated[int | None, Query(ge=1, le=100, description="分页海报的页码（每页 top 人）")]
 PosterTop = Annotated[int, Query(ge=5, le=100, description="海报列出的人数（或每页人数）")]
 PostKey = Annotated[
@@ -52,7 +53,11 @@ def _xlsx(export: Export) -> FileResponse:
     )
 
 
-@router.get("/periods/{period_id}/boards", summary="本期公示榜列表（您可见的组织）")
+@router.get(
+    "/periods/{period_id}/boards",
+    summary="本期公示榜列表（您可见的组织）",
+    description="本期已公示、您可以查看的各组织公示榜，含人数、平均分与撤回情况。",
+)
 async def boards(
     period_id: int, principal: CurrentPrincipal, session: SessionDep
 ) -> list[BoardSummaryOut]:
@@ -72,7 +77,11 @@ async def boards(
     ]
 
 
-@router.get("/periods/{period_id}/boards/{unit_id}", summary="公示榜：公示时的排名与结果（只读）")
+@router.get(
+    "/periods/{period_id}/boards/{unit_id}",
+    summary="公示榜：公示时的排名与结果（只读）",
+    description="某组织本期公示时的排名与结果；公示后只读，重新打开考核期会撤回。",
+)
 async def board(
     period_id: int, unit_id: int, principal: CurrentPrincipal, session: SessionDep
 ) -> BoardOut:
@@ -89,8 +98,9 @@ async def board(
 @router.get(
     "/periods/{period_id}/boards/{unit_id}/poster.png",
     summary="排名海报（PNG，带小程序码，可保存后转发到微信群）",
+    description="公示榜的排名海报（PNG），带小程序码，可分页；保存后转发到微信群。",
     response_class=Response,
-    responses={200: {"content": {"image/png": {}}}},
+    responses=binary("image/png", description="排名海报 PNG"),
 )
 async def poster(
     period_id: int,
@@ -123,7 +133,9 @@ async def poster(
 @router.get(
     "/periods/{period_id}/exports/ranking.xlsx",
     summary="导出公示表（Excel）",
+    description="本期结果与排名的公示表（Excel）。",
     response_class=FileResponse,
+    responses=XLSX_FILE,
 )
 async def ranking_export(
     period_id: int,
@@ -141,7 +153,9 @@ async def ranking_export(
 @router.get(
     "/periods/{period_id}/exports/assessment.xlsx",
     summary="导出支部考核表（成庄矿、涌溪等支部考核方案）",
+    description="支部考核方案下各支部的考核表（Excel），逐项列出得分。",
     response_class=FileResponse,
+    responses=XLSX_FILE,
 )
 async def assessment_export(
     period_id: int, principal: CurrentPrincipal, session: SessionDep
@@ -153,7 +167,9 @@ async def assessment_export(
 @router.get(
     "/org/units/{unit_id}/exports/quarterly-summary.xlsx",
     summary="导出季度汇总公示卡（报上级党委）",
+    description="组织某季度的积分汇总公示卡（Excel），报上级党委。",
     response_class=FileResponse,
+    responses=XLSX_FILE,
 )
 async def quarterly_summary(
     unit_id: int,
@@ -168,7 +184,9 @@ async def quarterly_summary(
 @router.get(
     "/members/{member_id}/exports/card.xlsx",
     summary="导出一人一卡（全年逐月明细，含理由与审批人）",
+    description="党员全年的一人一卡（Excel）：逐月的积分明细、理由与审批人。",
     response_class=FileResponse,
+    responses=XLSX_FILE,
 )
 async def member_card(
     member_id: int,
@@ -179,7 +197,11 @@ async def member_card(
     return _xlsx(await exports.member_card(session, principal, member_id, year))
 
 
-@router.put("/org/units/{branch_id}/robot", summary="配置支部企业微信群机器人（key 加密保存）")
+@router.put(
+    "/org/units/{branch_id}/robot",
+    summary="配置支部企业微信群机器人（key 加密保存）",
+    description="配置支部的企业微信群机器人，Webhook key 加密保存、只写不读。",
+)
 async def configure_robot(
     branch_id: int,
     body: RobotIn,
@@ -191,18 +213,31 @@ async def configure_robot(
     return RobotOut.model_validate(robot)
 
 
-@router.get("/org/units/{branch_id}/robot", summary="支部群机器人状态（不含 key）")
+@router.get(
+    "/org/units/{branch_id}/robot",
+    summary="支部群机器人状态（不含 key）",
+    description="群机器人是否已配置、是否有效、推送前几名，不返回 key。",
+)
 async def get_robot(branch_id: int, principal: CurrentPrincipal, session: SessionDep) -> RobotOut:
     return RobotOut.model_validate(await robots.robot_of(session, principal, branch_id))
 
 
-@router.delete("/org/units/{branch_id}/robot", summary="删除支部群机器人", status_code=204)
+@router.delete(
+    "/org/units/{branch_id}/robot",
+    summary="删除支部群机器人",
+    description="删除支部的群机器人，此后不再推送。",
+    status_code=204,
+)
 async def delete_robot(branch_id: int, principal: CurrentPrincipal, session: SessionDep) -> None:
     await robots.remove(session, principal, branch_id)
 
 
 @router.post(
-    "/org/units/{branch_id}/robot/posts", summary="立即推送某期公示排名到支部群（排队发送）"
+    "/org/units/{branch_id}/robot/posts",
+    summary="立即推送某期公示排名到支部群（排队发送）",
+    description=(
+        "立即把某期的公示排名推送到支部群；在后台排队发送，带 Idempotency-Key 重试不会重复推送。"
+    ),
 )
 async def post_now(
     branch_id: int,
@@ -216,7 +251,11 @@ async def post_now(
     return QueuedOut(queued=queued)
 
 
-@router.get("/org/units/{branch_id}/robot/posts", summary="支部群机器人推送记录")
+@router.get(
+    "/org/units/{branch_id}/robot/posts",
+    summary="支部群机器人推送记录",
+    description="群机器人的推送记录与结果，新的在前。",
+)
 async def robot_posts(
     branch_id: int, principal: CurrentPrincipal, session: SessionDep, page: PageDep
 ) -> Page[PostOut]:

@@ -5,6 +5,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request, Response
 
 from api.access import Action
+from api.contract import XLSX_FILE
 from api.db import SessionDep
 from api.deps import CurrentPrincipal, SettingsDep, Uploader
 from api.errors import Forbidden, UnitNotFound
@@ -14,7 +15,7 @@ from api.services import roster as service
 from api.services.org import unit_for
 from api.uploads import read_file, upload_body
 
-router = APIRouter(tags=["roster"])
+router = APIRouter(tags=["花名册"])
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -66,7 +67,13 @@ async def commit_roster(
     )
 
 
-@router.get("/roster/template", summary="下载花名册模板", response_class=Response)
+@router.get(
+    "/roster/template",
+    summary="下载花名册模板",
+    description="带表头和示例行的 Excel 花名册模板，填写后通过导入预览上传。",
+    response_class=Response,
+    responses=XLSX_FILE,
+)
 async def roster_template(principal: CurrentPrincipal) -> Response:
     return Response(
         content=service.template_workbook(),

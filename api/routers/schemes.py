@@ -15,7 +15,7 @@ from api.services import schemes as service
 if TYPE_CHECKING:
     from api.models import SchemeRecord, SchemeVersion
 
-router = APIRouter(tags=["schemes"])
+router = APIRouter(tags=["积分方案"])
 
 
 def _out(record: "SchemeRecord", version: "SchemeVersion") -> SchemeOut:
@@ -29,7 +29,11 @@ def _out(record: "SchemeRecord", version: "SchemeVersion") -> SchemeOut:
     )
 
 
-@router.get("/schemes/presets", summary="内置的方案预设（八套来源制度的每一套方案）")
+@router.get(
+    "/schemes/presets",
+    summary="内置的方案预设（八套来源制度的每一套方案）",
+    description="内置的八套积分方案预设（来自各地的积分制度），可直接设置给组织或作为修改的起点。",
+)
 async def presets(principal: CurrentPrincipal) -> list[PresetOut]:
     return [
         PresetOut(slug=s.slug, name=s.name, subject_kind=s.subject_kind, period=s.period)
@@ -37,7 +41,12 @@ async def presets(principal: CurrentPrincipal) -> list[PresetOut]:
     ]
 
 
-@router.post("/org/units/{unit_id}/schemes", status_code=201, summary="为组织设置积分方案")
+@router.post(
+    "/org/units/{unit_id}/schemes",
+    status_code=201,
+    summary="为组织设置积分方案",
+    description="用预设或完整的方案定义为党委设置党员积分方案或支部考核方案；方案校验不通过时返回每一处问题。",
+)
 async def attach(
     unit_id: int, body: SchemeIn, principal: CurrentPrincipal, session: SessionDep
 ) -> SchemeOut:
@@ -49,6 +58,7 @@ async def attach(
 @router.get(
     "/org/units/{unit_id}/schemes/{subject_kind}",
     summary="该组织适用的积分方案（本级或最近的上级）",
+    description="党员积分或支部考核所适用的方案：本组织的，或最近一级上级的。",
 )
 async def in_force(
     unit_id: int, subject_kind: SubjectKind, principal: CurrentPrincipal, session: SessionDep
@@ -57,7 +67,11 @@ async def in_force(
     return _out(record, version)
 
 
-@router.put("/schemes/{scheme_id}", summary="修改方案（生成新版本，已结算的期不受影响）")
+@router.put(
+    "/schemes/{scheme_id}",
+    summary="修改方案（生成新版本，已结算的期不受影响）",
+    description="保存为方案的新版本，未结算的考核期按新版本计分，已结算的期保持原结果；有未结算的期时不能改考核周期。",
+)
 async def revise(
     scheme_id: int, body: SchemeIn, principal: CurrentPrincipal, session: SessionDep
 ) -> SchemeOut:
@@ -66,7 +80,11 @@ async def revise(
     return _out(record, version)
 
 
-@router.get("/schemes/{scheme_id}/periods", summary="方案的考核期")
+@router.get(
+    "/schemes/{scheme_id}/periods",
+    summary="方案的考核期",
+    description="方案已产生的考核期及其状态（进行中、已结算、已公示），新的在前。",
+)
 async def periods(
     scheme_id: int, principal: CurrentPrincipal, session: SessionDep
 ) -> list[PeriodOut]:

@@ -19,7 +19,7 @@ from api.schemas.sessions import (
 from api.services import sessions as service
 from api.services.auth import TokenPair
 
-router = APIRouter(tags=["sessions"])
+router = APIRouter(tags=["我的登录"])
 
 TicketId = Annotated[
     str,
@@ -101,7 +101,11 @@ async def confirm_ticket(
     return ConsoleTicketConfirmOut(expires_at=ticket.expires_at, client=ticket.client)
 
 
-@router.get("/me/sessions", summary="我的登录（小程序与电脑控制台）")
+@router.get(
+    "/me/sessions",
+    summary="我的登录（小程序与电脑控制台）",
+    description="本人在小程序和电脑控制台上仍有效的登录，可逐一退出。",
+)
 async def my_logins(principal: CurrentPrincipal, session: SessionDep) -> list[LoginOut]:
     return [
         LoginOut(
@@ -121,6 +125,7 @@ async def my_logins(principal: CurrentPrincipal, session: SessionDep) -> list[Lo
     "/me/sessions/{session_id}",
     status_code=status.HTTP_204_NO_CONTENT,
     summary="退出我的某个登录（例如忘记退出的电脑）",
+    description="立即使该登录的全部令牌失效；退出当前登录同样有效。",
 )
 async def end_login(session_id: int, principal: CurrentPrincipal, session: SessionDep) -> None:
     await service.end_login(session, principal, login_id=session_id)

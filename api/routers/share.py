@@ -1,9 +1,10 @@
 """Sharing a board in the branch's WeChat group; what a scanned code opens."""
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
 
+from api.contract import binary
 from api.db import SessionDep
 from api.deps import CurrentPrincipal, SettingsDep, WeChatDep
 from api.errors import PosterUnavailable
@@ -14,7 +15,7 @@ from api.services.share import cards, nudges, resolve, scenes
 from api.services.share.cards import SharedImage
 from api.signing import SignedLink
 
-router = APIRouter(tags=["share"])
+router = APIRouter(tags=["分享与扫码"])
 Expires = Annotated[int, Query(ge=0, le=2**40, description="链接过期时间（Unix 秒）")]
 Signature = Annotated[
     str, Query(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$", description="链接签名")
@@ -27,7 +28,7 @@ Scene = Annotated[
         description="小程序码的 scene（已 decodeURIComponent），或扫到的普通二维码内容 / 签到码",
     ),
 ]
-PNG: dict[int | str, dict[str, Any]] = {200: {"content": {"image/png": {}}}}
+PNG = binary("image/png", description="分享图片 PNG")
 
 
 def _link(request: Request, name: str, publication_id: int, link: SignedLink) -> str:
@@ -38,6 +39,7 @@ def _link(request: Request, name: str, publication_id: int, link: SignedLink) ->
 @router.get(
     "/periods/{period_id}/boards/{unit_id}/share",
     summary="分享公示到微信群：分享卡片的标题、路径、图片与海报（签名链接）",
+    description="分享到微信群所需的卡片标题、小程序路径、卡片图片与海报（均为有时限的签名链接）。",
 )
 async def share(
     period_id: int,
@@ -91,6 +93,7 @@ async def _image(
     "/share/boards/{publication_id}/card.png",
     name="share_card_image",
     summary="分享卡片图片（5:4，签名链接，无需登录）",
+    description="分享卡片的图片（5:4 PNG），凭签名链接读取，无需登录。",
     response_class=Response,
     responses=PNG,
 )
@@ -111,6 +114,9 @@ async def card_image(
     "/share/boards/{publication_id}/poster.png",
     name="share_poster_image",
     summary="排名海报（签名链接，无需登录，供 wx.downloadFile / showShareImageMenu）",
+    description=(
+        "排名海报（PNG），凭签名链接读取，无需登录，供 wx.downloadFile 或 showShareImageMenu 使用。"
+    ),
     response_class=Response,
     responses=PNG,
 )
@@ -127,7 +133,14 @@ async def poster_image(
     )
 
 
-@router.get("/scenes/resolve", summary="扫码或从小程序码进入：该码对应的页面（公示、积分卡、签到）")
+@router.get(
+    "/scenes/resolve",
+    summary="扫码或从小程序码进入：该码对应的页面（公示、积分卡、签到）",
+    description=(
+        "小程序码或签到码的 scene 对应的页面与参数（公示榜、"
+        "积分卡、会议签到）；内容不在查看范围内时返回 404。"
+    ),
+)
 async def resolve_scene(
     scene: Scene, principal: CurrentPrincipal, session: SessionDep, settings: SettingsDep
 ) -> OpenedOut:
@@ -147,8 +160,9 @@ async def resolve_scene(
 @router.get(
     "/members/{member_id}/card-code.png",
     summary="党员积分卡（一人一卡）的小程序码：扫码在小程序中打开该党员的积分卡",
+    description="打开该党员积分卡的小程序码图片（JPEG 或 PNG）。",
     response_class=Response,
-    responses={200: {"content": {"image/jpeg": {}, "image/png": {}}}},
+    responses=binary("image/jpeg", "image/png", description="小程序码图片"),
 )
 async def member_card_code(
     member_id: int,
@@ -161,7 +175,11 @@ async def member_card_code(
     return Response(image, media_type=scenes.media_type(image))
 
 
-@router.get("/org/units/{branch_id}/sharers", summary="公示生成时提醒分享到微信群的党员")
+@router.get(
+    "/org/units/{branch_id}/sharers",
+    summary="公示生成时提醒分享到微信群的党员",
+    description="公示生成时会收到提醒、把公示分享到微信群的党员。",
+)
 async def sharers(
     branch_id: int, principal: CurrentPrincipal, session: SessionDep
 ) -> list[SharerOut]:
@@ -172,6 +190,7 @@ async def sharers(
 @router.put(
     "/org/units/{branch_id}/sharers",
     summary="指定公示生成时提醒分享的党员（支部书记总会收到提醒）",
+    description="指定公示生成时提醒分享的党员（须为本支部在册党员）；支部书记总会收到提醒。",
 )
 async def name_sharers(
     branch_id: int, body: SharersIn, principal: CurrentPrincipal, session: SessionDep

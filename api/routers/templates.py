@@ -10,7 +10,7 @@ from api.models import Channel, NoticeKind
 from api.schemas.templates import DeliveryOut, TemplateIn, TemplateOut
 from api.services import templates as service
 
-router = APIRouter(tags=["delivery"])
+router = APIRouter(tags=["消息投递"])
 
 
 TemplateUnit = Annotated[
@@ -19,7 +19,11 @@ TemplateUnit = Annotated[
 ]
 
 
-@router.put("/notice-templates/{kind}/{channel}", summary="设置本组织某类通知在某渠道使用的模板")
+@router.put(
+    "/notice-templates/{kind}/{channel}",
+    summary="设置本组织某类通知在某渠道使用的模板",
+    description="设置本组织某类通知在某一渠道使用的模板与字段对应。",
+)
 async def put_template(
     kind: NoticeKind,
     channel: Channel,
@@ -45,6 +49,7 @@ async def put_template(
     "/notice-templates/{kind}/{channel}",
     status_code=204,
     summary="删除本组织自设的模板（改用上级的模板）",
+    description="删除本组织自设的模板，此后使用上级组织或默认的模板。",
 )
 async def remove_template(
     kind: NoticeKind,
@@ -57,7 +62,11 @@ async def remove_template(
     return Response(status_code=204)
 
 
-@router.get("/notice-templates", summary="本组织正在使用的模板（自设、上级或默认）")
+@router.get(
+    "/notice-templates",
+    summary="本组织正在使用的模板（自设、上级或默认）",
+    description="本组织每类通知在每个渠道实际使用的模板及其来源（自设、上级或默认）。",
+)
 async def list_templates(
     principal: CurrentPrincipal, session: SessionDep, unit_id: TemplateUnit = None
 ) -> list[TemplateOut]:
@@ -65,11 +74,17 @@ async def list_templates(
     return [TemplateOut.model_validate(t) for t in found]
 
 
-@router.get("/deliveries/dead", summary="已放弃的投递（死信）")
+@router.get(
+    "/deliveries/dead",
+    summary="已放弃的投递（死信）",
+    description="多次重试仍失败、已放弃的通知投递及最后的错误，供管理员排查后重投。",
+)
 async def dead(principal: CurrentPrincipal, session: SessionDep) -> list[DeliveryOut]:
     return [DeliveryOut.model_validate(d) for d in await service.dead_letters(session, principal)]
 
 
-@router.post("/deliveries/{delivery_id}/retry", summary="重新投递")
+@router.post(
+    "/deliveries/{delivery_id}/retry", summary="重新投递", description="重新投递一条已放弃的通知。"
+)
 async def retry(delivery_id: int, principal: CurrentPrincipal, session: SessionDep) -> DeliveryOut:
     return DeliveryOut.model_validate(await service.retry(session, principal, delivery_id))

@@ -16,7 +16,7 @@ from api.services import wishes as service
 if TYPE_CHECKING:
     from api.models import MicroWish
 
-router = APIRouter(tags=["micro-wishes"])
+router = APIRouter(tags=["微心愿"])
 
 
 async def _out(
@@ -52,7 +52,12 @@ def _one(
     )
 
 
-@router.post("/org/units/{branch_id}/micro-wishes", status_code=201, summary="发布微心愿")
+@router.post(
+    "/org/units/{branch_id}/micro-wishes",
+    status_code=201,
+    summary="发布微心愿",
+    description="支部发布群众的微心愿，写明内容、地点与联系方式；联系方式只对支部和经确认的认领人可见。",
+)
 async def publish(
     branch_id: int,
     body: WishIn,
@@ -64,7 +69,11 @@ async def publish(
     return (await _out(session, principal, urls, [wish], True))[0]
 
 
-@router.get("/org/units/{branch_id}/micro-wishes", summary="本支部的微心愿")
+@router.get(
+    "/org/units/{branch_id}/micro-wishes",
+    summary="本支部的微心愿",
+    description="本支部的微心愿及认领、完成状态。",
+)
 async def listing(
     branch_id: int,
     principal: CurrentPrincipal,
@@ -76,7 +85,11 @@ async def listing(
     return await _out(session, principal, urls, wishes, officer)
 
 
-@router.post("/micro-wishes/{wish_id}/take", summary="认领微心愿")
+@router.post(
+    "/micro-wishes/{wish_id}/take",
+    summary="认领微心愿",
+    description="本支部党员认领一个未被认领的微心愿，待支部确认。",
+)
 async def take(
     wish_id: int, principal: CurrentPrincipal, session: SessionDep, urls: PhotoUrlsDep
 ) -> WishOut:
@@ -87,6 +100,7 @@ async def take(
 @router.post(
     "/micro-wishes/{wish_id}/approve-taker",
     summary="支部确认认领人（确认后认领人才能看到群众联系方式）",
+    description="支部确认认领人，认领人此后可以看到群众的联系方式。",
 )
 async def approve_taker(
     wish_id: int, principal: CurrentPrincipal, session: SessionDep, urls: PhotoUrlsDep
@@ -95,7 +109,11 @@ async def approve_taker(
     return (await _out(session, principal, urls, [wish], True))[0]
 
 
-@router.post("/micro-wishes/{wish_id}/complete", summary="报告完成（附照片）")
+@router.post(
+    "/micro-wishes/{wish_id}/complete",
+    summary="报告完成（附照片）",
+    description="认领人报告完成情况并附照片，待支部确认。",
+)
 async def complete(
     wish_id: int,
     body: CompleteIn,
@@ -107,7 +125,11 @@ async def complete(
     return (await _out(session, principal, urls, [wish], False))[0]
 
 
-@router.post("/micro-wishes/{wish_id}/confirm", summary="支部确认完成（按方案计分）")
+@router.post(
+    "/micro-wishes/{wish_id}/confirm",
+    summary="支部确认完成（按方案计分）",
+    description="支部确认微心愿已完成，按方案为认领人计分。",
+)
 async def confirm(
     wish_id: int, principal: CurrentPrincipal, session: SessionDep, urls: PhotoUrlsDep
 ) -> WishOut:
@@ -115,7 +137,9 @@ async def confirm(
     return (await _out(session, principal, urls, [wish], True))[0]
 
 
-@router.post("/micro-wishes/{wish_id}/cancel", summary="取消微心愿")
+@router.post(
+    "/micro-wishes/{wish_id}/cancel", summary="取消微心愿", description="支部取消尚未完成的微心愿。"
+)
 async def cancel(
     wish_id: int, principal: CurrentPrincipal, session: SessionDep, urls: PhotoUrlsDep
 ) -> WishOut:
@@ -126,6 +150,7 @@ async def cancel(
 @router.post(
     "/org/units/{branch_id}/micro-wishes/year-end",
     summary="年终结算：未完成规定数量的，每少一个按方案扣分（每年只能结算一次）",
+    description="年终按方案为未完成规定数量微心愿的党员扣分，每少一个扣一次；每个支部每年只能结算一次。",
 )
 async def settle_year(
     branch_id: int,

@@ -19,8 +19,10 @@ export type Notice = Schemas["NoticeOut"];
 export type NoticeData = Notice["data"];
 /** The 记分告知卡, narrowed from the union by its kind. */
 export type DeductionCard = Extract<Notice, { kind: "deduction_card" }>;
-/** The error every route answers with, and its code. */
+/** The error every route answers with, and its code (any of the API's codes). */
 export type ErrorCode = Schemas["ErrorBody"]["code"];
+/** The codes one route declares for one status: submitting a claim answered 409. */
+export type SubmitConflictCode = Json<paths["/api/v1/claims"]["post"]["responses"][409]>["code"];
 
 export type ContractHolds = [
   Holds<IsUnknown<LiveScore> extends false ? true : false>,
@@ -35,8 +37,11 @@ export type ContractHolds = [
   Holds<IsUnknown<DeductionCard["data"]> extends false ? true : false>,
   Holds<IsUnknown<DeductionCard["data"]["item_name"]> extends false ? true : false>,
   Holds<string extends Notice["kind"] ? false : true>,
-  // Per-route error codes (issue 18, item 2) make this hold; it joins the list with them:
-  //   Holds<string extends ErrorCode ? false : true>,
+  // Error codes are literals, the API's and each route's: neither may widen to `string` again.
+  Holds<string extends ErrorCode ? false : true>,
+  Holds<string extends SubmitConflictCode ? false : true>,
+  Holds<"claim_state_conflict" extends SubmitConflictCode ? false : true>,
+  Holds<"cap_reached" extends SubmitConflictCode ? true : false>,
 ];
 
 /** What a screen reads from each: the code must compile against the generated types. */
