@@ -256,18 +256,19 @@ async def test_the_committee_lists_and_closes_its_follow_ups(
     actions = await client.get(
         f"{url}/committee-actions", params={"open": True}, headers=org.headers("secretary_a")
     )
-    assert [a["action_code"] for a in actions.json()] == ["reminder"]
+    assert [a["action_code"] for a in actions.json()["items"]] == ["reminder"]
     appeals = await client.get(
         f"{url}/appeals", params={"status": "open"}, headers=org.headers("committee_a")
     )
-    assert [a["entry_id"] for a in appeals.json()] == [entry["id"]]
+    assert [a["entry_id"] for a in appeals.json()["items"]] == [entry["id"]]
+    assert appeals.json()["items"][0]["member_name"] == "member_a1"
     for who in ("leader_a1", "member_a1"):
         denied = await client.get(f"{url}/committee-actions", headers=org.headers(who))
         assert denied.status_code in (403, 404), who
     assert (
         await client.get(f"{url}/appeals", headers=org.headers("secretary_b"))
     ).status_code == 404
-    action_id = actions.json()[0]["id"]
+    action_id = actions.json()["items"][0]["id"]
     outsider = await client.post(
         f"/api/v1/committee-actions/{action_id}/done", headers=org.headers("secretary_b")
     )
@@ -279,7 +280,7 @@ async def test_the_committee_lists_and_closes_its_follow_ups(
     still_open = await client.get(
         f"{url}/committee-actions", params={"open": True}, headers=org.headers("secretary_a")
     )
-    assert still_open.json() == []
+    assert still_open.json()["items"] == []
 
 
 async def test_appeals_keep_working_after_postgresql_plans_the_insert_generically(

@@ -22,6 +22,7 @@ from api.schemas.claims import (
 )
 from api.schemas.common import Page
 from api.services import claims as service
+from api.services.names import claim_labels
 from api.services.photos import reuse_counts
 
 if TYPE_CHECKING:
@@ -53,11 +54,14 @@ async def _out(
     with_photos = [claim_id for claim_id in ids if photos.get(claim_id)]
     reused = await reuse_counts(session, EvidenceKind.claim, with_photos)
     shown = await urls.shown(session, principal, (p for listed in photos.values() for p in listed))
+    labels = await claim_labels(session, ids)
     return [
         ClaimOut(
             id=id_of(c),
             member_id=c.member_id,
+            member_name=labels[id_of(c)].member_name or "",
             item_code=c.item_code,
+            item_name=labels[id_of(c)].item_name,
             points=c.points,
             occurred_on=c.occurred_on,
             description=c.description,

@@ -38,9 +38,9 @@ async def list_units(
     return Page.of([UnitOut.model_validate(u) for u in units], total, page)
 
 
-@router.get("/units/{unit_id}", summary="组织详情")
+@router.get("/units/{unit_id}", summary="组织详情（本人所在组织及其上级，或管辖范围内）")
 async def get_unit(unit_id: int, principal: CurrentPrincipal, session: SessionDep) -> UnitOut:
-    unit = await service.unit_for(session, principal, unit_id, Action.read_org)
+    unit = await service.unit_in_sight(session, principal, unit_id)
     return UnitOut.model_validate(unit)
 
 

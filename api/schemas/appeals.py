@@ -28,6 +28,8 @@ class AppealOut(BaseModel):
     id: int
     entry_id: int
     member_id: int
+    member_name: str
+    item_name: str = Field(description="被申诉记分的事项名称")
     reason: str
     evidence: list[int]
     photos: list[PhotoUrlOut] = Field(

@@ -52,7 +52,9 @@ class ClaimEventOut(BaseModel):
 class ClaimOut(BaseModel):
     id: int
     member_id: int
+    member_name: str
     item_code: str
+    item_name: str = Field(description="事项名称（方案现行版本中的名称）")
     points: Decimal
     occurred_on: date
     description: str

@@ -10,7 +10,9 @@ class CommitteeActionOut(BaseModel):
 
     id: int
     member_id: int | None = Field(description="涉及的党员（对支部的处理为空）")
+    member_name: str | None
     branch_id: int | None = Field(description="涉及的支部（对党员的处理为空）")
+    branch_name: str | None
     unit_id: int = Field(description="负责落实的组织：党员所在支部，或支部的上级党组织")
     period_id: int
     cycle: int

@@ -39,8 +39,11 @@ class EntryOut(BaseModel):
     id: int
     period_id: int
     member_id: int | None
+    member_name: str | None
     branch_id: int | None
+    branch_name: str | None
     item_code: str
+    item_name: str = Field(description="事项名称（方案现行版本中的名称）")
     points: Decimal
     source: str
     reverses_id: int | None

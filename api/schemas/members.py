@@ -4,7 +4,8 @@ from datetime import date, datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from api.models.org import MemberStatus, PoliticalStatus, Role
+from api.access import Action
+from api.models.org import MemberStatus, PoliticalStatus, Role, UnitKind
 
 
 class MemberPublic(BaseModel):
@@ -31,9 +32,30 @@ class RoleOut(BaseModel):
     role: Role
 
 
+class UnitRef(BaseModel):
+    id: int
+    name: str
+    kind: UnitKind
+
+
+class MyRoleOut(RoleOut):
+    unit_name: str
+
+
+class CapabilityOut(BaseModel):
+    action: Action = Field(description="可以做的事（与权限表 api/access.py 一致）")
+    unit_ids: list[int] = Field(description="可以在这些组织及其下级中做")
+
+
 class MeOut(BaseModel):
     member: MemberPublic
-    roles: list[RoleOut]
+    unit: UnitRef = Field(description="所在组织")
+    group: UnitRef | None = Field(description="所在党小组（直属支部的为空）")
+    branch: UnitRef | None = Field(description="所在支部")
+    roles: list[MyRoleOut]
+    can: list[CapabilityOut] = Field(
+        description="按所任职务可以做的事；普通党员为空（申报、查看本人积分等人人可做）"
+    )
 
 
 class MemberUpdate(BaseModel):

@@ -374,6 +374,18 @@ async def review_inbox(
 ) -> tuple[list[Claim], int]:
     """Pending claims whose current step is the principal's to decide, oldest first: one
     page, counted and cut by the database."""
+    total = await session.scalar(awaiting_review(session, principal, select(func.count())))
+    rows = await session.scalars(
+        awaiting_review(session, principal, select(Claim))
+        .order_by(col(Claim.id))
+        .offset(offset)
+        .limit(limit)
+    )
+    return list(rows), total or 0
+
+
+def awaiting_review(session: AsyncSession, principal: Principal, query: Select[Any]) -> Select[Any]:
+    """`query` over the pending claims whose current step is the principal's to decide."""
     waiting = _waiting_step(session)
     mine = [
         within(col(OrgUnit.path), [grant.unit_path]) & waiting.in_(_STEPS_OF[grant.role])
@@ -386,18 +398,12 @@ async def review_inbox(
         or_(*mine) if mine else false(),
     )
 
-    def of_reviewed_members(query: Select[Any]) -> Select[Any]:
-        return (
-            query.join(Member, col(Member.id) == col(Claim.member_id))
-            .join(OrgUnit, col(OrgUnit.id) == col(Member.unit_id))
-            .where(condition)
-        )
-
-    total = await session.scalar(of_reviewed_members(select(func.count()).select_from(Claim)))
-    rows = await session.scalars(
-        of_reviewed_members(select(Claim)).order_by(col(Claim.id)).offset(offset).limit(limit)
+    return (
+        query.select_from(Claim)
+        .join(Member, col(Member.id) == col(Claim.member_id))
+        .join(OrgUnit, col(OrgUnit.id) == col(Member.unit_id))
+        .where(condition)
     )
-    return list(rows), total or 0
 
 
 # The steps each reviewing role decides.

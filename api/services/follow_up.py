@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, NamedTuple
 
-from sqlalchemy import Select, text, update
+from sqlalchemy import Select, func, text, update
 from sqlalchemy import insert as sa_insert
 from sqlalchemy import select as sa_select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -22,6 +22,7 @@ from sqlmodel import col, select
 
 from api.access import Action, Principal, within
 from api.db import insert_for
+from api.deps import PageParams
 from api.errors import ActionNotFound, MemberNotFound
 from api.models import (
     Appeal,
@@ -324,13 +325,24 @@ def _owned_under(query: Select[Any], path: str) -> Select[Any]:
 
 
 async def actions(
-    session: AsyncSession, principal: Principal, unit_id: int, open_only: bool
-) -> list[CommitteeAction]:
+    session: AsyncSession, principal: Principal, unit_id: int, open_only: bool, page: PageParams
+) -> tuple[list[CommitteeAction], int]:
     unit = await unit_for(session, principal, unit_id, Action.record_deductions)
     query = _owned_under(select(CommitteeAction), unit.path)
     if open_only:
         query = query.where(col(CommitteeAction.status) == FollowUpStatus.open)
-    return list(await session.scalars(query.order_by(col(CommitteeAction.id))))
+    return await _paged(session, query.order_by(col(CommitteeAction.id)), page)
+
+
+async def _paged(
+    session: AsyncSession, query: Select[Any], page: PageParams
+) -> tuple[list[Any], int]:
+    """One page of the query's rows and how many rows it has in all."""
+    total = await session.scalar(
+        sa_select(func.count()).select_from(query.order_by(None).subquery())
+    )
+    rows = await session.scalars(query.offset(page.offset).limit(page.size))
+    return list(rows), total or 0
 
 
 async def mark_done(session: AsyncSession, principal: Principal, action_id: int) -> CommitteeAction:
@@ -366,10 +378,14 @@ def _of_members_under(query: Select[Any], member_id: Any, path: str) -> Select[A
 
 
 async def appeals(
-    session: AsyncSession, principal: Principal, unit_id: int, status: AppealStatus | None
-) -> list[Appeal]:
+    session: AsyncSession,
+    principal: Principal,
+    unit_id: int,
+    status: AppealStatus | None,
+    page: PageParams,
+) -> tuple[list[Appeal], int]:
     unit = await unit_for(session, principal, unit_id, Action.record_deductions)
     query = _of_members_under(select(Appeal), col(Appeal.member_id), unit.path)
     if status is not None:
         query = query.where(col(Appeal.status) == status)
-    return list(await session.scalars(query.order_by(col(Appeal.id))))
+    return await _paged(session, query.order_by(col(Appeal.id)), page)
