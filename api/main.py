@@ -59,6 +59,7 @@ from api.routers import (
     templates,
     wishes,
 )
+from api.schemas.values import FORMATS
 from api.storage import open_photo_store
 from api.telemetry import RequestTelemetry, route_templates
 from api.validation import describe, summary
@@ -241,7 +242,10 @@ def _description() -> str:
     )
     return (
         "党员积分制管理小程序的后端接口。所有错误都以 `{code, message, detail, request_id}` 返回，"
-        "`message` 可直接展示给用户。\n\n| code | HTTP | message |\n| --- | --- | --- |\n" + rows
+        "`message` 可直接展示给用户。\n\n"
+        + FORMATS
+        + "\n\n| code | HTTP | message |\n| --- | --- | --- |\n"
+        + rows
     )
 
 

@@ -71,6 +71,7 @@ async def entries_out(
             {
                 **e.model_dump(),
                 **vars(labels[id_of(e)]),
+                "evidence": cited[id_of(e)],
                 "photos": among(cited[id_of(e)], shown),
             }
         )

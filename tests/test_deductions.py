@@ -49,8 +49,12 @@ async def test_a_deduction_sends_the_score_card_at_once(
     assert response.status_code == 201, response.text
     card = response.json()["card"]
     assert card["item_name"] == "“党员固定活动日”无故缺席"
-    assert (card["points"], card["running_points"]) == ("3.00", "3")
-    assert card["next_threshold"] == {"at": "6", "remaining": "3", "consequence": "党工委约谈提醒"}
+    assert (card["points"], card["running_points"]) == ("3.00", "3.00")
+    assert card["next_threshold"] == {
+        "at": "6.00",
+        "remaining": "3.00",
+        "consequence": "党工委约谈提醒",
+    }
     assert card["appeal_deadline"] > TODAY.isoformat()
     inbox = await notices(client, org, "member_a1")
     assert [(n["kind"], n["data"]["entry_id"]) for n in inbox] == [  # type: ignore[index]
@@ -108,7 +112,7 @@ async def test_deduction_evidence_must_exist(
     assert missing.status_code == 404
     pic = await photo(sessionmaker, org, "secretary_a", "c")
     ok = await deduct(client, org, "meeting_absent", photo_ids=[pic])
-    assert ok.json()["entry"]["evidence"] == [f"photo:{pic}"]
+    assert ok.json()["entry"]["evidence"] == [pic]
 
 
 async def test_deduction_appeal_and_revocation_leave_both_rows_and_restore_the_total(

@@ -243,7 +243,7 @@ async def test_photo_urls_are_issued_only_to_who_may_see_the_photo(
             "item_code": "volunteer_service",
             "occurred_on": TODAY.isoformat(),
             "reason": "志愿服务补记",
-            "evidence": [f"photo:{cited['id']}"],
+            "evidence": [cited["id"]],
         },
         headers=org.headers("admin"),
     )
@@ -256,7 +256,7 @@ async def test_photo_urls_are_issued_only_to_who_may_see_the_photo(
         )
         assert response.status_code == 200, response.text
         (entry,) = response.json()["items"]
-        assert entry["evidence"] == [f"photo:{cited['id']}"]
+        assert entry["evidence"] == [cited["id"]]
         photos: list[dict[str, Any]] = entry["photos"]
         return photos
 

@@ -6,7 +6,7 @@ from fastapi import APIRouter, Header, Response
 
 from api.access import Principal
 from api.db import SessionDep
-from api.deps import CurrentPrincipal, PageDep, SettingsDep
+from api.deps import CurrentPrincipal, CursorDep, PageDep, SettingsDep
 from api.models import ClaimStatus, EvidenceKind, id_of, utcnow
 from api.photo_urls import PhotoUrls, PhotoUrlsDep, among
 from api.schemas.claims import (
@@ -20,7 +20,7 @@ from api.schemas.claims import (
     DeclarableItemOut,
     DeclarableItemsOut,
 )
-from api.schemas.common import Page
+from api.schemas.common import CursorPage, Page
 from api.services import claims as service
 from api.services.names import claim_labels
 from api.services.photos import reuse_counts
@@ -144,12 +144,12 @@ async def mine(
     return Page.of(await _out(session, principal, urls, claims), total, page)
 
 
-@router.get("/review-inbox", summary="待我审核的申报（最早的在前，分页）")
+@router.get("/review-inbox", summary="待我审核的申报（最早的在前，按游标翻页）")
 async def review_inbox(
-    principal: CurrentPrincipal, session: SessionDep, page: PageDep, urls: PhotoUrlsDep
-) -> Page[ClaimOut]:
-    claims, total = await service.review_inbox(session, principal, page.offset, page.size)
-    return Page.of(await _out(session, principal, urls, claims), total, page)
+    principal: CurrentPrincipal, session: SessionDep, cursor: CursorDep, urls: PhotoUrlsDep
+) -> CursorPage[ClaimOut]:
+    claims, total, last = await service.review_inbox(session, principal, cursor)
+    return CursorPage.of(await _out(session, principal, urls, claims), total, last)
 
 
 @router.get("/{claim_id}", summary="申报详情与审核记录")

@@ -1,11 +1,11 @@
 """Appeal shapes."""
 
-from datetime import datetime
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.schemas.photos import PhotoUrlOut
+from api.schemas.values import Timestamp
 
 
 class AppealIn(BaseModel):
@@ -38,6 +38,6 @@ class AppealOut(BaseModel):
     status: str
     decided_by: int | None
     decision_reason: str | None
-    decided_at: datetime | None
+    decided_at: Timestamp | None
     reversal_id: int | None
-    created_at: datetime
+    created_at: Timestamp

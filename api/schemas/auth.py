@@ -1,11 +1,11 @@
 """Login, binding and token shapes."""
 
-from datetime import datetime
 from typing import Literal
 
 from pydantic import BaseModel, Field
 
 from api.schemas.members import MemberPublic
+from api.schemas.values import Timestamp
 
 
 class WeChatLoginIn(BaseModel):
@@ -41,9 +41,9 @@ class DevLoginIn(BaseModel):
 class TokensOut(BaseModel):
     status: Literal["bound"] = "bound"
     access_token: str
-    access_token_expires_at: datetime
+    access_token_expires_at: Timestamp
     refresh_token: str
-    refresh_token_expires_at: datetime
+    refresh_token_expires_at: Timestamp
     token_type: Literal["bearer"] = "bearer"
     member: MemberPublic
 
@@ -51,7 +51,7 @@ class TokensOut(BaseModel):
 class BindingTicketOut(BaseModel):
     status: Literal["unbound"] = "unbound"
     binding_ticket: str = Field(description="短时有效，用于手机号或邀请码绑定")
-    binding_ticket_expires_at: datetime
+    binding_ticket_expires_at: Timestamp
 
 
 class DevAccount(BaseModel):

@@ -1,22 +1,23 @@
 """Claim shapes."""
 
-from datetime import date, datetime
+from datetime import date
 from decimal import Decimal
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.schemas.photos import PhotoUrlOut
+from api.schemas.values import Points, Timestamp
 
 
 class DeclarableItemOut(BaseModel):
     code: str
     name: str
     kind: str
-    points: Decimal | None
-    min_points: Decimal | None
-    max_points: Decimal | None
-    cap_per_period: Decimal | None
+    points: Points | None
+    min_points: Points | None
+    max_points: Points | None
+    cap_per_period: Points | None
     evidence_required: bool
     approval_steps: list[str]
 
@@ -46,7 +47,7 @@ class ClaimEventOut(BaseModel):
     from_status: str
     to_status: str
     reason: str | None
-    created_at: datetime
+    created_at: Timestamp
 
 
 class ClaimOut(BaseModel):
@@ -55,7 +56,7 @@ class ClaimOut(BaseModel):
     member_name: str
     item_code: str
     item_name: str = Field(description="事项名称（方案现行版本中的名称）")
-    points: Decimal
+    points: Points
     occurred_on: date
     description: str
     status: str
@@ -69,7 +70,7 @@ class ClaimOut(BaseModel):
         description="本申报的照片（或其近似照片）在别处作为证据使用的次数：其他申报、微心愿、"
         "申诉、记分（大于 0 时请审核人留意）"
     )
-    created_at: datetime
+    created_at: Timestamp
 
 
 class ClaimDetailOut(ClaimOut):

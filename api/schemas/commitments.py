@@ -1,10 +1,11 @@
 """Commitment shapes."""
 
-from datetime import datetime
 from decimal import Decimal
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from api.schemas.values import Points, Timestamp
 
 
 class CommitmentIn(BaseModel):
@@ -45,7 +46,7 @@ class CommitmentOut(BaseModel):
     status: str
     decision_reason: str | None
     report: str | None
-    reported_at: datetime | None
-    rating: Decimal | None
+    reported_at: Timestamp | None
+    rating: Points | None
     rating_comment: str | None
-    created_at: datetime
+    created_at: Timestamp

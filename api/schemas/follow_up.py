@@ -1,8 +1,8 @@
 """Committee follow-up shapes."""
 
-from datetime import datetime
-
 from pydantic import BaseModel, ConfigDict, Field
+
+from api.schemas.values import Timestamp
 
 
 class CommitteeActionOut(BaseModel):
@@ -21,6 +21,6 @@ class CommitteeActionOut(BaseModel):
     source: str = Field(description="threshold 累计记分阈值、streak 连续/累计情形、item 事项")
     status: str = Field(description="open 待办、done 已办结、withdrawn 重新结算后已撤回")
     entry_id: int | None = Field(description="触发阈值的那条记分（结算决定的为空）")
-    done_at: datetime | None
-    withdrawn_at: datetime | None
-    created_at: datetime
+    done_at: Timestamp | None
+    withdrawn_at: Timestamp | None
+    created_at: Timestamp

@@ -1,49 +1,47 @@
 """The home screen's shape (`GET /me/home`)."""
 
-from datetime import datetime
-from decimal import Decimal
-
 from pydantic import BaseModel, Field
 
 from api.models import ClaimStatus, PeriodStatus, RoundStatus
+from api.schemas.values import Points, Timestamp
 
 
 class CurrentPeriodOut(BaseModel):
     key: str = Field(description="考核期，如 2026-10、2026-Q3")
     label: str = Field(description="如 2026年10月")
     status: PeriodStatus
-    starts_at: datetime
-    ends_at: datetime
+    starts_at: Timestamp
+    ends_at: Timestamp
 
 
 class MyScoreOut(BaseModel):
     scheme: str
-    points: Decimal | None = Field(description="本期日常积分（扣分制为累计记分）")
-    total: Decimal | None = Field(description="本期总分（加权后）")
+    points: Points | None = Field(description="本期日常积分（扣分制为累计记分）")
+    total: Points | None = Field(description="本期总分（加权后）")
     ranks: dict[str, int] = Field(description="排名：group 党小组内、branch 支部内、town 全镇")
-    ranked_at: datetime | None = Field(description="排名的计算时间（每分钟刷新）")
+    ranked_at: Timestamp | None = Field(description="排名的计算时间（每分钟刷新）")
 
 
 class HomeClaimOut(BaseModel):
     id: int
     item_code: str
     item_name: str
-    points: Decimal
+    points: Points
     status: ClaimStatus
-    created_at: datetime
+    created_at: Timestamp
 
 
 class HomeRoundOut(BaseModel):
     id: int
     period_key: str
     status: RoundStatus
-    deadline: datetime
+    deadline: Timestamp
 
 
 class HomeMeetingOut(BaseModel):
     id: int
     title: str
-    starts_at: datetime
+    starts_at: Timestamp
 
 
 class HomeBoardOut(BaseModel):

@@ -1,11 +1,12 @@
 """Member shapes."""
 
-from datetime import date, datetime
+from datetime import date
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.access import Action
 from api.models.org import MemberStatus, PoliticalStatus, Role, UnitKind
+from api.schemas.values import Timestamp
 
 
 class MemberPublic(BaseModel):
@@ -75,4 +76,4 @@ class MemberUpdate(BaseModel):
 class InviteCodeOut(BaseModel):
     code: str
     member_id: int
-    expires_at: datetime
+    expires_at: Timestamp

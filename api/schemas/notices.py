@@ -1,12 +1,12 @@
 """Notice shapes."""
 
-from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from api.schemas.common import Page
+from api.schemas.common import CursorPage
 from api.schemas.templates import DeliveryAttemptOut
+from api.schemas.values import Timestamp
 
 SubscriptionResult = Literal["accept", "reject", "ban", "filter"]
 
@@ -18,8 +18,8 @@ class NoticeOut(BaseModel):
     kind: str
     title: str
     data: dict[str, Any]
-    read_at: datetime | None
-    created_at: datetime
+    read_at: Timestamp | None
+    created_at: Timestamp
     delivery_status: str | None = Field(
         default=None,
         description="微信投递：pending/sending/sent/inbox_only/dead/uncertain"
@@ -32,7 +32,7 @@ class NoticeOut(BaseModel):
     )
 
 
-class InboxOut(Page[NoticeOut]):
+class InboxOut(CursorPage[NoticeOut]):
     unread: int
 
 

@@ -1,12 +1,11 @@
 """Period, result and what-if shapes."""
 
-from datetime import datetime
-from decimal import Decimal
 from typing import Any, Self
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from api.schemas.schemes import SchemeIn
+from api.schemas.values import Points, Timestamp
 
 
 class PeriodOut(BaseModel):
@@ -15,12 +14,12 @@ class PeriodOut(BaseModel):
     id: int
     scheme_id: int
     key: str
-    starts_at: datetime
-    ends_at: datetime
+    starts_at: Timestamp
+    ends_at: Timestamp
     status: str
     close_count: int
-    closed_at: datetime | None
-    published_at: datetime | None
+    closed_at: Timestamp | None
+    published_at: Timestamp | None
 
 
 class CloseIn(BaseModel):
@@ -55,7 +54,7 @@ class PreCloseOut(BaseModel):
     """结算前检查: what a close of the period would find and decide."""
 
     period: PeriodOut
-    ends_at: datetime = Field(description="考核期结束时间（北京时间零点）")
+    ends_at: Timestamp = Field(description="考核期结束时间（北京时间零点）")
     early: bool = Field(description="现在结算是否早于考核期结束")
     needs_confirmation: bool = Field(description="结算是否须确认并填写原因（force）")
     pending_claims: ListingOut = Field(description="待审核的申报：结算时将被驳回")
@@ -75,7 +74,7 @@ class ResultOut(BaseModel):
 
     member_id: int | None
     branch_id: int | None
-    total: Decimal | None
+    total: Points | None
     tier: str | None
     result: dict[str, Any]
 
@@ -84,7 +83,7 @@ class LiveScoreOut(BaseModel):
     period_key: str
     period_status: str
     scheme: str
-    ranked_at: datetime | None = Field(
+    ranked_at: Timestamp | None = Field(
         description="排名的计算时间：本人得分与明细实时计算，排名每分钟更新一次"
     )
     result: dict[str, Any] = Field(description="本期实时得分及其完整推导")
@@ -95,10 +94,10 @@ class WhatIfIn(SchemeIn):
 
 
 class ChangeOut(BaseModel):
-    subject_id: str
+    subject_id: int
     name: str
-    total_before: Decimal | None
-    total_after: Decimal | None
+    total_before: Points | None
+    total_after: Points | None
     tier_before: str | None
     tier_after: str | None
     ranks_before: dict[str, int]

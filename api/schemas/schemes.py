@@ -1,9 +1,10 @@
 """Scheme shapes."""
 
-from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from api.schemas.values import Timestamp
 
 
 class SchemeIn(BaseModel):
@@ -28,7 +29,7 @@ class SchemeOut(BaseModel):
     unit_id: int
     subject_kind: str
     version: int
-    created_at: datetime
+    created_at: Timestamp
     definition: dict[str, Any]
 
 

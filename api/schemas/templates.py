@@ -1,9 +1,10 @@
 """Notice template and delivery shapes."""
 
-from datetime import datetime
 from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from api.schemas.values import Timestamp
 
 TemplateField = Annotated[str, Field(max_length=32)]
 NoticeField = Annotated[str, Field(max_length=64)]
@@ -30,14 +31,14 @@ class TemplateOut(BaseModel):
     template_id: str
     page: str
     fields: dict[str, str]
-    updated_at: datetime
+    updated_at: Timestamp
 
 
 class DeliveryAttemptOut(BaseModel):
     """One channel a delivery tried, and what became of it."""
 
     channel: str | None = Field(description="subscribe/service；内部错误时为空")
-    at: datetime
+    at: Timestamp
     result: str = Field(
         description="sent 已送达 / failed 失败 / skipped 不可用 / started 发送中 / "
         "unknown 结果未知（发送中断） / error 内部错误"
@@ -57,5 +58,5 @@ class DeliveryOut(BaseModel):
     attempts: int
     errcode: int | None
     reason: str | None
-    sent_at: datetime | None
+    sent_at: Timestamp | None
     history: list[DeliveryAttemptOut] = Field(description="每个渠道的尝试及其结果")

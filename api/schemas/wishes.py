@@ -1,10 +1,9 @@
 """Micro-wish shapes."""
 
-from datetime import datetime
-
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.schemas.photos import PhotoUrlOut
+from api.schemas.values import Timestamp
 
 
 class WishIn(BaseModel):
@@ -49,7 +48,7 @@ class WishOut(BaseModel):
     evidence: list[int]
     photos: list[PhotoUrlOut] = Field(description="您可以查看的完成照片及其临时链接")
     entry_id: int | None
-    created_at: datetime
+    created_at: Timestamp
 
 
 class ShortfallOut(BaseModel):
