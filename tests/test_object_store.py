@@ -338,7 +338,7 @@ async def test_appeal_and_micro_wish_photos_come_with_urls_for_who_may_see_them(
     )
     assert [p["id"] for p in completed.json()["photos"]] == [done["id"]]
     for who, expected in (("secretary_a", [done["id"]]), ("member_a1b", [])):
-        (listed,) = (await client.get(wishes, headers=org.headers(who))).json()
+        (listed,) = (await client.get(wishes, headers=org.headers(who))).json()["items"]
         assert listed["evidence"] == [done["id"]]
         assert [p["id"] for p in listed["photos"]] == expected, who
 

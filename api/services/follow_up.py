@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, NamedTuple
 
-from sqlalchemy import Select, func, text, update
+from sqlalchemy import Select, text, update
 from sqlalchemy import insert as sa_insert
 from sqlalchemy import select as sa_select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -45,6 +45,7 @@ from api.scoring import Scheme
 from api.scoring.results import ActionSource
 from api.services.members import target_of
 from api.services.org import unit_for
+from api.services.paging import paged
 from api.services.schemes import scheme_of
 
 Key = tuple[int | None, int | None, str]  # member, branch, action code
@@ -331,18 +332,7 @@ async def actions(
     query = _owned_under(select(CommitteeAction), unit.path)
     if open_only:
         query = query.where(col(CommitteeAction.status) == FollowUpStatus.open)
-    return await _paged(session, query.order_by(col(CommitteeAction.id)), page)
-
-
-async def _paged(
-    session: AsyncSession, query: Select[Any], page: PageParams
-) -> tuple[list[Any], int]:
-    """One page of the query's rows and how many rows it has in all."""
-    total = await session.scalar(
-        sa_select(func.count()).select_from(query.order_by(None).subquery())
-    )
-    rows = await session.scalars(query.offset(page.offset).limit(page.size))
-    return list(rows), total or 0
+    return await paged(session, query.order_by(col(CommitteeAction.id)), page)
 
 
 async def mark_done(session: AsyncSession, principal: Principal, action_id: int) -> CommitteeAction:
@@ -388,4 +378,4 @@ async def appeals(
     query = _of_members_under(select(Appeal), col(Appeal.member_id), unit.path)
     if status is not None:
         query = query.where(col(Appeal.status) == status)
-    return await _paged(session, query.order_by(col(Appeal.id)), page)
+    return await paged(session, query.order_by(col(Appeal.id)), page)

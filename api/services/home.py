@@ -33,6 +33,7 @@ from api.models import (
     Publication,
     PublicationWithdrawal,
     RoundStatus,
+    UnitKind,
     id_of,
 )
 from api.services import periods
@@ -200,7 +201,7 @@ async def _board(session: AsyncSession, principal: Principal) -> BoardLine | Non
             .join(OrgUnit, col(OrgUnit.id) == col(Publication.unit_id))
             .where(
                 col(Publication.unit_id).in_(_branch_ids(principal)),
-                col(OrgUnit.kind) == "branch",
+                col(OrgUnit.kind) == UnitKind.branch,
                 col(PeriodRecord.status) == PeriodStatus.published,
                 ~withdrawn.exists(),
             )
@@ -227,9 +228,9 @@ async def _to_do(session: AsyncSession, principal: Principal) -> ToDo | None:
     """An officer's counts: claims waiting for them, open appeals and follow-ups in their scope
     (one statement)."""
     scope = principal.scope_paths(Action.record_deductions)
-    reviews = awaiting_review(session, principal, select(func.count()))
     if not scope and not principal.can_anywhere(Action.read_results):
         return None
+    reviews = awaiting_review(session, principal, select(func.count()))
     appeals = (
         select(func.count())
         .select_from(Appeal)

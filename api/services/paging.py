@@ -1,11 +1,14 @@
-"""Keyset pages of the lists a phone scrolls: the next page starts after the last row seen, so
-a row added meanwhile neither repeats nor hides one, and the database seeks instead of counting
-past an offset."""
+"""Pages of lists. The lists a phone scrolls are keyset pages: the next page starts after the
+last row seen, so a row added meanwhile neither repeats nor hides one, and the database seeks
+instead of counting past an offset. Other lists are numbered pages (`paged`)."""
 
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
-from sqlalchemy import Select, tuple_
+from sqlalchemy import Select, func, select, tuple_
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from api.deps import PageParams
 
 R = TypeVar("R")
 Q = TypeVar("Q", bound=Select[*tuple[Any, ...]])
@@ -36,3 +39,12 @@ def cut(
         return list(rows), None
     page = list(rows[:size])
     return page, key_of(page[-1])
+
+
+async def paged(
+    session: AsyncSession, query: Select[Any], page: PageParams
+) -> tuple[list[Any], int]:
+    """One numbered page of the query's rows (in its order) and how many rows it has in all."""
+    total = await session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
+    rows = await session.scalars(query.offset(page.offset).limit(page.size))
+    return list(rows), total or 0
