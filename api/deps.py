@@ -1,5 +1,8 @@
 """Annotated dependency aliases shared by the routers."""
 
+import base64
+import json
+from collections.abc import Sequence
 from typing import Annotated
 
 from fastapi import Depends, Query, Request
@@ -10,7 +13,7 @@ from api import logs
 from api.access import Principal
 from api.config import Settings
 from api.db import SessionDep
-from api.errors import NotAuthenticated
+from api.errors import InvalidCursor, NotAuthenticated
 from api.rate_limits import RateLimiter, client_address
 from api.services import auth as auth_service
 from api.wechat.client import WeChatClient
@@ -104,3 +107,46 @@ async def get_page(
 
 
 PageDep = Annotated[PageParams, Depends(get_page)]
+
+
+class CursorParams(BaseModel):
+    """Where a scrolled list goes on: after the row whose sort key is `after` (None: from the
+    start), `size` rows."""
+
+    after: tuple[int, ...] | None
+    size: int
+
+    def key(self, length: int) -> tuple[int, ...] | None:
+        """The sort key of a list ordered by `length` columns; a cursor of another list is
+        refused rather than read wrongly."""
+        if self.after is not None and len(self.after) != length:
+            raise InvalidCursor()
+        return self.after
+
+
+def encode_cursor(key: Sequence[int]) -> str:
+    """A row's sort key as an opaque cursor (the client passes it back as it is)."""
+    return base64.urlsafe_b64encode(json.dumps(list(key)).encode()).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: str) -> tuple[int, ...]:
+    try:
+        key = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+    except ValueError as exc:
+        raise InvalidCursor() from exc
+    if not (isinstance(key, list) and key and all(type(k) is int for k in key)):
+        raise InvalidCursor()
+    return tuple(key)
+
+
+async def get_cursor(
+    cursor: Annotated[
+        str | None,
+        Query(max_length=200, description="上一页返回的 next_cursor；第一页不填"),
+    ] = None,
+    size: Annotated[int, Query(ge=1, le=100, description="每页条数，最多 100")] = 20,
+) -> CursorParams:
+    return CursorParams(after=_decode_cursor(cursor) if cursor else None, size=size)
+
+
+CursorDep = Annotated[CursorParams, Depends(get_cursor)]

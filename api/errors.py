@@ -91,6 +91,10 @@ class UploadMalformed(AppError):
     code, status, message = "upload_malformed", 400, "上传内容格式有误，请重新选择文件上传"
 
 
+class InvalidCursor(AppError):
+    code, status, message = "invalid_cursor", 400, "分页位置无效，请从第一页重新加载"
+
+
 class TooManyItems(AppError):
     code, status, message = "too_many_items", 422, "一次提交的条目过多，请分批提交"
 

@@ -43,6 +43,7 @@ from api.routers import (
     evaluations,
     follow_up,
     health,
+    home,
     ledger,
     meetings,
     members,
@@ -58,6 +59,7 @@ from api.routers import (
     templates,
     wishes,
 )
+from api.schemas.values import FORMATS
 from api.storage import open_photo_store
 from api.telemetry import RequestTelemetry, route_templates
 from api.validation import describe, summary
@@ -69,6 +71,7 @@ ROUTED_DOMAINS = (
     auth,
     sessions,
     members,
+    home,
     org,
     roster,
     schemes,
@@ -247,7 +250,10 @@ def _description() -> str:
     return (
         "党员积分制管理小程序的后端接口。所有错误都以 `{code, message, detail, request_id}` 返回，"
         "`message` 可直接展示给用户。每个接口按状态码列出它可能返回的错误码（由代码推导），"
-        "下表是全部错误码。\n\n| code | HTTP | message |\n| --- | --- | --- |\n" + rows
+        "下表是全部错误码。\n\n"
+        + FORMATS
+        + "\n\n| code | HTTP | message |\n| --- | --- | --- |\n"
+        + rows
     )
 
 

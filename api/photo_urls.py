@@ -16,9 +16,11 @@ from api.access import Principal
 from api.config import Settings
 from api.deps import SettingsDep
 from api.links import Links, LinksDep
-from api.models import Photo, ScoreEntry, id_of
+from api.models import Appeal, Photo, ScoreEntry, id_of
+from api.schemas.appeals import AppealOut
 from api.schemas.ledger import EntryOut
 from api.schemas.photos import PhotoUrlOut
+from api.services.names import appeal_labels, entry_labels
 from api.services.photos import photo_ids_in, readable_among
 from api.storage import PhotoStore, S3PhotoStore
 
@@ -63,9 +65,31 @@ async def entries_out(
     """Ledger entries with the photos their evidence names that the principal may see."""
     cited = {id_of(e): photo_ids_in(e.evidence) for e in entries}
     shown = await urls.shown(session, principal, (p for ids in cited.values() for p in ids))
+    labels = await entry_labels(session, [id_of(e) for e in entries])
     return [
-        EntryOut.model_validate(e).model_copy(update={"photos": among(cited[id_of(e)], shown)})
+        EntryOut.model_validate(
+            {
+                **e.model_dump(),
+                **vars(labels[id_of(e)]),
+                "evidence": cited[id_of(e)],
+                "photos": among(cited[id_of(e)], shown),
+            }
+        )
         for e in entries
+    ]
+
+
+async def appeals_out(
+    session: AsyncSession, principal: Principal, urls: PhotoUrls, appeals: Sequence[Appeal]
+) -> list[AppealOut]:
+    """Appeals with their member's and item's names and the photos the principal may see."""
+    shown = await urls.shown(session, principal, (p for a in appeals for p in a.evidence))
+    labels = await appeal_labels(session, [id_of(a) for a in appeals])
+    return [
+        AppealOut.model_validate(
+            {**a.model_dump(), **vars(labels[id_of(a)]), "photos": among(a.evidence, shown)}
+        )
+        for a in appeals
     ]
 
 

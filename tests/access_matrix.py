@@ -493,6 +493,7 @@ MATRIX: Mapping[Route, Public | Guarded] = MappingProxyType(
         ),
         # --- the signed-in member --------------------------------------------------------
         ("GET", f"{V1}/me"): Guarded(EVERYONE),
+        ("GET", f"{V1}/me/home"): Guarded(EVERYONE),
         ("POST", f"{V1}/probe"): Guarded(EVERYONE),  # the load benchmark's (on in the matrix)
         # The roster template and the presets reveal nothing of any unit, but like every route
         # outside auth, probes and the WeChat push they are for signed-in members only.
@@ -519,7 +520,8 @@ MATRIX: Mapping[Route, Public | Guarded] = MappingProxyType(
         ),
         # --- organisation and members ----------------------------------------------------
         ("GET", f"{V1}/org/units"): Guarded(EVERYONE, listed=Kind.UNIT, lists=LEADERS),
-        ("GET", f"{V1}/org/units/{{unit_id}}"): Guarded(LEADERS, {"unit_id": Kind.UNIT}),
+        # Everyone reads their own unit and those above it; leaders also their subtree.
+        ("GET", f"{V1}/org/units/{{unit_id}}"): Guarded(EVERYONE, {"unit_id": Kind.UNIT}),
         ("PATCH", f"{V1}/org/units/{{unit_id}}"): Guarded(  # by an admin above the unit
             ADMINS, {"unit_id": Kind.BRANCH}, body=lambda ctx: {"category": None}
         ),

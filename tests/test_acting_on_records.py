@@ -172,7 +172,7 @@ async def test_an_officer_cannot_decide_their_own_appeal_or_close_their_own_foll
     assert refused(own, "own_record"), own.text
 
     url = f"{V1}/org/units/{org.unit_id('branch_a')}/committee-actions"
-    [action] = (await client.get(url, headers=org.headers("secretary_a"))).json()
+    [action] = (await client.get(url, headers=org.headers("secretary_a"))).json()["items"]
     done_url = f"{V1}/committee-actions/{action['id']}/done"
     mark = await client.post(done_url, headers=org.headers("committee_a"))
     assert refused(mark, "own_record"), mark.text

@@ -56,7 +56,7 @@ async def test_a_wish_goes_from_published_to_confirmed_points(
         f"/api/v1/org/units/{org.unit_id('branch_a')}/micro-wishes",
         headers=org.headers("member_a1"),
     )
-    assert listed.json()[0]["contact"] is None
+    assert listed.json()["items"][0]["contact"] is None
     taken = await act(client, org, "member_a1", wish_id, "take")
     assert taken.json()["status"] == "claimed"
     assert (await act(client, org, "member_a1b", wish_id, "take")).status_code == 409
@@ -84,7 +84,7 @@ async def test_the_residents_contact_reaches_the_taker_only_once_an_officer_appr
 
     async def contact_seen_by(who: str) -> str | None:
         listed = await client.get(url, headers=org.headers(who))
-        [wish] = [w for w in listed.json() if w["id"] == wish_id]
+        [wish] = [w for w in listed.json()["items"] if w["id"] == wish_id]
         contact: str | None = wish["contact"]
         return contact
 
@@ -180,7 +180,7 @@ async def test_a_commitment_is_approved_listed_reported_and_rated(
     assert commitment["period_key"] == f"{TODAY.year}-{TODAY.month:02d}"
     listing_url = f"/api/v1/org/units/{org.unit_id('branch_a')}/commitments"
     before = await client.get(listing_url, headers=org.headers("member_a1b"))
-    assert before.json() == []
+    assert before.json()["items"] == []
     url = f"/api/v1/commitments/{commitment['id']}"
     no_reason = await client.post(
         f"{url}/decision", json={"decision": "reject"}, headers=org.headers("secretary_a")
@@ -195,7 +195,7 @@ async def test_a_commitment_is_approved_listed_reported_and_rated(
     )
     assert approved.json()["status"] == "approved"
     public = await client.get(listing_url, headers=org.headers("member_a1b"))
-    assert [c["id"] for c in public.json()] == [commitment["id"]]
+    assert [c["id"] for c in public.json()["items"]] == [commitment["id"]]
     early = await client.post(
         f"{url}/rating", json={"rating": "90"}, headers=org.headers("secretary_a")
     )

@@ -185,7 +185,7 @@ async def test_a_claims_photos_keep_the_order_they_were_filed_in(
     ledger = await client.get(
         f"/api/v1/members/{org.id('member_a1')}/entries", headers=org.headers("member_a1")
     )
-    assert ledger.json()["items"][0]["evidence"] == [f"photo:{p}" for p in order]
+    assert ledger.json()["items"][0]["evidence"] == order
 
 
 async def test_concurrent_final_approvals_write_exactly_one_entry(
@@ -545,6 +545,10 @@ async def test_the_review_inbox_reads_only_its_page_and_counts_each_claims_reuse
             claim = await file_claim(client, org, who, f"key-{who}-{n:03d}", [pic], item=item)
             assert claim.status_code == 201, claim.text
             filed.append(claim.json()["id"])
+    first = await client.get(
+        "/api/v1/claims/review-inbox", params={"size": 5}, headers=org.headers("leader_a1")
+    )
+    assert [c["id"] for c in first.json()["items"]] == filed[:5]
     loaded: list[int] = []
 
     def on_load(claim: Claim, _: object) -> None:
@@ -554,7 +558,7 @@ async def test_the_review_inbox_reads_only_its_page_and_counts_each_claims_reuse
     try:
         page = await client.get(
             "/api/v1/claims/review-inbox",
-            params={"page": 2, "size": 5},
+            params={"cursor": first.json()["next_cursor"], "size": 5},
             headers=org.headers("leader_a1"),
         )
     finally:
@@ -564,4 +568,13 @@ async def test_the_review_inbox_reads_only_its_page_and_counts_each_claims_reuse
     assert body["total"] == 12
     assert [c["id"] for c in body["items"]] == filed[5:10]
     assert {c["evidence_reuse"] for c in body["items"]} == {11}
-    assert sorted(set(loaded)) == filed[5:10]
+    # The page, and the one claim after it that says another page follows.
+    assert sorted(set(loaded)) == filed[5:11]
+    assert body["next_cursor"]
+    last = await client.get(
+        "/api/v1/claims/review-inbox",
+        params={"cursor": body["next_cursor"], "size": 5},
+        headers=org.headers("leader_a1"),
+    )
+    assert [c["id"] for c in last.json()["items"]] == filed[10:]
+    assert last.json()["next_cursor"] is None

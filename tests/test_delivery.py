@@ -296,7 +296,7 @@ async def test_repeated_faults_end_in_a_dead_letter_an_admin_can_retry(
     assert (delivery.status, delivery.attempts) == ("dead", 3)
     assert delivery.reason
     dead = await client.get("/api/v1/deliveries/dead", headers=org.headers("admin"))
-    assert [d["id"] for d in dead.json()] == [delivery.id]
+    assert [d["id"] for d in dead.json()["items"]] == [delivery.id]
     denied = await client.get("/api/v1/deliveries/dead", headers=org.headers("secretary_a"))
     assert denied.status_code == 403
     retried = await client.post(
@@ -821,7 +821,7 @@ async def test_a_dead_letter_shows_each_attempt(
     for _ in range(3):
         await run_once(sessionmaker, senders, settings)
     dead = await client.get("/api/v1/deliveries/dead", headers=org.headers("admin"))
-    [letter] = dead.json()
+    [letter] = dead.json()["items"]
     assert [(a["channel"], a["result"]) for a in letter["history"]] == [("subscribe", "failed")] * 3
     assert all(a["reason"] for a in letter["history"])
 

@@ -58,7 +58,7 @@ async def follow_ups(
         f"/api/v1/org/units/{org.unit_id(unit)}/committee-actions", headers=org.headers(who)
     )
     assert response.status_code == 200, response.text
-    rows: list[dict[str, Any]] = response.json()
+    rows: list[dict[str, Any]] = response.json()["items"]
     return rows
 
 
@@ -112,7 +112,7 @@ async def test_below_average_talks_follow_a_close_once_and_are_withdrawn_when_un
         params={"open": True},
         headers=org.headers("secretary_a"),
     )
-    assert still_open.json() == []
+    assert still_open.json()["items"] == []
     taken_back = await notices(client, org, "member_a2", "follow_up_withdrawn")
     assert [n["data"]["action_id"] for n in taken_back] == [
         next(r["id"] for r in rows if r["member_id"] == org.id("member_a2"))

@@ -174,13 +174,13 @@ async def test_a_month_of_meetings_closes_into_the_heyang_demerits_once(
     ]
     cards = await notices(sessionmaker, "deduction_card")
     assert [(n.member_id, n.data["points"], n.data["running_points"]) for n in cards] == [
-        (org.id("member_a1"), "2.00", "2"),
-        (org.id("member_a2"), "6.00", "6"),
-        (org.id("member_a1"), "1.00", "3"),
-        (org.id("member_a2"), "3.00", "9"),
+        (org.id("member_a1"), "2.00", "2.00"),
+        (org.id("member_a2"), "6.00", "6.00"),
+        (org.id("member_a1"), "1.00", "3.00"),
+        (org.id("member_a2"), "3.00", "9.00"),
     ]
     assert cards[1].data["reason"].startswith("支部党员大会「学习党章」无故缺席")
-    assert cards[1].data["next_threshold"]["at"] == "9"
+    assert cards[1].data["next_threshold"]["at"] == "9.00"
     async with sessionmaker() as session:
         actions = await session.execute(
             select(col(CommitteeAction.member_id), col(CommitteeAction.action_code)).order_by(

@@ -243,7 +243,7 @@ async def test_photo_urls_are_issued_only_to_who_may_see_the_photo(
             "item_code": "volunteer_service",
             "occurred_on": TODAY.isoformat(),
             "reason": "志愿服务补记",
-            "evidence": [f"photo:{cited['id']}"],
+            "evidence": [cited["id"]],
         },
         headers=org.headers("admin"),
     )
@@ -256,7 +256,7 @@ async def test_photo_urls_are_issued_only_to_who_may_see_the_photo(
         )
         assert response.status_code == 200, response.text
         (entry,) = response.json()["items"]
-        assert entry["evidence"] == [f"photo:{cited['id']}"]
+        assert entry["evidence"] == [cited["id"]]
         photos: list[dict[str, Any]] = entry["photos"]
         return photos
 
@@ -338,7 +338,7 @@ async def test_appeal_and_micro_wish_photos_come_with_urls_for_who_may_see_them(
     )
     assert [p["id"] for p in completed.json()["photos"]] == [done["id"]]
     for who, expected in (("secretary_a", [done["id"]]), ("member_a1b", [])):
-        (listed,) = (await client.get(wishes, headers=org.headers(who))).json()
+        (listed,) = (await client.get(wishes, headers=org.headers(who))).json()["items"]
         assert listed["evidence"] == [done["id"]]
         assert [p["id"] for p in listed["photos"]] == expected, who
 

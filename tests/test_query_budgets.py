@@ -6,8 +6,6 @@ is today's count, each statement named by what it does; a change that adds, remo
 a statement fails here and updates the list it changes, on purpose. The same requests run on
 SQLite and on PostgreSQL, and any difference between the two is written down.
 
-`GET /me/home` (issue 18, item 4) gets its budget here when it is added: a `Budget` in BUDGETS
-and its requests in OPERATIONS.
 """
 
 from collections.abc import Awaitable, Callable, Iterator
@@ -83,6 +81,7 @@ BUDGETS: dict[str, tuple[tuple[str, str], ...]] = {
         ("SELECT evidence_use", "the answer: the claim's photos as evidence"),
         ("SELECT evidence_use", "the answer: how often each photo was used before"),
         ("SELECT photo", "the answer: a signed URL for each photo the member may see"),
+        ("SELECT claim", "the answer: the member's and the item's names"),
     ),
     "inbox": (
         SIGNED_IN,
@@ -100,6 +99,7 @@ BUDGETS: dict[str, tuple[tuple[str, str], ...]] = {
         ("SELECT evidence_use", "the answer: the claim's photos as evidence"),
         ("SELECT evidence_use", "the answer: how often each photo was used before"),
         ("SELECT photo", "the answer: a signed URL for each photo the reviewer may see"),
+        ("SELECT claim", "the answer: the member's and the item's names"),
         ("INSERT notice", "the member's notice, its delivery by trigger"),
     ),
     "my_score": (
@@ -116,6 +116,32 @@ BUDGETS: dict[str, tuple[tuple[str, str], ...]] = {
         ("SELECT period", "the running period, which has no row yet: no ledger to read"),
         ("SELECT live_placement", "the member's ranks as the worker last stored them"),
         ("SELECT period_result", "the member's earlier results (carry-over, streaks, stars)"),
+    ),
+    "home": (
+        SIGNED_IN,
+        ("SELECT scheme", "the live score: the schemes in force along the member's units"),
+        ("SELECT period", "the live score: the running period"),
+        ("SELECT live_placement", "the live score: the member's ranks"),
+        ("SELECT score_entry", "the live score: the member's ledger of the period"),
+        ("SELECT period_result", "the live score: the member's earlier results"),
+        ("SELECT claim", "the member's latest pending claims, with how many there are"),
+        ("SELECT notice", "how many notices are unread"),
+        ("SELECT evaluation_round", "the rounds of the member's branch still running"),
+        ("SELECT meeting", "the member's next meetings"),
+        ("SELECT publication", "the latest board published for the member's branch"),
+    ),
+    "home_of_a_leader": (
+        SIGNED_IN,
+        ("SELECT scheme", "the live score: the schemes in force along the member's units"),
+        ("SELECT period", "the live score: the running period"),
+        ("SELECT live_placement", "the live score: the member's ranks"),
+        ("SELECT period_result", "the live score (no ledger rows): earlier results"),
+        ("SELECT claim", "the member's latest pending claims, with how many there are"),
+        ("SELECT notice", "how many notices are unread"),
+        ("SELECT evaluation_round", "the rounds of the member's branch still running"),
+        ("SELECT meeting", "the member's next meetings"),
+        ("SELECT publication", "the latest board published for the member's branch"),
+        ("SELECT (claim, appeal, committee_action)", "the officer's to-do counts"),
     ),
     "board": (
         SIGNED_IN,
@@ -229,6 +255,19 @@ async def board(phone: Phone, round_no: int) -> Send:
     return lambda: phone.client.get(phone.state["board"], headers=phone.as_("member_a1"))
 
 
+async def home(phone: Phone, round_no: int) -> Send:
+    if round_no == 0:  # a score, and a claim waiting
+        await adjusted(phone, "village_cleaning")
+        assert (await (await submit(phone, round_no))()).status_code == 201
+    return lambda: phone.client.get("/api/v1/me/home", headers=phone.as_("member_a1"))
+
+
+async def home_of_a_leader(phone: Phone, round_no: int) -> Send:
+    if round_no == 0:  # a claim waiting for the leader
+        assert (await (await submit(phone, round_no))()).status_code == 201
+    return lambda: phone.client.get("/api/v1/me/home", headers=phone.as_("leader_a1"))
+
+
 OPERATIONS: dict[str, Callable[[Phone, int], Awaitable[Send]]] = {
     "refresh": refresh,
     "submit": submit,
@@ -237,6 +276,8 @@ OPERATIONS: dict[str, Callable[[Phone, int], Awaitable[Send]]] = {
     "my_score": my_score,
     "my_score_before_any_entry": my_score_before_any_entry,
     "board": board,
+    "home": home,
+    "home_of_a_leader": home_of_a_leader,
 }
 
 

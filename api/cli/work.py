@@ -18,7 +18,7 @@ from api.cli.running import (
     run,
 )
 from api.config import Settings
-from api.models import PeriodRecord, SchemeRecord, SchemeVersion, id_of, utcnow
+from api.models import PeriodRecord, SchemeRecord, SchemeVersion, utcnow
 from api.schemas.periods import CloseIn, ReopenIn
 from api.schemas.roster import GroupRef, RosterImportOut, RosterPreviewOut
 from api.services import auth, periods, publication, roster, schemes, templates
@@ -181,7 +181,7 @@ def resend_dead(
     """重新投递已放弃的通知（死信）：交由 worker 按原渠道重新发送。"""
 
     async def work(session: AsyncSession, principal: Principal, _: Settings) -> int:
-        wanted = delivery or [id_of(d) for d in await templates.dead_letters(session, principal)]
+        wanted = delivery or await templates.dead_letter_ids(session, principal)
         for delivery_id in progress(wanted, "重新投递", total=len(wanted)):
             await templates.retry(session, principal, delivery_id)
         return len(wanted)

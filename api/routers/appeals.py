@@ -1,30 +1,15 @@
 """申诉 against a deduction, and the committee's decision."""
 
-from typing import TYPE_CHECKING
-
 from fastapi import APIRouter
 
-from api.access import Principal
 from api.db import SessionDep
 from api.deps import CurrentPrincipal, SettingsDep
 from api.models import utcnow
-from api.photo_urls import PhotoUrls, PhotoUrlsDep, among
+from api.photo_urls import PhotoUrlsDep, appeals_out
 from api.schemas.appeals import AppealDecisionIn, AppealIn, AppealOut
 from api.services import appeals as service
 
-if TYPE_CHECKING:
-    from api.models import Appeal
-
 router = APIRouter(tags=["申诉"])
-
-
-async def _out(
-    session: SessionDep, principal: Principal, urls: PhotoUrls, appeal: "Appeal"
-) -> AppealOut:
-    shown = await urls.shown(session, principal, appeal.evidence)
-    return AppealOut.model_validate(appeal).model_copy(
-        update={"photos": among(appeal.evidence, shown)}
-    )
 
 
 @router.post(
@@ -44,7 +29,7 @@ async def file(
     appeal = await service.file(
         session, principal, settings, entry_id, body.reason, body.photo_ids, utcnow()
     )
-    return await _out(session, principal, urls, appeal)
+    return (await appeals_out(session, principal, urls, [appeal]))[0]
 
 
 @router.get(
@@ -56,7 +41,7 @@ async def get_appeal(
     appeal_id: int, principal: CurrentPrincipal, session: SessionDep, urls: PhotoUrlsDep
 ) -> AppealOut:
     appeal = await service.appeal_for(session, principal, appeal_id)
-    return await _out(session, principal, urls, appeal)
+    return (await appeals_out(session, principal, urls, [appeal]))[0]
 
 
 @router.post(
@@ -74,4 +59,4 @@ async def decide(
     appeal = await service.decide(
         session, principal, appeal_id, body.outcome == "revoke", body.reason
     )
-    return await _out(session, principal, urls, appeal)
+    return (await appeals_out(session, principal, urls, [appeal]))[0]

@@ -6,7 +6,7 @@ from fastapi import APIRouter, Header, Response
 
 from api.access import Principal
 from api.db import SessionDep
-from api.deps import CurrentPrincipal, PageDep, SettingsDep
+from api.deps import CurrentPrincipal, CursorDep, PageDep, SettingsDep
 from api.models import ClaimStatus, EvidenceKind, id_of, utcnow
 from api.photo_urls import PhotoUrls, PhotoUrlsDep, among
 from api.schemas.claims import (
@@ -20,8 +20,9 @@ from api.schemas.claims import (
     DeclarableItemOut,
     DeclarableItemsOut,
 )
-from api.schemas.common import Page
+from api.schemas.common import CursorPage, Page
 from api.services import claims as service
+from api.services.names import claim_labels
 from api.services.photos import reuse_counts
 
 if TYPE_CHECKING:
@@ -53,11 +54,14 @@ async def _out(
     with_photos = [claim_id for claim_id in ids if photos.get(claim_id)]
     reused = await reuse_counts(session, EvidenceKind.claim, with_photos)
     shown = await urls.shown(session, principal, (p for listed in photos.values() for p in listed))
+    labels = await claim_labels(session, ids)
     return [
         ClaimOut(
             id=id_of(c),
             member_id=c.member_id,
+            member_name=labels[id_of(c)].member_name or "",
             item_code=c.item_code,
+            item_name=labels[id_of(c)].item_name,
             points=c.points,
             occurred_on=c.occurred_on,
             description=c.description,
@@ -154,14 +158,14 @@ async def mine(
 
 @router.get(
     "/review-inbox",
-    summary="待我审核的申报（最早的在前，分页）",
-    description="当前轮到我审核的申报，最早提交的在前。",
+    summary="待我审核的申报（最早的在前，按游标翻页）",
+    description="当前轮到我审核的申报，最早提交的在前，附党员与事项名称；按游标翻页。",
 )
 async def review_inbox(
-    principal: CurrentPrincipal, session: SessionDep, page: PageDep, urls: PhotoUrlsDep
-) -> Page[ClaimOut]:
-    claims, total = await service.review_inbox(session, principal, page.offset, page.size)
-    return Page.of(await _out(session, principal, urls, claims), total, page)
+    principal: CurrentPrincipal, session: SessionDep, cursor: CursorDep, urls: PhotoUrlsDep
+) -> CursorPage[ClaimOut]:
+    claims, total, last = await service.review_inbox(session, principal, cursor)
+    return CursorPage.of(await _out(session, principal, urls, claims), total, last)
 
 
 @router.get(

@@ -5,7 +5,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from api.db import SessionDep
-from api.deps import CurrentPrincipal
+from api.deps import CurrentPrincipal, PageDep
 from api.schemas.commitments import (
     CommitmentDecisionIn,
     CommitmentIn,
@@ -13,6 +13,7 @@ from api.schemas.commitments import (
     RatingIn,
     ReportIn,
 )
+from api.schemas.common import Page
 from api.services import commitments as service
 
 router = APIRouter(tags=["承诺践诺"])
@@ -40,10 +41,11 @@ async def listing(
     branch_id: int,
     principal: CurrentPrincipal,
     session: SessionDep,
+    page: PageDep,
     period: Annotated[str | None, Query(description="考核期，如 2026-11")] = None,
-) -> list[CommitmentOut]:
-    rows = await service.listing(session, principal, branch_id, period)
-    return [CommitmentOut.model_validate(c) for c in rows]
+) -> Page[CommitmentOut]:
+    rows, total = await service.listing(session, principal, branch_id, period, page)
+    return Page.of([CommitmentOut.model_validate(c) for c in rows], total, page)
 
 
 @router.post(

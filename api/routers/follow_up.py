@@ -1,17 +1,34 @@
 """The committee's follow-up lists: threshold actions and appeals in its scope."""
 
-from typing import Annotated
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Annotated
 
 from fastapi import APIRouter, Query
 
 from api.db import SessionDep
-from api.deps import CurrentPrincipal
-from api.models import AppealStatus
+from api.deps import CurrentPrincipal, PageDep
+from api.models import AppealStatus, id_of
+from api.photo_urls import PhotoUrlsDep, appeals_out
 from api.schemas.appeals import AppealOut
+from api.schemas.common import Page
 from api.schemas.follow_up import CommitteeActionOut
 from api.services import follow_up as service
+from api.services.names import subject_names
+
+if TYPE_CHECKING:
+    from api.models import CommitteeAction
 
 router = APIRouter(tags=["待办"])
+
+
+async def _out(session: SessionDep, rows: Sequence["CommitteeAction"]) -> list[CommitteeActionOut]:
+    names = await subject_names(session, [id_of(a) for a in rows])
+    return [
+        CommitteeActionOut.model_validate(
+            {**a.model_dump(), "member_name": names[id_of(a)][0], "branch_name": names[id_of(a)][1]}
+        )
+        for a in rows
+    ]
 
 
 @router.get(
@@ -23,10 +40,11 @@ async def actions(
     unit_id: int,
     principal: CurrentPrincipal,
     session: SessionDep,
+    page: PageDep,
     open_only: Annotated[bool, Query(alias="open", description="只看未办结")] = False,
-) -> list[CommitteeActionOut]:
-    rows = await service.actions(session, principal, unit_id, open_only)
-    return [CommitteeActionOut.model_validate(a) for a in rows]
+) -> Page[CommitteeActionOut]:
+    rows, total = await service.actions(session, principal, unit_id, open_only, page)
+    return Page.of(await _out(session, rows), total, page)
 
 
 @router.post(
@@ -38,7 +56,7 @@ async def done(
     action_id: int, principal: CurrentPrincipal, session: SessionDep
 ) -> CommitteeActionOut:
     action = await service.mark_done(session, principal, action_id)
-    return CommitteeActionOut.model_validate(action)
+    return (await _out(session, [action]))[0]
 
 
 @router.get(
@@ -50,7 +68,9 @@ async def appeals(
     unit_id: int,
     principal: CurrentPrincipal,
     session: SessionDep,
+    page: PageDep,
+    urls: PhotoUrlsDep,
     status: Annotated[AppealStatus | None, Query()] = None,
-) -> list[AppealOut]:
-    rows = await service.appeals(session, principal, unit_id, status)
-    return [AppealOut.model_validate(a) for a in rows]
+) -> Page[AppealOut]:
+    rows, total = await service.appeals(session, principal, unit_id, status, page)
+    return Page.of(await appeals_out(session, principal, urls, rows), total, page)

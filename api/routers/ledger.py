@@ -3,12 +3,13 @@
 from fastapi import APIRouter
 
 from api.db import SessionDep
-from api.deps import CurrentPrincipal, PageDep
+from api.deps import CurrentPrincipal, CursorDep
 from api.models import EntrySource, utcnow
 from api.photo_urls import PhotoUrlsDep, entries_out
-from api.schemas.common import Page
+from api.schemas.common import CursorPage
 from api.schemas.ledger import EntryIn, EntryOut, ReverseIn
 from api.services import ledger as service
+from api.services.photos import photo_links
 
 router = APIRouter(tags=["积分台账"])
 
@@ -20,7 +21,7 @@ def _new(body: EntryIn, source: EntrySource) -> service.NewEntry:
         occurred_on=body.occurred_on,
         reason=body.reason,
         source=source,
-        evidence=tuple(body.evidence),
+        evidence=photo_links(body.evidence),
     )
 
 
@@ -81,17 +82,15 @@ async def reverse(
 
 @router.get(
     "/members/{member_id}/entries",
-    summary="党员的积分台账（每一分的来龙去脉）",
-    description="党员的全部积分记录：事项、分值、日期、原因、录入人与审批人，以及冲正关系。",
+    summary="党员的积分台账（每一分的来龙去脉；新的在前，按游标翻页）",
+    description="党员的全部积分记录：事项、分值、日期、原因、录入人与审批人，以及冲正关系；新的在前，按游标翻页。",
 )
 async def entries(
     member_id: int,
     principal: CurrentPrincipal,
     session: SessionDep,
-    page: PageDep,
+    cursor: CursorDep,
     urls: PhotoUrlsDep,
-) -> Page[EntryOut]:
-    rows, total = await service.member_entries(
-        session, principal, member_id, page.offset, page.size
-    )
-    return Page.of(await entries_out(session, principal, urls, rows), total, page)
+) -> CursorPage[EntryOut]:
+    rows, total, last = await service.member_entries(session, principal, member_id, cursor)
+    return CursorPage.of(await entries_out(session, principal, urls, rows), total, last)

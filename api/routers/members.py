@@ -1,33 +1,60 @@
 """The signed-in member, members within scope, invite codes."""
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 from fastapi import APIRouter, Query
 
 from api.access import Action
 from api.db import SessionDep
 from api.deps import CurrentPrincipal, PageDep, SettingsDep
-from api.models import MemberStatus
+from api.models import MemberStatus, Role, UnitKind, id_of
 from api.schemas.common import Page
-from api.schemas.members import InviteCodeOut, MemberPublic, MemberUpdate, MeOut, RoleOut
+from api.schemas.members import (
+    CapabilityOut,
+    InviteCodeOut,
+    MemberPublic,
+    MemberUpdate,
+    MeOut,
+    MyRoleOut,
+    UnitRef,
+)
 from api.services import members as service
 from api.services.org import unit_for
+
+if TYPE_CHECKING:
+    from api.models import OrgUnit
 
 router = APIRouter(tags=["党员"])
 
 
 @router.get(
     "/me",
-    summary="当前登录党员及其职务",
-    description="当前登录党员的基本信息、所在组织与担任的职务，小程序首页和控制台启动时读取。",
+    summary="当前登录党员：所在组织（小组、支部）、职务及可以做的事",
+    description="当前登录党员的基本信息、所在组织（小组、支部）、担任的职务和可以做的事，小程序首页和控制台启动时读取。",
 )
 async def me(principal: CurrentPrincipal, session: SessionDep) -> MeOut:
-    member = await service.member_for(session, principal, principal.member_id, Action.read_members)
-    roles = await service.roles_of(session, principal.member_id)
+    me = await service.profile(session, principal)
     return MeOut(
-        member=MemberPublic.model_validate(member),
-        roles=[RoleOut.model_validate(r) for r in roles],
+        member=MemberPublic.model_validate(me.member),
+        unit=_ref(me.unit),
+        group=_ref(me.group) if me.group else None,
+        branch=_ref(me.branch) if me.branch else None,
+        roles=[
+            MyRoleOut(
+                id=id_of(r),
+                member_id=r.member_id,
+                unit_id=r.unit_id,
+                role=Role(r.role),
+                unit_name=name,
+            )
+            for r, name in me.roles
+        ],
+        can=[CapabilityOut(action=action, unit_ids=ids) for action, ids in me.can.items()],
     )
+
+
+def _ref(unit: "OrgUnit") -> UnitRef:
+    return UnitRef(id=id_of(unit), name=unit.name, kind=UnitKind(unit.kind))
 
 
 @router.get(

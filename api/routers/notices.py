@@ -5,7 +5,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response
 
 from api.db import SessionDep
-from api.deps import CurrentPrincipal, PageDep
+from api.deps import CurrentPrincipal, CursorDep, encode_cursor
 from api.schemas.notices import InboxOut, NoticeOut, SubscriptionReport
 from api.services import notices as service
 from api.services import subscriptions
@@ -15,23 +15,20 @@ router = APIRouter(tags=["通知"])
 
 @router.get(
     "/me/notices",
-    summary="我的通知（告知卡、审核结果、申诉结果等）",
-    description="本人的站内通知（记分告知卡、审核与申诉结果、会议通知等），含未读数，新的在前。",
+    summary="我的通知（告知卡、审核结果、申诉结果等；新的在前，按游标翻页）",
+    description="本人的站内通知（记分告知卡、审核与申诉结果、会议通知等），含未读数，新的在前，按游标翻页。",
 )
 async def inbox(
     principal: CurrentPrincipal,
     session: SessionDep,
-    page: PageDep,
+    cursor: CursorDep,
     unread: Annotated[bool, Query(description="只看未读")] = False,
 ) -> InboxOut:
-    rows, total, unread_count = await service.inbox(
-        session, principal, unread, page.offset, page.size
-    )
+    rows, total, unread_count, last = await service.inbox(session, principal, unread, cursor)
     return InboxOut(
         items=[NoticeOut.of(notice, delivery) for notice, delivery in rows],
         total=total,
-        page=page.page,
-        size=page.size,
+        next_cursor=encode_cursor(last) if last else None,
         unread=unread_count,
     )
 

@@ -45,10 +45,10 @@ async def list_units(
 @router.get(
     "/units/{unit_id}",
     summary="组织详情",
-    description="组织的名称、类型、上级与考核类别；须在管辖范围内。",
+    description="组织的名称、类型、上级与考核类别；本人所在组织及其上级，或管辖范围内的组织。",
 )
 async def get_unit(unit_id: int, principal: CurrentPrincipal, session: SessionDep) -> UnitOut:
-    unit = await service.unit_for(session, principal, unit_id, Action.read_org)
+    unit = await service.unit_in_sight(session, principal, unit_id)
     return UnitOut.model_validate(unit)
 
 

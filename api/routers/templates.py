@@ -5,8 +5,9 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response
 
 from api.db import SessionDep
-from api.deps import CurrentPrincipal
+from api.deps import CurrentPrincipal, PageDep
 from api.models import Channel, NoticeKind
+from api.schemas.common import Page
 from api.schemas.templates import DeliveryOut, TemplateIn, TemplateOut
 from api.services import templates as service
 
@@ -77,10 +78,13 @@ async def list_templates(
 @router.get(
     "/deliveries/dead",
     summary="已放弃的投递（死信）",
-    description="多次重试仍失败、已放弃的通知投递及最后的错误，供管理员排查后重投。",
+    description="多次重试仍失败、已放弃的通知投递及最后的错误，供管理员排查后重投；分页。",
 )
-async def dead(principal: CurrentPrincipal, session: SessionDep) -> list[DeliveryOut]:
-    return [DeliveryOut.model_validate(d) for d in await service.dead_letters(session, principal)]
+async def dead(
+    principal: CurrentPrincipal, session: SessionDep, page: PageDep
+) -> Page[DeliveryOut]:
+    rows, total = await service.dead_letters(session, principal, page)
+    return Page.of([DeliveryOut.model_validate(d) for d in rows], total, page)
 
 
 @router.post(

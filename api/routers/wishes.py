@@ -6,9 +6,10 @@ from fastapi import APIRouter, Query
 
 from api.access import Principal
 from api.db import SessionDep
-from api.deps import CurrentPrincipal, SettingsDep
+from api.deps import CurrentPrincipal, PageDep, SettingsDep
 from api.models import WishStatus, id_of, utcnow
 from api.photo_urls import PhotoUrls, PhotoUrlsDep, among
+from api.schemas.common import Page
 from api.schemas.photos import PhotoUrlOut
 from api.schemas.wishes import CompleteIn, ShortfallOut, WishIn, WishOut, YearEndIn
 from api.services import wishes as service
@@ -79,10 +80,11 @@ async def listing(
     principal: CurrentPrincipal,
     session: SessionDep,
     urls: PhotoUrlsDep,
+    page: PageDep,
     status: Annotated[WishStatus | None, Query()] = None,
-) -> list[WishOut]:
-    wishes, officer = await service.listing(session, principal, branch_id, status)
-    return await _out(session, principal, urls, wishes, officer)
+) -> Page[WishOut]:
+    wishes, total, officer = await service.listing(session, principal, branch_id, status, page)
+    return Page.of(await _out(session, principal, urls, wishes, officer), total, page)
 
 
 @router.post(

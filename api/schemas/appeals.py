@@ -1,6 +1,5 @@
 """Appeal shapes."""
 
-from datetime import datetime
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -8,6 +7,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from api.models import AppealStatus
 from api.schemas.labels import APPEAL_STATUS_LABELS, enum_labels
 from api.schemas.photos import PhotoUrlOut
+from api.schemas.values import Timestamp
 
 
 class AppealIn(BaseModel):
@@ -30,6 +30,8 @@ class AppealOut(BaseModel):
     id: int
     entry_id: int
     member_id: int
+    member_name: str
+    item_name: str = Field(description="被申诉记分的事项名称")
     reason: str
     evidence: list[int]
     photos: list[PhotoUrlOut] = Field(
@@ -38,6 +40,6 @@ class AppealOut(BaseModel):
     status: AppealStatus = Field(description=enum_labels(APPEAL_STATUS_LABELS))
     decided_by: int | None
     decision_reason: str | None
-    decided_at: datetime | None
+    decided_at: Timestamp | None
     reversal_id: int | None
-    created_at: datetime
+    created_at: Timestamp

@@ -1,6 +1,5 @@
 """Login, binding and token shapes."""
 
-from datetime import datetime
 from typing import Literal
 
 from pydantic import BaseModel, Field
@@ -8,6 +7,7 @@ from pydantic import BaseModel, Field
 from api.models import Role
 from api.schemas.labels import ROLE_LABELS, enum_labels
 from api.schemas.members import MemberPublic
+from api.schemas.values import Timestamp
 
 
 class WeChatLoginIn(BaseModel):
@@ -43,9 +43,9 @@ class DevLoginIn(BaseModel):
 class TokensOut(BaseModel):
     status: Literal["bound"] = "bound"
     access_token: str
-    access_token_expires_at: datetime
+    access_token_expires_at: Timestamp
     refresh_token: str
-    refresh_token_expires_at: datetime
+    refresh_token_expires_at: Timestamp
     token_type: Literal["bearer"] = "bearer"
     member: MemberPublic
 
@@ -53,7 +53,7 @@ class TokensOut(BaseModel):
 class BindingTicketOut(BaseModel):
     status: Literal["unbound"] = "unbound"
     binding_ticket: str = Field(description="短时有效，用于手机号或邀请码绑定")
-    binding_ticket_expires_at: datetime
+    binding_ticket_expires_at: Timestamp
 
 
 class DevAccount(BaseModel):

@@ -1,6 +1,6 @@
 """Claim shapes."""
 
-from datetime import date, datetime
+from datetime import date
 from decimal import Decimal
 from typing import Literal
 
@@ -14,6 +14,7 @@ from api.schemas.labels import (
     enum_labels,
 )
 from api.schemas.photos import PhotoUrlOut
+from api.schemas.values import Points, Timestamp
 from api.scoring.scheme import ApprovalStep, ItemKind
 
 
@@ -21,10 +22,10 @@ class DeclarableItemOut(BaseModel):
     code: str
     name: str
     kind: ItemKind = Field(description=enum_labels(ITEM_KIND_LABELS))
-    points: Decimal | None
-    min_points: Decimal | None
-    max_points: Decimal | None
-    cap_per_period: Decimal | None
+    points: Points | None
+    min_points: Points | None
+    max_points: Points | None
+    cap_per_period: Points | None
     evidence_required: bool
     approval_steps: list[ApprovalStep] = Field(description=enum_labels(APPROVAL_STEP_LABELS))
 
@@ -77,14 +78,16 @@ class ClaimEventOut(BaseModel):
     from_status: ClaimState = Field(description=CLAIM_STATE)
     to_status: ClaimState = Field(description=CLAIM_STATE)
     reason: str | None
-    created_at: datetime
+    created_at: Timestamp
 
 
 class ClaimOut(BaseModel):
     id: int
     member_id: int
+    member_name: str
     item_code: str
-    points: Decimal
+    item_name: str = Field(description="事项名称（方案现行版本中的名称）")
+    points: Points
     occurred_on: date
     description: str
     status: ClaimStatus = Field(description=enum_labels(CLAIM_STATUS_LABELS))
@@ -100,7 +103,7 @@ class ClaimOut(BaseModel):
         description="本申报的照片（或其近似照片）在别处作为证据使用的次数：其他申报、微心愿、"
         "申诉、记分（大于 0 时请审核人留意）"
     )
-    created_at: datetime
+    created_at: Timestamp
 
 
 class ClaimDetailOut(ClaimOut):

@@ -1,6 +1,5 @@
 """Commitment shapes."""
 
-from datetime import datetime
 from decimal import Decimal
 from typing import Literal
 
@@ -8,6 +7,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from api.models import CommitmentStatus
 from api.schemas.labels import COMMITMENT_STATUS_LABELS, enum_labels
+from api.schemas.values import Points, Timestamp
 
 
 class CommitmentIn(BaseModel):
@@ -48,7 +48,7 @@ class CommitmentOut(BaseModel):
     status: CommitmentStatus = Field(description=enum_labels(COMMITMENT_STATUS_LABELS))
     decision_reason: str | None
     report: str | None
-    reported_at: datetime | None
-    rating: Decimal | None
+    reported_at: Timestamp | None
+    rating: Points | None
     rating_comment: str | None
-    created_at: datetime
+    created_at: Timestamp

@@ -1,12 +1,12 @@
 """Evaluation round shapes."""
 
-from datetime import datetime
 from decimal import Decimal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
 from api.models import RoundStatus
 from api.schemas.labels import COMPONENT_LABELS, ROUND_STAGE_LABELS, enum_labels
+from api.schemas.values import Points, Timestamp
 from api.scoring.evaluation import FlagKind
 from api.scoring.scheme import ComponentKind
 
@@ -14,7 +14,7 @@ from api.scoring.scheme import ComponentKind
 class RoundIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    deadline: datetime = Field(description="自评、互评截止时间（带时区）")
+    deadline: Timestamp = Field(description="自评、互评截止时间（带时区）")
     period_key: str | None = Field(
         default=None,
         max_length=16,
@@ -72,8 +72,8 @@ class RoundOut(BaseModel):
     period_key: str
     status: RoundStatus = Field(description=enum_labels(ROUND_STAGE_LABELS))
     kinds: list[ComponentKind] = Field(description=enum_labels(COMPONENT_LABELS))
-    deadline: datetime
-    reminded_at: datetime | None
+    deadline: Timestamp
+    reminded_at: Timestamp | None
 
 
 class ScoreOut(BaseModel):
@@ -81,7 +81,7 @@ class ScoreOut(BaseModel):
 
     kind: ComponentKind = Field(description=enum_labels(COMPONENT_LABELS))
     subject_id: int
-    score: Decimal
+    score: Points
     text: str | None
 
 
@@ -92,16 +92,16 @@ class RawScoreOut(ScoreOut):
 class CommitmentBrief(BaseModel):
     text: str
     report: str | None
-    rating: Decimal | None
+    rating: Points | None
 
 
 class AggregateOut(BaseModel):
     member_id: int
     name: str
-    scores: dict[str, Decimal]
+    scores: dict[str, Points]
     ratings: dict[str, int]
-    proposed_final: Decimal | None
-    points: Decimal | None = Field(description="本期日常积分")
+    proposed_final: Points | None
+    points: Points | None = Field(description="本期日常积分")
     commitments: list[CommitmentBrief] = Field(description="本期已公开的承诺及履诺评价")
     attendance: dict[str, int] = Field(description="本期组织生活出席：present/leave/absent 次数")
 
@@ -136,4 +136,4 @@ class ProgressOut(BaseModel):
 class MyResultOut(BaseModel):
     round_id: int
     period_key: str
-    scores: dict[str, Decimal]
+    scores: dict[str, Points]

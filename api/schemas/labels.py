@@ -54,6 +54,7 @@ FIELD_LABELS: Final[dict[str, str]] = {
     "commitment_id": "承诺",
     "console": "电脑控制台登录",
     "confirm_new_groups": "确认新建的党小组",
+    "cursor": "分页位置",
     "confirm_renames": "确认改名的党员",
     "contact": "联系方式",
     "deadline": "截止时间",

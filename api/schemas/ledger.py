@@ -1,12 +1,12 @@
 """Ledger entry shapes."""
 
-from datetime import date, datetime
+from datetime import date
 from decimal import Decimal
-from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.schemas.photos import PhotoUrlOut
+from api.schemas.values import Points, Timestamp
 
 
 class EntryIn(BaseModel):
@@ -24,8 +24,8 @@ class EntryIn(BaseModel):
     )
     occurred_on: date = Field(description="发生日期（按北京时间）")
     reason: str = Field(min_length=2, max_length=500, description="原因，必填")
-    evidence: list[Annotated[str, Field(max_length=512)]] = Field(
-        default_factory=list, max_length=9, description="证据链接"
+    evidence: list[int] = Field(
+        default_factory=list, max_length=9, description="证据照片的 ID（POST /photos 上传所得）"
     )
 
 
@@ -39,16 +39,19 @@ class EntryOut(BaseModel):
     id: int
     period_id: int
     member_id: int | None
+    member_name: str | None
     branch_id: int | None
+    branch_name: str | None
     item_code: str
-    points: Decimal
+    item_name: str = Field(description="事项名称（方案现行版本中的名称）")
+    points: Points
     source: str
     reverses_id: int | None
     actor_id: int | None
     reason: str
-    evidence: list[str]
+    evidence: list[int] = Field(description="证据照片的 ID")
     photos: list[PhotoUrlOut] = Field(
         default_factory=list, description="证据中您可以查看的照片及其临时链接"
     )
     occurred_on: date
-    created_at: datetime
+    created_at: Timestamp

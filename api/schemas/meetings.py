@@ -1,6 +1,6 @@
 """组织生活 shapes: meetings, leave requests, scan-in codes and check-ins, attendance."""
 
-from datetime import date, datetime
+from datetime import date
 from typing import Annotated, Literal, Self
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
@@ -14,6 +14,7 @@ from api.models import (
     MeetingStatus,
 )
 from api.schemas.labels import LEAVE_STATUS_LABELS, MEETING_STATUS_LABELS, enum_labels
+from api.schemas.values import Timestamp
 
 MAX_ATTENDEES = 500
 Reason = Annotated[str, Field(min_length=2, max_length=500, description="原因，必填")]
@@ -141,14 +142,14 @@ class MeetingOut(BaseModel):
     kind_name: str
     title: str
     status: MeetingStatus = Field(description=enum_labels(MEETING_STATUS_LABELS))
-    starts_at: datetime
+    starts_at: Timestamp
     place: str
     latitude: float | None
     longitude: float | None
     checkin_radius_m: int | None
     close_count: int
     cancel_reason: str | None
-    created_at: datetime
+    created_at: Timestamp
 
 
 class LeaveOut(BaseModel):
@@ -162,8 +163,8 @@ class LeaveOut(BaseModel):
     late: bool = Field(description="会后由支部补记")
     decided_by: int | None
     decision_reason: str | None
-    decided_at: datetime | None
-    created_at: datetime
+    decided_at: Timestamp | None
+    created_at: Timestamp
 
 
 class CheckinOut(BaseModel):
@@ -174,7 +175,7 @@ class CheckinOut(BaseModel):
     status: CheckinStatus = Field(description="accepted 已签到；flagged 待支部核实")
     flags: list[CheckinFlag]
     distance_m: int | None
-    created_at: datetime
+    created_at: Timestamp
 
 
 class AttendeeOut(BaseModel):
@@ -182,7 +183,7 @@ class AttendeeOut(BaseModel):
     name: str
     outcome: Attendance | None = Field(description="会议结束后确定")
     checkin: CheckinMethod | None
-    checked_in_at: datetime | None
+    checked_in_at: Timestamp | None
     leave: LeaveStatus | None
     flags: list[CheckinFlag] = Field(description="待核实的扫码签到")
 
@@ -204,8 +205,8 @@ class CodeOut(BaseModel):
     meeting_id: int
     code: str
     content: str = Field(description="二维码内容：签到链接（或未配置链接前缀时的签到码）")
-    refresh_at: datetime = Field(description="此时换下一个码")
-    expires_at: datetime = Field(description="此后该码不再有效")
+    refresh_at: Timestamp = Field(description="此时换下一个码")
+    expires_at: Timestamp = Field(description="此后该码不再有效")
 
 
 class OutcomeOut(BaseModel):
@@ -226,7 +227,7 @@ class AttendanceRecordOut(BaseModel):
     title: str
     kind: str = Field(description=MEETING_KIND)
     kind_name: str
-    starts_at: datetime
+    starts_at: Timestamp
     outcome: Attendance
     checkin: CheckinMethod | None
 

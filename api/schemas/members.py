@@ -1,16 +1,18 @@
 """Member shapes."""
 
-from datetime import date, datetime
+from datetime import date
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from api.models.org import MemberStatus, PoliticalStatus, Role
+from api.access import Action
+from api.models.org import MemberStatus, PoliticalStatus, Role, UnitKind
 from api.schemas.labels import (
     MEMBER_STATUS_LABELS,
     POLITICAL_STATUS_LABELS,
     ROLE_LABELS,
     enum_labels,
 )
+from api.schemas.values import Timestamp
 
 
 class MemberPublic(BaseModel):
@@ -37,9 +39,30 @@ class RoleOut(BaseModel):
     role: Role = Field(description=enum_labels(ROLE_LABELS))
 
 
+class UnitRef(BaseModel):
+    id: int
+    name: str
+    kind: UnitKind
+
+
+class MyRoleOut(RoleOut):
+    unit_name: str
+
+
+class CapabilityOut(BaseModel):
+    action: Action = Field(description="可以做的事（与权限表 api/access.py 一致）")
+    unit_ids: list[int] = Field(description="可以在这些组织及其下级中做")
+
+
 class MeOut(BaseModel):
     member: MemberPublic
-    roles: list[RoleOut]
+    unit: UnitRef = Field(description="所在组织")
+    group: UnitRef | None = Field(description="所在党小组（直属支部的为空）")
+    branch: UnitRef | None = Field(description="所在支部")
+    roles: list[MyRoleOut]
+    can: list[CapabilityOut] = Field(
+        description="按所任职务可以做的事；普通党员为空（申报、查看本人积分等人人可做）"
+    )
 
 
 class MemberUpdate(BaseModel):
@@ -59,4 +82,4 @@ class MemberUpdate(BaseModel):
 class InviteCodeOut(BaseModel):
     code: str
     member_id: int
-    expires_at: datetime
+    expires_at: Timestamp

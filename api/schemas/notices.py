@@ -6,7 +6,6 @@ what a WeChat template's fields name (`TemplateIn.fields`), so they keep the nam
 the writers give them: decimals and times as the strings they were written as.
 """
 
-from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Generic, Literal, TypeVar
 
@@ -19,7 +18,7 @@ from pydantic import (
 
 from api.models import ClaimStatus, Delivery, Notice, NoticeKind
 from api.models.delivery import Channel, DeliveryStatus
-from api.schemas.common import Page
+from api.schemas.common import CursorPage
 from api.schemas.labels import (
     CHANNEL_LABELS,
     CLAIM_STATUS_LABELS,
@@ -28,6 +27,7 @@ from api.schemas.labels import (
     enum_labels,
 )
 from api.schemas.templates import DeliveryAttemptOut
+from api.schemas.values import Points, Timestamp
 from api.scoring.scheme import ComponentKind
 
 SubscriptionResult = Literal["accept", "reject", "ban", "filter"]
@@ -36,8 +36,8 @@ TIME = "ISO 8601 时间（带时区）"
 
 
 class NextThreshold(BaseModel):
-    at: Decimal = Field(description="下一个阈值")
-    remaining: Decimal = Field(description="距下一个阈值还差的记分")
+    at: Points = Field(description="下一个阈值")
+    remaining: Points = Field(description="距下一个阈值还差的记分")
     consequence: str = Field(description="达到后的处理")
 
 
@@ -47,12 +47,12 @@ class DeductionCardData(BaseModel):
     entry_id: int
     item_code: str
     item_name: str
-    points: Decimal
+    points: Points
     reason: str
     occurred_on: str = Field(description="发生日期（YYYY-MM-DD）")
     period: str = Field(description="考核期")
-    running_points: Decimal | None = Field(description="本期累计记分")
-    running_total: Decimal | None = Field(description="本期总分")
+    running_points: Points | None = Field(description="本期累计记分")
+    running_total: Points | None = Field(description="本期总分")
     next_threshold: NextThreshold | None
     appeal_deadline: str = Field(description=f"申诉截止时间，{TIME}")
 
@@ -60,8 +60,8 @@ class DeductionCardData(BaseModel):
 class ThresholdData(BaseModel):
     """累计记分达到阈值."""
 
-    at: Decimal = Field(description="达到的阈值")
-    points: Decimal = Field(description="累计记分")
+    at: Points = Field(description="达到的阈值")
+    points: Points = Field(description="累计记分")
     consequence: str = Field(description="处理")
     entry_id: int
     action_id: int
@@ -81,7 +81,7 @@ class ClaimResultData(BaseModel):
 
     claim_id: int | None = Unwritten
     item_code: str | None = Unwritten
-    points: Decimal | None = Unwritten
+    points: Points | None = Unwritten
     status: ClaimStatus | None = Field(
         default=None, exclude_if=_unwritten, description=enum_labels(CLAIM_STATUS_LABELS)
     )
@@ -110,9 +110,9 @@ class EvaluationReminderData(BaseModel):
 class ComponentScore(BaseModel):
     kind: ComponentKind = Field(description=enum_labels(COMPONENT_LABELS))
     name: str
-    weight: Decimal
-    value: Decimal | None = Field(description="得分；尚未评议时为空")
-    counted: Decimal | None = Field(description="计入总分的分数（得分 × 权重）")
+    weight: Decimal = Field(description="权重（如 0.3）")
+    value: Points | None = Field(description="得分；尚未评议时为空")
+    counted: Points | None = Field(description="计入总分的分数（得分 × 权重）")
 
 
 class MonthlyScoreData(BaseModel):
@@ -121,10 +121,10 @@ class MonthlyScoreData(BaseModel):
     period: str
     period_label: str
     score_text: str = Field(description="积分说明，如“日常积分 60 分（占30%，计 18 分）”")
-    points: Decimal | None
+    points: Points | None
     components: list[ComponentScore]
     pending: list[str] = Field(description="尚待评议的组成部分")
-    total: Decimal | None = Field(description="总分：各部分齐全后才有")
+    total: Points | None = Field(description="总分：各部分齐全后才有")
     rank: int | None
     tier: str | None = Field(description="档次名称：各部分齐全后才有")
 
@@ -132,7 +132,7 @@ class MonthlyScoreData(BaseModel):
 class PeriodResultData(BaseModel):
     period_id: int
     period: str
-    total: Decimal | None
+    total: Points | None
     tier: str | None = Field(description="档次代码，由方案定义")
 
 
@@ -145,8 +145,8 @@ class QuarterlySummaryData(BaseModel):
     unit_id: int
     unit: str
     period: str
-    bonus_points: Decimal
-    deduction_points: Decimal
+    bonus_points: Points
+    deduction_points: Points
     members_with_entries: int
 
 
@@ -219,8 +219,8 @@ class NoticeBase(BaseModel, Generic[K, D]):
     kind: K
     title: str
     data: D
-    read_at: datetime | None
-    created_at: datetime
+    read_at: Timestamp | None
+    created_at: Timestamp
     delivery_status: DeliveryStatus | None = Field(
         default=None,
         description="微信投递：" + enum_labels(DELIVERY_STATUS_LABELS),
@@ -373,7 +373,7 @@ class NoticeOut(RootModel[AnyNotice]):
         )
 
 
-class InboxOut(Page[NoticeOut]):
+class InboxOut(CursorPage[NoticeOut]):
     unread: int
 
 

@@ -1,6 +1,5 @@
 """Organisation tree shapes: units, role holders, the audit log, the founding of the root."""
 
-from datetime import datetime
 from typing import Any
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
@@ -8,6 +7,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 from api.models.org import Role, UnitKind
 from api.models.scoring import AuditAction
 from api.schemas.labels import ROLE_LABELS, UNIT_KIND_LABELS, enum_labels
+from api.schemas.values import Timestamp
 
 
 class UnitOut(BaseModel):
@@ -19,7 +19,7 @@ class UnitOut(BaseModel):
     name: str
     path: str
     category: str | None = Field(description="适用方案中的类别（如成庄矿的一线、二线、地面）")
-    created_at: datetime
+    created_at: Timestamp
 
 
 class UnitCreate(BaseModel):
@@ -89,14 +89,14 @@ class RoleHolderOut(BaseModel):
     unit_name: str
     role: Role = Field(description=enum_labels(ROLE_LABELS))
     role_label: str
-    created_at: datetime
+    created_at: Timestamp
 
 
 class AuditOut(BaseModel):
     """Who did what to whom, when and why."""
 
     id: int
-    created_at: datetime
+    created_at: Timestamp
     action: AuditAction
     action_label: str
     actor_id: int | None = Field(description="操作人；初始化命令为空")

@@ -1,10 +1,10 @@
 """Period, result and what-if shapes."""
 
-from datetime import date, datetime
+from datetime import date
 from decimal import Decimal
-from typing import Generic, Self, TypeVar
+from typing import Annotated, Generic, Self, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
 from api.models import PeriodStatus, RoundStatus
 from api.schemas.labels import (
@@ -15,6 +15,7 @@ from api.schemas.labels import (
     enum_labels,
 )
 from api.schemas.schemes import SchemeIn
+from api.schemas.values import Points, Timestamp
 from api.scoring.results import ActionSource, StepKind
 from api.scoring.scheme import ApprovalStep, ComponentKind, ListColor, RankScope
 
@@ -25,12 +26,12 @@ class PeriodOut(BaseModel):
     id: int
     scheme_id: int
     key: str
-    starts_at: datetime
-    ends_at: datetime
+    starts_at: Timestamp
+    ends_at: Timestamp
     status: PeriodStatus = Field(description=enum_labels(PERIOD_STATUS_LABELS))
     close_count: int
-    closed_at: datetime | None
-    published_at: datetime | None
+    closed_at: Timestamp | None
+    published_at: Timestamp | None
 
 
 class CloseIn(BaseModel):
@@ -78,7 +79,7 @@ class OpenAppealOut(BaseModel):
     member_id: int
     name: str
     entry_id: int
-    filed_at: datetime
+    filed_at: Timestamp
 
 
 class OpenRoundOut(BaseModel):
@@ -126,7 +127,7 @@ class PreCloseOut(BaseModel):
     """结算前检查: what a close of the period would find and decide."""
 
     period: PeriodOut
-    ends_at: datetime = Field(description="考核期结束时间（北京时间零点）")
+    ends_at: Timestamp = Field(description="考核期结束时间（北京时间零点）")
     early: bool = Field(description="现在结算是否早于考核期结束")
     needs_confirmation: bool = Field(description="结算是否须确认并填写原因（force）")
     pending_claims: PendingClaimsOut = Field(description="待审核的申报：结算时将被驳回")
@@ -143,13 +144,27 @@ class ReopenIn(BaseModel):
 TIER_CODE = "档次代码，由方案定义（tiering.tiers 的 code），名称见 tier_label"
 
 
+def _ledger_ids(ids: list[str]) -> list[int]:
+    """The engine names a tally of several rows by subject and item (`5:attendance`): only
+    ledger rows are ids a client can open."""
+    return [int(i) for i in ids if i.isdigit()]
+
+
+def _ledger_id(entry_id: str) -> int | None:
+    return int(entry_id) if entry_id.isdigit() else None
+
+
+LedgerIds = Annotated[list[int], BeforeValidator(_ledger_ids)]
+LedgerId = Annotated[int | None, BeforeValidator(_ledger_id)]
+
+
 class DerivationStepOut(BaseModel):
     """积分明细的一行：哪条规则、哪些记录、得出的数。"""
 
     kind: StepKind = Field(description=enum_labels(STEP_KIND_LABELS))
     detail: str = Field(description="这一步的说明")
     value: Decimal | None = Field(description="这一步得出的数")
-    entry_ids: list[str] = Field(description="这一步用到的积分记录")
+    entry_ids: LedgerIds = Field(description="这一步用到的积分记录（ID）")
     item_code: str | None = Field(description="相关的积分项目")
     rule: str | None = Field(description="适用的方案规则")
 
@@ -165,7 +180,7 @@ class TriggeredActionOut(BaseModel):
 
 
 class IgnoredEntryOut(BaseModel):
-    entry_id: str
+    entry_id: LedgerId = Field(description="积分记录 ID；为空表示同一事项多条记录的合计")
     reason: str = Field(description="不计入的原因")
 
 
@@ -173,29 +188,29 @@ class SubjectResultOut(BaseModel):
     """考核对象一期的结果及其完整推导（积分明细）：`points` 为日常积分（记分制为累计记分），
     `total` 为加权后的总分；`derivation` 逐步说明每个数的来历。"""
 
-    subject_id: str
+    subject_id: int
     period_key: str
     exempt: bool = Field(description="本期免于考核")
-    points: Decimal | None = Field(description="日常积分（记分制：累计记分）")
-    item_totals: dict[str, Decimal] = Field(description="各积分项目的合计")
-    group_totals: dict[str, Decimal] = Field(description="各项目分组的合计")
-    components: dict[ComponentKind, Decimal] = Field(description="各组成部分（日常、自评…）得分")
+    points: Points | None = Field(description="日常积分（记分制：累计记分）")
+    item_totals: dict[str, Points] = Field(description="各积分项目的合计")
+    group_totals: dict[str, Points] = Field(description="各项目分组的合计")
+    components: dict[ComponentKind, Points] = Field(description="各组成部分（日常、自评…）得分")
     missing_evaluations: list[ComponentKind] = Field(description="尚未评议的组成部分")
-    total: Decimal | None = Field(description="总分")
+    total: Points | None = Field(description="总分")
     vetoed: bool = Field(description="一票否决")
     tier: str | None = Field(description=TIER_CODE)
     tier_label: str | None = Field(description="档次名称")
     list_color: ListColor | None = Field(description="红榜 red / 黄榜 yellow")
-    money: Decimal | None
-    member_money: Decimal | None
+    money: Points | None
+    member_money: Points | None
     coefficient: Decimal | None = Field(description="考核系数")
-    coefficient_pay: Decimal | None
+    coefficient_pay: Points | None
     stars: int | None = Field(description="本期红星")
     cycle_stars: int | None = Field(description="本年累计红星")
     cycle_flags: int | None = Field(description="本年累计标记次数")
     ranks: dict[RankScope, int] = Field(description="各范围内的名次")
     flags: list[str] = Field(description="排名标记（前 N 名、末位…）")
-    prize: Decimal | None
+    prize: Points | None
     actions: list[TriggeredActionOut] = Field(description="触发的处理")
     award_eligible: bool | None = Field(description="评先评优资格；方案未规定时为空")
     award_reason: str | None = Field(description="无评先评优资格的原因")
@@ -206,17 +221,17 @@ class SubjectResultOut(BaseModel):
 class BoardResultOut(BaseModel):
     """公示榜上的结果：数字、档次与标记，不含推导。"""
 
-    subject_id: str
+    subject_id: int
     period_key: str
     exempt: bool
-    total: Decimal | None
+    total: Points | None
     tier: str | None = Field(description=TIER_CODE)
     tier_label: str | None
     list_color: ListColor | None = Field(description="红榜 red / 黄榜 yellow")
     stars: int | None
     cycle_flags: int | None
     flags: list[str]
-    money: Decimal | None
+    money: Points | None
 
 
 class ResultOut(BaseModel):
@@ -225,7 +240,7 @@ class ResultOut(BaseModel):
 
     member_id: int | None
     branch_id: int | None
-    total: Decimal | None
+    total: Points | None
     tier: str | None = Field(description=TIER_CODE)
     result: SubjectResultOut | BoardResultOut = Field(
         description="完整结果及推导（本人及其上级组织的负责人），否则为公示榜上的结果"
@@ -236,7 +251,7 @@ class LiveScoreOut(BaseModel):
     period_key: str
     period_status: PeriodStatus = Field(description=enum_labels(PERIOD_STATUS_LABELS))
     scheme: str
-    ranked_at: datetime | None = Field(
+    ranked_at: Timestamp | None = Field(
         description="排名的计算时间：本人得分与明细实时计算，排名每分钟更新一次"
     )
     result: SubjectResultOut = Field(description="本期实时得分及其完整推导")
@@ -247,10 +262,10 @@ class WhatIfIn(SchemeIn):
 
 
 class ChangeOut(BaseModel):
-    subject_id: str
+    subject_id: int
     name: str
-    total_before: Decimal | None
-    total_after: Decimal | None
+    total_before: Points | None
+    total_after: Points | None
     tier_before: str | None
     tier_after: str | None
     ranks_before: dict[str, int]

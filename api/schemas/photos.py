@@ -1,8 +1,8 @@
 """Evidence photo shapes."""
 
-from datetime import datetime
-
 from pydantic import BaseModel, Field
+
+from api.schemas.values import Timestamp
 
 
 class PhotoUrlOut(BaseModel):
@@ -13,7 +13,7 @@ class PhotoUrlOut(BaseModel):
         description="不带登录凭证即可加载的临时链接（用于 <image src>、wx.downloadFile），"
         "到期后请重新获取所在的数据"
     )
-    url_expires_at: datetime = Field(description="链接到期时间")
+    url_expires_at: Timestamp = Field(description="链接到期时间")
 
 
 class PhotoOut(PhotoUrlOut):

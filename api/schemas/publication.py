@@ -1,8 +1,5 @@
 """Publication: the 公示 board, the branch group robot and its posts."""
 
-from datetime import datetime
-from decimal import Decimal
-
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.models import PostKind, PostStatus, RobotStatus
@@ -13,6 +10,7 @@ from api.schemas.labels import (
     SUBJECT_KIND_LABELS,
     enum_labels,
 )
+from api.schemas.values import Points, Timestamp
 from api.scoring.scheme import SubjectKind
 
 
@@ -21,13 +19,13 @@ class BoardRowOut(BaseModel):
     subject_id: int
     name: str
     group: str | None = Field(description="党小组")
-    total: Decimal | None
+    total: Points | None
     tier_label: str | None = Field(description="档次/类别")
     list_color: str | None = Field(description="red 红榜 / yellow 黄榜")
     stars: int | None = Field(description="本期红星")
     cycle_flags: int | None = Field(description="本年红旗")
     flags: list[str] = Field(description="标记，如 末位、低于平均")
-    money: Decimal | None
+    money: Points | None
     exempt: bool
     award_eligible: bool | None = Field(
         default=None, description="可否推荐评先评优；方案未规定时为空（合阳：记分未抵消者不得推荐）"
@@ -51,10 +49,10 @@ class BoardOut(BaseModel):
     published_on: str
     subject_kind: SubjectKind = Field(description=enum_labels(SUBJECT_KIND_LABELS))
     descending: bool = Field(description="true: 分数越高越好；false: 记分制，越少越好")
-    average: Decimal | None
+    average: Points | None
     tiers: list[TierCountOut]
     rows: list[BoardRowOut]
-    withdrawn_at: datetime | None = Field(
+    withdrawn_at: Timestamp | None = Field(
         default=None, description="公示撤回的时间（考核期被重新打开）；未撤回为空"
     )
     withdrawn_reason: str | None = Field(default=None, description="公示撤回的原因")
@@ -64,8 +62,8 @@ class BoardSummaryOut(BaseModel):
     unit_id: int
     unit_name: str
     scored: int
-    average: Decimal | None
-    withdrawn_at: datetime | None = Field(
+    average: Points | None
+    withdrawn_at: Timestamp | None = Field(
         default=None, description="公示撤回的时间（考核期被重新打开）；未撤回为空"
     )
     withdrawn_reason: str | None = Field(default=None, description="公示撤回的原因")
@@ -88,7 +86,7 @@ class RobotOut(BaseModel):
     status: RobotStatus = Field(description=enum_labels(ROBOT_STATUS_LABELS))
     top_n: int
     failure: str | None
-    updated_at: datetime
+    updated_at: Timestamp
 
 
 class PostIn(BaseModel):
@@ -111,5 +109,5 @@ class PostOut(BaseModel):
     errcode: int | None
     reason: str | None
     md5: str | None
-    sent_at: datetime | None
-    created_at: datetime
+    sent_at: Timestamp | None
+    created_at: Timestamp

@@ -1,11 +1,10 @@
 """Roster import shapes: the dry run's preview, the commit that confirms it, its outcome."""
 
-from datetime import datetime
-
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.models.org import Role
 from api.schemas.labels import ROLE_LABELS, enum_labels
+from api.schemas.values import Timestamp
 
 MAX_LISTED = 5000  # a roster's rows; every list of a preview or a commit is bounded by it
 
@@ -75,7 +74,7 @@ class MissingMember(BaseModel):
 class RosterPreviewOut(BaseModel):
     id: int | None = Field(description="提交导入时使用；有行错误时为空，须修改后重新上传")
     unit_id: int
-    expires_at: datetime | None = Field(description="须在此时间前提交")
+    expires_at: Timestamp | None = Field(description="须在此时间前提交")
     rows: int = Field(description="数据行数")
     created: list[NewMember] = Field(description="新增的党员")
     renamed: list[Renamed] = Field(description="改名的党员：提交时须逐一确认")

@@ -1,10 +1,10 @@
 """Scheme shapes."""
 
-from datetime import datetime
 from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema, model_validator
 
+from api.schemas.values import Timestamp
 from api.scoring.scheme import PeriodLength, Scheme, SubjectKind
 
 # A definition is read as a dict and validated by the service (`parse_scheme`), which names
@@ -40,7 +40,7 @@ class SchemeOut(BaseModel):
     unit_id: int
     subject_kind: SubjectKind = Field(description=SUBJECT_KIND)
     version: int
-    created_at: datetime
+    created_at: Timestamp
     definition: Scheme = Field(description="方案定义（本版本）")
 
 

@@ -1,12 +1,12 @@
 """Logins of the signed-in member, and the tickets that sign a PC console in (扫码登录)."""
 
-from datetime import datetime
 from typing import Literal
 
 from pydantic import BaseModel, Field
 
 from api.models import LoginKind
 from api.schemas.auth import TokensOut
+from api.schemas.values import Timestamp
 
 
 class ConsoleTicketOut(BaseModel):
@@ -15,17 +15,17 @@ class ConsoleTicketOut(BaseModel):
         description="只给电脑端：轮询时放在 X-Ticket-Secret 请求头中，不要显示、不要写进链接"
     )
     qr_content: str = Field(description="二维码内容：小程序扫码后据此确认登录")
-    expires_at: datetime
+    expires_at: Timestamp
 
 
 class ConsoleTicketPending(BaseModel):
     status: Literal["pending"] = "pending"
-    expires_at: datetime
+    expires_at: Timestamp
 
 
 class ConsoleTicketConfirmOut(BaseModel):
     status: Literal["confirmed"] = "confirmed"
-    expires_at: datetime = Field(description="电脑端须在此之前取得登录")
+    expires_at: Timestamp = Field(description="电脑端须在此之前取得登录")
     client: str | None = Field(description="发起登录的浏览器")
 
 
@@ -40,6 +40,6 @@ class LoginOut(BaseModel):
     kind: LoginKind = Field(description="miniprogram 小程序、console PC 控制台")
     kind_label: str = Field(description="登录方式（中文）")
     client: str | None = Field(description="PC 控制台登录时的浏览器")
-    created_at: datetime
-    expires_at: datetime
+    created_at: Timestamp
+    expires_at: Timestamp
     current: bool = Field(description="是否为本次请求所用的登录")

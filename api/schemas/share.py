@@ -1,10 +1,9 @@
 """Sharing a board in WeChat groups, and what a scanned code opens."""
 
-from datetime import datetime
-
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.models import Opens
+from api.schemas.values import Timestamp
 
 
 class ShareOut(BaseModel):
@@ -15,7 +14,7 @@ class ShareOut(BaseModel):
     entrance_path: str = Field(description="showShareImageMenu 的 entrancePath（小程序入口页面）")
     image_url: str = Field(description="5:4 分享图（签名链接，无需登录；相对 API 域名）")
     poster_url: str = Field(description="排名海报（签名链接，供 wx.downloadFile 后分享图片）")
-    expires_at: datetime = Field(description="两个图片链接的过期时间，过期后重新获取")
+    expires_at: Timestamp = Field(description="两个图片链接的过期时间，过期后重新获取")
     outside_link: str | None = Field(
         description="在微信外（短信等）打开本公示的链接（URL Link）；无法生成时为空"
     )

@@ -1,6 +1,5 @@
 """Notice template and delivery shapes."""
 
-from datetime import datetime
 from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -14,6 +13,7 @@ from api.schemas.labels import (
     NOTICE_KIND_LABELS,
     enum_labels,
 )
+from api.schemas.values import Timestamp
 
 TemplateField = Annotated[str, Field(max_length=32)]
 NoticeField = Annotated[str, Field(max_length=64)]
@@ -40,14 +40,14 @@ class TemplateOut(BaseModel):
     template_id: str
     page: str
     fields: dict[str, str]
-    updated_at: datetime
+    updated_at: Timestamp
 
 
 class DeliveryAttemptOut(BaseModel):
     """One channel a delivery tried, and what became of it."""
 
     channel: Channel | None = Field(description=enum_labels(CHANNEL_LABELS) + "；内部错误时为空")
-    at: datetime
+    at: Timestamp
     result: AttemptResult = Field(description=enum_labels(ATTEMPT_RESULT_LABELS))
     errcode: int | None = None
     reason: str | None = None
@@ -64,5 +64,5 @@ class DeliveryOut(BaseModel):
     attempts: int
     errcode: int | None
     reason: str | None
-    sent_at: datetime | None
+    sent_at: Timestamp | None
     history: list[DeliveryAttemptOut] = Field(description="每个渠道的尝试及其结果")

@@ -1,12 +1,11 @@
 """Micro-wish shapes."""
 
-from datetime import datetime
-
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.models import WishStatus
 from api.schemas.labels import WISH_STATUS_LABELS, enum_labels
 from api.schemas.photos import PhotoUrlOut
+from api.schemas.values import Timestamp
 
 
 class WishIn(BaseModel):
@@ -51,7 +50,7 @@ class WishOut(BaseModel):
     evidence: list[int]
     photos: list[PhotoUrlOut] = Field(description="您可以查看的完成照片及其临时链接")
     entry_id: int | None
-    created_at: datetime
+    created_at: Timestamp
 
 
 class ShortfallOut(BaseModel):

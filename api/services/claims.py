@@ -29,6 +29,7 @@ from sqlmodel import col, select
 
 from api.access import Principal, within
 from api.db import affected_rows, insert_for
+from api.deps import CursorParams
 from api.errors import (
     CapReached,
     ClaimDateOutsideWindow,
@@ -65,6 +66,7 @@ from api.models import (
     id_of,
     utcnow,
 )
+from api.schemas.values import points_text
 from api.scoring import Period, Scheme, period_containing
 from api.scoring.scheme import ApprovalStep, Item
 from api.services.ledger import (
@@ -78,6 +80,7 @@ from api.services.ledger import (
     today_in_shanghai,
 )
 from api.services.notices import notify
+from api.services.paging import cut, keyset
 from api.services.photos import evidence_links, photo_links, record_uses, release_uses
 from api.services.schemes import current_scheme
 
@@ -370,10 +373,21 @@ async def my_claims(
 
 
 async def review_inbox(
-    session: AsyncSession, principal: Principal, offset: int, limit: int
-) -> tuple[list[Claim], int]:
+    session: AsyncSession, principal: Principal, cursor: CursorParams
+) -> tuple[list[Claim], int, tuple[int, ...] | None]:
     """Pending claims whose current step is the principal's to decide, oldest first: one
-    page, counted and cut by the database."""
+    page, counted and cut by the database, and the key of its last claim when more follow."""
+    total = await session.scalar(awaiting_review(session, principal, select(func.count())))
+    query = awaiting_review(session, principal, select(Claim))
+    rows = await session.scalars(
+        keyset(query, [col(Claim.id)], cursor.key(1), cursor.size, descending=False)
+    )
+    page, last = cut(list(rows), cursor.size, lambda c: (id_of(c),))
+    return page, total or 0, last
+
+
+def awaiting_review(session: AsyncSession, principal: Principal, query: Select[Any]) -> Select[Any]:
+    """`query` over the pending claims whose current step is the principal's to decide."""
     waiting = _waiting_step(session)
     mine = [
         within(col(OrgUnit.path), [grant.unit_path]) & waiting.in_(_STEPS_OF[grant.role])
@@ -386,18 +400,12 @@ async def review_inbox(
         or_(*mine) if mine else false(),
     )
 
-    def of_reviewed_members(query: Select[Any]) -> Select[Any]:
-        return (
-            query.join(Member, col(Member.id) == col(Claim.member_id))
-            .join(OrgUnit, col(OrgUnit.id) == col(Member.unit_id))
-            .where(condition)
-        )
-
-    total = await session.scalar(of_reviewed_members(select(func.count()).select_from(Claim)))
-    rows = await session.scalars(
-        of_reviewed_members(select(Claim)).order_by(col(Claim.id)).offset(offset).limit(limit)
+    return (
+        query.select_from(Claim)
+        .join(Member, col(Member.id) == col(Claim.member_id))
+        .join(OrgUnit, col(OrgUnit.id) == col(Member.unit_id))
+        .where(condition)
     )
-    return list(rows), total or 0
 
 
 # The steps each reviewing role decides.
@@ -571,7 +579,7 @@ def _tell(session: AsyncSession, claim: Claim, title: str, reason: str | None) -
         {
             "claim_id": claim.id,
             "item_code": claim.item_code,
-            "points": str(claim.points),
+            "points": points_text(claim.points),
             "status": claim.status,
             "reason": reason,
         },
@@ -617,7 +625,7 @@ async def reject_pending(
             {
                 "claim_id": claim_id,
                 "item_code": item_code,
-                "points": str(points),
+                "points": points_text(points),
                 "status": ClaimStatus.rejected,
                 "reason": reason,
             },

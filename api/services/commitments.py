@@ -11,6 +11,7 @@ from sqlmodel import col, select
 
 from api.access import Action, Principal
 from api.db import affected_rows
+from api.deps import PageParams
 from api.errors import (
     CommitmentNotFound,
     CommitmentNotReported,
@@ -29,6 +30,7 @@ from api.models import (
 from api.services.branch_work import branch_of, in_visible_branch, officiates, visible_branch
 from api.services.ledger import member_scheme, today_in_shanghai
 from api.services.notices import notify
+from api.services.paging import paged
 from api.services.periods import current_period
 
 
@@ -51,8 +53,12 @@ async def file(
 
 
 async def listing(
-    session: AsyncSession, principal: Principal, branch_id: int, period_key: str | None
-) -> list[Commitment]:
+    session: AsyncSession,
+    principal: Principal,
+    branch_id: int,
+    period_key: str | None,
+    page: PageParams,
+) -> tuple[list[Commitment], int]:
     """Approved commitments are public in the branch; officers also see pending and rejected."""
     branch = await visible_branch(session, principal, branch_id)
     query = select(Commitment).where(col(Commitment.branch_id) == branch.id)
@@ -63,7 +69,7 @@ async def listing(
         )
     if period_key is not None:
         query = query.where(col(Commitment.period_key) == period_key)
-    return list(await session.scalars(query.order_by(col(Commitment.id))))
+    return await paged(session, query.order_by(col(Commitment.id)), page)
 
 
 async def _commitment(

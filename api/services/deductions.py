@@ -20,6 +20,7 @@ from api.models import (
     ScoreEntry,
     id_of,
 )
+from api.schemas.values import points_text, utc_text
 from api.scoring import Scheme, SubjectResult
 from api.scoring.results import ActionSource
 from api.scoring.scheme import ItemKind
@@ -102,22 +103,22 @@ def score_card(
         "entry_id": entry.id,
         "item_code": entry.item_code,
         "item_name": item.name if item else entry.item_code,
-        "points": str(entry.points),
+        "points": points_text(entry.points),
         "reason": entry.reason,
         "occurred_on": entry.occurred_on.isoformat(),
         "period": result.period_key,
-        "running_points": str(running) if running is not None else None,
-        "running_total": str(result.total) if result.total is not None else None,
+        "running_points": points_text(running) if running is not None else None,
+        "running_total": points_text(result.total) if result.total is not None else None,
         "next_threshold": (
             {
-                "at": str(upcoming.at),
-                "remaining": str(upcoming.at - running),
+                "at": points_text(upcoming.at),
+                "remaining": points_text(upcoming.at - running),
                 "consequence": upcoming.action.label,
             }
             if upcoming is not None and running is not None
             else None
         ),
-        "appeal_deadline": deadline.isoformat(),
+        "appeal_deadline": utc_text(deadline),
     }
 
 

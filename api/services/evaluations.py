@@ -60,6 +60,7 @@ from api.models import (
     SchemeRecord,
     id_of,
 )
+from api.schemas.values import utc_text
 from api.scoring import Period, Scheme, period_from_key, period_of_key
 from api.scoring.evaluation import Flag, Rating, aggregate, suspicious
 from api.scoring.scheme import ComponentKind, PeriodLength, SubjectKind, UnratedPolicy
@@ -774,7 +775,7 @@ async def send_reminders(
             member_id,
             NoticeKind.evaluation_reminder,
             "请尽快完成评议",
-            {"round_id": round_id, "deadline": evaluation_round.deadline.isoformat()},
+            {"round_id": round_id, "deadline": utc_text(evaluation_round.deadline)},
         )
     return missing
 

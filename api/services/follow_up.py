@@ -22,6 +22,7 @@ from sqlmodel import col, select
 
 from api.access import Action, Principal, within
 from api.db import insert_for
+from api.deps import PageParams
 from api.errors import ActionNotFound, MemberNotFound
 from api.models import (
     Appeal,
@@ -44,6 +45,7 @@ from api.scoring import Scheme
 from api.scoring.results import ActionSource
 from api.services.members import target_of
 from api.services.org import unit_for
+from api.services.paging import paged
 from api.services.schemes import scheme_of
 
 Key = tuple[int | None, int | None, str]  # member, branch, action code
@@ -324,13 +326,13 @@ def _owned_under(query: Select[Any], path: str) -> Select[Any]:
 
 
 async def actions(
-    session: AsyncSession, principal: Principal, unit_id: int, open_only: bool
-) -> list[CommitteeAction]:
+    session: AsyncSession, principal: Principal, unit_id: int, open_only: bool, page: PageParams
+) -> tuple[list[CommitteeAction], int]:
     unit = await unit_for(session, principal, unit_id, Action.record_deductions)
     query = _owned_under(select(CommitteeAction), unit.path)
     if open_only:
         query = query.where(col(CommitteeAction.status) == FollowUpStatus.open)
-    return list(await session.scalars(query.order_by(col(CommitteeAction.id))))
+    return await paged(session, query.order_by(col(CommitteeAction.id)), page)
 
 
 async def mark_done(session: AsyncSession, principal: Principal, action_id: int) -> CommitteeAction:
@@ -366,10 +368,14 @@ def _of_members_under(query: Select[Any], member_id: Any, path: str) -> Select[A
 
 
 async def appeals(
-    session: AsyncSession, principal: Principal, unit_id: int, status: AppealStatus | None
-) -> list[Appeal]:
+    session: AsyncSession,
+    principal: Principal,
+    unit_id: int,
+    status: AppealStatus | None,
+    page: PageParams,
+) -> tuple[list[Appeal], int]:
     unit = await unit_for(session, principal, unit_id, Action.record_deductions)
     query = _of_members_under(select(Appeal), col(Appeal.member_id), unit.path)
     if status is not None:
         query = query.where(col(Appeal.status) == status)
-    return list(await session.scalars(query.order_by(col(Appeal.id))))
+    return await paged(session, query.order_by(col(Appeal.id)), page)

@@ -12,6 +12,7 @@ from sqlmodel import col, select
 
 from api.access import Action, Principal
 from api.db import insert_for
+from api.deps import CursorParams
 from api.errors import (
     EntryAlreadyReversed,
     EntryNotFound,
@@ -43,6 +44,7 @@ from api.scoring.scheme import Item, ItemKind, SubjectKind
 from api.services import audit
 from api.services.members import member_for, target_of
 from api.services.org import unit_for
+from api.services.paging import cut, keyset
 from api.services.schemes import current_scheme, in_force
 
 CENT = Decimal("0.01")
@@ -369,17 +371,18 @@ async def reverse_entry(
 
 
 async def member_entries(
-    session: AsyncSession, principal: Principal, member_id: int, offset: int, limit: int
-) -> tuple[list[ScoreEntry], int]:
-    """A member's ledger, newest first: every point with who, when, why and evidence."""
+    session: AsyncSession, principal: Principal, member_id: int, cursor: CursorParams
+) -> tuple[list[ScoreEntry], int, tuple[int, ...] | None]:
+    """A member's ledger, newest first: every point with who, when, why and evidence; with the
+    total and the key (day, id) of the page's last entry when more follow."""
     await member_for(session, principal, member_id, Action.read_members)
     condition = col(ScoreEntry.member_id) == member_id
     total = await session.scalar(select(func.count()).select_from(ScoreEntry).where(condition))
+    key = cursor.key(2)
+    after = (date.fromordinal(key[0]), key[1]) if key else None
+    columns = [col(ScoreEntry.occurred_on), col(ScoreEntry.id)]
     rows = await session.scalars(
-        select(ScoreEntry)
-        .where(condition)
-        .order_by(col(ScoreEntry.occurred_on).desc(), col(ScoreEntry.id).desc())
-        .offset(offset)
-        .limit(limit)
+        keyset(select(ScoreEntry).where(condition), columns, after, cursor.size, descending=True)
     )
-    return list(rows), total or 0
+    page, last = cut(list(rows), cursor.size, lambda e: (e.occurred_on.toordinal(), id_of(e)))
+    return page, total or 0, last

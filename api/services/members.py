@@ -1,5 +1,7 @@
 """Members: reading within scope, updates by the branch, invite codes."""
 
+from dataclasses import dataclass
+
 from sqlalchemy import bindparam, func
 from sqlalchemy import select as sa_select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -18,6 +20,7 @@ from api.models import (
     OrgUnit,
     Role,
     RoleAssignment,
+    UnitKind,
     id_of,
     utcnow,
 )
@@ -183,3 +186,40 @@ async def issue_invite(
     session.add(invite)
     await session.flush()
     return invite
+
+
+@dataclass(frozen=True)
+class Profile:
+    """The signed-in member as their own screens show them."""
+
+    member: Member
+    unit: OrgUnit
+    group: OrgUnit | None
+    branch: OrgUnit | None
+    roles: list[tuple[RoleAssignment, str]]  # each role with its unit's name
+    can: dict[Action, list[int]]  # each permitted action with the units it reaches
+
+
+async def profile(session: AsyncSession, principal: Principal) -> Profile:
+    """The member, the units above them and their roles' units: two statements."""
+    member = await member_for(session, principal, principal.member_id, Action.read_members)
+    roles = await roles_of(session, principal.member_id)
+    above = [int(part) for part in principal.unit_path.strip("/").split("/")]
+    wanted = {*above, *(r.unit_id for r in roles)}
+    units = {
+        id_of(u): u
+        for u in await session.scalars(select(OrgUnit).where(col(OrgUnit.id).in_(wanted)))
+    }
+    line = [units[unit_id] for unit_id in above]
+    return Profile(
+        member=member,
+        unit=units[member.unit_id],
+        group=next((u for u in line if u.kind == UnitKind.group), None),
+        branch=next((u for u in line if u.kind == UnitKind.branch), None),
+        roles=[(r, units[r.unit_id].name) for r in roles],
+        can={
+            action: [int(path.strip("/").split("/")[-1]) for path in roots]
+            for action in Action
+            if (roots := principal.scope_paths(action))
+        },
+    )

@@ -7,8 +7,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
 from api.access import Principal
+from api.deps import CursorParams
 from api.errors import NoticeNotFound
-from api.models import Delivery, Notice, NoticeKind, utcnow
+from api.models import Delivery, Notice, NoticeKind, id_of, utcnow
+from api.services.paging import cut, keyset
 
 
 def notify(
@@ -22,23 +24,26 @@ def notify(
 
 
 async def inbox(
-    session: AsyncSession, principal: Principal, unread_only: bool, offset: int, limit: int
-) -> tuple[list[tuple[Notice, Delivery | None]], int, int]:
-    """The member's notices, newest first, with the total and the unread count."""
+    session: AsyncSession, principal: Principal, unread_only: bool, cursor: CursorParams
+) -> tuple[list[tuple[Notice, Delivery | None]], int, int, tuple[int, ...] | None]:
+    """The member's notices, newest first, with the total, the unread count and the key of the
+    page's last notice when more follow."""
     mine = col(Notice.member_id) == principal.member_id
     unread = mine & col(Notice.read_at).is_(None)
     condition = unread if unread_only else mine
     total = await session.scalar(select(func.count()).select_from(Notice).where(condition))
     unread_count = await session.scalar(select(func.count()).select_from(Notice).where(unread))
-    rows = await session.execute(
+    query = (
         select(Notice, Delivery)
         .outerjoin(Delivery, col(Delivery.notice_id) == col(Notice.id))
         .where(condition)
-        .order_by(col(Notice.created_at).desc(), col(Notice.id).desc())
-        .offset(offset)
-        .limit(limit)
     )
-    return [(notice, delivery) for notice, delivery in rows], total or 0, unread_count or 0
+    rows = await session.execute(
+        keyset(query, [col(Notice.id)], cursor.key(1), cursor.size, descending=True)
+    )
+    found: list[tuple[Notice, Delivery | None]] = [(n, d) for n, d in rows]
+    page, last = cut(found, cursor.size, lambda row: (id_of(row[0]),))
+    return page, total or 0, unread_count or 0, last
 
 
 async def mark_read(session: AsyncSession, principal: Principal, notice_id: int) -> Notice:

@@ -63,6 +63,15 @@ async def unit_for(
     return unit
 
 
+async def unit_in_sight(session: AsyncSession, principal: Principal, unit_id: int) -> OrgUnit:
+    """The unit, if the principal sees it (`Principal.sees`): a member their own unit and those
+    above it, a leader also their subtree; any other reads as not found."""
+    unit = await session.get(OrgUnit, unit_id)
+    if unit is None or not principal.sees(unit.path):
+        raise UnitNotFound()
+    return unit
+
+
 async def list_units(
     session: AsyncSession, principal: Principal, page: PageParams
 ) -> tuple[list[OrgUnit], int]:

@@ -2,14 +2,16 @@
 
 from collections import defaultdict
 from collections.abc import Iterable
+from typing import Any
 
-from sqlalchemy import ColumnElement, update
+from sqlalchemy import ColumnElement, Select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 from sqlmodel.sql.expression import SelectOfScalar
 
 from api.access import Action, Principal, within
 from api.db import affected_rows
+from api.deps import PageParams
 from api.errors import (
     DeliveryNotFound,
     Forbidden,
@@ -32,6 +34,7 @@ from api.models import (
 )
 from api.services import audit
 from api.services.org import unit_for
+from api.services.paging import paged
 from api.wechat.templates import TemplateValueError, key_type
 
 KNOWN_TYPES = frozenset(
@@ -199,14 +202,22 @@ async def list_templates(
     return sorted(found, key=lambda t: (t.kind, t.channel))
 
 
-async def dead_letters(session: AsyncSession, principal: Principal) -> list[Delivery]:
+async def dead_letters(
+    session: AsyncSession, principal: Principal, page: PageParams
+) -> tuple[list[Delivery], int]:
     _require_admin(principal)
-    rows = await session.scalars(
-        select(Delivery)
-        .where(col(Delivery.status) == DeliveryStatus.dead, _in_scope(principal))
-        .order_by(col(Delivery.id))
-    )
-    return list(rows)
+    return await paged(session, _dead(principal).order_by(col(Delivery.id)), page)
+
+
+async def dead_letter_ids(session: AsyncSession, principal: Principal) -> list[int]:
+    """Every dead letter in scope (the command line retries them all at once)."""
+    _require_admin(principal)
+    query = _dead(principal).with_only_columns(col(Delivery.id)).order_by(col(Delivery.id))
+    return list(await session.scalars(query))
+
+
+def _dead(principal: Principal) -> Select[Any]:
+    return select(Delivery).where(col(Delivery.status) == DeliveryStatus.dead, _in_scope(principal))
 
 
 async def retry(session: AsyncSession, principal: Principal, delivery_id: int) -> Delivery:

@@ -13,6 +13,7 @@ from sqlmodel import col, select
 from api.access import Action, Principal, within
 from api.config import Settings
 from api.db import affected_rows
+from api.deps import PageParams
 from api.errors import (
     AlreadySettled,
     ItemNotInScheme,
@@ -47,6 +48,7 @@ from api.services.branch_work import (
 )
 from api.services.ledger import NewEntry, Subject, append_entry, member_scheme, today_in_shanghai
 from api.services.notices import notify
+from api.services.paging import paged
 from api.services.photos import evidence_links, photo_links, record_uses
 from api.services.schemes import current_scheme, in_force
 
@@ -70,15 +72,20 @@ async def publish(
 
 
 async def listing(
-    session: AsyncSession, principal: Principal, branch_id: int, status: WishStatus | None
-) -> tuple[list[MicroWish], bool]:
-    """The branch's wishes; the second value says whether contacts may be shown to everyone."""
+    session: AsyncSession,
+    principal: Principal,
+    branch_id: int,
+    status: WishStatus | None,
+    page: PageParams,
+) -> tuple[list[MicroWish], int, bool]:
+    """A page of the branch's wishes, newest first, with how many there are; the last value
+    says whether contacts may be shown to everyone."""
     branch = await visible_branch(session, principal, branch_id)
     query = select(MicroWish).where(col(MicroWish.branch_id) == branch.id)
     if status is not None:
         query = query.where(col(MicroWish.status) == status)
-    rows = await session.scalars(query.order_by(col(MicroWish.id).desc()))
-    return list(rows), officiates(principal, branch)
+    rows, total = await paged(session, query.order_by(col(MicroWish.id).desc()), page)
+    return rows, total, officiates(principal, branch)
 
 
 def contact_visible(principal: Principal, wish: MicroWish, officer: bool) -> bool:

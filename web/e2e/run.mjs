@@ -192,9 +192,9 @@ async function scenarios(base, browser, serverLog) {
     const me = await json(`${api}/me`, { headers: bearer });
     const town = me.body.roles[0].unit_id;
     const appeals = await json(`${api}/org/units/${town}/appeals?status=open`, { headers: bearer });
-    expect((await shown("appeals")) === String(appeals.body.length), "open appeals count differs");
+    expect((await shown("appeals")) === String(appeals.body.total), "open appeals count differs");
     const actions = await json(`${api}/org/units/${town}/committee-actions?open=true`, { headers: bearer });
-    expect((await shown("follow-ups")) === String(actions.body.length), "follow-ups count differs");
+    expect((await shown("follow-ups")) === String(actions.body.total), "follow-ups count differs");
     for (const key of ["periods-due", "periods-unpublished"]) {
       expect(/^\d+$/.test(String(await shown(key))), `${key} shows no count`);
     }

@@ -19,6 +19,7 @@ from api.models import (
     OrgUnit,
     id_of,
 )
+from api.schemas.values import utc_text
 from api.scoring.scheme import AttendanceRules, MeetingKind, SubjectKind
 from api.services.branch_work import in_visible_branch
 from api.services.notices import notify
@@ -117,7 +118,7 @@ def notice_data(meeting: Meeting, **extra: Any) -> dict[str, Any]:
         "meeting_id": meeting.id,
         "title": meeting.title,
         "kind": meeting.kind_name,
-        "starts_at": meeting.starts_at.isoformat(),
+        "starts_at": utc_text(meeting.starts_at),
         "place": meeting.place or "待定",
         **extra,
     }

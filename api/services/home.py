@@ -1,0 +1,254 @@
+"""The phone's home screen (`GET /me/home`): what a member and an officer look at first.
+
+A fixed handful of statements whatever the member's history: the live score's own, then one
+per block (claims, notices, rounds, meetings, board) and one for an officer's to-do counts.
+"""
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+
+from sqlalchemy import func, over
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col, select
+
+from api.access import Action, Principal, within
+from api.errors import SchemeNotFound
+from api.models import (
+    Appeal,
+    AppealStatus,
+    Claim,
+    ClaimStatus,
+    CommitteeAction,
+    EvaluationRound,
+    FollowUpStatus,
+    Meeting,
+    MeetingAttendance,
+    MeetingStatus,
+    Member,
+    Notice,
+    OrgUnit,
+    PeriodRecord,
+    PeriodStatus,
+    Publication,
+    PublicationWithdrawal,
+    RoundStatus,
+    UnitKind,
+    id_of,
+)
+from api.services import periods
+from api.services.claims import awaiting_review
+
+LATEST = 3  # claims and meetings shown on the home screen; the rest is a tap away
+
+
+@dataclass(frozen=True)
+class ClaimLine:
+    id: int
+    item_code: str
+    item_name: str
+    points: Decimal
+    status: ClaimStatus
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class RoundLine:
+    id: int
+    period_key: str
+    status: RoundStatus
+    deadline: datetime
+
+
+@dataclass(frozen=True)
+class MeetingLine:
+    id: int
+    title: str
+    starts_at: datetime
+
+
+@dataclass(frozen=True)
+class BoardLine:
+    period_id: int
+    period_key: str
+    period_label: str
+    published_on: str
+    my_rank: int | None
+    size: int
+
+
+@dataclass(frozen=True)
+class ToDo:
+    pending_reviews: int
+    open_appeals: int
+    open_follow_ups: int
+
+
+@dataclass(frozen=True)
+class Home:
+    live: periods.LiveScore | None  # None: no scheme scores the member
+    pending_claims: int
+    latest_claims: list[ClaimLine]
+    unread_notices: int
+    open_rounds: list[RoundLine]
+    upcoming_meetings: list[MeetingLine]
+    board: BoardLine | None
+    to_do: ToDo | None  # None for a member with no officer's role
+
+
+async def home(session: AsyncSession, principal: Principal, *, now: datetime, today: date) -> Home:
+    try:
+        live = await periods.live_score(session, principal, principal.member_id, today)
+    except SchemeNotFound:
+        live = None
+    names = {i.code: i.name for i in live.scheme.items} if live else {}
+    pending, latest = await _pending_claims(session, principal, names)
+    return Home(
+        live=live,
+        pending_claims=pending,
+        latest_claims=latest,
+        unread_notices=await _unread(session, principal),
+        open_rounds=await _open_rounds(session, principal),
+        upcoming_meetings=await _upcoming(session, principal, now),
+        board=await _board(session, principal),
+        to_do=await _to_do(session, principal),
+    )
+
+
+async def _pending_claims(
+    session: AsyncSession, principal: Principal, names: dict[str, str]
+) -> tuple[int, list[ClaimLine]]:
+    rows = (
+        await session.execute(
+            select(Claim, over(func.count()))
+            .where(
+                col(Claim.member_id) == principal.member_id,
+                col(Claim.status) == ClaimStatus.pending,
+            )
+            .order_by(col(Claim.id).desc())
+            .limit(LATEST)
+        )
+    ).all()
+    lines = [
+        ClaimLine(
+            id=id_of(c),
+            item_code=c.item_code,
+            item_name=names.get(c.item_code, c.item_code),
+            points=c.points,
+            status=ClaimStatus(c.status),
+            created_at=c.created_at,
+        )
+        for c, _ in rows
+    ]
+    return (rows[0][1] if rows else 0), lines
+
+
+async def _unread(session: AsyncSession, principal: Principal) -> int:
+    count = await session.scalar(
+        select(func.count())
+        .select_from(Notice)
+        .where(col(Notice.member_id) == principal.member_id, col(Notice.read_at).is_(None))
+    )
+    return count or 0
+
+
+def _branch_ids(principal: Principal) -> list[int]:
+    """The units above the member and their own: the branch is among them."""
+    return [int(part) for part in principal.unit_path.strip("/").split("/") if part]
+
+
+async def _open_rounds(session: AsyncSession, principal: Principal) -> list[RoundLine]:
+    """The evaluation rounds of the member's branch still taking ratings."""
+    rows = await session.scalars(
+        select(EvaluationRound)
+        .where(
+            col(EvaluationRound.branch_id).in_(_branch_ids(principal)),
+            col(EvaluationRound.status) != RoundStatus.closed,
+        )
+        .order_by(col(EvaluationRound.deadline))
+    )
+    return [RoundLine(id_of(r), r.period_key, RoundStatus(r.status), r.deadline) for r in rows]
+
+
+async def _upcoming(
+    session: AsyncSession, principal: Principal, now: datetime
+) -> list[MeetingLine]:
+    rows = await session.scalars(
+        select(Meeting)
+        .join(MeetingAttendance, col(MeetingAttendance.meeting_id) == col(Meeting.id))
+        .where(
+            col(MeetingAttendance.member_id) == principal.member_id,
+            col(Meeting.status) == MeetingStatus.scheduled,
+            col(Meeting.starts_at) >= now,
+        )
+        .order_by(col(Meeting.starts_at))
+        .limit(LATEST)
+    )
+    return [MeetingLine(id_of(m), m.title, m.starts_at) for m in rows]
+
+
+async def _board(session: AsyncSession, principal: Principal) -> BoardLine | None:
+    """The latest board published for the member's branch (one not withdrawn), and where the
+    member stands on it."""
+    withdrawn = select(PublicationWithdrawal.period_id).where(
+        col(PublicationWithdrawal.period_id) == col(Publication.period_id),
+        col(PublicationWithdrawal.close_no) == col(Publication.close_no),
+    )
+    row = (
+        await session.execute(
+            select(Publication, col(PeriodRecord.key))
+            .join(PeriodRecord, col(PeriodRecord.id) == col(Publication.period_id))
+            .join(OrgUnit, col(OrgUnit.id) == col(Publication.unit_id))
+            .where(
+                col(Publication.unit_id).in_(_branch_ids(principal)),
+                col(OrgUnit.kind) == UnitKind.branch,
+                col(PeriodRecord.status) == PeriodStatus.published,
+                ~withdrawn.exists(),
+            )
+            .order_by(col(Publication.created_at).desc(), col(Publication.id).desc())
+            .limit(1)
+        )
+    ).first()
+    if row is None:
+        return None
+    publication, key = row
+    board = publication.board
+    mine = next((r for r in board["rows"] if r["subject_id"] == principal.member_id), None)
+    return BoardLine(
+        period_id=publication.period_id,
+        period_key=key,
+        period_label=board["period_label"],
+        published_on=board["published_on"],
+        my_rank=mine["rank"] if mine else None,
+        size=len(board["rows"]),
+    )
+
+
+async def _to_do(session: AsyncSession, principal: Principal) -> ToDo | None:
+    """An officer's counts: claims waiting for them, open appeals and follow-ups in their scope
+    (one statement)."""
+    scope = principal.scope_paths(Action.record_deductions)
+    if not scope and not principal.can_anywhere(Action.read_results):
+        return None
+    reviews = awaiting_review(session, principal, select(func.count()))
+    appeals = (
+        select(func.count())
+        .select_from(Appeal)
+        .join(Member, col(Member.id) == col(Appeal.member_id))
+        .join(OrgUnit, col(OrgUnit.id) == col(Member.unit_id))
+        .where(col(Appeal.status) == AppealStatus.open, within(col(OrgUnit.path), scope))
+    )
+    follow_ups = (
+        select(func.count())
+        .select_from(CommitteeAction)
+        .join(OrgUnit, col(OrgUnit.id) == col(CommitteeAction.unit_id))
+        .where(col(CommitteeAction.status) == FollowUpStatus.open, within(col(OrgUnit.path), scope))
+    )
+    counts = (
+        await session.execute(
+            select(
+                reviews.scalar_subquery(), appeals.scalar_subquery(), follow_ups.scalar_subquery()
+            )
+        )
+    ).one()
+    return ToDo(*(int(n or 0) for n in counts))
