@@ -1,0 +1,62 @@
+// The Chinese names of the organisation's enums, as the org, roster and audit screens show them.
+import type { components } from "../api/schema";
+
+type Schemas = components["schemas"];
+
+export const ROLE_LABELS: Record<Schemas["Role"], string> = {
+  member: "党员",
+  group_leader: "党小组长",
+  branch_committee: "支委委员",
+  branch_secretary: "支部书记",
+  committee_admin: "党委管理员",
+};
+
+/** The roles a unit of each kind can hold (a plain member holds no role). */
+export const ROLES_OF_KIND: Record<Schemas["UnitKind"], Schemas["Role"][]> = {
+  committee: ["committee_admin"],
+  branch: ["branch_secretary", "branch_committee"],
+  group: ["group_leader"],
+};
+
+export const KIND_LABELS: Record<Schemas["UnitKind"], string> = {
+  committee: "党委",
+  branch: "党支部",
+  group: "党小组",
+};
+
+export const POLITICAL_LABELS: Record<Schemas["PoliticalStatus"], string> = {
+  full: "正式党员",
+  probationary: "预备党员",
+  activist: "入党积极分子",
+};
+
+export const STATUS_LABELS: Record<Schemas["MemberStatus"], string> = {
+  active: "在册",
+  transferred_out: "已转出",
+};
+
+export function when(text: string | null | undefined): string {
+  return text ? new Date(text).toLocaleString("zh-CN", { hour12: false }) : "—";
+}
+
+type Role = Schemas["Role"];
+
+/** Which roles may do what in the console's screens (the API's rule in api/access.py, shown
+ * so that a screen offers only what the signed-in member may do; the API refuses the rest). */
+export const MAY = {
+  issueInvites: new Set<Role>(["branch_committee", "branch_secretary", "committee_admin"]),
+  manageMembers: new Set<Role>(["branch_secretary", "committee_admin"]),
+  importRoster: new Set<Role>(["branch_secretary", "committee_admin"]),
+  assignRoles: new Set<Role>(["committee_admin"]),
+  manageOrg: new Set<Role>(["committee_admin"]),
+  readAudit: new Set<Role>(["committee_admin"]),
+} satisfies Record<string, ReadonlySet<Role>>;
+
+/** Whether one of `roles` (each at a unit path) reaches `path` with a role in `allowed`. */
+export function reaches(
+  roles: { role: Role; path: string }[],
+  allowed: ReadonlySet<Role>,
+  path: string,
+): boolean {
+  return roles.some((held) => allowed.has(held.role) && path.startsWith(held.path));
+}
