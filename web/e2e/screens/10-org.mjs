@@ -40,7 +40,7 @@ export default async ({ base, api, browser, consoleAs, check, expect, json, RESU
     await page.locator('[data-testid="member-search"]').fill("1380000000");
     const byPhone = await json(`${api}/org/units/${east.id}/members?q=1380000000&status=active&size=20`, { headers: bearer });
     await page.waitForFunction(
-      (n) => document.querySelectorAll('[data-testid="member-table"] .el-table__body tr').length === n,
+      (/** @type {number} */ n) => document.querySelectorAll('[data-testid="member-table"] .el-table__body tr').length === n,
       byPhone.body.items.length,
     );
     const total = await page.locator('[data-testid="member-pager"] .el-pagination__total').textContent();
