@@ -60,3 +60,28 @@ export function reaches(
 ): boolean {
   return roles.some((held) => allowed.has(held.role) && path.startsWith(held.path));
 }
+
+export const AUDIT_ACTION_LABELS: Record<Schemas["AuditAction"], string> = {
+  organisation_founded: "初始化组织",
+  role_grant: "任命职务",
+  role_revoke: "免去职务",
+  role_handover: "职务交接",
+  member_update: "修改党员信息",
+  roster_import: "导入花名册",
+  points_adjust: "手工调整积分",
+  branch_assess: "支部考核打分",
+  entry_reverse: "冲正积分",
+  period_close: "结算考核期",
+  period_publish: "公示考核结果",
+  period_reopen: "重新打开考核期",
+  scheme_version: "设置或修改积分方案",
+  unit_category: "设置组织类别",
+  template_set: "设置通知模板",
+  template_remove: "删除通知模板",
+  round_advance: "评议进入下一阶段",
+  round_deadline: "延长评议截止时间",
+  meeting_recorded: "补登会议",
+  meeting_leave_recorded: "补记请假",
+  meeting_present: "手工签到",
+  meeting_reopen: "重新打开会议",
+};
