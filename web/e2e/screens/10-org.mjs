@@ -45,6 +45,15 @@ export default async ({ base, api, browser, consoleAs, check, expect, json, RESU
     );
     const total = await page.locator('[data-testid="member-pager"] .el-pagination__total').textContent();
     expect(total?.includes(String(byPhone.body.total)), `the pager says ${total}, the API ${byPhone.body.total}`);
+    await choose(page, page.locator('[data-testid="member-category"] .el-select'), "C");
+    const ofC = await json(`${api}/org/units/${east.id}/members?q=1380000000&category=C&status=active&size=20`, { headers: bearer });
+    expect(ofC.body.total > 0 && ofC.body.total < byPhone.body.total, `category C: ${ofC.body.total}`);
+    await page.waitForFunction(
+      (/** @type {number} */ n) => document.querySelectorAll('[data-testid="member-table"] .el-table__body tr').length === n,
+      ofC.body.items.length,
+    );
+    await page.locator('[data-testid="member-category"] .el-select').hover();
+    await page.locator('[data-testid="member-category"] .el-select__clear').click();
     await page.screenshot({ path: join(RESULTS, "10-org.png"), fullPage: true });
   });
 
