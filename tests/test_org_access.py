@@ -211,3 +211,33 @@ async def test_unknown_fields_in_an_update_are_refused(client: httpx.AsyncClient
         headers=org.headers("secretary_a"),
     )
     assert response.status_code == 422
+
+
+async def test_members_are_found_by_part_of_a_name_or_the_start_of_a_phone(
+    client: httpx.AsyncClient, org: Org
+) -> None:
+    async def found(**params: str) -> set[str]:
+        response = await client.get(
+            members_url(org, "town"), params=params, headers=org.headers("admin")
+        )
+        assert response.status_code == 200, response.text
+        return {item["name"] for item in response.json()["items"]}
+
+    assert await found(q="a1b") == {"member_a1b"}
+    assert await found(q="1390000001") == {"member_b1", "admin2", "member_c"} & await found()
+    assert await found(q="00000001") == set()
+    assert await found(q="%") == set()
+
+
+async def test_members_are_filtered_by_category(client: httpx.AsyncClient, org: Org) -> None:
+    patched = await client.patch(
+        f"/api/v1/members/{org.id('member_a1')}",
+        json={"category": "流动党员"},
+        headers=org.headers("admin"),
+    )
+    assert patched.status_code == 200, patched.text
+    response = await client.get(
+        members_url(org, "town"), params={"category": "流动党员"}, headers=org.headers("admin")
+    )
+    assert [item["name"] for item in response.json()["items"]] == ["member_a1"]
+    assert response.json()["total"] == 1

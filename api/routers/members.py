@@ -68,9 +68,15 @@ async def list_members(
     session: SessionDep,
     page: PageDep,
     status: Annotated[MemberStatus | None, Query(description="按在册状态筛选")] = None,
+    category: Annotated[str | None, Query(max_length=16, description="按类别筛选")] = None,
+    q: Annotated[
+        str | None, Query(max_length=50, description="按姓名（包含）或手机号（开头）查找")
+    ] = None,
 ) -> Page[MemberPublic]:
     unit = await unit_for(session, principal, unit_id, Action.read_members)
-    members, total = await service.list_members(session, principal, unit, page, status)
+    members, total = await service.list_members(
+        session, principal, unit, page, status=status, category=category, search=q
+    )
     return Page.of([MemberPublic.model_validate(m) for m in members], total, page)
 
 

@@ -1,8 +1,9 @@
 """Roster import from Excel (a dry run, then its commit) and the roster template."""
 
 from typing import Annotated
+from urllib.parse import quote
 
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 
 from api.access import Action
 from api.contract import XLSX_FILE
@@ -70,13 +71,24 @@ async def commit_roster(
 @router.get(
     "/roster/template",
     summary="下载花名册模板",
-    description="带表头和示例行的 Excel 花名册模板，填写后通过导入预览上传。",
+    description=(
+        "第一个工作表为花名册（政治面貌、类别、职务可下拉选择，A4 横向打印），"
+        "第二个为填写说明。类别取该组织适用的积分方案中的类别。"
+    ),
     response_class=Response,
     responses=XLSX_FILE,
 )
-async def roster_template(principal: CurrentPrincipal) -> Response:
-    return Response(
-        content=service.template_workbook(),
-        media_type=XLSX,
-        headers={"Content-Disposition": "attachment; filename=roster-template.xlsx"},
+async def roster_template(
+    principal: CurrentPrincipal,
+    session: SessionDep,
+    unit_id: Annotated[
+        int | None, Query(description="按该组织的积分方案列出类别；默认为本人所在组织")
+    ] = None,
+) -> Response:
+    content = await service.template(session, principal, unit_id=unit_id)
+    # The ASCII name for clients that ignore RFC 5987's filename*, which carries the Chinese one.
+    disposition = (
+        'attachment; filename="roster-template.xlsx"; '
+        f"filename*=UTF-8''{quote(service.TEMPLATE_FILE_NAME)}"
     )
+    return Response(content=content, media_type=XLSX, headers={"Content-Disposition": disposition})

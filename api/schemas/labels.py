@@ -111,6 +111,7 @@ FIELD_LABELS: Final[dict[str, str]] = {
     "refresh_token": "登录凭证",
     "report": "履诺报告",
     "request_id": "请假申请",
+    "q": "查找内容",
     "required": "应完成数量",
     "results": "订阅结果",
     "role": "职务",

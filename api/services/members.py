@@ -2,7 +2,7 @@
 
 from dataclasses import dataclass
 
-from sqlalchemy import bindparam, func
+from sqlalchemy import bindparam, func, or_
 from sqlalchemy import select as sa_select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
@@ -108,8 +108,13 @@ async def list_members(
     principal: Principal,
     unit: OrgUnit,
     page: PageParams,
-    status: MemberStatus | None,
+    *,
+    status: MemberStatus | None = None,
+    category: str | None = None,
+    search: str | None = None,
 ) -> tuple[list[Member], int]:
+    """The members of the unit and its subtree; `search` matches part of a name or the start
+    of a phone number, as a secretary types either into one box."""
     roots = [r for r in principal.scope_paths(Action.read_members) if unit.path.startswith(r)]
     if not roots:
         raise UnitNotFound()
@@ -120,6 +125,15 @@ async def list_members(
     )
     if status is not None:
         query = query.where(col(Member.status) == status)
+    if category is not None:
+        query = query.where(col(Member.category) == category)
+    if search:
+        query = query.where(
+            or_(
+                col(Member.name).contains(search, autoescape=True),
+                col(Member.phone).startswith(search, autoescape=True),
+            )
+        )
     total = await session.scalar(select(func.count()).select_from(query.subquery()))
     rows = await session.scalars(
         query.order_by(col(OrgUnit.path), col(Member.id)).offset(page.offset).limit(page.size)

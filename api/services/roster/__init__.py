@@ -26,6 +26,8 @@ from api.errors import (
     RosterPreviewExpired,
     RosterPreviewNotFound,
     RosterPreviewStale,
+    SchemeNotFound,
+    UnitNotFound,
 )
 from api.models import (
     AuditAction,
@@ -45,7 +47,8 @@ from api.schemas.roster import (
     RosterPreviewOut,
     RosterRowError,
 )
-from api.services import audit
+from api.scoring.scheme import SubjectKind
+from api.services import audit, schemes
 from api.services.org import add_unit, unit_for
 from api.services.roster.plan import Plan, Removal, plan
 from api.services.roster.rows import Checker, RosterRow, check_rows
@@ -54,8 +57,9 @@ from api.services.roster.sheet import (
     MAX_COLUMNS,
     MAX_ROWS,
     read_sheet,
-    template_workbook,
 )
+from api.services.roster.template import FILE_NAME as TEMPLATE_FILE_NAME
+from api.services.roster.template import template_workbook
 
 PREVIEW_MINUTES: Final = 30
 
@@ -64,9 +68,10 @@ __all__ = [
     "MAX_COLUMNS",
     "MAX_ROWS",
     "PREVIEW_MINUTES",
+    "TEMPLATE_FILE_NAME",
     "commit_preview",
     "preview_roster",
-    "template_workbook",
+    "template",
 ]
 
 
@@ -124,6 +129,25 @@ async def commit_preview(
     done, granted = await _apply(session, result)
     _audit(session, principal, root, done, granted, result.removals)
     return done
+
+
+async def template(session: AsyncSession, principal: Principal, *, unit_id: int | None) -> bytes:
+    """The template, its 类别 list that of the member scheme in force at the unit (the signed-in
+    member's own unit unless another is named): the words the import will score by."""
+    if unit_id is None:
+        unit = await session.scalar(select(OrgUnit).where(col(OrgUnit.path) == principal.unit_path))
+    else:
+        unit = await session.get(OrgUnit, unit_id)
+    if unit is None or not principal.sees(unit.path):
+        raise UnitNotFound()
+    categories: tuple[str, ...] = ()
+    try:
+        record, _ = await schemes.in_force(session, unit, SubjectKind.MEMBER)
+    except SchemeNotFound:
+        pass  # no scheme yet: the column is free text
+    else:
+        categories = (await schemes.current_scheme(session, record))[1].categories
+    return await asyncio.to_thread(template_workbook, categories)
 
 
 def _invalid(errors: Sequence[RosterRowError]) -> RosterInvalid:

@@ -13,7 +13,6 @@ from io import BytesIO
 from typing import Any, Final
 from zipfile import BadZipFile, ZipFile
 
-from openpyxl import Workbook
 from openpyxl.reader.excel import ExcelReader
 from openpyxl.worksheet._read_only import ReadOnlyWorksheet
 
@@ -32,19 +31,6 @@ _CELL_COLUMN = re.compile(r"^([A-Z]{1,3})\d*$")
 
 # (Excel row number, {column name: cell value}) for each row that is not blank.
 Table = list[tuple[int, dict[str, Any]]]
-
-
-def template_workbook() -> bytes:
-    """An empty roster with the expected header and one example row."""
-    workbook = Workbook()
-    sheet = workbook.active
-    assert sheet is not None
-    sheet.title = "花名册"
-    sheet.append(list(COLUMNS))
-    sheet.append(["张三", "13800000000", "第一党支部", "第一党小组", "正式党员", "B", "党小组长"])
-    buffer = BytesIO()
-    workbook.save(buffer)
-    return buffer.getvalue()
 
 
 def read_sheet(content: bytes) -> tuple[Table, frozenset[str]]:
