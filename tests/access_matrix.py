@@ -682,6 +682,12 @@ MATRIX: Mapping[Route, Public | Guarded] = MappingProxyType(
             body=lambda ctx: _entry("activity_day_leave")(ctx) | _photos(ctx),
             record=OnRecord("member_id"),
         ),
+        ("POST", f"{V1}/members/{{member_id}}/deductions/preview"): Guarded(
+            OFFICERS,
+            {"member_id": Kind.MEMBER},
+            body=_entry("activity_day_leave"),
+            record=OnRecord("member_id"),
+        ),
         ("POST", f"{V1}/entries/{{entry_id}}/appeals"): Guarded(
             frozenset({"member_a1"}),
             {"entry_id": Kind.ENTRY, "photo_ids": Kind.OWN_PHOTO},

@@ -6,7 +6,12 @@ from api.db import SessionDep
 from api.deps import CurrentPrincipal, SettingsDep
 from api.models import EntrySource, utcnow
 from api.photo_urls import PhotoUrlsDep, entries_out
-from api.schemas.deductions import DeductionIn, DeductionOut
+from api.schemas.deductions import (
+    DeductionIn,
+    DeductionOut,
+    DeductionPreviewIn,
+    DeductionPreviewOut,
+)
 from api.services import deductions as service
 from api.services.ledger import NewEntry
 
@@ -34,3 +39,21 @@ async def record(
     )
     (entry,) = await entries_out(session, principal, urls, [deduction.entry])
     return DeductionOut(entry=entry, card=deduction.card)
+
+
+@router.post(
+    "/members/{member_id}/deductions/preview",
+    summary="预览记分告知卡：记分前查看党员将收到的内容（不记分、不通知）",
+)
+async def preview(
+    member_id: int,
+    body: DeductionPreviewIn,
+    principal: CurrentPrincipal,
+    session: SessionDep,
+    settings: SettingsDep,
+) -> DeductionPreviewOut:
+    new = NewEntry(
+        body.item_code, body.points, body.occurred_on, body.reason, EntrySource.deduction
+    )
+    card = await service.preview(session, principal, settings, member_id, new, utcnow())
+    return DeductionPreviewOut(card=card)
