@@ -858,6 +858,9 @@ MATRIX: Mapping[Route, Public | Guarded] = MappingProxyType(
             body=lambda ctx: {"deadline": deadline(), "period_key": f"{2000 + ctx.n % 100}-H1"},
             flavour=Flavour.EVALUATION,
         ),
+        ("GET", f"{V1}/org/units/{{branch_id}}/evaluation-rounds"): Guarded(
+            EVERYONE, {"branch_id": Kind.BRANCH}, flavour=Flavour.EVALUATION
+        ),
         ("GET", f"{V1}/evaluation-rounds/{{round_id}}"): Guarded(
             EVERYONE, {"round_id": Kind.ROUND_OPEN}, flavour=Flavour.EVALUATION
         ),

@@ -40,6 +40,14 @@ async def open_round(
     return RoundOut.model_validate(evaluation_round)
 
 
+@router.get("/org/units/{branch_id}/evaluation-rounds", summary="本支部的评议（新的在前）")
+async def branch_rounds(
+    branch_id: int, principal: CurrentPrincipal, session: SessionDep
+) -> list[RoundOut]:
+    rounds = await service.branch_rounds(session, principal, branch_id)
+    return [RoundOut.model_validate(evaluation_round) for evaluation_round in rounds]
+
+
 @router.get("/evaluation-rounds/{round_id}", summary="评议详情")
 async def get_round(round_id: int, principal: CurrentPrincipal, session: SessionDep) -> RoundOut:
     evaluation_round, _ = await service.round_for(session, principal, round_id)
