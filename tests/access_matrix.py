@@ -971,6 +971,7 @@ MATRIX: Mapping[Route, Public | Guarded] = MappingProxyType(
         ("GET", f"{V1}/org/units/{{branch_id}}/robot"): Guarded(
             OFFICERS, {"branch_id": Kind.ROBOT}
         ),
+        ("GET", f"{V1}/org/units/{{unit_id}}/robots"): Guarded(OFFICERS, {"unit_id": Kind.BRANCH}),
         ("DELETE", f"{V1}/org/units/{{branch_id}}/robot"): Guarded(
             OFFICERS, {"branch_id": Kind.ROBOT}, fresh=frozenset({"branch_id"})
         ),

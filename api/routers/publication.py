@@ -196,6 +196,17 @@ async def get_robot(branch_id: int, principal: CurrentPrincipal, session: Sessio
     return RobotOut.model_validate(await robots.robot_of(session, principal, branch_id))
 
 
+@router.get(
+    "/org/units/{unit_id}/robots",
+    summary="本组织及下级支部的群机器人状态（不含 key；未配置的支部不列出）",
+)
+async def list_robots(
+    unit_id: int, principal: CurrentPrincipal, session: SessionDep
+) -> list[RobotOut]:
+    found = await robots.robots_under(session, principal, unit_id)
+    return [RobotOut.model_validate(robot) for robot in found]
+
+
 @router.delete("/org/units/{branch_id}/robot", summary="删除支部群机器人", status_code=204)
 async def delete_robot(branch_id: int, principal: CurrentPrincipal, session: SessionDep) -> None:
     await robots.remove(session, principal, branch_id)
