@@ -936,6 +936,7 @@ MATRIX: Mapping[Route, Public | Guarded] = MappingProxyType(
         ),
         ("GET", f"{V1}/notice-templates"): Guarded(ADMINS, {"unit_id": Kind.UNIT}, query=_unit),
         ("GET", f"{V1}/deliveries/dead"): Guarded(ADMINS, listed=Kind.DEAD_DELIVERY),
+        ("GET", f"{V1}/deliveries/health"): Guarded(ADMINS),
         ("POST", f"{V1}/deliveries/{{delivery_id}}/retry"): Guarded(
             ADMINS,
             {"delivery_id": Kind.DEAD_DELIVERY},

@@ -6,8 +6,8 @@ from fastapi import APIRouter, Query, Response
 
 from api.db import SessionDep
 from api.deps import CurrentPrincipal
-from api.models import Channel, NoticeKind
-from api.schemas.templates import DeliveryOut, TemplateIn, TemplateOut
+from api.models import Channel, DeliveryStatus, NoticeKind
+from api.schemas.templates import DeliveryHealthOut, DeliveryOut, TemplateIn, TemplateOut
 from api.services import templates as service
 
 router = APIRouter(tags=["delivery"])
@@ -68,6 +68,18 @@ async def list_templates(
 @router.get("/deliveries/dead", summary="已放弃的投递（死信）")
 async def dead(principal: CurrentPrincipal, session: SessionDep) -> list[DeliveryOut]:
     return [DeliveryOut.model_validate(d) for d in await service.dead_letters(session, principal)]
+
+
+@router.get("/deliveries/health", summary="投递情况：已送达、排队中、失败各多少（管辖范围内）")
+async def health(principal: CurrentPrincipal, session: SessionDep) -> DeliveryHealthOut:
+    counts = await service.delivery_health(session, principal)
+    return DeliveryHealthOut(
+        sent=counts[DeliveryStatus.sent],
+        waiting=counts[DeliveryStatus.pending] + counts[DeliveryStatus.sending],
+        inbox_only=counts[DeliveryStatus.inbox_only],
+        failed=counts[DeliveryStatus.dead],
+        uncertain=counts[DeliveryStatus.uncertain],
+    )
 
 
 @router.post("/deliveries/{delivery_id}/retry", summary="重新投递")

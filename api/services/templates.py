@@ -3,7 +3,7 @@
 from collections import defaultdict
 from collections.abc import Iterable
 
-from sqlalchemy import ColumnElement, update
+from sqlalchemy import ColumnElement, func, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 from sqlmodel.sql.expression import SelectOfScalar
@@ -207,6 +207,20 @@ async def dead_letters(session: AsyncSession, principal: Principal) -> list[Deli
         .order_by(col(Delivery.id))
     )
     return list(rows)
+
+
+async def delivery_health(session: AsyncSession, principal: Principal) -> dict[DeliveryStatus, int]:
+    """How the notices to the admin's members fared: how many deliveries in each status."""
+    _require_admin(principal)
+    rows = await session.execute(
+        select(col(Delivery.status), func.count())
+        .where(_in_scope(principal))
+        .group_by(col(Delivery.status))
+    )
+    counts = dict.fromkeys(DeliveryStatus, 0)
+    for status, count in rows:
+        counts[DeliveryStatus(status)] = count
+    return counts
 
 
 async def retry(session: AsyncSession, principal: Principal, delivery_id: int) -> Delivery:
