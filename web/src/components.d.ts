@@ -11,6 +11,7 @@ export {}
 /* prettier-ignore */
 declare module 'vue' {
   export interface GlobalComponents {
+    CrChart: typeof import('./components/CrChart.vue')['default']
     CrCheckinScreen: typeof import('./components/CrCheckinScreen.vue')['default']
     CrPhotos: typeof import('./components/CrPhotos.vue')['default']
     ElAlert: typeof import('element-plus/es')['ElAlert']
