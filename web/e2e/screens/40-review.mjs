@@ -33,7 +33,7 @@ export default async ({ api, base, browser, consoleAs, check, expect, json, RESU
   let reused = { id: 0 };
   await check("review: a member files two claims with one photo through the API", async () => {
     const form = new FormData();
-    form.append("file", new Blob([freshPng()], { type: "image/png" }), "forest.png");
+    form.append("file", new Blob([new Uint8Array(freshPng())], { type: "image/png" }), "forest.png");
     const uploaded = await json(`${api}/photos`, { method: "POST", headers: member, body: form });
     expect(uploaded.status === 201, `upload: ${JSON.stringify(uploaded.body)}`);
     const file = async (/** @type {string} */ key, /** @type {string} */ description) => {

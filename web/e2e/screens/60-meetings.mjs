@@ -38,7 +38,7 @@ export default async ({ api, base, browser, consoleAs, check, expect, json, RESU
     await dialog.waitFor();
     await page.locator('[data-testid="meeting-title"]').fill(title);
     startsAt = Date.now() + LEAD_SECONDS * 1000;
-    const local = await page.evaluate((ms) => {
+    const local = await page.evaluate((/** @type {number} */ ms) => {
       const d = new Date(ms);
       const two = (/** @type {number} */ n) => String(n).padStart(2, "0");
       return `${d.getFullYear()}-${two(d.getMonth() + 1)}-${two(d.getDate())} ${two(d.getHours())}:${two(d.getMinutes())}:${two(d.getSeconds())}`;
