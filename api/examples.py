@@ -25,7 +25,7 @@ from api.schemas.auth import (
 )
 from api.schemas.claims import BatchDecisionIn, ClaimIn, ClaimOut, DecisionIn
 from api.schemas.commitments import CommitmentDecisionIn, CommitmentIn, RatingIn, ReportIn
-from api.schemas.deductions import DeductionIn
+from api.schemas.deductions import DeductionIn, DeductionPreviewIn
 from api.schemas.evaluations import AdvanceIn, DeadlineIn, RoundIn, ScoreIn
 from api.schemas.ledger import EntryIn, EntryOut, ReverseIn
 from api.schemas.meetings import (
@@ -123,6 +123,13 @@ EXAMPLES: Final[dict[type[BaseModel], list[Example]]] = {
             "occurred_on": "2026-11-20",
             "reason": "11月支部党员大会请假",
             "photo_ids": [],
+        }
+    ],
+    DeductionPreviewIn: [
+        {
+            "item_code": "meeting_absent",
+            "occurred_on": "2026-11-20",
+            "reason": "无故缺席支部党员大会",
         }
     ],
     AppealIn: [{"reason": "当天已向支部书记请假并获同意，有微信聊天记录为证", "photo_ids": [57]}],

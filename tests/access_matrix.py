@@ -684,6 +684,12 @@ MATRIX: Mapping[Route, Public | Guarded] = MappingProxyType(
             body=lambda ctx: _entry("activity_day_leave")(ctx) | _photos(ctx),
             record=OnRecord("member_id"),
         ),
+        ("POST", f"{V1}/members/{{member_id}}/deductions/preview"): Guarded(
+            OFFICERS,
+            {"member_id": Kind.MEMBER},
+            body=_entry("activity_day_leave"),
+            record=OnRecord("member_id"),
+        ),
         ("POST", f"{V1}/entries/{{entry_id}}/appeals"): Guarded(
             frozenset({"member_a1"}),
             {"entry_id": Kind.ENTRY, "photo_ids": Kind.OWN_PHOTO},
@@ -854,6 +860,9 @@ MATRIX: Mapping[Route, Public | Guarded] = MappingProxyType(
             body=lambda ctx: {"deadline": deadline(), "period_key": f"{2000 + ctx.n % 100}-H1"},
             flavour=Flavour.EVALUATION,
         ),
+        ("GET", f"{V1}/org/units/{{branch_id}}/evaluation-rounds"): Guarded(
+            EVERYONE, {"branch_id": Kind.BRANCH}, flavour=Flavour.EVALUATION
+        ),
         ("GET", f"{V1}/evaluation-rounds/{{round_id}}"): Guarded(
             EVERYONE, {"round_id": Kind.ROUND_OPEN}, flavour=Flavour.EVALUATION
         ),
@@ -929,6 +938,7 @@ MATRIX: Mapping[Route, Public | Guarded] = MappingProxyType(
         ),
         ("GET", f"{V1}/notice-templates"): Guarded(ADMINS, {"unit_id": Kind.UNIT}, query=_unit),
         ("GET", f"{V1}/deliveries/dead"): Guarded(ADMINS, listed=Kind.DEAD_DELIVERY),
+        ("GET", f"{V1}/deliveries/health"): Guarded(ADMINS),
         ("POST", f"{V1}/deliveries/{{delivery_id}}/retry"): Guarded(
             ADMINS,
             {"delivery_id": Kind.DEAD_DELIVERY},
@@ -964,6 +974,7 @@ MATRIX: Mapping[Route, Public | Guarded] = MappingProxyType(
         ("GET", f"{V1}/org/units/{{branch_id}}/robot"): Guarded(
             OFFICERS, {"branch_id": Kind.ROBOT}
         ),
+        ("GET", f"{V1}/org/units/{{unit_id}}/robots"): Guarded(OFFICERS, {"unit_id": Kind.BRANCH}),
         ("DELETE", f"{V1}/org/units/{{branch_id}}/robot"): Guarded(
             OFFICERS, {"branch_id": Kind.ROBOT}, fresh=frozenset({"branch_id"})
         ),

@@ -300,3 +300,41 @@ async def test_appeals_keep_working_after_postgresql_plans_the_insert_genericall
             headers=org.headers("member_a1"),
         )
         assert filed.status_code == 201, filed.text
+
+
+async def test_a_preview_shows_the_card_and_records_nothing(
+    client: httpx.AsyncClient, org: Org, heyang: int, sessionmaker: Maker
+) -> None:
+    body = {
+        "item_code": "activity_day_absent",
+        "occurred_on": TODAY.isoformat(),
+        "reason": "无故缺席",
+    }
+    url = f"/api/v1/members/{org.id('member_a1')}/deductions/preview"
+    response = await client.post(url, json=body, headers=org.headers("secretary_a"))
+    assert response.status_code == 200, response.text
+    card = response.json()["card"]
+    assert card["entry_id"] is None
+    assert (card["item_name"], card["points"], card["running_points"]) == (
+        "“党员固定活动日”无故缺席",
+        "3.00",
+        "3.00",
+    )
+    assert card["next_threshold"]["remaining"] == "3.00"
+    async with sessionmaker() as session:
+        assert await session.scalar(select(func.count()).select_from(ScoreEntry)) == 0
+    assert await notices(client, org, "member_a1") == []
+    recorded = await deduct(client, org, "activity_day_absent", reason="无故缺席")
+    assert {**recorded.json()["card"], "entry_id": None, "appeal_deadline": ""} == {
+        **card,
+        "appeal_deadline": "",
+    }
+
+
+async def test_a_preview_is_refused_to_whoever_may_not_deduct(
+    client: httpx.AsyncClient, org: Org, heyang: int
+) -> None:
+    body = {"item_code": "meeting_absent", "occurred_on": TODAY.isoformat(), "reason": "无故缺席"}
+    url = f"/api/v1/members/{org.id('member_a1')}/deductions/preview"
+    response = await client.post(url, json=body, headers=org.headers("member_a1b"))
+    assert response.status_code == 404

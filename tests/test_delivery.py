@@ -299,6 +299,16 @@ async def test_repeated_faults_end_in_a_dead_letter_an_admin_can_retry(
     assert [d["id"] for d in dead.json()["items"]] == [delivery.id]
     denied = await client.get("/api/v1/deliveries/dead", headers=org.headers("secretary_a"))
     assert denied.status_code == 403
+    health = await client.get("/api/v1/deliveries/health", headers=org.headers("admin"))
+    assert health.json() == {
+        "sent": 0,
+        "waiting": 0,
+        "inbox_only": 0,
+        "failed": 1,
+        "uncertain": 0,
+    }
+    hidden = await client.get("/api/v1/deliveries/health", headers=org.headers("secretary_a"))
+    assert hidden.status_code == 403
     retried = await client.post(
         f"/api/v1/deliveries/{delivery.id}/retry", headers=org.headers("admin")
     )
@@ -306,6 +316,8 @@ async def test_repeated_faults_end_in_a_dead_letter_an_admin_can_retry(
     await run_once(sessionmaker, senders, settings)
     [delivery] = await deliveries(sessionmaker)
     assert delivery.status == "sent"
+    health = await client.get("/api/v1/deliveries/health", headers=org.headers("admin"))
+    assert (health.json()["sent"], health.json()["failed"]) == (1, 0)
 
 
 async def test_two_workers_at_once_send_each_notice_once(

@@ -366,3 +366,17 @@ async def test_a_round_of_a_period_no_longer_the_schemes_is_shown_without_points
         f"/api/v1/evaluation-rounds/{ids['garbage']}/overview", headers=headers
     )
     assert (broken.status_code, broken.json()["code"]) == (409, "round_period_unknown")
+
+
+async def test_a_branch_lists_its_rounds_to_its_members_only(
+    client: httpx.AsyncClient, org: Org
+) -> None:
+    await attach(client, org, "xuanhua")
+    first = (await open_round(client, org, period_key="2025-H2")).json()["id"]
+    latest = (await open_round(client, org)).json()["id"]
+    url = f"/api/v1/org/units/{org.unit_id('branch_a')}/evaluation-rounds"
+    listed = await client.get(url, headers=org.headers("member_a1"))
+    assert listed.status_code == 200, listed.text
+    assert [r["id"] for r in listed.json()] == [latest, first]
+    stranger = await client.get(url, headers=org.headers("member_b1"))
+    assert stranger.status_code == 404

@@ -345,6 +345,24 @@ async def test_the_webhook_key_is_stored_encrypted_and_never_returned(
         assert stored is not None and KEY not in stored.key_cipher
 
 
+async def test_the_robots_of_a_subtree_are_listed_to_whoever_runs_its_branches(
+    client: httpx.AsyncClient, org: Org
+) -> None:
+    assert (await configure(client, org)).status_code == 200
+
+    async def listed(who: str, unit: str) -> httpx.Response:
+        url = f"/api/v1/org/units/{org.unit_id(unit)}/robots"
+        return await client.get(url, headers=org.headers(who))
+
+    town = await listed("admin", "town")
+    assert [r["branch_id"] for r in town.json()] == [org.unit_id("branch_a")]
+    assert KEY not in town.text
+    assert [r["status"] for r in (await listed("secretary_a", "branch_a")).json()] == ["active"]
+    assert (await listed("secretary_b", "branch_b")).json() == []
+    assert (await listed("member_a1", "branch_a")).status_code == 403
+    assert (await listed("secretary_b", "branch_a")).status_code == 404
+
+
 @pytest.mark.parametrize(
     ("who", "unit", "key", "status", "code"),
     [

@@ -46,6 +46,18 @@ async def open_round(
 
 
 @router.get(
+    "/org/units/{branch_id}/evaluation-rounds",
+    summary="本支部的评议（新的在前）",
+    description="支部的全部评议轮次，新的在前；支部负责人与上级管理员可见。",
+)
+async def branch_rounds(
+    branch_id: int, principal: CurrentPrincipal, session: SessionDep
+) -> list[RoundOut]:
+    rounds = await service.branch_rounds(session, principal, branch_id)
+    return [RoundOut.model_validate(evaluation_round) for evaluation_round in rounds]
+
+
+@router.get(
     "/evaluation-rounds/{round_id}",
     summary="评议详情",
     description="评议的阶段、截止时间与参评人数。",

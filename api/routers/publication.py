@@ -222,6 +222,18 @@ async def get_robot(branch_id: int, principal: CurrentPrincipal, session: Sessio
     return RobotOut.model_validate(await robots.robot_of(session, principal, branch_id))
 
 
+@router.get(
+    "/org/units/{unit_id}/robots",
+    summary="本组织及下级支部的群机器人状态（不含 key；未配置的支部不列出）",
+    description="管辖范围内各支部群机器人的状态与最近一次推送结果；不返回 key。",
+)
+async def list_robots(
+    unit_id: int, principal: CurrentPrincipal, session: SessionDep
+) -> list[RobotOut]:
+    found = await robots.robots_under(session, principal, unit_id)
+    return [RobotOut.model_validate(robot) for robot in found]
+
+
 @router.delete(
     "/org/units/{branch_id}/robot",
     summary="删除支部群机器人",

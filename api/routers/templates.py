@@ -6,9 +6,9 @@ from fastapi import APIRouter, Query, Response
 
 from api.db import SessionDep
 from api.deps import CurrentPrincipal, PageDep
-from api.models import Channel, NoticeKind
+from api.models import Channel, DeliveryStatus, NoticeKind
 from api.schemas.common import Page
-from api.schemas.templates import DeliveryOut, TemplateIn, TemplateOut
+from api.schemas.templates import DeliveryHealthOut, DeliveryOut, TemplateIn, TemplateOut
 from api.services import templates as service
 
 router = APIRouter(tags=["消息投递"])
@@ -85,6 +85,22 @@ async def dead(
 ) -> Page[DeliveryOut]:
     rows, total = await service.dead_letters(session, principal, page)
     return Page.of([DeliveryOut.model_validate(d) for d in rows], total, page)
+
+
+@router.get(
+    "/deliveries/health",
+    summary="投递情况：已送达、排队中、失败各多少（管辖范围内）",
+    description="管辖范围内通知投递的统计，供工作台的投递健康图：已送达、排队中、仅站内、失败、结果未知。",
+)
+async def health(principal: CurrentPrincipal, session: SessionDep) -> DeliveryHealthOut:
+    counts = await service.delivery_health(session, principal)
+    return DeliveryHealthOut(
+        sent=counts[DeliveryStatus.sent],
+        waiting=counts[DeliveryStatus.pending] + counts[DeliveryStatus.sending],
+        inbox_only=counts[DeliveryStatus.inbox_only],
+        failed=counts[DeliveryStatus.dead],
+        uncertain=counts[DeliveryStatus.uncertain],
+    )
 
 
 @router.post(

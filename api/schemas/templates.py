@@ -66,3 +66,11 @@ class DeliveryOut(BaseModel):
     reason: str | None
     sent_at: Timestamp | None
     history: list[DeliveryAttemptOut] = Field(description="每个渠道的尝试及其结果")
+
+
+class DeliveryHealthOut(BaseModel):
+    sent: int = Field(description="已送达微信（订阅消息或服务号）")
+    waiting: int = Field(description="排队或正在发送")
+    inbox_only: int = Field(description="没有可用的微信渠道，只在小程序通知中")
+    failed: int = Field(description="多次失败后放弃（死信，可重新投递）")
+    uncertain: int = Field(description="发送中断、结果不明（不再重发，通知中可见）")

@@ -57,6 +57,29 @@ async def record(
     return deduction
 
 
+async def preview(
+    session: AsyncSession,
+    principal: Principal,
+    settings: Settings,
+    member_id: int,
+    new: NewEntry,
+    now: datetime,
+) -> dict[str, Any]:
+    """The 告知卡 a deduction would send, before it is recorded.
+
+    The deduction is applied inside a savepoint that is then rolled back, so the preview is the
+    card exactly as the engine would word it (running total, next threshold) and nothing of it
+    stays: no entry, no notice, no follow-up.
+    """
+    member = await member_for(session, principal, member_id, Action.record_deductions)
+    savepoint = await session.begin_nested()
+    try:
+        deduction = await apply(session, settings, member, new, principal.member_id, now)
+    finally:
+        await savepoint.rollback()
+    return {**deduction.card, "entry_id": None}
+
+
 async def apply(
     session: AsyncSession,
     settings: Settings,

@@ -154,6 +154,19 @@ async def open_round(
     return evaluation_round
 
 
+async def branch_rounds(
+    session: AsyncSession, principal: Principal, branch_id: int
+) -> list[EvaluationRound]:
+    """A branch's rounds, the latest period first: whoever may open one of them may list them."""
+    branch = await visible_branch(session, principal, branch_id)
+    rounds = await session.scalars(
+        select(EvaluationRound)
+        .where(col(EvaluationRound.branch_id) == branch.id)
+        .order_by(col(EvaluationRound.created_at).desc(), col(EvaluationRound.id).desc())
+    )
+    return list(rounds)
+
+
 def _period(scheme: Scheme, key: str, example: Period) -> Period:
     """A period of the scheme's length, with dates a calendar has (2026-H1, not 2026-H3)."""
     try:

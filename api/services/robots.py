@@ -127,6 +127,24 @@ async def robot_of(session: AsyncSession, principal: Principal, branch_id: int) 
     return robot
 
 
+async def robots_under(
+    session: AsyncSession, principal: Principal, unit_id: int
+) -> list[BranchRobot]:
+    """The robots of the branches at or under a unit where the principal runs branch work;
+    a branch without a robot is not listed (one request for a whole town, no 404 per branch)."""
+    unit = await session.get(OrgUnit, unit_id)
+    if unit is None or not principal.sees(unit.path):
+        raise UnitNotFound()
+    principal.require(Action.manage_branch_work, unit.path)
+    found = await session.scalars(
+        select(BranchRobot)
+        .join(OrgUnit, col(OrgUnit.id) == col(BranchRobot.branch_id))
+        .where(col(OrgUnit.path).startswith(unit.path, autoescape=True))
+        .order_by(col(OrgUnit.path))
+    )
+    return list(found)
+
+
 async def remove(session: AsyncSession, principal: Principal, branch_id: int) -> None:
     robot = await robot_of(session, principal, branch_id)
     await session.execute(

@@ -4,7 +4,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, update
+from sqlalchemy import ColumnElement, Select, func, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 from sqlmodel.sql.expression import SelectOfScalar
@@ -218,6 +218,20 @@ async def dead_letter_ids(session: AsyncSession, principal: Principal) -> list[i
 
 def _dead(principal: Principal) -> Select[Any]:
     return select(Delivery).where(col(Delivery.status) == DeliveryStatus.dead, _in_scope(principal))
+
+
+async def delivery_health(session: AsyncSession, principal: Principal) -> dict[DeliveryStatus, int]:
+    """How the notices to the admin's members fared: how many deliveries in each status."""
+    _require_admin(principal)
+    rows = await session.execute(
+        select(col(Delivery.status), func.count())
+        .where(_in_scope(principal))
+        .group_by(col(Delivery.status))
+    )
+    counts = dict.fromkeys(DeliveryStatus, 0)
+    for status, count in rows:
+        counts[DeliveryStatus(status)] = count
+    return counts
 
 
 async def retry(session: AsyncSession, principal: Principal, delivery_id: int) -> Delivery:
