@@ -135,6 +135,20 @@ async def test_the_board_shows_the_published_ranking_to_the_branchs_members(
     assert board["rows"][0]["group"] == UNIT_NAMES["group_a1"]
 
 
+async def test_the_board_states_its_publicity_period_and_whom_to_object_to(
+    client: httpx.AsyncClient, org: Org, published: int, settings: Settings
+) -> None:
+    response = await client.get(board_url(org, published), headers=org.headers("member_a1b"))
+    board = response.json()
+    starts_on = datetime.fromisoformat(board["publicity_from"]).date()
+    assert starts_on == TODAY
+    ends_on = datetime.fromisoformat(board["publicity_until"]).date()
+    assert (ends_on - starts_on).days == settings.publicity_days - 1
+    assert board["contacts"] == ["secretary_a"]
+    assert "secretary_a" in board["objection_channel"]
+    assert "申诉" in board["objection_channel"]
+
+
 async def test_the_board_is_scoped_and_waits_for_publication(
     client: httpx.AsyncClient, org: Org, closed: int
 ) -> None:
