@@ -581,6 +581,7 @@ MATRIX: Mapping[Route, Public | Guarded] = MappingProxyType(
         ("POST", f"{V1}/org/units/{{unit_id}}/schemes"): Guarded(
             ADMINS, {"unit_id": Kind.BRANCH}, body=lambda ctx: {"preset": "heyang"}
         ),
+        ("GET", f"{V1}/org/units/{{unit_id}}/schemes"): Guarded(EVERYONE, {"unit_id": Kind.UNIT}),
         ("GET", f"{V1}/org/units/{{unit_id}}/schemes/{{subject_kind}}"): Guarded(
             EVERYONE, {"unit_id": Kind.UNIT}, fixed={"subject_kind": "member"}
         ),

@@ -47,6 +47,17 @@ async def attach(
 
 
 @router.get(
+    "/org/units/{unit_id}/schemes",
+    summary="该组织适用的全部积分方案（党员方案、支部考核方案；本级或最近的上级）",
+)
+async def all_in_force(
+    unit_id: int, principal: CurrentPrincipal, session: SessionDep
+) -> list[SchemeOut]:
+    found = await service.all_in_force_for(session, principal, unit_id)
+    return [_out(record, version) for record, version in found]
+
+
+@router.get(
     "/org/units/{unit_id}/schemes/{subject_kind}",
     summary="该组织适用的积分方案（本级或最近的上级）",
 )

@@ -298,6 +298,23 @@ async def in_force_for(
     return record, await current_version(session, record)
 
 
+async def all_in_force_for(
+    session: AsyncSession, principal: Principal, unit_id: int
+) -> list[tuple[SchemeRecord, SchemeVersion]]:
+    """The schemes in force at a unit, one per subject kind that has one."""
+    unit = await session.get(OrgUnit, unit_id)
+    if unit is None or not principal.sees(unit.path):
+        raise UnitNotFound()
+    found = []
+    for subject_kind in SubjectKind:
+        try:
+            record, _ = await in_force(session, unit, subject_kind)
+        except SchemeNotFound:
+            continue
+        found.append((record, await current_version(session, record)))
+    return found
+
+
 async def periods_of(
     session: AsyncSession, principal: Principal, scheme_id: int
 ) -> list[PeriodRecord]:
