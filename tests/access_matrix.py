@@ -590,6 +590,9 @@ MATRIX: Mapping[Route, Public | Guarded] = MappingProxyType(
             {"scheme_id": Kind.SCHEME},
             body=lambda ctx: {"definition": SCHEMES[Flavour.DAILY]},
         ),
+        ("GET", f"{V1}/schemes/{{scheme_id}}/versions"): Guarded(
+            EVERYONE, {"scheme_id": Kind.SCHEME}
+        ),
         ("GET", f"{V1}/schemes/{{scheme_id}}/periods"): Guarded(
             EVERYONE, {"scheme_id": Kind.SCHEME}
         ),

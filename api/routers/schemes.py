@@ -7,7 +7,7 @@ from fastapi import APIRouter
 from api.db import SessionDep
 from api.deps import CurrentPrincipal
 from api.schemas.periods import PeriodOut
-from api.schemas.schemes import PresetOut, SchemeIn, SchemeOut
+from api.schemas.schemes import PresetOut, SchemeIn, SchemeOut, SchemeVersionOut
 from api.scoring.presets import PRESETS
 from api.scoring.scheme import SubjectKind
 from api.services import schemes as service
@@ -75,6 +75,22 @@ async def revise(
     scheme = service.from_request(body.preset, body.definition)
     record, version = await service.revise(session, principal, scheme_id, scheme)
     return _out(record, version)
+
+
+@router.get("/schemes/{scheme_id}/versions", summary="方案的历次版本（新的在前）")
+async def versions(
+    scheme_id: int, principal: CurrentPrincipal, session: SessionDep
+) -> list[SchemeVersionOut]:
+    rows = await service.versions_of(session, principal, scheme_id)
+    return [
+        SchemeVersionOut(
+            version=version.version,
+            created_at=version.created_at,
+            created_by=name,
+            definition=version.definition,
+        )
+        for version, name in rows
+    ]
 
 
 @router.get("/schemes/{scheme_id}/periods", summary="方案的考核期")

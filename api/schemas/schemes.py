@@ -44,6 +44,13 @@ class SchemeOut(BaseModel):
     definition: Scheme = Field(description="方案定义（本版本）")
 
 
+class SchemeVersionOut(BaseModel):
+    version: int
+    created_at: datetime
+    created_by: str | None = Field(description="采用该版本的人（姓名）；系统预置为空")
+    definition: dict[str, Any]
+
+
 class PresetOut(BaseModel):
     slug: str
     name: str

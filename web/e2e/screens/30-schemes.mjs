@@ -74,6 +74,12 @@ export default async ({ base, api, browser }) => {
     expect(after.definition.name === renamed, `name ${after.definition.name}`);
     const item = after.definition.items.find((/** @type {{ code: string }} */ i) => i.code === ITEM);
     expect(Number(item.points) === Number(original), `the points became ${item.points}`);
+    await page.getByRole("tab", { name: "版本" }).click();
+    const rows = page.locator('[data-testid="versions"] .el-table__body tr');
+    await rows.nth(1).waitFor();
+    const newest = (await rows.first().textContent()) ?? "";
+    expect(newest.includes(`第 ${after.version} 版`) && newest.includes(renamed), `newest version row: ${newest}`);
+    expect(newest.includes("周建国"), `who adopted it: ${newest}`);
   });
 
   await check("schemes: no page or console error", async () => {
