@@ -87,7 +87,7 @@ async def versions(
             version=version.version,
             created_at=version.created_at,
             created_by=name,
-            definition=version.definition,
+            definition=service.scheme_of(version),
         )
         for version, name in rows
     ]

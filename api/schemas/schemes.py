@@ -48,7 +48,7 @@ class SchemeVersionOut(BaseModel):
     version: int
     created_at: datetime
     created_by: str | None = Field(description="采用该版本的人（姓名）；系统预置为空")
-    definition: dict[str, Any]
+    definition: Scheme = Field(description="方案定义（该版本）")
 
 
 class PresetOut(BaseModel):
