@@ -115,6 +115,8 @@ class Settings(BaseSettings):
 
     timezone: str = "Asia/Shanghai"
     appeal_window_days: int = Field(default=7, ge=1)
+    # 公示期: how many days, counting the day of publication, a board stays posted for objections.
+    publicity_days: int = Field(default=7, ge=1, le=30)
     # A member's claims of one item waiting for review at once: a flood cannot fill the inbox.
     max_pending_claims_per_item: int = Field(default=10, ge=1)
     photo_dir: str = Field(default="./data/photos", description="PHOTO_STORE=local: the directory")

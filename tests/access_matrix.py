@@ -583,6 +583,7 @@ MATRIX: Mapping[Route, Public | Guarded] = MappingProxyType(
         ("POST", f"{V1}/org/units/{{unit_id}}/schemes"): Guarded(
             ADMINS, {"unit_id": Kind.BRANCH}, body=lambda ctx: {"preset": "heyang"}
         ),
+        ("GET", f"{V1}/org/units/{{unit_id}}/schemes"): Guarded(EVERYONE, {"unit_id": Kind.UNIT}),
         ("GET", f"{V1}/org/units/{{unit_id}}/schemes/{{subject_kind}}"): Guarded(
             EVERYONE, {"unit_id": Kind.UNIT}, fixed={"subject_kind": "member"}
         ),
@@ -590,6 +591,9 @@ MATRIX: Mapping[Route, Public | Guarded] = MappingProxyType(
             ADMINS,
             {"scheme_id": Kind.SCHEME},
             body=lambda ctx: {"definition": SCHEMES[Flavour.DAILY]},
+        ),
+        ("GET", f"{V1}/schemes/{{scheme_id}}/versions"): Guarded(
+            EVERYONE, {"scheme_id": Kind.SCHEME}
         ),
         ("GET", f"{V1}/schemes/{{scheme_id}}/periods"): Guarded(
             EVERYONE, {"scheme_id": Kind.SCHEME}

@@ -816,12 +816,12 @@ async def test_attendance_is_exported_per_period_and_in_the_quarterly_summary(
     assert rows["member_a1"] == (1, 0, 1, 0, "0.0%")
     assert rows["member_a1b"] == (1, 1, 0, 0, "100.0%")
     assert rows["member_a2"] == (1, 0, 0, 1, "0.0%")
-    assert rows["secretary_a"] == (0, 0, 0, 0)  # (an empty rate cell is not read back)
+    assert rows["secretary_a"] == (0, 0, 0, 0, None)  # no rate without a meeting
     assert ("甲村党支部合计", None, None, 3, 1, 1, 1, "33.3%") in summary
     assert sorted(row[5:] for row in details[3:]) == [
-        ("member_a1", "请假"),
+        ("member_a1", "请假", None),  # every cell of the table is there, boxed in
         ("member_a1b", "出席", "扫码签到"),
-        ("member_a2", "缺席"),
+        ("member_a2", "缺席", None),
     ]
     assert details[3][:4] == (today.isoformat(), "主题党日", "学习党章", "甲村党支部")
     quarter = f"{today.year}-Q{(today.month - 1) // 3 + 1}"

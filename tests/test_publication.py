@@ -6,11 +6,13 @@ import io
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from urllib.parse import quote
 from zipfile import ZipFile
 
 import httpx
 import pytest
 from openpyxl import Workbook, load_workbook
+from openpyxl.utils import get_column_letter
 from PIL import Image
 from sqlalchemy import text, update
 from sqlalchemy.exc import DBAPIError, IntegrityError
@@ -133,6 +135,20 @@ async def test_the_board_shows_the_published_ranking_to_the_branchs_members(
     assert len(board["rows"]) == branch_a_members
     assert board["average"] == str(round((70 + 65 + 60 * 5) / 7, 2))
     assert board["rows"][0]["group"] == UNIT_NAMES["group_a1"]
+
+
+async def test_the_board_states_its_publicity_period_and_whom_to_object_to(
+    client: httpx.AsyncClient, org: Org, published: int, settings: Settings
+) -> None:
+    response = await client.get(board_url(org, published), headers=org.headers("member_a1b"))
+    board = response.json()
+    starts_on = datetime.fromisoformat(board["publicity_from"]).date()
+    assert starts_on == TODAY
+    ends_on = datetime.fromisoformat(board["publicity_until"]).date()
+    assert (ends_on - starts_on).days == settings.publicity_days - 1
+    assert board["contacts"] == ["secretary_a"]
+    assert "secretary_a" in board["objection_channel"]
+    assert "申诉" in board["objection_channel"]
 
 
 async def test_the_board_is_scoped_and_waits_for_publication(
@@ -619,7 +635,10 @@ def workbook(response: httpx.Response) -> list[tuple[Any, ...]]:
         "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
     )
     sheet = load_workbook(io.BytesIO(response.content), read_only=True).worksheets[0]
-    return [tuple(row) for row in sheet.iter_rows(values_only=True)]
+    rows = [tuple(row) for row in sheet.iter_rows(values_only=True)]
+    # The table ends at the blank row above the signature lines.
+    blank = next((i for i, row in enumerate(rows) if all(v is None for v in row)), len(rows))
+    return rows[:blank]
 
 
 async def test_the_ranking_export_matches_the_published_board(
@@ -928,3 +947,159 @@ def test_sheet_titles_are_unique_in_their_book() -> None:
     second = exports.sheet_title(book, "a" * 40)
     assert (len(first), len(second)) == (31, 31)
     assert first != second and second.endswith("(2)")
+
+
+# --- print-ready exports ----------------------------------------------------------------------
+
+
+def print_ready_book(response: httpx.Response, filename: str) -> Workbook:
+    """The export's workbook, after checking its Chinese download name."""
+    assert response.status_code == 200, response.text
+    disposition = response.headers["content-disposition"]
+    assert f"filename*=utf-8''{quote(filename)}" in disposition, disposition
+    book = load_workbook(io.BytesIO(response.content))
+    for sheet in book.worksheets:
+        assert_prints_on_a4(sheet)
+    return book
+
+
+def assert_prints_on_a4(sheet: Any) -> None:
+    """A4 fitted to the page width, the title merged over the table, the header frozen and
+    printed on every page, every cell of the table boxed in."""
+    setup = sheet.page_setup
+    assert (int(setup.paperSize), setup.fitToWidth, setup.fitToHeight) == (9, 1, 0)
+    assert sheet.sheet_properties.pageSetUpPr.fitToPage
+    last = get_column_letter(sheet.max_column)
+    assert f"A1:{last}1" in {str(merged) for merged in sheet.merged_cells.ranges}
+    assert sheet.freeze_panes == "A4"
+    assert sheet.print_title_rows == "$3:$3"
+    for row in sheet.iter_rows(min_row=3, max_row=table_end(sheet)):
+        assert all(cell.border.left.style == "thin" for cell in row), row
+
+
+def table_end(sheet: Any) -> int:
+    """The last row of the table (the signature lines follow a blank row)."""
+    for number in range(4, sheet.max_row + 1):
+        if all(cell.value is None for cell in sheet[number]):
+            return number - 1
+    return int(sheet.max_row)
+
+
+def columns_of(sheet: Any) -> list[str]:
+    return [str(cell.value) for cell in sheet[3]]
+
+
+def assert_no_empty_column(sheet: Any) -> None:
+    for column in sheet.iter_cols(min_row=4, max_row=table_end(sheet)):
+        header = sheet.cell(3, column[0].column).value
+        assert any(cell.value is not None for cell in column), f"{header} is empty"
+
+
+def signature_line(sheet: Any) -> list[str]:
+    return [str(cell.value) for cell in sheet[sheet.max_row] if cell.value is not None]
+
+
+async def test_the_ranking_export_prints_on_a4_with_only_the_columns_its_scheme_fills(
+    client: httpx.AsyncClient, org: Org, published: int
+) -> None:
+    response = await client.get(
+        f"/api/v1/periods/{published}/exports/ranking.xlsx",
+        params={"unit_id": org.unit_id("branch_a")},
+        headers=org.headers("secretary_a"),
+    )
+    book = print_ready_book(response, f"{TODAY:%Y-%m}-{UNIT_NAMES['branch_a']}-公示表.xlsx")
+    sheet = book.worksheets[0]
+    # 路头村 has no tiers, lists, stars, money or award bar: no column waits for them.
+    assert columns_of(sheet) == ["支部", "排名", "姓名", "党小组", "得分", "标记"]
+    assert_no_empty_column(sheet)
+    assert sheet.page_setup.orientation == "portrait"
+    assert signature_line(sheet) == [
+        "制表人：＿＿＿＿＿＿",
+        "审核人：＿＿＿＿＿＿",
+        "日期：＿＿＿＿＿＿",
+    ]
+
+
+async def test_a_scheme_with_red_and_yellow_lists_exports_that_column(
+    client: httpx.AsyncClient, org: Org
+) -> None:
+    scheme_id = await attach(client, org, "nitun")
+    await adjust(client, org, "member_a1", "no_discipline_breach")
+    period_id = await open_period(client, org, scheme_id)
+    closed = await client.post(
+        f"/api/v1/periods/{period_id}/close", json=EARLY_CLOSE, headers=org.headers("admin")
+    )
+    assert closed.status_code == 200, closed.text
+    response = await client.get(
+        f"/api/v1/periods/{period_id}/exports/ranking.xlsx", headers=org.headers("admin")
+    )
+    book = print_ready_book(
+        response, f"{closed.json()['period']['key']}-{UNIT_NAMES['town']}-公示表.xlsx"
+    )
+    headers = columns_of(book.worksheets[0])
+    assert "档次" in headers and "红黄榜" in headers
+    assert "本期红星" not in headers and "评先评优" not in headers
+
+
+async def test_one_card_per_member_prints_with_its_base_score_and_signature_lines(
+    client: httpx.AsyncClient, org: Org, published: int
+) -> None:
+    url = f"/api/v1/members/{org.id('member_a1')}/exports/card.xlsx?year={TODAY.year}"
+    response = await client.get(url, headers=org.headers("member_a1"))
+    sheet = print_ready_book(response, f"{TODAY.year}-member_a1-一人一卡.xlsx").worksheets[0]
+    base = [cell.value for cell in sheet[4]]
+    assert (base[0], base[2], base[4]) == ("基础分", "每期起始分", 60)
+    assert signature_line(sheet) == [
+        "党员本人签字：＿＿＿＿＿＿",
+        "支部书记签字：＿＿＿＿＿＿",
+        "日期：＿＿＿＿＿＿",
+    ]
+
+
+async def test_the_quarterly_summary_and_attendance_print_on_a4(
+    client: httpx.AsyncClient, org: Org, published: int
+) -> None:
+    quarter = f"{TODAY.year}-Q{(TODAY.month - 1) // 3 + 1}"
+    branch = UNIT_NAMES["branch_a"]
+    summary = await client.get(
+        f"/api/v1/org/units/{org.unit_id('branch_a')}/exports/quarterly-summary.xlsx",
+        params={"quarter": quarter},
+        headers=org.headers("admin"),
+    )
+    book = print_ready_book(summary, f"{quarter}-{branch}-汇总公示卡.xlsx")
+    assert len(book.worksheets) == 2
+    attendance = await client.get(
+        f"/api/v1/org/units/{org.unit_id('branch_a')}/exports/attendance.xlsx",
+        params={"period": f"{TODAY:%Y-%m}"},
+        headers=org.headers("admin"),
+    )
+    print_ready_book(attendance, f"{TODAY:%Y-%m}-{branch}-组织生活出勤表.xlsx")
+
+
+async def test_the_branch_assessment_table_prints_without_outcomes_its_scheme_lacks(
+    client: httpx.AsyncClient, org: Org
+) -> None:
+    scheme_id = await attach(client, org, "yongxi")
+    created = await client.post(
+        f"/api/v1/org/units/{org.unit_id('branch_a')}/assessments",
+        json={
+            "item_code": "party_building",
+            "points": "20",
+            "occurred_on": TODAY.isoformat(),
+            "reason": "季度考核",
+        },
+        headers=org.headers("admin"),
+    )
+    assert created.status_code == 201, created.text
+    period_id = await open_period(client, org, scheme_id)
+    closed = await client.post(
+        f"/api/v1/periods/{period_id}/close", json=EARLY_CLOSE, headers=org.headers("admin")
+    )
+    key = closed.json()["period"]["key"]
+    response = await client.get(
+        f"/api/v1/periods/{period_id}/exports/assessment.xlsx", headers=org.headers("admin")
+    )
+    sheet = print_ready_book(response, f"{key}-{UNIT_NAMES['town']}-支部考核表.xlsx").worksheets[0]
+    headers = columns_of(sheet)
+    assert "系数" not in headers  # 涌溪 pays no assessed-pay coefficient
+    assert sheet.page_setup.orientation == "landscape"

@@ -137,6 +137,37 @@ async def test_a_unit_inherits_the_nearest_scheme(
     assert outside.status_code == 404
 
 
+async def test_a_unit_lists_every_scheme_in_force_over_it(
+    client: httpx.AsyncClient, org: Org, lutou: int
+) -> None:
+    url = f"/api/v1/org/units/{org.unit_id('branch_a')}/schemes"
+    alone = await client.get(url, headers=org.headers("secretary_a"))
+    assert [s["definition"]["slug"] for s in alone.json()] == ["lutou"]
+    assert (await attach(client, org, "town", "chengzhuang")).status_code == 201
+    both = await client.get(url, headers=org.headers("secretary_a"))
+    kinds = {s["subject_kind"]: s["definition"]["slug"] for s in both.json()}
+    assert kinds == {"member": "lutou", "branch": "chengzhuang"}
+    outside = await client.get(
+        f"/api/v1/org/units/{org.unit_id('branch_c')}/schemes", headers=org.headers("member_a1")
+    )
+    assert outside.status_code == 404
+
+
+async def test_every_version_of_a_scheme_is_listed_with_who_adopted_it(
+    client: httpx.AsyncClient, org: Org, lutou: int
+) -> None:
+    revised = await client.put(
+        f"/api/v1/schemes/{lutou}", json={"preset": "heyang"}, headers=org.headers("admin")
+    )
+    assert revised.status_code == 200, revised.text
+    listed = await client.get(f"/api/v1/schemes/{lutou}/versions", headers=org.headers("member_a1"))
+    assert listed.status_code == 200, listed.text
+    versions = [(v["version"], v["created_by"], v["definition"]["slug"]) for v in listed.json()]
+    assert versions == [(2, "admin", "heyang"), (1, "admin", "lutou")]
+    outsider = await client.get(f"/api/v1/schemes/{lutou}/versions", headers=org.headers("admin2"))
+    assert outsider.status_code == 404
+
+
 async def test_adjustment_shows_in_the_live_score_with_its_derivation(
     client: httpx.AsyncClient, org: Org, lutou: int
 ) -> None:

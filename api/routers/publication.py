@@ -83,14 +83,23 @@ async def boards(
     description="某组织本期公示时的排名与结果；公示后只读，重新打开考核期会撤回。",
 )
 async def board(
-    period_id: int, unit_id: int, principal: CurrentPrincipal, session: SessionDep
+    period_id: int,
+    unit_id: int,
+    principal: CurrentPrincipal,
+    session: SessionDep,
+    settings: SettingsDep,
 ) -> BoardOut:
     found, withdrawal = await publication.board_of(session, principal, period_id, unit_id)
+    publicity = await publication.publicity_of(session, found, settings.publicity_days)
     return BoardOut.model_validate(
         {
             **found.to_json(),
             "withdrawn_at": withdrawal.withdrawn_at if withdrawal else None,
             "withdrawn_reason": withdrawal.reason if withdrawal else None,
+            "publicity_from": publicity.starts_on,
+            "publicity_until": publicity.ends_on,
+            "objection_channel": publicity.channel,
+            "contacts": publicity.contacts,
         }
     )
 

@@ -7,7 +7,7 @@ from fastapi import APIRouter
 from api.db import SessionDep
 from api.deps import CurrentPrincipal
 from api.schemas.periods import PeriodOut
-from api.schemas.schemes import PresetOut, SchemeIn, SchemeOut
+from api.schemas.schemes import PresetOut, SchemeIn, SchemeOut, SchemeVersionOut
 from api.scoring.presets import PRESETS
 from api.scoring.scheme import SubjectKind
 from api.services import schemes as service
@@ -56,6 +56,18 @@ async def attach(
 
 
 @router.get(
+    "/org/units/{unit_id}/schemes",
+    summary="该组织适用的全部积分方案（党员方案、支部考核方案；本级或最近的上级）",
+    description="该组织正在使用的党员积分方案与支部考核方案：本级设置的，或最近的上级组织设置的。",
+)
+async def all_in_force(
+    unit_id: int, principal: CurrentPrincipal, session: SessionDep
+) -> list[SchemeOut]:
+    found = await service.all_in_force_for(session, principal, unit_id)
+    return [_out(record, version) for record, version in found]
+
+
+@router.get(
     "/org/units/{unit_id}/schemes/{subject_kind}",
     summary="该组织适用的积分方案（本级或最近的上级）",
     description="党员积分或支部考核所适用的方案：本组织的，或最近一级上级的。",
@@ -78,6 +90,26 @@ async def revise(
     scheme = service.from_request(body.preset, body.definition)
     record, version = await service.revise(session, principal, scheme_id, scheme)
     return _out(record, version)
+
+
+@router.get(
+    "/schemes/{scheme_id}/versions",
+    summary="方案的历次版本（新的在前）",
+    description="方案每次修订形成的版本、修订时间与修订人，以及该版本的完整定义。",
+)
+async def versions(
+    scheme_id: int, principal: CurrentPrincipal, session: SessionDep
+) -> list[SchemeVersionOut]:
+    rows = await service.versions_of(session, principal, scheme_id)
+    return [
+        SchemeVersionOut(
+            version=version.version,
+            created_at=version.created_at,
+            created_by=name,
+            definition=service.scheme_of(version),
+        )
+        for version, name in rows
+    ]
 
 
 @router.get(

@@ -1,5 +1,7 @@
 """Publication: the 公示 board, the branch group robot and its posts."""
 
+from datetime import date
+
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.models import PostKind, PostStatus, RobotStatus
@@ -56,6 +58,10 @@ class BoardOut(BaseModel):
         default=None, description="公示撤回的时间（考核期被重新打开）；未撤回为空"
     )
     withdrawn_reason: str | None = Field(default=None, description="公示撤回的原因")
+    publicity_from: date = Field(description="公示期起（公示之日，北京时间）")
+    publicity_until: date = Field(description="公示期止（含当日）")
+    objection_channel: str = Field(description="异议渠道：公示期内如何提出异议、向谁反映")
+    contacts: list[str] = Field(description="受理异议的负责人（该组织的书记或党委管理员）")
 
 
 class BoardSummaryOut(BaseModel):

@@ -1,5 +1,9 @@
 """Excel exports (Chinese headers, numbers as numbers), written row by row to a temporary file.
 
+Every sheet prints as the secretary posts it: A4 fitted to the page width, a merged title, the
+header frozen and repeated on each printed page, thin borders, a page number in the footer;
+a column only where the scheme can put something in it; the lines to sign where one signs.
+
 openpyxl's write-only workbook keeps no rows in memory, and the rows come from the database as
 a stream, so a county's 公示表 costs the same memory as a branch's. The router streams the
 file and deletes it.
@@ -15,20 +19,23 @@ file and deletes it.
 import asyncio
 import re
 import tempfile
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, Final, Protocol, cast
 
 import sqlalchemy as sa
 from openpyxl import Workbook
 from openpyxl.cell import Cell, WriteOnlyCell
 from openpyxl.cell.cell import ERROR_CODES, ILLEGAL_CHARACTERS_RE
-from openpyxl.styles import Alignment, Font, PatternFill
+from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet._write_only import WriteOnlyWorksheet
+from openpyxl.worksheet.cell_range import CellRange
+from openpyxl.worksheet.page import PageMargins, PrintOptions, PrintPageSetup
+from openpyxl.worksheet.properties import PageSetupProperties, WorksheetProperties
 from sqlalchemy import func
 from sqlalchemy import select as sa_select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -54,9 +61,9 @@ from api.models import (
     utcnow,
 )
 from api.publication.board import LIST_LABELS, Board, BoardRow
-from api.scoring import Period, Scheme, period_from_key
+from api.scoring import Period, Scheme, SubjectResult, period_from_key
 from api.scoring.periods import SHANGHAI
-from api.scoring.scheme import ItemKind, PeriodLength, ScoringMode, SubjectKind
+from api.scoring.scheme import Accumulation, ItemKind, PeriodLength, ScoringMode, SubjectKind
 from api.services import meetings
 from api.services.members import member_for
 from api.services.periods import (
@@ -83,6 +90,14 @@ SOURCES = {
 _TITLE = Font(bold=True, size=14)
 _HEAD = Font(bold=True)
 _HEAD_FILL = PatternFill("solid", fgColor="F2DCDB")
+_THIN = Side(style="thin", color="000000")
+_BORDER = Border(left=_THIN, right=_THIN, top=_THIN, bottom=_THIN)
+_CENTRED = Alignment(horizontal="center", vertical="center", wrap_text=True)
+_PAPER_A4 = 9  # ECMA-376 paperSize
+_HEADER_ROW = 3  # title, note, then the column headers
+# Wider tables print across the page: more columns than this turn the A4 to landscape.
+_PORTRAIT_COLUMNS = 8
+SIGNATURE_LINE = "＿＿＿＿＿＿"
 
 
 @dataclass(frozen=True)
@@ -92,30 +107,94 @@ class Export:
 
 
 class Sheet:
-    """A write-only sheet with a title line, a note line and a header row; every cell of every
-    export goes through `cell_value` (or `_styled`, which uses it)."""
+    """A write-only sheet with a merged title line, a merged note line and a header row, set
+    up to print; every cell of every export goes through `cell_value` (via `_cell`)."""
 
     def __init__(
         self, book: Workbook, title: str, note: str, headers: Sequence[str], widths: Sequence[int]
     ) -> None:
         self.sheet: WriteOnlyWorksheet = book.create_sheet(sheet_title(book, title))
+        self.columns = len(headers)
         for index, width in enumerate(widths, start=1):
             self.sheet.column_dimensions[get_column_letter(index)].width = width
-        self.sheet.append([self._styled(title, _TITLE)])
-        self.sheet.append([cell_value(self.sheet, note)])
-        self.sheet.append([self._styled(header, _HEAD, _HEAD_FILL) for header in headers])
+        _print_ready(self.sheet, self.columns)
+        self.sheet.append([self._cell(title, font=_TITLE, alignment=_CENTRED)])
+        self.sheet.append([self._cell(note, alignment=_CENTRED)])
+        for row in (1, 2):
+            self.sheet.merged_cells.add(
+                CellRange(min_col=1, min_row=row, max_col=self.columns, max_row=row)
+            )
+        self.sheet.append(
+            [
+                self._cell(header, font=_HEAD, fill=_HEAD_FILL, border=_BORDER, alignment=_CENTRED)
+                for header in headers
+            ]
+        )
 
-    def _styled(self, value: str, font: Font, fill: PatternFill | None = None) -> Cell:
+    def _cell(
+        self,
+        value: Any,
+        *,
+        font: Font | None = None,
+        fill: PatternFill | None = None,
+        border: Border | None = None,
+        alignment: Alignment | None = None,
+    ) -> Cell:
         found = cell_value(self.sheet, value)
         cell = found if isinstance(found, Cell) else WriteOnlyCell(self.sheet, value=found)
-        cell.font = font
-        cell.alignment = Alignment(vertical="center")
+        if font is not None:
+            cell.font = font
         if fill is not None:
             cell.fill = fill
+        if border is not None:
+            cell.border = border
+        cell.alignment = alignment or Alignment(vertical="center", wrap_text=True)
         return cell
 
-    def row(self, values: Iterable[Any]) -> None:
-        self.sheet.append([cell_value(self.sheet, value) for value in values])
+    def row(self, values: Iterable[Any], *, bold: bool = False) -> None:
+        font = _HEAD if bold else None
+        cells = list(values)
+        cells += [None] * (self.columns - len(cells))  # a short row is still boxed in
+        self.sheet.append([self._cell(value, font=font, border=_BORDER) for value in cells])
+
+    def signatures(self, *labels: str) -> None:
+        """The lines signed by hand under the table, spread over its width."""
+        self.sheet.append([])
+        line: list[Any] = [None] * max(self.columns, len(labels))
+        step = max(1, len(line) // len(labels))
+        for index, label in enumerate(labels):
+            line[index * step] = self._cell(f"{label}：{SIGNATURE_LINE}")
+        self.sheet.append(line)
+
+
+class _Printable(Protocol):
+    """What a write-only sheet sets up for printing (openpyxl's `Worksheet._setup`), which
+    its type stubs leave out."""
+
+    sheet_properties: WorksheetProperties
+    page_setup: PrintPageSetup
+    print_options: PrintOptions
+    page_margins: PageMargins
+
+
+def _print_ready(sheet: WriteOnlyWorksheet, columns: int) -> None:
+    """A4 fitted to the page width (as many pages down as it takes), centred, the header row
+    frozen on screen and repeated on every printed page, page numbers in the footer. Set
+    before the first row: a write-only sheet writes its view and properties with it."""
+    sheet.freeze_panes = f"A{_HEADER_ROW + 1}"
+    sheet.print_title_rows = f"{_HEADER_ROW}:{_HEADER_ROW}"
+    printable = cast(_Printable, sheet)
+    printable.sheet_properties.pageSetUpPr = PageSetupProperties(fitToPage=True)
+    setup = printable.page_setup
+    setup.paperSize = _PAPER_A4
+    setup.orientation = "landscape" if columns > _PORTRAIT_COLUMNS else "portrait"
+    setup.fitToWidth = 1
+    setup.fitToHeight = 0
+    printable.print_options.horizontalCentered = True
+    printable.page_margins = PageMargins(left=0.4, right=0.4, top=0.5, bottom=0.6)
+    footer = sheet.HeaderFooter.oddFooter
+    if footer is not None:
+        footer.center.text = "第 &P 页，共 &N 页"
 
 
 # Excel, and the other spreadsheets, read a cell typed (or re-saved as CSV) starting with these
@@ -187,49 +266,68 @@ async def ranking(
     if results_visible(principal, status, unit.path) is Sight.NONE:
         raise ResultsNotPublished()
     published = status is PeriodStatus.published
-    descending = scope.scheme.scoring.mode is not ScoringMode.DEMERIT
     book = Workbook(write_only=True)
     label = engine_period(scope.scheme, period).label
     note = "已公示" if published else "已结算，尚未公示（预览）"
+    columns = ranking_columns(scope.scheme)
     sheet = Sheet(
         book,
         f"{label}公示表",
         f"{scope.scheme.name} · {unit.name} · {note}",
-        [
-            "支部",
-            "排名",
-            "姓名" if scope.scheme.subject_kind is SubjectKind.MEMBER else "单位",
-            "党小组",
-            "得分" if descending else "累计记分",
-            "档次",
-            "红黄榜",
-            "本期红星",
-            "本年红旗",
-            "标记",
-            "金额（元）",
-            "评先评优",
-        ],
-        [18, 6, 12, 14, 10, 10, 8, 9, 9, 14, 10, 24],
+        [column.header for column in columns],
+        [column.width for column in columns],
     )
     async for board in _boards(session, principal, period, scope, unit):
         for row in board.rows:
-            sheet.row(
-                [
-                    board.unit_name,
-                    row.rank,
-                    row.name,
-                    row.group,
-                    row.total,
-                    "免于考核" if row.exempt else row.tier_label,
-                    LIST_LABELS.get(row.list_color or ""),
-                    row.stars,
-                    row.cycle_flags,
-                    "、".join(row.flags) or None,
-                    row.money,
-                    _award(row),
-                ]
-            )
+            sheet.row(column.value(board, row) for column in columns)
+    sheet.signatures("制表人", "审核人", "日期")
     return await _save(book, file_name(period.key, unit.name, "公示表.xlsx"))
+
+
+@dataclass(frozen=True)
+class Column:
+    header: str
+    width: int
+    value: Callable[[Board, BoardRow], Any]
+
+
+def ranking_columns(scheme: Scheme) -> list[Column]:
+    """The 公示表's columns: only those the scheme can fill (no 红黄榜 without lists…)."""
+    member = scheme.subject_kind is SubjectKind.MEMBER
+    demerit = scheme.scoring.mode is ScoringMode.DEMERIT
+    tiers = scheme.tiering.tiers if scheme.tiering else ()
+    flagged = scheme.ranking is not None and bool(scheme.ranking.flags)
+    wanted: list[tuple[bool, Column]] = [
+        (True, Column("支部", 18, lambda board, _: board.unit_name)),
+        (True, Column("排名", 6, lambda _, row: row.rank)),
+        (True, Column("姓名" if member else "单位", 12, lambda _, row: row.name)),
+        (member, Column("党小组", 14, lambda _, row: row.group)),
+        (True, Column("累计记分" if demerit else "得分", 10, lambda _, row: row.total)),
+        (bool(tiers), Column("档次", 10, lambda _, row: _tier(row))),
+        (
+            any(tier.list_color for tier in tiers),
+            Column("红黄榜", 8, lambda _, row: LIST_LABELS.get(row.list_color or "")),
+        ),
+        (scheme.stars is not None, Column("本期红星", 9, lambda _, row: row.stars)),
+        (scheme.stars is not None, Column("本年红旗", 9, lambda _, row: row.cycle_flags)),
+        # Without tiers, an exempt subject is said so here.
+        (flagged or not tiers, Column("标记", 14, lambda _, row: _marks(row, bool(tiers)))),
+        (
+            any(tier.money is not None for tier in tiers),
+            Column("金额（元）", 10, lambda _, row: row.money),
+        ),
+        (scheme.award_bar is not None, Column("评先评优", 24, lambda _, row: _award(row))),
+    ]
+    return [column for used, column in wanted if used]
+
+
+def _tier(row: BoardRow) -> str | None:
+    return "免于考核" if row.exempt else row.tier_label
+
+
+def _marks(row: BoardRow, tiered: bool) -> str | None:
+    marks = [*row.flags, *(["免于考核"] if row.exempt and not tiered else [])]
+    return "、".join(marks) or None
 
 
 def _award(row: BoardRow) -> str | None:
@@ -333,6 +431,7 @@ async def quarterly_summary(
             values += [up, down]
         net = total_plus - total_minus if plus == "加分" else total_minus - total_plus
         sheet.row([*values, total_plus, total_minus, net])
+    sheet.signatures("制表人", "审核人", "日期")
     await _attendance_sheet(session, book, unit, start, end, label)
     return await _save(book, file_name(quarter_key, unit.name, "汇总公示卡.xlsx"))
 
@@ -441,6 +540,7 @@ async def member_card(
         ["考核期", "日期", "事项", "方向", "分值", "理由", "来源", "审批/登记人", "登记时间"],
         [14, 12, 24, 8, 8, 36, 10, 12, 18],
     )
+    sheet.row(_base_row(scheme), bold=True)
     current: int | None = None
     for entry, actor in entries:
         entry_row: ScoreEntry = entry
@@ -463,7 +563,23 @@ async def member_card(
         )
     if current is not None:
         _subtotal(sheet, periods[current], scheme, totals)
+    sheet.signatures("党员本人签字", "支部书记签字", "日期")
     return await _save(book, file_name(str(year), member.name, "一人一卡.xlsx"))
+
+
+def _base_row(scheme: Scheme) -> list[Any]:
+    """Where the card's points start from, so each subtotal can be checked by hand."""
+    if scheme.scoring.mode is ScoringMode.DEMERIT:
+        start = (
+            "记分从 0 起，年内累计"
+            if scheme.accumulation is Accumulation.CARRY_OVER
+            else "每期记分从 0 起"
+        )
+    elif scheme.accumulation is Accumulation.CARRY_OVER:
+        start = "年初起始分，年内累计"
+    else:
+        start = "每期起始分"
+    return ["基础分", None, start, None, plain(scheme.scoring.base)]
 
 
 def _direction(scheme: Scheme, kind: ItemKind | None, reversal: bool) -> str:
@@ -505,7 +621,8 @@ def _subtotal(
     total, tier = totals.get(id_of(period), (None, None))
     label = engine_period(scheme, period).label
     status = "进行中" if period.status == PeriodStatus.open else f"档次：{tier or '—'}"
-    sheet.row([f"{label}合计", None, status, None, plain(total) if total is not None else None])
+    total_value = plain(total) if total is not None else None
+    sheet.row([f"{label}合计", None, status, None, total_value], bold=True)
 
 
 # --- 考核表 (branch assessment) ------------------------------------------------------------------
@@ -524,16 +641,16 @@ async def assessment(
         raise SubjectKindMismatch()
     items = [item for item in scheme.items if item.kind is not ItemKind.VETO]
     groups = list(scheme.groups)
-    headers = ["支部", *(g.name for g in groups), *(i.name for i in items), "总分", "档次"]
-    headers += ["奖励/报酬（元）", "系数", "否决", "处理"]
+    outcomes = assessment_outcomes(scheme)
     book = Workbook(write_only=True)
     label = engine_period(scheme, period).label
     sheet = Sheet(
         book,
         f"{label}支部考核表",
         f"{scheme.name} · {scope.owner.name}",
-        headers,
-        [18, *([10] * (len(groups) + len(items))), 8, 10, 12, 8, 8, 24],
+        ["支部", *(g.name for g in groups), *(i.name for i in items), "总分", "档次"]
+        + [header for header, _, _ in outcomes],
+        [18, *([10] * (len(groups) + len(items))), 8, 10, *(width for _, width, _ in outcomes)],
     )
     for name, result in await assessed_branches(session, period):
         sheet.row(
@@ -543,13 +660,38 @@ async def assessment(
                 *(_number(result.item_totals.get(i.code)) for i in items),
                 _number(result.total),
                 result.tier_label or result.tier,
-                _number(result.money),
-                _number(result.coefficient),
-                "是" if result.vetoed else None,
-                "、".join(action.label for action in result.actions) or None,
+                *(value(result) for _, _, value in outcomes),
             ]
         )
+    sheet.signatures("制表人", "审核人", "日期")
     return await _save(book, file_name(period.key, scope.owner.name, "支部考核表.xlsx"))
+
+
+def assessment_outcomes(
+    scheme: Scheme,
+) -> list[tuple[str, int, Callable[[SubjectResult], Any]]]:
+    """The 考核表's outcome columns the scheme can fill: money, coefficient, veto, actions."""
+    tiers = scheme.tiering.tiers if scheme.tiering else ()
+    acts = bool(scheme.thresholds or scheme.streaks or scheme.items_with_actions)
+    wanted: list[tuple[bool, tuple[str, int, Callable[[SubjectResult], Any]]]] = [
+        (
+            any(tier.money is not None for tier in tiers),
+            ("奖励/报酬（元）", 12, lambda result: _number(result.money)),
+        ),
+        (
+            any(tier.coefficient is not None for tier in tiers),
+            ("系数", 8, lambda result: _number(result.coefficient)),
+        ),
+        (
+            any(item.kind is ItemKind.VETO for item in scheme.items),
+            ("否决", 8, lambda result: "是" if result.vetoed else None),
+        ),
+        (
+            acts,
+            ("处理", 24, lambda r: "、".join(action.label for action in r.actions) or None),
+        ),
+    ]
+    return [column for used, column in wanted if used]
 
 
 def _number(value: Decimal | None) -> Decimal | None:
@@ -630,7 +772,7 @@ async def _attendance_sheet(
 
 
 def _attendance_total(sheet: Sheet, branch: str | None, counts: list[int]) -> None:
-    sheet.row([f"{branch or ''}合计", None, None, sum(counts), *counts, _rate(counts)])
+    sheet.row([f"{branch or ''}合计", None, None, sum(counts), *counts, _rate(counts)], bold=True)
 
 
 def _rate(counts: list[int]) -> str | None:

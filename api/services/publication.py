@@ -2,7 +2,8 @@
 
 from collections import Counter, defaultdict
 from collections.abc import Iterable
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -11,17 +12,20 @@ from sqlmodel import col, select
 from api.access import Principal, Sight, results_in_sight, results_visible, within
 from api.errors import BoardNotFound, PeriodNotClosed, ResultsNotPublished, UnitNotFound
 from api.models import (
+    Member,
     OrgUnit,
     PeriodRecord,
     PeriodStatus,
     Publication,
     PublicationWithdrawal,
+    Role,
+    RoleAssignment,
     SchemeRecord,
     UnitKind,
     id_of,
     utcnow,
 )
-from api.publication.board import FLAG_LABELS, Board, BoardRow, TierCount
+from api.publication.board import APP_NAME, FLAG_LABELS, Board, BoardRow, TierCount
 from api.scoring import SubjectResult
 from api.scoring.scheme import ScoringMode, SubjectKind
 from api.services import periods, robots
@@ -185,6 +189,39 @@ def _with_rank(row: BoardRow, rank: int | None) -> BoardRow:
 
 
 # --- reading ----------------------------------------------------------------------------------
+
+# Who hears objections to a unit's board: its secretary, or a committee's admins.
+_CONTACT_ROLES = (Role.branch_secretary, Role.committee_admin)
+
+
+@dataclass(frozen=True, slots=True)
+class Publicity:
+    """公示期 and 异议渠道 of a board, as the printed notice states them."""
+
+    starts_on: date
+    ends_on: date
+    channel: str
+    contacts: list[str]
+
+
+async def publicity_of(session: AsyncSession, board: Board, days: int) -> Publicity:
+    """The board is posted from its publication day for `days` days, the day itself counted."""
+    starts_on = date.fromisoformat(board.published_on)
+    rows = await session.execute(
+        select(Member.name, RoleAssignment.role)
+        .join(RoleAssignment, col(RoleAssignment.member_id) == col(Member.id))
+        .where(
+            col(RoleAssignment.unit_id) == board.unit_id,
+            col(RoleAssignment.role).in_(list(_CONTACT_ROLES)),
+        )
+        .order_by(col(RoleAssignment.role).desc(), col(Member.id))
+    )
+    contacts = list(dict.fromkeys(name for name, _ in rows))
+    whom = "、".join(contacts) if contacts else f"{board.unit_name}党组织"
+    channel = (
+        f"公示期内如有异议，可在「{APP_NAME}」小程序中对本人的记分提出申诉，或向{whom}实名反映。"
+    )
+    return Publicity(starts_on, starts_on + timedelta(days=days - 1), channel, contacts)
 
 
 async def visible_unit(session: AsyncSession, principal: Principal, unit_id: int) -> OrgUnit:

@@ -24,6 +24,7 @@ from api.errors import (
 from api.models import (
     AuditAction,
     EvaluationRound,
+    Member,
     OrgUnit,
     PeriodRecord,
     PeriodStatus,
@@ -296,6 +297,37 @@ async def in_force_for(
         raise UnitNotFound()
     record, _ = await in_force(session, unit, subject_kind)
     return record, await current_version(session, record)
+
+
+async def all_in_force_for(
+    session: AsyncSession, principal: Principal, unit_id: int
+) -> list[tuple[SchemeRecord, SchemeVersion]]:
+    """The schemes in force at a unit, one per subject kind that has one."""
+    unit = await session.get(OrgUnit, unit_id)
+    if unit is None or not principal.sees(unit.path):
+        raise UnitNotFound()
+    found = []
+    for subject_kind in SubjectKind:
+        try:
+            record, _ = await in_force(session, unit, subject_kind)
+        except SchemeNotFound:
+            continue
+        found.append((record, await current_version(session, record)))
+    return found
+
+
+async def versions_of(
+    session: AsyncSession, principal: Principal, scheme_id: int
+) -> list[tuple[SchemeVersion, str | None]]:
+    """Every version of a scheme, newest first, with who adopted it."""
+    record, _ = await scheme_for(session, principal, scheme_id, Action.read_org)
+    rows = await session.execute(
+        select(SchemeVersion, Member.name)
+        .outerjoin(Member, col(Member.id) == col(SchemeVersion.created_by))
+        .where(col(SchemeVersion.scheme_id) == record.id)
+        .order_by(col(SchemeVersion.version).desc())
+    )
+    return [(version, name) for version, name in rows]
 
 
 async def periods_of(
