@@ -10,7 +10,10 @@ ratio to the ceiling measured around it on the same shared cores, and to the ser
 
 Prints one JSON object: per operation req/s, p50, p99 (wrk's), p99/p50, the ratio to the ceiling
 and to the probe, and whether the goals are met (≥ 0.5× the ceiling per operation, the probe
-≥ 0.8×, p99 ≤ 4× p50).
+≥ 0.8×, p99 ≤ 4× p50). Each phase also reports the CPU time the two workers spent per request
+(`cpu_ms_per_request`, from /proc) and `cpu_over_ceiling`, the ceiling's CPU per request over the
+operation's: on a machine shared with other work the throughput follows the CPU the scheduler
+grants, the CPU per request does not.
 
     .venv/bin/python bench/ceiling_load.py                 # the demo township, 10 s per phase
     .venv/bin/python bench/ceiling_load.py --county        # bench/load.py's county (20 000)
@@ -212,8 +215,27 @@ def lua_value(value: Any) -> str:
     return str(value)
 
 
-def wrk(base: str, items: list[dict[str, Any]], seconds: float, connections: int) -> dict[str, Any]:
-    """One phase: `connections` wrk threads of one connection each, cycling through `items`."""
+@dataclass
+class Server:
+    """A uvicorn server under test: its address and its worker processes."""
+
+    process: subprocess.Popen[bytes]
+    base: str
+    workers: list[int]
+
+    def cpu_seconds(self) -> float:
+        return sum(load.cpu_seconds(pid) for pid in self.workers)
+
+
+def wrk(
+    server: Server, items: list[dict[str, Any]], seconds: float, connections: int
+) -> dict[str, Any]:
+    """One phase: `connections` wrk threads of one connection each, cycling through `items`.
+
+    Besides wrk's figures, the CPU time the server's workers spent per request: on a shared
+    machine the throughput follows the CPU the scheduler grants, the CPU per request does
+    not."""
+    cpu_before = server.cpu_seconds()
     script = (
         LUA.replace("THREADS", str(connections))
         .replace("CLOSE_EVERY", str(CLOSE_EVERY))
@@ -224,7 +246,7 @@ def wrk(base: str, items: list[dict[str, Any]], seconds: float, connections: int
         file.write(script)
         file.flush()
         command = ["wrk", "-t", str(connections), "-c", str(connections)]
-        command += ["-d", f"{round(seconds)}s", "--timeout", "30s", "-s", file.name, base]
+        command += ["-d", f"{round(seconds)}s", "--timeout", "30s", "-s", file.name, server.base]
         done = subprocess.run(command, capture_output=True, text=True, check=False)
     if done.returncode:
         raise RuntimeError(f"wrk failed: {done.stderr or done.stdout}")
@@ -243,6 +265,8 @@ def wrk(base: str, items: list[dict[str, Any]], seconds: float, connections: int
     ok = result["requests"] - result["non_2xx"]
     result["per_second"] = round(ok / result["seconds"], 1)
     result["p99_over_p50"] = round(result["p99_ms"] / result["p50_ms"], 2)
+    cpu = server.cpu_seconds() - cpu_before
+    result["cpu_ms_per_request"] = round(cpu * 1000 / max(1, result["requests"]), 2)
     return result
 
 
@@ -349,9 +373,7 @@ async def pending_claims(url: str, work: Workload, wanted: int) -> list[tuple[in
     ]
 
 
-def start(
-    command: list[str], env: dict[str, str], ready: str
-) -> tuple[subprocess.Popen[bytes], str]:
+def start(command: list[str], env: dict[str, str], ready: str) -> Server:
     port = free_port()
     command = [sys.executable, "-m", "uvicorn", *command, "--port", str(port)]
     command += ["--workers", str(API_WORKERS), "--log-level", "warning", "--no-access-log"]
@@ -360,7 +382,7 @@ def start(
     for _ in range(600):
         try:
             if httpx.get(f"{base}{ready}", timeout=1).status_code < 500:
-                return process, base
+                return Server(process, base, load.worker_pids(process, API_WORKERS))
         except httpx.HTTPError:
             pass
         time.sleep(0.1)
@@ -368,14 +390,14 @@ def start(
 
 
 def measure(
-    args: argparse.Namespace, url: str, work: Workload, service: str, ceiling: str
+    args: argparse.Namespace, url: str, work: Workload, service: Server, ceiling: Server
 ) -> dict[str, Any]:
     seconds, connections = args.seconds, args.connections
     probes = probe_items(work)
     wrk(ceiling, probes, min(3.0, seconds), connections)  # warm-up
     wrk(service, probes, min(3.0, seconds), connections)
     home = httpx.get(
-        f"{service}/api/v1/me/home",
+        f"{service.base}/api/v1/me/home",
         headers={"Authorization": f"Bearer {bearer(work, work.readers[0])}"},
     )
     names = ["probe", *(n for n in OPERATIONS if n != "home" or home.status_code != 404), "probe"]
@@ -392,6 +414,9 @@ def measure(
         reference = (ceilings[-2]["per_second"] + ceilings[-1]["per_second"]) / 2
         result["ceiling_per_second"] = round(reference, 1)
         result["over_ceiling"] = round(result["per_second"] / reference, 2)
+        ceiling_cpu = (ceilings[-2]["cpu_ms_per_request"] + ceilings[-1]["cpu_ms_per_request"]) / 2
+        result["ceiling_cpu_ms_per_request"] = round(ceiling_cpu, 2)
+        result["cpu_over_ceiling"] = round(ceiling_cpu / result["cpu_ms_per_request"], 2)
         measured.append((name, result))
     probe_rate = statistics.mean(r["per_second"] for n, r in measured if n == "probe")
     operations = {n: r for n, r in measured if n != "probe"}
@@ -427,12 +452,12 @@ def main() -> None:
         seed_county(url, args, settings) if args.county else seed_demo(url, settings)
     )
     env = load.service_env(url, "http://127.0.0.1:9")
-    service, service_base = start(["api.main:app"], env, "/readyz")
-    ceiling, ceiling_base = start(["bench.ceiling:app"], env, "/docs")
+    service = start(["api.main:app"], env, "/readyz")
+    ceiling = start(["bench.ceiling:app"], env, "/docs")
     try:
-        report = measure(args, url, work, service_base, ceiling_base)
+        report = measure(args, url, work, service, ceiling)
     finally:
-        load.stop([service, ceiling])
+        load.stop([service.process, ceiling.process])
     commit = subprocess.run(
         ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True
     ).stdout.strip()
