@@ -116,7 +116,7 @@ async def seed_demo(url: str, settings: Settings) -> Workload:
             if unit.kind == UnitKind.group:
                 if member.phone in leaders:
                     work.leaders[unit_id] = member_id
-                elif member.political_status == PoliticalStatus.full:
+                elif member.political_status == PoliticalStatus.FULL:
                     work.claimants.append(member_id)
             for period_id, board, _ in boards:
                 if unit.path.startswith(f"/{town.id}/{board}/") or unit_id == board:
