@@ -5,6 +5,7 @@ returns and before the response is sent, so a client never sees success for a ch
 land.
 """
 
+import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from pathlib import Path
 from typing import Annotated, Any, cast
@@ -15,7 +16,7 @@ from sqlalchemy import CursorResult, Executable, Select, event
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.exc import DBAPIError, DisconnectionError, IntegrityError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -26,6 +27,16 @@ from sqlalchemy.ext.asyncio import (
 from api.errors import AppError, Conflict, ServiceUnavailable
 
 SQLITE_BUSY_TIMEOUT_MS = 5000
+# A pooled PostgreSQL connection is checked before use only after it has idled this long: that
+# is when a database restart or a dropped idle connection can have killed it. A ping is three
+# round trips with asyncpg (BEGIN, a statement, ROLLBACK); pinging on every checkout, as
+# `pool_pre_ping` does, cost more than the probe's own queries. A connection that dies while in
+# steady use fails its request's first statement: the change rolls back, the client gets 503
+# (`ServiceUnavailable`) and retries, and the pool replaces every connection opened before the
+# failure.
+IDLE_PING_SECONDS = 5.0
+# Connections are replaced after half an hour, before any server or proxy idle timeout.
+POOL_RECYCLE_SECONDS = 1800
 
 
 def is_sqlite(url: str) -> bool:
@@ -58,7 +69,27 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
         engine = create_async_engine(url, **kwargs)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
-    return create_async_engine(url, pool_pre_ping=True, **kwargs)
+    kwargs.setdefault("pool_recycle", POOL_RECYCLE_SECONDS)
+    engine = create_async_engine(url, **kwargs)
+    event.listen(engine.sync_engine, "checkin", _checked_in)
+    event.listen(engine.sync_engine, "checkout", _ping_after_idle)
+    return engine
+
+
+def _checked_in(_dbapi_connection: Any, record: Any) -> None:
+    record.info["idle_since"] = time.monotonic()
+
+
+def _ping_after_idle(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+    """Raising DisconnectionError makes the pool discard the connection and check out another
+    (a fresh connection has no `idle_since` and is not pinged)."""
+    idle_since = record.info.get("idle_since")
+    if idle_since is None or time.monotonic() - idle_since < IDLE_PING_SECONDS:
+        return
+    try:
+        dbapi_connection.ping()
+    except Exception as exc:
+        raise DisconnectionError() from exc
 
 
 def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

@@ -17,6 +17,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlmodel import select
 
+from api import db
 from api.config import Settings
 from api.models import Claim, Delivery, Notice, PeriodRecord, ScoreEntry
 from api.services.delivery import Senders, run_once
@@ -110,6 +111,39 @@ async def test_a_connection_lost_mid_approval_leaves_nothing_half_written_and_a_
     assert retried.json()["status"] == "approved"
     assert await count(sessionmaker, ScoreEntry) == 1
     assert await count(sessionmaker, Notice) == notices_before + 1
+
+
+def terminate_other_backends(engine: AsyncEngine) -> None:
+    """Every connection to the test database but psql's own dies, as at a database restart."""
+    url = make_url(str(engine.url))
+    subprocess.run(
+        [
+            *("psql", "-h", url.host or "127.0.0.1", "-p", str(url.port or 5432)),
+            *("-U", url.username or "postgres", "-d", url.database or "postgres"),
+            "-c",
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()",
+        ],
+        check=True,
+        capture_output=True,
+    )
+
+
+async def test_pooled_connections_killed_while_idle_are_replaced_before_a_request_uses_them(
+    client: httpx.AsyncClient, org: Org, app: FastAPI, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Connections are pinged only after idling (not on every checkout): one that died while
+    it waited in the pool never reaches a request."""
+    if app.state.engine.dialect.name != "postgresql":
+        pytest.skip("the pool's idle ping is PostgreSQL's")
+    await attach(client, org, "lutou")
+    url = f"/api/v1/members/{org.id('member_a1')}/score"
+    assert (await client.get(url, headers=org.headers("member_a1"))).status_code == 200
+    terminate_other_backends(app.state.engine)
+    monkeypatch.setattr(db, "IDLE_PING_SECONDS", 0.0)
+
+    answered = await client.get(url, headers=org.headers("member_a1"))
+    assert answered.status_code == 200, answered.text
 
 
 # --- WeChat is down for ten minutes -----------------------------------------------------------
