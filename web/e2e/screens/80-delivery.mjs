@@ -15,18 +15,19 @@ export default async ({ api, base, browser, consoleAs, check, expect, json, RESU
   await check("delivery: the dead letters shown are the API's, and one can be sent again", async () => {
     await page.goto(`${base}/admin/delivery`);
     await page.locator('[data-testid="delivery"][data-ready="true"]').waitFor({ timeout: 15_000 });
-    const listed = await json(`${api}/deliveries/dead`, { headers: bearer });
+    const listed = await json(`${api}/deliveries/dead?size=100`, { headers: bearer });
     expect(listed.status === 200, `dead letters: ${JSON.stringify(listed.body)}`);
+    const letters = listed.body.items;
     const rows = page.locator('[data-testid="dead-letters"] .el-table__body-wrapper [data-delivery]');
-    expect((await rows.count()) === listed.body.length, `shown ${await rows.count()}, listed ${listed.body.length}`);
-    if (listed.body.length === 0) {
+    expect((await rows.count()) === letters.length, `shown ${await rows.count()}, listed ${letters.length}`);
+    if (letters.length === 0) {
       await page.getByText("没有投递失败的通知").waitFor();
     } else {
-      const [first] = listed.body;
+      const [first] = letters;
       await page.locator(`.el-table__row:has([data-delivery="${first.id}"]) [data-testid="retry"]`).click();
       await page.locator(`[data-delivery="${first.id}"]`).waitFor({ state: "detached" });
-      const after = await json(`${api}/deliveries/dead`, { headers: bearer });
-      expect(!after.body.some((/** @type {{ id: number }} */ d) => d.id === first.id), "the retried letter is still dead");
+      const after = await json(`${api}/deliveries/dead?size=100`, { headers: bearer });
+      expect(!after.body.items.some((/** @type {{ id: number }} */ d) => d.id === first.id), "the retried letter is still dead");
     }
   });
 
