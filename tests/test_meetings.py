@@ -781,6 +781,14 @@ async def test_a_members_attendance_record_and_rate(
     assert (body["expected"], body["present"], body["absent"]) == (3, 2, 1)
     assert body["rate_percent"] == 66.7
     assert [r["kind_name"] for r in body["records"]] == ["党课", "主题党日", "支部党员大会"]
+    home = (await client.get("/api/v1/me/home", headers=org.headers("member_a1b"))).json()
+    shown_at_home = home["attendance"]
+    assert (shown_at_home["expected"], shown_at_home["present"], shown_at_home["absent"]) == (
+        3,
+        2,
+        1,
+    )
+    assert shown_at_home["rate_percent"] == 66.7
     theirs = await client.get(
         f"/api/v1/members/{org.id('member_a2')}/attendance",
         params={"period": str(utcnow().year)},

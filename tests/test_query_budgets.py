@@ -129,6 +129,7 @@ BUDGETS: dict[str, tuple[tuple[str, str], ...]] = {
         ("SELECT evaluation_round", "the rounds of the member's branch still running"),
         ("SELECT meeting", "the member's next meetings"),
         ("SELECT publication", "the latest board published for the member's branch"),
+        ("SELECT meeting", "the member's attendance over the period"),
     ),
     "home_of_a_leader": (
         SIGNED_IN,
@@ -142,6 +143,7 @@ BUDGETS: dict[str, tuple[tuple[str, str], ...]] = {
         ("SELECT meeting", "the member's next meetings"),
         ("SELECT publication", "the latest board published for the member's branch"),
         ("SELECT (claim, appeal, committee_action)", "the officer's to-do counts"),
+        ("SELECT meeting", "the member's attendance over the period"),
     ),
     "board": (
         SIGNED_IN,

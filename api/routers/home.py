@@ -7,6 +7,7 @@ from api.deps import CurrentPrincipal
 from api.models import utcnow
 from api.schemas.home import (
     CurrentPeriodOut,
+    HomeAttendanceOut,
     HomeBoardOut,
     HomeClaimOut,
     HomeMeetingOut,
@@ -26,7 +27,7 @@ router = APIRouter(tags=["党员"])
     summary="首页：本期、我的积分与排名、待审申报、未读消息、评议、会议、最新公示榜、待办数",
     description=(
         "小程序首页一次取齐：当前考核期、本人实时积分与排名、待审核的申报、未读通知数、"
-        "本支部进行中的评议、即将召开的会议、本支部最新公示榜上本人的名次；"
+        "本支部进行中的评议、即将召开的会议、本支部最新公示榜上本人的名次、本期出勤；"
         "小组长、支委、书记与管理员另有待办数（待审核申报、待处理申诉、待落实的处理）。"
     ),
 )
@@ -60,4 +61,13 @@ async def home(principal: CurrentPrincipal, session: SessionDep) -> HomeOut:
         upcoming_meetings=[HomeMeetingOut.model_validate(vars(m)) for m in shown.upcoming_meetings],
         board=HomeBoardOut.model_validate(vars(shown.board)) if shown.board else None,
         to_do=ToDoOut.model_validate(vars(shown.to_do)) if shown.to_do else None,
+        attendance=HomeAttendanceOut(
+            period=shown.attendance.period.key,
+            label=shown.attendance.period.label,
+            expected=shown.attendance.expected,
+            present=shown.attendance.present,
+            leave=shown.attendance.leave,
+            absent=shown.attendance.absent,
+            rate_percent=shown.attendance.rate_percent,
+        ),
     )

@@ -59,6 +59,18 @@ class ToDoOut(BaseModel):
     open_follow_ups: int = Field(description="管辖范围内未办结的待办（提醒、谈话等）")
 
 
+class HomeAttendanceOut(BaseModel):
+    """My attendance over the running period (the month when no scheme scores me)."""
+
+    period: str
+    label: str
+    expected: int = Field(description="应到（已结束的会议）")
+    present: int
+    leave: int
+    absent: int
+    rate_percent: float | None = Field(description="出勤率：出席 ÷ 应到，百分数；无会议时为空")
+
+
 class HomeOut(BaseModel):
     period: CurrentPeriodOut | None = Field(description="本期（没有适用的积分方案时为空）")
     score: MyScoreOut | None = Field(description="我的本期实时积分与排名")
@@ -69,3 +81,4 @@ class HomeOut(BaseModel):
     upcoming_meetings: list[HomeMeetingOut] = Field(description="我将参加的会议（最近几场）")
     board: HomeBoardOut | None = Field(description="本支部最近一次公示的榜单")
     to_do: ToDoOut | None = Field(description="支部书记、支委、小组长的待办数；普通党员为空")
+    attendance: HomeAttendanceOut = Field(description="我本期的组织生活出勤")

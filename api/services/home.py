@@ -1,7 +1,8 @@
 """The phone's home screen (`GET /me/home`): what a member and an officer look at first.
 
 A fixed handful of statements whatever the member's history: the live score's own, then one
-per block (claims, notices, rounds, meetings, board) and one for an officer's to-do counts.
+per block (claims, notices, rounds, meetings, board, attendance) and one for an officer's to-do
+counts.
 """
 
 from dataclasses import dataclass
@@ -36,7 +37,7 @@ from api.models import (
     UnitKind,
     id_of,
 )
-from api.services import periods
+from api.services import meetings, periods
 from api.services.claims import awaiting_review
 
 LATEST = 3  # claims and meetings shown on the home screen; the rest is a tap away
@@ -94,6 +95,7 @@ class Home:
     upcoming_meetings: list[MeetingLine]
     board: BoardLine | None
     to_do: ToDo | None  # None for a member with no officer's role
+    attendance: meetings.AttendanceSummary  # over the running period, else the month
 
 
 async def home(session: AsyncSession, principal: Principal, *, now: datetime, today: date) -> Home:
@@ -112,6 +114,11 @@ async def home(session: AsyncSession, principal: Principal, *, now: datetime, to
         upcoming_meetings=await _upcoming(session, principal, now),
         board=await _board(session, principal),
         to_do=await _to_do(session, principal),
+        attendance=await meetings.attendance_summary(
+            session,
+            principal.member_id,
+            live.period if live else meetings.period_of_key(f"{today:%Y-%m}"),
+        ),
     )
 
 
