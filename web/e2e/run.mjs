@@ -195,6 +195,13 @@ async function scenarios(base, browser, serverLog) {
     expect((await shown("appeals")) === String(appeals.body.total), "open appeals count differs");
     const actions = await json(`${api}/org/units/${town}/committee-actions?open=true`, { headers: bearer });
     expect((await shown("follow-ups")) === String(actions.body.total), "follow-ups count differs");
+    const units = await json(`${api}/org/units?size=100`, { headers: bearer });
+    let underWay = 0;
+    for (const unit of units.body.items.filter((/** @type {{ kind: string }} */ u) => u.kind === "branch")) {
+      const rounds = await json(`${api}/org/units/${unit.id}/evaluation-rounds`, { headers: bearer });
+      underWay += rounds.body.filter((/** @type {{ status: string }} */ r) => r.status !== "closed").length;
+    }
+    expect((await shown("rounds")) === String(underWay), "rounds under way differ");
     for (const key of ["periods-due", "periods-unpublished"]) {
       expect(/^\d+$/.test(String(await shown(key))), `${key} shows no count`);
     }
@@ -202,6 +209,13 @@ async function scenarios(base, browser, serverLog) {
     expect((await canvas.count()) > 0, "the score chart drew nothing");
     await page.waitForTimeout(1500); // the bars' animation, for the screenshot
     await page.screenshot({ path: join(RESULTS, "02-workbench.png"), fullPage: true });
+  });
+
+  await check("a count opens the screen where it is dealt with", async () => {
+    await page.locator('[data-testid="count-periods-due"]').click();
+    await page.waitForURL(`${base}/admin/periods`);
+    await page.goBack();
+    await page.locator('[data-testid="workbench"][data-ready="true"]').waitFor({ timeout: 15_000 });
   });
 
   await check("the console's login is its own, listed on the phone and shorter", async () => {
