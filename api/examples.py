@@ -225,7 +225,29 @@ EXAMPLES: Final[dict[type[BaseModel], list[Example]]] = {
     MeOut: [
         {
             "member": _ZHANG_WEI,
-            "roles": [{"id": 4, "member_id": 12, "unit_id": 3, "role": "branch_committee"}],
+            "unit": {"id": 3, "name": "第一党支部", "kind": "branch"},
+            "group": None,
+            "branch": {"id": 3, "name": "第一党支部", "kind": "branch"},
+            "roles": [
+                {
+                    "id": 4,
+                    "member_id": 12,
+                    "unit_id": 3,
+                    "role": "branch_committee",
+                    "unit_name": "第一党支部",
+                }
+            ],
+            "can": [
+                {"action": action, "unit_ids": [3]}
+                for action in (
+                    "read_org",
+                    "read_members",
+                    "issue_invites",
+                    "read_results",
+                    "record_deductions",
+                    "manage_branch_work",
+                )
+            ],
         }
     ],
     UnitOut: [
@@ -257,8 +279,10 @@ EXAMPLES: Final[dict[type[BaseModel], list[Example]]] = {
         {
             "id": 101,
             "member_id": 12,
+            "member_name": "张伟",
             "item_code": "volunteer_service",
-            "points": "2",
+            "item_name": "参加志愿服务活动",
+            "points": "2.00",
             "occurred_on": "2026-11-22",
             "description": "参加红旗镇敬老院志愿服务，打扫卫生、陪老人聊天两小时",
             "status": "pending",
@@ -277,9 +301,12 @@ EXAMPLES: Final[dict[type[BaseModel], list[Example]]] = {
             "id": 318,
             "period_id": 7,
             "member_id": 12,
+            "member_name": "张伟",
             "branch_id": 3,
+            "branch_name": "第一党支部",
             "item_code": "meeting_leave",
-            "points": "2",
+            "item_name": "“三会一课”请假",
+            "points": "2.00",
             "source": "deduction",
             "reverses_id": None,
             "actor_id": 15,

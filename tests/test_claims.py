@@ -167,7 +167,7 @@ async def test_leader_confirms_then_the_assembly_approves_into_one_entry(
     score = await client.get(
         f"/api/v1/members/{org.id('member_a1')}/score", headers=org.headers("member_a1")
     )
-    assert score.json()["result"]["total"] == "62"
+    assert score.json()["result"]["total"] == "62.00"
     assert await count(sessionmaker, Notice, col(Notice.kind) == "claim_result") == 1
 
 

@@ -168,7 +168,7 @@ async def test_deduction_appeal_and_revocation_leave_both_rows_and_restore_the_t
     score = await client.get(
         f"/api/v1/members/{org.id('member_a1')}/score", headers=org.headers("member_a1")
     )
-    assert score.json()["result"]["points"] == "0"
+    assert score.json()["result"]["points"] == "0.00"
     kinds = [n["kind"] for n in await notices(client, org, "member_a1")]
     assert kinds[0] == "appeal_result"
 

@@ -39,7 +39,7 @@ async def test_the_demo_loads_once_and_its_members_can_log_in(
             headers = {"Authorization": f"Bearer {login.json()['access_token']}"}
             me = (await client.get("/api/v1/me", headers=headers)).json()
             score = await client.get(f"/api/v1/members/{me['member']['id']}/score", headers=headers)
-            assert score.json()["result"]["total"] == "67"
+            assert score.json()["result"]["total"] == "67.00"
             # Last month is published: the member sees their branch's board and its poster.
             async with app.state.sessionmaker() as session:
                 boards = await demo.published_boards(session)
@@ -47,6 +47,6 @@ async def test_the_demo_loads_once_and_its_members_can_log_in(
             url = f"/api/v1/periods/{branch[0]}/boards/{branch[1]}"
             board = (await client.get(url, headers=headers)).json()
             first = board["rows"][0]
-            assert (first["rank"], first["name"], first["total"]) == (1, "刘德华", "76")
+            assert (first["rank"], first["name"], first["total"]) == (1, "刘德华", "76.00")
             poster = await client.get(f"{url}/poster.png", headers=headers)
             assert poster.headers["content-type"] == "image/png"

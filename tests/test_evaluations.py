@@ -229,7 +229,7 @@ async def test_a_full_round_from_opening_to_the_period_score(
     trimmed = sum(received[1:-1], Decimal(0)) / len(received[1:-1])
     assert Decimal(a1["scores"]["mutual"]) == trimmed.quantize(Decimal("0.01"))
     assert (a1["scores"]["committee"], a1["proposed_final"]) == ("87.50", "87.50")
-    assert a1["points"] == str(PRESETS["xuanhua"].scoring.base)
+    assert a1["points"] == f"{PRESETS['xuanhua'].scoring.base:.2f}"
     assert [c["text"] for c in a1["commitments"]] == ["帮扶两户困难群众"]
     assert a1["attendance"] == {"present": 1}
     a2 = next(r for r in overview["results"] if r["member_id"] == org.id("member_a2"))

@@ -199,7 +199,7 @@ async def test_a_month_of_meetings_closes_into_the_heyang_demerits_once(
     score = await client.get(
         f"/api/v1/members/{org.id('member_a2')}/score", headers=org.headers("member_a2")
     )
-    assert score.json()["result"]["points"] == "9"
+    assert score.json()["result"]["points"] == "9.00"
 
 
 async def test_a_meeting_deduction_takes_the_appeal_path(

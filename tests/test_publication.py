@@ -5,6 +5,7 @@ import hashlib
 import io
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 from urllib.parse import quote
 from zipfile import ZipFile
@@ -127,8 +128,8 @@ async def test_the_board_shows_the_published_ranking_to_the_branchs_members(
     assert board["period_key"] == f"{TODAY.year}-{TODAY.month:02d}"
     assert board["period_label"] == f"{TODAY.year}年{TODAY.month}月"
     ranked = [(row["rank"], row["name"], row["total"]) for row in board["rows"][:3]]
-    assert ranked[:2] == [(1, "member_a1", "70"), (2, "member_a2", "65")]
-    assert ranked[2][0] == 3 and ranked[2][2] == "60"
+    assert ranked[:2] == [(1, "member_a1", "70.00"), (2, "member_a2", "65.00")]
+    assert ranked[2][0] == 3 and ranked[2][2] == "60.00"
     # Everyone else in the branch ties at 60: same competition rank.
     assert {row["rank"] for row in board["rows"][2:]} == {3}
     branch_a_members = 7
@@ -653,7 +654,7 @@ async def test_the_ranking_export_matches_the_published_board(
     assert rows[2][:5] == ("支部", "排名", "姓名", "党小组", "得分")
     board = (await client.get(board_url(org, published), headers=org.headers("admin"))).json()
     exported = [(r[1], r[2], r[4]) for r in rows[3:]]
-    assert exported == [(b["rank"], b["name"], int(b["total"])) for b in board["rows"]]
+    assert exported == [(b["rank"], b["name"], Decimal(b["total"])) for b in board["rows"]]
     assert isinstance(rows[3][4], int)  # numbers as numbers
     whole_town = workbook(
         await client.get(

@@ -14,6 +14,7 @@ from sqlmodel import col, select
 
 from api.models import AuditRecord, Member, PeriodRecord, PeriodResult, SchemeRecord
 from api.models.base import utcnow
+from api.schemas.periods import SubjectResultOut
 from api.scoring import Scheme, period_from_key, presets
 from api.scoring.presets import PRESETS
 from api.scoring.results import to_plain
@@ -179,9 +180,9 @@ async def test_adjustment_shows_in_the_live_score_with_its_derivation(
     assert live.status_code == 200
     body = live.json()
     assert body["period_key"] == f"{TODAY.year}-{TODAY.month:02d}"
-    assert body["result"]["total"] == "62"
+    assert body["result"]["total"] == "62.00"
     steps = body["result"]["derivation"]
-    assert any(str(entry["id"]) in step["entry_ids"] for step in steps)
+    assert any(entry["id"] in step["entry_ids"] for step in steps)
     neighbour = await score(client, org, "member_a1", who="member_a1b")
     assert neighbour.status_code == 404
 
@@ -329,7 +330,7 @@ async def test_a_reversal_cancels_an_entry_once_and_keeps_both_rows(
     client: httpx.AsyncClient, org: Org, lutou: int
 ) -> None:
     entry = (await adjust(client, org, "member_a1", "negative_conduct", "4")).json()
-    assert (await score(client, org, "member_a1", "admin")).json()["result"]["total"] == "56"
+    assert (await score(client, org, "member_a1", "admin")).json()["result"]["total"] == "56.00"
     url = f"/api/v1/entries/{entry['id']}/reversal"
     reversed_ = await client.post(url, json={"reason": "申诉成立"}, headers=org.headers("admin"))
     assert reversed_.status_code == 201, reversed_.text
@@ -337,7 +338,7 @@ async def test_a_reversal_cancels_an_entry_once_and_keeps_both_rows(
     twice = await client.post(url, json={"reason": "再次冲正"}, headers=org.headers("admin"))
     assert twice.status_code == 409
     assert twice.json()["code"] == "entry_already_reversed"
-    assert (await score(client, org, "member_a1", "admin")).json()["result"]["total"] == "60"
+    assert (await score(client, org, "member_a1", "admin")).json()["result"]["total"] == "60.00"
     ledger = await client.get(
         f"/api/v1/members/{org.id('member_a1')}/entries", headers=org.headers("member_a1")
     )
@@ -465,9 +466,9 @@ async def test_branches_are_assessed_and_ranked_with_prizes(
     results = (await client.get(f"{url}/results", headers=org.headers("admin"))).json()["items"]
     first, second = results
     assert (first["branch_id"], first["total"]) == (org.unit_id("branch_a"), "100.00")
-    assert first["result"]["prize"] == "600"
+    assert first["result"]["prize"] == "600.00"
     assert "red_flag" in first["result"]["flags"]
-    assert (second["total"], second["result"]["prize"]) == ("92.00", "250")
+    assert (second["total"], second["result"]["prize"]) == ("92.00", "250.00")
 
 
 async def assess(client: httpx.AsyncClient, org: Org, branch: str, item: str, points: str) -> None:
@@ -525,7 +526,7 @@ async def test_a_branchs_category_gives_the_chengzhuang_secretary_his_pay(
     results = (await client.get(f"{url}/results", headers=org.headers("admin"))).json()["items"]
     by_branch = {row["branch_id"]: row["result"] for row in results}
     paid = by_branch[org.unit_id("branch_a")]
-    assert (paid["total"], paid["tier"], paid["coefficient"]) == ("75", "step_1", "0.8")
+    assert (paid["total"], paid["tier"], paid["coefficient"]) == ("75.00", "step_1", "0.8")
     assert Decimal(paid["coefficient_pay"]) == Decimal("1600")  # 2000 (second line) × 0.8
     assert by_branch[org.unit_id("branch_b")]["coefficient_pay"] is None  # no category set
 
@@ -572,7 +573,7 @@ async def test_a_revision_is_a_new_version_and_a_closed_period_keeps_its_version
     )
     assert kept.json()["total"] == "62.00"
     live = await score(client, org, "member_a2", "admin")
-    assert live.json()["result"]["total"] == "70"
+    assert live.json()["result"]["total"] == "70.00"
     other_kind = await client.put(
         f"/api/v1/schemes/{lutou}", json={"preset": "yongxi"}, headers=org.headers("admin")
     )
@@ -721,7 +722,9 @@ async def test_a_closed_result_explains_exactly_as_the_live_score_did(
         )
         assert old is not None
         shown = await periods.explained(session, record, [old])
-    first_close = to_plain(shown[old.id or 0])
+    first_close = SubjectResultOut.model_validate(to_plain(shown[old.id or 0])).model_dump(
+        mode="json"
+    )
     assert first_close == live
 
 
@@ -737,7 +740,7 @@ async def test_live_ranks_are_refreshed_each_minute_while_own_numbers_are_exact(
         assert (await adjust(client, org, "member_a1b", "flood_fighting")).status_code == 201
     assert (await adjust(client, org, "member_a1", "dues_late")).status_code == 201
     second = (await score(client, org, "member_a1", "member_a1")).json()
-    assert second["result"]["total"] == "59"
+    assert second["result"]["total"] == "59.00"
     assert second["result"]["ranks"]["group"] == 1
     assert second["ranked_at"] == first["ranked_at"]
     assert await live.refresh_all(sessionmaker, utcnow()) == 1  # the worker's minute

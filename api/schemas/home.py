@@ -3,13 +3,19 @@
 from pydantic import BaseModel, Field
 
 from api.models import ClaimStatus, PeriodStatus, RoundStatus
+from api.schemas.labels import (
+    CLAIM_STATUS_LABELS,
+    PERIOD_STATUS_LABELS,
+    ROUND_STAGE_LABELS,
+    enum_labels,
+)
 from api.schemas.values import Points, Timestamp
 
 
 class CurrentPeriodOut(BaseModel):
     key: str = Field(description="考核期，如 2026-10、2026-Q3")
     label: str = Field(description="如 2026年10月")
-    status: PeriodStatus
+    status: PeriodStatus = Field(description=enum_labels(PERIOD_STATUS_LABELS))
     starts_at: Timestamp
     ends_at: Timestamp
 
@@ -27,14 +33,14 @@ class HomeClaimOut(BaseModel):
     item_code: str
     item_name: str
     points: Points
-    status: ClaimStatus
+    status: ClaimStatus = Field(description=enum_labels(CLAIM_STATUS_LABELS))
     created_at: Timestamp
 
 
 class HomeRoundOut(BaseModel):
     id: int
     period_key: str
-    status: RoundStatus
+    status: RoundStatus = Field(description=enum_labels(ROUND_STAGE_LABELS))
     deadline: Timestamp
 
 

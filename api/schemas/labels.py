@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from enum import StrEnum
 from typing import Final, TypeVar
 
+from api.access import Action
 from api.models.auth import LoginKind
 from api.models.delivery import AttemptResult, Channel, DeliveryStatus
 from api.models.evaluation import RoundStatus
@@ -367,6 +368,25 @@ STEP_KIND_LABELS: Final[dict[StepKind, str]] = {
     StepKind.PRIZE: "奖励",
     StepKind.ACTION: "触发的处理",
     StepKind.AWARD: "评先评优资格",
+}
+
+ACTION_LABELS: Final[dict[Action, str]] = {
+    Action.read_org: "查看组织",
+    Action.manage_org: "管理组织",
+    Action.read_members: "查看党员",
+    Action.manage_members: "管理党员",
+    Action.issue_invites: "发放邀请码",
+    Action.import_roster: "导入花名册",
+    Action.assign_roles: "任免职务",
+    Action.read_results: "查看积分结果",
+    Action.manage_schemes: "管理积分方案",
+    Action.close_periods: "结算考核期",
+    Action.reopen_periods: "重新打开考核期",
+    Action.adjust_points: "手工调整积分",
+    Action.record_deductions: "记分",
+    Action.manage_branch_work: "管理支部工作",
+    Action.manage_delivery: "管理消息推送",
+    Action.read_audit: "查看操作日志",
 }
 
 E = TypeVar("E", bound=StrEnum)

@@ -7,9 +7,11 @@ from pydantic import BaseModel, ConfigDict, Field
 from api.access import Action
 from api.models.org import MemberStatus, PoliticalStatus, Role, UnitKind
 from api.schemas.labels import (
+    ACTION_LABELS,
     MEMBER_STATUS_LABELS,
     POLITICAL_STATUS_LABELS,
     ROLE_LABELS,
+    UNIT_KIND_LABELS,
     enum_labels,
 )
 from api.schemas.values import Timestamp
@@ -42,7 +44,7 @@ class RoleOut(BaseModel):
 class UnitRef(BaseModel):
     id: int
     name: str
-    kind: UnitKind
+    kind: UnitKind = Field(description=enum_labels(UNIT_KIND_LABELS))
 
 
 class MyRoleOut(RoleOut):
@@ -50,7 +52,9 @@ class MyRoleOut(RoleOut):
 
 
 class CapabilityOut(BaseModel):
-    action: Action = Field(description="可以做的事（与权限表 api/access.py 一致）")
+    action: Action = Field(
+        description="可以做的事（与权限表 api/access.py 一致）：" + enum_labels(ACTION_LABELS)
+    )
     unit_ids: list[int] = Field(description="可以在这些组织及其下级中做")
 
 
