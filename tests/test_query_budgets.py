@@ -150,6 +150,7 @@ BUDGETS: dict[str, tuple[tuple[str, str], ...]] = {
         ("SELECT org_unit", "the board's unit"),
         ("SELECT period", "the period"),
         ("SELECT publication", "the board frozen at publication"),
+        ("SELECT member", "who takes objections to it: the unit's secretaries or admins"),
     ),
 }
 
