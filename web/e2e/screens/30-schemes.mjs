@@ -2,7 +2,10 @@
 // and shown at its field; a changed item is tried against last month's closed period and the
 // console shows who moves, as the API's what-if says; a harmless edit (the scheme's name) is
 // adopted as a new version, checked through the API. The points edited for the what-if are
-// put back before adopting, so the modules after this one score as the demo expects.
+// put back before adopting, so the modules after this one score as the demo expects. Then the
+// ranking settings and a streak rule are edited in the form (a wrong share refused at its
+// field), tried and adopted; the API shows them in the adopted definition, and the previous
+// version is loaded back from the versions tab and adopted again, so scoring stays as before.
 import { join } from "node:path";
 
 import { RESULTS, check, consoleAs, expect, json } from "../lib.mjs";
@@ -80,6 +83,53 @@ export default async ({ base, api, browser }) => {
     const newest = (await rows.first().textContent()) ?? "";
     expect(newest.includes(`第 ${after.version} 版`) && newest.includes(renamed), `newest version row: ${newest}`);
     expect(newest.includes("周建国"), `who adopted it: ${newest}`);
+  });
+
+  await check("schemes: ranking settings and a streak rule are edited, tried and adopted", async () => {
+    const current = (await json(`${api}/org/units/${town}/schemes/member`, { headers: bearer })).body;
+    expect(current.definition.ranking && current.definition.streaks.length > 0, "the demo scheme ranks and has a streak");
+    await page.getByRole("tab", { name: "排名" }).click();
+    const share = page.locator('input[data-testid="ranking-top-percent"]');
+    await share.fill("2");
+    await page.locator('[data-testid="scheme-adopt"]').click();
+    await page.locator('[data-testid="ranking"] [data-testid="field-error"]').first().waitFor();
+    const refused = (await json(`${api}/org/units/${town}/schemes/member`, { headers: bearer })).body;
+    expect(refused.version === current.version, "a refused ranking made a version");
+    await share.fill("");
+    await share.blur();
+    await page.locator('[data-testid="ranking-bottom"]').click();
+    await page.locator('[data-testid="ranking-top-n"] input').fill("3");
+    await page.locator('[data-testid="ranking-top-n"] input').blur();
+    await page.getByRole("tab", { name: "连续规则" }).click();
+    const label = "连续低于平均分，组织谈话（修订）";
+    await page.locator('input[data-testid="streak-label-0"]').fill(label);
+    await page.locator('[data-testid="streak-count-0"] input').fill("2");
+    await page.locator('[data-testid="streak-count-0"] input').blur();
+    await page.locator('[data-testid="what-if-run"]').click();
+    await page.locator('[data-testid="what-if"]').waitFor();
+    await page.screenshot({ path: join(RESULTS, "30-schemes-ranking.png"), fullPage: true });
+    await page.locator('[data-testid="scheme-adopt"]').click();
+    await page.locator(`[data-testid="scheme-version"][data-version="${current.version + 1}"]`).waitFor();
+    const after = (await json(`${api}/org/units/${town}/schemes/member`, { headers: bearer })).body;
+    const { ranking, streaks } = after.definition;
+    expect(ranking.flag_bottom === true && ranking.top_n === 3, `ranking ${JSON.stringify(ranking)}`);
+    expect(ranking.top_percent == null, `top_percent ${ranking.top_percent}`);
+    expect(streaks[0].count === 2 && streaks[0].action.label === label, `streak ${JSON.stringify(streaks[0])}`);
+    expect(streaks[0].action.code === current.definition.streaks[0].action.code, "the streak's action code changed");
+
+    // The version before goes back into force, adopted from the versions tab.
+    await page.getByRole("tab", { name: "版本" }).click();
+    const newest = `第 ${current.version + 1} 版`;
+    await page.locator('[data-testid="versions"] .el-table__body tr').first().filter({ hasText: newest }).waitFor();
+    const previous = page.locator('[data-testid="versions"] .el-table__body tr').nth(1);
+    expect(((await previous.textContent()) ?? "").includes(`第 ${current.version} 版`), "row 2 is not the version before");
+    await previous.getByRole("button", { name: "载入草稿" }).click();
+    await page.locator('[data-testid="scheme-adopt"]').click();
+    await page.locator(`[data-testid="scheme-version"][data-version="${current.version + 2}"]`).waitFor();
+    const restored = (await json(`${api}/org/units/${town}/schemes/member`, { headers: bearer })).body;
+    const { version: _a, ...was } = current.definition;
+    const { version: _b, ...now } = restored.definition;
+    expect(JSON.stringify(now) === JSON.stringify(was), `not restored: ${JSON.stringify(now.ranking)} ${JSON.stringify(now.streaks)}`);
   });
 
   await check("schemes: no page or console error", async () => {
