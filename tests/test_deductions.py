@@ -266,9 +266,7 @@ async def test_whoever_may_read_a_member_sees_their_notices_without_reading_them
         params={"size": 1, "cursor": first.json()["next_cursor"]},
         headers=org.headers("secretary_a"),
     )
-    assert [n["id"] for n in first.json()["items"] + rest.json()["items"]] == [
-        n["id"] for n in own
-    ]
+    assert [n["id"] for n in first.json()["items"] + rest.json()["items"]] == [n["id"] for n in own]
     for who in ("member_a1b", "leader_a2", "secretary_b", "admin2"):
         refused = await client.get(url, headers=org.headers(who))
         assert (refused.status_code, refused.json()["code"]) == (404, "member_not_found"), who
