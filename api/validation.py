@@ -8,7 +8,7 @@ reads "格式不正确", never pydantic's English text.
 from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
-from api.schemas.labels import FIELD_LABELS
+from api.schemas.labels import FIELD_LABELS, SCHEME_FIELD_LABELS
 
 # Where FastAPI says a value came from: the first part of every error's location.
 _SOURCES: Final = {"body": "请求内容", "query": "查询参数", "path": "路径", "header": "请求头"}
@@ -67,6 +67,14 @@ _AT_LEAST_ONE: Final = {
     "too_short": "{field}至少选择一项",
 }
 MAX_PHRASES: Final = 3
+# A scheme's choices are the values its definition is written with: the editor names them.
+_SCHEME_PHRASES: Final[Mapping[str, str]] = {
+    **PHRASES,
+    "enum": "{field}只能是 {expected}",
+    "literal_error": "{field}只能是 {expected}",
+    "extra_forbidden": "{field}不是方案的字段",
+    "value_error": "{field}：{reason}",
+}
 
 
 def field_label(location: Sequence[str | int]) -> tuple[str, str]:
@@ -113,3 +121,37 @@ def summary(problems: Sequence[Mapping[str, str]]) -> str:
     if len(reasons) > MAX_PHRASES:
         shown += f" 等 {len(reasons)} 处"
     return shown
+
+
+def scheme_field(location: Sequence[str | int]) -> str:
+    """A field of a scheme definition as the editor names it: 「事项」第 2 项「分值」; a key of a
+    map as it is (a category, a code), and pydantic's own steps (a tagged union's tag) left out."""
+    words = ""
+    for part in location:
+        if isinstance(part, int):
+            words += f"第 {part + 1} 项"
+        elif part in SCHEME_FIELD_LABELS:
+            words += f"「{SCHEME_FIELD_LABELS[part]}」"
+        elif "[" not in part and "-" not in part:
+            words += f"「{part}」"
+    return words or "方案"
+
+
+def describe_scheme(error: Mapping[str, Any]) -> dict[str, str]:
+    """One problem of a scheme definition as {field, reason}: `field` is its dotted location (the
+    editor shows the problem there), `reason` the Chinese phrase naming it."""
+    kind = str(error.get("type", ""))
+    location = tuple(error.get("loc", ()))
+    context = dict(error.get("ctx") or {})
+    field = scheme_field(location)
+    phrase = _SCHEME_PHRASES.get(kind, _INVALID)
+    if context.get("min_length") == 1:
+        phrase = _AT_LEAST_ONE.get(kind, phrase)
+    values = {key: str(value) for key, value in context.items() if key != "field"}
+    values["expected"] = values.get("expected", "").replace(" or ", "、").replace(", ", "、")
+    values["reason"] = str(context.get("error", "")) or "取值有误"
+    try:
+        reason = phrase.format(field=field, **values)
+    except (KeyError, IndexError):
+        reason = _INVALID.format(field=field)
+    return {"field": ".".join(str(part) for part in location) or "scheme", "reason": reason}

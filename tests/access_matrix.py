@@ -641,6 +641,9 @@ MATRIX: Mapping[Route, Public | Guarded] = MappingProxyType(
         ("GET", f"{V1}/members/{{member_id}}/entries"): Guarded(
             EVERYONE, {"member_id": Kind.MEMBER}
         ),
+        ("GET", f"{V1}/members/{{member_id}}/notices"): Guarded(
+            EVERYONE, {"member_id": Kind.MEMBER}
+        ),
         # --- photos, claims, deductions, appeals, follow-up ------------------------------
         ("GET", f"{V1}/photos/{{photo_id}}"): Guarded(EVERYONE, {"photo_id": Kind.PHOTO}),
         ("GET", f"{V1}/claims/declarable-items"): Guarded(EVERYONE),

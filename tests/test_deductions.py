@@ -247,6 +247,35 @@ async def test_notices_are_private_and_can_be_marked_read(
     assert (unread.json()["total"], unread.json()["unread"]) == (0, 0)
 
 
+async def test_whoever_may_read_a_member_sees_their_notices_without_reading_them(
+    client: httpx.AsyncClient, org: Org, heyang: int
+) -> None:
+    await deduct(client, org, "meeting_leave")
+    await deduct(client, org, "activity_day_absent")
+    own = await notices(client, org, "member_a1")
+    url = f"/api/v1/members/{org.id('member_a1')}/notices"
+    for who in ("secretary_a", "leader_a1", "admin", "member_a1"):
+        response = await client.get(url, headers=org.headers(who))
+        assert response.status_code == 200, (who, response.text)
+        page = response.json()
+        assert [n["id"] for n in page["items"]] == [n["id"] for n in own], who
+        assert (page["total"], page["unread"]) == (len(own), len(own)), who
+    first = await client.get(url, params={"size": 1}, headers=org.headers("secretary_a"))
+    rest = await client.get(
+        url,
+        params={"size": 1, "cursor": first.json()["next_cursor"]},
+        headers=org.headers("secretary_a"),
+    )
+    assert [n["id"] for n in first.json()["items"] + rest.json()["items"]] == [n["id"] for n in own]
+    for who in ("member_a1b", "leader_a2", "secretary_b", "admin2"):
+        refused = await client.get(url, headers=org.headers(who))
+        assert (refused.status_code, refused.json()["code"]) == (404, "member_not_found"), who
+    unread = await client.get(
+        "/api/v1/me/notices", params={"unread": True}, headers=org.headers("member_a1")
+    )
+    assert unread.json()["unread"] == len(own)
+
+
 async def test_the_committee_lists_and_closes_its_follow_ups(
     client: httpx.AsyncClient, org: Org, heyang: int
 ) -> None:

@@ -26,7 +26,8 @@ import api
 from api.errors import AppError, error_catalogue
 from api.main import ROUTED_DOMAINS
 from api.routers import health
-from api.schemas.labels import FIELD_LABELS
+from api.schemas.labels import FIELD_LABELS, SCHEME_FIELD_LABELS
+from api.scoring import scheme
 from api.scoring.presets import PRESETS
 from api.validation import PHRASES
 from tests.conftest import Org
@@ -158,6 +159,20 @@ def test_every_request_field_has_a_chinese_label() -> None:
     missing = sorted(request_fields() - set(FIELD_LABELS))
     assert not missing, f"fields without a label in api/schemas/labels.py: {missing}"
     assert all(CJK.search(label) for label in FIELD_LABELS.values())
+
+
+def test_every_scheme_field_has_a_chinese_label() -> None:
+    """A definition's problems name its fields as the scheme editor shows them."""
+    fields = {
+        name
+        for model in vars(scheme).values()
+        if isinstance(model, type) and issubclass(model, BaseModel)
+        if model.__module__ == scheme.__name__
+        for name in model.model_fields
+    }
+    missing = sorted(fields - set(SCHEME_FIELD_LABELS))
+    assert not missing, f"scheme fields without a label in api/schemas/labels.py: {missing}"
+    assert all(CJK.search(label) for label in SCHEME_FIELD_LABELS.values())
 
 
 # --- through the API ------------------------------------------------------------------------------

@@ -111,6 +111,32 @@ async def test_an_invalid_definition_is_refused_naming_the_field(
     assert "weights" in body["detail"][0]["reason"]
 
 
+async def test_a_definitions_problems_are_said_in_chinese_at_their_field(
+    client: httpx.AsyncClient, org: Org
+) -> None:
+    attached = await attach(client, org, "town", "heyang")
+    assert attached.status_code == 201, attached.text
+    definition = PRESETS["heyang"].model_dump(mode="json")
+    definition["items"][0]["points"] = "-2"
+    definition["items"][1]["points"] = "两分"
+    del definition["items"][2]["name"]
+    definition["period"] = "week"
+    response = await client.put(
+        f"/api/v1/schemes/{attached.json()['id']}",
+        json={"definition": definition},
+        headers=org.headers("admin"),
+    )
+    assert (response.status_code, response.json()["code"]) == (422, "scheme_invalid")
+    reasons = {problem["field"]: problem["reason"] for problem in response.json()["detail"]}
+    assert reasons == {
+        "items.0.points": "「事项」第 1 项「分值」应大于 0",
+        "items.1.points": "「事项」第 2 项「分值」应为数字",
+        "items.2.name": "「事项」第 3 项「名称」为必填项",
+        "period": "「考核周期」只能是 'month'、'two_months'、'quarter'、'half_year'、'year'",
+    }
+    assert "Input should" not in response.text
+
+
 async def test_unknown_preset_is_a_404(client: httpx.AsyncClient, org: Org) -> None:
     response = await attach(client, org, "town", "atlantis")
     assert response.status_code == 404

@@ -33,6 +33,28 @@ async def inbox(
     )
 
 
+@router.get(
+    "/members/{member_id}/notices",
+    summary="党员收到的通知（新的在前，按游标翻页；查看不会标为已读）",
+    description=(
+        "有权查看该党员的人查看其收到的站内通知（告知卡、审核结果等）及已读情况，新的在前，"
+        "按游标翻页；在此查看不会把通知标为已读。"
+    ),
+)
+async def member_notices(
+    member_id: int, principal: CurrentPrincipal, session: SessionDep, cursor: CursorDep
+) -> InboxOut:
+    rows, total, unread_count, last = await service.member_notices(
+        session, principal, member_id, cursor
+    )
+    return InboxOut(
+        items=[NoticeOut.of(notice, delivery) for notice, delivery in rows],
+        total=total,
+        next_cursor=encode_cursor(last) if last else None,
+        unread=unread_count,
+    )
+
+
 @router.post(
     "/me/notices/{notice_id}/read", summary="标记为已读", description="将一条通知标记为已读。"
 )

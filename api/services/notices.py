@@ -6,10 +6,11 @@ from sqlalchemy import func, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
-from api.access import Principal
+from api.access import Action, Principal
 from api.deps import CursorParams
 from api.errors import NoticeNotFound
 from api.models import Delivery, Notice, NoticeKind, id_of, utcnow
+from api.services.members import member_for
 from api.services.paging import cut, keyset
 
 
@@ -28,9 +29,24 @@ async def inbox(
 ) -> tuple[list[tuple[Notice, Delivery | None]], int, int, tuple[int, ...] | None]:
     """The member's notices, newest first, with the total, the unread count and the key of the
     page's last notice when more follow."""
-    mine = col(Notice.member_id) == principal.member_id
-    unread = mine & col(Notice.read_at).is_(None)
-    condition = unread if unread_only else mine
+    return await _notices_of(session, principal.member_id, unread_only, cursor)
+
+
+async def member_notices(
+    session: AsyncSession, principal: Principal, member_id: int, cursor: CursorParams
+) -> tuple[list[tuple[Notice, Delivery | None]], int, int, tuple[int, ...] | None]:
+    """A member's notices as `inbox` gives them, for whoever may read the member: the officer
+    sees what the member was told, and reading them here leaves them unread for the member."""
+    await member_for(session, principal, member_id, Action.read_members)
+    return await _notices_of(session, member_id, False, cursor)
+
+
+async def _notices_of(
+    session: AsyncSession, member_id: int, unread_only: bool, cursor: CursorParams
+) -> tuple[list[tuple[Notice, Delivery | None]], int, int, tuple[int, ...] | None]:
+    theirs = col(Notice.member_id) == member_id
+    unread = theirs & col(Notice.read_at).is_(None)
+    condition = unread if unread_only else theirs
     total = await session.scalar(select(func.count()).select_from(Notice).where(condition))
     unread_count = await session.scalar(select(func.count()).select_from(Notice).where(unread))
     query = (

@@ -38,6 +38,7 @@ from api.scoring.presets import PRESETS
 from api.scoring.scheme import PeriodLength, SubjectKind
 from api.services import audit
 from api.services.org import unit_for
+from api.validation import describe_scheme
 
 
 def parse_scheme(definition: dict[str, Any]) -> Scheme:
@@ -45,11 +46,7 @@ def parse_scheme(definition: dict[str, Any]) -> Scheme:
     try:
         return Scheme.model_validate(definition)
     except ValidationError as exc:
-        problems = [
-            {"field": ".".join(str(p) for p in error["loc"]) or "scheme", "reason": error["msg"]}
-            for error in exc.errors()
-        ]
-        raise SchemeInvalid(detail=problems) from exc
+        raise SchemeInvalid(detail=[describe_scheme(error) for error in exc.errors()]) from exc
 
 
 def preset(slug: str) -> Scheme:

@@ -81,6 +81,27 @@ export default async ({ base, api, browser, consoleAs, check, expect, json, RESU
     await page.screenshot({ path: join(RESULTS, "10-org-member.png"), fullPage: true });
   });
 
+  await check("org: a member's notices tab lists what the API lists, and leaves them unread", async () => {
+    const memberId = Number(await page.locator('[data-testid="member-page"]').getAttribute("data-member"));
+    const listed = await json(`${api}/members/${memberId}/notices?size=20`, { headers: bearer });
+    await page.getByRole("tab", { name: /^通知/ }).click();
+    const table = page.locator('[data-testid="member-notices"][data-loaded="true"]');
+    await table.waitFor();
+    const rows = table.locator(".el-table__body tr");
+    await page.waitForFunction(
+      (/** @type {number} */ n) => document.querySelectorAll('[data-testid="member-notices"] .el-table__body tr').length === n,
+      listed.body.items.length,
+    );
+    const shown = await rows.allTextContents();
+    listed.body.items.forEach((/** @type {{title: string, read_at: string | null}} */ notice, /** @type {number} */ i) => {
+      expect(shown[i]?.includes(notice.title), `row ${i + 1} shows no 「${notice.title}」`);
+      expect(shown[i]?.includes(notice.read_at ? "已读" : "未读"), `row ${i + 1} does not say whether it was read`);
+    });
+    const again = await json(`${api}/members/${memberId}/notices?size=20`, { headers: bearer });
+    expect(again.body.unread === listed.body.unread, "showing the notices marked them read");
+    await page.screenshot({ path: join(RESULTS, "10-org-notices.png"), fullPage: true });
+  });
+
   /** @param {string} name */
   const committeeOf = async (name) => {
     const listed = await json(`${api}/org/units/${east.id}/roles?role=branch_committee`, { headers: bearer });

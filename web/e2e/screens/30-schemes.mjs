@@ -31,6 +31,8 @@ export default async ({ base, api, browser }) => {
     await page.locator('[data-testid="scheme-adopt"]').click();
     const error = page.locator('[data-testid="scheme-items"] [data-testid="field-error"]').first();
     await error.waitFor();
+    const said = (await error.textContent()) ?? "";
+    expect(said.includes("「分值」应大于 0"), `the error is not in Chinese naming the field: ${said}`);
     const row = page.locator('[data-testid="scheme-items"] .el-table__body tr').nth(index);
     expect((await row.locator('[data-testid="field-error"]').count()) > 0, "the error is not in the item's row");
     await page.screenshot({ path: join(RESULTS, "30-schemes-form.png") });

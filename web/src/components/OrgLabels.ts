@@ -35,6 +35,31 @@ export const STATUS_LABELS: Record<Schemas["MemberStatus"], string> = {
   transferred_out: "已转出",
 };
 
+/** The notice kinds as the server's labels name them (NOTICE_KIND_LABELS in api/schemas/labels.py). */
+export const NOTICE_KIND_LABELS: Record<Schemas["NoticeKind"], string> = {
+  deduction_card: "记分告知卡",
+  threshold: "累计记分达到阈值",
+  claim_result: "审核结果",
+  appeal_filed: "收到申诉",
+  appeal_result: "申诉结果",
+  evaluation_reminder: "评议提醒",
+  monthly_score: "月度积分情况",
+  period_result: "考核结果已公示",
+  period_reminder: "考核提醒",
+  quarterly_summary: "季度汇总",
+  robot_failed: "群机器人推送失败",
+  publication_withdrawn: "公示已撤回",
+  share_board: "分享公示提醒",
+  meeting_scheduled: "会议通知",
+  meeting_changed: "会议变更",
+  meeting_cancelled: "会议取消",
+  meeting_reminder: "会前提醒",
+  leave_requested: "请假申请",
+  leave_result: "请假审批结果",
+  follow_up: "结算决定的处理",
+  follow_up_withdrawn: "处理已撤回",
+};
+
 export function when(text: string | null | undefined): string {
   return text ? new Date(text).toLocaleString("zh-CN", { hour12: false }) : "—";
 }
