@@ -8,8 +8,17 @@ const ADMIN = "13800000001"; // 周建国, committee admin of the demo township
 /** @param {import("playwright-core").Page} page @param {import("playwright-core").Locator} select @param {string} text */
 async function choose(page, select, text, typed = "") {
   await select.click();
-  if (typed) await page.keyboard.type(typed);
+  if (typed) {
+    // A remote select searches as it is typed into: pick from the answer to the whole text, not
+    // from a list the next answer is about to replace.
+    const searched = page.waitForResponse((response) =>
+      decodeURIComponent(response.url()).includes(`q=${typed}&`),
+    );
+    await page.keyboard.type(typed);
+    await searched;
+  }
   await page.locator(".el-select-dropdown__item:visible", { hasText: text }).first().click();
+  await select.filter({ hasText: text }).waitFor();
 }
 
 /** @param {{ base: string, api: string, browser: import("playwright-core").Browser, consoleAs: Function, check: Function, expect: Function, json: Function, RESULTS: string }} t */
