@@ -119,8 +119,13 @@ export default async ({ base, api, browser }) => {
     expect(streaks[0].count === 2 && streaks[0].action.label === label, `streak ${JSON.stringify(streaks[0])}`);
     expect(streaks[0].action.code === current.definition.streaks[0].action.code, "the streak's action code changed");
 
-    // The version before goes back into force, adopted from the versions tab.
-    await page.getByRole("tab", { name: "版本" }).click();
+    // The version before goes back into force, adopted from the versions tab. The form is
+    // rebuilt from the adopted version just now, and a click on the tab while it is can be lost:
+    // click until the versions show.
+    for (let tries = 0; tries < 20 && !(await page.locator('[data-testid="versions"]').isVisible()); tries++) {
+      await page.getByRole("tab", { name: "版本" }).click();
+      await page.waitForTimeout(250);
+    }
     const newest = `第 ${current.version + 1} 版`;
     await page.locator('[data-testid="versions"] .el-table__body tr').first().filter({ hasText: newest }).waitFor();
     const previous = page.locator('[data-testid="versions"] .el-table__body tr').nth(1);
