@@ -1,5 +1,6 @@
 """The application factory: settings, lifespan resources, error rendering, routers."""
 
+import gc
 import logging
 import re
 from collections.abc import AsyncIterator
@@ -95,8 +96,17 @@ ROUTED_DOMAINS = (
 log = logging.getLogger("api")
 
 
-def create_app(settings: Settings | None = None, http: httpx.AsyncClient | None = None) -> FastAPI:
-    """Build the app; tests pass their own settings and an httpx client wired to a fake WeChat."""
+def create_app(
+    settings: Settings | None = None,
+    http: httpx.AsyncClient | None = None,
+    *,
+    serving: bool = False,
+) -> FastAPI:
+    """Build the app; tests pass their own settings and an httpx client wired to a fake WeChat.
+
+    `serving`: the app is the process's only one and lives as long as it (uvicorn's `app`), so
+    what it builds at startup is settled out of the garbage collector's way.
+    """
     settings = settings or get_settings()
     logs.install()
 
@@ -122,6 +132,8 @@ def create_app(settings: Settings | None = None, http: httpx.AsyncClient | None 
         app.state.photo_decoder = PhotoDecoder(settings.photo_limits, settings.photo_decodes)
         return_large_buffers_to_the_system()
         app.state.limiter = RateLimiter(app.state.sessionmaker, settings)
+        if serving:
+            settle_startup_heap()
         try:
             async with open_photo_store(settings) as store:
                 app.state.photos = store
@@ -378,4 +390,18 @@ def _over_driver_limit(exc: DBAPIError) -> bool:
     return bool(_DRIVER_LIMITS.search(str(exc.orig)))
 
 
-app = create_app()
+def settle_startup_heap() -> None:
+    """Keep the cyclic garbage collector off what every request shares.
+
+    The route table, the OpenAPI document, the models and the engine's caches live as long as the
+    process, yet each full collection walked all of them again: a pause of every request in
+    flight, the tail of the latency. Frozen after startup, they are never walked; the youngest
+    generation is collected after 20 000 allocations rather than 700, which the short-lived
+    objects of one request seldom reach (`bench/ceiling_load.py`, bench/RESULTS.md).
+    """
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(20_000, 20, 20)
+
+
+app = create_app(serving=True)

@@ -1,11 +1,15 @@
-"""How the app is wired: nothing on a request's path is handed to the thread pool."""
+"""How the app is wired: nothing on a request's path is handed to the thread pool, and the
+served app keeps the garbage collector off what it built at startup."""
 
+import gc
 import inspect
 from collections.abc import Iterator
 from typing import Any
 
 from fastapi.dependencies.models import Dependant
 
+from api.config import Settings
+from api.main import create_app
 from tests.test_access_matrix import mounted
 
 
@@ -32,3 +36,18 @@ def test_every_endpoint_and_dependency_is_async() -> None:
     }
     assert len(mounted()) > 90
     assert not offenders
+
+
+async def test_the_served_app_freezes_its_startup_heap(settings: Settings) -> None:
+    threshold = gc.get_threshold()
+    tested = create_app(settings)
+    async with tested.router.lifespan_context(tested):
+        assert gc.get_freeze_count() == 0
+    served = create_app(settings, serving=True)
+    try:
+        async with served.router.lifespan_context(served):
+            assert gc.get_freeze_count() > 0
+            assert gc.get_threshold()[0] > threshold[0]
+    finally:
+        gc.unfreeze()
+        gc.set_threshold(*threshold)
