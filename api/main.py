@@ -161,6 +161,7 @@ def create_app(
     _install_error_handlers(app)
     routers = [(health.router, ""), *((module.router, API_PREFIX) for module in ROUTED_DOMAINS)]
     for router, prefix in routers:
+        router.mount_at(prefix)
         app.include_router(router, prefix=prefix)
     contract.declare_errors(routers, route_caps, default_cap)
     app.route_templates = route_templates(routers)

@@ -6,7 +6,10 @@ import inspect
 from collections.abc import Iterator
 from typing import Any
 
+import httpx
+import pytest
 from fastapi.dependencies.models import Dependant
+from fastapi.routing import APIRoute
 
 from api.config import Settings
 from api.main import create_app
@@ -51,3 +54,24 @@ async def test_the_served_app_freezes_its_startup_heap(settings: Settings) -> No
     finally:
         gc.unfreeze()
         gc.set_threshold(*threshold)
+
+
+async def test_a_request_asks_only_the_routes_that_could_match_it(
+    client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each domain router turns a path away by its beginning before asking its routes: a
+    board's request asks only the routes under `/api/v1/periods/`, not the 150-odd before."""
+    asked = []
+    matches = APIRoute.matches
+
+    def counted(route: APIRoute, scope: Any) -> Any:
+        asked.append(route.path)
+        return matches(route, scope)
+
+    monkeypatch.setattr(APIRoute, "matches", counted)
+    response = await client.get("/api/v1/periods/1/boards/2")
+    assert response.status_code == 401
+    under_periods = [
+        route for prefix, route in mounted() if (prefix + route.path).startswith("/api/v1/periods/")
+    ]
+    assert 0 < len(asked) <= len(under_periods) < len(mounted()) / 4

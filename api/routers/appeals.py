@@ -1,15 +1,14 @@
 """申诉 against a deduction, and the committee's decision."""
 
-from fastapi import APIRouter
-
 from api.db import SessionDep
 from api.deps import CurrentPrincipal, SettingsDep
 from api.models import utcnow
 from api.photo_urls import PhotoUrlsDep, appeals_out
+from api.routers import DomainRouter
 from api.schemas.appeals import AppealDecisionIn, AppealIn, AppealOut
 from api.services import appeals as service
 
-router = APIRouter(tags=["申诉"])
+router = DomainRouter(tags=["申诉"])
 
 
 @router.post(

@@ -1,10 +1,11 @@
 """WeChat login, binding, refresh, logout and the dev-mode login."""
 
-from fastapi import APIRouter, Depends, Response, status
+from fastapi import Depends, Response, status
 
 from api.db import SessionDep
 from api.deps import ClientAddress, LimiterDep, SettingsDep, WeChatDep
 from api.models import LoginKind
+from api.routers import DomainRouter
 from api.schemas.auth import (
     BindingTicketOut,
     DevAccount,
@@ -19,7 +20,7 @@ from api.schemas.auth import (
 from api.schemas.members import MemberPublic
 from api.services import auth as service
 
-router = APIRouter(prefix="/auth", tags=["登录"])
+router = DomainRouter(prefix="/auth", tags=["登录"])
 
 
 async def _no_store(response: Response) -> None:

@@ -4,16 +4,17 @@ account's; each is checked with that app's own token, safe-mode key and AppID.""
 
 from typing import Annotated
 
-from fastapi import APIRouter, BackgroundTasks, Query, Request
+from fastapi import BackgroundTasks, Query, Request
 from fastapi.responses import PlainTextResponse
 
 from api.db import SessionDep
 from api.deps import SettingsDep
 from api.models import utcnow
+from api.routers import DomainRouter
 from api.services import callbacks as service
 from api.services.callbacks import WeChatApp
 
-router = APIRouter(prefix="/wechat/callback", tags=["微信推送"])
+router = DomainRouter(prefix="/wechat/callback", tags=["微信推送"])
 
 SignatureQuery = Annotated[str, Query()]
 PATHS = {WeChatApp.mini: "", WeChatApp.service: "/service"}

@@ -2,13 +2,14 @@
 
 from typing import TYPE_CHECKING, Annotated
 
-from fastapi import APIRouter, Header, Response
+from fastapi import Header, Response
 
 from api.access import Principal
 from api.db import SessionDep
 from api.deps import CurrentPrincipal, CursorDep, PageDep, SettingsDep
 from api.models import ClaimStatus, EvidenceKind, id_of, utcnow
 from api.photo_urls import PhotoUrls, PhotoUrlsDep, among
+from api.routers import DomainRouter
 from api.schemas.claims import (
     BatchDecisionIn,
     BatchItemOut,
@@ -28,7 +29,7 @@ from api.services.photos import reuse_counts
 if TYPE_CHECKING:
     from api.models import Claim
 
-router = APIRouter(prefix="/claims", tags=["申报审核"])
+router = DomainRouter(prefix="/claims", tags=["申报审核"])
 IdempotencyKey = Annotated[
     str,
     Header(

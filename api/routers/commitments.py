@@ -2,10 +2,11 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import Query
 
 from api.db import SessionDep
 from api.deps import CurrentPrincipal, PageDep
+from api.routers import DomainRouter
 from api.schemas.commitments import (
     CommitmentDecisionIn,
     CommitmentIn,
@@ -16,7 +17,7 @@ from api.schemas.commitments import (
 from api.schemas.common import Page
 from api.services import commitments as service
 
-router = APIRouter(tags=["承诺践诺"])
+router = DomainRouter(tags=["承诺践诺"])
 
 
 @router.post(

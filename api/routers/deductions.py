@@ -1,11 +1,10 @@
 """支委记分 with its 记分告知卡."""
 
-from fastapi import APIRouter
-
 from api.db import SessionDep
 from api.deps import CurrentPrincipal, SettingsDep
 from api.models import EntrySource, utcnow
 from api.photo_urls import PhotoUrlsDep, entries_out
+from api.routers import DomainRouter
 from api.schemas.deductions import (
     DeductionCardPreview,
     DeductionIn,
@@ -17,7 +16,7 @@ from api.schemas.notices import DeductionCardData
 from api.services import deductions as service
 from api.services.ledger import NewEntry
 
-router = APIRouter(tags=["记分"])
+router = DomainRouter(tags=["记分"])
 
 
 @router.post(

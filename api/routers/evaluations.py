@@ -1,10 +1,9 @@
 """评议 rounds: open, advance, rate, progress, overview, own result, reminders."""
 
-from fastapi import APIRouter
-
 from api.db import SessionDep
 from api.deps import CurrentPrincipal
 from api.models import id_of, utcnow
+from api.routers import DomainRouter
 from api.schemas.evaluations import (
     AdvanceIn,
     AggregateOut,
@@ -22,7 +21,7 @@ from api.schemas.evaluations import (
 )
 from api.services import evaluations as service
 
-router = APIRouter(tags=["民主评议"])
+router = DomainRouter(tags=["民主评议"])
 
 
 @router.post(

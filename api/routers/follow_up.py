@@ -3,12 +3,13 @@
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import Query
 
 from api.db import SessionDep
 from api.deps import CurrentPrincipal, PageDep
 from api.models import AppealStatus, id_of
 from api.photo_urls import PhotoUrlsDep, appeals_out
+from api.routers import DomainRouter
 from api.schemas.appeals import AppealOut
 from api.schemas.common import Page
 from api.schemas.follow_up import CommitteeActionOut
@@ -18,7 +19,7 @@ from api.services.names import subject_names
 if TYPE_CHECKING:
     from api.models import CommitteeAction
 
-router = APIRouter(tags=["待办"])
+router = DomainRouter(tags=["待办"])
 
 
 async def _out(session: SessionDep, rows: Sequence["CommitteeAction"]) -> list[CommitteeActionOut]:

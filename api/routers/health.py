@@ -1,6 +1,6 @@
 """Liveness and readiness probes, and the Prometheus metrics."""
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 from fastapi.responses import PlainTextResponse
 from prometheus_client import CONTENT_TYPE_LATEST
 
@@ -9,10 +9,11 @@ from api.db import SessionDep
 from api.deps import CurrentPrincipal, SettingsDep
 from api.errors import NotFound
 from api.models import utcnow
+from api.routers import DomainRouter
 from api.services import health as service
 from api.services import heartbeat
 
-router = APIRouter(tags=["运行状态"])
+router = DomainRouter(tags=["运行状态"])
 
 
 @router.get(

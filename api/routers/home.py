@@ -1,10 +1,9 @@
 """The phone's home screen in one call."""
 
-from fastapi import APIRouter
-
 from api.db import SessionDep
 from api.deps import CurrentPrincipal
 from api.models import utcnow
+from api.routers import DomainRouter
 from api.schemas.home import (
     CurrentPeriodOut,
     HomeAttendanceOut,
@@ -19,7 +18,7 @@ from api.schemas.home import (
 from api.services import home as service
 from api.services.ledger import today_in_shanghai
 
-router = APIRouter(tags=["党员"])
+router = DomainRouter(tags=["党员"])
 
 
 @router.get(

@@ -1,17 +1,16 @@
 """The ledger: manual adjustments, branch assessments, reversals, a member's entries."""
 
-from fastapi import APIRouter
-
 from api.db import SessionDep
 from api.deps import CurrentPrincipal, CursorDep
 from api.models import EntrySource, utcnow
 from api.photo_urls import PhotoUrlsDep, entries_out
+from api.routers import DomainRouter
 from api.schemas.common import CursorPage
 from api.schemas.ledger import EntryIn, EntryOut, ReverseIn
 from api.services import ledger as service
 from api.services.photos import photo_links
 
-router = APIRouter(tags=["积分台账"])
+router = DomainRouter(tags=["积分台账"])
 
 
 def _new(body: EntryIn, source: EntrySource) -> service.NewEntry:

@@ -2,7 +2,7 @@
 
 from typing import TYPE_CHECKING, Annotated
 
-from fastapi import APIRouter, Query, Request
+from fastapi import Query, Request
 from fastapi.responses import FileResponse
 from starlette.background import BackgroundTask
 
@@ -10,6 +10,7 @@ from api.contract import XLSX_FILE
 from api.db import SessionDep
 from api.deps import CurrentPrincipal, PageDep, SettingsDep
 from api.models import MeetingStatus, id_of, utcnow
+from api.routers import DomainRouter
 from api.schemas.common import Page
 from api.schemas.meetings import (
     AttendanceOut,
@@ -43,7 +44,7 @@ from api.services.publication import visible_unit
 if TYPE_CHECKING:
     from api.models import LeaveRequest, Meeting
 
-router = APIRouter(tags=["组织生活"])
+router = DomainRouter(tags=["组织生活"])
 PeriodKey = Annotated[
     str | None,
     Query(max_length=7, description="期间：2026-11、2026-Q4、2026-H2 或 2026；默认今年"),

@@ -2,12 +2,13 @@
 
 from typing import TYPE_CHECKING, Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import Query
 
 from api.access import Action
 from api.db import SessionDep
 from api.deps import CurrentPrincipal, PageDep, SettingsDep
 from api.models import MemberStatus, Role, UnitKind, id_of
+from api.routers import DomainRouter
 from api.schemas.common import Page
 from api.schemas.members import (
     CapabilityOut,
@@ -24,7 +25,7 @@ from api.services.org import unit_for
 if TYPE_CHECKING:
     from api.models import OrgUnit
 
-router = APIRouter(tags=["党员"])
+router = DomainRouter(tags=["党员"])
 
 
 @router.get(

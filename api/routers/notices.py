@@ -2,15 +2,16 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Response
+from fastapi import Query, Response
 
 from api.db import SessionDep
 from api.deps import CurrentPrincipal, CursorDep, encode_cursor
+from api.routers import DomainRouter
 from api.schemas.notices import InboxOut, NoticeOut, SubscriptionReport
 from api.services import notices as service
 from api.services import subscriptions
 
-router = APIRouter(tags=["通知"])
+router = DomainRouter(tags=["通知"])
 
 
 @router.get(

@@ -2,12 +2,13 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Response
+from fastapi import Query, Response
 
 from api.access import Action
 from api.db import SessionDep
 from api.deps import CurrentPrincipal, PageDep
 from api.models import AuditAction, Role, id_of
+from api.routers import DomainRouter
 from api.schemas.common import Page
 from api.schemas.labels import AUDIT_ACTION_LABELS, ROLE_LABELS
 from api.schemas.members import RoleOut
@@ -27,7 +28,7 @@ from api.services import org as service
 from api.services import schemes
 from api.services.audit import AuditEntry
 
-router = APIRouter(prefix="/org", tags=["组织"])
+router = DomainRouter(prefix="/org", tags=["组织"])
 
 
 @router.get(

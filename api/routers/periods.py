@@ -2,12 +2,13 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import Query
 
 from api.access import Action
 from api.db import SessionDep
 from api.deps import CurrentPrincipal, PageDep
 from api.models import utcnow
+from api.routers import DomainRouter
 from api.schemas.common import Page
 from api.schemas.periods import (
     BoardResultOut,
@@ -35,7 +36,7 @@ from api.services import publication
 from api.services.ledger import today_in_shanghai
 from api.services.schemes import from_request
 
-router = APIRouter(tags=["考核期"])
+router = DomainRouter(tags=["考核期"])
 
 
 def _result(shown: service.ShownResult) -> ResultOut:

@@ -2,7 +2,7 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import Depends, Request, Response
 
 from api.contract import binary
 from api.db import SessionDep
@@ -12,12 +12,13 @@ from api.links import SignedLinkDep, cache_control
 from api.models import id_of
 from api.photo_urls import CONTENT_ROUTE, PhotoUrlsDep
 from api.photos import PhotoDecoder
+from api.routers import DomainRouter
 from api.schemas.photos import PhotoOut
 from api.services import photos as service
 from api.storage import PhotoStore
 from api.uploads import read_file, upload_body
 
-router = APIRouter(prefix="/photos", tags=["照片"])
+router = DomainRouter(prefix="/photos", tags=["照片"])
 PHOTO = binary("image/jpeg", "image/png", "image/webp", description="照片（存储时的格式）")
 
 

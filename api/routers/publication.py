@@ -3,7 +3,7 @@
 import asyncio
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Query, Response
+from fastapi import Header, Query, Response
 from fastapi.responses import FileResponse
 from starlette.background import BackgroundTask
 
@@ -15,6 +15,7 @@ from api.errors import BoardWithdrawn, PosterPageOutOfRange, PosterUnavailable, 
 from api.models import utcnow
 from api.publication.fonts import FontMissing
 from api.publication.poster import render_poster
+from api.routers import DomainRouter
 from api.schemas.common import Page
 from api.schemas.publication import (
     BoardOut,
@@ -29,7 +30,7 @@ from api.services import exports, periods, publication, robots
 from api.services.exports import XLSX, Export
 from api.services.share import images
 
-router = APIRouter(tags=["公示"])
+router = DomainRouter(tags=["公示"])
 PosterPage = Annotated[int | None, Query(ge=1, le=100, description="分页海报的页码（每页 top 人）")]
 PosterTop = Annotated[int, Query(ge=5, le=100, description="海报列出的人数（或每页人数）")]
 PostKey = Annotated[

@@ -3,7 +3,7 @@
 from typing import Annotated
 from urllib.parse import quote
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import Depends, Query, Request, Response
 
 from api.access import Action
 from api.contract import XLSX_FILE
@@ -11,12 +11,13 @@ from api.db import SessionDep
 from api.deps import CurrentPrincipal, SettingsDep, Uploader
 from api.errors import Forbidden, UnitNotFound
 from api.limits import roster_too_large
+from api.routers import DomainRouter
 from api.schemas.roster import RosterCommitIn, RosterImportOut, RosterPreviewOut
 from api.services import roster as service
 from api.services.org import unit_for
 from api.uploads import read_file, upload_body
 
-router = APIRouter(tags=["花名册"])
+router = DomainRouter(tags=["花名册"])
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 

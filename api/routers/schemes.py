@@ -2,10 +2,9 @@
 
 from typing import TYPE_CHECKING
 
-from fastapi import APIRouter
-
 from api.db import SessionDep
 from api.deps import CurrentPrincipal
+from api.routers import DomainRouter
 from api.schemas.periods import PeriodOut
 from api.schemas.schemes import PresetOut, SchemeIn, SchemeOut, SchemeVersionOut
 from api.scoring.presets import PRESETS
@@ -15,7 +14,7 @@ from api.services import schemes as service
 if TYPE_CHECKING:
     from api.models import SchemeRecord, SchemeVersion
 
-router = APIRouter(tags=["积分方案"])
+router = DomainRouter(tags=["积分方案"])
 
 
 def _out(record: "SchemeRecord", version: "SchemeVersion") -> SchemeOut:

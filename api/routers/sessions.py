@@ -2,11 +2,12 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Header, Path, Request, Response, status
+from fastapi import Depends, Header, Path, Request, Response, status
 
 from api.db import SessionDep
 from api.deps import ClientAddress, CurrentPrincipal, LimiterDep, SettingsDep
 from api.models import LoginKind, id_of
+from api.routers import DomainRouter
 from api.schemas.labels import LOGIN_KIND_LABELS
 from api.schemas.members import MemberPublic
 from api.schemas.sessions import (
@@ -19,7 +20,7 @@ from api.schemas.sessions import (
 from api.services import sessions as service
 from api.services.auth import TokenPair
 
-router = APIRouter(tags=["我的登录"])
+router = DomainRouter(tags=["我的登录"])
 
 TicketId = Annotated[
     str,

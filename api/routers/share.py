@@ -2,7 +2,7 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import Query, Request, Response
 
 from api.contract import binary
 from api.db import SessionDep
@@ -10,12 +10,13 @@ from api.deps import CurrentPrincipal, SettingsDep, WeChatDep
 from api.errors import PosterUnavailable
 from api.models import utcnow
 from api.publication.fonts import FontMissing
+from api.routers import DomainRouter
 from api.schemas.share import OpenedOut, ShareOut, SharerOut, SharersIn
 from api.services.share import cards, nudges, resolve, scenes
 from api.services.share.cards import SharedImage
 from api.signing import SignedLink
 
-router = APIRouter(tags=["分享与扫码"])
+router = DomainRouter(tags=["分享与扫码"])
 Expires = Annotated[int, Query(ge=0, le=2**40, description="链接过期时间（Unix 秒）")]
 Signature = Annotated[
     str, Query(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$", description="链接签名")

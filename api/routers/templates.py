@@ -2,16 +2,17 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Response
+from fastapi import Query, Response
 
 from api.db import SessionDep
 from api.deps import CurrentPrincipal, PageDep
 from api.models import Channel, DeliveryStatus, NoticeKind
+from api.routers import DomainRouter
 from api.schemas.common import Page
 from api.schemas.templates import DeliveryHealthOut, DeliveryOut, TemplateIn, TemplateOut
 from api.services import templates as service
 
-router = APIRouter(tags=["消息投递"])
+router = DomainRouter(tags=["消息投递"])
 
 
 TemplateUnit = Annotated[

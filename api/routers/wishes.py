@@ -2,13 +2,14 @@
 
 from typing import TYPE_CHECKING, Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import Query
 
 from api.access import Principal
 from api.db import SessionDep
 from api.deps import CurrentPrincipal, PageDep, SettingsDep
 from api.models import WishStatus, id_of, utcnow
 from api.photo_urls import PhotoUrls, PhotoUrlsDep, among
+from api.routers import DomainRouter
 from api.schemas.common import Page
 from api.schemas.photos import PhotoUrlOut
 from api.schemas.wishes import CompleteIn, ShortfallOut, WishIn, WishOut, YearEndIn
@@ -17,7 +18,7 @@ from api.services import wishes as service
 if TYPE_CHECKING:
     from api.models import MicroWish
 
-router = APIRouter(tags=["微心愿"])
+router = DomainRouter(tags=["微心愿"])
 
 
 async def _out(
