@@ -9,6 +9,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
 from api.schemas.labels import FIELD_LABELS, SCHEME_FIELD_LABELS
+from api.scoring.scheme import problem_location
 
 # Where FastAPI says a value came from: the first part of every error's location.
 _SOURCES: Final = {"body": "请求内容", "query": "查询参数", "path": "路径", "header": "请求头"}
@@ -139,9 +140,10 @@ def scheme_field(location: Sequence[str | int]) -> str:
 
 def describe_scheme(error: Mapping[str, Any]) -> dict[str, str]:
     """One problem of a scheme definition as {field, reason}: `field` is its dotted location (the
-    editor shows the problem there), `reason` the Chinese phrase naming it."""
+    editor shows the problem there, down to the field a check of the whole names), `reason` the
+    Chinese phrase naming it."""
     kind = str(error.get("type", ""))
-    location = tuple(error.get("loc", ()))
+    location = problem_location(error)
     context = dict(error.get("ctx") or {})
     field = scheme_field(location)
     phrase = _SCHEME_PHRASES.get(kind, _INVALID)

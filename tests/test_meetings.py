@@ -668,7 +668,10 @@ async def test_a_scheme_editor_adds_a_meeting_kind_and_its_mapping(
         f"/api/v1/schemes/{heyang}", json={"definition": wrong}, headers=org.headers("admin")
     )
     assert (refused.status_code, refused.json()["code"]) == (422, "scheme_invalid")
-    assert "'volunteer_service' is not a fixed-point deduction" in str(refused.json()["detail"])
+    field = "「会议考勤」「规则」第 1 项「缺席扣分事项」"
+    reason = f"{field}：'volunteer_service' 不是固定分值的扣分事项"
+    problem = {"field": "attendance.rules.0.absent_item", "reason": reason}
+    assert refused.json()["detail"] == [problem]
     right = dict(definition)
     right["attendance"] = {
         **right["attendance"],

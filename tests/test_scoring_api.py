@@ -108,7 +108,8 @@ async def test_an_invalid_definition_is_refused_naming_the_field(
     assert response.status_code == 422
     body = response.json()
     assert body["code"] == "scheme_invalid"
-    assert "weights" in body["detail"][0]["reason"]
+    reason = "「构成」：「权重」合计为 1.2，应为 1"
+    assert body["detail"] == [{"field": "components", "reason": reason}]
 
 
 async def test_a_definitions_problems_are_said_in_chinese_at_their_field(
@@ -135,6 +136,34 @@ async def test_a_definitions_problems_are_said_in_chinese_at_their_field(
         "period": "「考核周期」只能是 'month'、'two_months'、'quarter'、'half_year'、'year'",
     }
     assert "Input should" not in response.text
+
+
+async def test_a_whole_scheme_problem_is_said_in_chinese_at_the_field_it_concerns(
+    client: httpx.AsyncClient, org: Org
+) -> None:
+    attached = await attach(client, org, "town", "university")
+    assert attached.status_code == 201, attached.text
+    definition = PRESETS["university"].model_dump(mode="json")
+    definition["items"][0]["max_points"] = "8"
+    definition["tiering"]["bands"][1]["min"] = "95"
+    response = await client.put(
+        f"/api/v1/schemes/{attached.json()['id']}",
+        json={"definition": definition},
+        headers=org.headers("admin"),
+    )
+    assert (response.status_code, response.json()["code"]) == (422, "scheme_invalid")
+    assert response.json()["detail"] == [
+        {
+            "field": "items.0.points",
+            "reason": "「事项」第 1 项「分值」："
+            "事项 'course_failed' 的「分值」与「最低分」「最高分」只能填一种",
+        },
+        {
+            "field": "tiering.bands.1.min",
+            "reason": "「等次评定」「分数段」第 2 项「下限」："
+            "分数段应按「下限」从高到低排列，95 不低于上一段的 95",
+        },
+    ]
 
 
 async def test_unknown_preset_is_a_404(client: httpx.AsyncClient, org: Org) -> None:

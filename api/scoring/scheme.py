@@ -2,7 +2,9 @@
 
 Every seed system is a preset of this one model (see ``api.scoring.presets``): a scheme is data,
 never code. The way in is ``Scheme.model_validate(data)``; the way out is
-``scheme.model_dump(mode="json")``, which validates back to an equal scheme.
+``scheme.model_dump(mode="json")``, which validates back to an equal scheme. A refused
+definition's own problems are ``SchemeProblem``s: words for the admin who wrote it, at the
+field they concern (``problem_location``).
 
 Score bands (档次 and 红星) are written best first, each with an *inclusive lower bound*
 (``min``). A band covers ``[min, min of the band above)``: its upper bound is the next
@@ -10,12 +12,12 @@ higher band's lower bound, *excluded*; the top band has no upper bound. "≥80 �
 <60 三类" is therefore ``80 → 一类, 60 → 二类, None → 三类``: exactly 80 is 一类, 79.9 is 二类.
 """
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from decimal import Decimal
 from enum import StrEnum
 from functools import cached_property
 from itertools import pairwise
-from typing import Annotated, Literal, Self
+from typing import Annotated, Any, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -29,6 +31,26 @@ TOP_N_FLAG = "top_n"
 TOP_PERCENT_FLAG = "top_percent"
 BELOW_AVERAGE_FLAG = "below_average"
 BOTTOM_FLAG = "bottom"
+
+Location = tuple[str | int, ...]
+
+
+class SchemeProblem(ValueError):
+    """A problem of a definition, said for the committee admin who wrote it, and where it lies
+    below the model whose check found it: pydantic files a model's check at the model, the
+    editor shows the problem at the field ``at`` names."""
+
+    def __init__(self, message: str, *at: str | int) -> None:
+        super().__init__(message)
+        self.at: Location = at
+
+
+def problem_location(error: Mapping[str, Any]) -> Location:
+    """Where one of a scheme's validation errors lies: pydantic's location, down to the field
+    a check names."""
+    found = (error.get("ctx") or {}).get("error")
+    below = found.at if isinstance(found, SchemeProblem) else ()
+    return (*error.get("loc", ()), *below)
 
 
 class SubjectKind(StrEnum):
@@ -209,28 +231,43 @@ class Item(SchemeModel):
 
     @model_validator(mode="after")
     def _check_points(self) -> Self:
-        has_range = self.min_points is not None or self.max_points is not None
-        if self.kind is ItemKind.VETO:
-            if self.points is not None or has_range or self.cap_per_period is not None:
-                raise ValueError(
-                    f"item {self.code!r}: a veto item takes no points, range or cap_per_period"
-                )
-            return self
-        if self.points is not None and has_range:
-            raise ValueError(f"item {self.code!r}: give either points or min_points/max_points")
-        if self.points is None and (self.min_points is None or self.max_points is None):
-            raise ValueError(f"item {self.code!r}: points, or both min_points and max_points")
         low, high = self.min_points, self.max_points
+        if self.kind is ItemKind.VETO:
+            given = {
+                "points": self.points,
+                "min_points": low,
+                "max_points": high,
+                "cap_per_period": self.cap_per_period,
+            }
+            for field, value in given.items():
+                if value is not None:
+                    raise SchemeProblem(
+                        f"一票否决事项 '{self.code}' 不设「分值」「最低分」「最高分」「每期上限」",
+                        field,
+                    )
+            return self
+        if self.points is not None and (low is not None or high is not None):
+            raise SchemeProblem(
+                f"事项 '{self.code}' 的「分值」与「最低分」「最高分」只能填一种", "points"
+            )
+        if self.points is None and (low is None or high is None):
+            blank = "min_points" if low is None else "max_points"
+            raise SchemeProblem(
+                f"事项 '{self.code}' 须填「分值」，或同时填「最低分」「最高分」",
+                "points" if low is None and high is None else blank,
+            )
         if low is not None and high is not None and low > high:
-            raise ValueError(f"item {self.code!r}: min_points {low} > max_points {high}")
+            raise SchemeProblem(
+                f"事项 '{self.code}' 的「最低分」{low} 高于「最高分」{high}", "min_points"
+            )
         return self
 
     @model_validator(mode="after")
     def _check_declaration(self) -> Self:
-        if len(set(self.approval_steps)) != len(self.approval_steps):
-            raise ValueError(f"item {self.code!r}: approval_steps repeat a step")
+        steps = _entries("approval_steps", self.approval_steps)
+        _require_unique(f"事项 '{self.code}' 的审批步骤", steps)
         if self.declarable and not self.approval_steps:
-            raise ValueError(f"item {self.code!r}: a declarable item needs approval_steps")
+            raise SchemeProblem(f"可申报的事项 '{self.code}' 须设「审批步骤」", "approval_steps")
         return self
 
     @cached_property
@@ -265,16 +302,18 @@ class Scoring(SchemeModel):
 
     @model_validator(mode="after")
     def _check_bounds(self) -> Self:
-        demerit = self.mode is ScoringMode.DEMERIT
-        if demerit and (self.base != 0 or self.minimum is not None):
-            raise ValueError("scoring: a demerit scheme starts at 0 and has no minimum")
         low, high = self.minimum, self.maximum
+        if self.mode is ScoringMode.DEMERIT:
+            if self.base != 0:
+                raise SchemeProblem(f"累计记分从 0 分记起，「基础分」不能是 {self.base}", "base")
+            if low is not None:
+                raise SchemeProblem("累计记分不设「最低分」", "minimum")
         if low is not None and high is not None and low > high:
-            raise ValueError(f"scoring: minimum {low} > maximum {high}")
-        if self.minimum is not None and self.base < self.minimum:
-            raise ValueError(f"scoring: base {self.base} is below minimum {self.minimum}")
-        if self.maximum is not None and self.base > self.maximum:
-            raise ValueError(f"scoring: base {self.base} is above maximum {self.maximum}")
+            raise SchemeProblem(f"「最低分」{low} 高于「最高分」{high}", "minimum")
+        if low is not None and self.base < low:
+            raise SchemeProblem(f"「基础分」{self.base} 低于「最低分」{low}", "base")
+        if high is not None and self.base > high:
+            raise SchemeProblem(f"「基础分」{self.base} 高于「最高分」{high}", "base")
         return self
 
 
@@ -290,7 +329,9 @@ class Component(SchemeModel):
     @model_validator(mode="after")
     def _check_daily(self) -> Self:
         if self.kind is ComponentKind.DAILY and self.when_unrated is UnratedPolicy.EXCLUDE:
-            raise ValueError("components: the daily component is never unrated")
+            raise SchemeProblem(
+                "日常积分人人都有，「未评时」不能选 'exclude'（不计入）", "when_unrated"
+            )
         return self
 
 
@@ -390,12 +431,8 @@ class Criterion(SchemeModel):
     @model_validator(mode="after")
     def _check_not_empty(self) -> Self:
         if not self.any_of and not self.all_of:
-            raise ValueError("criterion: give any_of or all_of")
+            raise SchemeProblem("「任一条件」「全部条件」至少填一项")
         return self
-
-    @property
-    def conditions(self) -> tuple[Condition, ...]:
-        return self.any_of + self.all_of
 
 
 class AwardBar(SchemeModel):
@@ -452,17 +489,23 @@ class Tiering(SchemeModel):
     @model_validator(mode="after")
     def _check_tiers(self) -> Self:
         codes = [tier.code for tier in self.tiers]
-        _require_unique("tiering.tiers", codes)
-        for band in self.bands:
-            _require_known("tiering.bands", band.tier, codes)
-        for rule in self.rules:
-            _require_known("tiering.rules", rule.tier, codes)
+        _require_unique("等次代码", _entries("tiers", codes, "code"))
+        for index, band in enumerate(self.bands):
+            _require_known("等次", band.tier, codes, "bands", index, "tier")
+        for index, rule in enumerate(self.rules):
+            _require_known("等次", rule.tier, codes, "rules", index, "tier")
         if self.veto_tier is not None:
-            _require_known("tiering.veto_tier", self.veto_tier, codes)
-        _check_descending_bands([band.min for band in self.bands])
-        positions = [codes.index(band.tier) for band in self.bands]
-        if positions != sorted(positions):
-            raise ValueError("tiering.bands: a higher band must not give a lower tier")
+            _require_known("等次", self.veto_tier, codes, "veto_tier")
+        _check_bands_open_below([band.min for band in self.bands])
+        for index, (upper, lower) in enumerate(pairwise(self.bands), start=1):
+            if codes.index(lower.tier) < codes.index(upper.tier):
+                raise SchemeProblem(
+                    f"分数段从高到低、等次应从好到差，本段的 '{lower.tier}' "
+                    f"好于上一段的 '{upper.tier}'",
+                    "bands",
+                    index,
+                    "tier",
+                )
         return self
 
     @property
@@ -495,10 +538,15 @@ class Stars(SchemeModel):
 
     @model_validator(mode="after")
     def _check_bands(self) -> Self:
-        if not _strictly_descending([band.min for band in self.bands]):
-            raise ValueError("stars.bands: lower bounds must be strictly descending")
-        if not _strictly_descending([Decimal(band.stars) for band in self.bands]):
-            raise ValueError("stars.bands: star counts must be strictly descending")
+        _require_descending("星级分数段", [band.min for band in self.bands], "bands")
+        for index, (upper, lower) in enumerate(pairwise(self.bands), start=1):
+            if lower.stars >= upper.stars:
+                raise SchemeProblem(
+                    f"下限越低、星数应越少，{lower.stars} 颗不少于上一段的 {upper.stars} 颗",
+                    "bands",
+                    index,
+                    "stars",
+                )
         return self
 
 
@@ -560,12 +608,14 @@ class Ranking(SchemeModel):
 
     @model_validator(mode="after")
     def _check_scopes(self) -> Self:
-        _require_unique("ranking.scopes", self.scopes)
-        _require_known("ranking.primary", self.primary, self.scopes)
-        if not _strictly_descending([band.min for band in self.prizes]):
-            raise ValueError("ranking.prizes: lower bounds must be strictly descending")
+        # The scopes are ticked, not listed: a repeat is the field's, not an entry's.
+        _require_unique("排名范围", [(scope, ("scopes",)) for scope in self.scopes])
+        _require_known("排名范围", self.primary, self.scopes, "primary")
+        _require_descending("奖金段", [band.min for band in self.prizes], "prizes")
         if self.first_place_flag in _BUILT_IN_FLAGS:
-            raise ValueError(f"ranking.first_place_flag: {self.first_place_flag!r} is built in")
+            raise SchemeProblem(
+                f"'{self.first_place_flag}' 是系统自带的标记，请换一个代码", "first_place_flag"
+            )
         return self
 
     @property
@@ -636,7 +686,7 @@ class AttendanceRule(SchemeModel):
     @model_validator(mode="after")
     def _check_items(self) -> Self:
         if self.absent_item is None and self.leave_item is None:
-            raise ValueError("attendance.rules: give absent_item or leave_item")
+            raise SchemeProblem("「缺席扣分事项」「请假扣分事项」至少填一项")
         return self
 
 
@@ -657,16 +707,25 @@ class AttendanceRules(SchemeModel):
     @model_validator(mode="after")
     def _check_kinds(self) -> Self:
         own = [kind.code for kind in self.meeting_kinds]
-        _require_unique("attendance.meeting_kinds", own)
-        for code in own:
+        _require_unique("会议类型代码", _entries("meeting_kinds", own, "code"))
+        for index, code in enumerate(own):
             if code in MEETING_KIND_NAMES:
-                raise ValueError(f"attendance.meeting_kinds: '{code}' is a built-in kind")
+                raise SchemeProblem(
+                    f"'{code}' 是系统自带的会议类型（{MEETING_KIND_NAMES[code]}），请换一个代码",
+                    "meeting_kinds",
+                    index,
+                    "code",
+                )
         known = [*MEETING_KIND_NAMES, *own]
-        covered = [kind for rule in self.rules for kind in rule.meeting_kinds]
-        for kind in covered:
-            _require_known("attendance.rules.meeting_kinds", kind, known)
-        _require_unique("attendance.rules.meeting_kinds", covered)
-        _require_unique("attendance.leave_approvers", self.leave_approvers)
+        covered = [
+            (kind, ("rules", index, *at))
+            for index, rule in enumerate(self.rules)
+            for kind, at in _entries("meeting_kinds", rule.meeting_kinds)
+        ]
+        for kind, at in covered:
+            _require_known("会议类型", kind, known, *at)
+        _require_unique("会议类型", covered)
+        _require_unique("请假审批人", _entries("leave_approvers", self.leave_approvers))
         return self
 
     @cached_property
@@ -704,91 +763,140 @@ class Scheme(SchemeModel):
 
     @model_validator(mode="after")
     def _check_items(self) -> Self:
-        _require_unique("categories", self.categories)
-        _require_unique("groups", [group.code for group in self.groups])
-        _require_unique("items", [item.code for item in self.items])
         group_codes = [group.code for group in self.groups]
-        for item in self.items:
+        _require_unique("类别", _entries("categories", self.categories))
+        _require_unique("分组代码", _entries("groups", group_codes, "code"))
+        _require_unique("事项代码", _entries("items", [item.code for item in self.items], "code"))
+        for index, item in enumerate(self.items):
             if item.group is not None:
-                _require_known(f"items.{item.code}.group", item.group, group_codes)
-            for category in item.categories:
-                _require_known(f"items.{item.code}.categories", category, self.categories)
+                _require_known("分组", item.group, group_codes, "items", index, "group")
+            for category, at in _entries("categories", item.categories):
+                _require_known("类别", category, self.categories, "items", index, *at)
         return self
 
     @model_validator(mode="after")
     def _check_components(self) -> Self:
         if not self.components:
             return self
+        kinds = [component.kind for component in self.components]
         if self.scoring.mode is ScoringMode.DEMERIT:
-            raise ValueError("components: a demerit scheme takes no weighted components")
-        _require_unique("components", [component.kind for component in self.components])
-        if ComponentKind.DAILY not in {component.kind for component in self.components}:
-            raise ValueError("components: the daily component must be weighted")
+            raise SchemeProblem("累计记分的方案不设加权构成", "components")
+        _require_unique("构成", _entries("components", kinds, "kind"))
+        if ComponentKind.DAILY not in kinds:
+            raise SchemeProblem("日常积分 'daily' 须列入构成并设权重", "components")
         total = sum((component.weight for component in self.components), Decimal(0))
         if total != 1:
-            raise ValueError(f"components: weights sum to {total}, not 1")
+            raise SchemeProblem(f"「权重」合计为 {total}，应为 1", "components")
         return self
 
     @model_validator(mode="after")
     def _check_outcomes(self) -> Self:
-        if self.tiering is None and any(item.kind is ItemKind.VETO for item in self.items):
-            raise ValueError("tiering: a scheme with veto items needs tiering")
+        self._check_vetoes_have_tiering()
         if self.tiering is not None:
             for category in self.tiering.pay_by_category:
-                _require_known("tiering.pay_by_category", category, self.categories)
-            for rule in self.tiering.rules:
-                self._check_criterion("tiering.rules", rule.when, scores_only=True)
+                pay = ("tiering", "pay_by_category", category)
+                _require_known("类别", category, self.categories, *pay)
+            for index, rule in enumerate(self.tiering.rules):
+                when = ("tiering", "rules", index, "when")
+                self._check_criterion(when, rule.when, scores_only=True)
         for index, streak in enumerate(self.streaks):
-            self._check_criterion(f"streaks.{index}", streak.when, scores_only=False)
+            self._check_criterion(("streaks", index, "when"), streak.when, scores_only=False)
         if self.award_bar is not None:
-            self._check_criterion("award_bar", self.award_bar.when, scores_only=False)
-        thresholds = [threshold.at for threshold in self.thresholds]
-        if thresholds != sorted(set(thresholds)):
-            raise ValueError("thresholds: values must be strictly ascending")
-        codes = [rule.action.code for rule in self.thresholds]
-        codes += [rule.action.code for rule in self.streaks]
-        _require_unique("thresholds and streaks action codes", codes)
-        for item in self.items:
-            if item.action is not None and item.action.code in codes:
-                raise ValueError(
-                    f"items.{item.code}.action: '{item.action.code}' is a threshold or streak code"
+            self._check_criterion(("award_bar", "when"), self.award_bar.when, scores_only=False)
+        for index, (lower, upper) in enumerate(pairwise(self.thresholds), start=1):
+            if upper.at <= lower.at:
+                raise SchemeProblem(
+                    f"阈值应从低到高排列，{upper.at} 不高于上一个的 {lower.at}",
+                    "thresholds",
+                    index,
+                    "at",
                 )
+        self._check_action_codes()
         return self
+
+    def _check_vetoes_have_tiering(self) -> None:
+        """A veto sets the lowest tier: without tiers it would mean nothing."""
+        if self.tiering is not None:
+            return
+        for index, item in enumerate(self.items):
+            if item.kind is ItemKind.VETO:
+                raise SchemeProblem(
+                    f"方案未设「等次评定」，不能有一票否决事项 '{item.code}'",
+                    "items",
+                    index,
+                    "kind",
+                )
+
+    def _check_action_codes(self) -> None:
+        """A follow-up is kept by its action code and names the rule that decided it."""
+        thresholds = [rule.action.code for rule in self.thresholds]
+        streaks = [rule.action.code for rule in self.streaks]
+        codes = [
+            *_entries("thresholds", thresholds, "action", "code"),
+            *_entries("streaks", streaks, "action", "code"),
+        ]
+        _require_unique("处理代码", codes)
+        taken = {code for code, _ in codes}
+        for index, item in enumerate(self.items):
+            if item.action is not None and item.action.code in taken:
+                raise SchemeProblem(
+                    f"处理代码 '{item.action.code}' 已用于阈值或连续规则",
+                    "items",
+                    index,
+                    "action",
+                    "code",
+                )
 
     @model_validator(mode="after")
     def _check_attendance(self) -> Self:
         """Attendance records fixed-point deductions of this scheme (the close picks no number)."""
-        for rule in self.attendance.rules:
-            for item_code in (rule.absent_item, rule.leave_item):
+        for index, rule in enumerate(self.attendance.rules):
+            given = {"absent_item": rule.absent_item, "leave_item": rule.leave_item}
+            for field, item_code in given.items():
                 if item_code is None:
                     continue
                 item = self.item(item_code)
                 if item is None or item.kind is not ItemKind.DEDUCTION or item.points is None:
-                    raise ValueError(
-                        f"attendance.rules: '{item_code}' is not a fixed-point deduction item"
+                    raise SchemeProblem(
+                        f"'{item_code}' 不是固定分值的扣分事项",
+                        "attendance",
+                        "rules",
+                        index,
+                        field,
                     )
         return self
 
-    def _check_criterion(self, where: str, criterion: Criterion, *, scores_only: bool) -> None:
-        for condition in criterion.conditions:
-            if scores_only and condition.measure not in _SCORE_MEASURES:
-                raise ValueError(f"{where}: a tier rule may only test total, group or item")
-            match condition:
-                case GroupCondition(group=group_code):
-                    _require_known(where, group_code, [group.code for group in self.groups])
-                case ItemCondition(item=item_code):
-                    _require_known(where, item_code, [item.code for item in self.items])
-                case TierCondition(value=tier):
-                    known = [t.code for t in self.tiering.tiers] if self.tiering else []
-                    _require_known(where, tier, known)
-                case RankCondition(scope=scope):
-                    scopes = self.ranking.scopes if self.ranking else ()
-                    _require_known(where, scope, scopes)
-                case FlagCondition(flag=flag):
-                    known = sorted(self.ranking.flags) if self.ranking else []
-                    _require_known(where, flag, known)
-                case _:
-                    pass
+    def _check_criterion(self, at: Location, criterion: Criterion, *, scores_only: bool) -> None:
+        sides = {"any_of": criterion.any_of, "all_of": criterion.all_of}
+        for side, conditions in sides.items():
+            for index, condition in enumerate(conditions):
+                self._check_condition((*at, side, index), condition, scores_only=scores_only)
+
+    def _check_condition(self, at: Location, condition: Condition, *, scores_only: bool) -> None:
+        if scores_only and condition.measure not in _SCORE_MEASURES:
+            raise SchemeProblem(
+                f"降档规则只能按总分、分组得分或事项得分判断，不能按 '{condition.measure}'",
+                *at,
+                "measure",
+            )
+        match condition:
+            case GroupCondition(group=group_code):
+                groups = [group.code for group in self.groups]
+                _require_known("分组", group_code, groups, *at, "group")
+            case ItemCondition(item=item_code):
+                items = [item.code for item in self.items]
+                _require_known("事项", item_code, items, *at, "item")
+            case TierCondition(value=tier):
+                known = [t.code for t in self.tiering.tiers] if self.tiering else []
+                _require_known("等次", tier, known, *at, "value")
+            case RankCondition(scope=scope):
+                scopes = self.ranking.scopes if self.ranking else ()
+                _require_known("排名范围", scope, scopes, *at, "scope")
+            case FlagCondition(flag=flag):
+                known = sorted(self.ranking.flags) if self.ranking else []
+                _require_known("标记", flag, known, *at, "flag")
+            case _:
+                pass
 
     def item(self, code: str) -> Item | None:
         return self.items_by_code.get(code)
@@ -811,28 +919,46 @@ class Scheme(SchemeModel):
         return self.scoring.mode is ScoringMode.ADDITIVE
 
 
-def _require_unique(where: str, values: Sequence[str]) -> None:
+def _entries(field: str, values: Sequence[str], *below: str) -> list[tuple[str, Location]]:
+    """Each value of a list with where it stands: ``field``, its index, then ``below``."""
+    return [(value, (field, index, *below)) for index, value in enumerate(values)]
+
+
+def _require_unique(what: str, entries: Iterable[tuple[str, Location]]) -> None:
+    """The first value given twice is refused where it is given the second time."""
     seen: set[str] = set()
-    for value in values:
+    for value, at in entries:
         if value in seen:
-            raise ValueError(f"{where}: duplicate '{value}'")
+            raise SchemeProblem(f"{what} '{value}' 重复", *at)
         seen.add(value)
 
 
-def _require_known(where: str, value: str, known: Sequence[str]) -> None:
-    if value not in known:
-        raise ValueError(f"{where}: unknown '{value}' (known: {', '.join(known) or 'none'})")
+def _require_known(what: str, value: str, known: Sequence[str], *at: str | int) -> None:
+    if value in known:
+        return
+    choices = "、".join(f"'{code}'" for code in known)
+    hint = f"（可选：{choices}）" if known else f"（方案中还没有{what}）"
+    raise SchemeProblem(f"没有{what} '{value}'{hint}", *at)
 
 
-def _check_descending_bands(mins: list[Decimal | None]) -> None:
-    if mins[-1] is not None:
-        raise ValueError("tiering.bands: the last band must have min null (everything below)")
-    bounds = [bound for bound in mins[:-1] if bound is not None]
-    if len(bounds) != len(mins) - 1:
-        raise ValueError("tiering.bands: only the last band may have min null")
-    if not _strictly_descending(bounds):
-        raise ValueError("tiering.bands: lower bounds must be strictly descending (no overlap)")
+def _check_bands_open_below(mins: Sequence[Decimal | None]) -> None:
+    """Only the last band is open below; the others descend, so no two bands overlap."""
+    last = len(mins) - 1
+    if mins[last] is not None:
+        raise SchemeProblem("最后一个分数段的「下限」应为空（即以下全部）", "bands", last, "min")
+    for index, bound in enumerate(mins[:last]):
+        if bound is None:
+            raise SchemeProblem("只有最后一个分数段的「下限」可以为空", "bands", index, "min")
+    _require_descending("分数段", [bound for bound in mins if bound is not None], "bands")
 
 
-def _strictly_descending(values: Sequence[Decimal]) -> bool:
-    return all(upper > lower for upper, lower in pairwise(values))
+def _require_descending(what: str, mins: Sequence[Decimal], field: str) -> None:
+    """Bands best first: each lower bound below the one before it."""
+    for index, (upper, lower) in enumerate(pairwise(mins), start=1):
+        if lower >= upper:
+            raise SchemeProblem(
+                f"{what}应按「下限」从高到低排列，{lower} 不低于上一段的 {upper}",
+                field,
+                index,
+                "min",
+            )

@@ -73,7 +73,7 @@ def test_a_scheme_may_add_a_kind_of_its_own() -> None:
     [
         (
             {"rules": [{"meeting_kinds": ["tea_party"], "absent_item": "meeting_absent"}]},
-            "attendance.rules.meeting_kinds: unknown 'tea_party'",
+            "没有会议类型 'tea_party'（可选：'branch_assembly'",
         ),
         (
             {
@@ -82,31 +82,31 @@ def test_a_scheme_may_add_a_kind_of_its_own() -> None:
                     {"meeting_kinds": ["party_lecture"], "leave_item": "meeting_leave"},
                 ]
             },
-            "attendance.rules.meeting_kinds: duplicate 'party_lecture'",
+            "会议类型 'party_lecture' 重复",
         ),
         (
             {"rules": [{"meeting_kinds": ["party_lecture"]}]},
-            "give absent_item or leave_item",
+            "「缺席扣分事项」「请假扣分事项」至少填一项",
         ),
         (
             {"rules": [{"meeting_kinds": ["party_lecture"], "absent_item": "volunteer_service"}]},
-            "'volunteer_service' is not a fixed-point deduction item",
+            "'volunteer_service' 不是固定分值的扣分事项",
         ),
         (
             {"rules": [{"meeting_kinds": ["party_lecture"], "absent_item": "key_task_merit"}]},
-            "'key_task_merit' is not a fixed-point deduction item",
+            "'key_task_merit' 不是固定分值的扣分事项",
         ),
         (
             {"rules": [{"meeting_kinds": ["party_lecture"], "leave_item": "no_such_item"}]},
-            "'no_such_item' is not a fixed-point deduction item",
+            "'no_such_item' 不是固定分值的扣分事项",
         ),
         (
             {"meeting_kinds": [{"code": "party_lecture", "name": "党课"}]},
-            "'party_lecture' is a built-in kind",
+            "'party_lecture' 是系统自带的会议类型（党课），请换一个代码",
         ),
         (
             {"meeting_kinds": [{"code": "x", "name": "甲"}, {"code": "x", "name": "乙"}]},
-            "attendance.meeting_kinds: duplicate 'x'",
+            "会议类型代码 'x' 重复",
         ),
         ({"leave_approvers": []}, "leave_approvers"),
         ({"leave_approvers": ["mayor"]}, "leave_approvers"),

@@ -48,7 +48,7 @@ def test_a_required_evaluation_is_counted_zero_and_says_so() -> None:
 def test_the_daily_component_cannot_be_excluded() -> None:
     definition = XUANHUA.model_dump(mode="json")
     definition["components"][0]["when_unrated"] = UnratedPolicy.EXCLUDE
-    with pytest.raises(ValidationError, match="daily component is never unrated"):
+    with pytest.raises(ValidationError, match="日常积分人人都有，「未评时」不能选 'exclude'"):
         Scheme.model_validate(definition)
 
 
