@@ -1,8 +1,8 @@
 """Test harness: the schema comes from `alembic upgrade head`; each test gets a clean database.
 
 SQLite (default): the migrated template file is copied for every test.
-PostgreSQL (`TEST_DATABASE_URL`, as a superuser): the database is migrated once and truncated
-before every test.
+PostgreSQL (`TEST_DATABASE_URL`, as a superuser): the database is migrated once and emptied
+before every test (its rows deleted with the ledger's triggers off, its sequences restarted).
 An unreachable PostgreSQL fails the run; it is never skipped.
 """
 
