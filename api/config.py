@@ -39,6 +39,10 @@ class Settings(BaseSettings):
 
     env: Literal["dev", "prod"] = "dev"
     database_url: str = "sqlite+aiosqlite:///./data/pioneer.db"
+    # PostgreSQL connections each API process keeps open, and how many more it may open for a
+    # burst (closed again once used): about as many as the requests it serves at once.
+    database_pool_size: int = Field(default=20, ge=1, le=200)
+    database_max_overflow: int = Field(default=10, ge=0, le=200)
     # Migrations run as the role that owns the tables; the service, as one that owns nothing.
     migration_database_url: str = ""
     port: int = 8000

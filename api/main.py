@@ -17,7 +17,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api import console, contract, docs, logs
 from api.config import Settings, get_settings
-from api.db import create_engine, create_sessionmaker
+from api.db import create_engine, create_sessionmaker, pool_sizes
 from api.errors import (
     AppError,
     Conflict,
@@ -112,7 +112,7 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        engine = create_engine(settings.database_url)
+        engine = create_engine(settings.database_url, **pool_sizes(settings))
         client = http or httpx.AsyncClient()
         app.state.engine = engine
         app.state.sessionmaker = create_sessionmaker(engine)

@@ -1,6 +1,7 @@
 """Faults: the database connection lost mid-approval, WeChat down for ten minutes, the clock at
 the last second of a quarter."""
 
+import asyncio
 import sqlite3
 import subprocess
 from collections.abc import Iterator
@@ -12,7 +13,7 @@ from zoneinfo import ZoneInfo
 import httpx
 import pytest
 from fastapi import FastAPI
-from sqlalchemy import event, func
+from sqlalchemy import event, func, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlmodel import select
@@ -144,6 +145,31 @@ async def test_pooled_connections_killed_while_idle_are_replaced_before_a_reques
 
     answered = await client.get(url, headers=org.headers("member_a1"))
     assert answered.status_code == 200, answered.text
+
+
+async def test_as_many_requests_at_once_as_the_pool_holds_open_no_connection(
+    app: FastAPI, settings: Settings
+) -> None:
+    """An API process keeps `DATABASE_POOL_SIZE` connections open: once they are, that many
+    requests in flight reuse them (SQLAlchemy's default pool of 5 opened and closed a connection
+    for each request beyond the fifth)."""
+    engine: AsyncEngine = app.state.engine
+    if engine.dialect.name != "postgresql":
+        pytest.skip("the pool is sized for PostgreSQL")
+    opened: list[object] = []
+    event.listen(
+        engine.sync_engine, "connect", lambda connection, _record: opened.append(connection)
+    )
+
+    async def in_flight() -> None:
+        async with engine.connect() as connection:
+            await connection.execute(text("SELECT pg_sleep(0.05)"))
+
+    for _warm_then_measured in range(2):
+        opened.clear()
+        await asyncio.gather(*(in_flight() for _ in range(settings.database_pool_size)))
+    assert settings.database_pool_size > 5
+    assert opened == []
 
 
 # --- WeChat is down for ten minutes -----------------------------------------------------------
