@@ -5,11 +5,14 @@ per block (claims, notices, rounds, meetings, board, attendance) and one for an 
 counts.
 """
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
+from typing import Any
 
-from sqlalchemy import func, over
+from sqlalchemy import bindparam, func, over
+from sqlalchemy import select as sa_select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
@@ -35,7 +38,6 @@ from api.models import (
     PublicationWithdrawal,
     RoundStatus,
     UnitKind,
-    id_of,
 )
 from api.services import meetings, periods
 from api.services.claims import awaiting_review
@@ -125,37 +127,26 @@ async def home(session: AsyncSession, principal: Principal, *, now: datetime, to
 async def _pending_claims(
     session: AsyncSession, principal: Principal, names: dict[str, str]
 ) -> tuple[int, list[ClaimLine]]:
-    rows = (
-        await session.execute(
-            select(Claim, over(func.count()))
-            .where(
-                col(Claim.member_id) == principal.member_id,
-                col(Claim.status) == ClaimStatus.pending,
-            )
-            .order_by(col(Claim.id).desc())
-            .limit(LATEST)
-        )
+    # Rows typed loosely: the models declare ids optional, a stored row always has one.
+    rows: Sequence[Any] = (
+        await session.execute(_PENDING_CLAIMS, {"member_id": principal.member_id})
     ).all()
     lines = [
         ClaimLine(
-            id=id_of(c),
-            item_code=c.item_code,
-            item_name=names.get(c.item_code, c.item_code),
-            points=c.points,
-            status=ClaimStatus(c.status),
-            created_at=c.created_at,
+            id=claim_id,
+            item_code=item_code,
+            item_name=names.get(item_code, item_code),
+            points=points,
+            status=ClaimStatus(status),
+            created_at=created_at,
         )
-        for c, _ in rows
+        for claim_id, item_code, points, status, created_at, _ in rows
     ]
-    return (rows[0][1] if rows else 0), lines
+    return (rows[0][-1] if rows else 0), lines
 
 
 async def _unread(session: AsyncSession, principal: Principal) -> int:
-    count = await session.scalar(
-        select(func.count())
-        .select_from(Notice)
-        .where(col(Notice.member_id) == principal.member_id, col(Notice.read_at).is_(None))
-    )
+    count = await session.scalar(_UNREAD, {"member_id": principal.member_id})
     return count or 0
 
 
@@ -166,69 +157,105 @@ def _branch_ids(principal: Principal) -> list[int]:
 
 async def _open_rounds(session: AsyncSession, principal: Principal) -> list[RoundLine]:
     """The evaluation rounds of the member's branch still taking ratings."""
-    rows = await session.scalars(
-        select(EvaluationRound)
-        .where(
-            col(EvaluationRound.branch_id).in_(_branch_ids(principal)),
-            col(EvaluationRound.status) != RoundStatus.closed,
-        )
-        .order_by(col(EvaluationRound.deadline))
-    )
-    return [RoundLine(id_of(r), r.period_key, RoundStatus(r.status), r.deadline) for r in rows]
+    rows: Sequence[Any] = (
+        await session.execute(_OPEN_ROUNDS, {"units": _branch_ids(principal)})
+    ).all()
+    return [
+        RoundLine(round_id, key, RoundStatus(status), deadline)
+        for round_id, key, status, deadline in rows
+    ]
 
 
 async def _upcoming(
     session: AsyncSession, principal: Principal, now: datetime
 ) -> list[MeetingLine]:
-    rows = await session.scalars(
-        select(Meeting)
-        .join(MeetingAttendance, col(MeetingAttendance.meeting_id) == col(Meeting.id))
-        .where(
-            col(MeetingAttendance.member_id) == principal.member_id,
-            col(Meeting.status) == MeetingStatus.scheduled,
-            col(Meeting.starts_at) >= now,
-        )
-        .order_by(col(Meeting.starts_at))
-        .limit(LATEST)
-    )
-    return [MeetingLine(id_of(m), m.title, m.starts_at) for m in rows]
+    rows: Sequence[Any] = (
+        await session.execute(_UPCOMING, {"member_id": principal.member_id, "now": now})
+    ).all()
+    return [MeetingLine(meeting_id, title, starts_at) for meeting_id, title, starts_at in rows]
 
 
 async def _board(session: AsyncSession, principal: Principal) -> BoardLine | None:
     """The latest board published for the member's branch (one not withdrawn), and where the
     member stands on it."""
-    withdrawn = select(PublicationWithdrawal.period_id).where(
-        col(PublicationWithdrawal.period_id) == col(Publication.period_id),
-        col(PublicationWithdrawal.close_no) == col(Publication.close_no),
-    )
-    row = (
-        await session.execute(
-            select(Publication, col(PeriodRecord.key))
-            .join(PeriodRecord, col(PeriodRecord.id) == col(Publication.period_id))
-            .join(OrgUnit, col(OrgUnit.id) == col(Publication.unit_id))
-            .where(
-                col(Publication.unit_id).in_(_branch_ids(principal)),
-                col(OrgUnit.kind) == UnitKind.branch,
-                col(PeriodRecord.status) == PeriodStatus.published,
-                ~withdrawn.exists(),
-            )
-            .order_by(col(Publication.created_at).desc(), col(Publication.id).desc())
-            .limit(1)
-        )
-    ).first()
+    row = (await session.execute(_BOARD, {"units": _branch_ids(principal)})).first()
     if row is None:
         return None
-    publication, key = row
-    board = publication.board
+    period_id, board, key = row
     mine = next((r for r in board["rows"] if r["subject_id"] == principal.member_id), None)
     return BoardLine(
-        period_id=publication.period_id,
+        period_id=period_id,
         period_key=key,
         period_label=board["period_label"],
         published_on=board["published_on"],
         my_rank=mine["rank"] if mine else None,
         size=len(board["rows"]),
     )
+
+
+# Built once: every opening of the phone's home screen runs them.
+_PENDING_CLAIMS = (
+    sa_select(
+        col(Claim.id),
+        col(Claim.item_code),
+        col(Claim.points),
+        col(Claim.status),
+        col(Claim.created_at),
+        over(func.count()),
+    )
+    .where(
+        col(Claim.member_id) == bindparam("member_id"),
+        col(Claim.status) == ClaimStatus.pending,
+    )
+    .order_by(col(Claim.id).desc())
+    .limit(LATEST)
+)
+_UNREAD = (
+    select(func.count())
+    .select_from(Notice)
+    .where(col(Notice.member_id) == bindparam("member_id"), col(Notice.read_at).is_(None))
+)
+_OPEN_ROUNDS = (
+    select(
+        col(EvaluationRound.id),
+        col(EvaluationRound.period_key),
+        col(EvaluationRound.status),
+        col(EvaluationRound.deadline),
+    )
+    .where(
+        col(EvaluationRound.branch_id).in_(bindparam("units", expanding=True)),
+        col(EvaluationRound.status) != RoundStatus.closed,
+    )
+    .order_by(col(EvaluationRound.deadline))
+)
+_UPCOMING = (
+    select(col(Meeting.id), col(Meeting.title), col(Meeting.starts_at))
+    .join(MeetingAttendance, col(MeetingAttendance.meeting_id) == col(Meeting.id))
+    .where(
+        col(MeetingAttendance.member_id) == bindparam("member_id"),
+        col(Meeting.status) == MeetingStatus.scheduled,
+        col(Meeting.starts_at) >= bindparam("now"),
+    )
+    .order_by(col(Meeting.starts_at))
+    .limit(LATEST)
+)
+_WITHDRAWN = select(PublicationWithdrawal.period_id).where(
+    col(PublicationWithdrawal.period_id) == col(Publication.period_id),
+    col(PublicationWithdrawal.close_no) == col(Publication.close_no),
+)
+_BOARD = (
+    select(col(Publication.period_id), col(Publication.board), col(PeriodRecord.key))
+    .join(PeriodRecord, col(PeriodRecord.id) == col(Publication.period_id))
+    .join(OrgUnit, col(OrgUnit.id) == col(Publication.unit_id))
+    .where(
+        col(Publication.unit_id).in_(bindparam("units", expanding=True)),
+        col(OrgUnit.kind) == UnitKind.branch,
+        col(PeriodRecord.status) == PeriodStatus.published,
+        ~_WITHDRAWN.exists(),
+    )
+    .order_by(col(Publication.created_at).desc(), col(Publication.id).desc())
+    .limit(1)
+)
 
 
 async def _to_do(session: AsyncSession, principal: Principal) -> ToDo | None:

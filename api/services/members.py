@@ -44,19 +44,21 @@ async def member_for(
         own = await session.get(Member, member_id)  # already loaded with the principal
         if own is not None:
             return own
-    row = (
-        await session.execute(
-            select(Member, col(OrgUnit.path))
-            .join(OrgUnit, col(OrgUnit.id) == col(Member.unit_id))
-            .where(col(Member.id) == member_id)
-        )
-    ).first()
+    row = (await session.execute(_MEMBER_AND_PATH, {"member_id": member_id})).first()
     if row is None:
         raise MemberNotFound()
     member, path = row
     if not (member.id == principal.member_id or principal.can(Action.read_members, path)):
         raise MemberNotFound()
     return member
+
+
+# Built once: an officer's reading of a member (their score, their attendance) runs it.
+_MEMBER_AND_PATH = (
+    select(Member, col(OrgUnit.path))
+    .join(OrgUnit, col(OrgUnit.id) == col(Member.unit_id))
+    .where(col(Member.id) == bindparam("member_id"))
+)
 
 
 async def id_of_phone(session: AsyncSession, phone: str) -> int:

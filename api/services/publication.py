@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
+from sqlalchemy import bindparam
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
@@ -207,15 +208,7 @@ class Publicity:
 async def publicity_of(session: AsyncSession, board: Board, days: int) -> Publicity:
     """The board is posted from its publication day for `days` days, the day itself counted."""
     starts_on = date.fromisoformat(board.published_on)
-    rows = await session.execute(
-        select(Member.name, RoleAssignment.role)
-        .join(RoleAssignment, col(RoleAssignment.member_id) == col(Member.id))
-        .where(
-            col(RoleAssignment.unit_id) == board.unit_id,
-            col(RoleAssignment.role).in_(list(_CONTACT_ROLES)),
-        )
-        .order_by(col(RoleAssignment.role).desc(), col(Member.id))
-    )
+    rows = await session.execute(_CONTACTS, {"unit_id": board.unit_id})
     contacts = list(dict.fromkeys(name for name, _ in rows))
     whom = "、".join(contacts) if contacts else f"{board.unit_name}党组织"
     channel = (
@@ -247,11 +240,8 @@ async def board_of(
     status = PeriodStatus(period.status)
     if status is PeriodStatus.published:
         stored = await session.scalar(
-            select(Publication.board).where(
-                col(Publication.period_id) == period.id,
-                col(Publication.close_no) == period.close_count,
-                col(Publication.unit_id) == unit.id,
-            )
+            _PUBLISHED_BOARD,
+            {"period_id": period.id, "close_no": period.close_count, "unit_id": unit.id},
         )
         if stored is None or results_visible(principal, status, unit.path) is Sight.NONE:
             raise BoardNotFound()
@@ -288,19 +278,40 @@ async def _withdrawn_board(
 ) -> tuple[Board, PublicationWithdrawal] | None:
     """The unit's board of the period's latest withdrawn publication, with its withdrawal."""
     row = (
-        await session.execute(
-            select(Publication.board, PublicationWithdrawal)
-            .join(
-                PublicationWithdrawal,
-                (col(PublicationWithdrawal.period_id) == col(Publication.period_id))
-                & (col(PublicationWithdrawal.close_no) == col(Publication.close_no)),
-            )
-            .where(col(Publication.period_id) == period.id, col(Publication.unit_id) == unit.id)
-            .order_by(col(Publication.close_no).desc())
-            .limit(1)
-        )
+        await session.execute(_WITHDRAWN_BOARD, {"period_id": period.id, "unit_id": unit.id})
     ).first()
     return None if row is None else (Board.from_json(row[0]), row[1])
+
+
+# Built once: every reading of a board on the phone runs them.
+_PUBLISHED_BOARD = select(Publication.board).where(
+    col(Publication.period_id) == bindparam("period_id"),
+    col(Publication.close_no) == bindparam("close_no"),
+    col(Publication.unit_id) == bindparam("unit_id"),
+)
+_WITHDRAWN_BOARD = (
+    select(Publication.board, PublicationWithdrawal)
+    .join(
+        PublicationWithdrawal,
+        (col(PublicationWithdrawal.period_id) == col(Publication.period_id))
+        & (col(PublicationWithdrawal.close_no) == col(Publication.close_no)),
+    )
+    .where(
+        col(Publication.period_id) == bindparam("period_id"),
+        col(Publication.unit_id) == bindparam("unit_id"),
+    )
+    .order_by(col(Publication.close_no).desc())
+    .limit(1)
+)
+_CONTACTS = (
+    select(Member.name, RoleAssignment.role)
+    .join(RoleAssignment, col(RoleAssignment.member_id) == col(Member.id))
+    .where(
+        col(RoleAssignment.unit_id) == bindparam("unit_id"),
+        col(RoleAssignment.role).in_(list(_CONTACT_ROLES)),
+    )
+    .order_by(col(RoleAssignment.role).desc(), col(Member.id))
+)
 
 
 async def boards_in_sight(

@@ -7,7 +7,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import func
+from sqlalchemy import bindparam, func
 from sqlalchemy import select as sa_select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
@@ -86,15 +86,7 @@ async def attendance_summary(
     """A member's decided attendance over the period (meetings starting in it), newest first.
     The caller has checked that the member may be read."""
     rows = await session.execute(
-        select(Meeting, col(MeetingAttendance.status), col(MeetingAttendance.checkin))
-        .join(MeetingAttendance, col(MeetingAttendance.meeting_id) == col(Meeting.id))
-        .where(
-            col(MeetingAttendance.member_id) == member_id,
-            col(MeetingAttendance.status).is_not(None),
-            col(Meeting.starts_at) >= period.start,
-            col(Meeting.starts_at) < period.end,
-        )
-        .order_by(col(Meeting.starts_at).desc(), col(Meeting.id).desc())
+        _ATTENDED, {"member_id": member_id, "start": period.start, "end": period.end}
     )
     records = [AttendanceRecord(m, Attendance(str(status)), checkin) for m, status, checkin in rows]
     counts = {outcome: 0 for outcome in Attendance}
@@ -108,6 +100,20 @@ async def attendance_summary(
         counts[Attendance.absent],
         records,
     )
+
+
+# Built once: the phone's home screen reads it on every opening.
+_ATTENDED = (
+    select(Meeting, col(MeetingAttendance.status), col(MeetingAttendance.checkin))
+    .join(MeetingAttendance, col(MeetingAttendance.meeting_id) == col(Meeting.id))
+    .where(
+        col(MeetingAttendance.member_id) == bindparam("member_id"),
+        col(MeetingAttendance.status).is_not(None),
+        col(Meeting.starts_at) >= bindparam("start"),
+        col(Meeting.starts_at) < bindparam("end"),
+    )
+    .order_by(col(Meeting.starts_at).desc(), col(Meeting.id).desc())
+)
 
 
 async def member_attendance(

@@ -118,22 +118,32 @@ async def _evaluations(
     """Results of the closed 评议 rounds of this scheme and period (latest round wins)."""
     if all(c.kind is ComponentKind.DAILY for c in scheme.components):
         return []  # the scheme weighs no evaluation
-    rows = await session.execute(
-        select(EvaluationResultRecord)
-        .join(EvaluationRound, col(EvaluationRound.id) == col(EvaluationResultRecord.round_id))
-        .where(
-            col(EvaluationRound.scheme_id) == record.id,
-            col(EvaluationRound.period_key) == period.key,
-            col(EvaluationRound.status) == RoundStatus.closed,
-            true() if members is None else col(EvaluationResultRecord.member_id).in_(members),
-        )
-        .order_by(col(EvaluationResultRecord.round_id))
-    )
-    latest = {(r.member_id, r.kind): r.score for r in rows.scalars()}
+    values: dict[str, Any] = {"scheme_id": record.id, "key": period.key}
+    if members is None:
+        rows = await session.scalars(_EVALUATIONS, values)
+    else:
+        rows = await session.scalars(_EVALUATIONS_OF_MEMBERS, values | {"members": list(members)})
+    latest = {(r.member_id, r.kind): r.score for r in rows}
     return [
         EvaluationResult(subject_id=str(member), kind=ComponentKind(kind), score=score)
         for (member, kind), score in sorted(latest.items())
     ]
+
+
+# Built once: a member's score reads their evaluations on every request.
+_EVALUATIONS = (
+    select(EvaluationResultRecord)
+    .join(EvaluationRound, col(EvaluationRound.id) == col(EvaluationResultRecord.round_id))
+    .where(
+        col(EvaluationRound.scheme_id) == bindparam("scheme_id"),
+        col(EvaluationRound.period_key) == bindparam("key"),
+        col(EvaluationRound.status) == RoundStatus.closed,
+    )
+    .order_by(col(EvaluationResultRecord.round_id))
+)
+_EVALUATIONS_OF_MEMBERS = _EVALUATIONS.where(
+    col(EvaluationResultRecord.member_id).in_(bindparam("members", expanding=True))
+)
 
 
 async def _units_in_force(session: AsyncSession, scope: Scope) -> dict[int, OrgUnit]:
