@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, and_, bindparam, func, update
+from sqlalchemy import ColumnElement, Update, and_, bindparam, func, insert, update
 from sqlalchemy import select as sa_select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -151,7 +151,7 @@ async def refresh(session: AsyncSession, settings: Settings, token: str) -> Toke
     # Rotated already, perhaps a moment ago by a parallel request of the same phone.
     issued = await _issued_within_grace(session, settings, login, successor, now)
     member = await _active_member(session, login.member_id)
-    return _pair(settings, member, login, issued, successor)
+    return _pair(settings, member, login, issued.created_at, issued.expires_at, successor)
 
 
 async def logout(
@@ -167,9 +167,9 @@ async def logout(
         successor = successor_refresh_token(settings.jwt_secret.get_secret_value(), token)
         await _issued_within_grace(session, settings, login, successor, now)
     if everywhere:
-        await _revoke(session, _every_login_of_member(login), SessionEnd.logout_everywhere, now)
+        await _revoke(session, _REVOKE_MEMBER, login.member_id, SessionEnd.logout_everywhere, now)
     else:
-        await _revoke(session, _this_login(login), SessionEnd.logout, now)
+        await _revoke(session, _REVOKE_LOGIN, id_of(login), SessionEnd.logout, now)
 
 
 async def dev_login(
@@ -329,6 +329,36 @@ _PRESENTED = (
     .join(LoginSession, col(LoginSession.id) == col(RefreshToken.session_id))
     .where(col(RefreshToken.token_hash) == bindparam("token_hash"))
 )
+# A refresh's statements, built once too (every phone refreshes). Its writes go to the tables:
+# nothing in the session needs them reflected, and the ORM's INSERT would take the values as
+# rows of a bulk insert.
+_TOKEN = RefreshToken.__table__  # type: ignore[attr-defined]
+_LOGIN = LoginSession.__table__  # type: ignore[attr-defined]
+_SPEND = (
+    update(_TOKEN)
+    .where(_TOKEN.c.id == bindparam("token_id"), _TOKEN.c.used_at.is_(None))
+    .values(used_at=bindparam("now"))
+)
+_MEMBER = select(Member).where(col(Member.id) == bindparam("member_id"))
+_ISSUED = select(RefreshToken).where(col(RefreshToken.token_hash) == bindparam("token_hash"))
+_INSERT_TOKEN = insert(_TOKEN).values(
+    {
+        name: bindparam(name)
+        for name in ("member_id", "session_id", "token_hash", "created_at", "expires_at", "used_at")
+    }
+)
+
+
+def _revoking(key: ColumnElement[int]) -> Update:
+    return (
+        update(_LOGIN)
+        .where(key == bindparam("key"), _LOGIN.c.revoked_at.is_(None))
+        .values(revoked_at=bindparam("now"), revoked_reason=bindparam("reason"))
+    )
+
+
+_REVOKE_LOGIN = _revoking(_LOGIN.c.id)
+_REVOKE_MEMBER = _revoking(_LOGIN.c.member_id)
 
 
 def _now() -> datetime:
@@ -351,12 +381,7 @@ async def _presented(
 
 async def _spend(session: AsyncSession, presented: RefreshToken, now: datetime) -> bool:
     """Mark the token used; False when another request did first (it waits for that one)."""
-    spent = await affected_rows(
-        session,
-        update(RefreshToken)
-        .where(col(RefreshToken.id) == presented.id, col(RefreshToken.used_at).is_(None))
-        .values(used_at=now),
-    )
+    spent = await affected_rows(session, _SPEND, {"token_id": presented.id, "now": now})
     return spent == 1
 
 
@@ -365,35 +390,23 @@ async def _issued_within_grace(
 ) -> RefreshToken:
     """The token a used one was rotated into, if that happened within the grace window and it
     is still unused; anything else is reuse, and the whole login is revoked."""
-    issued = await session.scalar(
-        select(RefreshToken).where(col(RefreshToken.token_hash) == hash_token(successor))
-    )
+    issued = await session.scalar(_ISSUED, {"token_hash": hash_token(successor)})
     if (
         issued is not None
         and issued.used_at is None
         and now - issued.created_at < settings.refresh_grace
     ):
         return issued
-    await _revoke(session, _this_login(login), SessionEnd.reuse, now)
+    await _revoke(session, _REVOKE_LOGIN, id_of(login), SessionEnd.reuse, now)
     raise RefreshTokenReused()
 
 
-def _this_login(login: LoginSession) -> ColumnElement[bool]:
-    return col(LoginSession.id) == id_of(login)
-
-
-def _every_login_of_member(login: LoginSession) -> ColumnElement[bool]:
-    return col(LoginSession.member_id) == login.member_id
-
-
 async def _revoke(
-    session: AsyncSession, which: ColumnElement[bool], reason: SessionEnd, now: datetime
+    session: AsyncSession, logins: Update, key: int, reason: SessionEnd, now: datetime
 ) -> None:
-    await session.execute(
-        update(LoginSession)
-        .where(which, col(LoginSession.revoked_at).is_(None))
-        .values(revoked_at=now, revoked_reason=reason)
-    )
+    """End the live logins `logins` picks by `key` (`_REVOKE_LOGIN`: one login by its id,
+    `_REVOKE_MEMBER`: all of a member's)."""
+    await session.execute(logins, {"key": key, "now": now, "reason": reason})
 
 
 async def _rotate(
@@ -407,32 +420,41 @@ async def _rotate(
     """Store the refresh token `value` of `login` and issue its pair (the request's later log
     lines name the member signing in)."""
     logs.note_member(id_of(member))
-    issued = RefreshToken(
-        member_id=id_of(member),
-        session_id=id_of(login),
-        token_hash=hash_token(value),
-        created_at=now,
-        expires_at=min(now + settings.refresh_token_ttl, login.expires_at),
+    expires_at = min(now + settings.refresh_token_ttl, login.expires_at)
+    await session.execute(
+        _INSERT_TOKEN,
+        {
+            "member_id": id_of(member),
+            "session_id": id_of(login),
+            "token_hash": hash_token(value),
+            "created_at": now,
+            "expires_at": expires_at,
+            "used_at": None,
+        },
     )
-    session.add(issued)
-    await session.flush()
-    return _pair(settings, member, login, issued, value)
+    return _pair(settings, member, login, now, expires_at, value)
 
 
 def _pair(
-    settings: Settings, member: Member, login: LoginSession, issued: RefreshToken, value: str
+    settings: Settings,
+    member: Member,
+    login: LoginSession,
+    created_at: datetime,
+    expires_at: datetime,
+    value: str,
 ) -> TokenPair:
-    """The pair of a stored refresh token: the same every time it is asked for."""
+    """The pair of a stored refresh token (created and expiring then): the same every time it
+    is asked for."""
     access = issue_jwt(
         settings.jwt_secret.get_secret_value(),
         str(id_of(member)),
         "access",
         settings.access_token_ttl,
         session_id=id_of(login),
-        issued_at=issued.created_at,
+        issued_at=created_at,
         not_after=login.expires_at,
     )
-    return TokenPair(access, IssuedToken(value, issued.expires_at), member, id_of(login))
+    return TokenPair(access, IssuedToken(value, expires_at), member, id_of(login))
 
 
 async def _signed_in_account(
@@ -506,7 +528,7 @@ async def _bind(
 
 
 async def _active_member(session: AsyncSession, member_id: int) -> Member:
-    member = await session.get(Member, member_id)
+    member = await session.scalar(_MEMBER, {"member_id": member_id})
     if member is None:
         raise InvalidToken()
     _require_active(member)

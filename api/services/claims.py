@@ -5,14 +5,18 @@ a compare-and-set on (status, step), so a retried or concurrent approval changes
 and only the decision that moves the claim to `approved` writes the one ledger entry.
 """
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any, Literal
 
 from sqlalchemy import (
+    BindParameter,
     ColumnElement,
+    Insert,
+    Integer,
     Select,
     String,
     and_,
@@ -20,15 +24,19 @@ from sqlalchemy import (
     cast,
     false,
     func,
+    insert,
     or_,
+    tuple_,
     update,
 )
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.sql.selectable import ExecutableReturnsRows
 from sqlmodel import col, select
 
-from api.access import Principal, within
-from api.db import affected_rows, insert_for
+from api.access import Principal
+from api.db import affected_rows
 from api.deps import CursorParams
 from api.errors import (
     CapReached,
@@ -80,7 +88,7 @@ from api.services.ledger import (
     today_in_shanghai,
 )
 from api.services.notices import notify
-from api.services.paging import cut, keyset
+from api.services.paging import cut
 from api.services.photos import evidence_links, photo_links, record_uses, release_uses
 from api.services.schemes import current_scheme
 
@@ -208,9 +216,14 @@ async def submit(
         return _same_request(raced, item_code, occurred_on), False
     claim_id = id_of(claim)
     photos = list(dict.fromkeys(photo_ids))
-    for position, photo_id in enumerate(photos):
-        session.add(ClaimPhoto(claim_id=claim_id, photo_id=photo_id, position=position))
-    await session.flush()
+    if photos:
+        await session.execute(
+            _INSERT_PHOTO,
+            [
+                {"claim_id": claim_id, "photo_id": photo_id, "position": position}
+                for position, photo_id in enumerate(photos)
+            ],
+        )
     await record_uses(session, EvidenceKind.claim, claim_id, photos, now)
     return claim, True
 
@@ -241,14 +254,12 @@ async def _by_key(session: AsyncSession, member_id: int, key: str) -> Claim | No
 async def _insert_once(session: AsyncSession, values: dict[str, object]) -> Claim | None:
     """INSERT … ON CONFLICT DO NOTHING RETURNING the claim: a concurrent retry waits, then
     finds the first claim (and gets nothing back here)."""
-    insert = insert_for(session)
-    created: Claim | None = await session.scalar(
-        insert(Claim)
-        .values(**values)
-        .on_conflict_do_nothing(index_elements=["member_id", "idempotency_key"])
-        .returning(Claim)
-    )
+    created: Claim | None = await session.scalar(_INSERT_ONCE[_dialect(session)], values)
     return created
+
+
+def _dialect(session: AsyncSession) -> str:
+    return session.get_bind().dialect.name
 
 
 async def _check_cap(
@@ -260,11 +271,8 @@ async def _check_cap(
     approved = 0
     if period_id is not None:
         approved = await session.scalar(
-            select(func.coalesce(func.sum(ScoreEntry.points), 0)).where(
-                col(ScoreEntry.period_id) == period_id,
-                col(ScoreEntry.member_id) == member_id,
-                col(ScoreEntry.item_code) == item.code,
-            )
+            _APPROVED_POINTS,
+            {"period_id": period_id, "member_id": member_id, "item_code": item.code},
         )
     if Decimal(approved or 0) >= item.cap_per_period:
         raise CapReached(detail={"item_code": item.code, "cap": str(item.cap_per_period)})
@@ -291,6 +299,48 @@ _SUBMISSION_STATE = select(
     )
     .scalar_subquery(),
 )
+_APPROVED_POINTS = select(func.coalesce(func.sum(ScoreEntry.points), 0)).where(
+    col(ScoreEntry.period_id) == bindparam("period_id"),
+    col(ScoreEntry.member_id) == bindparam("member_id"),
+    col(ScoreEntry.item_code) == bindparam("item_code"),
+)
+_CLAIM = Claim.__table__  # type: ignore[attr-defined]
+_SUBMITTED = (
+    "member_id",
+    "scheme_id",
+    "item_code",
+    "points",
+    "occurred_on",
+    "description",
+    "idempotency_key",
+    "status",
+    "steps",
+    "step",
+    "last_actor_id",
+    "created_at",
+    "updated_at",
+)
+
+
+def _inserting_once(
+    insert_of: Callable[[Any], postgresql.Insert] | Callable[[Any], sqlite.Insert],
+) -> ExecutableReturnsRows:
+    """The claim's INSERT in one database's dialect, doing nothing on a key already used, read
+    back as the ORM entity (the ORM's own INSERT would take the values as rows of a bulk
+    insert)."""
+    return select(Claim).from_statement(
+        insert_of(_CLAIM)
+        .values({name: bindparam(name) for name in _SUBMITTED})
+        .on_conflict_do_nothing(index_elements=["member_id", "idempotency_key"])
+        .returning(*_CLAIM.c)
+    )
+
+
+_INSERT_ONCE = {
+    "postgresql": _inserting_once(postgresql.insert),
+    "sqlite": _inserting_once(sqlite.insert),
+}
+_INSERT_PHOTO: Insert = insert(ClaimPhoto.__table__)  # type: ignore[attr-defined]
 
 
 # --- reading -----------------------------------------------------------------------------------
@@ -377,29 +427,45 @@ async def review_inbox(
 ) -> tuple[list[Claim], int, tuple[int, ...] | None]:
     """Pending claims whose current step is the principal's to decide, oldest first: one
     page, counted and cut by the database, and the key of its last claim when more follow."""
-    total = await session.scalar(awaiting_review(session, principal, select(func.count())))
-    query = awaiting_review(session, principal, select(Claim))
-    rows = await session.scalars(
-        keyset(query, [col(Claim.id)], cursor.key(1), cursor.size, descending=False)
-    )
+    grants = [grant for grant in principal.grants if grant.role in _STEPS_OF]
+    inbox = _inbox(_dialect(session), tuple(grant.role for grant in grants))
+    values: dict[str, object] = {"member_id": principal.member_id}
+    values |= {f"path_{i}": _prefix(grant.unit_path) for i, grant in enumerate(grants)}
+    total = await session.scalar(inbox.count, values)
+    values["limit"] = cursor.size + 1
+    after = cursor.key(1)
+    if after is None:
+        rows = await session.scalars(inbox.first, values)
+    else:
+        rows = await session.scalars(inbox.next, values | {"after": after[0]})
     page, last = cut(list(rows), cursor.size, lambda c: (id_of(c),))
     return page, total or 0, last
 
 
 def awaiting_review(session: AsyncSession, principal: Principal, query: Select[Any]) -> Select[Any]:
     """`query` over the pending claims whose current step is the principal's to decide."""
-    waiting = _waiting_step(session)
+    grants = [(g.role, _prefix(g.unit_path)) for g in principal.grants if g.role in _STEPS_OF]
+    return _awaiting(_dialect(session), query, principal.member_id, grants)
+
+
+def _awaiting(
+    dialect: str,
+    query: Select[Any],
+    member_id: int | BindParameter[int],
+    grants: Sequence[tuple[Role, str | BindParameter[str]]],
+) -> Select[Any]:
+    """`query` over the pending claims of others whose current step one of the grants decides
+    (a role, and its unit's path as `_prefix` gives it)."""
+    waiting = _WAITING[dialect]
     mine = [
-        within(col(OrgUnit.path), [grant.unit_path]) & waiting.in_(_STEPS_OF[grant.role])
-        for grant in principal.grants
-        if grant.role in _STEPS_OF
+        col(OrgUnit.path).startswith(path, escape=_ESCAPE) & waiting.in_(_STEPS_OF[role])
+        for role, path in grants
     ]
     condition = and_(
         col(Claim.status) == ClaimStatus.pending,
-        col(Claim.member_id) != principal.member_id,
+        col(Claim.member_id) != member_id,
         or_(*mine) if mine else false(),
     )
-
     return (
         query.select_from(Claim)
         .join(Member, col(Member.id) == col(Claim.member_id))
@@ -408,18 +474,46 @@ def awaiting_review(session: AsyncSession, principal: Principal, query: Select[A
     )
 
 
+_ESCAPE = "/"
+
+
+def _prefix(path: str) -> str:
+    """A unit path as the start of a LIKE pattern, its wildcards escaped (as `autoescape`)."""
+    escaped = path.replace(_ESCAPE, _ESCAPE * 2)
+    return escaped.replace("%", _ESCAPE + "%").replace("_", _ESCAPE + "_")
+
+
+@dataclass(frozen=True)
+class _Inbox:
+    count: Select[Any]
+    first: Select[Any]
+    next: Select[Any]
+
+
+@lru_cache(maxsize=64)
+def _inbox(dialect: str, roles: tuple[Role, ...]) -> _Inbox:
+    """The review inbox's statements for reviewers holding these roles (a unit path `path_i`
+    for the i-th): built once per shape, as every leader's phone opens it."""
+    grants: list[tuple[Role, BindParameter[str]]]
+    grants = [(role, bindparam(f"path_{i}")) for i, role in enumerate(roles)]
+    count = _awaiting(dialect, select(func.count()), bindparam("member_id"), grants)
+    first = _awaiting(dialect, select(Claim), bindparam("member_id"), grants)
+    first = first.order_by(col(Claim.id))
+    first = first.limit(bindparam("limit", type_=Integer()))
+    later = tuple_(col(Claim.id)) > tuple_(bindparam("after", type_=Integer()))
+    return _Inbox(count, first, first.where(later))
+
+
 # The steps each reviewing role decides.
 _STEPS_OF: dict[Role, list[str]] = {
     role: [str(step) for step, roles in REVIEWERS.items() if role in roles]
     for role in frozenset().union(*REVIEWERS.values())
 }
-
-
-def _waiting_step(session: AsyncSession) -> ColumnElement[str]:
-    """The step a claim waits at, `steps[step]`, in the session's database."""
-    if session.get_bind().dialect.name == "postgresql":
-        return col(Claim.steps).op("->>", return_type=String)(col(Claim.step))
-    return func.json_extract(col(Claim.steps), func.printf("$[%d]", col(Claim.step)))
+# The step a claim waits at, `steps[step]`, in each database.
+_WAITING: dict[str, ColumnElement[str]] = {
+    "postgresql": col(Claim.steps).op("->>", return_type=String)(col(Claim.step)),
+    "sqlite": func.json_extract(col(Claim.steps), func.printf("$[%d]", col(Claim.step))),
+}
 
 
 async def photos_of(session: AsyncSession, claim_ids: Sequence[int]) -> dict[int, list[int]]:
@@ -555,7 +649,6 @@ async def _move(
         set_committed_value(claim, name, value)  # as stored, without a second UPDATE
 
 
-_CLAIM = Claim.__table__  # type: ignore[attr-defined]
 _MOVED = ("status", "step", "last_actor_id", "last_reason", "entry_id", "updated_at")
 # Built once (every review step runs it); a Core UPDATE, so the claim in the session is
 # brought up to date by `_move` itself.

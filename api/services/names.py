@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select, null, select
+from sqlalchemy import Select, bindparam, null, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 from sqlmodel import col
@@ -34,12 +34,15 @@ class Labels:
 
 
 async def _labelled(
-    session: AsyncSession, query: Select[Any, Any, Any, Any, Any]
+    session: AsyncSession,
+    query: Select[Any, Any, Any, Any, Any],
+    params: dict[str, Any] | None = None,
 ) -> dict[int, Labels]:
     """Rows of (id, member name, branch name, item code, scheme record) as labels by id; an
     item the scheme no longer lists keeps its code as its name."""
     labels: dict[int, Labels] = {}
-    for row_id, member_name, branch_name, item_code, record in await session.execute(query):
+    rows = await session.execute(query, params)
+    for row_id, member_name, branch_name, item_code, record in rows:
         scheme = (await current_scheme(session, record))[1]
         item = scheme.item(item_code)
         labels[row_id] = Labels(member_name, branch_name, item.name if item else item_code)
@@ -49,13 +52,16 @@ async def _labelled(
 async def claim_labels(session: AsyncSession, claim_ids: Sequence[int]) -> dict[int, Labels]:
     if not claim_ids:
         return {}
-    return await _labelled(
-        session,
-        select(col(Claim.id), col(Member.name), null(), col(Claim.item_code), SchemeRecord)
-        .join(Member, col(Member.id) == col(Claim.member_id))
-        .join(SchemeRecord, col(SchemeRecord.id) == col(Claim.scheme_id))
-        .where(col(Claim.id).in_(claim_ids)),
-    )
+    return await _labelled(session, _CLAIM_LABELS, {"ids": list(claim_ids)})
+
+
+# Built once: every answer of the claims' screens is labelled by it.
+_CLAIM_LABELS = (
+    select(col(Claim.id), col(Member.name), null(), col(Claim.item_code), SchemeRecord)
+    .join(Member, col(Member.id) == col(Claim.member_id))
+    .join(SchemeRecord, col(SchemeRecord.id) == col(Claim.scheme_id))
+    .where(col(Claim.id).in_(bindparam("ids", expanding=True)))
+)
 
 
 async def entry_labels(session: AsyncSession, entry_ids: Sequence[int]) -> dict[int, Labels]:

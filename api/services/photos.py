@@ -11,12 +11,26 @@ always share a quarter; farther ones (up to `NEAR_BITS`) are found when a quarte
 import logging
 import re
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import and_, bindparam, delete, func, literal, or_, union_all
+from sqlalchemy import (
+    BindParameter,
+    Insert,
+    Integer,
+    String,
+    and_,
+    bindparam,
+    delete,
+    func,
+    literal,
+    or_,
+    union_all,
+)
 from sqlalchemy import select as sa_select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
@@ -64,16 +78,21 @@ async def evidence_links(
         return ()
     own = set(
         await session.scalars(
-            select(PhotoUpload.photo_id).where(
-                col(PhotoUpload.photo_id).in_(photo_ids),
-                col(PhotoUpload.member_id) == principal.member_id,
-            )
+            _UPLOADED_BY, {"photo_ids": list(photo_ids), "member_id": principal.member_id}
         )
     )
     missing = [pid for pid in photo_ids if pid not in own]
     if missing:
         raise PhotoNotFound(detail={"photo_ids": missing})
     return photo_links(photo_ids)
+
+
+# Built once, as the other statements of evidence: every claim's submission and answer runs
+# them, only their values change.
+_UPLOADED_BY = select(PhotoUpload.photo_id).where(
+    col(PhotoUpload.photo_id).in_(bindparam("photo_ids", expanding=True)),
+    col(PhotoUpload.member_id) == bindparam("member_id"),
+)
 
 
 @dataclass(frozen=True)
@@ -184,21 +203,37 @@ async def record_uses(
     """The photos are evidence of this claim, wish, appeal or deduction (once per photo)."""
     if not photo_ids:
         return
-    insert = insert_for(session)
     await session.execute(
-        insert(EvidenceUse)
+        _RECORD_USES[session.get_bind().dialect.name],
+        {"photo_ids": list(photo_ids), "kind": str(kind), "ref_id": ref_id, "now": now or utcnow()},
+    )
+
+
+def _recording_uses(
+    insert_of: Callable[[Any], postgresql.Insert] | Callable[[Any], sqlite.Insert],
+) -> Insert:
+    """`record_uses`'s INSERT in one database's dialect (of the table: the ORM's would take
+    the values as rows of a bulk insert)."""
+    return (
+        insert_of(EvidenceUse.__table__)  # type: ignore[attr-defined]
         .from_select(
             ["photo_id", "original_id", "kind", "ref_id", "created_at"],
             sa_select(
                 col(Photo.id),
                 func.coalesce(col(Photo.original_id), col(Photo.id)),
-                literal(str(kind)),
-                literal(ref_id),
-                bindparam("now", now or utcnow(), type_=UTCDateTime()),
-            ).where(col(Photo.id).in_(list(photo_ids))),
+                bindparam("kind", type_=String()),
+                bindparam("ref_id", type_=Integer()),
+                bindparam("now", type_=UTCDateTime()),
+            ).where(col(Photo.id).in_(bindparam("photo_ids", expanding=True))),
         )
         .on_conflict_do_nothing(index_elements=["kind", "ref_id", "photo_id"])
     )
+
+
+_RECORD_USES = {
+    "postgresql": _recording_uses(postgresql.insert),
+    "sqlite": _recording_uses(sqlite.insert),
+}
 
 
 async def release_uses(session: AsyncSession, kind: EvidenceKind, ref_ids: Sequence[int]) -> None:
@@ -220,26 +255,27 @@ async def reuse_counts(
     """
     if not ref_ids:
         return {}
-    own = (
-        await session.execute(
-            select(EvidenceUse.ref_id, EvidenceUse.original_id).where(
-                col(EvidenceUse.kind) == kind, col(EvidenceUse.ref_id).in_(list(ref_ids))
-            )
-        )
-    ).all()
+    own = (await session.execute(_USES_OF, {"kind": kind, "ref_ids": list(ref_ids)})).all()
     if not own:
         return {}
-    groups = await session.execute(
-        select(EvidenceUse.original_id, func.count())
-        .where(col(EvidenceUse.original_id).in_({group for _, group in own}))
-        .group_by(col(EvidenceUse.original_id))
-    )
+    groups = await session.execute(_USES_IN_GROUPS, {"groups": list({g for _, g in own})})
     uses: dict[int, int] = {group: count for group, count in groups}
     mine = Counter((ref, group) for ref, group in own)
     reused: Counter[int] = Counter()
     for (ref, group), times in mine.items():
         reused[ref] += uses[group] - times
     return dict(reused)
+
+
+_USES_OF = select(EvidenceUse.ref_id, EvidenceUse.original_id).where(
+    col(EvidenceUse.kind) == bindparam("kind"),
+    col(EvidenceUse.ref_id).in_(bindparam("ref_ids", expanding=True)),
+)
+_USES_IN_GROUPS = (
+    select(EvidenceUse.original_id, func.count())
+    .where(col(EvidenceUse.original_id).in_(bindparam("groups", expanding=True)))
+    .group_by(col(EvidenceUse.original_id))
+)
 
 
 async def by_id(session: AsyncSession, photo_id: int) -> Photo:
@@ -266,34 +302,40 @@ async def readable_among(
     ids = sorted(set(photo_ids))
     if not ids:
         return {}
-    people = union_all(
-        sa_select(
-            col(PhotoUpload.photo_id).label("photo_id"),
-            col(PhotoUpload.member_id).label("member_id"),
-            literal(True).label("own"),
-        ).where(col(PhotoUpload.photo_id).in_(ids)),
-        sa_select(col(ClaimPhoto.photo_id), col(Claim.member_id), literal(False))
-        .join(Claim, col(Claim.id) == col(ClaimPhoto.claim_id))
-        .where(col(ClaimPhoto.photo_id).in_(ids)),
-        sa_select(col(EvidenceUse.photo_id), col(ScoreEntry.member_id), literal(True))
-        .join(ScoreEntry, col(ScoreEntry.id) == col(EvidenceUse.ref_id))
-        .where(
-            col(EvidenceUse.kind) == EvidenceKind.deduction,
-            col(EvidenceUse.photo_id).in_(ids),
-            col(ScoreEntry.member_id).is_not(None),
-        ),
-    ).subquery()
-    rows = await session.execute(
-        select(Photo, people.c.member_id, people.c.own, OrgUnit.path)
-        .join(people, people.c.photo_id == col(Photo.id))
-        .join(Member, col(Member.id) == people.c.member_id)
-        .join(OrgUnit, col(OrgUnit.id) == col(Member.unit_id))
-    )
+    rows = await session.execute(_PEOPLE_OF_PHOTOS, {"ids": ids})
     return {
         id_of(photo): photo
         for photo, member_id, own, path in rows
         if (own and member_id == principal.member_id) or principal.can(Action.read_members, path)
     }
+
+
+_PHOTO_IDS: BindParameter[int] = bindparam("ids", expanding=True)
+# Whose each photo is: its uploaders (their own), the members who claimed with it, and the
+# members a deduction it proves was recorded against (their own too).
+_PEOPLE = union_all(
+    sa_select(
+        col(PhotoUpload.photo_id).label("photo_id"),
+        col(PhotoUpload.member_id).label("member_id"),
+        literal(True).label("own"),
+    ).where(col(PhotoUpload.photo_id).in_(_PHOTO_IDS)),
+    sa_select(col(ClaimPhoto.photo_id), col(Claim.member_id), literal(False))
+    .join(Claim, col(Claim.id) == col(ClaimPhoto.claim_id))
+    .where(col(ClaimPhoto.photo_id).in_(_PHOTO_IDS)),
+    sa_select(col(EvidenceUse.photo_id), col(ScoreEntry.member_id), literal(True))
+    .join(ScoreEntry, col(ScoreEntry.id) == col(EvidenceUse.ref_id))
+    .where(
+        col(EvidenceUse.kind) == EvidenceKind.deduction,
+        col(EvidenceUse.photo_id).in_(_PHOTO_IDS),
+        col(ScoreEntry.member_id).is_not(None),
+    ),
+).subquery()
+_PEOPLE_OF_PHOTOS = (
+    select(Photo, _PEOPLE.c.member_id, _PEOPLE.c.own, OrgUnit.path)
+    .join(_PEOPLE, _PEOPLE.c.photo_id == col(Photo.id))
+    .join(Member, col(Member.id) == _PEOPLE.c.member_id)
+    .join(OrgUnit, col(OrgUnit.id) == col(Member.unit_id))
+)
 
 
 async def stored_bytes(store: PhotoStore, photo: Photo) -> bytes:
