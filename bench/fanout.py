@@ -28,6 +28,7 @@ from api.db import create_engine, create_sessionmaker
 from api.models import Delivery
 from api.services.delivery import RateLimiter, Senders, run_once
 from api.wechat.client import WeChatClient
+from bench.load import JWT_SECRET
 from bench.outbox import fake_log, fake_server, fresh_database, seed
 from tests.fakes.wechat import (
     APP_ID,
@@ -58,6 +59,7 @@ async def run(args: argparse.Namespace, url: str, base: str) -> dict[str, Any]:
     await seed(url, args.deliveries)
     settings = Settings(
         database_url=url,
+        jwt_secret=JWT_SECRET,
         wechat_app_id=APP_ID,
         wechat_app_secret=APP_SECRET,
         service_app_id=SERVICE_APP_ID,
