@@ -32,7 +32,8 @@ from api.config import Settings, get_settings
 from api.db import create_engine, create_sessionmaker
 from api.models import utcnow
 from api.services import heartbeat, jobs, periods, robots, schedules
-from api.services.delivery import RateLimiter, Senders, run_once
+from api.services.delivery import Senders, run_once
+from api.services.pace import LocalPace
 from api.wechat.client import WeChatClient
 from api.wechat.tokens import DatabaseTokenStore, TokenStore
 from api.wechat.wecom import RobotClient
@@ -49,8 +50,8 @@ def senders(settings: Settings, http: httpx.AsyncClient, tokens: TokenStore) -> 
     if settings.service_app_id:
         secret = settings.service_app_secret.get_secret_value()
         service = WeChatClient(settings, http, settings.service_app_id, secret, tokens)
-    limiter = RateLimiter(settings.delivery_rate_per_second)
-    return Senders(WeChatClient(settings, http, store=tokens), service, limiter)
+    pace = LocalPace(settings.delivery_rate_per_second)
+    return Senders(WeChatClient(settings, http, store=tokens), service, pace)
 
 
 @dataclass

@@ -1,6 +1,6 @@
 """Benchmark: N deliveries against the fake WeChat server limited to R sends per second.
 
-Several delivery loops share one process-wide rate limiter; the fake answers 45009 above R.
+Several delivery loops share one pace in the process; the fake answers 45009 above R.
 Prints JSON with the achieved rate as a share of R (goal ≥ 0.9) and the duplicates (goal 0).
 
     .venv/bin/python bench/fanout.py                          # 10 000 deliveries, R = 100/s
@@ -26,7 +26,8 @@ from sqlmodel import col, select
 from api.config import Settings
 from api.db import create_engine, create_sessionmaker
 from api.models import Delivery
-from api.services.delivery import RateLimiter, Senders, run_once
+from api.services.delivery import Senders, run_once
+from api.services.pace import LocalPace
 from api.wechat.client import WeChatClient
 from bench.load import JWT_SECRET
 from bench.outbox import fake_log, fake_server, fresh_database, seed
@@ -75,7 +76,7 @@ async def run(args: argparse.Namespace, url: str, base: str) -> dict[str, Any]:
         senders = Senders(
             WeChatClient(settings, http),
             WeChatClient(settings, http, SERVICE_APP_ID, SERVICE_APP_SECRET),
-            RateLimiter(args.rate * PACING),
+            LocalPace(args.rate * PACING),
         )
         started = time.perf_counter()
         while True:

@@ -344,6 +344,48 @@ async def test_two_workers_at_once_send_each_notice_once(
     assert {d.status for d in rows} == {"sent", "inbox_only"}  # threshold notices: no template
 
 
+class CountingPace:
+    """Counts the calls that waited for a slot."""
+
+    def __init__(self) -> None:
+        self.waits = 0
+
+    async def wait(self) -> None:
+        self.waits += 1
+
+
+async def test_only_a_call_to_wechat_waits_for_a_slot_of_the_pace(
+    client: httpx.AsyncClient,
+    org: Org,
+    ready: None,
+    settings: Settings,
+    sessionmaker: Maker,
+    wechat: FakeWeChat,
+) -> None:
+    """The first card goes as a subscribe message; the second, its subscription used, as a
+    template message; a claim's result, which no template covers, to the inbox only."""
+    await accept(client, "o-a1", "T-DED", 1700004000)
+    async with sessionmaker() as session:
+        session.add(ServiceFollower(openid="s-a1", unionid="u-a1"))
+        session.add(
+            Notice(member_id=org.id("member_a1"), kind="claim_result", title="申报已通过", data={})
+        )
+        await session.commit()
+    for _ in range(2):
+        await deduct(client, org)
+    pace = CountingPace()
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=wechat.app())) as http:
+        senders = Senders(
+            WeChatClient(settings, http),
+            WeChatClient(settings, http, SERVICE_APP_ID, SERVICE_APP_SECRET),
+            pace,
+        )
+        await run_once(sessionmaker, senders, settings)
+    assert sorted(s["api"] for s in wechat.sent) == ["subscribe_send", "template_send"]
+    assert "inbox_only" in {d.status for d in await deliveries(sessionmaker)}
+    assert pace.waits == 2
+
+
 async def test_the_database_queues_one_delivery_per_notice_however_it_is_written(
     org: Org, sessionmaker: Maker
 ) -> None:

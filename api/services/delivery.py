@@ -14,9 +14,11 @@ that went out and got no answer, is settled by the next try: a subscribe message
 key) is marked `uncertain` and never sent again, the notice staying in the inbox; a
 service-account message is sent again with the same `client_msg_id` while WeChat still
 recognises it (10 minutes).
+
+Every call to WeChat first waits for its slot of `DELIVERY_RATE_PER_SECOND`
+(api/services/pace.py); nothing of the call is written before.
 """
 
-import asyncio
 import logging
 import uuid
 from dataclasses import dataclass, field, replace
@@ -48,6 +50,7 @@ from api.models import (
     WeChatAccount,
     utcnow,
 )
+from api.services.pace import LocalPace, Pace
 from api.services.templates import OwnedTemplate, nearest
 from api.wechat.client import WeChatClient
 from api.wechat.templates import TemplateValueError, template_data
@@ -61,30 +64,13 @@ QUOTA_GONE = 43101
 IDEMPOTENT_FOR = timedelta(minutes=9)
 
 
-class RateLimiter:
-    """Spaces sends to at most `rate` per second in this process (0: no limit)."""
-
-    def __init__(self, rate: float) -> None:
-        self._interval = 1 / rate if rate > 0 else 0.0
-        self._next = 0.0
-        self._lock = asyncio.Lock()
-
-    async def wait(self) -> None:
-        if not self._interval:
-            return
-        async with self._lock:
-            loop = asyncio.get_running_loop()
-            delay = self._next - loop.time()
-            if delay > 0:
-                await asyncio.sleep(delay)
-            self._next = max(self._next, loop.time()) + self._interval
-
-
 @dataclass(frozen=True)
 class Senders:
+    """The WeChat clients and the pace their calls keep."""
+
     mini: WeChatClient
     service: WeChatClient | None
-    limiter: RateLimiter = field(default_factory=lambda: RateLimiter(0))
+    pace: Pace = field(default_factory=lambda: LocalPace(0))
 
 
 @dataclass(frozen=True)
@@ -331,27 +317,21 @@ async def _follower(session: AsyncSession, account: WeChatAccount | None) -> str
 
 
 async def _try_subscribe(send: Send, template: NoticeTemplate, account: WeChatAccount) -> Outcome:
-    """One accepted subscription is one send: the quota is taken before, given back on error."""
+    """One accepted subscription is one send: the quota is taken with the call's record and
+    given back on error. The call waits for its slot before it writes anything, so that no
+    lock is held while it waits (on SQLite, the whole database's)."""
     session, notice, journal = send.session, send.notice, send.journal
-    took = await affected_rows(
-        session,
-        update(SubscriptionQuota)
-        .where(
-            col(SubscriptionQuota.member_id) == notice.member_id,
-            col(SubscriptionQuota.template_id) == template.template_id,
-            col(SubscriptionQuota.remaining) > 0,
-        )
-        .values(remaining=col(SubscriptionQuota.remaining) - 1, updated_at=utcnow()),
-    )
-    if took != 1:
-        journal.note(Channel.subscribe, AttemptResult.skipped, "订阅次数已用完")
-        return Outcome(DeliveryStatus.inbox_only, reason="订阅次数已用完")
+    member_id, template_id = notice.member_id, template.template_id
+    if not await _has_quota(session, member_id, template_id):
+        return _no_quota(journal)
     try:
         data = template_data(template.fields, notice.data)
     except TemplateValueError as exc:
-        await _give_back(session, notice.member_id, template.template_id)
         journal.note(Channel.subscribe, AttemptResult.failed, f"模板数据不合规：{exc}")
         return Outcome(DeliveryStatus.inbox_only, reason=f"模板数据不合规：{exc}")
+    await send.senders.pace.wait()
+    if not await _take_quota(session, member_id, template_id):
+        return _no_quota(journal)
     await journal.before_call(Channel.subscribe)
     try:
         msgid = await send.senders.mini.send_subscribe(
@@ -386,6 +366,7 @@ async def _try_service(send: Send, template: NoticeTemplate, openid: str) -> Out
     except TemplateValueError as exc:
         send.journal.note(Channel.service, AttemptResult.failed, f"模板数据不合规：{exc}")
         return Outcome(DeliveryStatus.inbox_only, reason=f"模板数据不合规：{exc}")
+    await send.senders.pace.wait()
     await send.journal.before_call(Channel.service)
     try:
         msgid = await send.senders.service.send_template(
@@ -436,6 +417,35 @@ def _page(template: NoticeTemplate, notice: Notice) -> str:
     ids = {k: v for k, v in notice.data.items() if k.endswith("_id") and v is not None}
     query = "&".join(f"{k}={v}" for k, v in sorted(ids.items()))
     return f"{template.page}?{query}" if query else template.page
+
+
+def _no_quota(journal: Journal) -> Outcome:
+    journal.note(Channel.subscribe, AttemptResult.skipped, "订阅次数已用完")
+    return Outcome(DeliveryStatus.inbox_only, reason="订阅次数已用完")
+
+
+async def _has_quota(session: AsyncSession, member_id: int, template_id: str) -> bool:
+    remaining = await session.scalar(
+        select(SubscriptionQuota.remaining).where(
+            col(SubscriptionQuota.member_id) == member_id,
+            col(SubscriptionQuota.template_id) == template_id,
+        )
+    )
+    return bool(remaining)
+
+
+async def _take_quota(session: AsyncSession, member_id: int, template_id: str) -> bool:
+    took = await affected_rows(
+        session,
+        update(SubscriptionQuota)
+        .where(
+            col(SubscriptionQuota.member_id) == member_id,
+            col(SubscriptionQuota.template_id) == template_id,
+            col(SubscriptionQuota.remaining) > 0,
+        )
+        .values(remaining=col(SubscriptionQuota.remaining) - 1, updated_at=utcnow()),
+    )
+    return took == 1
 
 
 async def _give_back(session: AsyncSession, member_id: int, template_id: str) -> None:
@@ -579,7 +589,6 @@ async def _send_one(
             raise ClaimLost()
         templates, account = await _templates_and_account(session, notice, known)
         journal = Journal(session, delivery, hold)
-        await senders.limiter.wait()
         send = Send(session, senders, settings, delivery, notice, templates, account, journal)
         outcome = await deliver(send)
         stored = await record(session, settings, delivery, outcome, journal, hold)
