@@ -15,8 +15,8 @@ key) is marked `uncertain` and never sent again, the notice staying in the inbox
 service-account message is sent again with the same `client_msg_id` while WeChat still
 recognises it (10 minutes).
 
-Every call to WeChat first waits for its slot of `DELIVERY_RATE_PER_SECOND`
-(api/services/pace.py); nothing of the call is written before.
+Every call to WeChat first waits for its slot of `DELIVERY_RATE_PER_SECOND`, which the worker
+processes keep together (api/services/pace.py); nothing of the call is written before.
 """
 
 import logging
