@@ -49,13 +49,15 @@ HEARTBEAT_EVERY = 10.0
 def senders(
     settings: Settings, http: httpx.AsyncClient, tokens: TokenStore, engine: AsyncEngine
 ) -> Senders:
-    """The WeChat clients and the pace every worker keeps together."""
+    """The WeChat clients, the pace every worker keeps together, and, on PostgreSQL, several
+    deliveries on their way at once (SQLite writes one at a time)."""
     service = None
     if settings.service_app_id:
         secret = settings.service_app_secret.get_secret_value()
         service = WeChatClient(settings, http, settings.service_app_id, secret, tokens)
     pace = pace_for(settings.delivery_rate_per_second, engine)
-    return Senders(WeChatClient(settings, http, store=tokens), service, pace)
+    at_once = settings.delivery_concurrency if engine.dialect.name == "postgresql" else 1
+    return Senders(WeChatClient(settings, http, store=tokens), service, pace, at_once)
 
 
 @dataclass

@@ -72,10 +72,10 @@ async def test_without_a_rate_nothing_waits(timer: LateTimer) -> None:
     assert await woken(LocalPace(0), timer, 5) == [0.0] * 5
 
 
-async def test_the_worker_shares_the_pace_on_postgresql_and_counts_it_in_process_on_sqlite(
+async def test_the_worker_shares_the_pace_and_sends_several_at_once_on_postgresql_only(
     database_url: str,
 ) -> None:
-    settings = make_settings(database_url, delivery_rate_per_second=50)
+    settings = make_settings(database_url, delivery_rate_per_second=50, delivery_concurrency=6)
     engine = create_engine(database_url)
     tokens = DatabaseTokenStore(create_sessionmaker(engine), settings)
     try:
@@ -83,7 +83,12 @@ async def test_the_worker_shares_the_pace_on_postgresql_and_counts_it_in_process
             channels = senders(settings, http, tokens, engine)
     finally:
         await engine.dispose()
-    assert isinstance(channels.pace, SharedPace if PG_URL else LocalPace)
+    if PG_URL:
+        assert isinstance(channels.pace, SharedPace)
+        assert channels.at_once == 6
+    else:  # one process, whose SQLite writes one at a time
+        assert isinstance(channels.pace, LocalPace)
+        assert channels.at_once == 1
 
 
 @shared_by_processes

@@ -19,8 +19,11 @@ Every call to WeChat first waits for its slot of `DELIVERY_RATE_PER_SECOND`, whi
 processes keep together (api/services/pace.py); nothing of the call is written before.
 """
 
+import asyncio
 import logging
+import time
 import uuid
+from collections import deque
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -66,11 +69,13 @@ IDEMPOTENT_FOR = timedelta(minutes=9)
 
 @dataclass(frozen=True)
 class Senders:
-    """The WeChat clients and the pace their calls keep."""
+    """The WeChat clients, the pace their calls keep, and how many deliveries of a batch are
+    sent at once (`at_once`: enough that a call is always waiting for the next slot)."""
 
     mini: WeChatClient
     service: WeChatClient | None
     pace: Pace = field(default_factory=lambda: LocalPace(0))
+    at_once: int = 1
 
 
 @dataclass(frozen=True)
@@ -554,24 +559,88 @@ async def run_once(
 ) -> int:
     """Claim a batch (one short transaction), then send and record each in its own; a
     delivery that fails in our own code is recorded as an attempt and retried with backoff,
-    and the rest of the batch goes on.
+    and the rest of the batch goes on. `senders.at_once` deliveries are on their way at a time.
+    While claims come back full, the next batch is claimed as the last of the one before is
+    taken (`Run`). Returns how many were claimed.
 
     `now`: the clock, for tests that play out hours of retries.
     """
-    hold = Hold.new(settings, now)
-    async with sessionmaker() as session:
-        ids = await claim_due(session, Delivery, limit, hold)
-        await session.commit()
-    known: Templates = {}
-    for delivery_id in ids:
-        try:
-            await _send_one(sessionmaker, senders, settings, delivery_id, hold, known)
-        except ClaimLost:
-            log.info("delivery %s was taken over by another worker", delivery_id)
-        except Exception as exc:
-            log.exception("delivery %s failed in our code; retried with backoff", delivery_id)
-            await _record_fault(sessionmaker, settings, delivery_id, hold, exc)
-    return len(ids)
+    run = Run(sessionmaker, senders, settings, Hold.new(settings, now), limit)
+    await run.claim()
+    await asyncio.gather(*(run.lane() for _ in range(senders.at_once)))
+    return run.claimed
+
+
+# How long a run goes on claiming while more deliveries wait; then the worker's other jobs
+# have their turn.
+RUN_SECONDS = 5.0
+
+
+@dataclass
+class Run:
+    """The batches of one run, taken by its lanes one delivery at a time.
+
+    While deliveries wait beyond a batch, the lane that finds the batch used up claims the
+    next one while the other lanes are still sending: no slot of the pace passes between two
+    batches for want of a claimed delivery. A kind's templates are read once per batch (an
+    edit applies from the next batch).
+    """
+
+    sessionmaker: async_sessionmaker[AsyncSession]
+    senders: Senders
+    settings: Settings
+    hold: Hold
+    limit: int
+    claimed: int = field(default=0, init=False)
+    _waiting: deque[tuple[int, Templates]] = field(default_factory=deque, init=False)
+    _more: bool = field(default=True, init=False)
+    _claiming: asyncio.Lock = field(default_factory=asyncio.Lock, init=False)
+    _until: float = field(default_factory=lambda: time.monotonic() + RUN_SECONDS, init=False)
+
+    async def claim(self) -> None:
+        async with self.sessionmaker() as session:
+            ids = await claim_due(session, Delivery, self.limit, self.hold)
+            await session.commit()
+        known: Templates = {}
+        self._waiting.extend((delivery_id, known) for delivery_id in ids)
+        self._more = len(ids) == self.limit
+        self.claimed += len(ids)
+
+    async def lane(self) -> None:
+        while (taken := await self._next()) is not None:
+            delivery_id, known = taken
+            await _send_alone(
+                self.sessionmaker, self.senders, self.settings, delivery_id, self.hold, known
+            )
+
+    async def _next(self) -> tuple[int, Templates] | None:
+        async with self._claiming:
+            if not self._waiting and self._more and time.monotonic() < self._until:
+                try:
+                    await self.claim()
+                except Exception:
+                    # The batches claimed are sent; the next run claims again.
+                    log.exception("the next batch of deliveries could not be claimed")
+                    self._more = False
+        return self._waiting.popleft() if self._waiting else None
+
+
+async def _send_alone(
+    sessionmaker: async_sessionmaker[AsyncSession],
+    senders: Senders,
+    settings: Settings,
+    delivery_id: int,
+    hold: Hold,
+    known: Templates,
+) -> None:
+    """One delivery of a batch, whatever becomes of it: a fault is recorded on it alone."""
+    try:
+        await _send_one(sessionmaker, senders, settings, delivery_id, hold, known)
+    except ClaimLost:
+        log.info("delivery %s was taken over by another worker", delivery_id)
+    except Exception as exc:
+        log.exception("delivery %s failed in our code; retried with backoff", delivery_id)
+        await _record_fault(sessionmaker, settings, delivery_id, hold, exc)
 
 
 async def _send_one(
