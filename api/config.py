@@ -91,7 +91,12 @@ class Settings(BaseSettings):
     delivery_backoff_seconds: float = Field(default=5.0, ge=0)
     delivery_backoff_max_seconds: float = Field(default=300.0, ge=0)
     delivery_lease_seconds: int = Field(default=60, ge=1)
+    # Calls to WeChat per second by every worker process together (on PostgreSQL they share
+    # one pace; on SQLite there is one process); 0: no limit.
     delivery_rate_per_second: float = Field(default=0, ge=0, description="0: no limit")
+    # Deliveries one worker has on their way at once, so that a call always waits for the
+    # pace's next slot; on SQLite, which writes one at a time, one.
+    delivery_concurrency: int = Field(default=4, ge=1, le=32)
     # The worker's CPU priority below the API's (Unix nice): on a shared machine, phone requests
     # come first and the outbox is sent with what they leave; 0 keeps the same priority.
     worker_nice: int = Field(default=10, ge=0, le=19)

@@ -8,8 +8,9 @@ Each of these jobs runs on its own (`Job`): one that fails backs off without hol
 others, and inside each job every scheme and every outbox row fails alone too.
 
 Several workers may run at once: each claims its own batch (on PostgreSQL with
-`FOR UPDATE SKIP LOCKED`) and a worker that dies leaves its batch to the others once its lease
-runs out.
+`FOR UPDATE SKIP LOCKED`), a worker that dies leaves its batch to the others once its lease
+runs out, and together they call WeChat at most `DELIVERY_RATE_PER_SECOND` times a second (one
+pace in the database).
 """
 
 import asyncio
@@ -25,14 +26,15 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import httpx
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from api import logs, metrics
 from api.config import Settings, get_settings
 from api.db import create_engine, create_sessionmaker
 from api.models import utcnow
 from api.services import heartbeat, jobs, periods, robots, schedules
-from api.services.delivery import RateLimiter, Senders, run_once
+from api.services.delivery import Senders, run_once
+from api.services.pace import pace_for
 from api.wechat.client import WeChatClient
 from api.wechat.tokens import DatabaseTokenStore, TokenStore
 from api.wechat.wecom import RobotClient
@@ -44,13 +46,18 @@ JOB_BACKOFF, JOB_BACKOFF_MAX = 1.0, 60.0
 HEARTBEAT_EVERY = 10.0
 
 
-def senders(settings: Settings, http: httpx.AsyncClient, tokens: TokenStore) -> Senders:
+def senders(
+    settings: Settings, http: httpx.AsyncClient, tokens: TokenStore, engine: AsyncEngine
+) -> Senders:
+    """The WeChat clients, the pace every worker keeps together, and, on PostgreSQL, several
+    deliveries on their way at once (SQLite writes one at a time)."""
     service = None
     if settings.service_app_id:
         secret = settings.service_app_secret.get_secret_value()
         service = WeChatClient(settings, http, settings.service_app_id, secret, tokens)
-    limiter = RateLimiter(settings.delivery_rate_per_second)
-    return Senders(WeChatClient(settings, http, store=tokens), service, limiter)
+    pace = pace_for(settings.delivery_rate_per_second, engine)
+    at_once = settings.delivery_concurrency if engine.dialect.name == "postgresql" else 1
+    return Senders(WeChatClient(settings, http, store=tokens), service, pace, at_once)
 
 
 @dataclass
@@ -178,7 +185,8 @@ async def serve(settings: Settings, stop: asyncio.Event) -> None:
     )
     try:
         async with httpx.AsyncClient() as http:
-            channels = senders(settings, http, DatabaseTokenStore(sessionmaker, settings))
+            tokens = DatabaseTokenStore(sessionmaker, settings)
+            channels = senders(settings, http, tokens, engine)
             robot_client = RobotClient(settings, http)
             worker = Worker(sessionmaker, jobs_for(settings, sessionmaker, channels, robot_client))
             while not stop.is_set():

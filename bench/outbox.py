@@ -137,8 +137,10 @@ def fake_server(rate: float, delay: float = 0.0) -> Iterator[str]:
         process.wait(timeout=10)
 
 
-def fake_log(base: str) -> dict[str, list[str]]:
+def fake_log(base: str) -> dict[str, Any]:
     """What the fake accepted: template messages by `client_msg_id` (`sent`), subscribe
-    messages by recipient and page (`subscribed`), and every template call (`attempts`)."""
-    log: dict[str, list[str]] = httpx.get(f"{base}/_log", timeout=30).json()
+    messages by recipient and page (`subscribed`), every template call (`attempts`), when each
+    send was accepted (`accepted_at`, seconds since the epoch) and the sends refused with 45009
+    for the rate (`refused`)."""
+    log: dict[str, Any] = httpx.get(f"{base}/_log", timeout=30).json()
     return log

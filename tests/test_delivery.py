@@ -24,9 +24,11 @@ from api.models import (
     WeChatAccount,
     utcnow,
 )
+from api.services import delivery as delivery_service
 from api.services.delivery import Senders, run_once
+from api.services.pace import LocalPace
 from api.wechat.client import WeChatClient
-from tests.conftest import Org, make_settings
+from tests.conftest import PG_URL, Org, make_settings
 from tests.fakes.wechat import HTTP_502, SERVICE_APP_ID, SERVICE_APP_SECRET, FakeWeChat
 from tests.workflow import TODAY, attach
 
@@ -39,6 +41,8 @@ SUBSCRIBE_FIELDS = {
     "thing3": "reason",
     "time4": "appeal_deadline",
 }
+# A deduction card whose appeal deadline no template can read: it fails in our own code.
+POISON = {"item_name": "缺席", "points": "2", "reason": "缺席", "appeal_deadline": "下周一"}
 
 
 @pytest.fixture
@@ -342,6 +346,121 @@ async def test_two_workers_at_once_send_each_notice_once(
     assert len(sent_ids) == len(set(sent_ids)) == 12
     assert sorted(str(d.id) for d in rows if d.status == "sent") == sent_ids
     assert {d.status for d in rows} == {"sent", "inbox_only"}  # threshold notices: no template
+
+
+@pytest.mark.skipif(not PG_URL, reason="deliveries on their way four at a time: PostgreSQL")
+async def test_two_workers_sending_four_at_a_time_send_each_notice_once_and_a_poisoned_one_alone(
+    client: httpx.AsyncClient,
+    org: Org,
+    ready: None,
+    settings: Settings,
+    sessionmaker: Maker,
+    wechat: FakeWeChat,
+) -> None:
+    """Batches of five, the next claimed while the last of the one before is on its way."""
+    async with sessionmaker() as session:
+        session.add(ServiceFollower(openid="s-a1", unionid="u-a1"))
+        session.add(
+            Notice(member_id=org.id("member_a1"), kind="deduction_card", title="记分", data=POISON)
+        )
+        await session.commit()
+    for _ in range(12):
+        await deduct(client, org)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=wechat.app())) as http:
+        senders = Senders(
+            WeChatClient(settings, http),
+            WeChatClient(settings, http, SERVICE_APP_ID, SERVICE_APP_SECRET),
+            LocalPace(0),
+            at_once=4,
+        )
+        await asyncio.gather(
+            *(run_once(sessionmaker, senders, settings, limit=5) for _ in range(2))
+        )
+        while await run_once(sessionmaker, senders, settings, limit=5):
+            pass
+    poisoned, *cards = await deduction_cards(sessionmaker)
+    sent_ids = sorted(s["client_msg_id"] for s in wechat.sent)
+    assert len(sent_ids) == len(set(sent_ids)) == len(cards) == 12
+    assert sorted(str(card.id) for card in cards if card.status == "sent") == sent_ids
+    assert (poisoned.status, poisoned.attempts) == ("dead", settings.delivery_max_attempts)
+
+
+class CountingPace:
+    """Counts the calls that waited for a slot."""
+
+    def __init__(self) -> None:
+        self.waits = 0
+
+    async def wait(self) -> None:
+        self.waits += 1
+
+
+async def test_only_a_call_to_wechat_waits_for_a_slot_of_the_pace(
+    client: httpx.AsyncClient,
+    org: Org,
+    ready: None,
+    settings: Settings,
+    sessionmaker: Maker,
+    wechat: FakeWeChat,
+) -> None:
+    """The first card goes as a subscribe message; the second, its subscription used, as a
+    template message; a claim's result, which no template covers, to the inbox only."""
+    await accept(client, "o-a1", "T-DED", 1700004000)
+    async with sessionmaker() as session:
+        session.add(ServiceFollower(openid="s-a1", unionid="u-a1"))
+        session.add(
+            Notice(member_id=org.id("member_a1"), kind="claim_result", title="申报已通过", data={})
+        )
+        await session.commit()
+    for _ in range(2):
+        await deduct(client, org)
+    pace = CountingPace()
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=wechat.app())) as http:
+        senders = Senders(
+            WeChatClient(settings, http),
+            WeChatClient(settings, http, SERVICE_APP_ID, SERVICE_APP_SECRET),
+            pace,
+        )
+        await run_once(sessionmaker, senders, settings)
+    assert sorted(s["api"] for s in wechat.sent) == ["subscribe_send", "template_send"]
+    assert "inbox_only" in {d.status for d in await deliveries(sessionmaker)}
+    assert pace.waits == 2
+
+
+async def test_a_next_batch_that_cannot_be_claimed_ends_the_run_after_the_batch_in_hand(
+    client: httpx.AsyncClient,
+    org: Org,
+    ready: None,
+    senders: Senders,
+    settings: Settings,
+    sessionmaker: Maker,
+    wechat: FakeWeChat,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    async with sessionmaker() as session:
+        session.add(ServiceFollower(openid="s-a1", unionid="u-a1"))
+        await session.commit()
+    for _ in range(3):
+        await deduct(client, org)
+    claim_due = delivery_service.claim_due
+    claims = 0
+
+    async def second_fails(*args: Any) -> list[int]:
+        nonlocal claims
+        claims += 1
+        if claims == 2:
+            raise ConnectionResetError("the database went away")
+        return await claim_due(*args)
+
+    monkeypatch.setattr(delivery_service, "claim_due", second_fails)
+    assert await run_once(sessionmaker, senders, settings, limit=2) == 2
+    statuses = [d.status for d in await deliveries(sessionmaker)]
+    assert len(statuses) - statuses.count("pending") == 2
+    while await run_once(sessionmaker, senders, settings, limit=2):
+        pass
+    assert {d.status for d in await deliveries(sessionmaker)} == {"sent", "inbox_only"}
+    sent_ids = [s["client_msg_id"] for s in wechat.sent]
+    assert len(sent_ids) == len(set(sent_ids)) == 3
 
 
 async def test_the_database_queues_one_delivery_per_notice_however_it_is_written(
@@ -850,10 +969,9 @@ async def test_a_poisoned_delivery_is_recorded_and_the_rest_of_its_batch_is_sent
     """A card whose appeal deadline no template can read, queued first."""
     for at in range(2):
         await accept(client, "o-a1", "T-DED", 1700003000 + at)
-    poison = {"item_name": "缺席", "points": "2", "reason": "缺席", "appeal_deadline": "下周一"}
     async with sessionmaker() as session:
         session.add(
-            Notice(member_id=org.id("member_a1"), kind="deduction_card", title="记分", data=poison)
+            Notice(member_id=org.id("member_a1"), kind="deduction_card", title="记分", data=POISON)
         )
         await session.commit()
     await deduct(client, org)

@@ -1,5 +1,7 @@
 """The WeChat client on its own: transport faults, token caching, malformed answers."""
 
+import asyncio
+
 import httpx
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -70,4 +72,37 @@ async def test_workers_share_one_stored_token_and_drop_it_when_stale(
         assert fake.calls["stable_token"] == 1
         fake.expire_tokens()
         await second.phone_number("p2")
+    assert fake.calls["stable_token"] == 2
+
+
+class SlowToForget(DatabaseTokenStore):
+    """A database slow to drop a token: calls in between still find it stored."""
+
+    async def forget(self, name: str, token: str) -> None:
+        await asyncio.sleep(0.05)
+        await super().forget(name, token)
+
+
+class SlowToAnswer(httpx.ASGITransport):
+    """WeChat a little slow to answer, so that calls are on their way together."""
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        await asyncio.sleep(0.01)
+        return await super().handle_async_request(request)
+
+
+async def test_calls_that_find_the_token_stale_together_all_go_through_with_one_fresh_token(
+    settings: Settings, sessionmaker: async_sessionmaker[AsyncSession]
+) -> None:
+    """A worker's deliveries on their way at once: each call that WeChat answers 40001 drops
+    the token it used, and no call takes the stale token again while it is being dropped."""
+    fake = FakeWeChat()
+    for n in range(6):
+        fake.add_phone(f"p{n}", f"1390000000{n}")
+    async with httpx.AsyncClient(transport=SlowToAnswer(app=fake.app())) as http:
+        client = WeChatClient(settings, http, store=SlowToForget(sessionmaker, settings))
+        await client.phone_number("p0")
+        fake.expire_tokens()
+        numbers = await asyncio.gather(*(client.phone_number(f"p{n}") for n in range(1, 6)))
+    assert numbers == [f"1390000000{n}" for n in range(1, 6)]
     assert fake.calls["stable_token"] == 2

@@ -207,3 +207,15 @@ class WorkerHeartbeat(SQLModel, table=True):
     worker: str = Field(sa_type=sa.String(64), primary_key=True)
     started_at: datetime = Field(sa_column=utc_column())
     last_loop_at: datetime = Field(sa_column=utc_column())
+
+
+class DeliveryPace(SQLModel, table=True):
+    """The next free slot for a WeChat send, shared by every worker process on PostgreSQL:
+    each takes its sends' slots from it, so that together they keep to
+    `DELIVERY_RATE_PER_SECOND` (api/services/pace.py). One row, made by the first send."""
+
+    __tablename__ = "delivery_pace"
+    __table_args__ = (sa.CheckConstraint("id = 1", name="one_row"),)
+
+    id: int = Field(default=1, primary_key=True, sa_column_kwargs={"autoincrement": False})
+    next_at: datetime = Field(sa_column=utc_column())

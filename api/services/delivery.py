@@ -14,11 +14,16 @@ that went out and got no answer, is settled by the next try: a subscribe message
 key) is marked `uncertain` and never sent again, the notice staying in the inbox; a
 service-account message is sent again with the same `client_msg_id` while WeChat still
 recognises it (10 minutes).
+
+Every call to WeChat first waits for its slot of `DELIVERY_RATE_PER_SECOND`, which the worker
+processes keep together (api/services/pace.py); nothing of the call is written before.
 """
 
 import asyncio
 import logging
+import time
 import uuid
+from collections import deque
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -48,6 +53,7 @@ from api.models import (
     WeChatAccount,
     utcnow,
 )
+from api.services.pace import LocalPace, Pace
 from api.services.templates import OwnedTemplate, nearest
 from api.wechat.client import WeChatClient
 from api.wechat.templates import TemplateValueError, template_data
@@ -61,30 +67,15 @@ QUOTA_GONE = 43101
 IDEMPOTENT_FOR = timedelta(minutes=9)
 
 
-class RateLimiter:
-    """Spaces sends to at most `rate` per second in this process (0: no limit)."""
-
-    def __init__(self, rate: float) -> None:
-        self._interval = 1 / rate if rate > 0 else 0.0
-        self._next = 0.0
-        self._lock = asyncio.Lock()
-
-    async def wait(self) -> None:
-        if not self._interval:
-            return
-        async with self._lock:
-            loop = asyncio.get_running_loop()
-            delay = self._next - loop.time()
-            if delay > 0:
-                await asyncio.sleep(delay)
-            self._next = max(self._next, loop.time()) + self._interval
-
-
 @dataclass(frozen=True)
 class Senders:
+    """The WeChat clients, the pace their calls keep, and how many deliveries of a batch are
+    sent at once (`at_once`: enough that a call is always waiting for the next slot)."""
+
     mini: WeChatClient
     service: WeChatClient | None
-    limiter: RateLimiter = field(default_factory=lambda: RateLimiter(0))
+    pace: Pace = field(default_factory=lambda: LocalPace(0))
+    at_once: int = 1
 
 
 @dataclass(frozen=True)
@@ -331,27 +322,21 @@ async def _follower(session: AsyncSession, account: WeChatAccount | None) -> str
 
 
 async def _try_subscribe(send: Send, template: NoticeTemplate, account: WeChatAccount) -> Outcome:
-    """One accepted subscription is one send: the quota is taken before, given back on error."""
+    """One accepted subscription is one send: the quota is taken with the call's record and
+    given back on error. The call waits for its slot before it writes anything, so that no
+    lock is held while it waits (on SQLite, the whole database's)."""
     session, notice, journal = send.session, send.notice, send.journal
-    took = await affected_rows(
-        session,
-        update(SubscriptionQuota)
-        .where(
-            col(SubscriptionQuota.member_id) == notice.member_id,
-            col(SubscriptionQuota.template_id) == template.template_id,
-            col(SubscriptionQuota.remaining) > 0,
-        )
-        .values(remaining=col(SubscriptionQuota.remaining) - 1, updated_at=utcnow()),
-    )
-    if took != 1:
-        journal.note(Channel.subscribe, AttemptResult.skipped, "订阅次数已用完")
-        return Outcome(DeliveryStatus.inbox_only, reason="订阅次数已用完")
+    member_id, template_id = notice.member_id, template.template_id
+    if not await _has_quota(session, member_id, template_id):
+        return _no_quota(journal)
     try:
         data = template_data(template.fields, notice.data)
     except TemplateValueError as exc:
-        await _give_back(session, notice.member_id, template.template_id)
         journal.note(Channel.subscribe, AttemptResult.failed, f"模板数据不合规：{exc}")
         return Outcome(DeliveryStatus.inbox_only, reason=f"模板数据不合规：{exc}")
+    await send.senders.pace.wait()
+    if not await _take_quota(session, member_id, template_id):
+        return _no_quota(journal)
     await journal.before_call(Channel.subscribe)
     try:
         msgid = await send.senders.mini.send_subscribe(
@@ -386,6 +371,7 @@ async def _try_service(send: Send, template: NoticeTemplate, openid: str) -> Out
     except TemplateValueError as exc:
         send.journal.note(Channel.service, AttemptResult.failed, f"模板数据不合规：{exc}")
         return Outcome(DeliveryStatus.inbox_only, reason=f"模板数据不合规：{exc}")
+    await send.senders.pace.wait()
     await send.journal.before_call(Channel.service)
     try:
         msgid = await send.senders.service.send_template(
@@ -436,6 +422,35 @@ def _page(template: NoticeTemplate, notice: Notice) -> str:
     ids = {k: v for k, v in notice.data.items() if k.endswith("_id") and v is not None}
     query = "&".join(f"{k}={v}" for k, v in sorted(ids.items()))
     return f"{template.page}?{query}" if query else template.page
+
+
+def _no_quota(journal: Journal) -> Outcome:
+    journal.note(Channel.subscribe, AttemptResult.skipped, "订阅次数已用完")
+    return Outcome(DeliveryStatus.inbox_only, reason="订阅次数已用完")
+
+
+async def _has_quota(session: AsyncSession, member_id: int, template_id: str) -> bool:
+    remaining = await session.scalar(
+        select(SubscriptionQuota.remaining).where(
+            col(SubscriptionQuota.member_id) == member_id,
+            col(SubscriptionQuota.template_id) == template_id,
+        )
+    )
+    return bool(remaining)
+
+
+async def _take_quota(session: AsyncSession, member_id: int, template_id: str) -> bool:
+    took = await affected_rows(
+        session,
+        update(SubscriptionQuota)
+        .where(
+            col(SubscriptionQuota.member_id) == member_id,
+            col(SubscriptionQuota.template_id) == template_id,
+            col(SubscriptionQuota.remaining) > 0,
+        )
+        .values(remaining=col(SubscriptionQuota.remaining) - 1, updated_at=utcnow()),
+    )
+    return took == 1
 
 
 async def _give_back(session: AsyncSession, member_id: int, template_id: str) -> None:
@@ -544,24 +559,88 @@ async def run_once(
 ) -> int:
     """Claim a batch (one short transaction), then send and record each in its own; a
     delivery that fails in our own code is recorded as an attempt and retried with backoff,
-    and the rest of the batch goes on.
+    and the rest of the batch goes on. `senders.at_once` deliveries are on their way at a time.
+    While claims come back full, the next batch is claimed as the last of the one before is
+    taken (`Run`). Returns how many were claimed.
 
     `now`: the clock, for tests that play out hours of retries.
     """
-    hold = Hold.new(settings, now)
-    async with sessionmaker() as session:
-        ids = await claim_due(session, Delivery, limit, hold)
-        await session.commit()
-    known: Templates = {}
-    for delivery_id in ids:
-        try:
-            await _send_one(sessionmaker, senders, settings, delivery_id, hold, known)
-        except ClaimLost:
-            log.info("delivery %s was taken over by another worker", delivery_id)
-        except Exception as exc:
-            log.exception("delivery %s failed in our code; retried with backoff", delivery_id)
-            await _record_fault(sessionmaker, settings, delivery_id, hold, exc)
-    return len(ids)
+    run = Run(sessionmaker, senders, settings, Hold.new(settings, now), limit)
+    await run.claim()
+    await asyncio.gather(*(run.lane() for _ in range(senders.at_once)))
+    return run.claimed
+
+
+# How long a run goes on claiming while more deliveries wait; then the worker's other jobs
+# have their turn.
+RUN_SECONDS = 5.0
+
+
+@dataclass
+class Run:
+    """The batches of one run, taken by its lanes one delivery at a time.
+
+    While deliveries wait beyond a batch, the lane that finds the batch used up claims the
+    next one while the other lanes are still sending: no slot of the pace passes between two
+    batches for want of a claimed delivery. A kind's templates are read once per batch (an
+    edit applies from the next batch).
+    """
+
+    sessionmaker: async_sessionmaker[AsyncSession]
+    senders: Senders
+    settings: Settings
+    hold: Hold
+    limit: int
+    claimed: int = field(default=0, init=False)
+    _waiting: deque[tuple[int, Templates]] = field(default_factory=deque, init=False)
+    _more: bool = field(default=True, init=False)
+    _claiming: asyncio.Lock = field(default_factory=asyncio.Lock, init=False)
+    _until: float = field(default_factory=lambda: time.monotonic() + RUN_SECONDS, init=False)
+
+    async def claim(self) -> None:
+        async with self.sessionmaker() as session:
+            ids = await claim_due(session, Delivery, self.limit, self.hold)
+            await session.commit()
+        known: Templates = {}
+        self._waiting.extend((delivery_id, known) for delivery_id in ids)
+        self._more = len(ids) == self.limit
+        self.claimed += len(ids)
+
+    async def lane(self) -> None:
+        while (taken := await self._next()) is not None:
+            delivery_id, known = taken
+            await _send_alone(
+                self.sessionmaker, self.senders, self.settings, delivery_id, self.hold, known
+            )
+
+    async def _next(self) -> tuple[int, Templates] | None:
+        async with self._claiming:
+            if not self._waiting and self._more and time.monotonic() < self._until:
+                try:
+                    await self.claim()
+                except Exception:
+                    # The batches claimed are sent; the next run claims again.
+                    log.exception("the next batch of deliveries could not be claimed")
+                    self._more = False
+        return self._waiting.popleft() if self._waiting else None
+
+
+async def _send_alone(
+    sessionmaker: async_sessionmaker[AsyncSession],
+    senders: Senders,
+    settings: Settings,
+    delivery_id: int,
+    hold: Hold,
+    known: Templates,
+) -> None:
+    """One delivery of a batch, whatever becomes of it: a fault is recorded on it alone."""
+    try:
+        await _send_one(sessionmaker, senders, settings, delivery_id, hold, known)
+    except ClaimLost:
+        log.info("delivery %s was taken over by another worker", delivery_id)
+    except Exception as exc:
+        log.exception("delivery %s failed in our code; retried with backoff", delivery_id)
+        await _record_fault(sessionmaker, settings, delivery_id, hold, exc)
 
 
 async def _send_one(
@@ -579,7 +658,6 @@ async def _send_one(
             raise ClaimLost()
         templates, account = await _templates_and_account(session, notice, known)
         journal = Journal(session, delivery, hold)
-        await senders.limiter.wait()
         send = Send(session, senders, settings, delivery, notice, templates, account, journal)
         outcome = await deliver(send)
         stored = await record(session, settings, delivery, outcome, journal, hold)

@@ -243,10 +243,15 @@ class WeChatClient:
             raise WeChatError(detail={"reason": "generate_urllink answered without a link"})
         return link
 
-    async def forget_access_token(self) -> None:
-        stale, self._token = self._token, None
-        if self._store is not None and stale is not None:
-            await self._store.forget(self._app_id, stale)
+    async def forget_access_token(self, stale: str) -> None:
+        """WeChat called `stale` invalid: drop it, here and in the store, unless a fresh one
+        has replaced it. Under the token's lock, so that no call takes it from the store again
+        while it is being dropped."""
+        async with self._token_lock:
+            if self._token == stale:
+                self._token = None
+            if self._store is not None:
+                await self._store.forget(self._app_id, stale)
 
     async def _call_with_token(
         self,
@@ -263,7 +268,7 @@ class WeChatClient:
             except AppError as error:
                 errcode = (error.detail or {}).get("errcode")
                 if attempt == 0 and errcode in STALE_TOKEN_CODES:
-                    await self.forget_access_token()
+                    await self.forget_access_token(token)
                     continue
                 raise
         raise AssertionError("unreachable")

@@ -56,6 +56,9 @@ class FakeWeChat:
     # Sends per second the fake accepts before answering 45009, like WeChat's frequency limits.
     rate_limit: float | None = None
     attempts: list[str] = field(default_factory=list)
+    # When each send was accepted (seconds since the epoch), and how many were refused with 45009.
+    accepted_at: list[float] = field(default_factory=list)
+    refused: int = 0
     # A slow WeChat: each accepted send is answered this many seconds after it was taken.
     answer_delay: float = 0.0
     # Runs once, after the next send (or group-robot post) was accepted and before it is
@@ -190,12 +193,21 @@ class FakeWeChat:
 
         @app.get("/_log")
         async def log() -> JSONResponse:
-            """For benchmarks in another process: what was accepted, and every attempt."""
+            """For benchmarks in another process: what was accepted and when, every attempt,
+            and the sends refused for the rate."""
             ids = [s.get("client_msg_id") for s in self.sent if s["api"] == "template_send"]
             subscribed = [
                 f"{s['touser']} {s['page']}" for s in self.sent if s["api"] == "subscribe_send"
             ]
-            return JSONResponse({"sent": ids, "subscribed": subscribed, "attempts": self.attempts})
+            return JSONResponse(
+                {
+                    "sent": ids,
+                    "subscribed": subscribed,
+                    "attempts": self.attempts,
+                    "accepted_at": self.accepted_at,
+                    "refused": self.refused,
+                }
+            )
 
         return app
 
@@ -203,6 +215,7 @@ class FakeWeChat:
         """Both send APIs: the caller's own token, scripted faults, and WeChat's limits."""
         self.calls[api] = self.calls[api] + 1
         if self._over_rate():
+            self.refused += 1
             return JSONResponse({"errcode": 45009, "errmsg": "reach max api frequency limit"})
         token = request.query_params.get("access_token", "")
         if token not in self.valid_tokens or self.token_apps.get(token) != app_id:
@@ -222,6 +235,7 @@ class FakeWeChat:
                 return JSONResponse({"errcode": 0, "errmsg": "ok", "msgid": repeated[0]["msgid"]})
         msgid = next(self._serial)
         self.sent.append({**body, "api": api, "msgid": msgid})
+        self.accepted_at.append(time.time())
         await self._answering()
         await asyncio.sleep(self.answer_delay)
         return JSONResponse({"errcode": 0, "errmsg": "ok", "msgid": msgid})
