@@ -96,7 +96,7 @@ class Settings(BaseSettings):
     delivery_rate_per_second: float = Field(default=0, ge=0, description="0: no limit")
     # Deliveries one worker has on their way at once, so that a call always waits for the
     # pace's next slot; on SQLite, which writes one at a time, one.
-    delivery_concurrency: int = Field(default=4, ge=1, le=32)
+    delivery_concurrency: int = Field(default=4, ge=1, le=16)
     # The worker's CPU priority below the API's (Unix nice): on a shared machine, phone requests
     # come first and the outbox is sent with what they leave; 0 keeps the same priority.
     worker_nice: int = Field(default=10, ge=0, le=19)

@@ -106,6 +106,16 @@ def pool_sizes(settings: Settings) -> dict[str, int]:
     }
 
 
+def worker_pool_sizes(settings: Settings) -> dict[str, int]:
+    """The worker's pool on PostgreSQL: each delivery on its way holds its connection while it
+    waits for its slot, and taking a slot, an access token and the heartbeat need one each
+    besides; a pool smaller than that left every delivery waiting for a connection none would
+    give back."""
+    if is_sqlite(settings.database_url):
+        return {}
+    return {"pool_size": settings.delivery_concurrency + 3, "max_overflow": 10}
+
+
 def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
 

@@ -30,7 +30,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from api import logs, metrics
 from api.config import Settings, get_settings
-from api.db import create_engine, create_sessionmaker
+from api.db import create_engine, create_sessionmaker, worker_pool_sizes
 from api.models import utcnow
 from api.services import heartbeat, jobs, periods, robots, schedules
 from api.services.delivery import Senders, run_once
@@ -177,7 +177,7 @@ class Heartbeat:
 
 
 async def serve(settings: Settings, stop: asyncio.Event) -> None:
-    engine = create_engine(settings.database_url)
+    engine = create_engine(settings.database_url, **worker_pool_sizes(settings))
     sessionmaker = create_sessionmaker(engine)
     pulse = Heartbeat(sessionmaker, settings)
     server = (
