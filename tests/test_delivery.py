@@ -6,7 +6,7 @@ import itertools
 import json
 import time
 from collections.abc import AsyncIterator
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -26,7 +26,7 @@ from api.models import (
 )
 from api.services import delivery as delivery_service
 from api.services.delivery import Senders, run_once
-from api.services.pace import LocalPace
+from api.services.pace import LocalPace, PaceUnavailable
 from api.wechat.client import WeChatClient
 from tests.conftest import PG_URL, Org, make_settings
 from tests.fakes.wechat import HTTP_502, SERVICE_APP_ID, SERVICE_APP_SECRET, FakeWeChat
@@ -425,6 +425,38 @@ async def test_only_a_call_to_wechat_waits_for_a_slot_of_the_pace(
     assert sorted(s["api"] for s in wechat.sent) == ["subscribe_send", "template_send"]
     assert "inbox_only" in {d.status for d in await deliveries(sessionmaker)}
     assert pace.waits == 2
+
+
+class UnreachablePace:
+    """A shared pace whose database cannot be reached."""
+
+    async def wait(self) -> None:
+        raise PaceUnavailable()
+
+
+async def test_a_pace_that_cannot_give_a_slot_costs_a_delivery_none_of_its_attempts(
+    client: httpx.AsyncClient,
+    org: Org,
+    ready: None,
+    settings: Settings,
+    sessionmaker: Maker,
+    wechat: FakeWeChat,
+) -> None:
+    """No slot, no call: the card waits for its claim to lapse with its attempts untouched,
+    and goes once the pace answers again."""
+    await accept(client, "o-a1", "T-DED", 1700004100)
+    await deduct(client, org)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=wechat.app())) as http:
+        mini = WeChatClient(settings, http)
+        for _ in range(settings.delivery_max_attempts + 1):
+            await run_once(sessionmaker, Senders(mini, None, UnreachablePace()), settings)
+        (card,) = await deliveries(sessionmaker)
+        assert (card.attempts, wechat.sent) == (0, [])
+        later = datetime.now(UTC) + timedelta(seconds=settings.delivery_lease_seconds + 1)
+        await run_once(sessionmaker, Senders(mini, None), settings, now=later)
+    (card,) = await deliveries(sessionmaker)
+    assert card.status == "sent"
+    assert [s["api"] for s in wechat.sent] == ["subscribe_send"]
 
 
 async def test_a_next_batch_that_cannot_be_claimed_ends_the_run_after_the_batch_in_hand(

@@ -68,6 +68,26 @@ async def test_a_call_that_wakes_an_interval_late_takes_a_new_slot_not_the_next_
     assert min(later - earlier for earlier, later in itertools.pairwise(times)) >= 0.02
 
 
+async def test_a_call_starved_of_cpu_goes_after_a_few_late_wake_ups(
+    timer: LateTimer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each wake-up 50 ms late while the other calls keep taking the slots ahead: rather than
+    take slot after slot from them, the call goes."""
+    pace = LocalPace(50)
+    pace._next = 0.1
+    sleeps: list[float] = []
+
+    async def sleep_while_others_take_slots(delay: float) -> None:
+        assert len(sleeps) < 10, "the call never went"
+        sleeps.append(delay)
+        timer.now += delay + 0.05
+        pace._next = timer.now + 0.1
+
+    monkeypatch.setattr(asyncio, "sleep", sleep_while_others_take_slots)
+    await pace.wait()
+    assert len(sleeps) == pace_module.LATE_WAKES
+
+
 async def test_without_a_rate_nothing_waits(timer: LateTimer) -> None:
     assert await woken(LocalPace(0), timer, 5) == [0.0] * 5
 

@@ -53,7 +53,7 @@ from api.models import (
     WeChatAccount,
     utcnow,
 )
-from api.services.pace import LocalPace, Pace
+from api.services.pace import LocalPace, Pace, PaceUnavailable
 from api.services.templates import OwnedTemplate, nearest
 from api.wechat.client import WeChatClient
 from api.wechat.templates import TemplateValueError, template_data
@@ -638,6 +638,8 @@ async def _send_alone(
         await _send_one(sessionmaker, senders, settings, delivery_id, hold, known)
     except ClaimLost:
         log.info("delivery %s was taken over by another worker", delivery_id)
+    except PaceUnavailable:
+        log.warning("no slot of the pace for delivery %s; sent once its claim lapses", delivery_id)
     except Exception as exc:
         log.exception("delivery %s failed in our code; retried with backoff", delivery_id)
         await _record_fault(sessionmaker, settings, delivery_id, hold, exc)

@@ -5,7 +5,7 @@ Each call to WeChat waits for a slot of its own, the slots `1 / rate` apart. On 
 row (`delivery_pace`) holds the next free slot, and every worker process takes its slots from
 it: one statement moves it on by as many slots as the process has calls waiting at that moment
 (`next_at = greatest(next_at, now) + k / rate`). So the processes together keep to the rate,
-and a slot is taken only by a call that waits for it: none is reserved ahead and left unused.
+and a slot is taken only by a call that waits for it: none is reserved ahead.
 The slots are on the database's clock; a process moves them onto its own by the difference
 the same statement returned, off by less than that round trip. On SQLite (the embedded,
 single-process set-up) the slots are counted in the process.
@@ -14,7 +14,12 @@ A slot is a fixed time, one interval after the slot before it: a call that wakes
 push the following slots back. (Counting each interval from the moment the previous call woke
 up lost the timer's lateness on every call, a tenth of the rate at 100 per second.) A call that
 wakes more than an interval after its slot (its process had no CPU) takes a new one rather
-than crowd the calls after it into the same second.
+than crowd the calls after it into the same second, and leaves its own unused; after
+`LATE_WAKES` such wake-ups it goes at once: a process that starved of CPU so long sends well
+below the rate, and must not take slot after slot from the others.
+
+A slot that cannot be taken (the database unreachable) is `PaceUnavailable`: the delivery is
+left to its claim's lapse and retried, its attempts untouched.
 """
 
 import asyncio
@@ -26,6 +31,12 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from api.models import DeliveryPace
+
+LATE_WAKES = 3
+
+
+class PaceUnavailable(Exception):
+    """The shared pace could not hand out a slot."""
 
 
 class Pace(Protocol):
@@ -43,7 +54,7 @@ class LocalPace:
     async def wait(self) -> None:
         if not self._interval:
             return
-        while True:
+        for _ in range(LATE_WAKES):
             slot = max(self._next, _clock())
             self._next = slot + self._interval
             if await _on_time(slot, self._interval):
@@ -61,8 +72,9 @@ class SharedPace:
         self._taking: asyncio.Future[None] | None = None
 
     async def wait(self) -> None:
-        while not await _on_time(await self._slot(), self._interval):
-            pass
+        for _ in range(LATE_WAKES):
+            if await _on_time(await self._slot(), self._interval):
+                return
 
     async def _slot(self) -> float:
         slot: asyncio.Future[float] = asyncio.get_running_loop().create_future()
@@ -107,9 +119,12 @@ class SharedPace:
             )
             .returning(row.next_at - span, now)
         )
-        async with self._engine.connect() as connection:
-            first, there = (await connection.execute(statement)).one()
-            start = _clock() + (first - there).total_seconds()
+        try:
+            async with self._engine.connect() as connection:
+                first, there = (await connection.execute(statement)).one()
+        except Exception as exc:
+            raise PaceUnavailable() from exc
+        start = _clock() + (first - there).total_seconds()
         return [start + index * self._interval for index in range(count)]
 
 
