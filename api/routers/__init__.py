@@ -3,7 +3,6 @@
 from typing import Any
 
 from fastapi import APIRouter
-from starlette._utils import get_route_path
 from starlette.routing import Match
 from starlette.types import Scope
 
@@ -12,7 +11,7 @@ class DomainRouter(APIRouter):
     """A domain's router that turns away at once a path none of its routes can match.
 
     The app asks its included routers in turn, and each tries every one of its routes (some 2 µs
-    a route): a board's request tried some 150 routes before its own, 0.4 ms of the request.
+    a route): a board's request tried some 130 routes before its own, 0.3 ms of the request.
     Once mounted, the router knows the fixed beginning of each of its paths; a path that starts
     with none of them matches none of its routes, not even by method (405) or slash.
     """
@@ -33,6 +32,16 @@ class DomainRouter(APIRouter):
         self._heads = tuple(sorted(heads))
 
     def matches(self, scope: Scope) -> tuple[Match, Scope]:
-        if self._heads and not get_route_path(scope).startswith(self._heads):
+        if self._heads and not _route_path(scope).startswith(self._heads):
             return Match.NONE, {}
         return super().matches(scope)
+
+
+def _route_path(scope: Scope) -> str:
+    """The path the routes match, without the prefix a proxy mounts the app under (as
+    Starlette's routing strips `root_path`)."""
+    path: str = scope["path"]
+    root: str = scope.get("root_path", "")
+    if root and path.startswith(root) and (path == root or path[len(root)] == "/"):
+        return path[len(root) :]
+    return path

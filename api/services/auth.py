@@ -167,9 +167,15 @@ async def logout(
         successor = successor_refresh_token(settings.jwt_secret.get_secret_value(), token)
         await _issued_within_grace(session, settings, login, successor, now)
     if everywhere:
-        await _revoke(session, _REVOKE_MEMBER, login.member_id, SessionEnd.logout_everywhere, now)
+        await _revoke(
+            session,
+            _REVOKE_MEMBER,
+            key=login.member_id,
+            reason=SessionEnd.logout_everywhere,
+            now=now,
+        )
     else:
-        await _revoke(session, _REVOKE_LOGIN, id_of(login), SessionEnd.logout, now)
+        await _revoke(session, _REVOKE_LOGIN, key=id_of(login), reason=SessionEnd.logout, now=now)
 
 
 async def dev_login(
@@ -397,12 +403,12 @@ async def _issued_within_grace(
         and now - issued.created_at < settings.refresh_grace
     ):
         return issued
-    await _revoke(session, _REVOKE_LOGIN, id_of(login), SessionEnd.reuse, now)
+    await _revoke(session, _REVOKE_LOGIN, key=id_of(login), reason=SessionEnd.reuse, now=now)
     raise RefreshTokenReused()
 
 
 async def _revoke(
-    session: AsyncSession, logins: Update, key: int, reason: SessionEnd, now: datetime
+    session: AsyncSession, logins: Update, *, key: int, reason: SessionEnd, now: datetime
 ) -> None:
     """End the live logins `logins` picks by `key` (`_REVOKE_LOGIN`: one login by its id,
     `_REVOKE_MEMBER`: all of a member's)."""
