@@ -22,8 +22,6 @@ grants, the CPU per request does not.
 import argparse
 import asyncio
 import json
-import os
-import platform
 import re
 import shutil
 import statistics
@@ -60,6 +58,7 @@ from api.services.ledger import today_in_shanghai  # noqa: E402
 from bench import load  # noqa: E402
 from bench.close_period import dsn  # noqa: E402
 from bench.outbox import free_port, fresh_database  # noqa: E402
+from bench.provenance import provenance  # noqa: E402
 
 API_WORKERS = 2
 CLOSE_EVERY = 20  # a connection is closed after this many requests (phones come and go)
@@ -458,20 +457,10 @@ def main() -> None:
         report = measure(args, url, work, service, ceiling)
     finally:
         load.stop([service.process, ceiling.process])
-    commit = subprocess.run(
-        ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True
-    ).stdout.strip()
     print(
         json.dumps(
             {
-                "date": datetime.now(UTC).isoformat(timespec="seconds"),
-                "commit": commit,
-                "machine": {
-                    "cpus": os.cpu_count(),
-                    "load_average": os.getloadavg(),
-                    "python": platform.python_version(),
-                    "platform": platform.platform(),
-                },
+                **provenance(),
                 "data": "county" if args.county else "demo",
                 "members": len(work.tokens),
                 "phase_seconds": args.seconds,

@@ -11,12 +11,8 @@ router trying all of its routes (FastAPI's own way), with their ratio.
 
 import argparse
 import json
-import os
-import platform
-import subprocess
 import sys
 import timeit
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +24,7 @@ sys.path.insert(0, str(ROOT))
 from api.config import Settings  # noqa: E402
 from api.main import ROUTED_DOMAINS, create_app  # noqa: E402
 from api.routers import health  # noqa: E402
+from bench.provenance import provenance  # noqa: E402
 
 OPERATIONS = {
     "probe": ("POST", "/api/v1/probe"),
@@ -75,19 +72,10 @@ def main() -> None:
     }
     for router, kept in zip(routers, heads, strict=True):
         router._heads = kept
-    commit = subprocess.run(
-        ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=ROOT
-    ).stdout.strip()
     print(
         json.dumps(
             {
-                "date": datetime.now(UTC).isoformat(timespec="seconds"),
-                "commit": commit,
-                "machine": {
-                    "cpus": os.cpu_count(),
-                    "load_average": os.getloadavg(),
-                    "python": platform.python_version(),
-                },
+                **provenance(),
                 "routes": sum(len(router.routes) for router in routers),
                 "microseconds_per_lookup": {
                     name: {
