@@ -29,6 +29,7 @@ from sqlalchemy import (
     tuple_,
     update,
 )
+from sqlalchemy import select as sa_select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
@@ -74,6 +75,7 @@ from api.models import (
     id_of,
     utcnow,
 )
+from api.reads import Read
 from api.schemas.values import points_text
 from api.scoring import Period, Scheme, period_containing
 from api.scoring.scheme import ApprovalStep, Item
@@ -391,8 +393,8 @@ _CLAIM_BY_KEY = select(Claim).where(
     col(Claim.member_id) == bindparam("member_id"),
     col(Claim.idempotency_key) == bindparam("key"),
 )
-_PHOTOS_OF_CLAIMS = (
-    select(ClaimPhoto.claim_id, ClaimPhoto.photo_id)
+_PHOTOS_OF_CLAIMS = Read(
+    sa_select(col(ClaimPhoto.claim_id), col(ClaimPhoto.photo_id))
     .where(col(ClaimPhoto.claim_id).in_(bindparam("claim_ids", expanding=True)))
     .order_by(col(ClaimPhoto.claim_id), col(ClaimPhoto.position))
 )
@@ -522,7 +524,7 @@ async def photos_of(session: AsyncSession, claim_ids: Sequence[int]) -> dict[int
     known = _known_photos(session)
     if all(claim_id in known for claim_id in claim_ids):
         return {claim_id: known[claim_id] for claim_id in claim_ids if known[claim_id]}
-    rows = await session.execute(_PHOTOS_OF_CLAIMS, {"claim_ids": list(claim_ids)})
+    rows = await _PHOTOS_OF_CLAIMS.all(session, {"claim_ids": list(claim_ids)})
     found: dict[int, list[int]] = {}
     for claim_id, photo_id in rows:
         found.setdefault(claim_id, []).append(photo_id)

@@ -5,11 +5,9 @@ per block (claims, notices, rounds, meetings, board, attendance) and one for an 
 counts.
 """
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
 
 from sqlalchemy import bindparam, func, over
 from sqlalchemy import select as sa_select
@@ -39,6 +37,7 @@ from api.models import (
     RoundStatus,
     UnitKind,
 )
+from api.reads import Read
 from api.services import meetings, periods
 from api.services.claims import awaiting_review
 
@@ -127,15 +126,12 @@ async def home(session: AsyncSession, principal: Principal, *, now: datetime, to
 async def _pending_claims(
     session: AsyncSession, principal: Principal, names: dict[str, str]
 ) -> tuple[int, list[ClaimLine]]:
-    # Rows typed loosely: the models declare ids optional, a stored row always has one.
-    rows: Sequence[Any] = (
-        await session.execute(_PENDING_CLAIMS, {"member_id": principal.member_id})
-    ).all()
+    rows = await _PENDING_CLAIMS.all(session, {"member_id": principal.member_id})
     lines = [
         ClaimLine(
             id=claim_id,
             item_code=item_code,
-            item_name=names.get(item_code, item_code),
+            item_name=names.get(item_code) or item_code,
             points=points,
             status=ClaimStatus(status),
             created_at=created_at,
@@ -146,7 +142,7 @@ async def _pending_claims(
 
 
 async def _unread(session: AsyncSession, principal: Principal) -> int:
-    count = await session.scalar(_UNREAD, {"member_id": principal.member_id})
+    count = await _UNREAD.scalar(session, {"member_id": principal.member_id})
     return count or 0
 
 
@@ -157,9 +153,7 @@ def _branch_ids(principal: Principal) -> list[int]:
 
 async def _open_rounds(session: AsyncSession, principal: Principal) -> list[RoundLine]:
     """The evaluation rounds of the member's branch still taking ratings."""
-    rows: Sequence[Any] = (
-        await session.execute(_OPEN_ROUNDS, {"units": _branch_ids(principal)})
-    ).all()
+    rows = await _OPEN_ROUNDS.all(session, {"units": _branch_ids(principal)})
     return [
         RoundLine(round_id, key, RoundStatus(status), deadline)
         for round_id, key, status, deadline in rows
@@ -169,16 +163,14 @@ async def _open_rounds(session: AsyncSession, principal: Principal) -> list[Roun
 async def _upcoming(
     session: AsyncSession, principal: Principal, now: datetime
 ) -> list[MeetingLine]:
-    rows: Sequence[Any] = (
-        await session.execute(_UPCOMING, {"member_id": principal.member_id, "now": now})
-    ).all()
+    rows = await _UPCOMING.all(session, {"member_id": principal.member_id, "now": now})
     return [MeetingLine(meeting_id, title, starts_at) for meeting_id, title, starts_at in rows]
 
 
 async def _board(session: AsyncSession, principal: Principal) -> BoardLine | None:
     """The latest board published for the member's branch (one not withdrawn), and where the
     member stands on it."""
-    row = (await session.execute(_BOARD, {"units": _branch_ids(principal)})).first()
+    row = await _BOARD.first(session, {"units": _branch_ids(principal)})
     if row is None:
         return None
     period_id, board, key = row
@@ -194,7 +186,7 @@ async def _board(session: AsyncSession, principal: Principal) -> BoardLine | Non
 
 
 # Built once: every opening of the phone's home screen runs them.
-_PENDING_CLAIMS = (
+_PENDING_CLAIMS = Read(
     sa_select(
         col(Claim.id),
         col(Claim.item_code),
@@ -210,13 +202,13 @@ _PENDING_CLAIMS = (
     .order_by(col(Claim.id).desc())
     .limit(LATEST)
 )
-_UNREAD = (
-    select(func.count())
+_UNREAD = Read(
+    sa_select(func.count())
     .select_from(Notice)
     .where(col(Notice.member_id) == bindparam("member_id"), col(Notice.read_at).is_(None))
 )
-_OPEN_ROUNDS = (
-    select(
+_OPEN_ROUNDS = Read(
+    sa_select(
         col(EvaluationRound.id),
         col(EvaluationRound.period_key),
         col(EvaluationRound.status),
@@ -228,8 +220,8 @@ _OPEN_ROUNDS = (
     )
     .order_by(col(EvaluationRound.deadline))
 )
-_UPCOMING = (
-    select(col(Meeting.id), col(Meeting.title), col(Meeting.starts_at))
+_UPCOMING = Read(
+    sa_select(col(Meeting.id), col(Meeting.title), col(Meeting.starts_at))
     .join(MeetingAttendance, col(MeetingAttendance.meeting_id) == col(Meeting.id))
     .where(
         col(MeetingAttendance.member_id) == bindparam("member_id"),
@@ -243,8 +235,8 @@ _WITHDRAWN = select(PublicationWithdrawal.period_id).where(
     col(PublicationWithdrawal.period_id) == col(Publication.period_id),
     col(PublicationWithdrawal.close_no) == col(Publication.close_no),
 )
-_BOARD = (
-    select(col(Publication.period_id), col(Publication.board), col(PeriodRecord.key))
+_BOARD = Read(
+    sa_select(col(Publication.period_id), col(Publication.board), col(PeriodRecord.key))
     .join(PeriodRecord, col(PeriodRecord.id) == col(Publication.period_id))
     .join(OrgUnit, col(OrgUnit.id) == col(Publication.unit_id))
     .where(

@@ -53,6 +53,7 @@ from api.models import (
 )
 from api.models.base import UTCDateTime
 from api.photos import PhotoDecoder
+from api.reads import Read
 from api.storage import PhotoStore, photo_key
 
 log = logging.getLogger("api.photos")
@@ -255,10 +256,10 @@ async def reuse_counts(
     """
     if not ref_ids:
         return {}
-    own = (await session.execute(_USES_OF, {"kind": kind, "ref_ids": list(ref_ids)})).all()
+    own = await _USES_OF.all(session, {"kind": kind, "ref_ids": list(ref_ids)})
     if not own:
         return {}
-    groups = await session.execute(_USES_IN_GROUPS, {"groups": list({g for _, g in own})})
+    groups = await _USES_IN_GROUPS.all(session, {"groups": list({g for _, g in own})})
     uses: dict[int, int] = {group: count for group, count in groups}
     mine = Counter((ref, group) for ref, group in own)
     reused: Counter[int] = Counter()
@@ -267,12 +268,14 @@ async def reuse_counts(
     return dict(reused)
 
 
-_USES_OF = select(EvidenceUse.ref_id, EvidenceUse.original_id).where(
-    col(EvidenceUse.kind) == bindparam("kind"),
-    col(EvidenceUse.ref_id).in_(bindparam("ref_ids", expanding=True)),
+_USES_OF = Read(
+    sa_select(col(EvidenceUse.ref_id), col(EvidenceUse.original_id)).where(
+        col(EvidenceUse.kind) == bindparam("kind"),
+        col(EvidenceUse.ref_id).in_(bindparam("ref_ids", expanding=True)),
+    )
 )
-_USES_IN_GROUPS = (
-    select(EvidenceUse.original_id, func.count())
+_USES_IN_GROUPS = Read(
+    sa_select(col(EvidenceUse.original_id), func.count())
     .where(col(EvidenceUse.original_id).in_(bindparam("groups", expanding=True)))
     .group_by(col(EvidenceUse.original_id))
 )

@@ -33,6 +33,7 @@ from api.models import (
     UnitKind,
     id_of,
 )
+from api.reads import Read
 from api.scoring import Entry, EvaluationResult, Period, PriorResult, Scheme, Subject
 from api.scoring.scheme import ComponentKind, PoliticalStatus, SubjectKind
 from api.services.periods.offload import off_loop, tasks
@@ -120,10 +121,10 @@ async def _evaluations(
         return []  # the scheme weighs no evaluation
     values: dict[str, Any] = {"scheme_id": record.id, "key": period.key}
     if members is None:
-        rows = await session.scalars(_EVALUATIONS, values)
+        rows = await _EVALUATIONS.all(session, values)
     else:
-        rows = await session.scalars(_EVALUATIONS_OF_MEMBERS, values | {"members": list(members)})
-    latest = {(r.member_id, r.kind): r.score for r in rows}
+        rows = await _EVALUATIONS_OF_MEMBERS.all(session, values | {"members": list(members)})
+    latest = {(member, kind): score for member, kind, score in rows}
     return [
         EvaluationResult(subject_id=str(member), kind=ComponentKind(kind), score=score)
         for (member, kind), score in sorted(latest.items())
@@ -131,8 +132,12 @@ async def _evaluations(
 
 
 # Built once: a member's score reads their evaluations on every request.
-_EVALUATIONS = (
-    select(EvaluationResultRecord)
+_OF_CLOSED_ROUNDS = (
+    sa_select(
+        col(EvaluationResultRecord.member_id),
+        col(EvaluationResultRecord.kind),
+        col(EvaluationResultRecord.score),
+    )
     .join(EvaluationRound, col(EvaluationRound.id) == col(EvaluationResultRecord.round_id))
     .where(
         col(EvaluationRound.scheme_id) == bindparam("scheme_id"),
@@ -141,8 +146,11 @@ _EVALUATIONS = (
     )
     .order_by(col(EvaluationResultRecord.round_id))
 )
-_EVALUATIONS_OF_MEMBERS = _EVALUATIONS.where(
-    col(EvaluationResultRecord.member_id).in_(bindparam("members", expanding=True))
+_EVALUATIONS = Read(_OF_CLOSED_ROUNDS)
+_EVALUATIONS_OF_MEMBERS = Read(
+    _OF_CLOSED_ROUNDS.where(
+        col(EvaluationResultRecord.member_id).in_(bindparam("members", expanding=True))
+    )
 )
 
 
@@ -285,15 +293,16 @@ async def ledger_tallies(
     when a stored result was computed).
     """
     is_pg = session.get_bind().dialect.name == "postgresql"
-    statement = _tally(is_pg, ids, some=subjects is not None, upto=upto is not None)
     if subjects is None and upto is None:
         # A whole period: some 700 000 rows, straight from the driver.
+        statement = _tally(is_pg, ids, some=False, upto=False)
         rows = await fetch_all(session, statement.params(period_id=period_id))
     else:
         values: dict[str, Any] = {"period_id": period_id, "upto": upto}
         if subjects is not None:
             values |= {"members": list(subjects), "branches": list(subjects)}
-        rows = (await session.execute(statement, values)).all()  # a prepared statement
+        read = _tally_read(is_pg, ids, some=subjects is not None, upto=upto is not None)
+        rows = await read.all(session, values)
     entries: list[Entry] = []
     last = 0
     for subject_id, item_code, total, count, latest, *row_ids in rows:
@@ -310,6 +319,12 @@ async def ledger_tallies(
             )
         )
     return entries, last or None
+
+
+@functools.cache
+def _tally_read(is_pg: bool, ids: bool, *, some: bool, upto: bool) -> Read:
+    """`_tally` as a `Read` (a member's score runs it on every request)."""
+    return Read(_tally(is_pg, ids, some=some, upto=upto))
 
 
 @functools.cache
@@ -411,16 +426,16 @@ async def _earlier_results(
 ) -> list[PriorResult]:
     """`history_of` of `_closes_before` for a few subjects, in one query (a member's own score
     reads it on every request)."""
-    stored = await session.scalars(
-        _EARLIER_RESULTS,
+    stored = await _EARLIER_RESULTS.all(
+        session,
         {**_earlier_bounds(record, period), "members": list(subjects), "branches": list(subjects)},
     )
-    return _priors(list(stored))
+    return _priors([prior for (prior,) in stored])
 
 
 # The results of the current close of each earlier period (as `_closes_before` finds them).
-_EARLIER_RESULTS = (
-    select(PeriodResult.prior)
+_EARLIER_RESULTS = Read(
+    sa_select(col(PeriodResult.prior))
     .join(
         PeriodRecord,
         (col(PeriodRecord.id) == col(PeriodResult.period_id))

@@ -16,6 +16,7 @@ from functools import partial
 from typing import Any
 
 from sqlalchemy import bindparam, delete, insert, text
+from sqlalchemy import select as sa_select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlmodel import col, select
 
@@ -29,6 +30,7 @@ from api.models import (
     id_of,
     utcnow,
 )
+from api.reads import Read
 from api.scoring import (
     Period,
     Placement,
@@ -110,10 +112,11 @@ async def _stored(
     """The member's stored placement; an empty one if the period is ranked without them (new,
     exempt, or nothing to rank); None if the period is not ranked yet."""
     key = {"scheme_id": id_of(scope.record), "key": target.key}
-    mine = await session.scalar(_PLACEMENT_OF_MEMBER, {**key, "member_id": member_id})
+    mine = await _PLACEMENT_OF_MEMBER.first(session, {**key, "member_id": member_id})
     if mine is not None:
-        return Placement.from_json(mine.placement), mine.computed_at
-    ranked_at = await session.scalar(_RANKED_AT, key)
+        placement, computed_at = mine
+        return Placement.from_json(placement), computed_at
+    ranked_at = await _RANKED_AT.scalar(session, key)
     return (Placement(), ranked_at) if ranked_at is not None else None
 
 
@@ -121,10 +124,12 @@ async def _stored(
 _OF_PERIOD = (col(LivePlacement.scheme_id) == bindparam("scheme_id")) & (
     col(LivePlacement.period_key) == bindparam("key")
 )
-_PLACEMENT_OF_MEMBER = select(LivePlacement).where(
-    _OF_PERIOD, col(LivePlacement.member_id) == bindparam("member_id")
+_PLACEMENT_OF_MEMBER = Read(
+    sa_select(col(LivePlacement.placement), col(LivePlacement.computed_at)).where(
+        _OF_PERIOD, col(LivePlacement.member_id) == bindparam("member_id")
+    )
 )
-_RANKED_AT = select(LivePlacement.computed_at).where(_OF_PERIOD).limit(1)
+_RANKED_AT = Read(sa_select(col(LivePlacement.computed_at)).where(_OF_PERIOD).limit(1))
 
 
 async def _rank_first(

@@ -1,0 +1,120 @@
+"""`Read`: a statement built once and read straight from the driver on PostgreSQL gives what the
+same statement gives through SQLAlchemy, is heard by the engine's listeners, joins the request's
+transaction, and fails as SQLAlchemy would."""
+
+from datetime import timedelta
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from sqlalchemy import Numeric, bindparam, event, func, literal
+from sqlalchemy import select as sa_select
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlmodel import col
+
+from api.models import Notice, NoticeKind, utcnow
+from api.reads import Read
+from tests.conftest import Org
+
+Maker = async_sessionmaker[AsyncSession]
+
+# Every kind of value a hot read carries: a literal of the statement (an enum), a bound UTC
+# time, a list (expanding), a limit; JSON, a timestamp and a numeric coming back.
+_NOTICES = (
+    sa_select(
+        col(Notice.id),
+        col(Notice.kind),
+        col(Notice.data),
+        col(Notice.created_at),
+        col(Notice.read_at),
+        literal(Decimal("2.50"), Numeric(6, 2)),
+    )
+    .where(
+        col(Notice.member_id).in_(bindparam("members", expanding=True)),
+        col(Notice.kind) != NoticeKind.threshold,
+        col(Notice.created_at) >= bindparam("since"),
+    )
+    .order_by(col(Notice.id))
+    .limit(5)
+)
+_COUNT = sa_select(func.count()).where(col(Notice.member_id) == bindparam("member_id"))
+
+
+async def _notices(session: AsyncSession, org: Org) -> None:
+    for n, kind in enumerate(
+        [NoticeKind.claim_result, NoticeKind.threshold, NoticeKind.claim_result]
+    ):
+        session.add(
+            Notice(
+                member_id=org.id("member_a1"),
+                kind=kind,
+                title=f"通知{n}",
+                data={"points": "1.5", "n": n, "名": ["甲", None]},
+                read_at=utcnow() if n == 0 else None,
+            )
+        )
+    await session.commit()
+
+
+def _plain(rows: Any) -> list[tuple[Any, ...]]:
+    return [tuple(row) for row in rows]
+
+
+async def test_a_read_gives_the_rows_sqlalchemy_gives(sessionmaker: Maker, org: Org) -> None:
+    async with sessionmaker() as session:
+        await _notices(session, org)
+    values = {
+        "members": [org.id("member_a1"), org.id("member_a2")],
+        "since": utcnow() - timedelta(hours=1),
+    }
+    read = Read(_NOTICES)
+    async with sessionmaker() as session:
+        expected = _plain((await session.execute(_NOTICES, values)).all())
+        assert len(expected) == 2
+        for _ in range(2):  # the first run prepares, the next runs what it prepared
+            assert _plain(await read.all(session, values)) == expected
+        found = await read.first(session, values)
+        assert found is not None and found[3].tzinfo is not None and found[5] == Decimal("2.50")
+        assert await read.all(session, values | {"members": []}) == []
+        assert await Read(_COUNT).scalar(session, {"member_id": org.id("member_a1")}) == 3
+
+
+async def test_the_engines_listeners_hear_a_read(sessionmaker: Maker, org: Org) -> None:
+    heard: list[str] = []
+
+    def listen(*args: Any) -> None:
+        heard.append(args[2])
+
+    async with sessionmaker() as session:
+        engine = session.bind
+        assert isinstance(engine, AsyncEngine)
+        event.listen(engine.sync_engine, "before_cursor_execute", listen)
+        try:
+            await Read(_COUNT).scalar(session, {"member_id": org.id("member_a1")})
+        finally:
+            event.remove(engine.sync_engine, "before_cursor_execute", listen)
+    assert len(heard) == 1 and heard[0].startswith("SELECT count(*)")
+
+
+async def test_a_read_sees_the_transactions_own_writes(sessionmaker: Maker, org: Org) -> None:
+    count = Read(_COUNT)
+    async with sessionmaker() as session:
+        before = await count.scalar(session, {"member_id": org.id("member_a1")})
+        session.add(Notice(member_id=org.id("member_a1"), kind=NoticeKind.claim_result, title="t"))
+        await session.flush()
+        assert await count.scalar(session, {"member_id": org.id("member_a1")}) == before + 1
+        await session.rollback()
+    async with sessionmaker() as session:
+        assert await count.scalar(session, {"member_id": org.id("member_a1")}) == before
+
+
+async def test_a_value_the_database_cannot_hold_fails_as_through_sqlalchemy(
+    sessionmaker: Maker,
+) -> None:
+    """The app's handlers answer SQLAlchemy's errors (an id of 10**30: 422), never the driver's."""
+    async with sessionmaker() as session:
+        with pytest.raises((DBAPIError, OverflowError)) as raised:
+            await Read(_COUNT).scalar(session, {"member_id": 10**30})
+        if session.get_bind().dialect.name == "postgresql":
+            assert isinstance(raised.value, DBAPIError)
