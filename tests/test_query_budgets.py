@@ -85,8 +85,7 @@ BUDGETS: dict[str, tuple[tuple[str, str], ...]] = {
     ),
     "inbox": (
         SIGNED_IN,
-        ("SELECT notice", "how many notices"),
-        ("SELECT notice", "how many unread"),
+        ("SELECT notice", "how many notices, and how many unread"),
         ("SELECT notice", "the page, with each notice's delivery"),
     ),
     "approve": (

@@ -2,7 +2,8 @@
 
 from typing import Any
 
-from sqlalchemy import func, update
+from sqlalchemy import bindparam, func, update
+from sqlalchemy import select as sa_select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
@@ -10,6 +11,7 @@ from api.access import Action, Principal
 from api.deps import CursorParams
 from api.errors import NoticeNotFound
 from api.models import Delivery, Notice, NoticeKind, id_of, utcnow
+from api.reads import Read
 from api.services.members import member_for
 from api.services.paging import cut, keyset
 
@@ -47,8 +49,8 @@ async def _notices_of(
     theirs = col(Notice.member_id) == member_id
     unread = theirs & col(Notice.read_at).is_(None)
     condition = unread if unread_only else theirs
-    total = await session.scalar(select(func.count()).select_from(Notice).where(condition))
-    unread_count = await session.scalar(select(func.count()).select_from(Notice).where(unread))
+    everything, unread_count = await _COUNTS.first(session, {"member_id": member_id}) or (0, 0)
+    total = unread_count if unread_only else everything
     query = (
         select(Notice, Delivery)
         .outerjoin(Delivery, col(Delivery.notice_id) == col(Notice.id))
@@ -60,6 +62,14 @@ async def _notices_of(
     found: list[tuple[Notice, Delivery | None]] = [(n, d) for n, d in rows]
     page, last = cut(found, cursor.size, lambda row: (id_of(row[0]),))
     return page, total or 0, unread_count or 0, last
+
+
+# Built once: the inbox counts its notices and its unread ones in one statement.
+_COUNTS = Read(
+    sa_select(func.count(), func.count().filter(col(Notice.read_at).is_(None))).where(
+        col(Notice.member_id) == bindparam("member_id")
+    )
+)
 
 
 async def mark_read(session: AsyncSession, principal: Principal, notice_id: int) -> Notice:
