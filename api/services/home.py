@@ -19,6 +19,7 @@ from api.errors import SchemeNotFound
 from api.models import (
     Appeal,
     AppealStatus,
+    Attendance,
     Claim,
     ClaimStatus,
     CommitteeAction,
@@ -96,7 +97,7 @@ class Home:
     upcoming_meetings: list[MeetingLine]
     board: BoardLine | None
     to_do: ToDo | None  # None for a member with no officer's role
-    attendance: meetings.AttendanceSummary  # over the running period, else the month
+    attendance: meetings.AttendanceCounts  # over the running period, else the month
 
 
 async def home(session: AsyncSession, principal: Principal, *, now: datetime, today: date) -> Home:
@@ -106,20 +107,19 @@ async def home(session: AsyncSession, principal: Principal, *, now: datetime, to
         live = None
     names = {i.code: i.name for i in live.scheme.items} if live else {}
     pending, latest = await _pending_claims(session, principal, names)
+    period = live.period if live else meetings.period_of_key(f"{today:%Y-%m}")
+    values = {"member_id": principal.member_id, "start": period.start, "end": period.end}
+    unread, present, leave, absent = await _COUNTS.first(session, values) or (0, 0, 0, 0)
     return Home(
         live=live,
         pending_claims=pending,
         latest_claims=latest,
-        unread_notices=await _unread(session, principal),
+        unread_notices=unread,
         open_rounds=await _open_rounds(session, principal),
         upcoming_meetings=await _upcoming(session, principal, now),
         board=await _board(session, principal),
         to_do=await _to_do(session, principal),
-        attendance=await meetings.attendance_summary(
-            session,
-            principal.member_id,
-            live.period if live else meetings.period_of_key(f"{today:%Y-%m}"),
-        ),
+        attendance=meetings.AttendanceCounts(period, present, leave, absent),
     )
 
 
@@ -139,11 +139,6 @@ async def _pending_claims(
         for claim_id, item_code, points, status, created_at, _ in rows
     ]
     return (rows[0][-1] if rows else 0), lines
-
-
-async def _unread(session: AsyncSession, principal: Principal) -> int:
-    count = await _UNREAD.scalar(session, {"member_id": principal.member_id})
-    return count or 0
 
 
 def _branch_ids(principal: Principal) -> list[int]:
@@ -202,10 +197,18 @@ _PENDING_CLAIMS = Read(
     .order_by(col(Claim.id).desc())
     .limit(LATEST)
 )
-_UNREAD = Read(
-    sa_select(func.count())
-    .select_from(Notice)
-    .where(col(Notice.member_id) == bindparam("member_id"), col(Notice.read_at).is_(None))
+# The member's unread notices, and their meetings of the period (`start`, `end`) by outcome.
+_COUNTS = Read(
+    sa_select(
+        sa_select(func.count())
+        .select_from(Notice)
+        .where(col(Notice.member_id) == bindparam("member_id"), col(Notice.read_at).is_(None))
+        .scalar_subquery(),
+        *(
+            meetings.attended(outcome)
+            for outcome in (Attendance.present, Attendance.leave, Attendance.absent)
+        ),
+    )
 )
 _OPEN_ROUNDS = Read(
     sa_select(

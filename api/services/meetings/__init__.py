@@ -8,8 +8,10 @@ the worker's schedules), `parse_checkin_code` (what a scanned link or code names
 """
 
 from api.services.meetings.attendance import (
+    AttendanceCounts,
     AttendanceSummary,
     attendance_summary,
+    attended,
     lines,
     meeting_lines,
     member_attendance,
@@ -30,10 +32,12 @@ from api.services.meetings.schedule import (
 )
 
 __all__ = [
+    "AttendanceCounts",
     "AttendanceSummary",
     "CheckinCode",
     "Closed",
     "attendance_summary",
+    "attended",
     "cancel",
     "check_signature",
     "close",

@@ -6,6 +6,7 @@ import re
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Any
 
 from sqlalchemy import bindparam, func
 from sqlalchemy import select as sa_select
@@ -36,13 +37,13 @@ class AttendanceRecord:
 
 
 @dataclass(frozen=True)
-class AttendanceSummary:
-    member_id: int
+class AttendanceCounts:
+    """A member's decided attendance over a period, counted."""
+
     period: Period
     present: int
     leave: int
     absent: int
-    records: list[AttendanceRecord]
 
     @property
     def expected(self) -> int:
@@ -52,6 +53,14 @@ class AttendanceSummary:
     def rate_percent(self) -> float | None:
         """出勤率: present over expected (leave is not attendance), one decimal."""
         return round(100 * self.present / self.expected, 1) if self.expected else None
+
+
+@dataclass(frozen=True)
+class AttendanceSummary(AttendanceCounts):
+    """The counts, and the meetings they count, newest first."""
+
+    member_id: int
+    records: list[AttendanceRecord]
 
 
 @dataclass(frozen=True)
@@ -93,12 +102,29 @@ async def attendance_summary(
     for record in records:
         counts[record.outcome] += 1
     return AttendanceSummary(
-        member_id,
-        period,
-        counts[Attendance.present],
-        counts[Attendance.leave],
-        counts[Attendance.absent],
-        records,
+        period=period,
+        present=counts[Attendance.present],
+        leave=counts[Attendance.leave],
+        absent=counts[Attendance.absent],
+        member_id=member_id,
+        records=records,
+    )
+
+
+def attended(outcome: Attendance) -> Any:
+    """A member's meetings starting in a period (`member_id`, `start`, `end`) that ended in
+    `outcome`, counted: a scalar subquery, for a screen that shows the counts alone."""
+    return (
+        sa_select(func.count())
+        .select_from(MeetingAttendance)
+        .join(Meeting, col(Meeting.id) == col(MeetingAttendance.meeting_id))
+        .where(
+            col(MeetingAttendance.member_id) == bindparam("member_id"),
+            col(MeetingAttendance.status) == outcome,
+            col(Meeting.starts_at) >= bindparam("start"),
+            col(Meeting.starts_at) < bindparam("end"),
+        )
+        .scalar_subquery()
     )
 
 
