@@ -17,7 +17,7 @@ On SQLite (tests, `make run`) the statement runs through SQLAlchemy Core, withou
 
 import logging
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import Result, Select
@@ -29,31 +29,55 @@ log = logging.getLogger(__name__)
 Row = Sequence[Any]
 Converter = Callable[[Any], Any]
 Columns = Select[*tuple[Any, ...]]
+# Lengths of a statement's lists whose SQL is kept (a member's units, a page of claims' ids).
+MAX_SHAPES = 64
+
+
+@dataclass(frozen=True)
+class _Shape:
+    """The SQL of a statement with lists for lists of given lengths, and its values' order."""
+
+    sql: str
+    names: tuple[str, ...]
+    to_driver: Mapping[str, Converter]
+    expansion: Mapping[str, Sequence[str]]  # a list's name: the names of its items
 
 
 @dataclass(frozen=True)
 class _Plan:
     """A statement compiled for PostgreSQL, and what turns values into the driver's and back."""
 
-    sql: str | None  # None: the SQL depends on the lengths of its lists (`expanding`)
     compiled: Any
-    names: tuple[str, ...]
-    to_driver: Mapping[str, Converter]
+    lists: tuple[str, ...]  # the names bound to lists (`expanding`)
+    fixed: _Shape | None  # the statement's one shape, when no value is rendered into its SQL
     from_driver: tuple[Converter | None, ...] | None  # None: the driver's values are final
+    shapes: dict[tuple[int, ...], _Shape] = field(default_factory=dict)
 
     def arguments(self, params: Mapping[str, Any] | None) -> tuple[str, list[Any]]:
-        if self.sql is None:
-            state = self.compiled.construct_expanded_state(params)
-            values = state.parameters
-            convert: Mapping[str, Converter] = {**self.to_driver, **state.processors}
-            names: Sequence[str] = state.positiontup or ()
-            sql: str = state.statement
-        else:
-            values = self.compiled.construct_params(params)
-            convert, names, sql = self.to_driver, self.names, self.sql
-        return sql, [
-            convert[name](values[name]) if name in convert else values[name] for name in names
+        values = self.compiled.construct_params(params)
+        shape = self.fixed or self._shape(params, tuple(len(values[n]) for n in self.lists))
+        for name, items in shape.expansion.items():
+            values.update(zip(items, values[name], strict=True))
+        convert = shape.to_driver
+        return shape.sql, [
+            convert[name](values[name]) if name in convert else values[name] for name in shape.names
         ]
+
+    def _shape(self, params: Mapping[str, Any] | None, lengths: tuple[int, ...]) -> _Shape:
+        """The SQL for lists of these lengths, rendered once (SQLAlchemy renders a list's
+        items as values of their own, `IN ($1, $2, $3)`)."""
+        shape = self.shapes.get(lengths)
+        if shape is None:
+            state = self.compiled.construct_expanded_state(params)
+            shape = _Shape(
+                sql=state.statement,
+                names=tuple(state.positiontup or ()),
+                to_driver=state.processors,
+                expansion=state.parameter_expansion,
+            )
+            if len(self.shapes) < MAX_SHAPES:
+                self.shapes[lengths] = shape
+        return shape
 
     def rows(self, fetched: Sequence[Row]) -> Sequence[Row]:
         if self.from_driver is None:
@@ -112,23 +136,24 @@ class Read:
 
     async def _prepare(self, dialect: Dialect, driver: Any) -> _Plan:
         compiled = self.statement.compile(dialect=dialect)
-        # Lists (`expanding`) and values rendered into the SQL make it per call.
-        late = bool(compiled.post_compile_params or compiled.literal_execute_params)
-        to_driver = {
-            name: processor
-            for name, bind in compiled.binds.items()
-            if not bind.expanding
-            and (processor := bind.type.dialect_impl(dialect).bind_processor(dialect)) is not None
-        }
-        names = tuple(compiled.positiontup or ())
-        if late:
+        if compiled.literal_execute_params:
+            raise TypeError("a Read renders no value into its SQL (literal_execute)")
+        lists = tuple(name for name, bind in compiled.binds.items() if bind.expanding)
+        fixed = None
+        if not lists:
+            to_driver = {
+                name: processor
+                for name, bind in compiled.binds.items()
+                if (processor := bind.type.dialect_impl(dialect).bind_processor(dialect))
+            }
+            fixed = _Shape(compiled.string, tuple(compiled.positiontup or ()), to_driver, {})
+            sql_for_types = compiled.string
+        else:
             example: dict[str, Any] = {
-                name: [] if bind.expanding else bind.effective_value
+                name: [] if name in lists else bind.effective_value
                 for name, bind in compiled.binds.items()
             }
             sql_for_types = compiled.construct_expanded_state(example).statement
-        else:
-            sql_for_types = compiled.string
         # The columns' types as the database reports them, which some converters need (numeric).
         oids = [
             attribute.type.oid
@@ -139,10 +164,9 @@ class Read:
             for column, oid in zip(self.statement.selected_columns, oids, strict=True)
         )
         self._plan = _Plan(
-            sql=None if late else compiled.string,
             compiled=compiled,
-            names=names,
-            to_driver=to_driver,
+            lists=lists,
+            fixed=fixed,
             from_driver=from_driver if any(from_driver) else None,
         )
         return self._plan

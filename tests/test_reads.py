@@ -77,6 +77,9 @@ async def test_a_read_gives_the_rows_sqlalchemy_gives(sessionmaker: Maker, org: 
         found = await read.first(session, values)
         assert found is not None and found[3].tzinfo is not None and found[5] == Decimal("2.50")
         assert await read.all(session, values | {"members": []}) == []
+        for members in ([org.id("member_a1")], [org.id("member_a2"), 0, org.id("member_a1")]):
+            other = values | {"members": members}  # lists of other lengths, each its own SQL
+            assert _plain(await read.all(session, other)) == expected
         assert await Read(_COUNT).scalar(session, {"member_id": org.id("member_a1")}) == 3
 
 
