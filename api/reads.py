@@ -13,20 +13,27 @@ request's own writes); before that, on its own, which under READ COMMITTED is th
 a statement inside the transaction would get. Only plain SELECTs: nothing that locks or writes.
 
 On SQLite (tests, `make run`) the statement runs through SQLAlchemy Core, without the ORM.
+
+`adopt` turns a row of a table's columns into that table's object in the session, as the ORM would
+have loaded it, so that a later `session.get` of it costs no statement.
 """
 
 import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Result, Select
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+from sqlalchemy.orm import class_mapper, make_transient_to_detached
+from sqlalchemy.orm.attributes import set_committed_value
+from sqlmodel import SQLModel
 
 log = logging.getLogger(__name__)
 
 Row = Sequence[Any]
+Model = TypeVar("Model", bound=SQLModel)
 Converter = Callable[[Any], Any]
 Columns = Select[*tuple[Any, ...]]
 # Lengths of a statement's lists whose SQL is kept (a member's units, a page of claims' ids).
@@ -175,3 +182,30 @@ class Read:
 def _rows(result: Result[*tuple[Any, ...]]) -> Sequence[Row]:
     rows: Sequence[Row] = result.all()
     return rows
+
+
+def columns_of(model: type[SQLModel]) -> tuple[Any, ...]:
+    """A table's columns, in the order `adopt` takes its values."""
+    return tuple(model.__table__.columns)  # type: ignore[attr-defined]
+
+
+def adopt(session: AsyncSession, model: type[Model], values: Sequence[Any]) -> Model:
+    """The object of `model` whose columns (`columns_of`) hold `values`, in the session as if the
+    ORM had loaded it: persistent, unchanged, found by `session.get` without a statement. The
+    session's own object when it already holds that row (its changes, if any, stay)."""
+    columns = columns_of(model)
+    key = session.sync_session.identity_key(
+        model, tuple(values[i] for i, c in enumerate(columns) if c.primary_key)
+    )
+    held = session.sync_session.identity_map.get(key)
+    if held is not None:
+        found: Model = held
+        return found
+    # Built as the ORM builds what it loads (no constructor: SQLModel's sets each field through
+    # the change tracking, three times the cost), then marked as loaded.
+    adopted: Model = class_mapper(model).class_manager.new_instance()
+    for column, value in zip(columns, values, strict=True):
+        set_committed_value(adopted, column.key, value)
+    make_transient_to_detached(adopted)
+    session.add(adopted)
+    return adopted

@@ -13,8 +13,8 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlmodel import col
 
-from api.models import Notice, NoticeKind, utcnow
-from api.reads import Read
+from api.models import Member, Notice, NoticeKind, utcnow
+from api.reads import Read, adopt, columns_of
 from tests.conftest import Org
 
 Maker = async_sessionmaker[AsyncSession]
@@ -121,3 +121,32 @@ async def test_a_value_the_database_cannot_hold_fails_as_through_sqlalchemy(
             await Read(_COUNT).scalar(session, {"member_id": 10**30})
         if session.get_bind().dialect.name == "postgresql":
             assert isinstance(raised.value, DBAPIError)
+
+
+async def test_an_adopted_row_is_the_object_the_orm_would_have_loaded(
+    sessionmaker: Maker, org: Org
+) -> None:
+    member_id = org.id("member_a1")
+    read = Read(sa_select(*columns_of(Member)).where(col(Member.id) == bindparam("member_id")))
+    async with sessionmaker() as session:
+        loaded = await session.get(Member, member_id)
+        assert loaded is not None
+        expected = {c.key: getattr(loaded, c.key) for c in columns_of(Member)}
+    heard: list[str] = []
+    async with sessionmaker() as session:
+        row = await read.first(session, {"member_id": member_id})
+        assert row is not None
+        adopted = adopt(session, Member, row)
+        assert {c.key: getattr(adopted, c.key) for c in columns_of(Member)} == expected
+        assert adopt(session, Member, row) is adopted  # the session's own object, once
+        engine = session.bind
+        assert isinstance(engine, AsyncEngine)
+        event.listen(engine.sync_engine, "before_cursor_execute", lambda *a: heard.append(a[2]))
+        assert await session.get(Member, member_id) is adopted
+        assert not session.dirty and not session.new
+        adopted.name = "改名"
+        await session.commit()
+    assert len(heard) == 1 and heard[0].startswith("UPDATE member")  # the change, and no read
+    async with sessionmaker() as session:
+        again = await session.get(Member, member_id)
+        assert again is not None and again.name == "改名"

@@ -51,6 +51,7 @@ from api.models import (
 )
 from api.models.base import UTCDateTime
 from api.rate_limits import RateLimiter
+from api.reads import Read, adopt, columns_of
 from api.secrets import seal
 from api.security import (
     IssuedToken,
@@ -236,21 +237,23 @@ async def load_principal(session: AsyncSession, settings: Settings, token: str) 
     member_id, login_id = read_access_token(settings.jwt_secret.get_secret_value(), token)
     # One query on every request: the member, their unit and their roles, if the login that
     # issued the token is still alive.
-    rows = (
-        await session.execute(
-            _PRINCIPAL, {"member_id": member_id, "login_id": login_id, "now": utcnow()}
-        )
-    ).all()
+    rows = await _PRINCIPAL.all(
+        session, {"member_id": member_id, "login_id": login_id, "now": utcnow()}
+    )
     if not rows:
         raise InvalidToken()
-    member, unit, login_kind = rows[0][0], rows[0][1], rows[0][2]
+    first = rows[0]
+    member = adopt(session, Member, first[:_MEMBER_END])
+    unit = adopt(session, OrgUnit, first[_MEMBER_END:_UNIT_END])
     _require_active(member)
     # The session's identity map holds objects weakly: keep the member and their unit for the
     # request, so the services' `session.get(…)` of either costs no query.
     session.info["principal_member"] = member
     session.info["principal_unit"] = unit
     roles = [(role, unit_id, path) for *_, role, unit_id, path in rows]
-    return _principal(member, unit, roles, login_id=login_id, login_kind=LoginKind(login_kind))
+    return _principal(
+        member, unit, roles, login_id=login_id, login_kind=LoginKind(first[_UNIT_END])
+    )
 
 
 async def operator(session: AsyncSession, phone: str) -> Principal:
@@ -293,10 +296,12 @@ def _principal(
 
 _ROLE_UNIT = aliased(OrgUnit)
 # Built once: every signed-in request runs it.
-_PRINCIPAL = (
+_MEMBER_END = len(columns_of(Member))
+_UNIT_END = _MEMBER_END + len(columns_of(OrgUnit))
+_PRINCIPAL = Read(
     sa_select(
-        Member,
-        OrgUnit,
+        *columns_of(Member),
+        *columns_of(OrgUnit),
         col(LoginSession.kind),
         col(RoleAssignment.role),
         col(RoleAssignment.unit_id),

@@ -6,6 +6,7 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import bindparam, func, insert
+from sqlalchemy import select as sa_select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
@@ -38,6 +39,7 @@ from api.models import (
     id_of,
     utcnow,
 )
+from api.reads import Read, adopt, columns_of
 from api.scoring import Period, Scheme, period_containing
 from api.scoring.periods import SHANGHAI
 from api.scoring.scheme import Item, ItemKind, SubjectKind
@@ -96,13 +98,16 @@ async def ensure_period(
 
 async def period_of(session: AsyncSession, scheme_id: int, key: str) -> PeriodRecord | None:
     """The scheme's period row with this key, if it has been created."""
-    return await session.scalar(_PERIOD_OF_SCHEME, {"scheme_id": scheme_id, "key": key})
+    row = await _PERIOD_OF_SCHEME.first(session, {"scheme_id": scheme_id, "key": key})
+    return adopt(session, PeriodRecord, row) if row is not None else None
 
 
 # Built once (many requests read it): only the values change from one request to the next.
-_PERIOD_OF_SCHEME = select(PeriodRecord).where(
-    col(PeriodRecord.scheme_id) == bindparam("scheme_id"),
-    col(PeriodRecord.key) == bindparam("key"),
+_PERIOD_OF_SCHEME = Read(
+    sa_select(*columns_of(PeriodRecord)).where(
+        col(PeriodRecord.scheme_id) == bindparam("scheme_id"),
+        col(PeriodRecord.key) == bindparam("key"),
+    )
 )
 
 

@@ -5,6 +5,7 @@ from typing import Any
 
 from pydantic import ValidationError
 from sqlalchemy import bindparam
+from sqlalchemy import select as sa_select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
@@ -33,6 +34,7 @@ from api.models import (
     UnitKind,
     id_of,
 )
+from api.reads import Read, adopt, columns_of
 from api.scoring import Scheme, period_from_key
 from api.scoring.presets import PRESETS
 from api.scoring.scheme import PeriodLength, SubjectKind
@@ -148,8 +150,10 @@ async def current_version(session: AsyncSession, record: SchemeRecord) -> Scheme
 
 
 # Built once (every claim and score request looks its scheme up); only the values change.
-_SCHEMES_OF_UNITS = (
-    select(SchemeRecord, OrgUnit)
+_RECORD_END = len(columns_of(SchemeRecord))
+_OWNER_PATH = _RECORD_END + [c.key for c in columns_of(OrgUnit)].index("path")
+_SCHEMES_OF_UNITS = Read(
+    sa_select(*columns_of(SchemeRecord), *columns_of(OrgUnit))
     .join(OrgUnit, col(OrgUnit.id) == col(SchemeRecord.unit_id))
     .where(
         col(SchemeRecord.unit_id).in_(bindparam("units", expanding=True)),
@@ -163,12 +167,13 @@ async def in_force(
 ) -> tuple[SchemeRecord, OrgUnit]:
     """The scheme of `unit` or of its nearest ancestor that has one, with the owning unit."""
     ancestor_ids = [int(part) for part in unit.path.strip("/").split("/")]
-    rows = await session.execute(_SCHEMES_OF_UNITS, {"units": ancestor_ids, "kind": subject_kind})
-    found = sorted(rows.all(), key=lambda row: len(row[1].path), reverse=True)
-    if not found:
+    rows = await _SCHEMES_OF_UNITS.all(session, {"units": ancestor_ids, "kind": subject_kind})
+    if not rows:
         raise SchemeNotFound()
-    record, owner = found[0]
-    return record, owner
+    nearest = max(rows, key=lambda row: len(row[_OWNER_PATH]))
+    return adopt(session, SchemeRecord, nearest[:_RECORD_END]), adopt(
+        session, OrgUnit, nearest[_RECORD_END:]
+    )
 
 
 # --- use cases ---------------------------------------------------------------------------------
