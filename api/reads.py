@@ -15,15 +15,17 @@ a statement inside the transaction would get. Only plain SELECTs: nothing that l
 On SQLite (tests, `make run`) the statement runs through SQLAlchemy Core, without the ORM.
 
 `adopt` turns a row of a table's columns into that table's object in the session, as the ORM would
-have loaded it, so that a later `session.get` of it costs no statement.
+have loaded it, so that a later `session.get` of it costs no statement; `get` is `session.get` so.
 """
 
+import functools
 import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from sqlalchemy import Result, Select
+from sqlalchemy import Result, Select, bindparam, inspect
+from sqlalchemy import select as sa_select
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.orm import class_mapper, make_transient_to_detached
@@ -191,8 +193,9 @@ def columns_of(model: type[SQLModel]) -> tuple[Any, ...]:
 
 def adopt(session: AsyncSession, model: type[Model], values: Sequence[Any]) -> Model:
     """The object of `model` whose columns (`columns_of`) hold `values`, in the session as if the
-    ORM had loaded it: persistent, unchanged, found by `session.get` without a statement. The
-    session's own object when it already holds that row (its changes, if any, stay)."""
+    ORM had loaded it: persistent, unchanged, found by `session.get` without a statement, its
+    `load` event fired. The session's own object when it already holds that row (its changes,
+    if any, stay)."""
     columns = columns_of(model)
     key = session.sync_session.identity_key(
         model, tuple(values[i] for i, c in enumerate(columns) if c.primary_key)
@@ -208,4 +211,24 @@ def adopt(session: AsyncSession, model: type[Model], values: Sequence[Any]) -> M
         set_committed_value(adopted, column.key, value)
     make_transient_to_detached(adopted)
     session.add(adopted)
+    state = inspect(adopted)
+    if state.manager.dispatch.load:  # whoever listens to the model's loads hears this one
+        state.manager.dispatch.load(state, None)
     return adopted
+
+
+async def get(session: AsyncSession, model: type[Model], ident: int) -> Model | None:
+    """`session.get` of a table with one integer key, read as a `Read` when the session does not
+    hold the row already."""
+    held = session.sync_session.identity_map.get(session.sync_session.identity_key(model, ident))
+    if held is not None:
+        found: Model = held
+        return found
+    row = await _by_key(model).first(session, {"ident": ident})
+    return adopt(session, model, row) if row is not None else None
+
+
+@functools.cache
+def _by_key(model: type[SQLModel]) -> Read:
+    (key,) = (c for c in columns_of(model) if c.primary_key)
+    return Read(sa_select(*columns_of(model)).where(key == bindparam("ident")))

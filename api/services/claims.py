@@ -75,7 +75,7 @@ from api.models import (
     id_of,
     utcnow,
 )
-from api.reads import Read
+from api.reads import Read, adopt, columns_of
 from api.schemas.values import points_text
 from api.scoring import Period, Scheme, period_containing
 from api.scoring.scheme import ApprovalStep, Item
@@ -433,14 +433,15 @@ async def review_inbox(
     inbox = _inbox(_dialect(session), tuple(grant.role for grant in grants))
     values: dict[str, object] = {"member_id": principal.member_id}
     values |= {f"path_{i}": _prefix(grant.unit_path) for i, grant in enumerate(grants)}
-    total = await session.scalar(inbox.count, values)
+    total = await inbox.count.scalar(session, values)
     values["limit"] = cursor.size + 1
     after = cursor.key(1)
     if after is None:
-        rows = await session.scalars(inbox.first, values)
+        rows = await inbox.first.all(session, values)
     else:
-        rows = await session.scalars(inbox.next, values | {"after": after[0]})
-    page, last = cut(list(rows), cursor.size, lambda c: (id_of(c),))
+        rows = await inbox.next.all(session, values | {"after": after[0]})
+    claims = [adopt(session, Claim, row) for row in rows]
+    page, last = cut(claims, cursor.size, lambda c: (id_of(c),))
     return page, total or 0, last
 
 
@@ -487,9 +488,9 @@ def _prefix(path: str) -> str:
 
 @dataclass(frozen=True)
 class _Inbox:
-    count: Select[Any]
-    first: Select[Any]
-    next: Select[Any]
+    count: Read
+    first: Read
+    next: Read
 
 
 @lru_cache(maxsize=64)
@@ -498,12 +499,12 @@ def _inbox(dialect: str, roles: tuple[Role, ...]) -> _Inbox:
     for the i-th): built once per shape, as every leader's phone opens it."""
     grants: list[tuple[Role, BindParameter[str]]]
     grants = [(role, bindparam(f"path_{i}")) for i, role in enumerate(roles)]
-    count = _awaiting(dialect, select(func.count()), bindparam("member_id"), grants)
-    first = _awaiting(dialect, select(Claim), bindparam("member_id"), grants)
+    count = _awaiting(dialect, sa_select(func.count()), bindparam("member_id"), grants)
+    first = _awaiting(dialect, sa_select(*columns_of(Claim)), bindparam("member_id"), grants)
     first = first.order_by(col(Claim.id))
     first = first.limit(bindparam("limit", type_=Integer()))
     later = tuple_(col(Claim.id)) > tuple_(bindparam("after", type_=Integer()))
-    return _Inbox(count, first, first.where(later))
+    return _Inbox(Read(count), Read(first), Read(first.where(later)))
 
 
 # The steps each reviewing role decides.

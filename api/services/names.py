@@ -4,11 +4,11 @@ Each list is labelled by one statement that joins the rows to their member, bran
 an item's name comes from the scheme's current version, read once per process.
 """
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select, bindparam, null, select
+from sqlalchemy import bindparam, null, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 from sqlmodel import col
@@ -23,6 +23,7 @@ from api.models import (
     SchemeRecord,
     ScoreEntry,
 )
+from api.reads import Read, adopt, columns_of
 from api.services.schemes import current_scheme
 
 
@@ -33,15 +34,10 @@ class Labels:
     item_name: str
 
 
-async def _labelled(
-    session: AsyncSession,
-    query: Select[Any, Any, Any, Any, Any],
-    params: dict[str, Any] | None = None,
-) -> dict[int, Labels]:
+async def _labelled(session: AsyncSession, rows: Iterable[Sequence[Any]]) -> dict[int, Labels]:
     """Rows of (id, member name, branch name, item code, scheme record) as labels by id; an
     item the scheme no longer lists keeps its code as its name."""
     labels: dict[int, Labels] = {}
-    rows = await session.execute(query, params)
     for row_id, member_name, branch_name, item_code, record in rows:
         scheme = (await current_scheme(session, record))[1]
         item = scheme.item(item_code)
@@ -52,12 +48,21 @@ async def _labelled(
 async def claim_labels(session: AsyncSession, claim_ids: Sequence[int]) -> dict[int, Labels]:
     if not claim_ids:
         return {}
-    return await _labelled(session, _CLAIM_LABELS, {"ids": list(claim_ids)})
+    rows = await _CLAIM_LABELS.all(session, {"ids": list(claim_ids)})
+    return await _labelled(
+        session, [(*row[:4], adopt(session, SchemeRecord, row[4:])) for row in rows]
+    )
 
 
 # Built once: every answer of the claims' screens is labelled by it.
-_CLAIM_LABELS = (
-    select(col(Claim.id), col(Member.name), null(), col(Claim.item_code), SchemeRecord)
+_CLAIM_LABELS = Read(
+    select(
+        col(Claim.id),
+        col(Member.name),
+        null(),
+        col(Claim.item_code),
+        *columns_of(SchemeRecord),
+    )
     .join(Member, col(Member.id) == col(Claim.member_id))
     .join(SchemeRecord, col(SchemeRecord.id) == col(Claim.scheme_id))
     .where(col(Claim.id).in_(bindparam("ids", expanding=True)))
@@ -82,7 +87,7 @@ async def entry_labels(session: AsyncSession, entry_ids: Sequence[int]) -> dict[
         .outerjoin(branch, col(branch.id) == col(ScoreEntry.branch_id))
         .where(col(ScoreEntry.id).in_(entry_ids))
     )
-    return await _labelled(session, query)
+    return await _labelled(session, await session.execute(query))
 
 
 async def appeal_labels(session: AsyncSession, appeal_ids: Sequence[int]) -> dict[int, Labels]:
@@ -96,7 +101,7 @@ async def appeal_labels(session: AsyncSession, appeal_ids: Sequence[int]) -> dic
         .join(Member, col(Member.id) == col(Appeal.member_id))
         .where(col(Appeal.id).in_(appeal_ids))
     )
-    return await _labelled(session, query)
+    return await _labelled(session, await session.execute(query))
 
 
 async def subject_names(

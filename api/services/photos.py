@@ -53,7 +53,7 @@ from api.models import (
 )
 from api.models.base import UTCDateTime
 from api.photos import PhotoDecoder
-from api.reads import Read
+from api.reads import Read, adopt, columns_of
 from api.storage import PhotoStore, photo_key
 
 log = logging.getLogger("api.photos")
@@ -305,12 +305,13 @@ async def readable_among(
     ids = sorted(set(photo_ids))
     if not ids:
         return {}
-    rows = await session.execute(_PEOPLE_OF_PHOTOS, {"ids": ids})
-    return {
-        id_of(photo): photo
-        for photo, member_id, own, path in rows
-        if (own and member_id == principal.member_id) or principal.can(Action.read_members, path)
-    }
+    readable: dict[int, Photo] = {}
+    for row in await _PEOPLE_OF_PHOTOS.all(session, {"ids": ids}):
+        member_id, own, path = row[_PHOTO_END:]
+        if (own and member_id == principal.member_id) or principal.can(Action.read_members, path):
+            photo = adopt(session, Photo, row[:_PHOTO_END])
+            readable[id_of(photo)] = photo
+    return readable
 
 
 _PHOTO_IDS: BindParameter[int] = bindparam("ids", expanding=True)
@@ -333,8 +334,9 @@ _PEOPLE = union_all(
         col(ScoreEntry.member_id).is_not(None),
     ),
 ).subquery()
-_PEOPLE_OF_PHOTOS = (
-    select(Photo, _PEOPLE.c.member_id, _PEOPLE.c.own, OrgUnit.path)
+_PHOTO_END = len(columns_of(Photo))
+_PEOPLE_OF_PHOTOS = Read(
+    sa_select(*columns_of(Photo), _PEOPLE.c.member_id, _PEOPLE.c.own, col(OrgUnit.path))
     .join(_PEOPLE, _PEOPLE.c.photo_id == col(Photo.id))
     .join(Member, col(Member.id) == _PEOPLE.c.member_id)
     .join(OrgUnit, col(OrgUnit.id) == col(Member.unit_id))

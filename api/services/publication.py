@@ -7,9 +7,11 @@ from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
 from sqlalchemy import bindparam
+from sqlalchemy import select as sa_select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
+from api import reads
 from api.access import Principal, Sight, results_in_sight, results_visible, within
 from api.errors import BoardNotFound, PeriodNotClosed, ResultsNotPublished, UnitNotFound
 from api.models import (
@@ -27,6 +29,7 @@ from api.models import (
     utcnow,
 )
 from api.publication.board import APP_NAME, FLAG_LABELS, Board, BoardRow, TierCount
+from api.reads import Read
 from api.scoring import SubjectResult
 from api.scoring.scheme import ScoringMode, SubjectKind
 from api.services import periods, robots
@@ -208,7 +211,7 @@ class Publicity:
 async def publicity_of(session: AsyncSession, board: Board, days: int) -> Publicity:
     """The board is posted from its publication day for `days` days, the day itself counted."""
     starts_on = date.fromisoformat(board.published_on)
-    rows = await session.execute(_CONTACTS, {"unit_id": board.unit_id})
+    rows = await _CONTACTS.all(session, {"unit_id": board.unit_id})
     contacts = list(dict.fromkeys(name for name, _ in rows))
     whom = "、".join(contacts) if contacts else f"{board.unit_name}党组织"
     channel = (
@@ -218,7 +221,7 @@ async def publicity_of(session: AsyncSession, board: Board, days: int) -> Public
 
 
 async def visible_unit(session: AsyncSession, principal: Principal, unit_id: int) -> OrgUnit:
-    unit = await session.get(OrgUnit, unit_id)
+    unit = await reads.get(session, OrgUnit, unit_id)
     if unit is None or not principal.sees(unit.path):
         raise UnitNotFound()
     return unit
@@ -234,13 +237,13 @@ async def board_of(
     period the reader cannot see answers like one that does not exist (`board_not_found`).
     """
     unit = await visible_unit(session, principal, unit_id)
-    period = await session.get(PeriodRecord, period_id)
+    period = await reads.get(session, PeriodRecord, period_id)
     if period is None:
         raise BoardNotFound()
     status = PeriodStatus(period.status)
     if status is PeriodStatus.published:
-        stored = await session.scalar(
-            _PUBLISHED_BOARD,
+        stored = await _PUBLISHED_BOARD.scalar(
+            session,
             {"period_id": period.id, "close_no": period.close_count, "unit_id": unit.id},
         )
         if stored is None or results_visible(principal, status, unit.path) is Sight.NONE:
@@ -284,10 +287,12 @@ async def _withdrawn_board(
 
 
 # Built once: every reading of a board on the phone runs them.
-_PUBLISHED_BOARD = select(Publication.board).where(
-    col(Publication.period_id) == bindparam("period_id"),
-    col(Publication.close_no) == bindparam("close_no"),
-    col(Publication.unit_id) == bindparam("unit_id"),
+_PUBLISHED_BOARD = Read(
+    sa_select(col(Publication.board)).where(
+        col(Publication.period_id) == bindparam("period_id"),
+        col(Publication.close_no) == bindparam("close_no"),
+        col(Publication.unit_id) == bindparam("unit_id"),
+    )
 )
 _WITHDRAWN_BOARD = (
     select(Publication.board, PublicationWithdrawal)
@@ -303,8 +308,8 @@ _WITHDRAWN_BOARD = (
     .order_by(col(Publication.close_no).desc())
     .limit(1)
 )
-_CONTACTS = (
-    select(Member.name, RoleAssignment.role)
+_CONTACTS = Read(
+    sa_select(col(Member.name), col(RoleAssignment.role))
     .join(RoleAssignment, col(RoleAssignment.member_id) == col(Member.id))
     .where(
         col(RoleAssignment.unit_id) == bindparam("unit_id"),
