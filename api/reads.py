@@ -24,10 +24,11 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
+import asyncpg
 from sqlalchemy import Result, Select, bindparam, inspect
 from sqlalchemy import select as sa_select
 from sqlalchemy.engine import Dialect
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import class_mapper, make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import SQLModel
@@ -37,6 +38,9 @@ log = logging.getLogger(__name__)
 Row = Sequence[Any]
 Model = TypeVar("Model", bound=SQLModel)
 Converter = Callable[[Any], Any]
+# What the driver raises for the connection or the values (asyncpg's DataError is an
+# InterfaceError): the read is run again through SQLAlchemy, which says it in its own terms.
+_DRIVER_ERRORS = (asyncpg.PostgresError, asyncpg.InterfaceError, OSError, OverflowError)
 Columns = Select[*tuple[Any, ...]]
 # Lengths of a statement's lists whose SQL is kept (a member's units, a page of claims' ids).
 MAX_SHAPES = 64
@@ -110,14 +114,24 @@ class Read:
         connection = await session.connection()
         if connection.dialect.name != "postgresql":
             return _rows(await connection.execute(self.statement, params))
+        driver = (await connection.get_raw_connection()).driver_connection
+        assert driver is not None
         try:
-            return await self._fetch(connection, params)
-        except Exception as exc:
+            plan = self._plan or await self._prepare(connection.dialect, driver)
+            sql, arguments = plan.arguments(params)
+            sync = connection.sync_connection
+            if sync is not None and sync.dispatch.before_cursor_execute:
+                # What listens to the engine's statements (query budgets, fault drills) hears
+                # these.
+                sync.dispatch.before_cursor_execute(sync, None, sql, arguments, None, False)
+            rows: Sequence[Row] = await driver.fetch(sql, *arguments)
+        except _DRIVER_ERRORS as exc:
             # A lost connection, a value the database refused: the same statement through
             # SQLAlchemy fails the same way, and then as SQLAlchemy's error (the handlers
             # answer it) with the connection invalidated if it was lost.
             log.warning("read by the driver failed, read again through SQLAlchemy: %r", exc)
             return _rows(await connection.execute(self.statement, params))
+        return plan.rows(rows)
 
     async def first(
         self, session: AsyncSession, params: Mapping[str, Any] | None = None
@@ -129,38 +143,25 @@ class Read:
         row = await self.first(session, params)
         return row[0] if row is not None else None
 
-    async def _fetch(
-        self, connection: AsyncConnection, params: Mapping[str, Any] | None
-    ) -> Sequence[Row]:
-        driver = (await connection.get_raw_connection()).driver_connection
-        assert driver is not None
-        plan = self._plan or await self._prepare(connection.dialect, driver)
-        sql, arguments = plan.arguments(params)
-        sync = connection.sync_connection
-        if sync is not None and sync.dispatch.before_cursor_execute:
-            # What listens to the engine's statements (query budgets, fault drills) hears these.
-            sync.dispatch.before_cursor_execute(sync, None, sql, arguments, None, False)
-        rows: Sequence[Row] = await driver.fetch(sql, *arguments)
-        return plan.rows(rows)
-
     async def _prepare(self, dialect: Dialect, driver: Any) -> _Plan:
         compiled = self.statement.compile(dialect=dialect)
         if compiled.literal_execute_params:
             raise TypeError("a Read renders no value into its SQL (literal_execute)")
-        lists = tuple(name for name, bind in compiled.binds.items() if bind.expanding)
+        # Each value by the name it has in the SQL (an anonymous one's is made at compiling).
+        named = compiled.bind_names
+        lists = tuple(dict.fromkeys(name for bind, name in named.items() if bind.expanding))
         fixed = None
         if not lists:
             to_driver = {
                 name: processor
-                for name, bind in compiled.binds.items()
+                for bind, name in named.items()
                 if (processor := bind.type.dialect_impl(dialect).bind_processor(dialect))
             }
             fixed = _Shape(compiled.string, tuple(compiled.positiontup or ()), to_driver, {})
             sql_for_types = compiled.string
         else:
             example: dict[str, Any] = {
-                name: [] if name in lists else bind.effective_value
-                for name, bind in compiled.binds.items()
+                name: [] if bind.expanding else bind.effective_value for bind, name in named.items()
             }
             sql_for_types = compiled.construct_expanded_state(example).statement
         # The columns' types as the database reports them, which some converters need (numeric).

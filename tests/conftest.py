@@ -304,3 +304,14 @@ def pioneer(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Iterator[Pio
 @pytest.fixture
 def anyio_backend() -> Iterator[str]:
     yield "asyncio"
+
+
+FELL_BACK = "read by the driver failed"
+
+
+@pytest.fixture(autouse=True)
+def reads_stay_on_the_driver(caplog: pytest.LogCaptureFixture) -> Iterator[None]:
+    """A `Read` that had to go through SQLAlchemy again answers right, but at twice the cost:
+    outside the test of that fallback, a test that makes one fails."""
+    yield
+    assert FELL_BACK not in caplog.text, "a Read fell back to SQLAlchemy"

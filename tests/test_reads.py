@@ -15,7 +15,7 @@ from sqlmodel import col
 
 from api.models import Member, Notice, NoticeKind, utcnow
 from api.reads import Read, adopt, columns_of
-from tests.conftest import Org
+from tests.conftest import FELL_BACK, Org
 
 Maker = async_sessionmaker[AsyncSession]
 
@@ -113,7 +113,7 @@ async def test_a_read_sees_the_transactions_own_writes(sessionmaker: Maker, org:
 
 
 async def test_a_value_the_database_cannot_hold_fails_as_through_sqlalchemy(
-    sessionmaker: Maker,
+    sessionmaker: Maker, caplog: pytest.LogCaptureFixture
 ) -> None:
     """The app's handlers answer SQLAlchemy's errors (an id of 10**30: 422), never the driver's."""
     async with sessionmaker() as session:
@@ -121,6 +121,8 @@ async def test_a_value_the_database_cannot_hold_fails_as_through_sqlalchemy(
             await Read(_COUNT).scalar(session, {"member_id": 10**30})
         if session.get_bind().dialect.name == "postgresql":
             assert isinstance(raised.value, DBAPIError)
+            assert FELL_BACK in caplog.text
+            caplog.clear()  # expected here, refused anywhere else (conftest)
 
 
 async def test_an_adopted_row_is_the_object_the_orm_would_have_loaded(
