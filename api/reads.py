@@ -20,6 +20,7 @@ have loaded it, so that a later `session.get` of it costs no statement; `get` is
 
 import functools
 import logging
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -42,6 +43,7 @@ Converter = Callable[[Any], Any]
 # InterfaceError): the read is run again through SQLAlchemy, which says it in its own terms.
 _DRIVER_ERRORS = (asyncpg.PostgresError, asyncpg.InterfaceError, OSError, OverflowError)
 Columns = Select[*tuple[Any, ...]]
+_LOCKING = re.compile(r"\bFOR (UPDATE|SHARE|NO KEY UPDATE|KEY SHARE)\b")
 # Lengths of a statement's lists whose SQL is kept (a member's units, a page of claims' ids).
 MAX_SHAPES = 64
 
@@ -147,6 +149,10 @@ class Read:
         compiled = self.statement.compile(dialect=dialect)
         if compiled.literal_execute_params:
             raise TypeError("a Read renders no value into its SQL (literal_execute)")
+        if _LOCKING.search(compiled.string):
+            # Before the request's transaction has begun, a read runs on its own: a lock
+            # would be released as soon as it was taken.
+            raise TypeError("a Read takes no lock (FOR UPDATE, FOR SHARE)")
         # Each value by the name it has in the SQL (an anonymous one's is made at compiling).
         named = compiled.bind_names
         lists = tuple(dict.fromkeys(name for bind, name in named.items() if bind.expanding))

@@ -152,3 +152,14 @@ async def test_an_adopted_row_is_the_object_the_orm_would_have_loaded(
     async with sessionmaker() as session:
         again = await session.get(Member, member_id)
         assert again is not None and again.name == "改名"
+
+
+async def test_a_read_takes_no_lock(sessionmaker: Maker) -> None:
+    """Before the request's transaction begins a read runs on its own, so a lock it took would
+    be gone at once: refused where it would be run that way (PostgreSQL)."""
+    locking = Read(_COUNT.with_for_update())
+    async with sessionmaker() as session:
+        if session.get_bind().dialect.name != "postgresql":
+            pytest.skip("SQLite takes no row locks; the reads run through SQLAlchemy there")
+        with pytest.raises(TypeError, match="no lock"):
+            await locking.all(session, {"member_id": 1})
