@@ -64,7 +64,7 @@ class _Plan:
 
     compiled: Any
     lists: tuple[str, ...]  # the names bound to lists (`expanding`)
-    fixed: _Shape | None  # the statement's one shape, when no value is rendered into its SQL
+    fixed: _Shape | None  # the statement's one shape, when SQLAlchemy renders nothing per run
     from_driver: tuple[Converter | None, ...] | None  # None: the driver's values are final
     shapes: dict[tuple[int, ...], _Shape] = field(default_factory=dict)
 
@@ -147,8 +147,10 @@ class Read:
 
     async def _prepare(self, dialect: Dialect, driver: Any) -> _Plan:
         compiled = self.statement.compile(dialect=dialect)
-        if compiled.literal_execute_params:
-            raise TypeError("a Read renders no value into its SQL (literal_execute)")
+        if any(bind.required for bind in compiled.literal_execute_params):
+            # A value of the statement's own rendered into its SQL (a separator) is the same
+            # every run; one given per run would make a statement per value.
+            raise TypeError("a Read renders only its own values into its SQL (literal_execute)")
         if _LOCKING.search(compiled.string):
             # Before the request's transaction has begun, a read runs on its own: a lock
             # would be released as soon as it was taken.
@@ -157,7 +159,7 @@ class Read:
         named = compiled.bind_names
         lists = tuple(dict.fromkeys(name for bind, name in named.items() if bind.expanding))
         fixed = None
-        if not lists:
+        if not lists and not compiled.literal_execute_params:
             to_driver = {
                 name: processor
                 for bind, name in named.items()

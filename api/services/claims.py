@@ -250,7 +250,8 @@ def _same_request(claim: Claim, item_code: str, occurred_on: date) -> Claim:
 
 
 async def _by_key(session: AsyncSession, member_id: int, key: str) -> Claim | None:
-    return await session.scalar(_CLAIM_BY_KEY, {"member_id": member_id, "key": key})
+    row = await _CLAIM_BY_KEY.first(session, {"member_id": member_id, "key": key})
+    return adopt(session, Claim, row) if row is not None else None
 
 
 async def _insert_once(session: AsyncSession, values: dict[str, object]) -> Claim | None:
@@ -272,9 +273,8 @@ async def _check_cap(
         return
     approved = 0
     if period_id is not None:
-        approved = await session.scalar(
-            _APPROVED_POINTS,
-            {"period_id": period_id, "member_id": member_id, "item_code": item.code},
+        approved = await _APPROVED_POINTS.scalar(
+            session, {"period_id": period_id, "member_id": member_id, "item_code": item.code}
         )
     if Decimal(approved or 0) >= item.cap_per_period:
         raise CapReached(detail={"item_code": item.code, "cap": str(item.cap_per_period)})
@@ -301,10 +301,12 @@ _SUBMISSION_STATE = select(
     )
     .scalar_subquery(),
 )
-_APPROVED_POINTS = select(func.coalesce(func.sum(ScoreEntry.points), 0)).where(
-    col(ScoreEntry.period_id) == bindparam("period_id"),
-    col(ScoreEntry.member_id) == bindparam("member_id"),
-    col(ScoreEntry.item_code) == bindparam("item_code"),
+_APPROVED_POINTS = Read(
+    sa_select(func.coalesce(func.sum(col(ScoreEntry.points)), 0)).where(
+        col(ScoreEntry.period_id) == bindparam("period_id"),
+        col(ScoreEntry.member_id) == bindparam("member_id"),
+        col(ScoreEntry.item_code) == bindparam("item_code"),
+    )
 )
 _CLAIM = Claim.__table__  # type: ignore[attr-defined]
 _SUBMITTED = (
@@ -352,10 +354,13 @@ async def claim_for(
     session: AsyncSession, principal: Principal, claim_id: int
 ) -> tuple[Claim, str]:
     """A claim and its member's unit path: the claimant, or a reviewer of that unit, may see it."""
-    row = (await session.execute(_CLAIM_WITH_PATH, {"claim_id": claim_id})).first()
+    row = await _CLAIM_WITH_PATH.first(session, {"claim_id": claim_id})
     if row is None:
         raise ClaimNotFound()
-    claim, path, record, photos = row
+    claim = adopt(session, Claim, row[:_CLAIM_END])
+    path = row[_CLAIM_END]
+    record = adopt(session, SchemeRecord, row[_CLAIM_END + 1 : -1])
+    photos = row[-1]
     # Held for the request (the identity map holds weakly): a decision reads it again.
     session.info.setdefault("held", []).append(record)
     _known_photos(session)[claim_id] = _photo_ids(photos)
@@ -382,16 +387,19 @@ _PHOTO_LIST = (
     .scalar_subquery()
 )
 # Statements every claim request runs, built once: only their values change.
-_CLAIM_WITH_PATH = (
-    select(Claim, OrgUnit.path, SchemeRecord, _PHOTO_LIST)
+_CLAIM_END = len(columns_of(Claim))
+_CLAIM_WITH_PATH = Read(
+    sa_select(*columns_of(Claim), col(OrgUnit.path), *columns_of(SchemeRecord), _PHOTO_LIST)
     .join(Member, col(Member.id) == col(Claim.member_id))
     .join(OrgUnit, col(OrgUnit.id) == col(Member.unit_id))
     .join(SchemeRecord, col(SchemeRecord.id) == col(Claim.scheme_id))
     .where(col(Claim.id) == bindparam("claim_id"))
 )
-_CLAIM_BY_KEY = select(Claim).where(
-    col(Claim.member_id) == bindparam("member_id"),
-    col(Claim.idempotency_key) == bindparam("key"),
+_CLAIM_BY_KEY = Read(
+    sa_select(*columns_of(Claim)).where(
+        col(Claim.member_id) == bindparam("member_id"),
+        col(Claim.idempotency_key) == bindparam("key"),
+    )
 )
 _PHOTOS_OF_CLAIMS = Read(
     sa_select(col(ClaimPhoto.claim_id), col(ClaimPhoto.photo_id))

@@ -77,11 +77,10 @@ async def evidence_links(
     photo does not exist or is someone else's (so ids reveal nothing)."""
     if not photo_ids:
         return ()
-    own = set(
-        await session.scalars(
-            _UPLOADED_BY, {"photo_ids": list(photo_ids), "member_id": principal.member_id}
-        )
+    uploaded = await _UPLOADED_BY.all(
+        session, {"photo_ids": list(photo_ids), "member_id": principal.member_id}
     )
+    own = {photo_id for (photo_id,) in uploaded}
     missing = [pid for pid in photo_ids if pid not in own]
     if missing:
         raise PhotoNotFound(detail={"photo_ids": missing})
@@ -90,9 +89,11 @@ async def evidence_links(
 
 # Built once, as the other statements of evidence: every claim's submission and answer runs
 # them, only their values change.
-_UPLOADED_BY = select(PhotoUpload.photo_id).where(
-    col(PhotoUpload.photo_id).in_(bindparam("photo_ids", expanding=True)),
-    col(PhotoUpload.member_id) == bindparam("member_id"),
+_UPLOADED_BY = Read(
+    sa_select(col(PhotoUpload.photo_id)).where(
+        col(PhotoUpload.photo_id).in_(bindparam("photo_ids", expanding=True)),
+        col(PhotoUpload.member_id) == bindparam("member_id"),
+    )
 )
 
 
