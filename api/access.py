@@ -10,7 +10,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import IntEnum, StrEnum
 
-from sqlalchemy import ColumnElement, false, or_
+from sqlalchemy import ColumnElement, bindparam, false, or_
 from sqlalchemy.orm import Mapped
 
 from api.errors import Forbidden, OwnRecord, RoleNotBelowYours
@@ -199,6 +199,24 @@ def within(
     """SQL condition: the row's unit path lies in one of the subtrees (false for none)."""
     conditions = [path_column.startswith(root, autoescape=True) for root in roots]
     return or_(*conditions) if conditions else false()
+
+
+LIKE_ESCAPE = "/"
+
+
+def within_bound(
+    path_column: ColumnElement[str] | Mapped[str], names: Iterable[str]
+) -> ColumnElement[bool]:
+    """`within` for a statement built once: the roots bound by these names, each given as
+    `like_prefix` makes it."""
+    conditions = [path_column.startswith(bindparam(name), escape=LIKE_ESCAPE) for name in names]
+    return or_(*conditions) if conditions else false()
+
+
+def like_prefix(path: str) -> str:
+    """A unit path as the start of a LIKE pattern, its wildcards escaped (as `autoescape`)."""
+    escaped = path.replace(LIKE_ESCAPE, LIKE_ESCAPE * 2)
+    return escaped.replace("%", LIKE_ESCAPE + "%").replace("_", LIKE_ESCAPE + "_")
 
 
 def holds_role_over(principal: Principal, roles: Iterable[str], unit_path: str) -> bool:

@@ -36,7 +36,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.sql.selectable import ExecutableReturnsRows
 from sqlmodel import col, select
 
-from api.access import Principal
+from api.access import LIKE_ESCAPE, Principal, like_prefix
 from api.db import affected_rows
 from api.deps import CursorParams
 from api.errors import (
@@ -437,10 +437,8 @@ async def review_inbox(
 ) -> tuple[list[Claim], int, tuple[int, ...] | None]:
     """Pending claims whose current step is the principal's to decide, oldest first: one
     page, counted and cut by the database, and the key of its last claim when more follow."""
-    grants = [grant for grant in principal.grants if grant.role in _STEPS_OF]
-    inbox = _inbox(_dialect(session), tuple(grant.role for grant in grants))
-    values: dict[str, object] = {"member_id": principal.member_id}
-    values |= {f"path_{i}": _prefix(grant.unit_path) for i, grant in enumerate(grants)}
+    roles, values = reviewer(principal)
+    inbox = _inbox(_dialect(session), roles)
     total = await inbox.count.scalar(session, values)
     values["limit"] = cursor.size + 1
     after = cursor.key(1)
@@ -453,10 +451,17 @@ async def review_inbox(
     return page, total or 0, last
 
 
-def awaiting_review(session: AsyncSession, principal: Principal, query: Select[Any]) -> Select[Any]:
-    """`query` over the pending claims whose current step is the principal's to decide."""
-    grants = [(g.role, _prefix(g.unit_path)) for g in principal.grants if g.role in _STEPS_OF]
-    return _awaiting(_dialect(session), query, principal.member_id, grants)
+def reviewer(principal: Principal) -> tuple[tuple[Role, ...], dict[str, object]]:
+    """The principal's reviewing roles, and the values `reviews_waiting` of them is run with."""
+    grants = [grant for grant in principal.grants if grant.role in _STEPS_OF]
+    values: dict[str, object] = {"member_id": principal.member_id}
+    values |= {f"path_{i}": like_prefix(grant.unit_path) for i, grant in enumerate(grants)}
+    return tuple(grant.role for grant in grants), values
+
+
+def reviews_waiting(dialect: str, roles: tuple[Role, ...]) -> Select[Any]:
+    """How many claims wait for a reviewer holding these roles (`reviewer`'s values)."""
+    return _inbox(dialect, roles).count.statement
 
 
 def _awaiting(
@@ -466,10 +471,10 @@ def _awaiting(
     grants: Sequence[tuple[Role, str | BindParameter[str]]],
 ) -> Select[Any]:
     """`query` over the pending claims of others whose current step one of the grants decides
-    (a role, and its unit's path as `_prefix` gives it)."""
+    (a role, and its unit's path as `like_prefix` gives it)."""
     waiting = _WAITING[dialect]
     mine = [
-        col(OrgUnit.path).startswith(path, escape=_ESCAPE) & waiting.in_(_STEPS_OF[role])
+        col(OrgUnit.path).startswith(path, escape=LIKE_ESCAPE) & waiting.in_(_STEPS_OF[role])
         for role, path in grants
     ]
     condition = and_(
@@ -483,15 +488,6 @@ def _awaiting(
         .join(OrgUnit, col(OrgUnit.id) == col(Member.unit_id))
         .where(condition)
     )
-
-
-_ESCAPE = "/"
-
-
-def _prefix(path: str) -> str:
-    """A unit path as the start of a LIKE pattern, its wildcards escaped (as `autoescape`)."""
-    escaped = path.replace(_ESCAPE, _ESCAPE * 2)
-    return escaped.replace("%", _ESCAPE + "%").replace("_", _ESCAPE + "_")
 
 
 @dataclass(frozen=True)

@@ -8,13 +8,14 @@ counts.
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
+from functools import lru_cache
 
 from sqlalchemy import bindparam, func, over
 from sqlalchemy import select as sa_select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
-from api.access import Action, Principal, within
+from api.access import Action, Principal, like_prefix, within_bound
 from api.errors import SchemeNotFound
 from api.models import (
     Appeal,
@@ -35,12 +36,13 @@ from api.models import (
     PeriodStatus,
     Publication,
     PublicationWithdrawal,
+    Role,
     RoundStatus,
     UnitKind,
 )
 from api.reads import Read
 from api.services import meetings, periods
-from api.services.claims import awaiting_review
+from api.services.claims import reviewer, reviews_waiting
 
 LATEST = 3  # claims and meetings shown on the home screen; the rest is a tap away
 
@@ -259,25 +261,38 @@ async def _to_do(session: AsyncSession, principal: Principal) -> ToDo | None:
     scope = principal.scope_paths(Action.record_deductions)
     if not scope and not principal.can_anywhere(Action.read_results):
         return None
-    reviews = awaiting_review(session, principal, select(func.count()))
+    roles, values = reviewer(principal)
+    values |= {f"scope_{i}": like_prefix(path) for i, path in enumerate(scope)}
+    read = _to_do_read(session.get_bind().dialect.name, roles, len(scope))
+    counts = await read.first(session, values) or (0, 0, 0)
+    return ToDo(*(int(n or 0) for n in counts))
+
+
+@lru_cache(maxsize=64)
+def _to_do_read(dialect: str, roles: tuple[Role, ...], scopes: int) -> Read:
+    """`_to_do`'s statement for an officer of these reviewing roles and this many subtrees in
+    scope (`scope_i`): built once per shape, as every officer's home screen runs it."""
+    in_scope = [f"scope_{i}" for i in range(scopes)]
     appeals = (
-        select(func.count())
+        sa_select(func.count())
         .select_from(Appeal)
         .join(Member, col(Member.id) == col(Appeal.member_id))
         .join(OrgUnit, col(OrgUnit.id) == col(Member.unit_id))
-        .where(col(Appeal.status) == AppealStatus.open, within(col(OrgUnit.path), scope))
+        .where(col(Appeal.status) == AppealStatus.open, within_bound(col(OrgUnit.path), in_scope))
     )
     follow_ups = (
-        select(func.count())
+        sa_select(func.count())
         .select_from(CommitteeAction)
         .join(OrgUnit, col(OrgUnit.id) == col(CommitteeAction.unit_id))
-        .where(col(CommitteeAction.status) == FollowUpStatus.open, within(col(OrgUnit.path), scope))
-    )
-    counts = (
-        await session.execute(
-            select(
-                reviews.scalar_subquery(), appeals.scalar_subquery(), follow_ups.scalar_subquery()
-            )
+        .where(
+            col(CommitteeAction.status) == FollowUpStatus.open,
+            within_bound(col(OrgUnit.path), in_scope),
         )
-    ).one()
-    return ToDo(*(int(n or 0) for n in counts))
+    )
+    return Read(
+        sa_select(
+            reviews_waiting(dialect, roles).scalar_subquery(),
+            appeals.scalar_subquery(),
+            follow_ups.scalar_subquery(),
+        )
+    )
