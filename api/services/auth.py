@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 from sqlmodel import col, select
 
-from api import logs
+from api import logs, reads
 from api.access import Grant, Principal
 from api.config import Settings
 from api.db import affected_rows, insert_for
@@ -335,8 +335,9 @@ _OPERATOR = (
     .outerjoin(_ROLE_UNIT, col(_ROLE_UNIT.id) == col(RoleAssignment.unit_id))
     .where(col(Member.phone) == bindparam("phone"))
 )
-_PRESENTED = (
-    select(RefreshToken, LoginSession)
+_TOKEN_END = len(columns_of(RefreshToken))
+_PRESENTED = Read(
+    sa_select(*columns_of(RefreshToken), *columns_of(LoginSession))
     .join(LoginSession, col(LoginSession.id) == col(RefreshToken.session_id))
     .where(col(RefreshToken.token_hash) == bindparam("token_hash"))
 )
@@ -350,7 +351,6 @@ _SPEND = (
     .where(_TOKEN.c.id == bindparam("token_id"), _TOKEN.c.used_at.is_(None))
     .values(used_at=bindparam("now"))
 )
-_MEMBER = select(Member).where(col(Member.id) == bindparam("member_id"))
 _ISSUED = select(RefreshToken).where(col(RefreshToken.token_hash) == bindparam("token_hash"))
 _INSERT_TOKEN = insert(_TOKEN).values(
     {
@@ -381,10 +381,11 @@ async def _presented(
     session: AsyncSession, token: str, now: datetime
 ) -> tuple[RefreshToken, LoginSession]:
     """A refresh token of a live login, with that login."""
-    found = (await session.execute(_PRESENTED, {"token_hash": hash_token(token)})).first()
+    found = await _PRESENTED.first(session, {"token_hash": hash_token(token)})
     if found is None:
         raise InvalidRefreshToken()
-    presented, login = found
+    presented = adopt(session, RefreshToken, found[:_TOKEN_END])
+    login = adopt(session, LoginSession, found[_TOKEN_END:])
     if login.revoked_at is not None or login.expires_at <= now or presented.expires_at <= now:
         raise InvalidRefreshToken()
     return presented, login
@@ -539,7 +540,7 @@ async def _bind(
 
 
 async def _active_member(session: AsyncSession, member_id: int) -> Member:
-    member = await session.scalar(_MEMBER, {"member_id": member_id})
+    member = await reads.get(session, Member, member_id)
     if member is None:
         raise InvalidToken()
     _require_active(member)
