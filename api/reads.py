@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 import asyncpg
-from sqlalchemy import Result, Select, bindparam, inspect
+from sqlalchemy import Column, Result, Select, bindparam, inspect
 from sqlalchemy import select as sa_select
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -195,9 +195,21 @@ def _rows(result: Result[*tuple[Any, ...]]) -> Sequence[Row]:
     return rows
 
 
-def columns_of(model: type[SQLModel]) -> tuple[Any, ...]:
+def columns_of(model: type[SQLModel]) -> tuple[Column[Any], ...]:
     """A table's columns, in the order `adopt` takes its values."""
     return tuple(model.__table__.columns)  # type: ignore[attr-defined]
+
+
+@functools.cache
+def _layout(model: type[SQLModel]) -> tuple[tuple[str, ...], tuple[int, ...]]:
+    """The attribute of each of a table's columns, and where its primary key's columns are."""
+    column: Column[Any]  # typed, so that api.raises resolves `column.key` as SQLAlchemy's
+    names, key = [], []
+    for position, column in enumerate(columns_of(model)):
+        names.append(column.key)
+        if column.primary_key:
+            key.append(position)
+    return tuple(names), tuple(key)
 
 
 def adopt(session: AsyncSession, model: type[Model], values: Sequence[Any]) -> Model:
@@ -205,19 +217,17 @@ def adopt(session: AsyncSession, model: type[Model], values: Sequence[Any]) -> M
     ORM had loaded it: persistent, unchanged, found by `session.get` without a statement, its
     `load` event fired. The session's own object when it already holds that row (its changes,
     if any, stay)."""
-    columns = columns_of(model)
-    key = session.sync_session.identity_key(
-        model, tuple(values[i] for i, c in enumerate(columns) if c.primary_key)
-    )
-    held = session.sync_session.identity_map.get(key)
+    names, key = _layout(model)
+    identity = session.sync_session.identity_key(model, tuple(values[i] for i in key))
+    held = session.sync_session.identity_map.get(identity)
     if held is not None:
         found: Model = held
         return found
     # Built as the ORM builds what it loads (no constructor: SQLModel's sets each field through
     # the change tracking, three times the cost), then marked as loaded.
     adopted: Model = class_mapper(model).class_manager.new_instance()
-    for column, value in zip(columns, values, strict=True):
-        set_committed_value(adopted, column.key, value)
+    for name, value in zip(names, values, strict=True):
+        set_committed_value(adopted, name, value)
     make_transient_to_detached(adopted)
     session.add(adopted)
     state = inspect(adopted)
@@ -239,5 +249,6 @@ async def get(session: AsyncSession, model: type[Model], ident: int) -> Model | 
 
 @functools.cache
 def _by_key(model: type[SQLModel]) -> Read:
-    (key,) = (c for c in columns_of(model) if c.primary_key)
-    return Read(sa_select(*columns_of(model)).where(key == bindparam("ident")))
+    _, (position,) = _layout(model)
+    columns = columns_of(model)
+    return Read(sa_select(*columns).where(columns[position] == bindparam("ident")))
