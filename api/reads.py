@@ -1,12 +1,12 @@
 """Reads built once and run on every request, straight on the driver where it is PostgreSQL.
 
-A phone request runs a handful of small SELECTs of columns. Through the ORM session each one
-costs about 0.11 ms of the worker's CPU (ORM compile state, result set-up, row hydration) against
-0.03 ms for asyncpg's own `fetch` of the same prepared statement on the same connection
-(`bench/request_cpu.py`); the home screen runs a dozen. `Read` keeps a statement's SQL, its
-values' converters and its columns' converters from the first run, and later runs are the
-driver's call and those converters only: the same SQL, the same values and the same Python
-values in the rows as SQLAlchemy gives (tests compare the two).
+A phone request runs a handful of small SELECTs. Through the ORM session each one cost about
+0.11 ms of the worker's CPU (ORM compile state, result set-up, row hydration) against 0.03 ms for
+asyncpg's own `fetch` of the same prepared statement on the same connection (a count of a
+member's notices, timed in one process); the home screen ran a dozen. `Read` keeps a
+statement's SQL, its values' converters and its columns' converters from the first run, and later
+runs are the driver's call and those converters only: the same SQL, the same values and the same
+Python values in the rows as SQLAlchemy gives (tests compare the two).
 
 A read runs on the request's connection, inside its transaction when one has begun (it sees the
 request's own writes); before that, on its own, which under READ COMMITTED is the same snapshot
@@ -129,8 +129,9 @@ class Read:
             rows: Sequence[Row] = await driver.fetch(sql, *arguments)
         except _DRIVER_ERRORS as exc:
             # A lost connection, a value the database refused: the same statement through
-            # SQLAlchemy fails the same way, and then as SQLAlchemy's error (the handlers
-            # answer it) with the connection invalidated if it was lost.
+            # SQLAlchemy fails the same way (inside a transaction the failure aborted, as
+            # that), and then as SQLAlchemy's error, which the app's handlers answer, with the
+            # connection invalidated if it was lost.
             log.warning("read by the driver failed, read again through SQLAlchemy: %r", exc)
             return _rows(await connection.execute(self.statement, params))
         return plan.rows(rows)
