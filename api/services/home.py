@@ -1,8 +1,8 @@
 """The phone's home screen (`GET /me/home`): what a member and an officer look at first.
 
-A fixed handful of statements whatever the member's history: the live score's own, then one
-per block (claims, notices, rounds, meetings, board, attendance) and one for an officer's to-do
-counts.
+A fixed handful of reads (`api.reads`) whatever the member's history: the live score's own, then
+one per block (claims, rounds, meetings, board), one for the unread notices with the period's
+attendance, and one for an officer's to-do counts.
 """
 
 from dataclasses import dataclass
