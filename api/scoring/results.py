@@ -143,8 +143,12 @@ class SubjectResult(msgspec.Struct, frozen=True):
             "flags": self.flags,
             "ranks": self.ranks,
             "stars": self.stars,
-            "actions": [action.code for action in self.actions],
+            "actions": self.action_codes,
         }
+
+    @property
+    def action_codes(self) -> tuple[str, ...]:
+        return tuple(action.code for action in self.actions)
 
 
 class Placement(msgspec.Struct, frozen=True):

@@ -83,10 +83,10 @@ async def close(
         # subject's result is then finished as the snapshot's COPY takes it, so the database
         # stores rows while the next ones are finished and serialised.
         ranked = await off_loop(len(inputs.subjects), lambda: rank(scope.scheme, target, inputs))
-        await snapshot.store(session, period, scope, ranked, inputs)
-    # What the results decide (talks, notices, transfers…) becomes the committees' follow-ups.
-    decisions = await snapshot.actions_decided(session, period)
-    await follow_up.decide_follow_ups(session, period, decisions)
+        decisions = await snapshot.store(session, period, scope, ranked, inputs)
+        # What the results decide (talks, notices, transfers…) becomes the committees'
+        # follow-ups.
+        await follow_up.decide_follow_ups(session, period, decisions)
     confirmed = {"early": found.early, **decided} if found.needs_confirmation else {}
     data = {"subjects": ranked.size, **confirmed}
     _audit(session, principal, "period_close", period, reason, data, unit_path=scope.owner.path)

@@ -25,7 +25,7 @@ from api.scoring.scheme import SubjectKind
 from api.services.follow_up import ResultActions
 from api.services.periods.gateway import Inputs
 from api.services.periods.scope import Scope
-from api.services.periods.stored import Explanation, decided_actions, decoded_result
+from api.services.periods.stored import Explanation, decoded_result
 
 SNAPSHOT_COLUMNS = (
     "period_id",
@@ -52,8 +52,9 @@ async def store(
     scope: Scope,
     results: Iterable[SubjectResult],
     inputs: Inputs,
-) -> None:
-    """One immutable row per subject of the period's current close, in this transaction.
+) -> list[ResultActions]:
+    """One immutable row per subject of the period's current close, in this transaction; the
+    stored results that decide actions are returned with their actions' codes.
 
     A result is stored with its numbers and placement steps, and with what `explained` needs
     to rebuild its full derivation later (`Explanation`).
@@ -67,22 +68,22 @@ async def store(
     def explanation(subject_id: str) -> Explanation:
         return Explanation(scope.version_id, inputs.ledger_max, closes, subjects[subject_id])
 
-    rows = (
-        (
-            int(r.subject_id) if is_member else None,
-            None if is_member else int(r.subject_id),
-            inputs.paths[r.subject_id],
-            r.total,
-            r.tier,
-            r.json_bytes(explain=explanation(r.subject_id)),
-            r.prior_json(),
-        )
-        for r in results
-    )
+    deciding: list[ResultActions] = []
+
+    def row(r: SubjectResult) -> Row:
+        member = int(r.subject_id) if is_member else None
+        branch = None if is_member else int(r.subject_id)
+        path = inputs.paths[r.subject_id]
+        if r.actions:
+            deciding.append(ResultActions(member, branch, path, r.action_codes))
+        explained = r.json_bytes(explain=explanation(r.subject_id))
+        return member, branch, path, r.total, r.tier, explained, r.prior_json()
+
     assert period.closed_at is not None
     connection = await session.connection()
     fixed = (id_of(period), period.close_count, period.closed_at)
-    await _WRITERS[connection.dialect.name](session, fixed, rows)
+    await _WRITERS[connection.dialect.name](session, fixed, map(row, results))
+    return deciding
 
 
 async def _copy(
@@ -259,29 +260,3 @@ async def member_results(
         )
     )
     return {pid: MemberResult(total, decoded_result(data)) for pid, total, data in rows}
-
-
-async def actions_decided(session: AsyncSession, period: PeriodRecord) -> list[ResultActions]:
-    """The results of the current close that decide actions, with the actions' codes.
-
-    Only what later periods keep of them is read (`prior`), and only where it holds an action:
-    a county's close has 100 000 rows.
-    """
-    is_pg = session.get_bind().dialect.name == "postgresql"
-    with_actions = text(
-        "json_array_length(prior -> 'actions') > 0"
-        if is_pg
-        else "json_array_length(prior, '$.actions') > 0"
-    )
-    rows = await session.execute(
-        sa_select(
-            col(PeriodResult.member_id),
-            col(PeriodResult.branch_id),
-            col(PeriodResult.unit_path),
-            col(PeriodResult.prior),
-        ).where(_current(period), with_actions)
-    )
-    return [
-        ResultActions(member_id, branch_id, path, decided_actions(prior))
-        for member_id, branch_id, path, prior in rows
-    ]

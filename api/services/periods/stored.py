@@ -83,12 +83,3 @@ def stored_result(data: dict[str, Any]) -> StoredResult:
 def decoded_result(data: dict[str, Any]) -> SubjectResult:
     """Only the numbers and placement steps of a stored result (its `explain` left unread)."""
     return msgspec.convert(data, SubjectResult)
-
-
-class _Actions(msgspec.Struct, frozen=True):
-    actions: tuple[str, ...] = ()
-
-
-def decided_actions(prior: dict[str, Any]) -> tuple[str, ...]:
-    """The action codes in the `prior` column of a snapshot row (see `SubjectResult.to_prior`)."""
-    return msgspec.convert(prior, _Actions).actions
