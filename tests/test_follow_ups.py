@@ -4,7 +4,11 @@ doubled by a re-close, withdrawn when a re-close no longer decides it."""
 from typing import Any
 
 import httpx
+from sqlalchemy import func
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlmodel import col, select
 
+from api.models import Delivery, Notice
 from tests.conftest import Org
 from tests.workflow import EARLY_CLOSE, TODAY, attach
 
@@ -125,6 +129,38 @@ async def test_below_average_talks_follow_a_close_once_and_are_withdrawn_when_un
     reinstated = await follow_ups(client, org, "branch_a", "secretary_a")
     assert [(r["id"], r["status"]) for r in reinstated] == [(r["id"], "open") for r in rows]
     assert len(await notices(client, org, "member_a2", "follow_up")) == 2
+
+
+async def test_each_notice_of_a_close_queues_its_own_delivery_once(
+    client: httpx.AsyncClient, org: Org, sessionmaker: async_sessionmaker[AsyncSession]
+) -> None:
+    """A close writes its follow-ups' notices in one statement; the database queues one
+    pending delivery for each of them (on PostgreSQL for the statement, on SQLite per row)."""
+    scheme_id = await attach(client, org, "lutou")
+    await adjust(client, org, "member_a1", "civic_virtue")
+    await close(client, org, await period_of(client, org, scheme_id))
+
+    rows = await follow_ups(client, org, "branch_a", "secretary_a")
+    async with sessionmaker() as session:
+        queued = (
+            await session.execute(
+                select(Notice.member_id, Notice.data, Delivery.member_id, Delivery.status)
+                .join(Delivery, col(Delivery.notice_id) == col(Notice.id))
+                .where(col(Notice.kind) == "follow_up")
+            )
+        ).all()
+        unqueued = await session.scalar(
+            select(func.count())
+            .select_from(Notice)
+            .where(~select(Delivery.id).where(col(Delivery.notice_id) == col(Notice.id)).exists())
+        )
+    assert len(rows) == 6
+    assert sorted((r["member_id"], r["id"]) for r in rows) == sorted(
+        (member, data["action_id"]) for member, data, _, _ in queued
+    )
+    assert all(member == delivered for member, _, delivered, _ in queued)
+    assert {status for *_, status in queued} == {"pending"}
+    assert unqueued == 0
 
 
 async def test_branch_follow_ups_belong_to_the_committee_above_the_branch(
