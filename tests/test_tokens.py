@@ -5,8 +5,10 @@ import json
 from datetime import UTC, datetime, timedelta
 
 import httpx
+import pytest
 from jose import jwt
 
+from api import security
 from tests.conftest import Org
 
 
@@ -111,3 +113,18 @@ async def test_binding_ticket_is_not_an_access_token(client: httpx.AsyncClient, 
 async def test_token_of_unknown_member_is_refused(client: httpx.AsyncClient, org: Org) -> None:
     token = jwt.encode(_claims(org, sub="999999"), _secret(org), algorithm="HS256")
     assert (await _me(client, token)).status_code == 401
+
+
+async def test_a_token_checked_before_is_refused_once_it_expires(
+    client: httpx.AsyncClient, org: Org, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The process keeps what it verified of a token; its expiry is still read on every use."""
+    expires = datetime.now(UTC) + timedelta(minutes=5)
+    token = jwt.encode(_claims(org, exp=expires), _secret(org), algorithm="HS256")
+    assert (await _me(client, token)).status_code == 200
+    assert (await _me(client, token)).status_code == 200
+
+    monkeypatch.setattr(security, "utcnow", lambda: expires + timedelta(seconds=1))
+    response = await _me(client, token)
+    assert response.status_code == 401
+    assert response.json()["code"] == "token_expired"
