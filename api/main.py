@@ -17,7 +17,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api import console, contract, docs, logs
 from api.config import Settings, get_settings
-from api.db import create_engine, create_sessionmaker, pool_sizes
+from api.db import SessionRoute, create_engine, create_sessionmaker, pool_sizes
 from api.errors import (
     AppError,
     Conflict,
@@ -243,6 +243,7 @@ class PioneerAPI(FastAPI):
 
     def __init__(self, *, hsts: bool, **kwargs: Any) -> None:
         super().__init__(**kwargs)
+        self.router.route_class = SessionRoute  # for routes added to the app itself
         self.hsts = hsts
         self.route_templates: dict[int, str] = {}
 

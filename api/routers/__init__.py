@@ -6,6 +6,8 @@ from fastapi import APIRouter
 from starlette.routing import Match
 from starlette.types import Scope
 
+from api.db import SessionRoute
+
 
 class DomainRouter(APIRouter):
     """A domain's router that turns away at once a path none of its routes can match.
@@ -17,7 +19,7 @@ class DomainRouter(APIRouter):
     """
 
     def __init__(self, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
+        super().__init__(route_class=SessionRoute, **kwargs)
         self._heads: tuple[str, ...] = ()
 
     def mount_at(self, prefix: str) -> None:
