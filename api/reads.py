@@ -29,8 +29,8 @@ import asyncpg
 from sqlalchemy import Column, Result, Select, bindparam, inspect
 from sqlalchemy import select as sa_select
 from sqlalchemy.engine import Dialect
-from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import class_mapper, make_transient_to_detached
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+from sqlalchemy.orm import SessionTransaction, class_mapper, make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import SQLModel
 
@@ -113,11 +113,16 @@ class Read:
     async def all(
         self, session: AsyncSession, params: Mapping[str, Any] | None = None
     ) -> Sequence[Row]:
-        connection = await session.connection()
-        if connection.dialect.name != "postgresql":
-            return _rows(await connection.execute(self.statement, params))
-        driver = (await connection.get_raw_connection()).driver_connection
-        assert driver is not None
+        held = _held(session)
+        if held is None:
+            connection = await session.connection()
+            if connection.dialect.name != "postgresql":
+                return _rows(await connection.execute(self.statement, params))
+            driver = (await connection.get_raw_connection()).driver_connection
+            assert driver is not None
+            held = _Held(session.sync_session.get_transaction(), connection, driver)
+            session.info[_HELD] = held
+        connection, driver = held.connection, held.driver
         try:
             plan = self._plan or await self._prepare(connection.dialect, driver)
             sql, arguments = plan.arguments(params)
@@ -189,6 +194,28 @@ class Read:
             from_driver=from_driver if any(from_driver) else None,
         )
         return self._plan
+
+
+@dataclass(frozen=True)
+class _Held:
+    """The connection a session's transaction holds, with its driver's: taken from the session
+    once per transaction (two trips through SQLAlchemy's greenlet, 19 µs, for each of the home
+    screen's dozen reads otherwise)."""
+
+    transaction: SessionTransaction | None
+    connection: AsyncConnection
+    driver: Any
+
+
+_HELD = "reads.held"
+
+
+def _held(session: AsyncSession) -> _Held | None:
+    """The session's connection as the last read took it, while the same transaction holds it."""
+    held: _Held | None = session.info.get(_HELD)
+    if held is None or held.transaction is None or held.connection.invalidated:
+        return None
+    return held if held.transaction is session.sync_session.get_transaction() else None
 
 
 def _rows(result: Result[*tuple[Any, ...]]) -> Sequence[Row]:

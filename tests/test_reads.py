@@ -13,6 +13,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlmodel import col
 
+from api.db import create_engine
 from api.models import Member, Notice, NoticeKind, utcnow
 from api.reads import Read, adopt, columns_of
 from tests.conftest import FELL_BACK, Org
@@ -110,6 +111,31 @@ async def test_a_read_sees_the_transactions_own_writes(sessionmaker: Maker, org:
         await session.rollback()
     async with sessionmaker() as session:
         assert await count.scalar(session, {"member_id": org.id("member_a1")}) == before
+
+
+async def test_a_read_after_a_commit_runs_on_the_connection_the_session_holds_then(
+    database_url: str, org: Org
+) -> None:
+    """A read keeps the connection of the session's transaction; once that transaction has
+    ended, its connection may serve another session's (here it does: the pool gives the most
+    recently returned connection first), and the next read takes the session's new one."""
+    engine = create_engine(database_url, pool_size=2, pool_use_lifo=True)
+    count = Read(_COUNT)
+    member = {"member_id": org.id("member_a1")}
+    try:
+        sessions = async_sessionmaker(engine)
+        async with sessions() as reading, sessions() as writing:
+            before = await count.scalar(reading, member)
+            await reading.commit()
+            writing.add(Notice(member_id=org.id("member_a1"), kind=NoticeKind.follow_up, title="t"))
+            await writing.flush()  # not committed: no other connection sees it
+            assert await count.scalar(reading, member) == before
+            await reading.rollback()
+            assert await count.scalar(reading, member) == before
+            await writing.commit()
+            assert await count.scalar(reading, member) == before + 1
+    finally:
+        await engine.dispose()
 
 
 async def test_a_value_the_database_cannot_hold_fails_as_through_sqlalchemy(
