@@ -33,6 +33,7 @@ from api.models import (
     RobotPost,
     utcnow,
 )
+from api.publication.board import Board, BoardRow, TierCount
 from api.services import exports, robots
 from api.services.ledger import today_in_shanghai
 from api.wechat.wecom import RobotClient
@@ -1104,3 +1105,54 @@ async def test_the_branch_assessment_table_prints_without_outcomes_its_scheme_la
     headers = columns_of(sheet)
     assert "系数" not in headers  # 涌溪 pays no assessed-pay coefficient
     assert sheet.page_setup.orientation == "landscape"
+
+
+def test_a_board_as_json_has_its_decimals_as_text_and_reads_back_the_same() -> None:
+    row = BoardRow(
+        rank=1,
+        subject_id=7,
+        name="张三",
+        group="第一党小组",
+        total=Decimal("65.50"),
+        tier_label="优秀",
+        list_color="red",
+        stars=1,
+        cycle_flags=None,
+        flags=("前列",),
+        money=Decimal("120.00"),
+        award_eligible=False,
+        award_reason="受到党内警告处分",
+    )
+    board = Board(
+        unit_id=2,
+        unit_name="东村党支部",
+        scheme_name="路头村农村党员积分制管理",
+        period_key="2026-11",
+        period_label="2026年11月",
+        published_on="2026-12-06",
+        subject_kind="member",
+        descending=True,
+        average=Decimal("61.5"),
+        tiers=(TierCount("优秀", 1),),
+        rows=(row,),
+    )
+    data = board.to_json()
+    assert data["average"] == "61.5"
+    assert data["tiers"] == [{"label": "优秀", "count": 1}]
+    assert data["rows"][0] == {
+        "rank": 1,
+        "subject_id": 7,
+        "name": "张三",
+        "group": "第一党小组",
+        "total": "65.50",
+        "tier_label": "优秀",
+        "list_color": "red",
+        "stars": 1,
+        "cycle_flags": None,
+        "flags": ["前列"],
+        "money": "120.00",
+        "exempt": False,
+        "award_eligible": False,
+        "award_reason": "受到党内警告处分",
+    }
+    assert Board.from_json(data) == board
