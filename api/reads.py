@@ -26,12 +26,12 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 import asyncpg
-from sqlalchemy import Column, Result, Select, bindparam, inspect
+from sqlalchemy import Column, Result, Select, bindparam
 from sqlalchemy import select as sa_select
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.orm import SessionTransaction, class_mapper, make_transient_to_detached
-from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.attributes import instance_state
 from sqlmodel import SQLModel
 
 log = logging.getLogger(__name__)
@@ -252,13 +252,15 @@ def adopt(session: AsyncSession, model: type[Model], values: Sequence[Any]) -> M
         found: Model = held
         return found
     # Built as the ORM builds what it loads (no constructor: SQLModel's sets each field through
-    # the change tracking, three times the cost), then marked as loaded.
+    # the change tracking, three times the cost): the values straight into the instance's
+    # dict, as the ORM's loading writes them, then all marked as loaded at once (what
+    # `make_transient_to_detached` does with the dict; `set_committed_value` column by column
+    # took a fifth of the adoption).
     adopted: Model = class_mapper(model).class_manager.new_instance()
-    for name, value in zip(names, values, strict=True):
-        set_committed_value(adopted, name, value)
+    state = instance_state(adopted)
+    state.dict.update(zip(names, values, strict=True))
     make_transient_to_detached(adopted)
     session.add(adopted)
-    state = inspect(adopted)
     if state.manager.dispatch.load:  # whoever listens to the model's loads hears this one
         state.manager.dispatch.load(state, None)
     return adopted
