@@ -113,16 +113,16 @@ class Read:
     async def all(
         self, session: AsyncSession, params: Mapping[str, Any] | None = None
     ) -> Sequence[Row]:
-        held = _held(session)
-        if held is None:
+        taken = _taken(session)
+        if taken is None:
             connection = await session.connection()
             if connection.dialect.name != "postgresql":
                 return _rows(await connection.execute(self.statement, params))
             driver = (await connection.get_raw_connection()).driver_connection
             assert driver is not None
-            held = _Held(session.sync_session.get_transaction(), connection, driver)
-            session.info[_HELD] = held
-        connection, driver = held.connection, held.driver
+            taken = _Taken(session.sync_session.get_transaction(), connection, driver)
+            session.info[_TAKEN] = taken
+        connection, driver = taken.connection, taken.driver
         try:
             plan = self._plan or await self._prepare(connection.dialect, driver)
             sql, arguments = plan.arguments(params)
@@ -197,7 +197,7 @@ class Read:
 
 
 @dataclass(frozen=True)
-class _Held:
+class _Taken:
     """The connection a session's transaction holds, with its driver's: taken from the session
     once per transaction (two trips through SQLAlchemy's greenlet, 19 µs, for each of the home
     screen's dozen reads otherwise)."""
@@ -207,15 +207,15 @@ class _Held:
     driver: Any
 
 
-_HELD = "reads.held"
+_TAKEN = "reads.taken"
 
 
-def _held(session: AsyncSession) -> _Held | None:
+def _taken(session: AsyncSession) -> _Taken | None:
     """The session's connection as the last read took it, while the same transaction holds it."""
-    held: _Held | None = session.info.get(_HELD)
-    if held is None or held.transaction is None or held.connection.invalidated:
+    taken: _Taken | None = session.info.get(_TAKEN)
+    if taken is None or taken.transaction is None or taken.connection.invalidated:
         return None
-    return held if held.transaction is session.sync_session.get_transaction() else None
+    return taken if taken.transaction is session.sync_session.get_transaction() else None
 
 
 def _rows(result: Result[*tuple[Any, ...]]) -> Sequence[Row]:
@@ -240,16 +240,22 @@ def _layout(model: type[SQLModel]) -> tuple[tuple[str, ...], tuple[int, ...]]:
     return tuple(names), tuple(key)
 
 
+_ADOPTED = "reads.adopted"
+
+
 def adopt(session: AsyncSession, model: type[Model], values: Sequence[Any]) -> Model:
     """The object of `model` whose columns (`columns_of`) hold `values`, in the session as if the
     ORM had loaded it: persistent, unchanged, found by `session.get` without a statement, its
-    `load` event fired. The session's own object when it already holds that row (its changes,
-    if any, stay)."""
+    `load` event fired, and kept by the session for as long as it lasts (its identity map holds
+    objects weakly: the scheme a submission found in force would be gone before its answer is
+    labelled). The session's own object when it already holds that row (its changes, if any,
+    stay)."""
     names, key = _layout(model)
     identity = session.sync_session.identity_key(model, tuple(values[i] for i in key))
-    held = session.sync_session.identity_map.get(identity)
-    if held is not None:
-        found: Model = held
+    kept = session.sync_session.identity_map.get(identity)
+    if kept is not None:
+        found: Model = kept
+        session.info.setdefault(_ADOPTED, []).append(found)
         return found
     # Built as the ORM builds what it loads (no constructor: SQLModel's sets each field through
     # the change tracking, three times the cost): the values straight into the instance's
@@ -261,17 +267,25 @@ def adopt(session: AsyncSession, model: type[Model], values: Sequence[Any]) -> M
     state.dict.update(zip(names, values, strict=True))
     make_transient_to_detached(adopted)
     session.add(adopted)
+    session.info.setdefault(_ADOPTED, []).append(adopted)
     if state.manager.dispatch.load:  # whoever listens to the model's loads hears this one
         state.manager.dispatch.load(state, None)
     return adopted
 
 
+def held(session: AsyncSession, model: type[Model], ident: int) -> Model | None:
+    """The session's object of the row with this key, if it holds one; no statement."""
+    found: Model | None = session.sync_session.identity_map.get(
+        session.sync_session.identity_key(model, ident)
+    )
+    return found
+
+
 async def get(session: AsyncSession, model: type[Model], ident: int) -> Model | None:
     """`session.get` of a table with one integer key, read as a `Read` when the session does not
     hold the row already."""
-    held = session.sync_session.identity_map.get(session.sync_session.identity_key(model, ident))
-    if held is not None:
-        found: Model = held
+    found = held(session, model, ident)
+    if found is not None:
         return found
     row = await _by_key(model).first(session, {"ident": ident})
     return adopt(session, model, row) if row is not None else None

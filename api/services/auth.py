@@ -246,10 +246,6 @@ async def load_principal(session: AsyncSession, settings: Settings, token: str) 
     member = adopt(session, Member, first[:_MEMBER_END])
     unit = adopt(session, OrgUnit, first[_MEMBER_END:_UNIT_END])
     _require_active(member)
-    # The session's identity map holds objects weakly: keep the member and their unit for the
-    # request, so the services' `session.get(…)` of either costs no query.
-    session.info["principal_member"] = member
-    session.info["principal_unit"] = unit
     roles = [(role, unit_id, path) for *_, role, unit_id, path in rows]
     return _principal(
         member, unit, roles, login_id=login_id, login_kind=LoginKind(first[_UNIT_END])
