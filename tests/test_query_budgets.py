@@ -81,7 +81,6 @@ BUDGETS: dict[str, tuple[tuple[str, str], ...]] = {
         ("SELECT evidence_use", "the answer: the claim's photos as evidence"),
         ("SELECT evidence_use", "the answer: how often each photo was used before"),
         ("SELECT photo", "the answer: a signed URL for each photo the member may see"),
-        ("SELECT claim", "the answer: the member's and the item's names"),
     ),
     "inbox": (
         SIGNED_IN,
@@ -90,7 +89,7 @@ BUDGETS: dict[str, tuple[tuple[str, str], ...]] = {
     ),
     "approve": (
         SIGNED_IN,
-        ("SELECT claim", "the claim with its member's unit, scheme and photos"),
+        ("SELECT claim", "the claim with its member, their unit, its scheme and photos"),
         ("SELECT period", "the claim's period"),
         ("SELECT score_entry", "the item's points so far in the period (its cap)"),
         ("INSERT score_entry", "the ledger entry, into the period found open in the INSERT"),
@@ -98,7 +97,6 @@ BUDGETS: dict[str, tuple[tuple[str, str], ...]] = {
         ("SELECT evidence_use", "the answer: the claim's photos as evidence"),
         ("SELECT evidence_use", "the answer: how often each photo was used before"),
         ("SELECT photo", "the answer: a signed URL for each photo the reviewer may see"),
-        ("SELECT claim", "the answer: the member's and the item's names"),
         ("INSERT notice", "the member's notice, its delivery by trigger"),
     ),
     "my_score": (

@@ -55,7 +55,7 @@ async def _out(
     with_photos = [claim_id for claim_id in ids if photos.get(claim_id)]
     reused = await reuse_counts(session, EvidenceKind.claim, with_photos)
     shown = await urls.shown(session, principal, (p for listed in photos.values() for p in listed))
-    labels = await claim_labels(session, ids)
+    labels = await claim_labels(session, claims)
     return [
         ClaimOut(
             id=id_of(c),

@@ -358,11 +358,11 @@ async def claim_for(
     if row is None:
         raise ClaimNotFound()
     claim = adopt(session, Claim, row[:_CLAIM_END])
-    path = row[_CLAIM_END]
-    record = adopt(session, SchemeRecord, row[_CLAIM_END + 1 : -1])
+    # The claimant and the scheme, which a decision and the answer's labels read again.
+    adopt(session, Member, row[_CLAIM_END:_MEMBER_END])
+    path = row[_MEMBER_END]
+    adopt(session, SchemeRecord, row[_MEMBER_END + 1 : -1])
     photos = row[-1]
-    # Held for the request (the identity map holds weakly): a decision reads it again.
-    session.info.setdefault("held", []).append(record)
     _known_photos(session)[claim_id] = _photo_ids(photos)
     if claim.member_id != principal.member_id and not _reviews_any(principal, path):
         raise ClaimNotFound()
@@ -388,8 +388,15 @@ _PHOTO_LIST = (
 )
 # Statements every claim request runs, built once: only their values change.
 _CLAIM_END = len(columns_of(Claim))
+_MEMBER_END = _CLAIM_END + len(columns_of(Member))
 _CLAIM_WITH_PATH = Read(
-    sa_select(*columns_of(Claim), col(OrgUnit.path), *columns_of(SchemeRecord), _PHOTO_LIST)
+    sa_select(
+        *columns_of(Claim),
+        *columns_of(Member),
+        col(OrgUnit.path),
+        *columns_of(SchemeRecord),
+        _PHOTO_LIST,
+    )
     .join(Member, col(Member.id) == col(Claim.member_id))
     .join(OrgUnit, col(OrgUnit.id) == col(Member.unit_id))
     .join(SchemeRecord, col(SchemeRecord.id) == col(Claim.scheme_id))

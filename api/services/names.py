@@ -22,8 +22,9 @@ from api.models import (
     PeriodRecord,
     SchemeRecord,
     ScoreEntry,
+    id_of,
 )
-from api.reads import Read, adopt, columns_of
+from api.reads import Read, adopt, columns_of, held
 from api.services.schemes import current_scheme
 
 
@@ -45,13 +46,22 @@ async def _labelled(session: AsyncSession, rows: Iterable[Sequence[Any]]) -> dic
     return labels
 
 
-async def claim_labels(session: AsyncSession, claim_ids: Sequence[int]) -> dict[int, Labels]:
-    if not claim_ids:
-        return {}
-    rows = await _CLAIM_LABELS.all(session, {"ids": list(claim_ids)})
-    return await _labelled(
-        session, [(*row[:4], adopt(session, SchemeRecord, row[4:])) for row in rows]
-    )
+async def claim_labels(session: AsyncSession, claims: Sequence[Claim]) -> dict[int, Labels]:
+    """A claim whose member and scheme the session already holds (a submission's: the member
+    signed in, the scheme in force) is labelled from them, without a statement."""
+    rows: list[Sequence[Any]] = []
+    missing: list[int] = []
+    for claim in claims:
+        member = held(session, Member, claim.member_id)
+        record = held(session, SchemeRecord, claim.scheme_id)
+        if member is not None and record is not None:
+            rows.append((id_of(claim), member.name, None, claim.item_code, record))
+        else:
+            missing.append(id_of(claim))
+    if missing:
+        found = await _CLAIM_LABELS.all(session, {"ids": missing})
+        rows += [(*row[:4], adopt(session, SchemeRecord, row[4:])) for row in found]
+    return await _labelled(session, rows)
 
 
 # Built once: every answer of the claims' screens is labelled by it.
