@@ -64,9 +64,8 @@ def named(statement: str) -> str:
 SIGNED_IN = ("SELECT member", "the signed-in member with their unit, roles and live login")
 BUDGETS: dict[str, tuple[tuple[str, str], ...]] = {
     "refresh": (
-        ("SELECT refresh_token", "the presented refresh token with its login"),
+        ("SELECT refresh_token", "the presented refresh token with its login and member"),
         ("UPDATE refresh_token", "marks it used, once (compare-and-set)"),
-        ("SELECT member", "the member the new tokens are for"),
         ("INSERT refresh_token", "the new refresh token"),
     ),
     "submit": (

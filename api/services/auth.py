@@ -332,9 +332,12 @@ _OPERATOR = (
     .where(col(Member.phone) == bindparam("phone"))
 )
 _TOKEN_END = len(columns_of(RefreshToken))
+_LOGIN_END = _TOKEN_END + len(columns_of(LoginSession))
+# With the login's member, whom the new tokens are for.
 _PRESENTED = Read(
-    sa_select(*columns_of(RefreshToken), *columns_of(LoginSession))
+    sa_select(*columns_of(RefreshToken), *columns_of(LoginSession), *columns_of(Member))
     .join(LoginSession, col(LoginSession.id) == col(RefreshToken.session_id))
+    .join(Member, col(Member.id) == col(LoginSession.member_id))
     .where(col(RefreshToken.token_hash) == bindparam("token_hash"))
 )
 # A refresh's statements, built once too (every phone refreshes). Its writes go to the tables:
@@ -381,7 +384,8 @@ async def _presented(
     if found is None:
         raise InvalidRefreshToken()
     presented = adopt(session, RefreshToken, found[:_TOKEN_END])
-    login = adopt(session, LoginSession, found[_TOKEN_END:])
+    login = adopt(session, LoginSession, found[_TOKEN_END:_LOGIN_END])
+    adopt(session, Member, found[_LOGIN_END:])  # `_active_member` finds it
     if login.revoked_at is not None or login.expires_at <= now or presented.expires_at <= now:
         raise InvalidRefreshToken()
     return presented, login
