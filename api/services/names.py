@@ -1,7 +1,8 @@
 """The names a screen shows beside ids (member, branch, item), so a phone needs no second call.
 
-Each list is labelled by one statement that joins the rows to their member, branch and scheme;
-an item's name comes from the scheme's current version, read once per process.
+Each list is labelled by one statement that joins the rows to their member, branch and scheme
+(none for a claim whose member and scheme the request already holds); an item's name comes from
+the scheme's current version, read once per process.
 """
 
 from collections.abc import Iterable, Sequence
