@@ -7,7 +7,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from sqlalchemy import Numeric, bindparam, event, func, literal
+from sqlalchemy import Numeric, bindparam, event, func, inspect, literal
 from sqlalchemy import select as sa_select
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
@@ -160,12 +160,17 @@ async def test_an_adopted_row_is_the_object_the_orm_would_have_loaded(
         loaded = await session.get(Member, member_id)
         assert loaded is not None
         expected = {c.key: getattr(loaded, c.key) for c in columns_of(Member)}
+        loaded_state = inspect(loaded)
+        expected_state = (loaded_state.key, loaded_state.unloaded, loaded_state.expired_attributes)
     heard: list[str] = []
     async with sessionmaker() as session:
         row = await read.first(session, {"member_id": member_id})
         assert row is not None
         adopted = adopt(session, Member, row)
         assert {c.key: getattr(adopted, c.key) for c in columns_of(Member)} == expected
+        state = inspect(adopted)
+        assert state.persistent and adopted in session and not state.modified
+        assert (state.key, state.unloaded, state.expired_attributes) == expected_state
         assert adopt(session, Member, row) is adopted  # the session's own object, once
         engine = session.bind
         assert isinstance(engine, AsyncEngine)
@@ -178,6 +183,7 @@ async def test_an_adopted_row_is_the_object_the_orm_would_have_loaded(
     async with sessionmaker() as session:
         again = await session.get(Member, member_id)
         assert again is not None and again.name == "改名"
+    assert inspect(adopted).detached  # closing the session let it go, as a loaded one
 
 
 async def test_a_read_takes_no_lock(sessionmaker: Maker) -> None:
