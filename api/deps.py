@@ -116,7 +116,7 @@ class CursorParams(BaseModel):
     after: tuple[int, ...] | None
     size: int
 
-    def key(self, length: int) -> tuple[int, ...] | None:
+    def after_key(self, length: int) -> tuple[int, ...] | None:
         """The sort key of a list ordered by `length` columns; a cursor of another list is
         refused rather than read wrongly."""
         if self.after is not None and len(self.after) != length:

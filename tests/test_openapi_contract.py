@@ -91,6 +91,18 @@ def test_a_route_declares_no_error_of_another_domain() -> None:
     assert "400" not in mine["responses"]
     probe = operation("GET /healthz")
     assert set(probe["responses"]) == {"200", "500", "503"}
+    # Only a list scrolled by cursor can refuse one (an attribute of any `.key` once matched it).
+    scrolled = {
+        name
+        for name, op in operations()
+        if "400" in op["responses"] and "invalid_cursor" in codes(op, 400)
+    }
+    assert scrolled == {
+        "GET /api/v1/claims/review-inbox",
+        "GET /api/v1/me/notices",
+        "GET /api/v1/members/{member_id}/entries",
+        "GET /api/v1/members/{member_id}/notices",
+    }
 
 
 def test_5xx_are_documented_as_the_app_answers_them() -> None:

@@ -448,7 +448,7 @@ async def review_inbox(
     inbox = _inbox(_dialect(session), roles)
     total = await inbox.count.scalar(session, values)
     values["limit"] = cursor.size + 1
-    after = cursor.key(1)
+    after = cursor.after_key(1)
     if after is None:
         rows = await inbox.first.all(session, values)
     else:

@@ -383,7 +383,7 @@ async def member_entries(
     await member_for(session, principal, member_id, Action.read_members)
     condition = col(ScoreEntry.member_id) == member_id
     total = await session.scalar(select(func.count()).select_from(ScoreEntry).where(condition))
-    key = cursor.key(2)
+    key = cursor.after_key(2)
     after = (date.fromordinal(key[0]), key[1]) if key else None
     columns = [col(ScoreEntry.occurred_on), col(ScoreEntry.id)]
     rows = await session.scalars(

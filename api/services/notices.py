@@ -57,7 +57,7 @@ async def _notices_of(
         .where(condition)
     )
     rows = await session.execute(
-        keyset(query, [col(Notice.id)], cursor.key(1), cursor.size, descending=True)
+        keyset(query, [col(Notice.id)], cursor.after_key(1), cursor.size, descending=True)
     )
     found: list[tuple[Notice, Delivery | None]] = [(n, d) for n, d in rows]
     page, last = cut(found, cursor.size, lambda row: (id_of(row[0]),))
