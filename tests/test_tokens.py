@@ -51,6 +51,17 @@ async def test_missing_token_is_refused(client: httpx.AsyncClient, org: Org) -> 
     assert response.json()["code"] == "not_authenticated"
 
 
+@pytest.mark.parametrize("authorization", ["Bearer", "Bearer ", "Basic {token}", "{token}"])
+async def test_a_token_not_presented_as_bearer_is_not_read(
+    client: httpx.AsyncClient, org: Org, authorization: str
+) -> None:
+    token = jwt.encode(_claims(org), _secret(org), algorithm="HS256")
+    headers = {"Authorization": authorization.format(token=token)}
+    response = await client.get("/api/v1/me", headers=headers)
+    assert response.status_code == 401
+    assert response.json()["code"] == "not_authenticated"
+
+
 async def test_alg_none_token_is_refused(client: httpx.AsyncClient, org: Org) -> None:
     claims = _claims(org, iat=1700000000, exp=4102444800)
     token = f"{_b64({'alg': 'none', 'typ': 'JWT'})}.{_b64(claims)}."
