@@ -7,15 +7,15 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from sqlalchemy import Numeric, bindparam, event, func, inspect, literal
+from sqlalchemy import Numeric, bindparam, event, func, insert, inspect, literal, text
 from sqlalchemy import select as sa_select
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlmodel import col
 
 from api.db import create_engine
-from api.models import Member, Notice, NoticeKind, utcnow
-from api.reads import Read, adopt, columns_of
+from api.models import Member, Notice, NoticeKind, Probe, utcnow
+from api.reads import Read, Write, adopt, columns_of
 from tests.conftest import FELL_BACK, Org
 
 Maker = async_sessionmaker[AsyncSession]
@@ -195,3 +195,79 @@ async def test_a_read_takes_no_lock(sessionmaker: Maker) -> None:
             pytest.skip("SQLite takes no row locks; the reads run through SQLAlchemy there")
         with pytest.raises(TypeError, match="no lock"):
             await locking.all(session, {"member_id": 1})
+
+
+# --- writes --------------------------------------------------------------------------------------
+
+_PROBE = (
+    insert(Probe.__table__)  # type: ignore[attr-defined]
+    .values(id=bindparam("id"), member_id=bindparam("member_id"), created_at=bindparam("at"))
+    .returning(col(Probe.id), col(Probe.created_at))
+)
+
+
+async def _probes(sessionmaker: Maker) -> list[int | None]:
+    async with sessionmaker() as session:
+        return list((await session.scalars(sa_select(col(Probe.id)).order_by(col(Probe.id)))).all())
+
+
+async def test_a_write_commits_and_rolls_back_with_the_session(
+    sessionmaker: Maker, org: Org
+) -> None:
+    """The first statement of a transaction as much as a later one: on PostgreSQL the driver's
+    transaction is begun for it, so a rollback takes it back."""
+    write = Write(_PROBE)
+    at = utcnow()
+    values = {"member_id": org.id("member_a1"), "at": at}
+    async with sessionmaker() as session:
+        assert tuple(await write.all(session, {**values, "id": 901})) == ((901, at),)
+        await session.rollback()
+    async with sessionmaker() as session:
+        await Read(_COUNT).scalar(session, {"member_id": 0})  # a read begins nothing
+        assert await write.scalar(session, {**values, "id": 902}) == 902
+        await session.commit()
+    async with sessionmaker() as session:
+        await Read(_COUNT).scalar(session, {"member_id": 0})
+        session.add(Notice(member_id=org.id("member_a1"), kind=NoticeKind.threshold, title="t"))
+        await session.flush()  # the ORM began the transaction: the write joins it
+        assert await write.scalar(session, {**values, "id": 903}) == 903
+        await session.rollback()
+    assert await _probes(sessionmaker) == [902]
+
+
+async def test_a_refused_write_fails_as_through_sqlalchemy(sessionmaker: Maker, org: Org) -> None:
+    write = Write(_PROBE)
+    values = {"member_id": org.id("member_a1"), "at": utcnow()}
+    async with sessionmaker() as session:
+        await write.all(session, {**values, "id": 904})
+        await session.commit()
+    async with sessionmaker() as session:
+        with pytest.raises(IntegrityError):
+            await write.all(session, {**values, "id": 904})
+        await session.rollback()
+        with pytest.raises(IntegrityError):  # a member that does not exist
+            await write.all(session, {**values, "id": 905, "member_id": 10**6})
+        await session.rollback()
+        assert await write.scalar(session, {**values, "id": 906}) == 906
+        await session.commit()
+    assert await _probes(sessionmaker) == [904, 906]
+
+
+async def test_a_write_whose_connection_was_lost_fails_as_through_sqlalchemy(
+    sessionmaker: Maker, org: Org, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The connection is invalidated, so the pool never hands it out again."""
+    async with sessionmaker() as session:
+        if session.get_bind().dialect.name != "postgresql":
+            pytest.skip("a lost connection is the driver's: SQLite writes through SQLAlchemy")
+        connection = await session.connection()
+        raw = await connection.get_raw_connection()
+        pid = raw.driver_connection.get_server_pid()  # type: ignore[union-attr]
+        async with sessionmaker() as other:
+            await other.execute(text(f"SELECT pg_terminate_backend({pid})"))
+        with pytest.raises(DBAPIError) as raised:
+            await Write(_PROBE).all(session, {"id": 907, "member_id": 1, "at": utcnow()})
+        assert raised.value.connection_invalidated
+    assert "written again through SQLAlchemy" in caplog.text
+    caplog.clear()  # expected here, refused anywhere else (conftest)
+    assert await _probes(sessionmaker) == []

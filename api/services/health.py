@@ -2,32 +2,33 @@
 worker's heartbeat, and the state the metrics read at a scrape."""
 
 from datetime import datetime
-from typing import Any, cast
 
-from sqlalchemy import CursorResult, bindparam, insert
+from sqlalchemy import bindparam, insert
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+from sqlmodel import col
 
 from api import metrics
 from api.access import Principal
 from api.errors import ServiceUnavailable
 from api.models import Probe, utcnow
+from api.reads import Write
 from api.services import heartbeat
 
 
 async def probe(session: AsyncSession, principal: Principal) -> int:
     """One insert beside the read that identified the member: the load benchmark's baseline."""
     values = {"member_id": principal.member_id, "created_at": utcnow()}
-    inserted = cast(CursorResult[Any], await session.execute(_INSERT, values))
-    key = inserted.inserted_primary_key
-    assert key is not None
-    return int(key[0])
+    inserted: int = await _INSERT.scalar(session, values)
+    return inserted
 
 
 # Built once, as the statements of every phone request: the baseline must not carry a cost
 # they do not.
-_INSERT = insert(Probe.__table__).values(  # type: ignore[attr-defined]
-    member_id=bindparam("member_id"), created_at=bindparam("created_at")
+_INSERT = Write(
+    insert(Probe.__table__)  # type: ignore[attr-defined]
+    .values(member_id=bindparam("member_id"), created_at=bindparam("created_at"))
+    .returning(col(Probe.id))
 )
 
 
