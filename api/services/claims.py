@@ -33,7 +33,6 @@ from sqlalchemy import select as sa_select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
-from sqlalchemy.sql.selectable import ExecutableReturnsRows
 from sqlmodel import col, select
 
 from api.access import LIKE_ESCAPE, Principal, like_prefix
@@ -75,7 +74,7 @@ from api.models import (
     id_of,
     utcnow,
 )
-from api.reads import Read, adopt, columns_of
+from api.reads import Read, Write, adopt, columns_of
 from api.schemas.values import points_text
 from api.scoring import Period, Scheme, period_containing
 from api.scoring.scheme import ApprovalStep, Item
@@ -257,8 +256,8 @@ async def _by_key(session: AsyncSession, member_id: int, key: str) -> Claim | No
 async def _insert_once(session: AsyncSession, values: dict[str, object]) -> Claim | None:
     """INSERT … ON CONFLICT DO NOTHING RETURNING the claim: a concurrent retry waits, then
     finds the first claim (and gets nothing back here)."""
-    created: Claim | None = await session.scalar(_INSERT_ONCE[_dialect(session)], values)
-    return created
+    row = await _INSERT_ONCE[_dialect(session)].first(session, values)
+    return adopt(session, Claim, row) if row is not None else None
 
 
 def _dialect(session: AsyncSession) -> str:
@@ -328,15 +327,14 @@ _SUBMITTED = (
 
 def _inserting_once(
     insert_of: Callable[[Any], postgresql.Insert] | Callable[[Any], sqlite.Insert],
-) -> ExecutableReturnsRows:
-    """The claim's INSERT in one database's dialect, doing nothing on a key already used, read
-    back as the ORM entity (the ORM's own INSERT would take the values as rows of a bulk
-    insert)."""
-    return select(Claim).from_statement(
+) -> Write:
+    """The claim's INSERT in one database's dialect, doing nothing on a key already used,
+    returning the claim's columns (`adopt` makes them the ORM entity)."""
+    return Write(
         insert_of(_CLAIM)
         .values({name: bindparam(name) for name in _SUBMITTED})
         .on_conflict_do_nothing(index_elements=["member_id", "idempotency_key"])
-        .returning(*_CLAIM.c)
+        .returning(*columns_of(Claim))
     )
 
 
