@@ -36,7 +36,6 @@ from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import col, select
 
 from api.access import LIKE_ESCAPE, Principal, like_prefix
-from api.db import affected_rows
 from api.deps import CursorParams
 from api.errors import (
     CapReached,
@@ -649,22 +648,21 @@ async def _move(
     values = dict(
         zip(_MOVED, (status, step, principal.member_id, reason, entry_id, utcnow()), strict=True)
     )
-    changed = await affected_rows(
+    moved = await _MOVE.all(
         session,
-        _MOVE,
         {"claim_id": claim.id, "from_step": claim.step}
         | {f"to_{name}": value for name, value in values.items()},
     )
-    if changed != 1:
+    if len(moved) != 1:
         raise ClaimStateConflict()
     for name, value in values.items():
         set_committed_value(claim, name, value)  # as stored, without a second UPDATE
 
 
 _MOVED = ("status", "step", "last_actor_id", "last_reason", "entry_id", "updated_at")
-# Built once (every review step runs it); a Core UPDATE, so the claim in the session is
-# brought up to date by `_move` itself.
-_MOVE = (
+# Built once (every review step runs it); written on the driver, so the claim in the session
+# is brought up to date by `_move` itself.
+_MOVE = Write(
     update(_CLAIM)
     .where(
         _CLAIM.c.id == bindparam("claim_id"),
@@ -672,6 +670,7 @@ _MOVE = (
         _CLAIM.c.step == bindparam("from_step"),
     )
     .values({name: bindparam(f"to_{name}") for name in _MOVED})
+    .returning(_CLAIM.c.id)
 )
 
 

@@ -39,7 +39,7 @@ from api.models import (
     id_of,
     utcnow,
 )
-from api.reads import Read, adopt, columns_of
+from api.reads import Read, Write, adopt, columns_of
 from api.scoring import Period, Scheme, period_containing
 from api.scoring.periods import SHANGHAI
 from api.scoring.scheme import Item, ItemKind, SubjectKind
@@ -170,14 +170,12 @@ async def append_entry(
     # Most entries go to a period that exists and is open: one statement finds it and inserts.
     where = {"scheme_id": id_of(scheme_record), "key": target.key}
     try:
-        entry: ScoreEntry | None = await session.scalar(
-            _INTO_OPEN_PERIOD, {**where, **values, "created_at": utcnow()}
-        )
+        row = await _INTO_OPEN_PERIOD.first(session, {**where, **values, "created_at": utcnow()})
     except IntegrityError as exc:
         _refuse_if_closed(exc, target.key)
         raise
-    if entry is not None:
-        return entry
+    if row is not None:
+        return adopt(session, ScoreEntry, row)
     # Otherwise the period is created here, or is closed (a clear refusal).
     period = await ensure_period(session, scheme_record, target)
     if period.status != PeriodStatus.open:
@@ -285,7 +283,7 @@ _ENTRY_VALUES = (
 _ENTRY_TABLE = ScoreEntry.__table__  # type: ignore[attr-defined]
 # (A Core INSERT read back as the ORM entity: the ORM's own INSERT would take the values as
 # rows of a bulk insert.)
-_INTO_OPEN_PERIOD = select(ScoreEntry).from_statement(
+_INTO_OPEN_PERIOD = Write(
     insert(_ENTRY_TABLE)
     .from_select(
         ["period_id", *_ENTRY_VALUES],
@@ -298,7 +296,7 @@ _INTO_OPEN_PERIOD = select(ScoreEntry).from_statement(
             col(PeriodRecord.status) == PeriodStatus.open,
         ),
     )
-    .returning(*_ENTRY_TABLE.c)
+    .returning(*columns_of(ScoreEntry))
 )
 
 
