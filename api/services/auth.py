@@ -51,7 +51,7 @@ from api.models import (
 )
 from api.models.base import UTCDateTime
 from api.rate_limits import RateLimiter
-from api.reads import Read, adopt, columns_of
+from api.reads import Read, Write, adopt, columns_of
 from api.secrets import seal
 from api.security import (
     IssuedToken,
@@ -340,22 +340,26 @@ _PRESENTED = Read(
     .join(Member, col(Member.id) == col(LoginSession.member_id))
     .where(col(RefreshToken.token_hash) == bindparam("token_hash"))
 )
-# A refresh's statements, built once too (every phone refreshes). Its writes go to the tables:
-# nothing in the session needs them reflected, and the ORM's INSERT would take the values as
-# rows of a bulk insert.
+# A refresh's statements, built once too (every phone refreshes). Its writes go to the tables,
+# on the driver: nothing in the session needs them reflected.
 _TOKEN = RefreshToken.__table__  # type: ignore[attr-defined]
 _LOGIN = LoginSession.__table__  # type: ignore[attr-defined]
-_SPEND = (
+_SPEND = Write(
     update(_TOKEN)
     .where(_TOKEN.c.id == bindparam("token_id"), _TOKEN.c.used_at.is_(None))
     .values(used_at=bindparam("now"))
+    .returning(_TOKEN.c.id)
 )
 _ISSUED = select(RefreshToken).where(col(RefreshToken.token_hash) == bindparam("token_hash"))
-_INSERT_TOKEN = insert(_TOKEN).values(
-    {
-        name: bindparam(name)
-        for name in ("member_id", "session_id", "token_hash", "created_at", "expires_at", "used_at")
-    }
+_INSERT_TOKEN = Write(
+    insert(_TOKEN)
+    .values(
+        {
+            name: bindparam(name)
+            for name in ("member_id", "session_id", "token_hash", "created_at", "expires_at")
+        }
+    )
+    .returning(_TOKEN.c.id)
 )
 
 
@@ -393,8 +397,8 @@ async def _presented(
 
 async def _spend(session: AsyncSession, presented: RefreshToken, now: datetime) -> bool:
     """Mark the token used; False when another request did first (it waits for that one)."""
-    spent = await affected_rows(session, _SPEND, {"token_id": presented.id, "now": now})
-    return spent == 1
+    spent = await _SPEND.all(session, {"token_id": presented.id, "now": now})
+    return len(spent) == 1
 
 
 async def _issued_within_grace(
@@ -433,15 +437,14 @@ async def _rotate(
     lines name the member signing in)."""
     logs.note_member(id_of(member))
     expires_at = min(now + settings.refresh_token_ttl, login.expires_at)
-    await session.execute(
-        _INSERT_TOKEN,
+    await _INSERT_TOKEN.all(
+        session,
         {
             "member_id": id_of(member),
             "session_id": id_of(login),
             "token_hash": hash_token(value),
             "created_at": now,
             "expires_at": expires_at,
-            "used_at": None,
         },
     )
     return _pair(settings, member, login, now, expires_at, value)
