@@ -93,10 +93,10 @@ BUDGETS: dict[str, tuple[tuple[str, str], ...]] = {
         ("SELECT score_entry", "the item's points so far in the period (its cap)"),
         ("INSERT score_entry", "the ledger entry, into the period found open in the INSERT"),
         ("UPDATE claim", "approved (compare-and-set), its history row by trigger"),
+        ("INSERT notice", "the member's notice, its delivery by trigger"),
         ("SELECT evidence_use", "the answer: the claim's photos as evidence"),
         ("SELECT evidence_use", "the answer: how often each photo was used before"),
         ("SELECT photo", "the answer: a signed URL for each photo the reviewer may see"),
-        ("INSERT notice", "the member's notice, its delivery by trigger"),
     ),
     "my_score": (
         SIGNED_IN,

@@ -87,7 +87,7 @@ from api.services.ledger import (
     period_of,
     today_in_shanghai,
 )
-from api.services.notices import notify
+from api.services.notices import notify, tell
 from api.services.paging import cut
 from api.services.photos import evidence_links, photo_links, record_uses, release_uses
 from api.services.schemes import current_scheme
@@ -584,7 +584,7 @@ async def decide(
             raise ReasonRequired()
         await _move(session, claim, principal, ClaimStatus.rejected, claim.step, reason)
         await release_uses(session, EvidenceKind.claim, [claim_id])
-        _tell(session, claim, "申报未通过", reason)
+        await _tell(session, claim, "申报未通过", reason)
         return claim
     if claim.step + 1 < len(claim.steps):
         await _move(session, claim, principal, ClaimStatus.pending, claim.step + 1, reason)
@@ -628,7 +628,7 @@ async def _approve(
     await _move(
         session, claim, principal, ClaimStatus.approved, claim.step, reason, entry_id=entry.id
     )
-    _tell(session, claim, "申报已通过", None)
+    await _tell(session, claim, "申报已通过", None)
 
 
 async def _move(
@@ -674,8 +674,8 @@ _MOVE = Write(
 )
 
 
-def _tell(session: AsyncSession, claim: Claim, title: str, reason: str | None) -> None:
-    notify(
+async def _tell(session: AsyncSession, claim: Claim, title: str, reason: str | None) -> None:
+    await tell(
         session,
         claim.member_id,
         NoticeKind.claim_result,

@@ -2,7 +2,7 @@
 
 from typing import Any
 
-from sqlalchemy import bindparam, func, update
+from sqlalchemy import bindparam, func, insert, update
 from sqlalchemy import select as sa_select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
@@ -11,7 +11,7 @@ from api.access import Action, Principal
 from api.deps import CursorParams
 from api.errors import NoticeNotFound
 from api.models import Delivery, Notice, NoticeKind, id_of, utcnow
-from api.reads import Read
+from api.reads import Read, Write
 from api.services.members import member_for
 from api.services.paging import cut, keyset
 
@@ -24,6 +24,31 @@ def notify(
     notice = Notice(member_id=member_id, kind=kind, title=title, data=data)
     session.add(notice)
     return notice
+
+
+async def tell(
+    session: AsyncSession, member_id: int, kind: NoticeKind, title: str, data: dict[str, Any]
+) -> None:
+    """`notify` written at once on the driver (a `Write`): for a phone's request that tells one
+    member, where the ORM's flush of the one notice cost more than the rest of its writes."""
+    await _TELL.all(
+        session,
+        {"member_id": member_id, "kind": kind, "title": title, "data": data, "at": utcnow()},
+    )
+
+
+_NOTICE = Notice.__table__  # type: ignore[attr-defined]
+_TELL = Write(
+    insert(_NOTICE)
+    .values(
+        member_id=bindparam("member_id"),
+        kind=bindparam("kind"),
+        title=bindparam("title"),
+        data=bindparam("data"),
+        created_at=bindparam("at"),
+    )
+    .returning(_NOTICE.c.id)
+)
 
 
 async def inbox(
