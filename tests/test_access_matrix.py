@@ -48,7 +48,7 @@ from api.models import (
 )
 from api.routers import health
 from api.services import deductions
-from api.services.ledger import NewEntry
+from api.services.ledger import NewEntry, today_in_shanghai
 from tests.access_matrix import (
     CALLBACK_TOKEN,
     KNOWN_GAPS,
@@ -596,11 +596,14 @@ class World:
         url = f"/org/units/{self.org.unit_id(branch)}/meetings"
         meeting_id = int((await self.call(who, "POST", url, json=body))["id"])
         if kind in (Kind.MEETING_STARTED, Kind.MEETING_CLOSED):
+            # Its day moves with its start: scheduled after midnight in Shanghai, it would
+            # otherwise charge its absences on a day still to come.
+            started = utcnow() - timedelta(minutes=5)
             async with self.maker() as session:
                 await session.execute(
                     update(Meeting)
                     .where(col(Meeting.id) == meeting_id)
-                    .values(starts_at=utcnow() - timedelta(minutes=5))
+                    .values(starts_at=started, held_on=today_in_shanghai(started))
                 )
                 await session.commit()
         if kind == Kind.MEETING_CLOSED:
