@@ -44,16 +44,17 @@ def recording(engine: AsyncEngine) -> Iterator[list[str]]:
 
 def named(statement: str) -> str:
     """A statement by its verb and the table it acts on: for a SELECT, the table of its own
-    FROM (not of a subquery); one made of subqueries only, by theirs."""
+    FROM (not of a subquery); one made of subqueries only, by the tables they and its joins
+    read."""
     words = statement.replace("(", " ( ").replace(")", " ) ").split()
     verb = words[0].upper()
     depth, tables, top = 0, [], None
     for index, word in enumerate(words[:-1]):
         depth += {"(": 1, ")": -1}.get(word, 0)
-        if word.upper() in ("FROM", "INTO", "UPDATE") and words[index + 1] != "(":
+        if word.upper() in ("FROM", "INTO", "UPDATE", "JOIN") and words[index + 1] != "(":
             table = words[index + 1].strip('"')
             tables.append(table)
-            if depth == 0 and top is None:
+            if depth == 0 and top is None and word.upper() != "JOIN":
                 top = table
     if top is None:
         return f"{verb} ({', '.join(dict.fromkeys(tables))})"
@@ -101,27 +102,27 @@ BUDGETS: dict[str, tuple[tuple[str, str], ...]] = {
     "my_score": (
         SIGNED_IN,
         ("SELECT scheme", "the schemes in force along the member's units"),
-        ("SELECT period", "the running period"),
-        ("SELECT live_placement", "the member's ranks as the worker last stored them"),
+        ("SELECT (period, live_placement)", "the running period; the member's stored ranks"),
         ("SELECT score_entry", "the member's ledger of the period, summed per item"),
         ("SELECT period_result", "the member's earlier results (carry-over, streaks, stars)"),
     ),
     "my_score_before_any_entry": (
         SIGNED_IN,
         ("SELECT scheme", "the schemes in force along the member's units"),
-        ("SELECT period", "the running period, which has no row yet: no ledger to read"),
-        ("SELECT live_placement", "the member's ranks as the worker last stored them"),
+        ("SELECT (period, live_placement)", "the running period, no row yet; the member's ranks"),
         ("SELECT period_result", "the member's earlier results (carry-over, streaks, stars)"),
     ),
     "home": (
         SIGNED_IN,
         ("SELECT scheme", "the live score: the schemes in force along the member's units"),
-        ("SELECT period", "the live score: the running period"),
-        ("SELECT live_placement", "the live score: the member's ranks"),
+        ("SELECT (period, live_placement)", "the live score: the running period, the ranks"),
         ("SELECT score_entry", "the live score: the member's ledger of the period"),
         ("SELECT period_result", "the live score: the member's earlier results"),
         ("SELECT claim", "the member's latest pending claims, with how many there are"),
-        ("SELECT (notice, meeting_attendance)", "unread notices; attendance over the period"),
+        (
+            "SELECT (notice, meeting_attendance, meeting)",
+            "unread notices; attendance over the period",
+        ),
         ("SELECT evaluation_round", "the rounds of the member's branch still running"),
         ("SELECT meeting", "the member's next meetings"),
         ("SELECT publication", "the latest board published for the member's branch"),
@@ -129,15 +130,20 @@ BUDGETS: dict[str, tuple[tuple[str, str], ...]] = {
     "home_of_a_leader": (
         SIGNED_IN,
         ("SELECT scheme", "the live score: the schemes in force along the member's units"),
-        ("SELECT period", "the live score: the running period"),
-        ("SELECT live_placement", "the live score: the member's ranks"),
+        ("SELECT (period, live_placement)", "the live score: the running period, the ranks"),
         ("SELECT period_result", "the live score (no ledger rows): earlier results"),
         ("SELECT claim", "the member's latest pending claims, with how many there are"),
-        ("SELECT (notice, meeting_attendance)", "unread notices; attendance over the period"),
+        (
+            "SELECT (notice, meeting_attendance, meeting)",
+            "unread notices; attendance over the period",
+        ),
         ("SELECT evaluation_round", "the rounds of the member's branch still running"),
         ("SELECT meeting", "the member's next meetings"),
         ("SELECT publication", "the latest board published for the member's branch"),
-        ("SELECT (claim, appeal, committee_action)", "the officer's to-do counts"),
+        (
+            "SELECT (claim, member, org_unit, appeal, committee_action)",
+            "the officer's to-do counts",
+        ),
     ),
     "board": (
         SIGNED_IN,

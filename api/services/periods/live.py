@@ -15,7 +15,7 @@ from datetime import date, datetime
 from functools import partial
 from typing import Any
 
-from sqlalchemy import bindparam, delete, insert, text
+from sqlalchemy import bindparam, delete, insert, literal, text
 from sqlalchemy import select as sa_select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlmodel import col, select
@@ -25,12 +25,13 @@ from api.errors import Forbidden, MemberNotFound, ScoringFailed
 from api.models import (
     LivePlacement,
     OrgUnit,
+    PeriodRecord,
     PeriodStatus,
     SchemeRecord,
     id_of,
     utcnow,
 )
-from api.reads import Read
+from api.reads import Read, adopt, columns_of
 from api.scoring import (
     Period,
     Placement,
@@ -79,8 +80,8 @@ async def live_score(
     record, _ = await in_force(session, unit, SubjectKind.MEMBER)
     scope = await scope_of(session, record)
     target = current_period(scope.scheme, today)
-    row = await period_of(session, id_of(record), target.key)
-    placement, ranked_at = await _placement(session, scope, target, member_id)
+    row, stored = await _period_and_placement(session, scope, target, member_id)
+    placement, ranked_at = stored or await _rank_first(session, scope, target, member_id)
     own = await member_inputs(session, record, scope.scheme, target, [member], period=row, ids=True)
     try:
         mine = explain_subject(
@@ -98,12 +99,20 @@ async def live_score(
     return LiveScore(target, status, scope.scheme, mine, ranked_at)
 
 
-async def _placement(
+async def _period_and_placement(
     session: AsyncSession, scope: Scope, target: Period, member_id: int
-) -> tuple[Placement, datetime | None]:
-    return await _stored(session, scope, target, member_id) or await _rank_first(
-        session, scope, target, member_id
-    )
+) -> tuple[PeriodRecord | None, tuple[Placement, datetime] | None]:
+    """The period's row, if it has been created, and the member's stored placement as `_stored`
+    finds it: both by the scheme and the period's key, so read in one statement."""
+    key = {"scheme_id": id_of(scope.record), "key": target.key}
+    found = await _PERIOD_AND_PLACEMENT.first(session, {**key, "member_id": member_id})
+    assert found is not None  # one row, whatever is found: the joins are outer
+    period = found[:_PERIOD_END]
+    row = adopt(session, PeriodRecord, period) if period[0] is not None else None
+    placement, computed_at = found[_PERIOD_END:]
+    if placement is not None:
+        return row, (Placement.from_json(placement), computed_at)
+    return row, await _unplaced(session, key)
 
 
 async def _stored(
@@ -116,6 +125,13 @@ async def _stored(
     if mine is not None:
         placement, computed_at = mine
         return Placement.from_json(placement), computed_at
+    return await _unplaced(session, key)
+
+
+async def _unplaced(
+    session: AsyncSession, key: dict[str, object]
+) -> tuple[Placement, datetime] | None:
+    """No placement of the member: an empty one if the period is ranked, None if it is not."""
     ranked_at = await _RANKED_AT.scalar(session, key)
     return (Placement(), ranked_at) if ranked_at is not None else None
 
@@ -130,6 +146,19 @@ _PLACEMENT_OF_MEMBER = Read(
     )
 )
 _RANKED_AT = Read(sa_select(col(LivePlacement.computed_at)).where(_OF_PERIOD).limit(1))
+_PERIOD_END = len(columns_of(PeriodRecord))
+_PERIOD_AND_PLACEMENT = Read(
+    sa_select(
+        *columns_of(PeriodRecord), col(LivePlacement.placement), col(LivePlacement.computed_at)
+    )
+    .select_from(sa_select(literal(1).label("one")).subquery("one"))
+    .outerjoin(
+        PeriodRecord,
+        (col(PeriodRecord.scheme_id) == bindparam("scheme_id"))
+        & (col(PeriodRecord.key) == bindparam("key")),
+    )
+    .outerjoin(LivePlacement, _OF_PERIOD & (col(LivePlacement.member_id) == bindparam("member_id")))
+)
 
 
 async def _rank_first(
