@@ -115,7 +115,8 @@ class _Plan:
 
 class _Statement:
     """A statement built once, run on the driver in the request's transaction (`Read`,
-    `Write`): its SQL and converters kept from the first run."""
+    `Write`): its SQL and converters kept from the first run. On SQLite, through SQLAlchemy
+    Core."""
 
     statement: "Columns | ReturningWrite"
     reads_only: bool
@@ -127,6 +128,12 @@ class _Statement:
     async def all(
         self, session: AsyncSession, params: Mapping[str, Any] | None = None
     ) -> Sequence[Row]:
+        taken = await _take(session)
+        if taken is None:
+            return _rows(await (await session.connection()).execute(self.statement, params))
+        return await self._on_driver(taken, params)
+
+    async def _on_driver(self, taken: "_Taken", params: Mapping[str, Any] | None) -> Sequence[Row]:
         raise NotImplementedError
 
     async def _arguments(
@@ -206,12 +213,7 @@ class Read(_Statement):
     def __init__(self, statement: Columns) -> None:
         super().__init__(statement)
 
-    async def all(
-        self, session: AsyncSession, params: Mapping[str, Any] | None = None
-    ) -> Sequence[Row]:
-        taken = await _take(session)
-        if taken is None:
-            return _rows(await (await session.connection()).execute(self.statement, params))
+    async def _on_driver(self, taken: "_Taken", params: Mapping[str, Any] | None) -> Sequence[Row]:
         connection, driver = taken.connection, taken.driver
         try:
             plan, sql, arguments = await self._arguments(taken, params)
@@ -245,12 +247,7 @@ class Write(_Statement):
     def __init__(self, statement: ReturningWrite) -> None:
         super().__init__(statement)
 
-    async def all(
-        self, session: AsyncSession, params: Mapping[str, Any] | None = None
-    ) -> Sequence[Row]:
-        taken = await _take(session)
-        if taken is None:
-            return _rows(await (await session.connection()).execute(self.statement, params))
+    async def _on_driver(self, taken: "_Taken", params: Mapping[str, Any] | None) -> Sequence[Row]:
         dialect = taken.connection.dialect
         try:
             if taken.adapted._transaction is None:
