@@ -249,14 +249,17 @@ class Write(_Statement):
 
     async def _on_driver(self, taken: "_Taken", params: Mapping[str, Any] | None) -> Sequence[Row]:
         dialect = taken.connection.dialect
+        planned: tuple[str, list[Any]] | None = None  # None: refused while being prepared
         try:
             if taken.adapted._transaction is None:
                 await taken.adapted._start_transaction()
             plan, sql, arguments = await self._arguments(taken, params)
+            planned = sql, arguments
             rows: Sequence[Row] = await taken.driver.fetch(sql, *arguments)
         except asyncpg.PostgresError as exc:
             if taken.driver.is_closed():
                 return await self._again(taken, params, exc)
+            sql, arguments = planned or (str(self.statement), [])
             raise _refusal(dialect, taken, sql, arguments, exc) from exc
         except (*_DRIVER_ERRORS, dialect.loaded_dbapi.Error) as exc:
             return await self._again(taken, params, exc)

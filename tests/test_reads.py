@@ -7,7 +7,18 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from sqlalchemy import Numeric, bindparam, event, func, insert, inspect, literal, text
+from sqlalchemy import (
+    Numeric,
+    bindparam,
+    column,
+    event,
+    func,
+    insert,
+    inspect,
+    literal,
+    table,
+    text,
+)
 from sqlalchemy import select as sa_select
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
@@ -251,6 +262,16 @@ async def test_a_refused_write_fails_as_through_sqlalchemy(sessionmaker: Maker, 
         assert await write.scalar(session, {**values, "id": 906}) == 906
         await session.commit()
     assert await _probes(sessionmaker) == [904, 906]
+
+
+async def test_a_write_the_database_cannot_prepare_fails_as_through_sqlalchemy(
+    sessionmaker: Maker,
+) -> None:
+    missing = table("no_such_table", column("id"))
+    write = Write(insert(missing).values(id=bindparam("id")).returning(missing.c.id))
+    async with sessionmaker() as session:
+        with pytest.raises(DBAPIError, match="no_such_table"):
+            await write.all(session, {"id": 1})
 
 
 async def test_a_write_whose_connection_was_lost_fails_as_through_sqlalchemy(
