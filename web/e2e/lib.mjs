@@ -6,6 +6,15 @@ import { fileURLToPath } from "node:url";
 import jsQR from "jsqr";
 import { PNG } from "pngjs";
 
+// The secretary's PC: a screen of the office's size, in Chinese, on Beijing time (the console's
+// "today" is the PC's calendar day; a browser on the CI machine's UTC saw yesterday's date
+// between midnight and 8 in the morning in Beijing).
+export const SECRETARY_PC = {
+  viewport: { width: 1366, height: 800 },
+  locale: "zh-CN",
+  timezoneId: "Asia/Shanghai",
+};
+
 export const WEB = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 export const RESULTS = join(WEB, "test-results");
 
@@ -58,7 +67,7 @@ export async function consoleAs(browser, base, phone) {
   });
   expect(signedIn.status === 200, `dev login of ${phone}: ${JSON.stringify(signedIn.body)}`);
   const tokens = signedIn.body;
-  const context = await browser.newContext({ viewport: { width: 1366, height: 800 }, locale: "zh-CN" });
+  const context = await browser.newContext(SECRETARY_PC);
   const stored = { accessToken: tokens.access_token, refreshToken: tokens.refresh_token, member: tokens.member };
   await context.addInitScript((value) => {
     sessionStorage.setItem("pioneer-console-login", value);

@@ -15,7 +15,7 @@ import { pathToFileURL } from "node:url";
 
 import { chromium } from "playwright-core";
 
-import { RESULTS, WEB, check, consoleAs, decodeQr, expect, json, outcomes } from "./lib.mjs";
+import { RESULTS, SECRETARY_PC, WEB, check, consoleAs, decodeQr, expect, json, outcomes } from "./lib.mjs";
 
 const ROOT = resolve(WEB, "..");
 const CHROMIUM = process.env.CHROMIUM ?? "/usr/bin/chromium";
@@ -129,7 +129,7 @@ async function main() {
  */
 async function scenarios(base, browser, serverLog) {
   const api = `${base}/api/v1`;
-  const context = await browser.newContext({ viewport: { width: 1366, height: 800 }, locale: "zh-CN" });
+  const context = await browser.newContext(SECRETARY_PC);
   const page = await context.newPage();
   /** @type {string[]} */
   const problems = [];
@@ -260,7 +260,7 @@ async function scenarios(base, browser, serverLog) {
   });
 
   await check("in development, a demo account can be picked instead of scanning", async () => {
-    const other = await browser.newContext({ viewport: { width: 1366, height: 800 }, locale: "zh-CN" });
+    const other = await browser.newContext(SECRETARY_PC);
     const picker = await other.newPage();
     await picker.goto(`${base}/admin/login`);
     await picker.locator('[data-testid="dev-picker"]').waitFor();
