@@ -110,7 +110,7 @@ async def _period_and_placement(
     period = found[:_PERIOD_END]
     row = adopt(session, PeriodRecord, period) if period[0] is not None else None
     placement, computed_at = found[_PERIOD_END:]
-    if placement is not None:
+    if computed_at is not None:  # a stored placement (its time is never NULL)
         return row, (Placement.from_json(placement), computed_at)
     return row, await _unplaced(session, key)
 
