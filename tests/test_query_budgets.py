@@ -78,8 +78,7 @@ BUDGETS: dict[str, tuple[tuple[str, str], ...]] = {
         ("INSERT claim", "the claim, once per key (ON CONFLICT), its history row by trigger"),
         ("INSERT claim_photo", "its photos"),
         ("INSERT evidence_use", "each photo's use as evidence"),
-        ("SELECT evidence_use", "the answer: the claim's photos as evidence"),
-        ("SELECT evidence_use", "the answer: how often each photo was used before"),
+        ("SELECT evidence_use", "the answer: the claim's uses, how often each group is used"),
         ("SELECT photo", "the answer: a signed URL for each photo the member may see"),
     ),
     "inbox": (
@@ -95,8 +94,7 @@ BUDGETS: dict[str, tuple[tuple[str, str], ...]] = {
         ("INSERT score_entry", "the ledger entry, into the period found open in the INSERT"),
         ("UPDATE claim", "approved (compare-and-set), its history row by trigger"),
         ("INSERT notice", "the member's notice, its delivery by trigger"),
-        ("SELECT evidence_use", "the answer: the claim's photos as evidence"),
-        ("SELECT evidence_use", "the answer: how often each photo was used before"),
+        ("SELECT evidence_use", "the answer: the claim's uses, how often each group is used"),
         ("SELECT photo", "the answer: a signed URL for each photo the reviewer may see"),
     ),
     "my_score": (

@@ -253,32 +253,32 @@ async def reuse_counts(
 ) -> dict[int, int]:
     """For each of these, how often its photos (or near copies) are evidence elsewhere.
 
-    Two indexed reads whatever the flood: the page's own uses, then one count per group.
+    One read whatever the flood: the page's own uses, each with its group's count (indexed).
     """
     if not ref_ids:
         return {}
-    own = await _USES_OF.all(session, {"kind": kind, "ref_ids": list(ref_ids)})
-    if not own:
-        return {}
-    groups = await _USES_IN_GROUPS.all(session, {"groups": list({g for _, g in own})})
-    uses: dict[int, int] = {group: count for group, count in groups}
-    mine = Counter((ref, group) for ref, group in own)
+    own = await _USES_WITH_GROUP_COUNTS.all(session, {"kind": kind, "ref_ids": list(ref_ids)})
+    mine = Counter((ref, group) for ref, group, _ in own)
+    uses = {group: count for _, group, count in own}
     reused: Counter[int] = Counter()
     for (ref, group), times in mine.items():
         reused[ref] += uses[group] - times
     return dict(reused)
 
 
-_USES_OF = Read(
-    sa_select(col(EvidenceUse.ref_id), col(EvidenceUse.original_id)).where(
+_GROUP = EvidenceUse.__table__.alias("group_use")  # type: ignore[attr-defined]
+_USES_WITH_GROUP_COUNTS = Read(
+    sa_select(
+        col(EvidenceUse.ref_id),
+        col(EvidenceUse.original_id),
+        sa_select(func.count())
+        .select_from(_GROUP)
+        .where(_GROUP.c.original_id == col(EvidenceUse.original_id))
+        .scalar_subquery(),
+    ).where(
         col(EvidenceUse.kind) == bindparam("kind"),
         col(EvidenceUse.ref_id).in_(bindparam("ref_ids", expanding=True)),
     )
-)
-_USES_IN_GROUPS = Read(
-    sa_select(col(EvidenceUse.original_id), func.count())
-    .where(col(EvidenceUse.original_id).in_(bindparam("groups", expanding=True)))
-    .group_by(col(EvidenceUse.original_id))
 )
 
 
