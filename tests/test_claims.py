@@ -320,6 +320,30 @@ async def test_the_periods_cap_stops_further_claims(
     assert capped.json()["code"] == "cap_reached"
 
 
+async def test_the_cap_refuses_the_approval_that_would_pass_it(
+    client: httpx.AsyncClient, org: Org, pic: int
+) -> None:
+    """Claims filed while the item was under its cap wait for review; once approvals reach the
+    cap, the next approval is refused and writes nothing, the claim left for a rejection."""
+    claims = [
+        (await file_claim(client, org, "member_a1", f"key-cap-a{n}", [pic])).json()
+        for n in range(4)
+    ]
+    for claim in claims:
+        assert (await decide(client, org, "leader_a1", claim["id"])).status_code == 200
+    for claim in claims[:3]:
+        assert (await decide(client, org, "secretary_a", claim["id"])).status_code == 200
+    refused = await decide(client, org, "secretary_a", claims[3]["id"])
+    assert refused.status_code == 409
+    assert refused.json()["code"] == "cap_reached"
+    ledger = await client.get(
+        f"/api/v1/members/{org.id('member_a1')}/entries", headers=org.headers("member_a1")
+    )
+    assert len(ledger.json()["items"]) == 3
+    mine = await client.get(f"/api/v1/claims/{claims[3]['id']}", headers=org.headers("member_a1"))
+    assert mine.json()["status"] == "pending"
+
+
 async def test_a_close_rejects_the_pending_claims_of_its_period_only_when_confirmed(
     client: httpx.AsyncClient, org: Org, pic: int, lutou: int, sessionmaker: Maker
 ) -> None:

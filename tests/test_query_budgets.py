@@ -73,7 +73,7 @@ BUDGETS: dict[str, tuple[tuple[str, str], ...]] = {
         SIGNED_IN,
         ("SELECT claim", "a claim already filed with this Idempotency-Key"),
         ("SELECT scheme", "the schemes in force along the member's units"),
-        ("SELECT (period, claim)", "the period's id and status, and the item's pending claims"),
+        ("SELECT (period, claim)", "the period's status, and the item's pending claims"),
         ("SELECT photo_upload", "the photos are the member's own uploads"),
         ("INSERT claim", "the claim, once per key (ON CONFLICT), its history row by trigger"),
         ("INSERT claim_photo", "its photos"),
@@ -89,8 +89,7 @@ BUDGETS: dict[str, tuple[tuple[str, str], ...]] = {
     "approve": (
         SIGNED_IN,
         ("SELECT claim", "the claim with its member, their unit, its scheme and photos"),
-        ("SELECT period", "the claim's period"),
-        ("SELECT score_entry", "the item's points so far in the period (its cap)"),
+        ("SELECT score_entry", "the item's points so far in the claim's period (its cap)"),
         ("INSERT score_entry", "the ledger entry, into the period found open in the INSERT"),
         ("UPDATE claim", "approved (compare-and-set), its history row by trigger"),
         ("INSERT notice", "the member's notice, its delivery by trigger"),

@@ -84,7 +84,6 @@ from api.services.ledger import (
     append_entry,
     checked_points,
     member_scheme,
-    period_of,
     today_in_shanghai,
 )
 from api.services.notices import notify, tell
@@ -175,7 +174,7 @@ async def submit(
     if item.evidence_required and not photo_ids:
         raise EvidenceRequired()
     value = checked_points(scheme, item_code, points).quantize(CENT)
-    period_id, status, pending = (
+    status, pending = (
         await session.execute(
             _SUBMISSION_STATE,
             {
@@ -190,7 +189,8 @@ async def submit(
         raise ClaimPeriodClosed(detail={"period": target.key})
     if pending >= max_pending:
         raise TooManyPendingClaims(detail={"item_code": item_code, "max_pending": max_pending})
-    await _check_cap(session, period_id, item, id_of(member))
+    if status is not None:  # else the period has no row yet, so nothing approved in it
+        await _check_cap(session, id_of(scheme_record), target.key, item, id_of(member))
     await evidence_links(session, principal, photo_ids)
     claim = await _insert_once(
         session,
@@ -264,31 +264,29 @@ def _dialect(session: AsyncSession) -> str:
 
 
 async def _check_cap(
-    session: AsyncSession, period_id: int | None, item: Item, member_id: int
+    session: AsyncSession, scheme_id: int, period_key: str, item: Item, member_id: int
 ) -> None:
     """The period's approved points for the item must not have reached the item's cap."""
     if item.cap_per_period is None:
         return
-    approved = 0
-    if period_id is not None:
-        approved = await _APPROVED_POINTS.scalar(
-            session, {"period_id": period_id, "member_id": member_id, "item_code": item.code}
-        )
+    approved = await _APPROVED_POINTS.scalar(
+        session,
+        {"scheme_id": scheme_id, "key": period_key, "member_id": member_id, "item_code": item.code},
+    )
     if Decimal(approved or 0) >= item.cap_per_period:
         raise CapReached(detail={"item_code": item.code, "cap": str(item.cap_per_period)})
 
 
-# What a submission checks, read in one statement: the period of its date (if it exists yet)
-# and how many of the member's claims of the item are pending. The period's status is read with
-# a share lock, as the ledger's open-period check reads it: a submission waits for a close in
-# progress and then sees the period closed, and a close waits for the submissions in flight
-# and then counts their claims (see `periods.close`).
+# What a submission checks, read in one statement: the status of its date's period (if the
+# period exists yet) and how many of the member's claims of the item are pending. The status is
+# read with a share lock, as the ledger's open-period check reads it: a submission waits for a
+# close in progress and then sees the period closed, and a close waits for the submissions in
+# flight and then counts their claims (see `periods.close`).
 _PERIOD_OF_KEY = (
     col(PeriodRecord.scheme_id) == bindparam("scheme_id"),
     col(PeriodRecord.key) == bindparam("key"),
 )
 _SUBMISSION_STATE = select(
-    select(PeriodRecord.id).where(*_PERIOD_OF_KEY).scalar_subquery(),
     select(PeriodRecord.status).where(*_PERIOD_OF_KEY).with_for_update(read=True).scalar_subquery(),
     select(func.count())
     .select_from(Claim)
@@ -299,9 +297,12 @@ _SUBMISSION_STATE = select(
     )
     .scalar_subquery(),
 )
+# The period by its key, not its id: an approval checks the cap without reading the period.
 _APPROVED_POINTS = Read(
-    sa_select(func.coalesce(func.sum(col(ScoreEntry.points)), 0)).where(
-        col(ScoreEntry.period_id) == bindparam("period_id"),
+    sa_select(func.coalesce(func.sum(col(ScoreEntry.points)), 0))
+    .join(PeriodRecord, col(PeriodRecord.id) == col(ScoreEntry.period_id))
+    .where(
+        *_PERIOD_OF_KEY,
         col(ScoreEntry.member_id) == bindparam("member_id"),
         col(ScoreEntry.item_code) == bindparam("item_code"),
     )
@@ -603,10 +604,8 @@ async def _approve(
     item = scheme.item(claim.item_code)
     if item is None:
         raise ItemNotInScheme(detail={"item_code": claim.item_code})
-    if item.cap_per_period is not None:
-        target = period_containing(scheme.period, claim.occurred_on)
-        period = await period_of(session, id_of(scheme_record), target.key)
-        await _check_cap(session, period.id if period else None, item, claim.member_id)
+    target = period_containing(scheme.period, claim.occurred_on)
+    await _check_cap(session, id_of(scheme_record), target.key, item, claim.member_id)
     photos = (await photos_of(session, [id_of(claim)])).get(id_of(claim), [])
     # The entry first, then the compare-and-set that also links it: a lost race rolls both back.
     entry = await append_entry(
