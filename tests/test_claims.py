@@ -178,10 +178,12 @@ async def test_a_claims_photos_keep_the_order_they_were_filed_in(
     order = [third, first, second]
     claim = (await file_claim(client, org, "member_a1", "key-order-01", order)).json()
     assert claim["photo_ids"] == order
+    assert [shown["id"] for shown in claim["photos"]] == order  # their own: each with its URL
     confirmed = await decide(client, org, "leader_a1", claim["id"])
     assert confirmed.json()["photo_ids"] == order
     approved = (await decide(client, org, "secretary_a", claim["id"])).json()
     assert approved["photo_ids"] == order
+    assert [shown["id"] for shown in approved["photos"]] == order
     ledger = await client.get(
         f"/api/v1/members/{org.id('member_a1')}/entries", headers=org.headers("member_a1")
     )

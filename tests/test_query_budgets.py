@@ -74,12 +74,11 @@ BUDGETS: dict[str, tuple[tuple[str, str], ...]] = {
         ("SELECT claim", "a claim already filed with this Idempotency-Key"),
         ("SELECT scheme", "the schemes in force along the member's units"),
         ("SELECT (period, claim)", "the period's status, and the item's pending claims"),
-        ("SELECT photo_upload", "the photos are the member's own uploads"),
+        ("SELECT photo", "the photos are the member's own uploads (kept for the answer)"),
         ("INSERT claim", "the claim, once per key (ON CONFLICT), its history row by trigger"),
         ("INSERT claim_photo", "its photos"),
         ("INSERT evidence_use", "each photo's use as evidence"),
         ("SELECT evidence_use", "the answer: the claim's uses, how often each group is used"),
-        ("SELECT photo", "the answer: a signed URL for each photo the member may see"),
     ),
     "inbox": (
         SIGNED_IN,

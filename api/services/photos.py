@@ -74,23 +74,37 @@ async def evidence_links(
     session: AsyncSession, principal: Principal, photo_ids: Sequence[int]
 ) -> tuple[str, ...]:
     """The links of photos the principal uploaded; any other id is a 404, the same whether the
-    photo does not exist or is someone else's (so ids reveal nothing)."""
+    photo does not exist or is someone else's (so ids reveal nothing).
+
+    The photos are kept as the principal's own for the request: the answer that shows them
+    (`readable_among`) does not read them again."""
     if not photo_ids:
         return ()
     uploaded = await _UPLOADED_BY.all(
         session, {"photo_ids": list(photo_ids), "member_id": principal.member_id}
     )
-    own = {photo_id for (photo_id,) in uploaded}
-    missing = [pid for pid in photo_ids if pid not in own]
+    own = _own_photos(session)
+    for row in uploaded:
+        photo = adopt(session, Photo, row)
+        own[principal.member_id, id_of(photo)] = photo
+    missing = [pid for pid in photo_ids if (principal.member_id, pid) not in own]
     if missing:
         raise PhotoNotFound(detail={"photo_ids": missing})
     return photo_links(photo_ids)
 
 
+def _own_photos(session: AsyncSession) -> dict[tuple[int, int], Photo]:
+    """The photos found uploaded by a member in this session, by (member, photo)."""
+    own: dict[tuple[int, int], Photo] = session.info.setdefault("own_photos", {})
+    return own
+
+
 # Built once, as the other statements of evidence: every claim's submission and answer runs
 # them, only their values change.
 _UPLOADED_BY = Read(
-    sa_select(col(PhotoUpload.photo_id)).where(
+    sa_select(*columns_of(Photo))
+    .join(PhotoUpload, col(PhotoUpload.photo_id) == col(Photo.id))
+    .where(
         col(PhotoUpload.photo_id).in_(bindparam("photo_ids", expanding=True)),
         col(PhotoUpload.member_id) == bindparam("member_id"),
     )
@@ -303,13 +317,21 @@ async def readable_among(
     session: AsyncSession, principal: Principal, *, photo_ids: Iterable[int]
 ) -> dict[int, Photo]:
     """Those of the photos the principal may see (`readable`), by id; one query for a page."""
-    ids = sorted(set(photo_ids))
-    if not ids:
-        return {}
+    own = _own_photos(session)
     readable: dict[int, Photo] = {}
-    for row in await _PEOPLE_OF_PHOTOS.all(session, {"ids": ids}):
-        member_id, own, path = row[_PHOTO_END:]
-        if (own and member_id == principal.member_id) or principal.can(Action.read_members, path):
+    unknown = []
+    for photo_id in sorted(set(photo_ids)):
+        if (principal.member_id, photo_id) in own:
+            readable[photo_id] = own[principal.member_id, photo_id]
+        else:
+            unknown.append(photo_id)
+    if not unknown:
+        return readable
+    for row in await _PEOPLE_OF_PHOTOS.all(session, {"ids": unknown}):
+        member_id, is_own, path = row[_PHOTO_END:]
+        if (is_own and member_id == principal.member_id) or principal.can(
+            Action.read_members, path
+        ):
             photo = adopt(session, Photo, row[:_PHOTO_END])
             readable[id_of(photo)] = photo
     return readable
