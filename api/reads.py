@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 import asyncpg
-from sqlalchemy import Column, Result, Select, bindparam
+from sqlalchemy import Column, CompoundSelect, Result, Select, bindparam
 from sqlalchemy import select as sa_select
 from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import DBAPIError
@@ -47,7 +47,8 @@ Converter = Callable[[Any], Any]
 # What the driver raises for the connection or the values (asyncpg's DataError is an
 # InterfaceError): the read is run again through SQLAlchemy, which says it in its own terms.
 _DRIVER_ERRORS = (asyncpg.PostgresError, asyncpg.InterfaceError, OSError, OverflowError)
-Columns = Select[*tuple[Any, ...]]
+# A SELECT, or SELECTs joined by UNION.
+Columns = Select[*tuple[Any, ...]] | CompoundSelect[*tuple[Any, ...]]
 ReturningWrite = (
     ReturningInsert[*tuple[Any, ...]]
     | ReturningUpdate[*tuple[Any, ...]]

@@ -466,7 +466,9 @@ def reviewer(principal: Principal) -> tuple[tuple[Role, ...], dict[str, object]]
 
 def reviews_waiting(dialect: str, roles: tuple[Role, ...]) -> Select[Any]:
     """How many claims wait for a reviewer holding these roles (`reviewer`'s values)."""
-    return _inbox(dialect, roles).count.statement
+    counted = _inbox(dialect, roles).count.statement
+    assert isinstance(counted, Select)
+    return counted
 
 
 def _awaiting(
