@@ -1,10 +1,14 @@
 """A screen in one call: `/me` with the member's units, roles and what they may do, their own
 unit readable, and the home screen (`/me/home`) of a member, a group leader and a secretary."""
 
+from datetime import timedelta
+
 import httpx
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from tests.conftest import UNIT_NAMES, Org
+from tests.meeting_steps import scheduled
+from tests.test_evaluation_rounds import open_round
 from tests.workflow import EARLY_CLOSE, TODAY, attach, decide, file_claim, photo
 
 Maker = async_sessionmaker[AsyncSession]
@@ -125,3 +129,25 @@ async def test_home_of_a_leader_and_a_secretary_counts_what_waits_for_them(
     assert leader["to_do"]["pending_reviews"] == 0
     secretary = (await client.get("/api/v1/me/home", headers=org.headers("secretary_a"))).json()
     assert secretary["to_do"]["pending_reviews"] == 1
+
+
+async def test_home_shows_the_branchs_running_rounds_and_my_next_meetings_in_order(
+    client: httpx.AsyncClient, org: Org
+) -> None:
+    await attach(client, org, "xuanhua")  # a scheme with 民主评议
+    mine = await open_round(client, org)
+    assert mine.status_code == 201, mine.text
+    assert (await open_round(client, org, branch="branch_b")).status_code == 201
+    hours = (3, 1, 4, 2)
+    meetings = {
+        hour: await scheduled(client, org, starts_in=timedelta(hours=hour), title=f"第{hour}次学习")
+        for hour in hours
+    }
+    await scheduled(client, org, members=("member_a1b",), starts_in=timedelta(minutes=30))
+    home = (await client.get("/api/v1/me/home", headers=org.headers("member_a1"))).json()
+    assert [(r["id"], r["status"]) for r in home["open_rounds"]] == [
+        (mine.json()["id"], mine.json()["status"])
+    ]
+    assert [m["id"] for m in home["upcoming_meetings"]] == [meetings[h] for h in (1, 2, 3)]
+    titles = [m["title"] for m in home["upcoming_meetings"]]
+    assert titles == ["第1次学习", "第2次学习", "第3次学习"]

@@ -116,12 +116,14 @@ BUDGETS: dict[str, tuple[tuple[str, str], ...]] = {
         ("SELECT period_result", "the live score: the member's earlier results"),
         ("SELECT claim", "the member's latest pending claims, with how many there are"),
         (
-            "SELECT (notice, meeting_attendance, meeting)",
-            "unread notices; attendance over the period",
+            "SELECT (notice, meeting_attendance, meeting, publication, period, org_unit, "
+            "publication_withdrawal)",
+            "unread notices; attendance over the period; the branch's latest board",
         ),
-        ("SELECT evaluation_round", "the rounds of the member's branch still running"),
-        ("SELECT meeting", "the member's next meetings"),
-        ("SELECT publication", "the latest board published for the member's branch"),
+        (
+            "SELECT evaluation_round",
+            "the rounds of the member's branch still running, then the member's next meetings",
+        ),
     ),
     "home_of_a_leader": (
         SIGNED_IN,
@@ -130,12 +132,14 @@ BUDGETS: dict[str, tuple[tuple[str, str], ...]] = {
         ("SELECT period_result", "the live score (no ledger rows): earlier results"),
         ("SELECT claim", "the member's latest pending claims, with how many there are"),
         (
-            "SELECT (notice, meeting_attendance, meeting)",
-            "unread notices; attendance over the period",
+            "SELECT (notice, meeting_attendance, meeting, publication, period, org_unit, "
+            "publication_withdrawal)",
+            "unread notices; attendance over the period; the branch's latest board",
         ),
-        ("SELECT evaluation_round", "the rounds of the member's branch still running"),
-        ("SELECT meeting", "the member's next meetings"),
-        ("SELECT publication", "the latest board published for the member's branch"),
+        (
+            "SELECT evaluation_round",
+            "the rounds of the member's branch still running, then the member's next meetings",
+        ),
         (
             "SELECT (claim, member, org_unit, appeal, committee_action)",
             "the officer's to-do counts",

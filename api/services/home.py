@@ -1,16 +1,29 @@
 """The phone's home screen (`GET /me/home`): what a member and an officer look at first.
 
 A fixed handful of reads (`api.reads`) whatever the member's history: the live score's own, then
-one per block (claims, rounds, meetings, board), one for the unread notices with the period's
-attendance, and one for an officer's to-do counts.
+one for the pending claims, one for the unread notices with the period's attendance and the
+latest board, one for the rounds and the meetings, and one for an officer's to-do counts.
 """
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from functools import lru_cache
+from typing import Any
 
-from sqlalchemy import bindparam, func, over
+from sqlalchemy import (
+    String,
+    bindparam,
+    column,
+    func,
+    literal,
+    literal_column,
+    null,
+    over,
+    true,
+    union_all,
+)
 from sqlalchemy import select as sa_select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
@@ -110,16 +123,24 @@ async def home(session: AsyncSession, principal: Principal, *, now: datetime, to
     names = {i.code: i.name for i in live.scheme.items} if live else {}
     pending, latest = await _pending_claims(session, principal, names)
     period = live.period if live else meetings.period_of_key(f"{today:%Y-%m}")
-    values = {"member_id": principal.member_id, "start": period.start, "end": period.end}
-    unread, present, leave, absent = await _COUNTS.first(session, values) or (0, 0, 0, 0)
+    values = {
+        "member_id": principal.member_id,
+        "start": period.start,
+        "end": period.end,
+        "units": _branch_ids(principal),
+    }
+    found = await _COUNTS_AND_BOARD.first(session, values)
+    assert found is not None  # one row, whatever is found: the board's join is outer
+    unread, present, leave, absent = found[:_COUNTS_END]
+    rounds, upcoming = await _rounds_and_meetings(session, principal, now)
     return Home(
         live=live,
         pending_claims=pending,
         latest_claims=latest,
         unread_notices=unread,
-        open_rounds=await _open_rounds(session, principal),
-        upcoming_meetings=await _upcoming(session, principal, now),
-        board=await _board(session, principal),
+        open_rounds=rounds,
+        upcoming_meetings=upcoming,
+        board=_board(principal, found[_COUNTS_END:]),
         to_do=await _to_do(session, principal),
         attendance=meetings.AttendanceCounts(period, present, leave, absent),
     )
@@ -148,29 +169,27 @@ def _branch_ids(principal: Principal) -> list[int]:
     return [int(part) for part in principal.unit_path.strip("/").split("/") if part]
 
 
-async def _open_rounds(session: AsyncSession, principal: Principal) -> list[RoundLine]:
-    """The evaluation rounds of the member's branch still taking ratings."""
-    rows = await _OPEN_ROUNDS.all(session, {"units": _branch_ids(principal)})
-    return [
-        RoundLine(round_id, key, RoundStatus(status), deadline)
-        for round_id, key, status, deadline in rows
-    ]
-
-
-async def _upcoming(
+async def _rounds_and_meetings(
     session: AsyncSession, principal: Principal, now: datetime
-) -> list[MeetingLine]:
-    rows = await _UPCOMING.all(session, {"member_id": principal.member_id, "now": now})
-    return [MeetingLine(meeting_id, title, starts_at) for meeting_id, title, starts_at in rows]
+) -> tuple[list[RoundLine], list[MeetingLine]]:
+    """The evaluation rounds of the member's branch still taking ratings, and the member's next
+    meetings: one read, each row tagged by what it is."""
+    values = {"units": _branch_ids(principal), "member_id": principal.member_id, "now": now}
+    rounds, upcoming = [], []
+    for kind, line_id, text, status, at in await _ROUNDS_AND_MEETINGS.all(session, values):
+        if kind == _ROUND:
+            rounds.append(RoundLine(line_id, text, RoundStatus(status), at))
+        else:
+            upcoming.append(MeetingLine(line_id, text, at))
+    return rounds, upcoming
 
 
-async def _board(session: AsyncSession, principal: Principal) -> BoardLine | None:
+def _board(principal: Principal, found: Sequence[Any]) -> BoardLine | None:
     """The latest board published for the member's branch (one not withdrawn), and where the
     member stands on it."""
-    row = await _BOARD.first(session, {"units": _branch_ids(principal)})
-    if row is None:
+    period_id, board, key = found
+    if period_id is None:
         return None
-    period_id, board, key = row
     mine = next((r for r in board["rows"] if r["subject_id"] == principal.member_id), None)
     return BoardLine(
         period_id=period_id,
@@ -199,48 +218,11 @@ _PENDING_CLAIMS = Read(
     .order_by(col(Claim.id).desc())
     .limit(LATEST)
 )
-# The member's unread notices, and their meetings of the period (`start`, `end`) by outcome.
-_COUNTS = Read(
-    sa_select(
-        sa_select(func.count())
-        .select_from(Notice)
-        .where(col(Notice.member_id) == bindparam("member_id"), col(Notice.read_at).is_(None))
-        .scalar_subquery(),
-        *(
-            meetings.attended(outcome)
-            for outcome in (Attendance.present, Attendance.leave, Attendance.absent)
-        ),
-    )
-)
-_OPEN_ROUNDS = Read(
-    sa_select(
-        col(EvaluationRound.id),
-        col(EvaluationRound.period_key),
-        col(EvaluationRound.status),
-        col(EvaluationRound.deadline),
-    )
-    .where(
-        col(EvaluationRound.branch_id).in_(bindparam("units", expanding=True)),
-        col(EvaluationRound.status) != RoundStatus.closed,
-    )
-    .order_by(col(EvaluationRound.deadline))
-)
-_UPCOMING = Read(
-    sa_select(col(Meeting.id), col(Meeting.title), col(Meeting.starts_at))
-    .join(MeetingAttendance, col(MeetingAttendance.meeting_id) == col(Meeting.id))
-    .where(
-        col(MeetingAttendance.member_id) == bindparam("member_id"),
-        col(Meeting.status) == MeetingStatus.scheduled,
-        col(Meeting.starts_at) >= bindparam("now"),
-    )
-    .order_by(col(Meeting.starts_at))
-    .limit(LATEST)
-)
 _WITHDRAWN = select(PublicationWithdrawal.period_id).where(
     col(PublicationWithdrawal.period_id) == col(Publication.period_id),
     col(PublicationWithdrawal.close_no) == col(Publication.close_no),
 )
-_BOARD = Read(
+_LATEST_BOARD = (
     sa_select(col(Publication.period_id), col(Publication.board), col(PeriodRecord.key))
     .join(PeriodRecord, col(PeriodRecord.id) == col(Publication.period_id))
     .join(OrgUnit, col(OrgUnit.id) == col(Publication.unit_id))
@@ -252,6 +234,62 @@ _BOARD = Read(
     )
     .order_by(col(Publication.created_at).desc(), col(Publication.id).desc())
     .limit(1)
+    .subquery("board")
+)
+# The member's unread notices, their meetings of the period (`start`, `end`) by outcome, and
+# the latest board of their branch (`units`), if any: one row.
+_COUNTS = (
+    sa_select(func.count())
+    .select_from(Notice)
+    .where(col(Notice.member_id) == bindparam("member_id"), col(Notice.read_at).is_(None))
+    .scalar_subquery(),
+    *(
+        meetings.attended(outcome)
+        for outcome in (Attendance.present, Attendance.leave, Attendance.absent)
+    ),
+)
+_COUNTS_END = len(_COUNTS)
+_COUNTS_AND_BOARD = Read(
+    sa_select(*_COUNTS, *_LATEST_BOARD.c)
+    .select_from(sa_select(literal(1).label("one")).subquery("one"))
+    .outerjoin(_LATEST_BOARD, true())
+)
+# The rounds of the member's branch (`units`) not closed yet, by deadline, then the member's
+# next meetings (after `now`), by start: tagged by kind, the round's period key and status
+# or the meeting's title, the deadline or the start.
+_ROUND, _MEETING = "round", "meeting"
+_NEXT_MEETINGS = (
+    sa_select(col(Meeting.id), col(Meeting.title), col(Meeting.starts_at))
+    .join(MeetingAttendance, col(MeetingAttendance.meeting_id) == col(Meeting.id))
+    .where(
+        col(MeetingAttendance.member_id) == bindparam("member_id"),
+        col(Meeting.status) == MeetingStatus.scheduled,
+        col(Meeting.starts_at) >= bindparam("now"),
+    )
+    .order_by(col(Meeting.starts_at))
+    .limit(LATEST)
+    .subquery("next_meeting")
+)
+_ROUNDS_AND_MEETINGS = Read(
+    union_all(
+        sa_select(
+            literal_column(f"'{_ROUND}'", String).label("kind"),
+            col(EvaluationRound.id).label("id"),
+            col(EvaluationRound.period_key).label("text"),
+            col(EvaluationRound.status).label("status"),
+            col(EvaluationRound.deadline).label("at"),
+        ).where(
+            col(EvaluationRound.branch_id).in_(bindparam("units", expanding=True)),
+            col(EvaluationRound.status) != RoundStatus.closed,
+        ),
+        sa_select(
+            literal_column(f"'{_MEETING}'", String),
+            _NEXT_MEETINGS.c.id,
+            _NEXT_MEETINGS.c.title,
+            null(),
+            _NEXT_MEETINGS.c.starts_at,
+        ),
+    ).order_by(column("kind").desc(), column("at"), column("id"))
 )
 
 
