@@ -4,6 +4,7 @@ from fastapi import FastAPI
 from sqlalchemy import func
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.orm import Session
 from sqlmodel import select
 
 from api.db import create_engine
@@ -62,10 +63,10 @@ async def test_a_failed_commit_is_reported_and_nothing_is_kept(
     monkeypatch: pytest.MonkeyPatch,
     sessionmaker: async_sessionmaker[AsyncSession],
 ) -> None:
-    async def refuse(self: AsyncSession) -> None:
+    def refuse(self: Session) -> None:
         raise OperationalError("COMMIT", {}, Exception("disk I/O error"))
 
-    monkeypatch.setattr(AsyncSession, "commit", refuse)
+    monkeypatch.setattr(Session, "commit", refuse)
     response = await client.post(
         f"/api/v1/members/{org.id('member_a1')}/invite-codes", headers=org.headers("secretary_a")
     )
