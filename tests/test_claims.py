@@ -70,6 +70,27 @@ async def test_a_retried_submission_returns_the_first_claim(
     assert other.json()["code"] == "idempotency_conflict"
 
 
+async def test_a_retry_returns_the_first_claim_though_its_checks_no_longer_pass(
+    client: httpx.AsyncClient, org: Org, pic: int
+) -> None:
+    """The item's cap is reached after the first request filed its claim: a retry with its key
+    still gets that claim, and a retry with another body is still told the key is taken."""
+    first = await file_claim(client, org, "member_a1", "key-retry-late", [pic])
+    assert first.status_code == 201, first.text
+    for n in range(3):
+        claim = (await file_claim(client, org, "member_a1", f"key-retry-cap{n}", [pic])).json()
+        assert (await decide(client, org, "leader_a1", claim["id"])).status_code == 200
+        assert (await decide(client, org, "secretary_a", claim["id"])).status_code == 200
+    fresh = await file_claim(client, org, "member_a1", "key-retry-new", [pic])
+    assert fresh.json()["code"] == "cap_reached"
+    again = await file_claim(client, org, "member_a1", "key-retry-late", [pic])
+    assert again.status_code == 200, again.text
+    assert again.json()["id"] == first.json()["id"]
+    other = await file_claim(client, org, "member_a1", "key-retry-late", [pic], item="no_such")
+    assert other.status_code == 409
+    assert other.json()["code"] == "idempotency_conflict"
+
+
 async def test_concurrent_retries_with_one_key_make_one_claim(
     client: httpx.AsyncClient, org: Org, pic: int, sessionmaker: Maker
 ) -> None:

@@ -71,7 +71,6 @@ BUDGETS: dict[str, tuple[tuple[str, str], ...]] = {
     ),
     "submit": (
         SIGNED_IN,
-        ("SELECT claim", "a claim already filed with this Idempotency-Key"),
         ("SELECT scheme", "the schemes in force along the member's units"),
         ("SELECT (period, claim)", "the period's status, and the item's pending claims"),
         ("SELECT photo", "the photos are the member's own uploads (kept for the answer)"),

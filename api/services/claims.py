@@ -38,6 +38,7 @@ from sqlmodel import col, select
 from api.access import LIKE_ESCAPE, Principal, like_prefix
 from api.deps import CursorParams
 from api.errors import (
+    AppError,
     CapReached,
     ClaimDateOutsideWindow,
     ClaimNotFound,
@@ -151,12 +152,78 @@ async def submit(
     The date must fall in the running period or the one just ended, and that period must not
     be closed: submission only looks periods up, it never creates one. `max_pending`: how many
     of the member's claims of the item may wait for review at once.
+
+    The key is looked up only when the claim is not filed: a retry either fails a check the
+    first request passed (its own claim counts among the pending ones, its period may have
+    closed since) or finds the key taken by the INSERT; a first request never reads it.
     """
     member = await _member(session, principal)
-    existing = await _by_key(session, id_of(member), idempotency_key)
-    if existing is not None:
+    try:
+        scheme_record, values = await _checked(
+            session,
+            principal,
+            member,
+            item_code=item_code,
+            occurred_on=occurred_on,
+            points=points,
+            photo_ids=photo_ids,
+            today=today_in_shanghai(now),
+            max_pending=max_pending,
+        )
+    except AppError:
+        existing = await _by_key(session, id_of(member), idempotency_key)
+        if existing is None:
+            raise
         return _same_request(existing, item_code, occurred_on), False
-    today = today_in_shanghai(now)
+    claim = await _insert_once(
+        session,
+        values
+        | {
+            "member_id": id_of(member),
+            "scheme_id": id_of(scheme_record),
+            "item_code": item_code,
+            "occurred_on": occurred_on,
+            "description": description,
+            "idempotency_key": idempotency_key,
+            "status": ClaimStatus.pending,
+            "step": 0,
+            "last_actor_id": principal.member_id,
+            "created_at": now,
+            "updated_at": now,
+        },
+    )
+    if claim is None:
+        first = await _by_key(session, id_of(member), idempotency_key)
+        assert first is not None
+        return _same_request(first, item_code, occurred_on), False
+    claim_id = id_of(claim)
+    photos = list(dict.fromkeys(photo_ids))
+    if photos:
+        await session.execute(
+            _INSERT_PHOTO,
+            [
+                {"claim_id": claim_id, "photo_id": photo_id, "position": position}
+                for position, photo_id in enumerate(photos)
+            ],
+        )
+    await record_uses(session, EvidenceKind.claim, claim_id, photos, now)
+    return claim, True
+
+
+async def _checked(
+    session: AsyncSession,
+    principal: Principal,
+    member: Member,
+    *,
+    item_code: str,
+    occurred_on: date,
+    points: Decimal | None,
+    photo_ids: Sequence[int],
+    today: date,
+    max_pending: int,
+) -> tuple[SchemeRecord, dict[str, object]]:
+    """`submit`'s checks, each refusal an `AppError`: the scheme in force, and the claim's
+    points and steps."""
     if occurred_on > today:
         raise FutureDate()
     # The unit first: `member_scheme` then finds it in the session instead of reading it again.
@@ -192,40 +259,7 @@ async def submit(
     if status is not None:  # else the period has no row yet, so nothing approved in it
         await _check_cap(session, id_of(scheme_record), target.key, item, id_of(member))
     await evidence_links(session, principal, photo_ids)
-    claim = await _insert_once(
-        session,
-        {
-            "member_id": id_of(member),
-            "scheme_id": id_of(scheme_record),
-            "item_code": item_code,
-            "points": value,
-            "occurred_on": occurred_on,
-            "description": description,
-            "idempotency_key": idempotency_key,
-            "status": ClaimStatus.pending,
-            "steps": _steps(item, unit, principal),
-            "step": 0,
-            "last_actor_id": principal.member_id,
-            "created_at": now,
-            "updated_at": now,
-        },
-    )
-    if claim is None:
-        raced = await _by_key(session, id_of(member), idempotency_key)
-        assert raced is not None
-        return _same_request(raced, item_code, occurred_on), False
-    claim_id = id_of(claim)
-    photos = list(dict.fromkeys(photo_ids))
-    if photos:
-        await session.execute(
-            _INSERT_PHOTO,
-            [
-                {"claim_id": claim_id, "photo_id": photo_id, "position": position}
-                for position, photo_id in enumerate(photos)
-            ],
-        )
-    await record_uses(session, EvidenceKind.claim, claim_id, photos, now)
-    return claim, True
+    return scheme_record, {"points": value, "steps": _steps(item, unit, principal)}
 
 
 def _declarable_period(scheme: Scheme, occurred_on: date, today: date) -> Period:
