@@ -34,9 +34,9 @@ from PIL import Image
 
 from api.models import utcnow
 from api.scoring.presets import PRESETS
-from api.services.ledger import today_in_shanghai
 from api.services.meetings.codes import sign_checkin_code
 from tests.conftest import make_settings
+from tests.workflow import shanghai_today
 
 Role = str
 Route = tuple[str, str]  # (method, path as in the route table, with the API prefix)
@@ -58,8 +58,12 @@ LEADERS = frozenset({"leader_a1", "committee_a", "secretary_a", "admin", "admin2
 REVIEWERS = LEADERS  # each has a claim waiting at its own step
 MISSING = 999_999  # an id no object has
 
-TODAY = today_in_shanghai(utcnow())
-QUARTER = f"{TODAY.year}-Q{(TODAY.month - 1) // 3 + 1}"
+
+def quarter() -> str:
+    today = shanghai_today()
+    return f"{today.year}-Q{(today.month - 1) // 3 + 1}"
+
+
 ROBOT_KEY = "693a91f6-7xxx-4bc4-97a0-0ec2sifa5aaa"
 CALLBACK_TOKEN = "matrix-callback-token"
 SERVICE_CALLBACK_TOKEN = "matrix-service-callback-token"
@@ -428,7 +432,7 @@ def deadline() -> str:
 def _entry(item: str, **extra: Any) -> Build:
     return lambda ctx: {
         "item_code": item,
-        "occurred_on": TODAY.isoformat(),
+        "occurred_on": shanghai_today().isoformat(),
         "reason": "授权矩阵测试",
         **extra,
     }
@@ -652,7 +656,7 @@ MATRIX: Mapping[Route, Public | Guarded] = MappingProxyType(
             {"photo_ids": Kind.OWN_PHOTO},
             body=lambda ctx: {
                 "item_code": "mx_leader",
-                "occurred_on": TODAY.isoformat(),
+                "occurred_on": shanghai_today().isoformat(),
                 "description": "参加村庄清洁行动",
                 "photo_ids": [ctx.ids["photo_ids"]],
             },
@@ -795,7 +799,7 @@ MATRIX: Mapping[Route, Public | Guarded] = MappingProxyType(
             OFFICERS,
             {"branch_id": Kind.BRANCH, "attendee": Kind.BRANCH_MEMBER},
             body=lambda ctx: {
-                "held_on": TODAY.isoformat(),
+                "held_on": shanghai_today().isoformat(),
                 "kind": "支部党员大会",
                 "title": "学习党章",
                 "attendance": {str(ctx.ids["attendee"]): "present"},
@@ -859,7 +863,7 @@ MATRIX: Mapping[Route, Public | Guarded] = MappingProxyType(
         ),
         ("GET", f"{V1}/me/attendance"): Guarded(EVERYONE),
         ("GET", f"{V1}/org/units/{{unit_id}}/exports/attendance.xlsx"): Guarded(
-            LEADERS, {"unit_id": Kind.UNIT}, query=lambda ctx: {"period": QUARTER}
+            LEADERS, {"unit_id": Kind.UNIT}, query=lambda ctx: {"period": quarter()}
         ),
         ("POST", f"{V1}/org/units/{{branch_id}}/evaluation-rounds"): Guarded(
             OFFICERS,
@@ -970,10 +974,10 @@ MATRIX: Mapping[Route, Public | Guarded] = MappingProxyType(
             EVERYONE, {"period_id": Kind.BRANCH_PERIOD}, branch_schemes=True
         ),
         ("GET", f"{V1}/org/units/{{unit_id}}/exports/quarterly-summary.xlsx"): Guarded(
-            LEADERS, {"unit_id": Kind.UNIT}, query=lambda ctx: {"quarter": QUARTER}
+            LEADERS, {"unit_id": Kind.UNIT}, query=lambda ctx: {"quarter": quarter()}
         ),
         ("GET", f"{V1}/members/{{member_id}}/exports/card.xlsx"): Guarded(
-            EVERYONE, {"member_id": Kind.MEMBER}, query=lambda ctx: {"year": TODAY.year}
+            EVERYONE, {"member_id": Kind.MEMBER}, query=lambda ctx: {"year": shanghai_today().year}
         ),
         ("PUT", f"{V1}/org/units/{{branch_id}}/robot"): Guarded(
             OFFICERS, {"branch_id": Kind.BRANCH}, body=lambda ctx: {"key": ROBOT_KEY}

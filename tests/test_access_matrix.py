@@ -64,7 +64,6 @@ from tests.access_matrix import (
     SCHEMES,
     SCOPES,
     SERVICE_CALLBACK_TOKEN,
-    TODAY,
     UNIT_IN,
     Ctx,
     Guarded,
@@ -79,7 +78,7 @@ from tests.access_matrix import (
 )
 from tests.conftest import Org, make_settings, running_app
 from tests.fakes.wechat import FakeWeChat
-from tests.workflow import EARLY_CLOSE
+from tests.workflow import EARLY_CLOSE, shanghai_today
 
 Maker = async_sessionmaker[AsyncSession]
 REFUSALS = frozenset({401, 403, 404, 405, 409, 422})
@@ -443,7 +442,7 @@ class World:
         async with self.maker() as session:
             subject = await session.get(Member, self.org.id(member))
             assert subject is not None
-            new = NewEntry(item, None, TODAY, "矩阵记分", EntrySource.deduction)
+            new = NewEntry(item, None, shanghai_today(), "矩阵记分", EntrySource.deduction)
             actor = self.org.id(recorder or self.admin_of(member))
             done = await deductions.apply(session, self.org.settings, subject, new, actor, utcnow())
             await session.commit()
@@ -460,7 +459,11 @@ class World:
         return int((await self.call(who, "POST", url, json=body))["id"])
 
     async def entry_of(self, member: str, item: str = "activity_day_leave") -> int:
-        body = {"item_code": item, "occurred_on": TODAY.isoformat(), "reason": "矩阵记分"}
+        body = {
+            "item_code": item,
+            "occurred_on": shanghai_today().isoformat(),
+            "reason": "矩阵记分",
+        }
         url = f"/members/{self.org.id(member)}/deductions"
         return int((await self.call(self.admin_of(member), "POST", url, json=body))["entry"]["id"])
 
@@ -488,7 +491,7 @@ class World:
         body = {
             "item_code": "sanitation",
             "points": "5",
-            "occurred_on": TODAY.isoformat(),
+            "occurred_on": shanghai_today().isoformat(),
             "reason": "季度考核",
         }
         await self.call(
@@ -501,7 +504,11 @@ class World:
         return period_id
 
     async def claim(self, member: str, item: str) -> int:
-        body = {"item_code": item, "occurred_on": TODAY.isoformat(), "description": "矩阵申报"}
+        body = {
+            "item_code": item,
+            "occurred_on": shanghai_today().isoformat(),
+            "description": "矩阵申报",
+        }
         response = await self.client.post(
             f"{API_PREFIX}/claims",
             json=body,
@@ -847,7 +854,11 @@ async def shared_board_links(client: httpx.AsyncClient, org: Org) -> tuple[str, 
     )
     adjusted = await client.post(
         f"{API_PREFIX}/members/{org.id('member_a1')}/adjustments",
-        json={"item_code": "flood_fighting", "occurred_on": TODAY.isoformat(), "reason": "巡堤"},
+        json={
+            "item_code": "flood_fighting",
+            "occurred_on": shanghai_today().isoformat(),
+            "reason": "巡堤",
+        },
         headers=admin,
     )
     assert adjusted.status_code == 201, adjusted.text

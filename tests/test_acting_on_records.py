@@ -9,7 +9,7 @@ from api.models import OrgUnit, utcnow
 from api.scoring.presets import PRESETS
 from tests.conftest import Org
 from tests.fakes.wechat import FakeWeChat
-from tests.workflow import TODAY, attach
+from tests.workflow import attach, shanghai_today
 
 V1 = "/api/v1"
 
@@ -33,7 +33,11 @@ async def deduct(
 ) -> httpx.Response:
     return await client.post(
         f"{V1}/members/{org.id(member)}/deductions",
-        json={"item_code": item, "occurred_on": TODAY.isoformat(), "reason": "未参加支部大会"},
+        json={
+            "item_code": item,
+            "occurred_on": shanghai_today().isoformat(),
+            "reason": "未参加支部大会",
+        },
         headers=org.headers(who),
     )
 
@@ -65,7 +69,7 @@ async def test_a_committee_member_cannot_invite_their_way_into_the_secretarys_ac
     [
         {"name": "改名"},
         {"exempt": True},
-        {"transferred_out_on": TODAY.isoformat()},
+        {"transferred_out_on": shanghai_today().isoformat()},
         {"unit_id": "group_a2"},
     ],
     ids=["edit", "exempt", "transfer", "move"],
@@ -107,7 +111,11 @@ async def test_a_role_held_higher_up_the_tree_outranks_one_held_below(
         assert moved.status_code == 200, moved.text
     await appoint(client, org, "member_b1", "zone", "committee_admin")
     await appoint(client, org, "member_a1b", "town", "committee_admin")
-    body = {"item_code": "volunteer_service", "occurred_on": TODAY.isoformat(), "reason": "调整"}
+    body = {
+        "item_code": "volunteer_service",
+        "occurred_on": shanghai_today().isoformat(),
+        "reason": "调整",
+    }
 
     async def adjust(who: str, member: str) -> httpx.Response:
         return await client.post(
@@ -137,7 +145,11 @@ async def heyang(client: httpx.AsyncClient, org: Org) -> int:
 async def test_an_admin_cannot_adjust_or_reverse_their_own_points(
     client: httpx.AsyncClient, org: Org, heyang: int
 ) -> None:
-    body = {"item_code": "volunteer_service", "occurred_on": TODAY.isoformat(), "reason": "自加"}
+    body = {
+        "item_code": "volunteer_service",
+        "occurred_on": shanghai_today().isoformat(),
+        "reason": "自加",
+    }
     own = await client.post(
         f"{V1}/members/{org.id('admin')}/adjustments", json=body, headers=org.headers("admin")
     )

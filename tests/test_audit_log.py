@@ -13,7 +13,7 @@ from sqlmodel import col
 from api.models import AuditRecord
 from tests.conftest import Org
 from tests.test_roster import GOOD_ROWS, import_confirmed, workbook
-from tests.workflow import TODAY, attach
+from tests.workflow import attach, shanghai_today
 
 Maker = async_sessionmaker[AsyncSession]
 V1 = "/api/v1"
@@ -37,7 +37,11 @@ async def rows(
 
 
 async def adjust(client: httpx.AsyncClient, org: Org, who: str, member: str) -> int:
-    body = {"item_code": "volunteer_service", "occurred_on": TODAY.isoformat(), "reason": "补记"}
+    body = {
+        "item_code": "volunteer_service",
+        "occurred_on": shanghai_today().isoformat(),
+        "reason": "补记",
+    }
     done = await client.post(
         f"{V1}/members/{org.id(member)}/adjustments", json=body, headers=org.headers(who)
     )
@@ -63,7 +67,7 @@ async def test_each_act_the_issue_names_writes_who_what_whom_where_and_why(
         json={
             "item_code": "sanitation",
             "points": "5",
-            "occurred_on": TODAY.isoformat(),
+            "occurred_on": shanghai_today().isoformat(),
             "reason": "季度考核",
         },
         headers=admin,

@@ -13,7 +13,7 @@ from alembic import command
 from api.models import ScoreEntry
 from tests.conftest import PG_URL, Org, alembic_config
 from tests.test_migrations import _run
-from tests.workflow import TODAY, attach, photo
+from tests.workflow import attach, photo, shanghai_today
 
 Maker = async_sessionmaker[AsyncSession]
 WISH = {
@@ -147,7 +147,7 @@ async def test_year_end_turns_missing_wishes_into_deductions_once(
     await act(client, org, "member_a1", wish_id, "complete", note="已完成")
     await act(client, org, "secretary_a", wish_id, "confirm")
     url = f"/api/v1/org/units/{org.unit_id('branch_a')}/micro-wishes/year-end"
-    body = {"year": TODAY.year, "required": 1, "item_code": "wish_unfinished"}
+    body = {"year": shanghai_today().year, "required": 1, "item_code": "wish_unfinished"}
     by_leader = await client.post(url, json=body, headers=org.headers("leader_a1"))
     assert by_leader.status_code == 403
     settled = await client.post(url, json=body, headers=org.headers("secretary_a"))
@@ -177,7 +177,7 @@ async def test_a_commitment_is_approved_listed_reported_and_rated(
     )
     assert filed.status_code == 201, filed.text
     commitment = filed.json()
-    assert commitment["period_key"] == f"{TODAY.year}-{TODAY.month:02d}"
+    assert commitment["period_key"] == f"{shanghai_today().year}-{shanghai_today().month:02d}"
     listing_url = f"/api/v1/org/units/{org.unit_id('branch_a')}/commitments"
     before = await client.get(listing_url, headers=org.headers("member_a1b"))
     assert before.json()["items"] == []

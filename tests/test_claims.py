@@ -20,7 +20,15 @@ from api.models import (
     id_of,
 )
 from tests.conftest import PG_URL, Org
-from tests.workflow import EARLY_CLOSE, TODAY, attach, decide, file_claim, open_period, photo
+from tests.workflow import (
+    EARLY_CLOSE,
+    attach,
+    decide,
+    file_claim,
+    open_period,
+    photo,
+    shanghai_today,
+)
 
 Maker = async_sessionmaker[AsyncSession]
 
@@ -448,7 +456,7 @@ async def test_a_close_counts_the_claims_of_submissions_it_waited_for(
 ) -> None:
     """A close waits for the submissions in flight and counts their claims: one committed
     meanwhile needs the closer's confirmation like any pending claim, never stays behind."""
-    last_month = TODAY.replace(day=1) - timedelta(days=1)
+    last_month = shanghai_today().replace(day=1) - timedelta(days=1)
     period_id = await open_period(sessionmaker, lutou, last_month)
     async with sessionmaker() as submitting:
         await submitting.execute(
@@ -505,7 +513,7 @@ async def test_a_claim_is_dated_in_the_running_period_or_the_one_just_ended(
 ) -> None:
     """Submission looks periods up and never creates one: a date long past (on a capped item,
     whose cap check used to create its period) is refused with a clear code, never a 500."""
-    last_month = TODAY.replace(day=1) - timedelta(days=1)
+    last_month = shanghai_today().replace(day=1) - timedelta(days=1)
     before_last = last_month.replace(day=1) - timedelta(days=1)
     for n, day in enumerate(("1900-01-15", "0001-01-01", before_last.isoformat())):
         response = await file_claim(
@@ -524,7 +532,7 @@ async def test_a_claim_is_dated_in_the_running_period_or_the_one_just_ended(
 async def test_a_claim_dated_in_a_closed_period_is_refused(
     client: httpx.AsyncClient, org: Org, pic: int, lutou: int, sessionmaker: Maker
 ) -> None:
-    last_month = TODAY.replace(day=1) - timedelta(days=1)
+    last_month = shanghai_today().replace(day=1) - timedelta(days=1)
     ended = await open_period(sessionmaker, lutou, last_month)
     closed = await client.post(f"/api/v1/periods/{ended}/close", headers=org.headers("admin"))
     assert closed.status_code == 200, closed.text  # ended, nothing waiting: no confirmation

@@ -29,7 +29,7 @@ from tests.access_matrix import png
 from tests.conftest import ROOT, Org, Pioneer
 from tests.fakes.wechat import FakeWeChat
 from tests.test_roster import workbook
-from tests.workflow import TODAY, attach, open_period
+from tests.workflow import attach, open_period, shanghai_today
 
 Maker = async_sessionmaker[AsyncSession]
 V1 = "/api/v1"
@@ -127,7 +127,7 @@ async def test_a_township_starts_from_an_empty_database_with_the_cli_and_the_api
         f"{V1}/claims",
         json={
             "item_code": "village_cleaning",
-            "occurred_on": TODAY.isoformat(),
+            "occurred_on": shanghai_today().isoformat(),
             "description": "参加村容村貌环境卫生整治",
             "photo_ids": [photo.json()["id"]],
         },

@@ -20,10 +20,22 @@ from api.models import (
     utcnow,
 )
 from tests.conftest import Org
-from tests.workflow import EARLY_CLOSE, TODAY, attach, decide, file_claim, open_period, photo
+from tests.workflow import (
+    EARLY_CLOSE,
+    attach,
+    decide,
+    file_claim,
+    open_period,
+    photo,
+    shanghai_today,
+)
 
 Maker = async_sessionmaker[AsyncSession]
-LAST_MONTH = TODAY.replace(day=1) - timedelta(days=1)
+
+
+def last_month() -> date:
+    """A day of last month in Shanghai."""
+    return shanghai_today().replace(day=1) - timedelta(days=1)
 
 
 @pytest.fixture
@@ -68,7 +80,7 @@ async def test_a_close_before_the_periods_end_needs_a_reason_kept_in_the_audit(
     assert early.json()["code"] == "close_needs_confirmation"
     detail = early.json()["detail"]
     assert (detail["early"], detail["pending_claims"], detail["open_appeals"]) == (True, 0, 0)
-    next_month = (TODAY.replace(day=28) + timedelta(days=4)).replace(day=1)
+    next_month = (shanghai_today().replace(day=28) + timedelta(days=4)).replace(day=1)
     assert detail["ends_at"].startswith(next_month.isoformat())
     unconfirmed = await client.post(url, json={"reason": "月中结算"}, headers=org.headers("admin"))
     assert unconfirmed.json()["code"] == "close_needs_confirmation"
@@ -80,7 +92,7 @@ async def test_a_close_before_the_periods_end_needs_a_reason_kept_in_the_audit(
     assert (audit.actor_id, audit.reason) == (org.id("admin"), EARLY_CLOSE["reason"])
     assert audit.data["early"] is True
 
-    ended = await open_period(sessionmaker, lutou, LAST_MONTH)
+    ended = await open_period(sessionmaker, lutou, last_month())
     on_time = await client.post(f"/api/v1/periods/{ended}/close", headers=org.headers("admin"))
     assert on_time.status_code == 200, on_time.text
     last = (await audits(sessionmaker, "period_close"))[-1]
@@ -91,7 +103,9 @@ async def test_a_confirmed_close_upholds_the_open_appeals_of_its_period_and_tell
     client: httpx.AsyncClient, org: Org, lutou: int, sessionmaker: Maker
 ) -> None:
     period_id = await open_period(sessionmaker, lutou)
-    appealed = await appeal(client, org, "member_a1", await deduct(client, org, "member_a1", TODAY))
+    appealed = await appeal(
+        client, org, "member_a1", await deduct(client, org, "member_a1", shanghai_today())
+    )
     url = f"/api/v1/periods/{period_id}/close"
     refused = await client.post(url, headers=org.headers("admin"))
     assert refused.json()["detail"]["open_appeals"] == 1
@@ -120,13 +134,15 @@ async def test_the_pre_close_check_shows_what_the_close_would_decide(
     period_id = await open_period(sessionmaker, lutou)
     pic = await photo(sessionmaker, org, "member_a1", "pre")
     claim = (await file_claim(client, org, "member_a1", "key-pre-0001", [pic])).json()
-    appealed = await appeal(client, org, "member_a2", await deduct(client, org, "member_a2", TODAY))
+    appealed = await appeal(
+        client, org, "member_a2", await deduct(client, org, "member_a2", shanghai_today())
+    )
     async with sessionmaker() as session:
         session.add(  # a 评议 still collecting ratings (路头村 has none of its own)
             EvaluationRound(
                 scheme_id=lutou,
                 branch_id=org.unit_id("branch_a"),
-                period_key=f"{TODAY:%Y-%m}",
+                period_key=f"{shanghai_today():%Y-%m}",
                 status=RoundStatus.collecting,
                 kinds=["self"],
                 deadline=utcnow() + timedelta(days=20),
@@ -153,7 +169,7 @@ async def test_the_pre_close_check_shows_what_the_close_would_decide(
                 "member_id": org.id("member_a1"),
                 "name": "member_a1",
                 "item_code": "village_cleaning",
-                "occurred_on": TODAY.isoformat(),
+                "occurred_on": shanghai_today().isoformat(),
                 "waiting_for": "group_leader",
             }
         ],
@@ -184,10 +200,10 @@ async def test_the_pre_close_check_lists_the_entries_dated_after_the_periods_end
     falls in, and a reversal keeps its original's date and period. The check is there for rows
     written otherwise (an import, a repair by hand), so the test writes them as `append_entry`
     would, with the period named outright."""
-    period_id = await open_period(sessionmaker, lutou, LAST_MONTH)
-    after = TODAY.replace(day=1)  # the first day after last month
+    period_id = await open_period(sessionmaker, lutou, last_month())
+    after = shanghai_today().replace(day=1)  # the first day after last month
     async with sessionmaker() as session:
-        for day in (LAST_MONTH, after):
+        for day in (last_month(), after):
             session.add(
                 ScoreEntry(
                     period_id=period_id,

@@ -21,7 +21,7 @@ from api import cli
 from api.config import get_settings
 from api.db import create_engine
 from tests.conftest import PG_URL, Org, alembic_config
-from tests.workflow import TODAY, attach
+from tests.workflow import attach, shanghai_today
 
 pytestmark = pytest.mark.skipif(not PG_URL, reason="PostgreSQL roles: the PostgreSQL pass")
 
@@ -102,7 +102,7 @@ async def test_the_service_works_as_a_role_that_may_not_alter_or_truncate(
         f"/api/v1/members/{member}/adjustments",
         json={
             "item_code": "suggestion_adopted",
-            "occurred_on": TODAY.isoformat(),
+            "occurred_on": shanghai_today().isoformat(),
             "reason": "建议",
         },
         headers=org.headers("admin"),

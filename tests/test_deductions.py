@@ -10,7 +10,7 @@ from sqlmodel import col, select
 
 from api.models import CommitteeAction, ScoreEntry
 from tests.conftest import Org
-from tests.workflow import TODAY, attach, photo
+from tests.workflow import attach, photo, shanghai_today
 
 Maker = async_sessionmaker[AsyncSession]
 
@@ -28,7 +28,11 @@ async def deduct(
     who: str = "secretary_a",
     **extra: object,
 ) -> httpx.Response:
-    body = {"item_code": item, "occurred_on": TODAY.isoformat(), "reason": "无故缺席支部党员大会"}
+    body = {
+        "item_code": item,
+        "occurred_on": shanghai_today().isoformat(),
+        "reason": "无故缺席支部党员大会",
+    }
     return await client.post(
         f"/api/v1/members/{org.id(member)}/deductions",
         json={**body, **extra},
@@ -55,7 +59,7 @@ async def test_a_deduction_sends_the_score_card_at_once(
         "remaining": "3.00",
         "consequence": "党工委约谈提醒",
     }
-    assert card["appeal_deadline"] > TODAY.isoformat()
+    assert card["appeal_deadline"] > shanghai_today().isoformat()
     inbox = await notices(client, org, "member_a1")
     assert [(n["kind"], n["data"]["entry_id"]) for n in inbox] == [  # type: ignore[index]
         ("deduction_card", response.json()["entry"]["id"])
@@ -336,7 +340,7 @@ async def test_a_preview_shows_the_card_and_records_nothing(
 ) -> None:
     body = {
         "item_code": "activity_day_absent",
-        "occurred_on": TODAY.isoformat(),
+        "occurred_on": shanghai_today().isoformat(),
         "reason": "无故缺席",
     }
     url = f"/api/v1/members/{org.id('member_a1')}/deductions/preview"
@@ -363,7 +367,11 @@ async def test_a_preview_shows_the_card_and_records_nothing(
 async def test_a_preview_is_refused_to_whoever_may_not_deduct(
     client: httpx.AsyncClient, org: Org, heyang: int
 ) -> None:
-    body = {"item_code": "meeting_absent", "occurred_on": TODAY.isoformat(), "reason": "无故缺席"}
+    body = {
+        "item_code": "meeting_absent",
+        "occurred_on": shanghai_today().isoformat(),
+        "reason": "无故缺席",
+    }
     url = f"/api/v1/members/{org.id('member_a1')}/deductions/preview"
     response = await client.post(url, json=body, headers=org.headers("member_a1b"))
     assert response.status_code == 404

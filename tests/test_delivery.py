@@ -30,7 +30,7 @@ from api.services.pace import LocalPace, PaceUnavailable
 from api.wechat.client import WeChatClient
 from tests.conftest import PG_URL, Org, make_settings
 from tests.fakes.wechat import HTTP_502, SERVICE_APP_ID, SERVICE_APP_SECRET, FakeWeChat
-from tests.workflow import TODAY, attach
+from tests.workflow import attach, shanghai_today
 
 Maker = async_sessionmaker[AsyncSession]
 CALLBACK_TOKEN = "callback-token"
@@ -123,7 +123,11 @@ async def accept(
 async def deduct(client: httpx.AsyncClient, org: Org, item: str = "meeting_leave") -> None:
     response = await client.post(
         f"/api/v1/members/{org.id('member_a1')}/deductions",
-        json={"item_code": item, "occurred_on": TODAY.isoformat(), "reason": "请假未参加支部大会"},
+        json={
+            "item_code": item,
+            "occurred_on": shanghai_today().isoformat(),
+            "reason": "请假未参加支部大会",
+        },
         headers=org.headers("secretary_a"),
     )
     assert response.status_code == 201, response.text

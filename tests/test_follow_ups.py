@@ -10,7 +10,7 @@ from sqlmodel import col, select
 
 from api.models import Delivery, Notice
 from tests.conftest import Org
-from tests.workflow import EARLY_CLOSE, TODAY, attach
+from tests.workflow import EARLY_CLOSE, attach, shanghai_today
 
 BRANCH_A = (
     "secretary_a",
@@ -26,7 +26,11 @@ BRANCH_A = (
 async def adjust(client: httpx.AsyncClient, org: Org, member: str, item: str) -> dict[str, Any]:
     response = await client.post(
         f"/api/v1/members/{org.id(member)}/adjustments",
-        json={"item_code": item, "occurred_on": TODAY.isoformat(), "reason": "评为文明家庭"},
+        json={
+            "item_code": item,
+            "occurred_on": shanghai_today().isoformat(),
+            "reason": "评为文明家庭",
+        },
         headers=org.headers("admin"),
     )
     assert response.status_code == 201, response.text
@@ -173,7 +177,7 @@ async def test_branch_follow_ups_belong_to_the_committee_above_the_branch(
         json={
             "item_code": "key_two_duties",
             "points": "9",
-            "occurred_on": TODAY.isoformat(),
+            "occurred_on": shanghai_today().isoformat(),
             "reason": "季度考核",
         },
         headers=org.headers("admin"),
@@ -214,7 +218,7 @@ async def test_a_threshold_reached_before_the_close_is_not_followed_up_twice(
         f"/api/v1/members/{org.id('member_a1')}/deductions",
         json={
             "item_code": "meeting_absent",
-            "occurred_on": TODAY.isoformat(),
+            "occurred_on": shanghai_today().isoformat(),
             "reason": "无故缺席支部党员大会",
         },
         headers=org.headers("secretary_a"),

@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from tests.conftest import UNIT_NAMES, Org
 from tests.meeting_steps import scheduled
 from tests.test_evaluation_rounds import open_round
-from tests.workflow import EARLY_CLOSE, TODAY, attach, decide, file_claim, photo
+from tests.workflow import EARLY_CLOSE, attach, decide, file_claim, photo, shanghai_today
 
 Maker = async_sessionmaker[AsyncSession]
 
@@ -64,7 +64,7 @@ async def test_home_of_a_member_shows_period_score_claims_notices_and_board(
     filed = await file_claim(client, org, "member_a1", "home-claim-1", [pic])
     assert filed.status_code == 201, filed.text
     home = (await client.get("/api/v1/me/home", headers=org.headers("member_a1"))).json()
-    assert home["period"]["key"] == TODAY.strftime("%Y-%m")
+    assert home["period"]["key"] == shanghai_today().strftime("%Y-%m")
     assert home["period"]["status"] == "open"
     assert home["score"]["scheme"]
     assert home["pending_claims"] == 1
@@ -77,7 +77,11 @@ async def test_home_of_a_member_shows_period_score_claims_notices_and_board(
     admin = org.headers("admin")
     adjusted = await client.post(
         f"/api/v1/members/{org.id('member_a1')}/adjustments",
-        json={"item_code": "flood_fighting", "occurred_on": TODAY.isoformat(), "reason": "防汛"},
+        json={
+            "item_code": "flood_fighting",
+            "occurred_on": shanghai_today().isoformat(),
+            "reason": "防汛",
+        },
         headers=admin,
     )
     assert adjusted.status_code == 201, adjusted.text
@@ -96,7 +100,11 @@ async def test_home_shows_the_latest_published_board_with_my_rank(
     admin = org.headers("admin")
     adjusted = await client.post(
         f"/api/v1/members/{org.id('member_a1')}/adjustments",
-        json={"item_code": "flood_fighting", "occurred_on": TODAY.isoformat(), "reason": "防汛"},
+        json={
+            "item_code": "flood_fighting",
+            "occurred_on": shanghai_today().isoformat(),
+            "reason": "防汛",
+        },
         headers=admin,
     )
     assert adjusted.status_code == 201, adjusted.text

@@ -31,7 +31,7 @@ from api.scoring import scheme
 from api.scoring.presets import PRESETS
 from api.validation import PHRASES
 from tests.conftest import Org
-from tests.workflow import TODAY, attach
+from tests.workflow import attach, shanghai_today
 
 ROOT = Path(__file__).resolve().parent.parent
 CJK = re.compile(r"[\u4e00-\u9fff]")
@@ -206,7 +206,7 @@ async def test_a_list_item_and_a_bound_are_named_in_chinese(
         "/api/v1/claims",
         json={
             "item_code": "volunteer_service",
-            "occurred_on": TODAY.isoformat(),
+            "occurred_on": shanghai_today().isoformat(),
             "description": "x",
             "photo_ids": [1, "two"],
         },
@@ -255,7 +255,7 @@ async def test_a_rounds_stage_is_named_in_chinese(client: httpx.AsyncClient, org
     assert attached.status_code == 201, attached.text
     opened = await client.post(
         f"/api/v1/org/units/{org.unit_id('branch_a')}/evaluation-rounds",
-        json={"deadline": f"{TODAY.year + 1}-01-01T00:00:00+08:00"},
+        json={"deadline": f"{shanghai_today().year + 1}-01-01T00:00:00+08:00"},
         headers=org.headers("secretary_a"),
     )
     assert opened.status_code == 201, opened.text
@@ -274,7 +274,11 @@ async def test_a_decided_appeal_has_its_own_code(client: httpx.AsyncClient, org:
     await attach(client, org, "heyang")
     entry = await client.post(
         f"/api/v1/members/{org.id('member_a1')}/deductions",
-        json={"item_code": "meeting_absent", "occurred_on": TODAY.isoformat(), "reason": "缺席"},
+        json={
+            "item_code": "meeting_absent",
+            "occurred_on": shanghai_today().isoformat(),
+            "reason": "缺席",
+        },
         headers=org.headers("secretary_a"),
     )
     assert entry.status_code == 201, entry.text

@@ -29,7 +29,7 @@ from api.models import Photo, utcnow
 from api.storage import S3PhotoStore, photo_key
 from tests.conftest import Org, make_settings, running_app
 from tests.fakes.wechat import FakeWeChat
-from tests.workflow import TODAY, attach, file_claim
+from tests.workflow import attach, file_claim, shanghai_today
 
 KEYS = {"s3_access_key_id": "test-key", "s3_secret_access_key": "test-secret"}
 SHA = hashlib.sha256(b"photo").hexdigest()
@@ -241,7 +241,7 @@ async def test_photo_urls_are_issued_only_to_who_may_see_the_photo(
         f"/api/v1/members/{org.id('member_a1')}/adjustments",
         json={
             "item_code": "volunteer_service",
-            "occurred_on": TODAY.isoformat(),
+            "occurred_on": shanghai_today().isoformat(),
             "reason": "志愿服务补记",
             "evidence": [cited["id"]],
         },
@@ -300,7 +300,7 @@ async def test_appeal_and_micro_wish_photos_come_with_urls_for_who_may_see_them(
         f"/api/v1/members/{org.id('member_a1')}/deductions",
         json={
             "item_code": "dues_late",
-            "occurred_on": TODAY.isoformat(),
+            "occurred_on": shanghai_today().isoformat(),
             "reason": "逾期交纳党费",
             "photo_ids": [proof["id"]],
         },

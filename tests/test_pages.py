@@ -7,7 +7,7 @@ import httpx
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from tests.conftest import Org
-from tests.workflow import TODAY, attach, decide, file_claim, photo
+from tests.workflow import attach, decide, file_claim, photo, shanghai_today
 
 Maker = async_sessionmaker[AsyncSession]
 
@@ -18,7 +18,7 @@ async def adjust(client: httpx.AsyncClient, org: Org, day_offset: int, n: int) -
         f"/api/v1/members/{org.id('member_a1')}/adjustments",
         json={
             "item_code": "village_cleaning",
-            "occurred_on": (TODAY - timedelta(days=day_offset)).isoformat(),
+            "occurred_on": (shanghai_today() - timedelta(days=day_offset)).isoformat(),
             "reason": f"补记第{n}次",
         },
         headers=org.headers("admin"),

@@ -17,7 +17,7 @@ from api.config import Settings
 from api.photos import PhotoLimits, ProcessedPhoto, process_photo
 from tests.conftest import Org, make_settings, running_app
 from tests.fakes.wechat import FakeWeChat
-from tests.workflow import TODAY, attach, file_claim
+from tests.workflow import attach, file_claim, shanghai_today
 
 
 def jpeg_with_gps() -> bytes:
@@ -132,7 +132,7 @@ async def test_a_photo_reused_anywhere_is_flagged_on_a_claim_even_as_a_near_copy
         f"/api/v1/members/{org.id('member_a1b')}/deductions",
         json={
             "item_code": "dues_late",
-            "occurred_on": TODAY.isoformat(),
+            "occurred_on": shanghai_today().isoformat(),
             "reason": "逾期交纳党费",
             "photo_ids": [copies["secretary_a"]],
         },
@@ -223,7 +223,7 @@ async def test_a_member_sees_the_photo_a_deduction_against_them_cites(
         f"/api/v1/members/{org.id('member_a1')}/deductions",
         json={
             "item_code": "meeting_absent",
-            "occurred_on": TODAY.isoformat(),
+            "occurred_on": shanghai_today().isoformat(),
             "reason": "无故缺席支部党员大会",
             "photo_ids": [photo_id],
         },

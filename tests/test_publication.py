@@ -35,14 +35,12 @@ from api.models import (
 )
 from api.publication.board import Board, BoardRow, TierCount
 from api.services import exports, robots
-from api.services.ledger import today_in_shanghai
 from api.wechat.wecom import RobotClient
 from tests.conftest import UNIT_NAMES, Org
 from tests.fakes.wechat import FakeWeChat
-from tests.workflow import EARLY_CLOSE, attach
+from tests.workflow import EARLY_CLOSE, attach, shanghai_today
 
 Maker = async_sessionmaker[AsyncSession]
-TODAY = today_in_shanghai(utcnow())
 KEY = "693a91f6-7xxx-4bc4-97a0-0ec2sifa5aaa"
 OTHER_KEY = "11111111-2222-3333-4444-555555555555"
 # member → (item, times): branch A's ranking is member_a1 70, member_a2 65, the rest 60.
@@ -52,7 +50,11 @@ POINTS = {"member_a1": ("flood_fighting", 2), "member_a2": ("flood_fighting", 1)
 async def adjust(client: httpx.AsyncClient, org: Org, member: str, item: str) -> None:
     response = await client.post(
         f"/api/v1/members/{org.id(member)}/adjustments",
-        json={"item_code": item, "occurred_on": TODAY.isoformat(), "reason": "大堤巡查两天"},
+        json={
+            "item_code": item,
+            "occurred_on": shanghai_today().isoformat(),
+            "reason": "大堤巡查两天",
+        },
         headers=org.headers("admin"),
     )
     assert response.status_code == 201, response.text
@@ -126,8 +128,8 @@ async def test_the_board_shows_the_published_ranking_to_the_branchs_members(
     assert response.status_code == 200, response.text
     board = response.json()
     assert board["unit_name"] == UNIT_NAMES["branch_a"]
-    assert board["period_key"] == f"{TODAY.year}-{TODAY.month:02d}"
-    assert board["period_label"] == f"{TODAY.year}年{TODAY.month}月"
+    assert board["period_key"] == f"{shanghai_today().year}-{shanghai_today().month:02d}"
+    assert board["period_label"] == f"{shanghai_today().year}年{shanghai_today().month}月"
     ranked = [(row["rank"], row["name"], row["total"]) for row in board["rows"][:3]]
     assert ranked[:2] == [(1, "member_a1", "70.00"), (2, "member_a2", "65.00")]
     assert ranked[2][0] == 3 and ranked[2][2] == "60.00"
@@ -145,7 +147,7 @@ async def test_the_board_states_its_publicity_period_and_whom_to_object_to(
     response = await client.get(board_url(org, published), headers=org.headers("member_a1b"))
     board = response.json()
     starts_on = datetime.fromisoformat(board["publicity_from"]).date()
-    assert starts_on == TODAY
+    assert starts_on == shanghai_today()
     ends_on = datetime.fromisoformat(board["publicity_until"]).date()
     assert (ends_on - starts_on).days == settings.publicity_days - 1
     assert board["contacts"] == ["secretary_a"]
@@ -621,7 +623,12 @@ async def test_the_monthly_schedule_posts_the_latest_published_ranking_once(
     assert (await configure(client, org)).status_code == 200
     from api.services import schedules
 
-    first_of_next_month = datetime(TODAY.year + (TODAY.month == 12), TODAY.month % 12 + 1, 1, 2)
+    first_of_next_month = datetime(
+        shanghai_today().year + (shanghai_today().month == 12),
+        shanghai_today().month % 12 + 1,
+        1,
+        2,
+    )
     for _ in range(2):
         await schedules.run_due(sessionmaker, first_of_next_month.replace(tzinfo=UTC))
     monthly = [p for p in await posts(sessionmaker) if p.trigger.startswith("monthly:")]
@@ -674,7 +681,7 @@ async def test_the_ranking_export_matches_the_published_board(
 async def test_one_card_per_member_lists_every_entry_with_reason_and_approver(
     client: httpx.AsyncClient, org: Org, published: int
 ) -> None:
-    url = f"/api/v1/members/{org.id('member_a1')}/exports/card.xlsx?year={TODAY.year}"
+    url = f"/api/v1/members/{org.id('member_a1')}/exports/card.xlsx?year={shanghai_today().year}"
     rows = workbook(await client.get(url, headers=org.headers("member_a1")))
     assert rows[2] == (
         "考核期",
@@ -699,7 +706,7 @@ async def test_one_card_per_member_lists_every_entry_with_reason_and_approver(
 async def test_the_quarterly_summary_adds_up_each_members_points(
     client: httpx.AsyncClient, org: Org, published: int
 ) -> None:
-    quarter = f"{TODAY.year}-Q{(TODAY.month - 1) // 3 + 1}"
+    quarter = f"{shanghai_today().year}-Q{(shanghai_today().month - 1) // 3 + 1}"
     url = f"/api/v1/org/units/{org.unit_id('branch_a')}/exports/quarterly-summary.xlsx"
     rows = workbook(
         await client.get(url, params={"quarter": quarter}, headers=org.headers("admin"))
@@ -733,7 +740,7 @@ async def test_the_branch_assessment_table_lists_item_scores_total_and_tier(
                 json={
                     "item_code": code,
                     "points": value,
-                    "occurred_on": TODAY.isoformat(),
+                    "occurred_on": shanghai_today().isoformat(),
                     "reason": "季度考核",
                 },
                 headers=org.headers("admin"),
@@ -858,7 +865,7 @@ async def test_no_export_writes_a_formula_from_what_users_typed(
         f"/api/v1/members/{org.id('member_a1')}/adjustments",
         json={
             "item_code": "flood_fighting",
-            "occurred_on": TODAY.isoformat(),
+            "occurred_on": shanghai_today().isoformat(),
             "reason": HOSTILE_REASON,
         },
         headers=org.headers("admin"),
@@ -877,7 +884,7 @@ async def test_no_export_writes_a_formula_from_what_users_typed(
         json={
             "item_code": "sanitation",
             "points": "5",
-            "occurred_on": TODAY.isoformat(),
+            "occurred_on": shanghai_today().isoformat(),
             "reason": "考核",
         },
         headers=org.headers("admin"),
@@ -887,7 +894,7 @@ async def test_no_export_writes_a_formula_from_what_users_typed(
     await client.post(
         f"/api/v1/periods/{branch_period}/close", json=EARLY_CLOSE, headers=org.headers("admin")
     )
-    quarter = f"{TODAY.year}-Q{(TODAY.month - 1) // 3 + 1}"
+    quarter = f"{shanghai_today().year}-Q{(shanghai_today().month - 1) // 3 + 1}"
     admin = org.headers("admin")
     files = {
         "公示表": await client.get(
@@ -895,7 +902,7 @@ async def test_no_export_writes_a_formula_from_what_users_typed(
         ),
         "一人一卡": await client.get(
             f"/api/v1/members/{org.id('member_a1')}/exports/card.xlsx",
-            params={"year": TODAY.year},
+            params={"year": shanghai_today().year},
             headers=admin,
         ),
         "汇总公示卡": await client.get(
@@ -929,7 +936,7 @@ async def test_a_name_no_sheet_title_may_hold_gives_a_valid_card(
     assert renamed.status_code == 200, renamed.text
     response = await client.get(
         f"/api/v1/members/{org.id('member_a2')}/exports/card.xlsx",
-        params={"year": TODAY.year},
+        params={"year": shanghai_today().year},
         headers=org.headers("admin"),
     )
     assert response.status_code == 200, response.text
@@ -1009,7 +1016,9 @@ async def test_the_ranking_export_prints_on_a4_with_only_the_columns_its_scheme_
         params={"unit_id": org.unit_id("branch_a")},
         headers=org.headers("secretary_a"),
     )
-    book = print_ready_book(response, f"{TODAY:%Y-%m}-{UNIT_NAMES['branch_a']}-公示表.xlsx")
+    book = print_ready_book(
+        response, f"{shanghai_today():%Y-%m}-{UNIT_NAMES['branch_a']}-公示表.xlsx"
+    )
     sheet = book.worksheets[0]
     # 路头村 has no tiers, lists, stars, money or award bar: no column waits for them.
     assert columns_of(sheet) == ["支部", "排名", "姓名", "党小组", "得分", "标记"]
@@ -1046,9 +1055,11 @@ async def test_a_scheme_with_red_and_yellow_lists_exports_that_column(
 async def test_one_card_per_member_prints_with_its_base_score_and_signature_lines(
     client: httpx.AsyncClient, org: Org, published: int
 ) -> None:
-    url = f"/api/v1/members/{org.id('member_a1')}/exports/card.xlsx?year={TODAY.year}"
+    url = f"/api/v1/members/{org.id('member_a1')}/exports/card.xlsx?year={shanghai_today().year}"
     response = await client.get(url, headers=org.headers("member_a1"))
-    sheet = print_ready_book(response, f"{TODAY.year}-member_a1-一人一卡.xlsx").worksheets[0]
+    sheet = print_ready_book(
+        response, f"{shanghai_today().year}-member_a1-一人一卡.xlsx"
+    ).worksheets[0]
     base = [cell.value for cell in sheet[4]]
     assert (base[0], base[2], base[4]) == ("基础分", "每期起始分", 60)
     assert signature_line(sheet) == [
@@ -1061,7 +1072,7 @@ async def test_one_card_per_member_prints_with_its_base_score_and_signature_line
 async def test_the_quarterly_summary_and_attendance_print_on_a4(
     client: httpx.AsyncClient, org: Org, published: int
 ) -> None:
-    quarter = f"{TODAY.year}-Q{(TODAY.month - 1) // 3 + 1}"
+    quarter = f"{shanghai_today().year}-Q{(shanghai_today().month - 1) // 3 + 1}"
     branch = UNIT_NAMES["branch_a"]
     summary = await client.get(
         f"/api/v1/org/units/{org.unit_id('branch_a')}/exports/quarterly-summary.xlsx",
@@ -1072,10 +1083,10 @@ async def test_the_quarterly_summary_and_attendance_print_on_a4(
     assert len(book.worksheets) == 2
     attendance = await client.get(
         f"/api/v1/org/units/{org.unit_id('branch_a')}/exports/attendance.xlsx",
-        params={"period": f"{TODAY:%Y-%m}"},
+        params={"period": f"{shanghai_today():%Y-%m}"},
         headers=org.headers("admin"),
     )
-    print_ready_book(attendance, f"{TODAY:%Y-%m}-{branch}-组织生活出勤表.xlsx")
+    print_ready_book(attendance, f"{shanghai_today():%Y-%m}-{branch}-组织生活出勤表.xlsx")
 
 
 async def test_the_branch_assessment_table_prints_without_outcomes_its_scheme_lacks(
@@ -1087,7 +1098,7 @@ async def test_the_branch_assessment_table_prints_without_outcomes_its_scheme_la
         json={
             "item_code": "party_building",
             "points": "20",
-            "occurred_on": TODAY.isoformat(),
+            "occurred_on": shanghai_today().isoformat(),
             "reason": "季度考核",
         },
         headers=org.headers("admin"),

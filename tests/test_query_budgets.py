@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from tests.conftest import Org
 from tests.fakes.wechat import FakeWeChat
 from tests.test_login import _bind_phone, _ticket
-from tests.workflow import EARLY_CLOSE, TODAY, attach, decide, file_claim, photo
+from tests.workflow import EARLY_CLOSE, attach, decide, file_claim, photo, shanghai_today
 
 Maker = async_sessionmaker[AsyncSession]
 
@@ -217,7 +217,11 @@ async def adjusted(phone: Phone, item: str) -> None:
     """An entry for member_a1 today, by the admin."""
     response = await phone.client.post(
         f"/api/v1/members/{phone.org.id('member_a1')}/adjustments",
-        json={"item_code": item, "occurred_on": TODAY.isoformat(), "reason": "参加防汛抢险"},
+        json={
+            "item_code": item,
+            "occurred_on": shanghai_today().isoformat(),
+            "reason": "参加防汛抢险",
+        },
         headers=phone.as_("admin"),
     )
     assert response.status_code == 201, response.text
@@ -241,7 +245,7 @@ async def board(phone: Phone, round_no: int) -> Send:
             f"/api/v1/members/{phone.org.id('member_a1')}/adjustments",
             json={
                 "item_code": "flood_fighting",
-                "occurred_on": TODAY.isoformat(),
+                "occurred_on": shanghai_today().isoformat(),
                 "reason": "防汛",
             },
             headers=admin,

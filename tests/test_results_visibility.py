@@ -9,7 +9,7 @@ import pytest
 from openpyxl import load_workbook
 
 from tests.conftest import UNIT_NAMES, Org
-from tests.workflow import EARLY_CLOSE, TODAY, attach
+from tests.workflow import EARLY_CLOSE, attach, shanghai_today
 
 V1 = "/api/v1"
 BRANCH_A = {"member_a1", "member_a1b", "leader_a1", "leader_a2", "member_a2", "committee_a"}
@@ -29,7 +29,11 @@ async def published(client: httpx.AsyncClient, org: Org) -> int:
     ):
         response = await client.post(
             f"{V1}/members/{org.id(member)}/deductions",
-            json={"item_code": item, "occurred_on": TODAY.isoformat(), "reason": "支委会认定"},
+            json={
+                "item_code": item,
+                "occurred_on": shanghai_today().isoformat(),
+                "reason": "支委会认定",
+            },
             headers=org.headers(who),
         )
         assert response.status_code == 201, response.text

@@ -48,7 +48,7 @@ from schemathesis.specs.openapi.checks import (
 from api.config import Settings
 from tests.conftest import Org, running_app
 from tests.fakes.wechat import FakeWeChat
-from tests.workflow import TODAY, attach
+from tests.workflow import attach, shanghai_today
 
 # Examples per operation and pass, for each role: about 60 s for the four roles on SQLite with
 # 2 cores. Raise it locally to dig deeper.
@@ -145,7 +145,11 @@ async def seeded(client: httpx.AsyncClient, org: Org) -> Seeded:
     branch = org.unit_id("branch_a")
     deduction = await client.post(
         f"/api/v1/members/{org.id('member_a1')}/deductions",
-        json={"item_code": "meeting_leave", "occurred_on": TODAY.isoformat(), "reason": "请假"},
+        json={
+            "item_code": "meeting_leave",
+            "occurred_on": shanghai_today().isoformat(),
+            "reason": "请假",
+        },
         headers=org.headers("secretary_a"),
     )
     assert deduction.status_code == 201, deduction.text

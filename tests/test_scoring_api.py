@@ -23,9 +23,7 @@ from api.services import periods
 from api.services.ledger import today_in_shanghai
 from api.services.periods import live
 from tests.conftest import Org
-from tests.workflow import EARLY_CLOSE, open_period
-
-TODAY = today_in_shanghai(utcnow())
+from tests.workflow import EARLY_CLOSE, open_period, shanghai_today
 
 
 async def attach(
@@ -49,7 +47,7 @@ async def adjust(
 ) -> httpx.Response:
     body: dict[str, Any] = {
         "item_code": item,
-        "occurred_on": TODAY.isoformat(),
+        "occurred_on": shanghai_today().isoformat(),
         "reason": "参加村庄清洁行动",
         **extra,
     }
@@ -234,7 +232,7 @@ async def test_adjustment_shows_in_the_live_score_with_its_derivation(
     live = await score(client, org, "member_a1", who="member_a1")
     assert live.status_code == 200
     body = live.json()
-    assert body["period_key"] == f"{TODAY.year}-{TODAY.month:02d}"
+    assert body["period_key"] == f"{shanghai_today().year}-{shanghai_today().month:02d}"
     assert body["result"]["total"] == "62.00"
     steps = body["result"]["derivation"]
     assert any(entry["id"] in step["entry_ids"] for step in steps)
@@ -252,7 +250,7 @@ async def test_adjustment_shows_in_the_live_score_with_its_derivation(
         (
             "village_cleaning",
             None,
-            {"occurred_on": (TODAY + timedelta(days=2)).isoformat()},
+            {"occurred_on": (shanghai_today() + timedelta(days=2)).isoformat()},
             400,
             "future_date",
         ),
@@ -497,7 +495,7 @@ async def test_branches_are_assessed_and_ranked_with_prizes(
                 json={
                     "item_code": code,
                     "points": value,
-                    "occurred_on": TODAY.isoformat(),
+                    "occurred_on": shanghai_today().isoformat(),
                     "reason": "季度考核",
                 },
                 headers=org.headers("admin"),
@@ -508,7 +506,7 @@ async def test_branches_are_assessed_and_ranked_with_prizes(
         json={
             "item_code": "sanitation",
             "points": "5",
-            "occurred_on": TODAY.isoformat(),
+            "occurred_on": shanghai_today().isoformat(),
             "reason": "自评",
         },
         headers=org.headers("secretary_a"),
@@ -532,7 +530,7 @@ async def assess(client: httpx.AsyncClient, org: Org, branch: str, item: str, po
         json={
             "item_code": item,
             "points": points,
-            "occurred_on": TODAY.isoformat(),
+            "occurred_on": shanghai_today().isoformat(),
             "reason": "季度考核",
         },
         headers=org.headers("admin"),
@@ -594,7 +592,7 @@ async def test_a_member_scheme_cannot_take_branch_assessments(
         json={
             "item_code": "sanitation",
             "points": "5",
-            "occurred_on": TODAY.isoformat(),
+            "occurred_on": shanghai_today().isoformat(),
             "reason": "季度考核",
         },
         headers=org.headers("admin"),
@@ -681,13 +679,13 @@ async def test_the_period_length_changes_only_while_no_period_is_open(
     board = await client.get(
         f"{url}/boards/{org.unit_id('branch_a')}", headers=org.headers("member_a1")
     )
-    assert board.json()["period_label"] == f"{TODAY.year}年{TODAY.month}月"
+    assert board.json()["period_label"] == f"{shanghai_today().year}年{shanghai_today().month}月"
     export = await client.get(f"{url}/exports/ranking.xlsx", headers=org.headers("admin"))
     assert export.status_code == 200
     assert (await adjust(client, org, "member_a1", "village_cleaning")).status_code == 201
     listed = await client.get(f"/api/v1/schemes/{lutou}/periods", headers=org.headers("admin"))
     keys = {p["key"]: p["status"] for p in listed.json()}
-    half_key = f"{TODAY.year}-H{(TODAY.month - 1) // 6 + 1}"
+    half_key = f"{shanghai_today().year}-H{(shanghai_today().month - 1) // 6 + 1}"
     assert keys == {period["key"]: "published", half_key: "open"}
 
 
@@ -699,7 +697,7 @@ async def test_closes_of_the_old_period_length_are_no_history_of_the_new_one(
 ) -> None:
     """A month closed before the scheme turned to half years broke every later score and
     close of the scheme ("not a half_year period key"): it is no history of a half year."""
-    june = await open_period(sessionmaker, lutou, date(TODAY.year - 1, 6, 15))
+    june = await open_period(sessionmaker, lutou, date(shanghai_today().year - 1, 6, 15))
     closed = await client.post(f"/api/v1/periods/{june}/close", headers=org.headers("admin"))
     assert closed.status_code == 200, closed.text
     half_year = PRESETS["lutou"].model_dump(mode="json") | {"period": "half_year"}
@@ -898,7 +896,7 @@ async def test_every_scheme_of_the_engine_is_offered_and_attaches_and_closes_a_p
     )
     body: dict[str, Any] = {
         "item_code": item.code,
-        "occurred_on": TODAY.isoformat(),
+        "occurred_on": shanghai_today().isoformat(),
         "reason": "预设试运行",
     }
     if item.points is None:

@@ -27,7 +27,7 @@ from api.wechat.wecom import RobotClient
 from tests.conftest import Org, make_settings
 from tests.fakes.wechat import APP_ID, APP_SECRET, SERVICE_APP_ID, SERVICE_APP_SECRET, FakeWeChat
 from tests.test_publication import KEY, open_period, publish
-from tests.workflow import EARLY_CLOSE, TODAY, attach, decide, file_claim, photo
+from tests.workflow import EARLY_CLOSE, attach, decide, file_claim, photo, shanghai_today
 
 Maker = async_sessionmaker[AsyncSession]
 CALLBACK_TOKEN = "secret-callback-token-5e1f"
@@ -129,7 +129,7 @@ async def test_a_full_flow_logs_no_secret_at_debug(
         f"/api/v1/members/{org.id('member_a1')}/deductions",
         json={
             "item_code": "theme_day_absent",
-            "occurred_on": TODAY.isoformat(),
+            "occurred_on": shanghai_today().isoformat(),
             "reason": "缺席主题党日",
         },
         headers=org.headers("secretary_a"),

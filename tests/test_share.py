@@ -33,7 +33,7 @@ from api.wechat.client import WeChatClient
 from api.wechat.wecom import RobotClient
 from tests.conftest import Org, running_app
 from tests.fakes.wechat import FakeWeChat
-from tests.workflow import EARLY_CLOSE, TODAY, attach
+from tests.workflow import EARLY_CLOSE, attach, shanghai_today
 
 Maker = async_sessionmaker[AsyncSession]
 V1 = "/api/v1"
@@ -50,7 +50,11 @@ async def close_period(client: httpx.AsyncClient, org: Org) -> int:
     admin = org.headers("admin")
     adjusted = await client.post(
         f"{V1}/members/{org.id('member_a1')}/adjustments",
-        json={"item_code": "flood_fighting", "occurred_on": TODAY.isoformat(), "reason": "巡堤"},
+        json={
+            "item_code": "flood_fighting",
+            "occurred_on": shanghai_today().isoformat(),
+            "reason": "巡堤",
+        },
         headers=admin,
     )
     assert adjusted.status_code == 201, adjusted.text

@@ -13,7 +13,7 @@ from api.schemas.periods import SubjectResultOut
 from api.scoring import SubjectResult
 from tests.conftest import Org
 from tests.test_publication import POINTS, adjust, open_period, publish, workbook
-from tests.workflow import EARLY_CLOSE, TODAY, attach
+from tests.workflow import EARLY_CLOSE, attach, shanghai_today
 
 Maker = async_sessionmaker[AsyncSession]
 # What a result stored before the 评先评优 fields, and before closes recorded what explains a
@@ -93,7 +93,7 @@ async def test_a_result_stored_before_later_fields_reads_in_todays_shape(
 async def test_a_member_sees_their_own_period_on_their_card_once_it_is_published(
     client: httpx.AsyncClient, org: Org, closed: int
 ) -> None:
-    url = f"/api/v1/members/{org.id('member_a1')}/exports/card.xlsx?year={TODAY.year}"
+    url = f"/api/v1/members/{org.id('member_a1')}/exports/card.xlsx?year={shanghai_today().year}"
 
     async def subtotal(who: str) -> tuple[Any, ...]:
         """The card's last line, the period's subtotal: label, -, tier, -, total."""

@@ -16,7 +16,7 @@ from api.wechat.client import WeChatClient
 from tests.conftest import PG_URL, Org, alembic_config
 from tests.fakes.wechat import FakeWeChat
 from tests.test_migrations import _run
-from tests.workflow import TODAY
+from tests.workflow import shanghai_today
 
 Maker = async_sessionmaker[AsyncSession]
 URL = "/api/v1/notice-templates/deduction_card/subscribe"
@@ -59,7 +59,11 @@ async def towns(client: httpx.AsyncClient, org: Org, sessionmaker: Maker) -> Non
 async def deduct(client: httpx.AsyncClient, org: Org, member: str, who: str) -> None:
     response = await client.post(
         f"/api/v1/members/{org.id(member)}/deductions",
-        json={"item_code": "meeting_leave", "occurred_on": TODAY.isoformat(), "reason": "请假"},
+        json={
+            "item_code": "meeting_leave",
+            "occurred_on": shanghai_today().isoformat(),
+            "reason": "请假",
+        },
         headers=org.headers(who),
     )
     assert response.status_code == 201, response.text

@@ -12,19 +12,27 @@ from api.scoring.scheme import PeriodLength
 from api.services.ledger import ensure_period, today_in_shanghai
 from tests.conftest import Org
 
-TODAY = today_in_shanghai(utcnow())
+
+def shanghai_today() -> date:
+    """Today in Shanghai, as the app takes it: read at each use, since a run may cross midnight
+    there (16:00 UTC), and the app's today moves with it."""
+    return today_in_shanghai(utcnow())
+
+
 # A close of the running period is a close before its end: it needs a confirmed reason.
 EARLY_CLOSE = {"force": True, "reason": "月中提前结算（测试）"}
 
 
 async def open_period(
-    sessionmaker: async_sessionmaker[AsyncSession], scheme_id: int, day: date = TODAY
+    sessionmaker: async_sessionmaker[AsyncSession], scheme_id: int, day: date | None = None
 ) -> int:
     """The id of the monthly period of `day` (created open, as a first entry would)."""
     async with sessionmaker() as session:
         record = await session.get(SchemeRecord, scheme_id)
         assert record is not None
-        period = await ensure_period(session, record, period_containing(PeriodLength.MONTH, day))
+        period = await ensure_period(
+            session, record, period_containing(PeriodLength.MONTH, day or shanghai_today())
+        )
         await session.commit()
         return id_of(period)
 
@@ -70,7 +78,7 @@ async def file_claim(
 ) -> httpx.Response:
     body: dict[str, Any] = {
         "item_code": item,
-        "occurred_on": TODAY.isoformat(),
+        "occurred_on": shanghai_today().isoformat(),
         "description": "参加村庄清洁行动，清理垃圾两车",
         "photo_ids": photo_ids,
         **extra,
