@@ -97,22 +97,27 @@ BUDGETS: dict[str, tuple[tuple[str, str], ...]] = {
     "my_score": (
         SIGNED_IN,
         ("SELECT scheme", "the schemes in force along the member's units"),
-        ("SELECT (period, live_placement)", "the running period; the member's stored ranks"),
-        ("SELECT score_entry", "the member's ledger of the period, summed per item"),
-        ("SELECT period_result", "the member's earlier results (carry-over, streaks, stars)"),
+        (
+            "SELECT (score_entry, period, period_result, live_placement)",
+            "the running period, the member's stored ranks, their ledger of the period summed "
+            "per item, their earlier results (carry-over, streaks, stars)",
+        ),
     ),
     "my_score_before_any_entry": (
         SIGNED_IN,
         ("SELECT scheme", "the schemes in force along the member's units"),
-        ("SELECT (period, live_placement)", "the running period, no row yet; the member's ranks"),
-        ("SELECT period_result", "the member's earlier results (carry-over, streaks, stars)"),
+        (
+            "SELECT (score_entry, period, period_result, live_placement)",
+            "the running period (no row yet), the member's ranks, their earlier results",
+        ),
     ),
     "home": (
         SIGNED_IN,
         ("SELECT scheme", "the live score: the schemes in force along the member's units"),
-        ("SELECT (period, live_placement)", "the live score: the running period, the ranks"),
-        ("SELECT score_entry", "the live score: the member's ledger of the period"),
-        ("SELECT period_result", "the live score: the member's earlier results"),
+        (
+            "SELECT (score_entry, period, period_result, live_placement)",
+            "the live score: the running period, the ranks, the ledger, the earlier results",
+        ),
         ("SELECT claim", "the member's latest pending claims, with how many there are"),
         (
             "SELECT (notice, meeting_attendance, meeting, publication, period, org_unit, "
@@ -127,8 +132,10 @@ BUDGETS: dict[str, tuple[tuple[str, str], ...]] = {
     "home_of_a_leader": (
         SIGNED_IN,
         ("SELECT scheme", "the live score: the schemes in force along the member's units"),
-        ("SELECT (period, live_placement)", "the live score: the running period, the ranks"),
-        ("SELECT period_result", "the live score (no ledger rows): earlier results"),
+        (
+            "SELECT (score_entry, period, period_result, live_placement)",
+            "the live score: the running period, the ranks, the ledger (none), earlier results",
+        ),
         ("SELECT claim", "the member's latest pending claims, with how many there are"),
         (
             "SELECT (notice, meeting_attendance, meeting, publication, period, org_unit, "

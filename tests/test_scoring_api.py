@@ -914,3 +914,25 @@ async def test_every_scheme_of_the_engine_is_offered_and_attaches_and_closes_a_p
     )
     assert closed.status_code == 200, closed.text
     assert closed.json()["subjects"] > 0
+
+
+async def test_decimal_points_sum_exactly_live_and_closed(
+    client: httpx.AsyncClient, org: Org, lutou: int
+) -> None:
+    # 2.1 + 2.2 is 4.300000000000001 in binary floating point, which is how SQLite sums.
+    for points in ("2.1", "2.2"):
+        answer = await adjust(client, org, "member_a1", "negative_conduct", points)
+        assert answer.status_code == 201, answer.text
+    live = (await score(client, org, "member_a1", "admin")).json()["result"]
+    assert live["item_totals"] == {"negative_conduct": "4.30"}
+    assert (live["points"], live["total"]) == ("55.70", "55.70")
+    entry = next(step for step in live["derivation"] if step["kind"] == "entry")
+    assert (entry["value"], len(entry["entry_ids"])) == ("4.3", 2)
+    period = await current_period(client, org, lutou)
+    url = f"/api/v1/periods/{period['id']}"
+    closing = await client.post(f"{url}/close", json=EARLY_CLOSE, headers=org.headers("admin"))
+    assert closing.status_code == 200
+    closed = await client.get(
+        f"{url}/results/members/{org.id('member_a1')}", headers=org.headers("admin")
+    )
+    assert closed.json()["result"] == live

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Select, bindparam, case, func, or_, true
+from sqlalchemy import JSON, Select, Text, bindparam, case, cast, func, or_, true, type_coerce
 from sqlalchemy import select as sa_select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
@@ -309,16 +309,21 @@ async def ledger_tallies(
         if latest > last:
             last = latest
         listed = row_ids[0] if row_ids else None
-        entries.append(
-            Entry.tally(
-                str(subject_id),
-                item_code,
-                total if is_pg else plain(Decimal(total)),
-                count,
-                () if listed is None else sorted(listed if is_pg else map(int, listed.split(","))),
-            )
-        )
+        entries.append(_entry(is_pg, subject_id, item_code, total, count, listed))
     return entries, last or None
+
+
+def _entry(
+    is_pg: bool, subject_id: int, item_code: str, total: Any, count: int, listed: Any
+) -> Entry:
+    """A tally of `_tally` as the engine takes it (SQLite gives the sum and the ids as text)."""
+    return Entry.tally(
+        str(subject_id),
+        item_code,
+        Decimal(total) if is_pg else plain(Decimal(total)),
+        count,
+        () if listed is None else sorted(listed if is_pg else map(int, listed.split(","))),
+    )
 
 
 @functools.cache
@@ -331,6 +336,10 @@ def _tally_read(is_pg: bool, ids: bool, *, some: bool, upto: bool) -> Read:
 def _tally(is_pg: bool, ids: bool, *, some: bool, upto: bool) -> Select[Any]:
     """The ledger tally of `ledger_tallies`, built once per shape (a member's score runs it on every
     request): of the period, of some subjects (`members`, `branches`), up to a row id."""
+    return _tally_of(bindparam("period_id"), is_pg, ids, some=some, upto=upto)
+
+
+def _tally_of(period_id: Any, is_pg: bool, ids: bool, *, some: bool, upto: bool) -> Select[Any]:
     row_id = col(ScoreEntry.id)
     occurrences = func.sum(case((col(ScoreEntry.reverses_id).is_(None), 1), else_=-1))
     subject = func.coalesce(col(ScoreEntry.member_id), col(ScoreEntry.branch_id))
@@ -338,13 +347,15 @@ def _tally(is_pg: bool, ids: bool, *, some: bool, upto: bool) -> Select[Any]:
     columns: list[Any] = [
         subject,
         col(ScoreEntry.item_code),
-        func.trim_scale(points) if is_pg else points,  # 2.00 → 2 in the database
+        # 2.00 → 2 in PostgreSQL; SQLite sums as a float, whose text is the sum's decimal
+        # (0.1 + 0.2 is 0.3 there, not 0.30000000000000004).
+        func.trim_scale(points) if is_pg else cast(points, Text),
         occurrences,
         func.max(row_id),
     ]
     if ids:
         columns.append(func.array_agg(row_id) if is_pg else func.group_concat(row_id, ","))
-    where = [col(ScoreEntry.period_id) == bindparam("period_id")]
+    where = [col(ScoreEntry.period_id) == period_id]
     if some:
         where.append(_of_bound_subjects(ScoreEntry))
     if upto:
@@ -434,7 +445,7 @@ async def _earlier_results(
 
 
 # The results of the current close of each earlier period (as `_closes_before` finds them).
-_EARLIER_RESULTS = Read(
+_EARLIER_SELECT = (
     sa_select(col(PeriodResult.prior))
     .join(
         PeriodRecord,
@@ -444,10 +455,68 @@ _EARLIER_RESULTS = Read(
     .where(*_EARLIER_PERIODS, _of_bound_subjects(PeriodResult))
     .order_by(col(PeriodResult.period_id), col(PeriodResult.id))
 )
+_EARLIER_RESULTS = Read(_EARLIER_SELECT)
 
 
 def _priors(stored: Sequence[dict[str, Any]]) -> list[PriorResult]:
     return [PriorResult.model_validate(prior) for prior in stored]
+
+
+@dataclass(frozen=True)
+class Own:
+    """Some subjects' own ledger tallies and earlier results, read with something else."""
+
+    entries: list[Entry]
+    history: list[PriorResult]
+
+
+@functools.cache
+def own_columns(is_pg: bool) -> tuple[Any, Any]:
+    """Two columns for a statement that reads a few subjects' own numbers with other things (a
+    member's live score): their ledger tallies of the period whose key is bound as `key`, with
+    the ids of their rows, and their earlier results (`_earlier_results`), each one JSON value.
+    Bound: `scheme_id`, `key`, `members`, `branches` and `_earlier_bounds` (`own_values`);
+    read back by `own`."""
+    period_id = (
+        sa_select(col(PeriodRecord.id))
+        .where(
+            col(PeriodRecord.scheme_id) == bindparam("scheme_id"),
+            col(PeriodRecord.key) == bindparam("key"),
+        )
+        .correlate(None)  # not to the period a statement using these reads besides
+        .scalar_subquery()
+    )
+    tally = _tally_of(period_id, is_pg, True, some=True, upto=False).subquery("tally")
+    subject, item_code, total, count, _, listed = tally.c
+    prior = col(PeriodResult.prior)
+    if is_pg:
+        # The sum as text: a JSON number would come back a float.
+        row = func.json_build_array(subject, item_code, cast(total, Text), count, listed)
+        tallies, earlier = func.json_agg(row), func.json_agg(prior)
+    else:
+        row = func.json_array(subject, item_code, total, count, listed)
+        tallies, earlier = func.json_group_array(row), func.json_group_array(func.json(prior))
+    priors = _EARLIER_SELECT.with_only_columns(earlier).order_by(None).correlate(None)
+    return (
+        type_coerce(sa_select(tallies).select_from(tally).correlate(None).scalar_subquery(), JSON),
+        type_coerce(priors.scalar_subquery(), JSON),
+    )
+
+
+def own_values(record: SchemeRecord, period: Period, subjects: Sequence[int]) -> dict[str, Any]:
+    """The values `own_columns` binds."""
+    return {
+        **_earlier_bounds(record, period),
+        "key": period.key,
+        "members": list(subjects),
+        "branches": list(subjects),
+    }
+
+
+def own(is_pg: bool, tallies: Any, earlier: Any) -> Own:
+    """The values of `own_columns` as the engine takes them (an aggregate of no rows is NULL on
+    PostgreSQL). The results' order does not matter: the engine keys them by period."""
+    return Own([_entry(is_pg, *tally) for tally in tallies or ()], _priors(earlier or ()))
 
 
 async def member_inputs(
@@ -460,12 +529,14 @@ async def member_inputs(
     period: PeriodRecord | None,
     ids: bool,
     as_exempt: bool = True,
+    known: "Own | None" = None,
 ) -> Inputs:
     """Some members' own inputs for a period: their ledger, evaluations and history.
 
     `period`: the period's row (None: it has none yet, so no ledger either). `ids`: keep the
     ledger row ids (for a derivation). `as_exempt=False` scores an exempt member anyway (a
-    告知卡 still shows their running points).
+    告知卡 still shows their running points). `known`: their ledger (with ids) and history,
+    already read with something else (`own_columns`).
     """
     unit_ids = {m.unit_id for m in members}
     if len(unit_ids) == 1:  # one member: their unit is usually loaded already
@@ -479,10 +550,13 @@ async def member_inputs(
         }
     member_ids = [id_of(m) for m in members]
     subjects = [_subject(m, units[m.unit_id], exempt=m.exempt and as_exempt) for m in members]
-    entries = (
-        (await ledger_tallies(session, id_of(period), member_ids, ids=ids))[0] if period else []
-    )
-    history = await _earlier_results(session, record, target, member_ids)
+    if known is not None:
+        entries, history = known.entries, known.history
+    else:
+        entries = (
+            (await ledger_tallies(session, id_of(period), member_ids, ids=ids))[0] if period else []
+        )
+        history = await _earlier_results(session, record, target, member_ids)
     evaluations = await _evaluations(session, record, scheme, target, member_ids)
     paths = {str(m.id): units[m.unit_id].path for m in members}
     return Inputs(subjects, entries, history, paths, evaluations)

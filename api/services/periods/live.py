@@ -9,6 +9,7 @@ worker has run for a period, the first request computes and stores the placement
 """
 
 import asyncio
+import functools
 import weakref
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -46,7 +47,14 @@ from api.services import jobs
 from api.services.ledger import period_of, today_in_shanghai
 from api.services.members import member_for
 from api.services.periods.compute import compute_off_loop
-from api.services.periods.gateway import load_inputs, member_inputs
+from api.services.periods.gateway import (
+    Own,
+    load_inputs,
+    member_inputs,
+    own,
+    own_columns,
+    own_values,
+)
 from api.services.periods.scope import Scope, current_period, scope_of
 from api.services.schemes import in_force
 
@@ -80,9 +88,11 @@ async def live_score(
     record, _ = await in_force(session, unit, SubjectKind.MEMBER)
     scope = await scope_of(session, record)
     target = current_period(scope.scheme, today)
-    row, stored = await _period_and_placement(session, scope, target, member_id)
+    row, stored, known = await _period_and_placement(session, scope, target, member_id)
     placement, ranked_at = stored or await _rank_first(session, scope, target, member_id)
-    own = await member_inputs(session, record, scope.scheme, target, [member], period=row, ids=True)
+    own = await member_inputs(
+        session, record, scope.scheme, target, [member], period=row, ids=True, known=known
+    )
     try:
         mine = explain_subject(
             scope.scheme,
@@ -101,18 +111,22 @@ async def live_score(
 
 async def _period_and_placement(
     session: AsyncSession, scope: Scope, target: Period, member_id: int
-) -> tuple[PeriodRecord | None, tuple[Placement, datetime] | None]:
-    """The period's row, if it has been created, and the member's stored placement as `_stored`
-    finds it: both by the scheme and the period's key, so read in one statement."""
+) -> tuple[PeriodRecord | None, tuple[Placement, datetime] | None, Own]:
+    """The period's row, if it has been created, the member's stored placement as `_stored`
+    finds it, and their own ledger and earlier results: all by the scheme and the period's key,
+    so read in one statement."""
     key = {"scheme_id": id_of(scope.record), "key": target.key}
-    found = await _PERIOD_AND_PLACEMENT.first(session, {**key, "member_id": member_id})
+    is_pg = session.get_bind().dialect.name == "postgresql"
+    values = own_values(scope.record, target, [member_id]) | key | {"member_id": member_id}
+    found = await _period_placement_and_own(is_pg).first(session, values)
     assert found is not None  # one row, whatever is found: the joins are outer
     period = found[:_PERIOD_END]
     row = adopt(session, PeriodRecord, period) if period[0] is not None else None
-    placement, computed_at = found[_PERIOD_END:]
+    placement, computed_at, tallies, earlier = found[_PERIOD_END:]
+    known = own(is_pg, tallies, earlier)
     if computed_at is not None:  # a stored placement (its time is never NULL)
-        return row, (Placement.from_json(placement), computed_at)
-    return row, await _unplaced(session, key)
+        return row, (Placement.from_json(placement), computed_at), known
+    return row, await _unplaced(session, key), known
 
 
 async def _stored(
@@ -147,18 +161,27 @@ _PLACEMENT_OF_MEMBER = Read(
 )
 _RANKED_AT = Read(sa_select(col(LivePlacement.computed_at)).where(_OF_PERIOD).limit(1))
 _PERIOD_END = len(columns_of(PeriodRecord))
-_PERIOD_AND_PLACEMENT = Read(
-    sa_select(
-        *columns_of(PeriodRecord), col(LivePlacement.placement), col(LivePlacement.computed_at)
+
+
+@functools.cache
+def _period_placement_and_own(is_pg: bool) -> Read:
+    return Read(
+        sa_select(
+            *columns_of(PeriodRecord),
+            col(LivePlacement.placement),
+            col(LivePlacement.computed_at),
+            *own_columns(is_pg),
+        )
+        .select_from(sa_select(literal(1).label("one")).subquery("one"))
+        .outerjoin(
+            PeriodRecord,
+            (col(PeriodRecord.scheme_id) == bindparam("scheme_id"))
+            & (col(PeriodRecord.key) == bindparam("key")),
+        )
+        .outerjoin(
+            LivePlacement, _OF_PERIOD & (col(LivePlacement.member_id) == bindparam("member_id"))
+        )
     )
-    .select_from(sa_select(literal(1).label("one")).subquery("one"))
-    .outerjoin(
-        PeriodRecord,
-        (col(PeriodRecord.scheme_id) == bindparam("scheme_id"))
-        & (col(PeriodRecord.key) == bindparam("key")),
-    )
-    .outerjoin(LivePlacement, _OF_PERIOD & (col(LivePlacement.member_id) == bindparam("member_id")))
-)
 
 
 async def _rank_first(
