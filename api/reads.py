@@ -12,8 +12,8 @@ Python values in the rows as SQLAlchemy gives (tests compare the two).
 A read runs on the request's connection, inside its transaction when one has begun (it sees the
 request's own writes); before that, on its own, which under READ COMMITTED is the same snapshot
 a statement inside the transaction would get. Only plain SELECTs: nothing that locks or writes.
-A `Write` (INSERT, UPDATE or DELETE with RETURNING) always runs inside it, beginning it if no
-statement has.
+A `Write` (INSERT, UPDATE or DELETE with RETURNING) and a `Locking` read (FOR SHARE, FOR
+UPDATE) always run inside it, beginning it if no statement has.
 
 On SQLite (tests, `make run`) the statement runs through SQLAlchemy Core, without the ORM.
 
@@ -229,24 +229,18 @@ class Read(_Statement):
         return plan.rows(rows)
 
 
-class Write(_Statement):
-    """An INSERT, UPDATE or DELETE with RETURNING built once, run like a `Read` in the
-    request's transaction: through the ORM session the probe's one INSERT cost 0.12 ms of the
-    worker's CPU, the driver's own call a quarter of that.
+class _InTransaction(_Statement):
+    """A statement run on the driver inside the request's transaction (`Write`, `Locking`).
 
     The driver's transaction is begun first when no statement has begun it yet (SQLAlchemy
-    begins it before its first statement, not when the session's transaction begins), so the
-    write commits or rolls back with the request. A refusal by the database (a key, a check, a
-    trigger) is raised as SQLAlchemy raises it (`IntegrityError`, `DBAPIError`); a lost
-    connection runs the statement again through SQLAlchemy, which fails the same way and
-    invalidates the connection.
+    begins it before its first statement, not when the session's transaction begins), so what
+    the statement does commits or rolls back with the request, and a lock it takes lasts as
+    long. A refusal by the database (a key, a check, a trigger) is raised as SQLAlchemy raises
+    it (`IntegrityError`, `DBAPIError`); a lost connection runs the statement again through
+    SQLAlchemy, which fails the same way and invalidates the connection.
     """
 
-    statement: ReturningWrite
     reads_only = False
-
-    def __init__(self, statement: ReturningWrite) -> None:
-        super().__init__(statement)
 
     async def _on_driver(self, taken: "_Taken", params: Mapping[str, Any] | None) -> Sequence[Row]:
         dialect = taken.connection.dialect
@@ -271,6 +265,28 @@ class Write(_Statement):
     ) -> Sequence[Row]:
         log.warning("write by the driver failed, written again through SQLAlchemy: %r", exc)
         return _rows(await taken.connection.execute(self.statement, params))
+
+
+class Write(_InTransaction):
+    """An INSERT, UPDATE or DELETE with RETURNING built once, run like a `Read` in the
+    request's transaction: through the ORM session the probe's one INSERT cost 0.12 ms of the
+    worker's CPU, the driver's own call a quarter of that."""
+
+    statement: ReturningWrite
+
+    def __init__(self, statement: ReturningWrite) -> None:
+        super().__init__(statement)
+
+
+class Locking(_InTransaction):
+    """A SELECT that locks what it reads (FOR UPDATE, FOR SHARE) built once, run like a `Write`
+    in the request's transaction, so that its locks last until the request ends: through the
+    ORM session a submission's check of its period cost three times the driver's call."""
+
+    statement: Columns
+
+    def __init__(self, statement: Columns) -> None:
+        super().__init__(statement)
 
 
 def _refusal(

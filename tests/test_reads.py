@@ -26,7 +26,7 @@ from sqlmodel import col
 
 from api.db import create_engine
 from api.models import Member, Notice, NoticeKind, Probe, utcnow
-from api.reads import Read, Write, adopt, columns_of
+from api.reads import Locking, Read, Write, adopt, columns_of
 from tests.conftest import FELL_BACK, Org
 
 Maker = async_sessionmaker[AsyncSession]
@@ -206,6 +206,27 @@ async def test_a_read_takes_no_lock(sessionmaker: Maker) -> None:
             pytest.skip("SQLite takes no row locks; the reads run through SQLAlchemy there")
         with pytest.raises(TypeError, match="no lock"):
             await locking.all(session, {"member_id": 1})
+
+
+async def test_a_locking_read_holds_its_lock_until_the_session_ends(
+    sessionmaker: Maker, org: Org
+) -> None:
+    """Its lock lasts as long as the request's transaction, which it begins when it is the
+    first statement: another transaction cannot take the row meanwhile, and can once it ends."""
+    member_id = org.id("member_a1")
+    row = sa_select(col(Member.name)).where(col(Member.id) == bindparam("member_id"))
+    locking = Locking(row.with_for_update())
+    taken_elsewhere = text("SELECT name FROM member WHERE id = :member_id FOR UPDATE NOWAIT")
+    async with sessionmaker() as session:
+        if session.get_bind().dialect.name != "postgresql":
+            pytest.skip("SQLite takes no row locks; the reads run through SQLAlchemy there")
+        assert await locking.scalar(session, {"member_id": member_id}) == "member_a1"
+        async with sessionmaker() as other:
+            with pytest.raises(DBAPIError, match="could not obtain lock"):
+                await other.execute(taken_elsewhere, {"member_id": member_id})
+        await session.commit()
+    async with sessionmaker() as other:
+        assert (await other.execute(taken_elsewhere, {"member_id": member_id})).scalar_one()
 
 
 # --- writes --------------------------------------------------------------------------------------

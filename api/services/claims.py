@@ -74,7 +74,7 @@ from api.models import (
     id_of,
     utcnow,
 )
-from api.reads import Read, Write, adopt, columns_of
+from api.reads import Locking, Read, Write, adopt, columns_of
 from api.schemas.values import points_text
 from api.scoring import Period, Scheme, period_containing
 from api.scoring.scheme import ApprovalStep, Item
@@ -241,17 +241,17 @@ async def _checked(
     if item.evidence_required and not photo_ids:
         raise EvidenceRequired()
     value = checked_points(scheme, item_code, points).quantize(CENT)
-    status, pending = (
-        await session.execute(
-            _SUBMISSION_STATE,
-            {
-                "scheme_id": id_of(scheme_record),
-                "key": target.key,
-                "member_id": id_of(member),
-                "item_code": item_code,
-            },
-        )
-    ).one()
+    state = await _SUBMISSION_STATE.first(
+        session,
+        {
+            "scheme_id": id_of(scheme_record),
+            "key": target.key,
+            "member_id": id_of(member),
+            "item_code": item_code,
+        },
+    )
+    assert state is not None  # one row: two scalar subqueries
+    status, pending = state
     if status is not None and status != PeriodStatus.open:
         raise ClaimPeriodClosed(detail={"period": target.key})
     if pending >= max_pending:
@@ -320,16 +320,21 @@ _PERIOD_OF_KEY = (
     col(PeriodRecord.scheme_id) == bindparam("scheme_id"),
     col(PeriodRecord.key) == bindparam("key"),
 )
-_SUBMISSION_STATE = select(
-    select(PeriodRecord.status).where(*_PERIOD_OF_KEY).with_for_update(read=True).scalar_subquery(),
-    select(func.count())
-    .select_from(Claim)
-    .where(
-        col(Claim.member_id) == bindparam("member_id"),
-        col(Claim.item_code) == bindparam("item_code"),
-        col(Claim.status) == ClaimStatus.pending,
+_SUBMISSION_STATE = Locking(
+    sa_select(
+        sa_select(col(PeriodRecord.status))
+        .where(*_PERIOD_OF_KEY)
+        .with_for_update(read=True)
+        .scalar_subquery(),
+        sa_select(func.count())
+        .select_from(Claim)
+        .where(
+            col(Claim.member_id) == bindparam("member_id"),
+            col(Claim.item_code) == bindparam("item_code"),
+            col(Claim.status) == ClaimStatus.pending,
+        )
+        .scalar_subquery(),
     )
-    .scalar_subquery(),
 )
 # The period by its key, not its id: an approval checks the cap without reading the period.
 _APPROVED_POINTS = Read(
