@@ -6,6 +6,7 @@ from datetime import timedelta
 import httpx
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from api.models import Notice, NoticeKind
 from tests.conftest import UNIT_NAMES, Org
 from tests.meeting_steps import scheduled
 from tests.test_evaluation_rounds import open_round
@@ -91,6 +92,28 @@ async def test_home_of_a_member_shows_period_score_claims_notices_and_board(
     assert home["pending_claims"] == 0
     assert home["unread_notices"] >= 1
     assert home["score"]["points"] is not None
+
+
+async def test_home_lists_the_latest_three_pending_claims_and_counts_them_all(
+    client: httpx.AsyncClient, org: Org, sessionmaker: Maker
+) -> None:
+    await attach(client, org, "lutou")
+    filed = []
+    for n in range(4):
+        pic = await photo(sessionmaker, org, "member_a1", f"many{n}")
+        claim = await file_claim(client, org, "member_a1", f"home-many-{n}", [pic])
+        assert claim.status_code == 201, claim.text
+        filed.append(claim.json()["id"])
+    async with sessionmaker() as session:
+        for title in ("一", "二"):
+            session.add(
+                Notice(member_id=org.id("member_a1"), kind=NoticeKind.threshold, title=title)
+            )
+        await session.commit()
+    home = (await client.get("/api/v1/me/home", headers=org.headers("member_a1"))).json()
+    assert home["pending_claims"] == 4
+    assert [c["id"] for c in home["latest_claims"]] == filed[:0:-1]  # newest first
+    assert home["unread_notices"] == 2  # counted once, not once per claim listed
 
 
 async def test_home_shows_the_latest_published_board_with_my_rank(

@@ -118,11 +118,11 @@ BUDGETS: dict[str, tuple[tuple[str, str], ...]] = {
             "SELECT (score_entry, period, period_result, live_placement)",
             "the live score: the running period, the ranks, the ledger, the earlier results",
         ),
-        ("SELECT claim", "the member's latest pending claims, with how many there are"),
         (
             "SELECT (notice, meeting_attendance, meeting, publication, period, org_unit, "
-            "publication_withdrawal)",
-            "unread notices; attendance over the period; the branch's latest board",
+            "publication_withdrawal, claim)",
+            "unread notices; attendance over the period; the branch's latest board; the "
+            "member's latest pending claims, with how many there are",
         ),
         (
             "SELECT evaluation_round",
@@ -136,11 +136,11 @@ BUDGETS: dict[str, tuple[tuple[str, str], ...]] = {
             "SELECT (score_entry, period, period_result, live_placement)",
             "the live score: the running period, the ranks, the ledger (none), earlier results",
         ),
-        ("SELECT claim", "the member's latest pending claims, with how many there are"),
         (
             "SELECT (notice, meeting_attendance, meeting, publication, period, org_unit, "
-            "publication_withdrawal)",
-            "unread notices; attendance over the period; the branch's latest board",
+            "publication_withdrawal, claim)",
+            "unread notices; attendance over the period; the branch's latest board; the "
+            "member's latest pending claims, with how many there are",
         ),
         (
             "SELECT evaluation_round",

@@ -1,8 +1,8 @@
 """The phone's home screen (`GET /me/home`): what a member and an officer look at first.
 
 A fixed handful of reads (`api.reads`) whatever the member's history: the live score's own, then
-one for the pending claims, one for the unread notices with the period's attendance and the
-latest board, one for the rounds and the meetings, and one for an officer's to-do counts.
+one for the unread notices, the period's attendance, the latest board and the pending claims,
+one for the rounds and the meetings, and one for an officer's to-do counts.
 """
 
 from collections.abc import Sequence
@@ -120,8 +120,6 @@ async def home(session: AsyncSession, principal: Principal, *, now: datetime, to
         live = await periods.live_score(session, principal, principal.member_id, today)
     except SchemeNotFound:
         live = None
-    names = {i.code: i.name for i in live.scheme.items} if live else {}
-    pending, latest = await _pending_claims(session, principal, names)
     period = live.period if live else meetings.period_of_key(f"{today:%Y-%m}")
     values = {
         "member_id": principal.member_id,
@@ -129,9 +127,11 @@ async def home(session: AsyncSession, principal: Principal, *, now: datetime, to
         "end": period.end,
         "units": _branch_ids(principal),
     }
-    found = await _COUNTS_AND_BOARD.first(session, values)
-    assert found is not None  # one row, whatever is found: the board's join is outer
+    rows = await _COUNTS_BOARD_AND_CLAIMS.all(session, values)
+    found = rows[0]  # a row, whatever is found: the joins are outer
     unread, present, leave, absent = found[:_COUNTS_END]
+    names = {i.code: i.name for i in live.scheme.items} if live else {}
+    pending, latest = _pending_claims([row[_BOARD_END:] for row in rows], names)
     rounds, upcoming = await _rounds_and_meetings(session, principal, now)
     return Home(
         live=live,
@@ -140,16 +140,18 @@ async def home(session: AsyncSession, principal: Principal, *, now: datetime, to
         unread_notices=unread,
         open_rounds=rounds,
         upcoming_meetings=upcoming,
-        board=_board(principal, found[_COUNTS_END:]),
+        board=_board(principal, found[_COUNTS_END:_BOARD_END]),
         to_do=await _to_do(session, principal),
         attendance=meetings.AttendanceCounts(period, present, leave, absent),
     )
 
 
-async def _pending_claims(
-    session: AsyncSession, principal: Principal, names: dict[str, str]
+def _pending_claims(
+    rows: Sequence[Sequence[Any]], names: dict[str, str]
 ) -> tuple[int, list[ClaimLine]]:
-    rows = await _PENDING_CLAIMS.all(session, {"member_id": principal.member_id})
+    """How many of the member's claims are pending, and the latest (`_PENDING_CLAIMS`'s
+    columns; a row of NULLs when none is)."""
+    claims = [row for row in rows if row[0] is not None]
     lines = [
         ClaimLine(
             id=claim_id,
@@ -159,9 +161,9 @@ async def _pending_claims(
             status=ClaimStatus(status),
             created_at=created_at,
         )
-        for claim_id, item_code, points, status, created_at, _ in rows
+        for claim_id, item_code, points, status, created_at, _ in claims
     ]
-    return (rows[0][-1] if rows else 0), lines
+    return (claims[0][-1] if claims else 0), lines
 
 
 def _branch_ids(principal: Principal) -> list[int]:
@@ -202,14 +204,15 @@ def _board(principal: Principal, found: Sequence[Any]) -> BoardLine | None:
 
 
 # Built once: every opening of the phone's home screen runs them.
-_PENDING_CLAIMS = Read(
+# The member's latest pending claims, each with how many are pending.
+_PENDING_CLAIMS = (
     sa_select(
         col(Claim.id),
         col(Claim.item_code),
         col(Claim.points),
         col(Claim.status),
         col(Claim.created_at),
-        over(func.count()),
+        over(func.count()).label("pending"),
     )
     .where(
         col(Claim.member_id) == bindparam("member_id"),
@@ -217,6 +220,7 @@ _PENDING_CLAIMS = Read(
     )
     .order_by(col(Claim.id).desc())
     .limit(LATEST)
+    .subquery("claims")
 )
 _WITHDRAWN = select(PublicationWithdrawal.period_id).where(
     col(PublicationWithdrawal.period_id) == col(Publication.period_id),
@@ -236,8 +240,9 @@ _LATEST_BOARD = (
     .limit(1)
     .subquery("board")
 )
-# The member's unread notices, their meetings of the period (`start`, `end`) by outcome, and
-# the latest board of their branch (`units`), if any: one row.
+# The member's unread notices, their meetings of the period (`start`, `end`) by outcome, the
+# latest board of their branch (`units`), if any, and their latest pending claims: a row per
+# claim (the counts and the board repeated), one if there is none.
 _COUNTS = (
     sa_select(func.count())
     .select_from(Notice)
@@ -249,10 +254,13 @@ _COUNTS = (
     ),
 )
 _COUNTS_END = len(_COUNTS)
-_COUNTS_AND_BOARD = Read(
-    sa_select(*_COUNTS, *_LATEST_BOARD.c)
+_BOARD_END = _COUNTS_END + len(_LATEST_BOARD.c)
+_COUNTS_BOARD_AND_CLAIMS = Read(
+    sa_select(*_COUNTS, *_LATEST_BOARD.c, *_PENDING_CLAIMS.c)
     .select_from(sa_select(literal(1).label("one")).subquery("one"))
     .outerjoin(_LATEST_BOARD, true())
+    .outerjoin(_PENDING_CLAIMS, true())
+    .order_by(_PENDING_CLAIMS.c.id.desc())
 )
 # The rounds of the member's branch (`units`) not closed yet, by deadline, then the member's
 # next meetings (after `now`), by start: tagged by kind, the round's period key and status
