@@ -31,12 +31,14 @@ from typing import Any, TypeVar
 import asyncpg
 from sqlalchemy import Column, CompoundSelect, Result, Select, bindparam
 from sqlalchemy import select as sa_select
-from sqlalchemy.engine import Dialect
+from sqlalchemy.engine import Connection, Dialect
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
-from sqlalchemy.orm import SessionTransaction, class_mapper
+from sqlalchemy.orm import Session, SessionTransaction, class_mapper
 from sqlalchemy.orm.attributes import instance_state
+from sqlalchemy.pool import PoolProxiedConnection
 from sqlalchemy.sql.dml import ReturningDelete, ReturningInsert, ReturningUpdate
+from sqlalchemy.util import greenlet_spawn
 from sqlmodel import SQLModel
 
 log = logging.getLogger(__name__)
@@ -325,10 +327,11 @@ async def _take(session: AsyncSession) -> _Taken | None:
     taken = _taken(session)
     if taken is not None:
         return taken
-    connection = await session.connection()
+    # The connection and its driver's in one trip into SQLAlchemy's greenlet, not one each.
+    sync, raw = await greenlet_spawn(_connect, session.sync_session)
+    connection = AsyncConnection._retrieve_proxy_for_target(sync)
     if connection.dialect.name != "postgresql":
         return None
-    raw = await connection.get_raw_connection()
     assert raw.driver_connection is not None
     taken = _Taken(
         session.sync_session.get_transaction(),
@@ -338,6 +341,12 @@ async def _take(session: AsyncSession) -> _Taken | None:
     )
     session.info[_TAKEN] = taken
     return taken
+
+
+def _connect(session: Session) -> tuple[Connection, PoolProxiedConnection]:
+    """The session's connection (beginning its transaction) and the pool's connection under it."""
+    connection = session.connection()
+    return connection, connection.connection
 
 
 def _taken(session: AsyncSession) -> _Taken | None:
