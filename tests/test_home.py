@@ -10,7 +10,15 @@ from api.models import Notice, NoticeKind
 from tests.conftest import UNIT_NAMES, Org
 from tests.meeting_steps import scheduled
 from tests.test_evaluation_rounds import open_round
-from tests.workflow import EARLY_CLOSE, attach, decide, file_claim, photo, shanghai_today
+from tests.workflow import (
+    EARLY_CLOSE,
+    attach,
+    decide,
+    file_claim,
+    file_claims,
+    photo,
+    shanghai_today,
+)
 
 Maker = async_sessionmaker[AsyncSession]
 
@@ -98,12 +106,7 @@ async def test_home_lists_the_latest_three_pending_claims_and_counts_them_all(
     client: httpx.AsyncClient, org: Org, sessionmaker: Maker
 ) -> None:
     await attach(client, org, "lutou")
-    filed = []
-    for n in range(4):
-        pic = await photo(sessionmaker, org, "member_a1", f"many{n}")
-        claim = await file_claim(client, org, "member_a1", f"home-many-{n}", [pic])
-        assert claim.status_code == 201, claim.text
-        filed.append(claim.json()["id"])
+    filed = await file_claims(client, org, sessionmaker, "member_a1", 4, "home-many")
     async with sessionmaker() as session:
         for title in ("一", "二"):
             session.add(

@@ -7,7 +7,7 @@ import httpx
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from tests.conftest import Org
-from tests.workflow import attach, decide, file_claim, photo, shanghai_today
+from tests.workflow import attach, decide, file_claims, shanghai_today
 
 Maker = async_sessionmaker[AsyncSession]
 
@@ -56,12 +56,7 @@ async def test_the_inbox_and_the_review_inbox_scroll_by_cursor(
     client: httpx.AsyncClient, org: Org, sessionmaker: Maker
 ) -> None:
     await attach(client, org, "lutou")
-    filed = []
-    for n in range(3):
-        pic = await photo(sessionmaker, org, "member_a1", f"page{n}")
-        claim = await file_claim(client, org, "member_a1", f"page-claim-{n}", [pic])
-        assert claim.status_code == 201, claim.text
-        filed.append(claim.json()["id"])
+    filed = await file_claims(client, org, sessionmaker, "member_a1", 3, "page")
     headers = org.headers("leader_a1")
     first = (await client.get("/api/v1/claims/review-inbox?size=2", headers=headers)).json()
     assert [c["id"] for c in first["items"]] == filed[:2]

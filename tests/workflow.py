@@ -90,6 +90,24 @@ async def file_claim(
     )
 
 
+async def file_claims(
+    client: httpx.AsyncClient,
+    org: Org,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    who: str,
+    count: int,
+    tag: str,
+) -> list[int]:
+    """`count` claims of `who`, each with a photo of its own, filed in turn: their ids."""
+    filed = []
+    for n in range(count):
+        pic = await photo(sessionmaker, org, who, f"{tag}{n}")
+        claim = await file_claim(client, org, who, f"{tag}-claim-{n}", [pic])
+        assert claim.status_code == 201, claim.text
+        filed.append(claim.json()["id"])
+    return filed
+
+
 async def decide(
     client: httpx.AsyncClient,
     org: Org,
