@@ -62,9 +62,10 @@ class SignedIn(SecurityBase):
     FastAPI solves each dependency of a route on every request, even one whose value it has
     already (the probe under `wrk`, one worker: 1.15 → 1.09 ms of CPU per request)."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, member_scheme: bool = False) -> None:
         self.model = HTTPBearerModel(description="登录后获得的 access_token")
         self.scheme_name = "HTTPBearer"
+        self.member_scheme = member_scheme
 
     async def __call__(self, request: Request) -> Principal:
         scheme, token = get_authorization_scheme_param(request.headers.get("Authorization"))
@@ -72,13 +73,19 @@ class SignedIn(SecurityBase):
             raise NotAuthenticated()
         settings: Settings = request.app.state.settings
         session = await get_session(request)
-        principal = await auth_service.load_principal(session, settings, token)
+        principal = await auth_service.load_principal(
+            session, settings, token, member_scheme=self.member_scheme
+        )
         logs.note_member(principal.member_id)
         return principal
 
 
 get_principal = SignedIn()
 CurrentPrincipal = Annotated[Principal, Depends(get_principal)]
+# For the routes that read the member scheme in force at the member's own unit next (their
+# score, their home screen, their claims): read with the principal, one statement fewer.
+get_principal_and_scheme = SignedIn(member_scheme=True)
+PrincipalAndScheme = Annotated[Principal, Depends(get_principal_and_scheme)]
 
 
 async def get_uploader(

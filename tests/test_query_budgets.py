@@ -63,6 +63,11 @@ def named(statement: str) -> str:
 
 # Each operation's statements, in order, with what each is for. The same on both databases.
 SIGNED_IN = ("SELECT member", "the signed-in member with their unit, roles and live login")
+# With the member scheme in force at the member's unit (their score, home screen and claims).
+SIGNED_IN_WITH_SCHEME = (
+    "SELECT member",
+    "the signed-in member with their unit, roles, live login and the scheme in force there",
+)
 BUDGETS: dict[str, tuple[tuple[str, str], ...]] = {
     "refresh": (
         ("SELECT refresh_token", "the presented refresh token with its login and member"),
@@ -70,8 +75,7 @@ BUDGETS: dict[str, tuple[tuple[str, str], ...]] = {
         ("INSERT refresh_token", "the new refresh token"),
     ),
     "submit": (
-        SIGNED_IN,
-        ("SELECT scheme", "the schemes in force along the member's units"),
+        SIGNED_IN_WITH_SCHEME,
         ("SELECT (period, claim)", "the period's status, and the item's pending claims"),
         ("SELECT photo", "the photos are the member's own uploads (kept for the answer)"),
         ("INSERT claim", "the claim, once per key (ON CONFLICT), its history row by trigger"),
@@ -95,8 +99,7 @@ BUDGETS: dict[str, tuple[tuple[str, str], ...]] = {
         ("SELECT photo", "the answer: a signed URL for each photo the reviewer may see"),
     ),
     "my_score": (
-        SIGNED_IN,
-        ("SELECT scheme", "the schemes in force along the member's units"),
+        SIGNED_IN_WITH_SCHEME,
         (
             "SELECT (score_entry, period, period_result, live_placement)",
             "the running period, the member's stored ranks, their ledger of the period summed "
@@ -104,16 +107,14 @@ BUDGETS: dict[str, tuple[tuple[str, str], ...]] = {
         ),
     ),
     "my_score_before_any_entry": (
-        SIGNED_IN,
-        ("SELECT scheme", "the schemes in force along the member's units"),
+        SIGNED_IN_WITH_SCHEME,
         (
             "SELECT (score_entry, period, period_result, live_placement)",
             "the running period (no row yet), the member's ranks, their earlier results",
         ),
     ),
     "home": (
-        SIGNED_IN,
-        ("SELECT scheme", "the live score: the schemes in force along the member's units"),
+        SIGNED_IN_WITH_SCHEME,
         (
             "SELECT (score_entry, period, period_result, live_placement)",
             "the live score: the running period, the ranks, the ledger, the earlier results",
@@ -130,8 +131,7 @@ BUDGETS: dict[str, tuple[tuple[str, str], ...]] = {
         ),
     ),
     "home_of_a_leader": (
-        SIGNED_IN,
-        ("SELECT scheme", "the live score: the schemes in force along the member's units"),
+        SIGNED_IN_WITH_SCHEME,
         (
             "SELECT (score_entry, period, period_result, live_placement)",
             "the live score: the running period, the ranks, the ledger (none), earlier results",
@@ -159,6 +159,7 @@ BUDGETS: dict[str, tuple[tuple[str, str], ...]] = {
         ("SELECT member", "who takes objections to it: the unit's secretaries or admins"),
     ),
 }
+
 
 
 Send = Callable[[], Awaitable[httpx.Response]]

@@ -191,6 +191,34 @@ async def test_a_unit_inherits_the_nearest_scheme(
     assert outside.status_code == 404
 
 
+async def test_a_members_own_screens_follow_the_nearest_scheme_from_the_next_request(
+    client: httpx.AsyncClient, org: Org, lutou: int
+) -> None:
+    """The score, the home screen and the declarable items read the scheme in force at the
+    member's unit with their principal: a branch scheme attached in between takes over at once,
+    and a member with none in force is told so."""
+
+    async def shown(who: str) -> list[str]:
+        headers = org.headers(who)
+        score = await client.get(f"/api/v1/members/{org.id(who)}/score", headers=headers)
+        home = await client.get("/api/v1/me/home", headers=headers)
+        items = await client.get("/api/v1/claims/declarable-items", headers=headers)
+        for response in (score, home, items):
+            assert response.status_code == 200, response.text
+        return [score.json()["scheme"], home.json()["score"]["scheme"], items.json()["scheme"]]
+
+    assert await shown("member_b1") == [PRESETS["lutou"].name] * 3
+    assert (await attach(client, org, "branch_b", "heyang")).status_code == 201
+    assert await shown("member_b1") == [PRESETS["heyang"].name] * 3
+    assert await shown("member_a1") == [PRESETS["lutou"].name] * 3
+
+    headers = org.headers("member_c")  # under another town, which has no member scheme
+    score = await client.get(f"/api/v1/members/{org.id('member_c')}/score", headers=headers)
+    assert (score.status_code, score.json()["code"]) == (404, "scheme_not_found")
+    home = await client.get("/api/v1/me/home", headers=headers)
+    assert (home.status_code, home.json()["period"], home.json()["score"]) == (200, None, None)
+
+
 async def test_a_unit_lists_every_scheme_in_force_over_it(
     client: httpx.AsyncClient, org: Org, lutou: int
 ) -> None:

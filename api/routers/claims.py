@@ -6,7 +6,7 @@ from fastapi import Header, Response
 
 from api.access import Principal
 from api.db import SessionDep
-from api.deps import CurrentPrincipal, CursorDep, PageDep, SettingsDep
+from api.deps import CurrentPrincipal, CursorDep, PageDep, PrincipalAndScheme, SettingsDep
 from api.models import ClaimStatus, EvidenceKind, id_of, utcnow
 from api.photo_urls import PhotoUrls, PhotoUrlsDep, among
 from api.routers import DomainRouter
@@ -85,7 +85,9 @@ async def _out(
     summary="我可以申报的积分事项",
     description="按当前适用方案、本人的类别与政治面貌，列出可以自行申报的事项，含分值、是否须附照片与本期已得分。",
 )
-async def declarable_items(principal: CurrentPrincipal, session: SessionDep) -> DeclarableItemsOut:
+async def declarable_items(
+    principal: PrincipalAndScheme, session: SessionDep
+) -> DeclarableItemsOut:
     scheme, items = await service.declarable_items(session, principal)
     return DeclarableItemsOut(
         scheme=scheme.name,
@@ -120,7 +122,7 @@ async def declarable_items(principal: CurrentPrincipal, session: SessionDep) -> 
 async def submit(
     body: ClaimIn,
     key: IdempotencyKey,
-    principal: CurrentPrincipal,
+    principal: PrincipalAndScheme,
     session: SessionDep,
     settings: SettingsDep,
     response: Response,

@@ -1,7 +1,7 @@
 """The phone's home screen in one call."""
 
 from api.db import SessionDep
-from api.deps import CurrentPrincipal
+from api.deps import PrincipalAndScheme
 from api.models import utcnow
 from api.routers import DomainRouter
 from api.schemas.home import (
@@ -30,7 +30,7 @@ router = DomainRouter(tags=["党员"])
         "小组长、支委、书记与管理员另有待办数（待审核申报、待处理申诉、待落实的处理）。"
     ),
 )
-async def home(principal: CurrentPrincipal, session: SessionDep) -> HomeOut:
+async def home(principal: PrincipalAndScheme, session: SessionDep) -> HomeOut:
     now = utcnow()
     shown = await service.home(session, principal, now=now, today=today_in_shanghai(now))
     live = shown.live

@@ -6,7 +6,7 @@ from fastapi import Query
 
 from api.access import Action
 from api.db import SessionDep
-from api.deps import CurrentPrincipal, PageDep
+from api.deps import CurrentPrincipal, PageDep, PrincipalAndScheme
 from api.models import utcnow
 from api.routers import DomainRouter
 from api.schemas.common import Page
@@ -60,7 +60,7 @@ def _result(shown: service.ShownResult) -> ResultOut:
     description="党员在当前考核期的实时得分、排名与逐项推导（每一分来自哪条记录、封顶与扣分规则如何作用）。本人或管辖范围内的支委可看。",
 )
 async def live_score(
-    member_id: int, principal: CurrentPrincipal, session: SessionDep
+    member_id: int, principal: PrincipalAndScheme, session: SessionDep
 ) -> LiveScoreOut:
     today = today_in_shanghai(utcnow())
     live = await service.live_score(session, principal, member_id, today)

@@ -62,6 +62,7 @@ from api.security import (
     read_jwt,
     successor_refresh_token,
 )
+from api.services.in_force import remember_member_scheme, with_member_scheme
 from api.wechat.client import WeChatClient, WeChatSession
 
 
@@ -233,11 +234,16 @@ async def issue_tokens(
     return await _rotate(session, settings, member, login, new_refresh_token(), now)
 
 
-async def load_principal(session: AsyncSession, settings: Settings, token: str) -> Principal:
+async def load_principal(
+    session: AsyncSession, settings: Settings, token: str, *, member_scheme: bool = False
+) -> Principal:
+    """`member_scheme`: with the member scheme in force at the member's unit, in the same
+    statement, for a request that reads it next (their score, their home screen, a claim);
+    `schemes.in_force` then answers for that unit without a statement of its own."""
     member_id, login_id = read_access_token(settings.jwt_secret.get_secret_value(), token)
     # One query on every request: the member, their unit and their roles, if the login that
     # issued the token is still alive.
-    rows = await _PRINCIPAL.all(
+    rows = await (_PRINCIPAL_AND_SCHEME if member_scheme else _PRINCIPAL).all(
         session, {"member_id": member_id, "login_id": login_id, "now": utcnow()}
     )
     if not rows:
@@ -246,7 +252,9 @@ async def load_principal(session: AsyncSession, settings: Settings, token: str) 
     member = adopt(session, Member, first[:_MEMBER_END])
     unit = adopt(session, OrgUnit, first[_MEMBER_END:_UNIT_END])
     _require_active(member)
-    roles = [(role, unit_id, path) for *_, role, unit_id, path in rows]
+    if member_scheme:
+        remember_member_scheme(session, unit, first[_ROLES_END:])
+    roles = [(row[_UNIT_END + 1], row[_UNIT_END + 2], row[_UNIT_END + 3]) for row in rows]
     return _principal(
         member, unit, roles, login_id=login_id, login_kind=LoginKind(first[_UNIT_END])
     )
@@ -294,7 +302,7 @@ _ROLE_UNIT = aliased(OrgUnit)
 # Built once: every signed-in request runs it.
 _MEMBER_END = len(columns_of(Member))
 _UNIT_END = _MEMBER_END + len(columns_of(OrgUnit))
-_PRINCIPAL = Read(
+_PRINCIPAL_QUERY = (
     sa_select(
         *columns_of(Member),
         *columns_of(OrgUnit),
@@ -316,6 +324,12 @@ _PRINCIPAL = Read(
     .outerjoin(RoleAssignment, col(RoleAssignment.member_id) == col(Member.id))
     .outerjoin(_ROLE_UNIT, col(_ROLE_UNIT.id) == col(RoleAssignment.unit_id))
     .where(col(Member.id) == bindparam("member_id"))
+)
+_PRINCIPAL = Read(_PRINCIPAL_QUERY)
+_ROLES_END = _UNIT_END + 4  # the login's kind, then a role's three columns
+# With the member scheme in force at the member's unit, for the requests that read it next.
+_PRINCIPAL_AND_SCHEME = Read(
+    with_member_scheme(_PRINCIPAL_QUERY, OrgUnit.__table__)  # type: ignore[attr-defined]
 )
 # The operator's member, unit and roles, as `_PRINCIPAL` without a login.
 _OPERATOR = (

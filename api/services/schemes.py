@@ -39,6 +39,7 @@ from api.scoring import Scheme, period_from_key
 from api.scoring.presets import PRESETS
 from api.scoring.scheme import PeriodLength, SubjectKind
 from api.services import audit
+from api.services.in_force import remembered
 from api.services.org import unit_for
 from api.validation import describe_scheme
 
@@ -166,6 +167,11 @@ async def in_force(
     session: AsyncSession, unit: OrgUnit, subject_kind: SubjectKind
 ) -> tuple[SchemeRecord, OrgUnit]:
     """The scheme of `unit` or of its nearest ancestor that has one, with the owning unit."""
+    if (unit.id, subject_kind) in (known := remembered(session)):
+        found = known[(unit.id, subject_kind)]
+        if found is None:
+            raise SchemeNotFound()
+        return found
     ancestor_ids = [int(part) for part in unit.path.strip("/").split("/")]
     rows = await _SCHEMES_OF_UNITS.all(session, {"units": ancestor_ids, "kind": subject_kind})
     if not rows:
