@@ -432,6 +432,33 @@ async def test_an_approval_racing_the_close_is_refused_and_writes_nothing(
     assert await count(sessionmaker, ScoreEntry) == 0
 
 
+@pytest.mark.skipif(not PG_URL, reason="a withdrawal holding the claim's row lock: PostgreSQL")
+async def test_an_approval_losing_the_claim_to_a_withdrawal_writes_nothing(
+    client: httpx.AsyncClient, org: Org, pic: int, lutou: int, sessionmaker: Maker
+) -> None:
+    """The approval's one statement writes the entry, then waits on the claim a withdrawal
+    holds: once that commits, the compare-and-set finds nothing to move, and the request rolls
+    its entry back (the member is told nothing)."""
+    claim = (await file_claim(client, org, "member_a1", "key-withdrawn-1", [pic])).json()
+    assert (await decide(client, org, "leader_a1", claim["id"])).status_code == 200
+    await open_period(sessionmaker, lutou)
+    told_before = await count(sessionmaker, Notice)
+    async with sessionmaker() as withdrawing:
+        await withdrawing.execute(
+            text(f"UPDATE claim SET status = 'withdrawn' WHERE id = {claim['id']}")
+        )
+        approval = asyncio.create_task(decide(client, org, "secretary_a", claim["id"]))
+        await asyncio.sleep(0.5)
+        assert not approval.done()  # waiting for the withdrawal
+        await withdrawing.commit()
+    refused = await approval
+    assert (refused.status_code, refused.json()["code"]) == (409, "claim_state_conflict")
+    still = await client.get(f"/api/v1/claims/{claim['id']}", headers=org.headers("member_a1"))
+    assert (still.json()["status"], still.json()["entry_id"]) == ("withdrawn", None)
+    assert await count(sessionmaker, ScoreEntry) == 0
+    assert await count(sessionmaker, Notice) == told_before
+
+
 @pytest.mark.skipif(not PG_URL, reason="a close holding the period's row lock: PostgreSQL")
 async def test_a_submission_racing_the_close_waits_and_is_refused(
     client: httpx.AsyncClient, org: Org, pic: int, lutou: int, sessionmaker: Maker

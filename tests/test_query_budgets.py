@@ -61,7 +61,8 @@ def named(statement: str) -> str:
     return f"{verb} {top}"
 
 
-# Each operation's statements, in order, with what each is for. The same on both databases.
+# Each operation's statements, in order, with what each is for; on PostgreSQL, where it differs,
+# as `ON_POSTGRESQL` has it.
 SIGNED_IN = ("SELECT member", "the signed-in member with their unit, roles and live login")
 # With the member scheme in force at the member's unit (their score, home screen and claims).
 SIGNED_IN_WITH_SCHEME = (
@@ -159,7 +160,18 @@ BUDGETS: dict[str, tuple[tuple[str, str], ...]] = {
         ("SELECT member", "who takes objections to it: the unit's secretaries or admins"),
     ),
 }
-
+# An approval's three writes are one statement of data-modifying CTEs, which SQLite lacks.
+ON_POSTGRESQL = {
+    "approve": (
+        *BUDGETS["approve"][:3],
+        (
+            "WITH notice",
+            "the ledger entry into the open period, the claim approved (compare-and-set) and "
+            "linked to it, the member's notice (each trigger as before)",
+        ),
+        *BUDGETS["approve"][6:],
+    ),
+}
 
 
 Send = Callable[[], Awaitable[httpx.Response]]
@@ -311,4 +323,7 @@ async def test_statements_of_each_phone_operation(
         with recording(engine) as seen:
             response = await send()
         assert response.status_code in (200, 201), response.text
-    assert seen == [name for name, _ in BUDGETS[operation]]
+    budget = BUDGETS[operation]
+    if engine.dialect.name == "postgresql":
+        budget = ON_POSTGRESQL.get(operation, budget)
+    assert seen == [name for name, _ in budget]

@@ -142,20 +142,14 @@ def _range(item: Item) -> dict[str, str | None]:
     }
 
 
-async def append_entry(
-    session: AsyncSession,
-    scheme_record: SchemeRecord,
-    scheme: Scheme,
-    subject: Subject,
-    new: NewEntry,
-    actor_id: int | None,
-    today: date,
-) -> ScoreEntry:
-    """Append one entry to the period its date falls in; that period must be open."""
+def entry_values(
+    scheme: Scheme, subject: Subject, new: NewEntry, actor_id: int | None, today: date
+) -> tuple[dict[str, Any], str]:
+    """An entry's values as `INTO_OPEN_PERIOD` takes them (all but the time), checked against
+    the scheme, and the key of the period its date falls in."""
     if new.occurred_on > today:
         raise FutureDate()
     points = checked_points(scheme, new.item_code, new.points).quantize(CENT)
-    target = period_containing(scheme.period, new.occurred_on)
     values: dict[str, Any] = {
         "member_id": subject.member_id,
         "branch_id": subject.branch_id,
@@ -167,16 +161,31 @@ async def append_entry(
         "evidence": list(new.evidence),
         "occurred_on": new.occurred_on,
     }
+    return values, period_containing(scheme.period, new.occurred_on).key
+
+
+async def append_entry(
+    session: AsyncSession,
+    scheme_record: SchemeRecord,
+    scheme: Scheme,
+    subject: Subject,
+    new: NewEntry,
+    actor_id: int | None,
+    today: date,
+) -> ScoreEntry:
+    """Append one entry to the period its date falls in; that period must be open."""
+    values, key = entry_values(scheme, subject, new, actor_id, today)
     # Most entries go to a period that exists and is open: one statement finds it and inserts.
-    where = {"scheme_id": id_of(scheme_record), "key": target.key}
+    where = {"scheme_id": id_of(scheme_record), "key": key}
     try:
         row = await _INTO_OPEN_PERIOD.first(session, {**where, **values, "created_at": utcnow()})
     except IntegrityError as exc:
-        _refuse_if_closed(exc, target.key)
+        refuse_if_closed(exc, key)
         raise
     if row is not None:
         return adopt(session, ScoreEntry, row)
     # Otherwise the period is created here, or is closed (a clear refusal).
+    target = period_containing(scheme.period, new.occurred_on)
     period = await ensure_period(session, scheme_record, target)
     if period.status != PeriodStatus.open:
         raise PeriodClosed(detail={"period": period.key})
@@ -257,12 +266,12 @@ async def _append(session: AsyncSession, entry: ScoreEntry, period_key: str) -> 
     try:
         await session.flush()
     except IntegrityError as exc:
-        _refuse_if_closed(exc, period_key)
+        refuse_if_closed(exc, period_key)
         raise
     return entry
 
 
-def _refuse_if_closed(exc: IntegrityError, period_key: str) -> None:
+def refuse_if_closed(exc: IntegrityError, period_key: str) -> None:
     """The database's open-period trigger refused the entry: the period closed meanwhile."""
     if "not open" in str(exc.orig):
         raise PeriodClosed(detail={"period": period_key}) from exc
@@ -283,21 +292,19 @@ _ENTRY_VALUES = (
 _ENTRY_TABLE = ScoreEntry.__table__  # type: ignore[attr-defined]
 # (A Core INSERT read back as the ORM entity: the ORM's own INSERT would take the values as
 # rows of a bulk insert.)
-_INTO_OPEN_PERIOD = Write(
-    insert(_ENTRY_TABLE)
-    .from_select(
-        ["period_id", *_ENTRY_VALUES],
-        select(
-            col(PeriodRecord.id),
-            *(bindparam(name, type_=_ENTRY_TABLE.c[name].type) for name in _ENTRY_VALUES),
-        ).where(
-            col(PeriodRecord.scheme_id) == bindparam("scheme_id"),
-            col(PeriodRecord.key) == bindparam("key"),
-            col(PeriodRecord.status) == PeriodStatus.open,
-        ),
-    )
-    .returning(*columns_of(ScoreEntry))
+# An entry (`entry_values`, `created_at`) into the period `key` of `scheme_id` if it is open.
+INTO_OPEN_PERIOD = insert(_ENTRY_TABLE).from_select(
+    ["period_id", *_ENTRY_VALUES],
+    select(
+        col(PeriodRecord.id),
+        *(bindparam(name, type_=_ENTRY_TABLE.c[name].type) for name in _ENTRY_VALUES),
+    ).where(
+        col(PeriodRecord.scheme_id) == bindparam("scheme_id"),
+        col(PeriodRecord.key) == bindparam("key"),
+        col(PeriodRecord.status) == PeriodStatus.open,
+    ),
 )
+_INTO_OPEN_PERIOD = Write(INTO_OPEN_PERIOD.returning(*columns_of(ScoreEntry)))
 
 
 def today_in_shanghai(now: datetime) -> date:
