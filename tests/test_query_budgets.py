@@ -77,8 +77,8 @@ BUDGETS: dict[str, tuple[tuple[str, str], ...]] = {
     ),
     "submit": (
         SIGNED_IN_WITH_SCHEME,
-        ("SELECT (period, claim)", "the period's status, and the item's pending claims"),
         ("SELECT photo", "the photos are the member's own uploads (kept for the answer)"),
+        ("SELECT (period, claim)", "the period's status, and the item's pending claims"),
         ("INSERT claim", "the claim, once per key (ON CONFLICT), its history row by trigger"),
         ("INSERT claim_photo", "its photos"),
         ("INSERT evidence_use", "each photo's use as evidence"),
@@ -160,8 +160,18 @@ BUDGETS: dict[str, tuple[tuple[str, str], ...]] = {
         ("SELECT member", "who takes objections to it: the unit's secretaries or admins"),
     ),
 }
-# An approval's three writes are one statement of data-modifying CTEs, which SQLite lacks.
+# A submission's claim is inserted only if the period's state allows it, checked in the INSERT;
+# an approval's three writes are one statement of data-modifying CTEs, which SQLite lacks.
 ON_POSTGRESQL = {
+    "submit": (
+        *BUDGETS["submit"][:2],
+        (
+            "INSERT claim",
+            "the claim, once per key, if its period is not closed and fewer of the item's "
+            "claims are pending than allowed (the period's status read with a share lock)",
+        ),
+        *BUDGETS["submit"][4:],
+    ),
     "approve": (
         *BUDGETS["approve"][:3],
         (

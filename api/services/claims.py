@@ -77,6 +77,7 @@ from api.models import (
     id_of,
     utcnow,
 )
+from api.models.scoring import POINTS
 from api.reads import Locking, Read, Write, adopt, columns_of
 from api.schemas.values import points_text
 from api.scoring import Period, Scheme, period_containing
@@ -164,8 +165,9 @@ async def submit(
     closed since) or finds the key taken by the INSERT; a first request never reads it.
     """
     member = await _member(session, principal)
+    at_once = _dialect(session) == "postgresql"
     try:
-        scheme_record, values = await _checked(
+        checked = await _checked(
             session,
             principal,
             member,
@@ -174,19 +176,10 @@ async def submit(
             points=points,
             photo_ids=photo_ids,
             today=today_in_shanghai(now),
-            max_pending=max_pending,
         )
-    except AppError:
-        existing = await _by_key(session, id_of(member), idempotency_key)
-        if existing is None:
-            raise
-        return _same_request(existing, item_code, occurred_on), False
-    claim = await _insert_once(
-        session,
-        values
-        | {
+        values = checked.values | {
             "member_id": id_of(member),
-            "scheme_id": id_of(scheme_record),
+            "scheme_id": id_of(checked.scheme_record),
             "item_code": item_code,
             "occurred_on": occurred_on,
             "description": description,
@@ -196,8 +189,19 @@ async def submit(
             "last_actor_id": principal.member_id,
             "created_at": now,
             "updated_at": now,
-        },
-    )
+        }
+        claim = None
+        if at_once:
+            claim = await _insert_checked(session, values, checked, max_pending)
+        if claim is None:
+            # Not inserted on PostgreSQL: the checks one by one say which refused, if one did.
+            await _check_state(session, member, checked, max_pending)
+            claim = await _insert_once(session, values)
+    except AppError:
+        existing = await _by_key(session, id_of(member), idempotency_key)
+        if existing is None:
+            raise
+        return _same_request(existing, item_code, occurred_on), False
     if claim is None:
         first = await _by_key(session, id_of(member), idempotency_key)
         assert first is not None
@@ -216,6 +220,17 @@ async def submit(
     return claim, True
 
 
+@dataclass(frozen=True)
+class _Checked:
+    """What a submission's checks found: the scheme in force, the period of the claim's date,
+    the item, and the claim's points and steps."""
+
+    scheme_record: SchemeRecord
+    target: Period
+    item: Item
+    values: dict[str, object]
+
+
 async def _checked(
     session: AsyncSession,
     principal: Principal,
@@ -226,10 +241,9 @@ async def _checked(
     points: Decimal | None,
     photo_ids: Sequence[int],
     today: date,
-    max_pending: int,
-) -> tuple[SchemeRecord, dict[str, object]]:
-    """`submit`'s checks, each refusal an `AppError`: the scheme in force, and the claim's
-    points and steps."""
+) -> _Checked:
+    """`submit`'s checks before the period's state (`_check_state`), each refusal an
+    `AppError`: the scheme in force, the item, the photos, and the claim's points and steps."""
     if occurred_on > today:
         raise FutureDate()
     # The unit first: `member_scheme` then finds it in the session instead of reading it again.
@@ -247,25 +261,39 @@ async def _checked(
     if item.evidence_required and not photo_ids:
         raise EvidenceRequired()
     value = checked_points(scheme, item_code, points).quantize(CENT)
-    state = await _SUBMISSION_STATE.first(
-        session,
-        {
-            "scheme_id": id_of(scheme_record),
-            "key": target.key,
-            "member_id": id_of(member),
-            "item_code": item_code,
-        },
-    )
+    await evidence_links(session, principal, photo_ids)
+    values = {"points": value, "steps": _steps(item, unit, principal)}
+    return _Checked(scheme_record, target, item, values)
+
+
+async def _check_state(
+    session: AsyncSession, member: Member, checked: _Checked, max_pending: int
+) -> None:
+    """The period of the claim's date not closed, fewer than `max_pending` claims of the item
+    waiting, the item's cap not reached."""
+    scheme_id, key = id_of(checked.scheme_record), checked.target.key
+    values = {"scheme_id": scheme_id, "key": key, "member_id": id_of(member)}
+    state = await _SUBMISSION_STATE.first(session, values | {"item_code": checked.item.code})
     assert state is not None  # one row: two scalar subqueries
     status, pending = state
     if status is not None and status != PeriodStatus.open:
-        raise ClaimPeriodClosed(detail={"period": target.key})
+        raise ClaimPeriodClosed(detail={"period": key})
     if pending >= max_pending:
-        raise TooManyPendingClaims(detail={"item_code": item_code, "max_pending": max_pending})
+        raise TooManyPendingClaims(
+            detail={"item_code": checked.item.code, "max_pending": max_pending}
+        )
     if status is not None:  # else the period has no row yet, so nothing approved in it
-        await _check_cap(session, id_of(scheme_record), target.key, item, id_of(member))
-    await evidence_links(session, principal, photo_ids)
-    return scheme_record, {"points": value, "steps": _steps(item, unit, principal)}
+        await _check_cap(session, scheme_id, key, checked.item, id_of(member))
+
+
+async def _insert_checked(
+    session: AsyncSession, values: dict[str, object], checked: _Checked, max_pending: int
+) -> Claim | None:
+    """PostgreSQL: the claim's INSERT checking the period's state itself (`_INSERT_CHECKED`),
+    one statement where `_check_state` and `_insert_once` are two or three."""
+    limits = {"max_pending": max_pending, "cap": checked.item.cap_per_period}
+    row = await _INSERT_CHECKED.first(session, values | {"key": checked.target.key} | limits)
+    return adopt(session, Claim, row) if row is not None else None
 
 
 def _declarable_period(scheme: Scheme, occurred_on: date, today: date) -> Period:
@@ -326,24 +354,25 @@ _PERIOD_OF_KEY = (
     col(PeriodRecord.scheme_id) == bindparam("scheme_id"),
     col(PeriodRecord.key) == bindparam("key"),
 )
-_SUBMISSION_STATE = Locking(
-    sa_select(
-        sa_select(col(PeriodRecord.status))
-        .where(*_PERIOD_OF_KEY)
-        .with_for_update(read=True)
-        .scalar_subquery(),
-        sa_select(func.count())
-        .select_from(Claim)
-        .where(
-            col(Claim.member_id) == bindparam("member_id"),
-            col(Claim.item_code) == bindparam("item_code"),
-            col(Claim.status) == ClaimStatus.pending,
-        )
-        .scalar_subquery(),
-    )
+_PERIOD_STATUS = (
+    sa_select(col(PeriodRecord.status))
+    .where(*_PERIOD_OF_KEY)
+    .with_for_update(read=True)
+    .scalar_subquery()
 )
+_PENDING_OF_ITEM = (
+    sa_select(func.count())
+    .select_from(Claim)
+    .where(
+        col(Claim.member_id) == bindparam("member_id"),
+        col(Claim.item_code) == bindparam("item_code"),
+        col(Claim.status) == ClaimStatus.pending,
+    )
+    .scalar_subquery()
+)
+_SUBMISSION_STATE = Locking(sa_select(_PERIOD_STATUS, _PENDING_OF_ITEM))
 # The period by its key, not its id: an approval checks the cap without reading the period.
-_APPROVED_POINTS = Read(
+_APPROVED_SUM = (
     sa_select(func.coalesce(func.sum(col(ScoreEntry.points)), 0))
     .join(PeriodRecord, col(PeriodRecord.id) == col(ScoreEntry.period_id))
     .where(
@@ -352,6 +381,7 @@ _APPROVED_POINTS = Read(
         col(ScoreEntry.item_code) == bindparam("item_code"),
     )
 )
+_APPROVED_POINTS = Read(_APPROVED_SUM)
 _CLAIM = Claim.__table__  # type: ignore[attr-defined]
 _SUBMITTED = (
     "member_id",
@@ -387,6 +417,24 @@ _INSERT_ONCE = {
     "postgresql": _inserting_once(postgresql.insert),
     "sqlite": _inserting_once(sqlite.insert),
 }
+# On PostgreSQL the claim's INSERT also checks what `_SUBMISSION_STATE` and `_check_cap` read,
+# as its condition: the period of `key` not closed (read with the same share lock), fewer than
+# `max_pending` of the member's claims of the item pending, and under the item's `cap` (NULL:
+# none) of approved points. Nothing back: a check refused, or the key was taken.
+_CAP = bindparam("cap", type_=POINTS)
+_INSERT_CHECKED = Write(
+    postgresql.insert(_CLAIM)
+    .from_select(
+        list(_SUBMITTED),
+        sa_select(*(bindparam(name, type_=_CLAIM.c[name].type) for name in _SUBMITTED)).where(
+            func.coalesce(_PERIOD_STATUS, PeriodStatus.open) == PeriodStatus.open,
+            bindparam("max_pending") > _PENDING_OF_ITEM,
+            or_(_CAP.is_(None), _APPROVED_SUM.scalar_subquery() < _CAP),
+        ),
+    )
+    .on_conflict_do_nothing(index_elements=["member_id", "idempotency_key"])
+    .returning(*columns_of(Claim))
+)
 _INSERT_PHOTO: Insert = insert(ClaimPhoto.__table__)  # type: ignore[attr-defined]
 
 
