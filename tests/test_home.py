@@ -185,3 +185,10 @@ async def test_home_shows_the_branchs_running_rounds_and_my_next_meetings_in_ord
     assert [m["id"] for m in home["upcoming_meetings"]] == [meetings[h] for h in (1, 2, 3)]
     titles = [m["title"] for m in home["upcoming_meetings"]]
     assert titles == ["第1次学习", "第2次学习", "第3次学习"]
+    # The times as the rounds and meetings themselves give them (the screen reads them as JSON).
+    assert [r["deadline"] for r in home["open_rounds"]] == [mine.json()["deadline"]]
+    for meeting in home["upcoming_meetings"]:
+        detail = await client.get(
+            f"/api/v1/meetings/{meeting['id']}", headers=org.headers("secretary_a")
+        )
+        assert meeting["starts_at"] == detail.json()["meeting"]["starts_at"]

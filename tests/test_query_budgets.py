@@ -121,14 +121,11 @@ BUDGETS: dict[str, tuple[tuple[str, str], ...]] = {
             "the live score: the running period, the ranks, the ledger, the earlier results",
         ),
         (
-            "SELECT (notice, meeting_attendance, meeting, publication, period, org_unit, "
-            "publication_withdrawal, claim)",
-            "unread notices; attendance over the period; the branch's latest board; the "
-            "member's latest pending claims, with how many there are",
-        ),
-        (
-            "SELECT evaluation_round",
-            "the rounds of the member's branch still running, then the member's next meetings",
+            "SELECT (notice, meeting_attendance, meeting, evaluation_round, publication, period, "
+            "org_unit, publication_withdrawal, claim)",
+            "unread notices; attendance over the period; the rounds of the member's branch "
+            "still running and their next meetings; the branch's latest board; the member's "
+            "latest pending claims, with how many there are",
         ),
     ),
     "home_of_a_leader": (
@@ -138,14 +135,11 @@ BUDGETS: dict[str, tuple[tuple[str, str], ...]] = {
             "the live score: the running period, the ranks, the ledger (none), earlier results",
         ),
         (
-            "SELECT (notice, meeting_attendance, meeting, publication, period, org_unit, "
-            "publication_withdrawal, claim)",
-            "unread notices; attendance over the period; the branch's latest board; the "
-            "member's latest pending claims, with how many there are",
-        ),
-        (
-            "SELECT evaluation_round",
-            "the rounds of the member's branch still running, then the member's next meetings",
+            "SELECT (notice, meeting_attendance, meeting, evaluation_round, publication, period, "
+            "org_unit, publication_withdrawal, claim)",
+            "unread notices; attendance over the period; the rounds of the member's branch "
+            "still running and their next meetings; the branch's latest board; the member's "
+            "latest pending claims, with how many there are",
         ),
         (
             "SELECT (claim, member, org_unit, appeal, committee_action)",

@@ -1,27 +1,28 @@
 """The phone's home screen (`GET /me/home`): what a member and an officer look at first.
 
 A fixed handful of reads (`api.reads`) whatever the member's history: the live score's own, then
-one for the unread notices, the period's attendance, the latest board and the pending claims,
-one for the rounds and the meetings, and one for an officer's to-do counts.
+one for the unread notices, the period's attendance, the latest board, the pending claims, the
+rounds and the meetings, and one for an officer's to-do counts.
 """
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
-from functools import lru_cache
+from functools import cache, lru_cache
 from typing import Any
 
 from sqlalchemy import (
+    JSON,
     String,
     bindparam,
-    column,
     func,
     literal,
     literal_column,
     null,
     over,
     true,
+    type_coerce,
     union_all,
 )
 from sqlalchemy import select as sa_select
@@ -127,12 +128,13 @@ async def home(session: AsyncSession, principal: Principal, *, now: datetime, to
         "end": period.end,
         "units": _branch_ids(principal),
     }
-    rows = await _COUNTS_BOARD_AND_CLAIMS.all(session, values)
+    is_pg = session.get_bind().dialect.name == "postgresql"
+    rows = await _screen(is_pg).all(session, values | {"now": now})
     found = rows[0]  # a row, whatever is found: the joins are outer
     unread, present, leave, absent = found[:_COUNTS_END]
     names = {i.code: i.name for i in live.scheme.items} if live else {}
-    pending, latest = _pending_claims([row[_BOARD_END:] for row in rows], names)
-    rounds, upcoming = await _rounds_and_meetings(session, principal, now)
+    pending, latest = _pending_claims([row[_BOARD_END:-1] for row in rows], names)
+    rounds, upcoming = _rounds_and_meetings(found[-1] or [])
     return Home(
         live=live,
         pending_claims=pending,
@@ -171,19 +173,26 @@ def _branch_ids(principal: Principal) -> list[int]:
     return [int(part) for part in principal.unit_path.strip("/").split("/") if part]
 
 
-async def _rounds_and_meetings(
-    session: AsyncSession, principal: Principal, now: datetime
+def _rounds_and_meetings(
+    lines: Sequence[Sequence[Any]],
 ) -> tuple[list[RoundLine], list[MeetingLine]]:
-    """The evaluation rounds of the member's branch still taking ratings, and the member's next
-    meetings: one read, each row tagged by what it is."""
-    values = {"units": _branch_ids(principal), "member_id": principal.member_id, "now": now}
+    """The evaluation rounds of the member's branch still taking ratings, by deadline, and the
+    member's next meetings, by start: `_LINES`' JSON rows, each tagged by what it is."""
     rounds, upcoming = [], []
-    for kind, line_id, text, status, at in await _ROUNDS_AND_MEETINGS.all(session, values):
+    timed = sorted((_instant(at), i, kind, text, status) for kind, i, text, status, at in lines)
+    for at, line_id, kind, text, status in timed:
         if kind == _ROUND:
             rounds.append(RoundLine(line_id, text, RoundStatus(status), at))
         else:
             upcoming.append(MeetingLine(line_id, text, at))
     return rounds, upcoming
+
+
+def _instant(text: str) -> datetime:
+    """A timestamp as JSON carries it: ISO 8601 with its offset on PostgreSQL, as stored (UTC,
+    no offset) on SQLite."""
+    found = datetime.fromisoformat(text)
+    return found.replace(tzinfo=UTC) if found.tzinfo is None else found.astimezone(UTC)
 
 
 def _board(principal: Principal, found: Sequence[Any]) -> BoardLine | None:
@@ -240,9 +249,7 @@ _LATEST_BOARD = (
     .limit(1)
     .subquery("board")
 )
-# The member's unread notices, their meetings of the period (`start`, `end`) by outcome, the
-# latest board of their branch (`units`), if any, and their latest pending claims: a row per
-# claim (the counts and the board repeated), one if there is none.
+# The member's unread notices and their meetings of the period by outcome.
 _COUNTS = (
     sa_select(func.count())
     .select_from(Notice)
@@ -255,16 +262,9 @@ _COUNTS = (
 )
 _COUNTS_END = len(_COUNTS)
 _BOARD_END = _COUNTS_END + len(_LATEST_BOARD.c)
-_COUNTS_BOARD_AND_CLAIMS = Read(
-    sa_select(*_COUNTS, *_LATEST_BOARD.c, *_PENDING_CLAIMS.c)
-    .select_from(sa_select(literal(1).label("one")).subquery("one"))
-    .outerjoin(_LATEST_BOARD, true())
-    .outerjoin(_PENDING_CLAIMS, true())
-    .order_by(_PENDING_CLAIMS.c.id.desc())
-)
-# The rounds of the member's branch (`units`) not closed yet, by deadline, then the member's
-# next meetings (after `now`), by start: tagged by kind, the round's period key and status
-# or the meeting's title, the deadline or the start.
+# The rounds of the member's branch (`units`) not closed yet, and the member's next meetings
+# (after `now`): tagged by kind, the round's period key and status or the meeting's title, the
+# deadline or the start.
 _ROUND, _MEETING = "round", "meeting"
 _NEXT_MEETINGS = (
     sa_select(col(Meeting.id), col(Meeting.title), col(Meeting.starts_at))
@@ -278,7 +278,7 @@ _NEXT_MEETINGS = (
     .limit(LATEST)
     .subquery("next_meeting")
 )
-_ROUNDS_AND_MEETINGS = Read(
+_LINES = (
     union_all(
         sa_select(
             literal_column(f"'{_ROUND}'", String).label("kind"),
@@ -297,8 +297,33 @@ _ROUNDS_AND_MEETINGS = Read(
             null(),
             _NEXT_MEETINGS.c.starts_at,
         ),
-    ).order_by(column("kind").desc(), column("at"), column("id"))
-)
+    )
+).subquery("line")
+
+
+@cache
+def _screen(is_pg: bool) -> Read:
+    """The member's unread notices, their meetings of the period (`start`, `end`) by outcome,
+    the latest board of their branch (`units`), if any, and their latest pending claims: a row
+    per claim (the rest repeated), one if there is none; last, the branch's open rounds and the
+    member's next meetings (after `now`) as one JSON array of `_LINES`' rows."""
+    line = (_LINES.c.kind, _LINES.c.id, _LINES.c.text, _LINES.c.status, _LINES.c.at)
+    if is_pg:
+        lines = func.json_agg(func.json_build_array(*line))
+    else:
+        lines = func.json_group_array(func.json_array(*line))
+    return Read(
+        sa_select(
+            *_COUNTS,
+            *_LATEST_BOARD.c,
+            *_PENDING_CLAIMS.c,
+            type_coerce(sa_select(lines).select_from(_LINES).scalar_subquery(), JSON),
+        )
+        .select_from(sa_select(literal(1).label("one")).subquery("one"))
+        .outerjoin(_LATEST_BOARD, true())
+        .outerjoin(_PENDING_CLAIMS, true())
+        .order_by(_PENDING_CLAIMS.c.id.desc())
+    )
 
 
 async def _to_do(session: AsyncSession, principal: Principal) -> ToDo | None:
