@@ -398,10 +398,14 @@ def measure(
     probes = probe_items(work)
     wrk(ceiling, probes, min(3.0, seconds), connections)  # warm-up
     wrk(service, probes, min(3.0, seconds), connections)
+    # The first home screen of a period ranks it first (20 000 members in the county: seconds).
+    started = time.monotonic()
     home = httpx.get(
         f"{service.base}/api/v1/me/home",
         headers={"Authorization": f"Bearer {bearer(work, work.readers[0])}"},
+        timeout=120,
     )
+    first_home_seconds = round(time.monotonic() - started, 2)
     names = ["probe", *(n for n in OPERATIONS if n != "home" or home.status_code != 404), "probe"]
     ceilings = [wrk(ceiling, probes, seconds, connections)]
     measured: list[tuple[str, dict[str, Any]]] = []
@@ -432,6 +436,7 @@ def measure(
         "home": "measured"
         if "home" in operations
         else f"skipped: /me/home answered {home.status_code}",
+        "first_home_seconds": first_home_seconds,
         "goals": {
             "every_operation_at_least_half_the_ceiling": all(
                 r["over_ceiling"] >= 0.5 for r in operations.values()
